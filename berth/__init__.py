@@ -1,0 +1,1 @@
+"""Berth's domain: compose files loaded into a typed model, and the deployment workflow."""

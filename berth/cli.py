@@ -1,0 +1,78 @@
+"""``python -m berth``: the offline plan, and the compatibility table.
+
+Exit codes: 0 on success, 2 with one line on stderr for any compose or config problem.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from berth.errors import BerthError
+
+EXIT_BAD_INPUT = 2
+
+
+def _pair(text: str) -> tuple[str, str]:
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
+    return key, value
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="python -m berth", description=__doc__)
+    commands = root.add_subparsers(dest="command", required=True)
+    plan = commands.add_parser(
+        "plan",
+        help="show what `pulumi up` would deploy, offline",
+        description="Run the real program under Pulumi's mock engine and print the plan.",
+    )
+    plan.add_argument("-f", "--file", action="append", dest="files", metavar="FILE")
+    plan.add_argument("--target", default="local")
+    plan.add_argument("--profile", action="append", dest="profiles", default=[])
+    plan.add_argument("--set", action="append", type=_pair, default=[], metavar="KEY=VALUE")
+    plan.add_argument("--secret", action="append", type=_pair, default=[], metavar="KEY=VALUE")
+    plan.add_argument("--stack", default="dev", help="stack name used in resource names")
+    plan.add_argument("--format", choices=("text", "mermaid", "json"), default="text")
+    commands.add_parser("compatibility", help="print docs/compatibility.md")
+    return root
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        if args.command == "compatibility":
+            sys.stdout.write(compatibility())
+            return 0
+        return _plan(args)
+    except BerthError as error:
+        print(f"error: {error.message}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+
+
+def _plan(args: argparse.Namespace) -> int:
+    from berth.plan import plan_config, run_plan  # noqa: PLC0415 - imports Pulumi, slowly
+    from berth.render import FORMATS  # noqa: PLC0415
+
+    config, secret_keys = plan_config(
+        args.files or ["compose.yaml"],
+        target=args.target,
+        profiles=args.profiles,
+        variables=dict(args.set),
+        secrets=dict(args.secret),
+    )
+    plan = run_plan(config, secret_keys, stack=args.stack)
+    for warning in plan.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    sys.stdout.write(FORMATS[args.format](plan))
+    return 0
+
+
+def compatibility() -> str:
+    from berth.fields import compatibility_markdown  # noqa: PLC0415
+    from components.target import available_targets, load_target  # noqa: PLC0415
+
+    tables = {name: load_target(name).FIELD_SUPPORT for name in available_targets()}
+    return compatibility_markdown(tables)

@@ -1,0 +1,214 @@
+"""The typed compose model every target deploys from.
+
+Values are already interpolated, merged and normalized by the loader; nothing here parses.
+A value that carries a stack secret is a ``Secret`` so that targets can keep it secret.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, Literal
+
+DEFAULT_JOB_TIMEOUT = 600.0
+"""Seconds a job may run before the deployment fails (``x-berth-timeout`` overrides it)."""
+
+
+@dataclass(frozen=True)
+class Secret:
+    """A value that holds one or more stack secrets; it never prints its value."""
+
+    value: str = field(repr=False)
+    keys: tuple[str, ...]
+
+    def __str__(self) -> str:
+        return "[secret]"
+
+
+Text = str | Secret
+"""A string that may carry a secret: environment values, command arguments, file contents."""
+
+
+def is_secret(value: object) -> bool:
+    return isinstance(value, Secret)
+
+
+class Condition(StrEnum):
+    STARTED = "service_started"
+    HEALTHY = "service_healthy"
+    COMPLETED = "service_completed_successfully"
+
+
+@dataclass(frozen=True)
+class Dependency:
+    service: str
+    condition: Condition = Condition.STARTED
+    required: bool = True
+
+
+@dataclass(frozen=True)
+class Port:
+    """One container port; compose has already expanded ranges into single ports."""
+
+    target: int
+    published: int | None = None
+    protocol: str = "tcp"
+    host_ip: str | None = None
+    mode: Literal["ingress", "host"] = "ingress"
+    app_protocol: str | None = None
+
+
+@dataclass(frozen=True)
+class Build:
+    context: str
+    dockerfile: str = "Dockerfile"
+    args: dict[str, str] = field(default_factory=dict)
+    target: str | None = None
+
+
+@dataclass(frozen=True)
+class Healthcheck:
+    """A container health check; ``test`` starts with CMD or CMD-SHELL."""
+
+    test: tuple[Text, ...]
+    interval: float | None = None
+    timeout: float | None = None
+    retries: int | None = None
+    start_period: float | None = None
+    start_interval: float | None = None
+
+
+@dataclass(frozen=True)
+class Resources:
+    """``deploy.resources``: cpus in cores, memory in bytes."""
+
+    cpus: float | None = None
+    memory: int | None = None
+    reserved_cpus: float | None = None
+    reserved_memory: int | None = None
+
+
+@dataclass(frozen=True)
+class Mount:
+    """A volume, bind or tmpfs mount; ``source`` is a project volume name or a host path."""
+
+    type: Literal["volume", "bind", "tmpfs"]
+    target: str
+    source: str | None = None
+    read_only: bool = False
+
+
+@dataclass(frozen=True)
+class FileMount:
+    """A compose secret or config, as a file placed in the container."""
+
+    name: str
+    target: str
+    content: Text
+    mode: int | None = None
+
+
+@dataclass(frozen=True)
+class ContainerSettings:
+    """Linux container settings: a Docker engine honours them all, cloud runtimes few."""
+
+    cap_add: tuple[str, ...] = ()
+    cap_drop: tuple[str, ...] = ()
+    privileged: bool = False
+    read_only: bool = False
+    init: bool | None = None
+    tty: bool = False
+    stdin_open: bool = False
+    extra_hosts: dict[str, str] = field(default_factory=dict)
+    """Host name to IP address."""
+    dns: tuple[str, ...] = ()
+    dns_search: tuple[str, ...] = ()
+    dns_opt: tuple[str, ...] = ()
+    domainname: str | None = None
+    tmpfs: tuple[str, ...] = ()
+    shm_size: int | None = None
+    """Bytes."""
+    stop_signal: str | None = None
+    stop_grace_period: float | None = None
+    """Seconds."""
+    sysctls: dict[str, str] = field(default_factory=dict)
+    ulimits: dict[str, tuple[int, int]] = field(default_factory=dict)
+    """Name to (soft, hard)."""
+    security_opt: tuple[str, ...] = ()
+    group_add: tuple[str, ...] = ()
+    runtime: str | None = None
+    log_driver: str | None = None
+    log_options: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Service:
+    """A compose service; ``job`` marks a one-off job that runs once to completion."""
+
+    name: str
+    image: str | None = None
+    build: Build | None = None
+    command: tuple[Text, ...] | None = None
+    entrypoint: tuple[Text, ...] | None = None
+    environment: dict[str, Text] = field(default_factory=dict)
+    ports: tuple[Port, ...] = ()
+    expose: tuple[int, ...] = ()
+    depends_on: tuple[Dependency, ...] = ()
+    healthcheck: Healthcheck | None = None
+    restart: str | None = None
+    replicas: int | None = None
+    resources: Resources = field(default_factory=Resources)
+    mounts: tuple[Mount, ...] = ()
+    files: tuple[FileMount, ...] = ()
+    working_dir: str | None = None
+    user: str | None = None
+    hostname: str | None = None
+    container_name: str | None = None
+    platform: str | None = None
+    labels: dict[str, str] = field(default_factory=dict)
+    container: ContainerSettings = field(default_factory=ContainerSettings)
+    extensions: dict[str, Any] = field(default_factory=dict)
+    fields: tuple[str, ...] = ()
+    """The compose fields the user set, for each target's support check."""
+    job: bool = False
+    run_always: bool = False
+    """``x-berth-run: always``: run the job on every deployment, not only when it changed."""
+    timeout: float = DEFAULT_JOB_TIMEOUT
+
+    @property
+    def kind(self) -> str:
+        return "job" if self.job else "service"
+
+    def dependency(self, name: str) -> Dependency | None:
+        return next((d for d in self.depends_on if d.service == name), None)
+
+
+@dataclass(frozen=True)
+class Volume:
+    """A named volume of the project; ``external`` ones exist already and are never created."""
+
+    key: str
+    name: str
+    external: bool = False
+    driver: str | None = None
+    extensions: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ComposeProject:
+    """A loaded compose project: services in the order the files declare them."""
+
+    name: str
+    files: tuple[str, ...]
+    services: dict[str, Service]
+    volumes: dict[str, Volume] = field(default_factory=dict)
+    extensions: dict[str, Any] = field(default_factory=dict)
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def jobs(self) -> list[Service]:
+        return [s for s in self.services.values() if s.job]
+
+    @property
+    def long_running(self) -> list[Service]:
+        return [s for s in self.services.values() if not s.job]

@@ -1,0 +1,231 @@
+"""The offline plan: the real Pulumi program run under Pulumi's mock engine, recorded.
+
+No Pulumi CLI, no credentials: every resource registration is recorded with its parent, its
+inputs (secrets as ``[secret]``) and the URNs it waits on, exactly as the engine would see them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+from google.protobuf import json_format
+from pulumi.runtime import mocks
+from pulumi.runtime.stack import run_pulumi_func
+
+from berth.errors import BerthError
+from berth.graph import deployment_order
+from berth.model import ComposeProject
+from components.program import deploy
+from components.project import Project
+from components.run_once import UNKNOWN
+from components.target import TargetModule, load_target
+
+SECRET_SIG = "4dabf18193072939515e22adb298388d"  # noqa: S105 - a marker, not a password
+"""How a secret value is wrapped in a registration (pulumi.runtime.rpc._special_secret_sig)."""
+COMPONENT_TYPES = {"berth:index:Service", "berth:index:Job"}
+Failure = Callable[[str, str], str | None]
+"""Given a resource's type and name, the error its creation fails with, or None."""
+
+
+@dataclass(frozen=True)
+class Registration:
+    urn: str
+    type: str
+    name: str
+    parent: str
+    custom: bool
+    dependencies: tuple[str, ...]
+    inputs: dict[str, Any]
+    raw_inputs: dict[str, Any] = field(repr=False, default_factory=dict)
+    """The inputs as sent to the engine, secret wrappers included (for tests that prove it)."""
+
+
+@dataclass
+class Plan:
+    compose: ComposeProject
+    target: str
+    stack: str
+    registrations: list[Registration]
+    warnings: list[str] = field(default_factory=list)
+
+    def service_of(self, registration: Registration) -> str | None:
+        """The compose service a resource belongs to; None for shared resources."""
+        by_urn = {r.urn: r for r in self.registrations}
+        current: Registration | None = registration
+        while current is not None:
+            if current.type in COMPONENT_TYPES:
+                return current.name
+            current = by_urn.get(current.parent)
+        return None
+
+    def resources(self) -> list[Registration]:
+        """Shared resources first, then each service's in deployment order, components first."""
+        order = {name: index for index, name in enumerate(deployment_order(self.compose))}
+
+        def key(r: Registration) -> tuple[int, bool, str]:
+            service = self.service_of(r)
+            return (-1 if service is None else order.get(service, len(order)), r.custom, r.urn)
+
+        return sorted(self.registrations, key=key)
+
+
+class RecordingMonitor(mocks.MockMonitor):
+    """The mock monitor, keeping what every RegisterResource asked for."""
+
+    def __init__(self, mock: mocks.Mocks) -> None:
+        super().__init__(mock)
+        self.registrations: list[Registration] = []
+
+    def RegisterResource(self, request: Any) -> Any:
+        response = super().RegisterResource(request)
+        if request.type != "pulumi:pulumi:Stack":
+            raw = json_format.MessageToDict(request.object)
+            self.registrations.append(
+                Registration(
+                    urn=response.urn,
+                    type=request.type,
+                    name=request.name,
+                    parent=request.parent,
+                    custom=request.custom,
+                    dependencies=tuple(sorted(set(request.dependencies))),
+                    inputs=_displayed(raw),
+                    raw_inputs=raw,
+                )
+            )
+        return response
+
+
+class PlanMocks(mocks.Mocks):
+    """Resources report what their target says they would; in a preview, as unknowns."""
+
+    def __init__(self, target: TargetModule, preview: bool, fail: Failure | None) -> None:
+        self.target = target
+        self.preview = preview
+        self.fail = fail
+
+    def new_resource(self, args: mocks.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
+        if self.fail and (message := self.fail(args.typ, args.name)):
+            raise RuntimeError(message)
+        outputs = self.target.plan_outputs(args.typ, args.inputs)
+        if self.preview:
+            outputs = dict.fromkeys(outputs, UNKNOWN)
+        return f"{args.name}-id", {**args.inputs, **outputs}
+
+    def call(self, args: mocks.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
+        return self.target.plan_call(args.token, args.args), None
+
+
+class ProgramFailed(Exception):
+    """The program stopped on a resource's failure; ``registrations`` says how far it got."""
+
+    def __init__(self, error: BaseException, registrations: list[Registration]) -> None:
+        super().__init__(str(error))
+        self.registrations = registrations
+
+
+class _Collect(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+def plan_config(
+    files: Sequence[str],
+    target: str = "local",
+    profiles: Sequence[str] = (),
+    variables: Mapping[str, str] | None = None,
+    secrets: Mapping[str, str] | None = None,
+) -> tuple[dict[str, str], list[str]]:
+    """Stack config, as ``pulumi config`` would hold it, and its secret keys."""
+    config = {
+        "berth:composeFiles": json.dumps(list(files)),
+        "berth:target": target,
+        "berth:profiles": json.dumps(list(profiles)),
+    }
+    config.update({f"berth:{k}": v for k, v in (variables or {}).items()})
+    config.update({f"berth:{k}": v for k, v in (secrets or {}).items()})
+    return config, [f"berth:{k}" for k in secrets or {}]
+
+
+def run_plan(
+    config: Mapping[str, str],
+    secret_keys: Sequence[str] = (),
+    *,
+    stack: str = "dev",
+    preview: bool = True,
+    fail: Failure | None = None,
+) -> Plan:
+    """Run the program under mocks; BerthError for bad input, the mock's error for ``fail``."""
+    target = load_target(config.get("berth:target") or "local")
+    monitor = RecordingMonitor(PlanMocks(target, preview, fail))
+    logger = logging.getLogger(f"berth.plan.{id(monitor)}")
+    logger.propagate = False
+    collected = _Collect()
+    logger.addHandler(collected)
+    loop = asyncio.new_event_loop()
+    loop.set_exception_handler(_report_unless_reraised)
+    asyncio.set_event_loop(loop)
+    deployed: list[Project] = []
+    try:
+        mocks.set_mocks(
+            monitor.mocks,
+            project="berth",
+            stack=stack,
+            preview=preview,
+            logger=logger,
+            monitor=monitor,
+        )
+        pulumi.runtime.set_all_config(dict(config), list(secret_keys))
+        loop.run_until_complete(run_pulumi_func(lambda: deployed.append(deploy())))
+    except BerthError:
+        raise
+    except Exception as error:
+        raise ProgramFailed(error, monitor.registrations) from error
+    finally:
+        _close(loop)
+    return Plan(
+        compose=deployed[0].compose,
+        target=target.NAME,
+        stack=stack,
+        registrations=monitor.registrations,
+        warnings=collected.messages,
+    )
+
+
+def _close(loop: asyncio.AbstractEventLoop) -> None:
+    """Cancel what a failed run left pending, then close the loop (as ``asyncio.run`` does)."""
+    pending = asyncio.all_tasks(loop)
+    for task in pending:
+        task.cancel()
+    loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+    loop.close()
+    asyncio.set_event_loop(None)
+
+
+def _report_unless_reraised(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+    """A failed registration's error reaches every dependent's future; it is raised once as
+    ProgramFailed, so the copies nobody retrieved are not worth a second report."""
+    if not str(context.get("message", "")).startswith("Future exception was never retrieved"):
+        loop.default_exception_handler(context)
+
+
+def _displayed(node: Any) -> Any:
+    """Inputs for display: secrets as ``[secret]``, unknowns as ``(known after apply)``."""
+    if isinstance(node, dict):
+        if SECRET_SIG in node:
+            return "[secret]"
+        return {k: _displayed(v) for k, v in sorted(node.items()) if k != "__provider"}
+    if isinstance(node, list):
+        return [_displayed(v) for v in node]
+    if node == UNKNOWN:
+        return "(known after apply)"
+    return node

@@ -1,0 +1,143 @@
+"""Checks across services, and which services are one-off jobs.
+
+Docker Compose's own consistency check is switched off (it cannot tell ``required: false`` from
+a typo); this step does it instead, with messages that say what to do.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from berth.errors import BerthError
+from berth.graph import dependency_edges, find_cycle
+from berth.model import ComposeProject, Condition, Dependency, Service
+from berth.sources import Sources
+
+NEVER_STOPS = ("always", "unless-stopped")
+
+
+def classify_jobs(project: ComposeProject) -> ComposeProject:
+    """Mark the one-off jobs.
+
+    A job is a service whose restart policy is explicitly ``"no"``, or one another service
+    waits on with ``service_completed_successfully`` (unless its restart policy says it never
+    stops, which ``validate`` refuses). A service with no ``restart`` key is long-running,
+    whatever Compose's own default is.
+    """
+    awaited = {
+        d.service
+        for s in project.services.values()
+        for d in s.depends_on
+        if d.condition is Condition.COMPLETED
+    }
+    services = {
+        name: dataclasses.replace(
+            service,
+            job=service.restart == "no" or (name in awaited and service.restart not in NEVER_STOPS),
+        )
+        for name, service in project.services.items()
+    }
+    return dataclasses.replace(project, services=services)
+
+
+def validate(project: ComposeProject, sources: Sources) -> ComposeProject:
+    """Refuse what cannot deploy; return the project with optional missing dependencies dropped."""
+    warnings = list(project.warnings)
+    services = {}
+    for name, service in project.services.items():
+        _check_service(project, service, sources)
+        kept = []
+        for dependency in service.depends_on:
+            if dependency.service in project.services:
+                kept.append(dependency)
+                _check_dependency(project, service, dependency, sources, warnings)
+            elif dependency.required:
+                # Declared but absent: its profiles are all inactive, not a typo.
+                profiled = dependency.service in sources.service_order()
+                raise BerthError(
+                    f"depends on {dependency.service!r}, which is "
+                    + ("in a profile this stack leaves off" if profiled else "not defined"),
+                    file=sources.origin(name, "depends_on"),
+                    service=name,
+                    field="depends_on",
+                    hint="enable its profile in berth:profiles, or mark it required: false"
+                    if profiled
+                    else "define that service, fix the name, or mark it required: false",
+                )
+            else:
+                warnings.append(
+                    f"service '{name}': optional dependency '{dependency.service}' is not defined; "
+                    "deploying without it"
+                )
+        services[name] = dataclasses.replace(service, depends_on=tuple(kept))
+    checked = dataclasses.replace(project, services=services, warnings=tuple(warnings))
+    if cycle := find_cycle(dependency_edges(checked)):
+        raise BerthError(
+            "dependency cycle: " + " -> ".join(cycle),
+            file=sources.origin(cycle[0], "depends_on"),
+            service=cycle[0],
+            field="depends_on",
+            hint="remove one of these depends_on entries",
+        )
+    return checked
+
+
+def _check_service(project: ComposeProject, service: Service, sources: Sources) -> None:
+    def fail(field: str, problem: str, hint: str) -> BerthError:
+        return BerthError(
+            problem,
+            file=sources.origin(service.name, field),
+            service=service.name,
+            field=field,
+            hint=hint,
+        )
+
+    if not service.image and not service.build:
+        raise fail("image", "neither image nor build is set", "add image: or build: to the service")
+    if service.job and service.ports:
+        raise fail(
+            "ports",
+            "a one-off job cannot publish ports: it runs once and exits",
+            'remove ports from the job, or remove restart: "no" to make it a long-running service',
+        )
+    for mount in service.mounts:
+        if mount.type == "volume" and mount.source and mount.source not in project.volumes:
+            raise fail(
+                "volumes",
+                f"named volume {mount.source!r} is not declared",
+                f"declare it under top-level volumes:, or use ./{mount.source} for a bind mount",
+            )
+    if not service.job:
+        for key in ("x-berth-run", "x-berth-timeout"):
+            if key in service.extensions:
+                raise fail(
+                    key,
+                    f"{key} applies only to one-off jobs",
+                    'add restart: "no" to make the service a job, or remove the extension',
+                )
+
+
+def _check_dependency(
+    project: ComposeProject,
+    service: Service,
+    dependency: Dependency,
+    sources: Sources,
+    warnings: list[str],
+) -> None:
+    target = project.services[dependency.service]
+    if dependency.condition is Condition.COMPLETED and target.restart in NEVER_STOPS:
+        raise BerthError(
+            f"waits for {target.name!r} to complete successfully, but {target.name!r} has "
+            f"restart: {target.restart} and never completes",
+            file=sources.origin(service.name, "depends_on"),
+            service=service.name,
+            field="depends_on",
+            hint=f'give {target.name!r} restart: "no" to make it a one-off job, '
+            "or wait with condition service_started or service_healthy",
+        )
+    if dependency.condition is Condition.HEALTHY and not target.job and target.healthcheck is None:
+        warnings.append(
+            f"service '{service.name}' waits for '{target.name}' to be healthy, but "
+            f"'{target.name}' has no healthcheck in the compose file; it waits only for "
+            "the image's own HEALTHCHECK, if any"
+        )

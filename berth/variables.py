@@ -1,0 +1,58 @@
+"""Stack variables for interpolation, with secrets kept out of the compose subprocess.
+
+Each secret is handed to Docker Compose as a unique placeholder; after loading, a string that
+contains a placeholder is revealed as a ``Secret`` holding the real value, so a secret never
+leaves this process in plain text and a value that interpolates a secret is secret as a whole.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from berth.model import Secret, Text
+
+
+@dataclass(frozen=True)
+class Variables:
+    """Values for ``${VAR}`` and bare environment keys; ``secret_keys`` name the secret ones."""
+
+    values: Mapping[str, str] = field(default_factory=dict)
+    secret_keys: frozenset[str] = frozenset()
+
+    def seal(self) -> Sealed:
+        nonce = secrets.token_hex(6)
+        placeholders = {
+            key: f"berthsecret{nonce}x{index}z"
+            for index, key in enumerate(sorted(self.secret_keys & self.values.keys()))
+        }
+        env = {key: placeholders.get(key, value) for key, value in self.values.items()}
+        pattern = re.compile(rf"berthsecret{nonce}x\d+z")
+        return Sealed(env, {p: k for k, p in placeholders.items()}, dict(self.values), pattern)
+
+
+@dataclass(frozen=True)
+class Sealed:
+    """The environment for the subprocess, and the way back from placeholders to secrets."""
+
+    env: dict[str, str]
+    keys: dict[str, str]
+    values: dict[str, str] = field(repr=False)
+    pattern: re.Pattern[str]
+
+    def contains_secret(self, text: str) -> bool:
+        return bool(self.pattern.search(text))
+
+    def reveal(self, text: str) -> Text:
+        """``text`` with its placeholders replaced; a ``Secret`` when it had any."""
+        found = self.pattern.findall(text)
+        if not found:
+            return text
+        keys = tuple(sorted({self.keys[p] for p in found}))
+        value = self.pattern.sub(lambda m: self.values[self.keys[m.group(0)]], text)
+        return Secret(value=value, keys=keys)
+
+    def secret_names(self, text: str) -> list[str]:
+        return sorted({self.keys[p] for p in self.pattern.findall(text)})

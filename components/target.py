@@ -1,0 +1,96 @@
+"""The small interface a deployment target implements, and how a target is found by name.
+
+A target is a package under ``providers/`` exposing ``NAME``, ``FIELD_SUPPORT``,
+``OPTION_KEYS``, ``create(project, settings, parent) -> Target`` (which makes the shared
+resources), and for the offline plan ``plan_outputs(type_, inputs)`` and
+``plan_call(token, args)`` (what its resources and functions return once created).
+Nothing else in Berth changes when a target is added.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from types import ModuleType
+from typing import Any, Protocol
+
+import pulumi
+
+from berth.errors import BerthError
+from berth.fields import Support
+from berth.model import ComposeProject, Service
+from berth.settings import StackSettings
+
+TARGETS = ("local", "aws", "gcp")
+
+
+@dataclass(frozen=True)
+class ServiceHandle:
+    """What dependents of a long-running service can wait on."""
+
+    started: Sequence[pulumi.Resource]
+    """Resources that exist once the service's workload runs (``service_started``)."""
+    healthy: Sequence[pulumi.Resource]
+    """Resources that exist once the workload reports healthy (``service_healthy``)."""
+    endpoints: pulumi.Input[Sequence[str]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class JobHandle:
+    """What dependents of a one-off job wait on: its run, complete with exit code 0."""
+
+    run: pulumi.Resource
+    result: pulumi.Input[Mapping[str, Any]]
+
+
+class Target(Protocol):
+    def service(
+        self, service: Service, after: Sequence[pulumi.Resource], parent: pulumi.Resource
+    ) -> ServiceHandle:
+        """The resources of one long-running service; the ones that must wait get ``after``."""
+        ...
+
+    def job(
+        self, job: Service, after: Sequence[pulumi.Resource], parent: pulumi.Resource
+    ) -> JobHandle:
+        """The resources of one job, ending in a run-once resource that waits on ``after``."""
+        ...
+
+
+class TargetModule(Protocol):
+    NAME: str
+    FIELD_SUPPORT: Mapping[str, Support]
+    OPTION_KEYS: frozenset[str]
+
+    def create(
+        self, project: ComposeProject, settings: StackSettings, parent: pulumi.Resource
+    ) -> Target: ...
+
+    def plan_outputs(self, type_: str, inputs: Mapping[str, Any]) -> dict[str, Any]: ...
+
+    def plan_call(self, token: str, args: Mapping[str, Any]) -> dict[str, Any]: ...
+
+
+def load_target(name: str) -> TargetModule:
+    """The target package ``providers.<name>``, imported only when chosen (cloud SDKs are slow)."""
+    if name not in TARGETS:
+        raise BerthError(
+            f"unknown target {name!r}",
+            hint=f"set berth:target to one of {', '.join(TARGETS)}",
+        )
+    try:
+        module: ModuleType = importlib.import_module(f"providers.{name}")
+    except ModuleNotFoundError as error:
+        if error.name and error.name.startswith("providers"):
+            raise BerthError(
+                f"the {name} target is not available in this version of Berth",
+                hint=f"use one of: {', '.join(available_targets())}",
+            ) from None
+        raise
+    return module  # type: ignore[return-value]
+
+
+def available_targets() -> list[str]:
+    return [name for name in TARGETS if importlib.util.find_spec(f"providers.{name}") is not None]

@@ -1,0 +1,88 @@
+"""The ``local`` target: the project on the local Docker engine, with pulumi-docker."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from typing import Any
+
+import pulumi
+
+from berth.fields import Support, ignored, supported
+from berth.model import ComposeProject
+from berth.settings import StackSettings
+
+NAME = "local"
+OPTION_KEYS: frozenset[str] = frozenset()
+
+_ONE_NETWORK = "every service joins the project's one network and is reachable by its name"
+FIELD_SUPPORT: dict[str, Support] = {
+    "build": supported("built on the local engine, never pushed"),
+    "build.context": supported(),
+    "build.dockerfile": supported(),
+    "build.args": supported(),
+    "build.target": supported(),
+    "command": supported(),
+    "entrypoint": supported(),
+    "ports": supported("published on the host; endpoints are stack outputs"),
+    "expose": supported(_ONE_NETWORK),
+    "healthcheck": supported("the deployment waits for healthy"),
+    "restart": supported('"no" makes a one-off job; a service without restart gets unless-stopped'),
+    "volumes": supported("named volumes are kept when the stack is destroyed"),
+    "secrets": supported("placed as files, /run/secrets/<name> by default"),
+    "configs": supported("placed as files"),
+    "working_dir": supported(),
+    "user": supported(),
+    "hostname": supported(),
+    "container_name": supported(),
+    "labels": supported(),
+    "platform": supported(),
+    "deploy": supported("resources only"),
+    "deploy.resources": supported("cpus and memory limits, memory reservation"),
+    "cpus": supported(),
+    "mem_limit": supported(),
+    "mem_reservation": supported(),
+    "networks": ignored(_ONE_NETWORK),
+    "links": supported(_ONE_NETWORK),
+    "external_links": ignored(_ONE_NETWORK),
+    "network_mode": ignored(_ONE_NETWORK),
+    "deploy.replicas": ignored("one container per service on local"),
+    "scale": ignored("one container per service on local"),
+    "deploy.restart_policy": ignored("use restart"),
+    **dict.fromkeys(
+        (
+            "cap_add", "cap_drop", "privileged", "read_only", "init", "tty", "stdin_open",
+            "extra_hosts", "dns", "dns_search", "dns_opt", "domainname", "tmpfs", "shm_size",
+            "stop_signal", "stop_grace_period", "sysctls", "ulimits", "security_opt",
+            "group_add", "runtime", "logging",
+        ),
+        supported(),
+    ),
+}  # fmt: skip
+
+
+def create(project: ComposeProject, settings: StackSettings, parent: pulumi.Resource) -> Any:
+    from providers.local.target import LocalTarget  # noqa: PLC0415 - pulumi_docker loads slowly
+
+    return LocalTarget(project, parent)
+
+
+def plan_outputs(type_: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
+    """What the docker resources report after creation, for the offline plan."""
+    fingerprint = (
+        "sha256:"
+        + hashlib.sha256(json.dumps(inputs, sort_keys=True, default=str).encode()).hexdigest()
+    )
+    if type_ == "docker:index/image:Image":
+        return {"repoDigest": fingerprint, "imageName": inputs.get("imageName")}
+    if type_ == "docker:index/remoteImage:RemoteImage":
+        return {"imageId": fingerprint, "repoDigest": f"{inputs.get('name')}@{fingerprint}"}
+    if type_ == "pulumi-python:dynamic/berth:LocalJob":
+        return {"exitCode": 0, "durationSeconds": 0.0, "finishedAt": "", "logTail": ""}
+    return {}
+
+
+def plan_call(token: str, args: Mapping[str, Any]) -> dict[str, Any]:
+    """The local target calls no provider functions."""
+    return {}

@@ -1,0 +1,60 @@
+"""The local run-once resource: a job container run to completion during ``pulumi up``.
+
+A Pulumi dynamic provider: the engine pickles ``LocalJobProvider`` by reference, so this
+module must import cleanly, with no side effects, from the project directory.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import pulumi
+from pulumi.dynamic import Resource
+
+from components.run_once import RunOnceProvider
+from providers.local.runner import JobSpec, run_job
+
+
+class LocalJobProvider(RunOnceProvider):
+    """Runs the job's container on the project network and removes it afterwards."""
+
+    def run(self, props: Mapping[str, Any]) -> dict[str, Any]:
+        definition = props["definition"]
+        environment = definition.get("environment") or {}
+        secrets = [environment[k] for k in props.get("secretNames") or () if k in environment]
+        secrets += [f["content"] for f in definition.get("files") or () if f.get("secret")]
+        spec = JobSpec(
+            name=props["job"],
+            image=definition["image"],
+            network=definition["network"],
+            command=definition.get("command"),
+            entrypoint=definition.get("entrypoint"),
+            environment=environment,
+            mounts=definition.get("mounts") or (),
+            files=definition.get("files") or (),
+            working_dir=definition.get("workingDir"),
+            user=definition.get("user"),
+            cpus=definition.get("cpus"),
+            memory=definition.get("memory"),
+            labels=props.get("labels") or {},
+            container=definition.get("container") or {},
+            timeout=float(props["timeout"]),
+            secrets=secrets,
+        )
+        return run_job(spec)
+
+
+class LocalJob(Resource, module="berth", name="LocalJob"):
+    """Completes only when the job's container exited 0; outputs its exit code and log tail."""
+
+    exitCode: pulumi.Output[int]
+    durationSeconds: pulumi.Output[float]
+    finishedAt: pulumi.Output[str]
+    logTail: pulumi.Output[str]
+
+    def __init__(
+        self, name: str, props: Mapping[str, Any], opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        outputs = {key: None for key in ("exitCode", "durationSeconds", "finishedAt", "logTail")}
+        super().__init__(LocalJobProvider(), name, {**props, **outputs}, opts)

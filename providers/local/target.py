@@ -1,0 +1,316 @@
+"""Local Docker: one network per project, a container per service, a run-once container per job."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from typing import Any
+
+import pulumi
+import pulumi_docker as docker
+
+from berth.model import ComposeProject, ContainerSettings, Healthcheck, Mount, Port, Service
+from components.target import JobHandle, ServiceHandle
+from components.values import env_input, env_list_input, secret_names, text_input, texts_input
+from providers.local.run_once import LocalJob
+
+DEFAULT_RESTART = "unless-stopped"
+"""Restart policy of a service with no ``restart`` key: a deployed service keeps running."""
+
+
+class LocalTarget:
+    """Deploys to the Docker engine Pulumi's docker provider talks to (DOCKER_HOST)."""
+
+    def __init__(self, project: ComposeProject, parent: pulumi.Resource) -> None:
+        self.project = project
+        self.prefix = f"{project.name}-{pulumi.get_stack()}".lower()
+        """Docker object names carry the stack, so dev and test stacks share one engine."""
+        child = pulumi.ResourceOptions(parent=parent)
+        self.network = docker.Network(f"{project.name}-network", name=self.prefix, opts=child)
+        self.volumes: dict[str, pulumi.Input[str]] = {}
+        for key, volume in project.volumes.items():
+            if volume.external:
+                self.volumes[key] = volume.name
+                continue
+            self.volumes[key] = docker.Volume(
+                f"{project.name}-{key}",
+                name=f"{self.prefix}_{key}",
+                driver=volume.driver,
+                opts=pulumi.ResourceOptions(parent=parent, retain_on_delete=True),
+            ).name
+
+    # -- the Target interface ----------------------------------------------------------
+
+    def service(
+        self, service: Service, after: Sequence[pulumi.Resource], parent: pulumi.Resource
+    ) -> ServiceHandle:
+        restart, retries = _restart_policy(service.restart)
+        container = docker.Container(
+            service.name,
+            name=service.container_name or f"{self.prefix}-{service.name}",
+            image=self._image(service, parent),
+            hostname=service.hostname,
+            networks_advanced=[
+                docker.ContainerNetworksAdvancedArgs(name=self.network.name, aliases=[service.name])
+            ],
+            envs=env_list_input(service.environment),
+            command=texts_input(service.command),
+            entrypoints=texts_input(service.entrypoint),
+            ports=[_port(p) for p in service.ports],
+            healthcheck=_healthcheck(service.healthcheck),
+            wait=service.healthcheck is not None,
+            wait_timeout=_healthy_within(service.healthcheck),
+            restart=restart,
+            max_retry_count=retries,
+            must_run=True,
+            volumes=[self._volume(m) for m in service.mounts if m.type != "tmpfs"],
+            tmpfs=_tmpfs(service) or None,
+            uploads=[
+                docker.ContainerUploadArgs(
+                    file=f.target,
+                    content=text_input(f.content),
+                    permissions=f"{f.mode:o}" if f.mode is not None else None,
+                )
+                for f in service.files
+            ],
+            working_dir=service.working_dir,
+            user=service.user,
+            labels=[docker.ContainerLabelArgs(label=k, value=v) for k, v in service.labels.items()],
+            cpus=f"{service.resources.cpus:g}" if service.resources.cpus else None,
+            memory=_megabytes(service.resources.memory),
+            memory_reservation=_megabytes(service.resources.reserved_memory),
+            **_container_settings(service.container),
+            opts=pulumi.ResourceOptions(parent=parent, depends_on=list(after)),
+        )
+        return ServiceHandle(
+            started=[container], healthy=[container], endpoints=container.ports.apply(_endpoints)
+        )
+
+    def job(
+        self, job: Service, after: Sequence[pulumi.Resource], parent: pulumi.Resource
+    ) -> JobHandle:
+        definition: dict[str, Any] = {
+            "image": self._image(job, parent),
+            "network": self.network.name,
+            "command": texts_input(job.command),
+            "entrypoint": texts_input(job.entrypoint),
+            "environment": env_input(job.environment),
+            "mounts": [self._job_mount(m) for m in job.mounts],
+            "files": [
+                {
+                    "path": f.target,
+                    "content": text_input(f.content),
+                    "mode": f.mode,
+                    "secret": not isinstance(f.content, str),
+                }
+                for f in job.files
+            ],
+            "workingDir": job.working_dir,
+            "user": job.user,
+            "cpus": job.resources.cpus,
+            "memory": job.resources.memory,
+            "container": _job_container_settings(job),
+        }
+        run = LocalJob(
+            f"{job.name}-run",
+            {
+                "job": f"{self.prefix}-{job.name}",
+                "definition": definition,
+                "runAlways": job.run_always,
+                "timeout": job.timeout,
+                "secretNames": secret_names(job.environment),
+                "labels": job.labels,
+            },
+            opts=pulumi.ResourceOptions(parent=parent, depends_on=list(after)),
+        )
+        result = {"exitCode": run.exitCode, "durationSeconds": run.durationSeconds}
+        return JobHandle(run=run, result={**result, "finishedAt": run.finishedAt})
+
+    # -- pieces --------------------------------------------------------------------------
+
+    def _image(self, service: Service, parent: pulumi.Resource) -> pulumi.Output[str]:
+        """The image's ID: it changes exactly when the image does, which re-runs jobs."""
+        opts = pulumi.ResourceOptions(parent=parent)
+        if service.build:
+            context = service.build.context
+            image = docker.Image(
+                f"{service.name}-image",
+                image_name=(service.image or f"berth/{self.prefix}-{service.name}").lower(),
+                build=docker.DockerBuildArgs(
+                    context=context,
+                    dockerfile=os.path.join(context, service.build.dockerfile),
+                    args=service.build.args or None,
+                    target=service.build.target,
+                    platform=service.platform,
+                ),
+                skip_push=True,
+                opts=opts,
+            )
+            return image.repo_digest
+        remote = docker.RemoteImage(
+            f"{service.name}-image",
+            name=str(service.image),
+            keep_locally=True,
+            platform=service.platform,
+            opts=opts,
+        )
+        return remote.image_id
+
+    def _volume(self, mount: Mount) -> docker.ContainerVolumeArgs:
+        if mount.type == "bind":
+            return docker.ContainerVolumeArgs(
+                host_path=os.path.abspath(str(mount.source)),
+                container_path=mount.target,
+                read_only=mount.read_only or None,
+            )
+        return docker.ContainerVolumeArgs(
+            volume_name=self.volumes[mount.source] if mount.source else None,
+            container_path=mount.target,
+            read_only=mount.read_only or None,
+        )
+
+    def _job_mount(self, mount: Mount) -> dict[str, Any]:
+        source: pulumi.Input[str] | None = None
+        if mount.type == "bind":
+            source = os.path.abspath(str(mount.source))
+        elif mount.type == "volume" and mount.source:
+            source = self.volumes[mount.source]
+        return {
+            "type": mount.type,
+            "target": mount.target,
+            "source": source,
+            "readOnly": mount.read_only,
+        }
+
+
+def _tmpfs(service: Service) -> dict[str, str]:
+    paths = [m.target for m in service.mounts if m.type == "tmpfs"] + list(service.container.tmpfs)
+    return dict.fromkeys(paths, "")
+
+
+def _container_settings(settings: ContainerSettings) -> dict[str, Any]:
+    """``docker.Container`` arguments for the Linux container settings."""
+    return {
+        "capabilities": docker.ContainerCapabilitiesArgs(
+            adds=list(settings.cap_add) or None, drops=list(settings.cap_drop) or None
+        )
+        if settings.cap_add or settings.cap_drop
+        else None,
+        "privileged": settings.privileged or None,
+        "read_only": settings.read_only or None,
+        "init": settings.init,
+        "tty": settings.tty or None,
+        "stdin_open": settings.stdin_open or None,
+        "hosts": [docker.ContainerHostArgs(host=h, ip=ip) for h, ip in settings.extra_hosts.items()]
+        or None,
+        "dns": list(settings.dns) or None,
+        "dns_searches": list(settings.dns_search) or None,
+        "dns_opts": list(settings.dns_opt) or None,
+        "domainname": settings.domainname,
+        "shm_size": _megabytes(settings.shm_size),
+        "stop_signal": settings.stop_signal,
+        "stop_timeout": int(settings.stop_grace_period) if settings.stop_grace_period else None,
+        "sysctls": settings.sysctls or None,
+        "ulimits": [
+            docker.ContainerUlimitArgs(name=name, soft=soft, hard=hard)
+            for name, (soft, hard) in settings.ulimits.items()
+        ]
+        or None,
+        "security_opts": list(settings.security_opt) or None,
+        "group_adds": list(settings.group_add) or None,
+        "runtime": settings.runtime,
+        "log_driver": settings.log_driver,
+        "log_opts": settings.log_options or None,
+    }
+
+
+def _job_container_settings(job: Service) -> dict[str, Any]:
+    """The same settings for the job runner, as Docker SDK ``containers.create`` arguments."""
+    settings = job.container
+    return {
+        "cap_add": list(settings.cap_add) or None,
+        "cap_drop": list(settings.cap_drop) or None,
+        "privileged": settings.privileged,
+        "read_only": settings.read_only,
+        "init": settings.init,
+        "tty": settings.tty,
+        "stdin_open": settings.stdin_open,
+        "extra_hosts": settings.extra_hosts or None,
+        "dns": list(settings.dns) or None,
+        "dns_search": list(settings.dns_search) or None,
+        "dns_opt": list(settings.dns_opt) or None,
+        "domainname": settings.domainname,
+        "tmpfs": dict.fromkeys(settings.tmpfs, "") or None,
+        "shm_size": settings.shm_size,
+        "stop_signal": settings.stop_signal,
+        "sysctls": settings.sysctls or None,
+        "ulimits": [
+            {"name": name, "soft": soft, "hard": hard}
+            for name, (soft, hard) in settings.ulimits.items()
+        ]
+        or None,
+        "security_opt": list(settings.security_opt) or None,
+        "group_add": list(settings.group_add) or None,
+        "runtime": settings.runtime,
+        "log_config": {"type": settings.log_driver, "config": settings.log_options}
+        if settings.log_driver
+        else None,
+    }
+
+
+def _restart_policy(restart: str | None) -> tuple[str, int | None]:
+    if not restart:
+        return DEFAULT_RESTART, None
+    policy, _, retries = restart.partition(":")
+    return policy, int(retries) if retries else None
+
+
+def _port(port: Port) -> docker.ContainerPortArgs:
+    return docker.ContainerPortArgs(
+        internal=port.target, external=port.published, ip=port.host_ip, protocol=port.protocol
+    )
+
+
+def _endpoints(ports: list[dict[str, Any]] | None) -> list[str]:
+    """``localhost:8080`` for each published port (``/udp`` marks UDP)."""
+    endpoints = []
+    for port in ports or []:
+        external = port.get("external")
+        if not external:
+            continue
+        host = port.get("ip") or "localhost"
+        host = "localhost" if host in ("0.0.0.0", "::") else host  # noqa: S104 - a reading, not a bind
+        suffix = "/udp" if port.get("protocol") == "udp" else ""
+        endpoints.append(f"{host}:{external}{suffix}")
+    return endpoints
+
+
+def _healthcheck(check: Healthcheck | None) -> docker.ContainerHealthcheckArgs | None:
+    if check is None:
+        return None
+
+    def duration(seconds: float | None) -> str | None:
+        return f"{seconds:g}s" if seconds is not None else None
+
+    return docker.ContainerHealthcheckArgs(
+        tests=[text_input(t) for t in check.test],
+        interval=duration(check.interval),
+        timeout=duration(check.timeout),
+        retries=check.retries,
+        start_period=duration(check.start_period),
+        start_interval=duration(check.start_interval),
+    )
+
+
+def _healthy_within(check: Healthcheck | None) -> int | None:
+    """Seconds to wait for healthy: the start period plus every retry, as Docker counts them."""
+    if check is None:
+        return None
+    interval = check.interval or 30.0
+    timeout = check.timeout or 30.0
+    retries = check.retries if check.retries is not None else 3
+    return int(max(60.0, (check.start_period or 0.0) + (interval + timeout) * (retries + 1)))
+
+
+def _megabytes(size: int | None) -> int | None:
+    return max(1, size // (1024 * 1024)) if size else None

@@ -1,0 +1,71 @@
+"""Compose durations as seconds, and back to a short human form."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from berth.durations import format_duration, parse_duration
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [
+        ("90s", 90.0),
+        ("1m30s", 90.0),
+        ("10m", 600.0),
+        ("2h", 7200.0),
+        ("1h30m", 5400.0),
+        ("1.5h", 5400.0),
+        ("500ms", 0.5),
+        ("250us", 0.00025),
+        ("250µs", 0.00025),
+        ("100ns", 1e-7),
+        ("1h1m1s1ms", 3661.001),
+        ("45", 45.0),
+        ("2.5", 2.5),
+        (" 30s ", 30.0),
+        (30, 30.0),
+        (1.5, 1.5),
+    ],
+)
+def test_parse_duration(text, seconds):
+    assert parse_duration(text) == pytest.approx(seconds)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["", "soon", "1d", "10M", "1m 30s", "m30", "-5s", "1h-30m", "30s!", "s"],
+)
+def test_parse_duration_refuses_what_is_not_a_duration(text):
+    with pytest.raises(ValueError, match="is not a duration such as 90s, 10m or 1h30m"):
+        parse_duration(text)
+
+
+@pytest.mark.parametrize("value", [True, False, None, [1], {"a": 1}, float("nan"), float("inf")])
+def test_parse_duration_refuses_other_types_and_non_finite_numbers(value):
+    with pytest.raises(ValueError, match="is not a duration"):
+        parse_duration(value)
+
+
+@pytest.mark.parametrize(
+    ("seconds", "text"),
+    [
+        (0, "0s"),
+        (2.5, "2.5s"),
+        (59, "59s"),
+        (60, "1m"),
+        (90, "1m30s"),
+        (3600, "1h"),
+        (3661, "1h1m1s"),
+    ],
+)
+def test_format_duration(seconds, text):
+    assert format_duration(seconds) == text
+
+
+@settings(database=None)
+@given(st.integers(min_value=0, max_value=10 * 24 * 3600))
+def test_whole_seconds_round_trip(seconds):
+    assert parse_duration(format_duration(seconds)) == seconds

@@ -1,0 +1,232 @@
+"""The deployment workflow: order, cycles, what each dependent waits for, and the diagram."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from berth.graph import (
+    Gate,
+    Workflow,
+    deployment_order,
+    find_cycle,
+    gate,
+    gates,
+    topological_order,
+)
+from berth.load import load_project
+from berth.model import ComposeProject, Condition, Dependency, Service
+from tests.conftest import EXAMPLES, SHARED
+
+SEED = SHARED / "seed" / "one-off-jobs.md"
+
+RELEASE_DIAGRAM = """\
+flowchart LR
+  subgraph workspace["Deployment Workflow"]
+    deployment_start
+    app
+    release
+    deployment_complete
+
+    deployment_start --> app
+    deployment_start --> release
+    app --> deployment_complete
+    release --> deployment_complete
+  end
+"""
+
+MIGRATE_DIAGRAM = """\
+flowchart LR
+  subgraph workspace["Deployment Workflow"]
+    deployment_start
+    db
+    web
+    migrate
+    deployment_complete
+
+    deployment_start --> db
+    db --> migrate
+    migrate --> web
+    web --> deployment_complete
+  end
+"""
+
+
+def example(name: str) -> ComposeProject:
+    return load_project([str(EXAMPLES / name / "compose.yaml")], base_dir=EXAMPLES / name)
+
+
+# -- order and cycles --------------------------------------------------------------------------
+
+
+def test_topological_order_breaks_ties_by_declaration_order():
+    edges = {"web": ["api"], "zeta": [], "api": ["db"], "alpha": [], "db": []}
+
+    assert topological_order(edges) == ["zeta", "alpha", "db", "api", "web"]
+
+
+def test_topological_order_puts_every_dependency_first():
+    edges = {"d": ["b", "c"], "c": ["a"], "b": ["a"], "a": [], "e": ["d", "a"]}
+
+    order = topological_order(edges)
+
+    assert order == ["a", "c", "b", "d", "e"]
+    for node, needs in edges.items():
+        assert all(order.index(n) < order.index(node) for n in needs)
+
+
+def test_topological_order_ignores_edges_to_unknown_nodes():
+    assert topological_order({"web": ["gone"], "db": []}) == ["web", "db"]
+
+
+def test_find_cycle_returns_the_path_back_to_its_start():
+    assert find_cycle({"a": ["b"], "b": ["c"], "c": ["a"]}) == ["a", "b", "c", "a"]
+    assert find_cycle({"x": [], "a": ["b"], "b": ["a"]}) == ["a", "b", "a"]
+    assert find_cycle({"self": ["self"]}) == ["self", "self"]
+
+
+def test_find_cycle_is_none_for_a_dag_and_a_diamond():
+    assert find_cycle({}) is None
+    assert find_cycle({"d": ["b", "c"], "b": ["a"], "c": ["a"], "a": []}) is None
+
+
+def test_deployment_order_of_the_migrate_example():
+    assert deployment_order(example("migrate")) == ["db", "migrate", "web"]
+
+
+# -- gates -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("condition", list(Condition))
+def test_a_dependency_on_a_job_waits_for_completion_whatever_the_condition(condition):
+    assert gate(Service("migrate", image="m", job=True), condition) is Gate.COMPLETED
+
+
+@pytest.mark.parametrize(
+    ("condition", "expected"),
+    [
+        (Condition.HEALTHY, Gate.HEALTHY),
+        (Condition.STARTED, Gate.STARTED),
+        (Condition.COMPLETED, Gate.STARTED),
+    ],
+)
+def test_a_dependency_on_a_service_waits_for_started_or_healthy(condition, expected):
+    assert gate(Service("db", image="pg"), condition) is expected
+
+
+def test_gates_of_a_loaded_project(load):
+    project = load(
+        """
+        services:
+          db:
+            image: postgres
+            healthcheck: {test: ["CMD", "pg_isready"]}
+          cache:
+            image: redis
+          migrate:
+            image: app
+            restart: "no"
+            depends_on:
+              db: {condition: service_healthy}
+          web:
+            image: app
+            depends_on:
+              migrate: {condition: service_started}
+              db: {condition: service_healthy}
+              cache: {condition: service_started}
+        """
+    )
+
+    assert dict(gates(project, project.services["web"])) == {
+        "migrate": Gate.COMPLETED,
+        "db": Gate.HEALTHY,
+        "cache": Gate.STARTED,
+    }
+    assert gates(project, project.services["migrate"]) == [("db", Gate.HEALTHY)]
+    assert gates(project, project.services["db"]) == []
+
+
+def test_gates_skip_dependencies_that_are_not_in_the_project():
+    web = Service("web", image="w", depends_on=(Dependency("gone"), Dependency("db")))
+    project = ComposeProject("p", ("c.yaml",), {"db": Service("db", image="d"), "web": web})
+
+    assert gates(project, web) == [("db", Gate.STARTED)]
+
+
+# -- the diagram -------------------------------------------------------------------------------
+
+
+def test_release_example_diagram_is_the_seeds():
+    assert Workflow.of(example("release")).mermaid() == RELEASE_DIAGRAM
+
+
+def test_migrate_example_diagram_is_the_seeds():
+    assert Workflow.of(example("migrate")).mermaid() == MIGRATE_DIAGRAM
+
+
+def seed_diagrams() -> list[str]:
+    return re.findall(r"```mermaid\n(.*?)```", SEED.read_text(encoding="utf-8"), re.DOTALL)
+
+
+@pytest.mark.skipif(not SEED.exists(), reason=f"the seed document {SEED} is not on this machine")
+def test_the_examples_draw_exactly_the_seed_documents_diagrams():
+    diagrams = seed_diagrams()
+
+    assert len(diagrams) == 2
+    assert Workflow.of(example("release")).mermaid() == diagrams[0]
+    assert Workflow.of(example("migrate")).mermaid() == diagrams[1]
+
+
+def test_workflow_lists_services_then_jobs_and_edges_in_deployment_order():
+    workflow = Workflow.of(example("migrate"))
+
+    assert workflow.services == ("db", "web")
+    assert workflow.jobs == ("migrate",)
+    assert workflow.nodes == ("db", "web", "migrate")
+    assert workflow.edges == (("db", "migrate"), ("migrate", "web"))
+
+
+def test_names_that_are_not_plain_identifiers_get_an_id_and_a_label():
+    project = ComposeProject(
+        "p",
+        ("compose.yaml",),
+        {
+            "my-api": Service("my-api", image="a"),
+            "end": Service("end", image="e", depends_on=(Dependency("my-api"),)),
+            "worker_2": Service("worker_2", image="w", depends_on=(Dependency("end"),)),
+            "9lives": Service("9lives", image="n", job=True),
+        },
+    )
+
+    diagram = Workflow.of(project).mermaid()
+
+    assert diagram.splitlines()[2:8] == [
+        "    deployment_start",
+        '    node0["my-api"]',
+        '    node1["end"]',
+        "    worker_2",
+        '    node3["9lives"]',
+        "    deployment_complete",
+    ]
+    assert "    node0 --> node1\n" in diagram
+    assert "    node1 --> worker_2\n" in diagram
+    assert "    deployment_start --> node3\n" in diagram
+    assert "    node3 --> deployment_complete\n" in diagram
+    assert "my-api -->" not in diagram
+
+
+def test_a_diagram_from_a_project_without_dependencies():
+    project = ComposeProject("p", ("c.yaml",), {"solo": Service("solo", image="s")})
+
+    assert Workflow.of(project).mermaid() == (
+        "flowchart LR\n"
+        '  subgraph workspace["Deployment Workflow"]\n'
+        "    deployment_start\n"
+        "    solo\n"
+        "    deployment_complete\n"
+        "\n"
+        "    deployment_start --> solo\n"
+        "    solo --> deployment_complete\n"
+        "  end\n"
+    )

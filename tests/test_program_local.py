@@ -1,0 +1,248 @@
+"""The real program on the local target, under Pulumi's mock engine, for both seed examples."""
+
+from __future__ import annotations
+
+import pytest
+
+from berth.errors import BerthError
+from berth.plan import Plan, ProgramFailed, Registration
+from tests.conftest import copy_example, program
+from tests.secrets_check import assert_never_plain, count_wrapped
+
+JOB = "pulumi-python:dynamic/berth:LocalJob"
+CONTAINER = "docker:index/container:Container"
+
+
+def find(plan: Plan | list[Registration], type_: str, name: str) -> Registration:
+    registrations = plan.registrations if isinstance(plan, Plan) else plan
+    matches = [r for r in registrations if r.type == type_ and r.name == name]
+    assert len(matches) == 1, f"{type_} {name}: {[r.urn for r in registrations]}"
+    return matches[0]
+
+
+def waits_on_services(plan: Plan, registration: Registration) -> set[str]:
+    """The compose services whose resources ``registration`` waits on (other than its own)."""
+    by_urn = {r.urn: r for r in plan.registrations}
+    own = plan.service_of(registration)
+    services = {plan.service_of(by_urn[urn]) for urn in registration.dependencies}
+    return {s for s in services if s is not None and s != own}
+
+
+def test_migrate_example_sequences_db_then_the_job_then_web(project_dir):
+    plan = program([copy_example("migrate", project_dir)])
+
+    db = find(plan, CONTAINER, "db")
+    run = find(plan, JOB, "migrate-run")
+    web = find(plan, CONTAINER, "web")
+    network = find(plan, "docker:index/network:Network", "migrate-network")
+    assert set(run.dependencies) == {
+        db.urn,
+        network.urn,
+        find(plan, "docker:index/image:Image", "migrate-image").urn,
+    }
+    assert set(web.dependencies) == {
+        run.urn,
+        network.urn,
+        find(plan, "docker:index/image:Image", "web-image").urn,
+    }
+    assert set(db.dependencies) == {
+        network.urn,
+        find(plan, "docker:index/remoteImage:RemoteImage", "db-image").urn,
+    }
+    assert waits_on_services(plan, web) == {"migrate"}
+    assert waits_on_services(plan, run) == {"db"}
+    assert waits_on_services(plan, db) == set()
+
+
+def test_migrate_example_components_and_outputs(project_dir):
+    plan = program([copy_example("migrate", project_dir)])
+
+    components = {(r.type, r.name) for r in plan.registrations if not r.custom}
+    assert components == {
+        ("berth:index:Project", "migrate"),
+        ("berth:index:Service", "db"),
+        ("berth:index:Job", "migrate"),
+        ("berth:index:Service", "web"),
+    }
+    run = find(plan, JOB, "migrate-run")
+    assert run.inputs["definition"]["command"] == ["./migrate.sh"]
+    assert run.inputs["definition"]["network"] == "migrate-dev"
+    assert run.inputs["timeout"] == 600
+    assert run.inputs["runAlways"] is False
+    web = find(plan, CONTAINER, "web")
+    assert web.inputs["ports"] == [{"external": 80, "internal": 80, "protocol": "tcp"}]
+    assert web.inputs["networksAdvanced"] == [{"aliases": ["web"], "name": "migrate-dev"}]
+    assert web.inputs["restart"] == "unless-stopped"
+
+
+def test_release_example_runs_the_job_concurrently_with_app(project_dir):
+    plan = program([copy_example("release", project_dir)])
+
+    app = find(plan, CONTAINER, "app")
+    release = find(plan, JOB, "release-run")
+    assert waits_on_services(plan, app) == set()
+    assert waits_on_services(plan, release) == set()
+    assert release.urn not in app.dependencies
+    assert app.urn not in release.dependencies
+    assert release.inputs["definition"]["command"] == ["./release.sh"]
+
+
+def test_a_failing_job_fails_the_run_and_creates_nothing_downstream(project_dir):
+    def fail(type_: str, name: str) -> str | None:
+        return "job 'migrate' failed with exit code 1" if type_ == JOB else None
+
+    with pytest.raises(ProgramFailed, match="exit code 1") as failure:
+        program([copy_example("migrate", project_dir)], fail=fail)
+
+    created = {(r.type, r.name) for r in failure.value.registrations}
+    assert (CONTAINER, "db") in created
+    assert (CONTAINER, "web") not in created
+    assert (JOB, "migrate-run") not in created
+
+
+def test_secrets_never_appear_in_plain_text(project_dir, write):
+    write(
+        """
+        services:
+          db:
+            image: postgres:16
+            environment:
+              POSTGRES_PASSWORD: ${DB_PASSWORD}
+            healthcheck:
+              test: ["CMD-SHELL", "PGPASSWORD=${DB_PASSWORD} pg_isready"]
+          migrate:
+            image: migrate/migrate
+            command: ["-database", "postgres://app:${DB_PASSWORD}@db/app", "up"]
+            environment:
+              - API_TOKEN
+            secrets: [token]
+            restart: "no"
+            depends_on: [db]
+        secrets:
+          token:
+            environment: API_TOKEN
+        """
+    )
+    plan = program(
+        ["compose.yaml"],
+        secrets={"DB_PASSWORD": "pw-9f8e7d6c", "API_TOKEN": "tok-1a2b3c4d"},
+    )
+
+    assert_never_plain(plan, "pw-9f8e7d6c", "tok-1a2b3c4d")
+    assert count_wrapped(plan, "pw-9f8e7d6c") >= 3, "the secret reached the resources, wrapped"
+    assert count_wrapped(plan, "tok-1a2b3c4d") >= 2
+    run = find(plan, JOB, "migrate-run")
+    assert run.inputs["definition"]["environment"] == {"API_TOKEN": "[secret]"}
+    assert run.inputs["definition"]["command"][1] == "[secret]"
+
+
+def test_two_runs_give_identical_resource_inputs(project_dir):
+    file = copy_example("migrate", project_dir)
+
+    def snapshot() -> list[tuple[str, object, tuple[str, ...]]]:
+        plan = program([file], secrets={"UNUSED": "x"})
+        return sorted((r.urn, r.inputs, r.dependencies) for r in plan.registrations)
+
+    assert snapshot() == snapshot()
+
+
+def test_ignored_fields_are_warned_about(project_dir, write):
+    write(
+        """
+        services:
+          web:
+            image: nginx
+            networks: [front]
+            scale: 2
+        networks:
+          front: {}
+        """
+    )
+    plan = program(["compose.yaml"])
+    assert any("field 'networks' is ignored on local" in w for w in plan.warnings)
+    assert any("field 'scale' is ignored on local" in w for w in plan.warnings)
+
+
+def test_refused_fields_stop_the_program_with_a_clear_error(project_dir, write):
+    write(
+        """
+        services:
+          agent:
+            image: agent
+            use_api_socket: true
+        """
+    )
+    with pytest.raises(BerthError, match="service 'agent', field 'use_api_socket'"):
+        program(["compose.yaml"])
+
+
+def test_run_always_and_timeout_reach_the_run_once_resource(project_dir, write):
+    write(
+        """
+        services:
+          warm:
+            image: busybox
+            command: ["warm-cache"]
+            restart: "no"
+            x-berth-run: always
+            x-berth-timeout: 30m
+        """
+    )
+    run = find(program(["compose.yaml"]), JOB, "warm-run")
+    assert run.inputs["runAlways"] is True
+    assert run.inputs["timeout"] == 1800
+
+
+def test_named_volumes_survive_the_stack(project_dir, write):
+    write(
+        """
+        services:
+          db:
+            image: postgres
+            volumes: [data:/var/lib/postgresql/data]
+        volumes:
+          data: {}
+        """
+    )
+    plan = program(["compose.yaml"])
+    volume = find(plan, "docker:index/volume:Volume", f"{plan.compose.name}-data")
+    assert volume.inputs["name"] == f"{plan.compose.name}-dev_data"
+    db = find(plan, CONTAINER, "db")
+    assert volume.urn in db.dependencies
+
+
+def test_container_settings_reach_services_and_jobs(project_dir, write):
+    write(
+        """
+        services:
+          vpn:
+            image: linuxserver/wireguard
+            cap_add: [NET_ADMIN]
+            sysctls:
+              net.ipv4.conf.all.src_valid_mark: 1
+            ulimits:
+              nofile: {soft: 1024, hard: 4096}
+            extra_hosts: ["db.internal:10.0.0.5"]
+            stop_grace_period: 1m
+            logging:
+              driver: json-file
+              options: {max-size: 10m}
+          seed:
+            image: busybox
+            restart: "no"
+            tmpfs: /scratch
+            cap_drop: [ALL]
+        """
+    )
+    plan = program(["compose.yaml"])
+    vpn = find(plan, CONTAINER, "vpn").inputs
+    assert vpn["capabilities"] == {"adds": ["NET_ADMIN"]}
+    assert vpn["sysctls"] == {"net.ipv4.conf.all.src_valid_mark": "1"}
+    assert vpn["ulimits"] == [{"hard": 4096, "name": "nofile", "soft": 1024}]
+    assert vpn["hosts"] == [{"host": "db.internal", "ip": "10.0.0.5"}]
+    assert vpn["stopTimeout"] == 60
+    assert vpn["logDriver"] == "json-file"
+    assert vpn["logOpts"] == {"max-size": "10m"}
+    container = find(plan, JOB, "seed-run").inputs["definition"]["container"]
+    assert container["tmpfs"] == {"/scratch": ""}
+    assert container["cap_drop"] == ["ALL"]

@@ -1,0 +1,152 @@
+"""The re-run rule of one-off jobs, shared by every target's run-once resource."""
+
+from __future__ import annotations
+
+import base64
+import subprocess
+import sys
+import textwrap
+from collections.abc import Mapping
+from typing import Any
+
+import pytest
+from pulumi.dynamic.dynamic import serialize_provider
+
+from components.run_once import UNKNOWN, JobFailed, RunOnceProvider, scrub, tail
+from providers.local.run_once import LocalJobProvider
+from tests.conftest import ROOT
+
+
+class ScriptedProvider(RunOnceProvider):
+    """Runs nothing: returns or raises what the test scripted, and counts the runs."""
+
+    def __init__(self, exit_code: int = 0) -> None:
+        super().__init__()
+        self.exit_code = exit_code
+        self.runs = 0
+
+    def run(self, props: Mapping[str, Any]) -> dict[str, Any]:
+        self.runs += 1
+        if self.exit_code:
+            raise JobFailed(f"job '{props['job']}' failed with exit code {self.exit_code}")
+        return {"exitCode": 0, "logTail": "done"}
+
+
+def inputs(**changes: Any) -> dict[str, Any]:
+    definition = {
+        "image": "sha256:aaa",
+        "command": ["./migrate.sh"],
+        "environment": {"DATABASE_URL": "postgres://db/app"},
+    }
+    definition.update(changes.pop("definition", {}))
+    return {
+        "job": "migrate",
+        "definition": definition,
+        "runAlways": False,
+        "timeout": 600,
+        **changes,
+    }
+
+
+def state(**changes: Any) -> dict[str, Any]:
+    """What the engine holds after a successful create: the inputs plus the run's result."""
+    return ScriptedProvider().create(inputs(**changes)).outs
+
+
+def test_an_unchanged_job_does_not_run_again():
+    diff = ScriptedProvider().diff("id", state(), inputs())
+    assert diff.changes is False
+    assert not diff.replaces
+
+
+@pytest.mark.parametrize(
+    "changed",
+    [
+        {"image": "sha256:bbb"},
+        {"command": ["./migrate.sh", "--seed"]},
+        {"environment": {"DATABASE_URL": "postgres://db/other"}},
+        {"entrypoint": ["/bin/sh", "-c"]},
+        {"memory": 536870912},
+    ],
+)
+def test_a_changed_definition_runs_the_job_again(changed):
+    diff = ScriptedProvider().diff("id", state(), inputs(definition=changed))
+    assert diff.changes is True
+    assert diff.replaces == ["definition"]
+
+
+def test_a_definition_not_known_yet_counts_as_changed():
+    diff = ScriptedProvider().diff("id", state(), inputs(definition={"image": UNKNOWN}))
+    assert diff.replaces == ["definition"]
+
+
+def test_run_always_runs_on_every_deployment():
+    diff = ScriptedProvider().diff("id", state(runAlways=True), inputs(runAlways=True))
+    assert diff.replaces == ["definition"]
+
+
+def test_a_new_timeout_updates_in_place_and_keeps_the_last_result():
+    provider = ScriptedProvider()
+    old = state()
+    diff = provider.diff("id", old, inputs(timeout=1800))
+    assert diff.changes is True
+    assert not diff.replaces
+
+    updated = provider.update("id", old, inputs(timeout=1800)).outs
+    assert provider.runs == 0, "an update runs nothing"
+    assert updated["timeout"] == 1800
+    assert updated["exitCode"] == 0
+    assert updated["finishedAt"] == old["finishedAt"]
+
+
+def test_create_records_the_result():
+    outs = ScriptedProvider().create(inputs()).outs
+    assert outs["exitCode"] == 0
+    assert outs["logTail"] == "done"
+    assert outs["durationSeconds"] >= 0
+    assert outs["finishedAt"].endswith("+00:00")
+    assert outs["definition"] == inputs()["definition"]
+
+
+def test_a_failed_run_raises_so_the_engine_records_nothing():
+    provider = ScriptedProvider(exit_code=1)
+    with pytest.raises(JobFailed, match="exit code 1"):
+        provider.create(inputs())
+
+
+def test_scrub_hides_every_secret_value_longest_first():
+    text = "user=admin password=hunter22 token=hunter22-extra"
+    assert scrub(text, ["hunter22", "hunter22-extra"]) == (
+        "user=admin password=[secret] token=[secret]"
+    )
+
+
+def test_tail_keeps_the_last_lines():
+    assert tail("\n".join(str(i) for i in range(100)), 3) == "97\n98\n99"
+
+
+def test_the_local_provider_unpickles_in_a_fresh_interpreter_in_the_project_root():
+    """The engine runs dynamic providers in a separate process started in the project root."""
+    serialized = serialize_provider(LocalJobProvider())
+    assert b"providers.local.run_once" in base64.b64decode(serialized), "pickled by reference"
+    script = textwrap.dedent(
+        """
+        import base64, sys, dill
+        provider = dill.loads(base64.b64decode(sys.stdin.read()))
+        old = {"definition": {"image": "a"}, "timeout": 1, "runAlways": False}
+        new = {"definition": {"image": "b"}, "timeout": 1, "runAlways": False}
+        print(type(provider).__module__, type(provider).__name__,
+              provider.diff("id", old, new).replaces)
+        """
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        input=serialized,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["providers.local.run_once", "LocalJobProvider", "['definition']"]

@@ -1,0 +1,115 @@
+"""Stack settings from ``pulumi config``: Berth's own keys, and every other key as a variable."""
+
+from __future__ import annotations
+
+import pytest
+
+from berth.errors import BerthError
+from berth.settings import StackSettings
+
+
+def test_defaults_with_an_empty_config():
+    settings = StackSettings.from_config({})
+
+    assert settings.compose_files == ("compose.yaml",)
+    assert settings.target == "local"
+    assert settings.profiles == ()
+    assert dict(settings.variables.values) == {}
+    assert settings.variables.secret_keys == frozenset()
+    assert dict(settings.options) == {}
+
+
+@pytest.mark.parametrize(
+    ("raw", "files"),
+    [
+        ('["compose.yaml", "compose.prod.yaml"]', ("compose.yaml", "compose.prod.yaml")),
+        ("deploy/compose.yaml", ("deploy/compose.yaml",)),
+        ('"quoted.yaml"', ("quoted.yaml",)),
+        ("", ("compose.yaml",)),
+        ("[]", ()),
+    ],
+    ids=["json-list", "plain-string", "json-string", "empty", "empty-list"],
+)
+def test_compose_files_as_a_json_list_or_a_single_string(raw, files):
+    settings = StackSettings.from_config({"berth:composeFiles": raw})
+
+    assert settings.compose_files == files
+
+
+@pytest.mark.parametrize("raw", ['{"a": 1}', "[1, 2]", '["ok", null]', "42"])
+def test_a_malformed_compose_files_setting_is_refused_with_an_example(raw):
+    with pytest.raises(BerthError) as caught:
+        StackSettings.from_config({"berth:composeFiles": raw})
+
+    assert f"berth:composeFiles must be a list of strings, got {raw!r}" in caught.value.message
+    assert '`pulumi config set --path "composeFiles[0]" compose.yaml`' in caught.value.message
+
+
+def test_target_and_profiles():
+    settings = StackSettings.from_config(
+        {"berth:target": "aws", "berth:profiles": '["debug", "tools"]'}
+    )
+
+    assert settings.target == "aws"
+    assert settings.profiles == ("debug", "tools")
+    assert StackSettings.from_config({"berth:profiles": "debug"}).profiles == ("debug",)
+    assert StackSettings.from_config({"berth:target": ""}).target == "local"
+
+
+def test_variables_are_the_other_keys_of_the_berth_namespace_only():
+    settings = StackSettings.from_config(
+        {
+            "berth:composeFiles": '["compose.yaml"]',
+            "berth:target": "local",
+            "berth:DB_USER": "app",
+            "berth:DB_PASSWORD": "hunter2",
+            "aws:region": "us-west-2",
+            "other:DB_USER": "not-this-one",
+        },
+        secret_keys=["berth:DB_PASSWORD", "aws:secretKey"],
+    )
+
+    assert dict(settings.variables.values) == {"DB_USER": "app", "DB_PASSWORD": "hunter2"}
+    assert settings.variables.secret_keys == frozenset({"DB_PASSWORD"})
+
+
+def test_target_options_are_not_variables():
+    settings = StackSettings.from_config(
+        {"berth:region": "eu-west-1", "berth:TAG": "1.0"}, option_keys=["region"]
+    )
+
+    assert dict(settings.options) == {"region": "eu-west-1"}
+    assert dict(settings.variables.values) == {"TAG": "1.0"}
+
+
+@pytest.mark.parametrize("key", ["composeFiles", "target", "profiles"])
+def test_a_berth_setting_marked_secret_is_refused(key):
+    with pytest.raises(BerthError) as caught:
+        StackSettings.from_config({f"berth:{key}": "x"}, secret_keys=[f"berth:{key}"])
+
+    assert f"berth:{key} is a Berth setting and cannot be a secret" in caught.value.message
+    assert f"`pulumi config set {key} <value>`" in caught.value.message
+
+
+def test_a_target_option_marked_secret_is_refused():
+    with pytest.raises(BerthError, match="berth:region is a Berth setting"):
+        StackSettings.from_config(
+            {"berth:region": "x"}, secret_keys=["berth:region"], option_keys=["region"]
+        )
+
+
+def test_sealed_variables_hide_secrets_from_the_compose_process():
+    settings = StackSettings.from_config(
+        {"berth:DB_PASSWORD": "hunter2", "berth:USER": "app"},
+        secret_keys=["berth:DB_PASSWORD"],
+    )
+
+    sealed = settings.variables.seal()
+
+    assert sealed.env["USER"] == "app"
+    assert "hunter2" not in sealed.env.values()
+    assert sealed.contains_secret(sealed.env["DB_PASSWORD"])
+    revealed = sealed.reveal(f"postgres://app:{sealed.env['DB_PASSWORD']}@db")
+    assert revealed.value == "postgres://app:hunter2@db"
+    assert revealed.keys == ("DB_PASSWORD",)
+    assert "hunter2" not in repr(sealed)
