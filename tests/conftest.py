@@ -9,6 +9,7 @@ from pathlib import Path
 import hypothesis  # noqa: F401 - imported before any Pulumi run, see the note below
 import pytest
 
+from berth.errors import BerthError
 from berth.model import ComposeProject
 from berth.plan import Failure, Plan, plan_config, run_plan
 from berth.variables import Variables
@@ -58,6 +59,15 @@ def load(write: Callable[..., str]) -> Callable[..., ComposeProject]:
         return load_project([file], Variables(values, frozenset(secrets or {})), profiles=profiles)
 
     return load_text
+
+
+def refused(load: Callable[..., ComposeProject], text: str, **kwargs: object) -> BerthError:
+    """The BerthError that loading ``text`` ends in; it always names the file and advises."""
+    with pytest.raises(BerthError) as caught:
+        load(text, **kwargs)
+    assert caught.value.file == "compose.yaml", caught.value.message
+    assert caught.value.hint, f"no advice in: {caught.value.message}"
+    return caught.value
 
 
 def program(

@@ -28,16 +28,7 @@ from berth.model import (
     Secret,
 )
 from berth.variables import Variables
-
-
-def refused(load, text, **kwargs) -> BerthError:
-    """The BerthError that loading ``text`` ends in; it always names the file and advises."""
-    with pytest.raises(BerthError) as caught:
-        load(text, **kwargs)
-    assert caught.value.file == "compose.yaml", caught.value.message
-    assert caught.value.hint, f"no advice in: {caught.value.message}"
-    return caught.value
-
+from tests.conftest import refused
 
 # -- ports -------------------------------------------------------------------------------------
 

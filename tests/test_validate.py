@@ -10,16 +10,7 @@ from berth.load import load_project
 from berth.model import DEFAULT_JOB_TIMEOUT, ComposeProject, Condition, Dependency, Service
 from berth.sources import Sources
 from berth.validate import classify_jobs, validate
-
-
-def refusal(load, text, **kwargs) -> BerthError:
-    """The BerthError that loading ``text`` ends in; it always names the file and advises."""
-    with pytest.raises(BerthError) as caught:
-        load(text, **kwargs)
-    assert caught.value.file == "compose.yaml", caught.value.message
-    assert caught.value.hint, f"no advice in: {caught.value.message}"
-    return caught.value
-
+from tests.conftest import refused as refusal
 
 # -- job classification ------------------------------------------------------------------------
 
@@ -62,7 +53,7 @@ def test_a_service_awaited_until_it_completes_is_a_job(load):
 
 
 @pytest.mark.parametrize("restart", ["always", "unless-stopped"])
-def test_awaiting_completion_of_a_service_that_never_stops_is_refused(load, restart):
+def test_awaiting_completion_of_a_service_that_never_stops_is_refusal(load, restart):
     error = refusal(
         load,
         f"""
@@ -83,7 +74,7 @@ def test_awaiting_completion_of_a_service_that_never_stops_is_refused(load, rest
     assert "give 'worker' restart: \"no\"" in error.message
 
 
-def test_a_job_with_ports_is_refused(load):
+def test_a_job_with_ports_is_refusal(load):
     error = refusal(
         load, "services:\n  migrate:\n    image: m\n    restart: 'no'\n    ports: ['80:80']\n"
     )
@@ -109,7 +100,7 @@ def test_a_job_runs_on_change_with_the_default_timeout_unless_told(load):
     assert job.timeout == DEFAULT_JOB_TIMEOUT
 
 
-def test_a_bad_x_berth_run_value_is_refused(load):
+def test_a_bad_x_berth_run_value_is_refusal(load):
     error = refusal(
         load, "services:\n  job:\n    image: j\n    restart: 'no'\n    x-berth-run: sometimes\n"
     )
@@ -138,7 +129,7 @@ def test_x_berth_timeout_is_read_as_seconds(load, value, seconds):
         (".nan", "nan is not a duration"),
     ],
 )
-def test_a_bad_x_berth_timeout_is_refused(load, value, problem):
+def test_a_bad_x_berth_timeout_is_refusal(load, value, problem):
     error = refusal(
         load, f"services:\n  job:\n    image: j\n    restart: 'no'\n    x-berth-timeout: {value}\n"
     )
@@ -148,7 +139,7 @@ def test_a_bad_x_berth_timeout_is_refused(load, value, problem):
 
 
 @pytest.mark.parametrize("key", ["x-berth-run: always", "x-berth-timeout: 30m"])
-def test_berth_job_extensions_on_a_long_running_service_are_refused(load, key):
+def test_berth_job_extensions_on_a_long_running_service_are_refusal(load, key):
     error = refusal(load, f"services:\n  web:\n    image: nginx\n    {key}\n")
 
     assert error.service == "web"
@@ -242,7 +233,7 @@ def test_a_longer_cycle_and_a_self_dependency(load):
     assert "dependency cycle: loop -> loop" in itself.message
 
 
-def test_a_service_without_image_or_build_is_refused(load):
+def test_a_service_without_image_or_build_is_refusal(load):
     error = refusal(load, "services:\n  web:\n    command: serve\n")
 
     assert (error.file, error.service, error.field) == ("compose.yaml", "web", "image")
@@ -261,7 +252,7 @@ def test_a_service_without_image_is_reported_in_the_file_that_declares_it(write,
     assert caught.value.service == "worker"
 
 
-def test_an_undeclared_named_volume_is_refused(load):
+def test_an_undeclared_named_volume_is_refusal(load):
     error = refusal(load, "services:\n  db:\n    image: pg\n    volumes: ['pgdata:/var/lib/pg']\n")
 
     assert (error.file, error.service, error.field) == ("compose.yaml", "db", "volumes")
