@@ -169,13 +169,15 @@ def compose_error(stderr: str, files: Sequence[str]) -> BerthError:
         if line.strip() and "level=warning" not in line
     ]
     text = " ".join(lines) or "Docker Compose refused the files"
-    file = next((f for f in files if str(Path(f).resolve()) in text), files[0] if files else None)
+    file = next((f for f in files if str(Path(f).resolve()) in text), None)
     for name in files:
         text = text.replace(f"validating {Path(name).resolve()}: ", "")
         text = text.replace(str(Path(name).resolve()), name)
     text = text.replace("\\n", " ").removesuffix(": invalid compose project").strip()
     hint = None
     for pattern, advice in _HINTS:
+        if "pulumi config set" in text:
+            break  # the compose file's own message already says what to do
         if match := pattern.search(text):
             hint = advice.format(**match.groupdict())
             break

@@ -26,6 +26,7 @@ _UNLOCATED = [
     (re.compile(r"invalid spec: (?P<value>\S+?): "), "volumes"),
 ]
 """Compose errors that name no service: the field they are about, and the offending value."""
+_TOP_LEVEL_INTERPOLATION = re.compile(r"error while interpolating (?P<key>[^.\s]+)\.")
 _SECRET_FIELDS = ("environment", "command", "entrypoint", "healthcheck")
 
 
@@ -82,7 +83,7 @@ def _pinpoint(error: BerthError, sources: Sources, sealed: Sealed) -> BerthError
             hint="use secrets only in environment, command, entrypoint or healthcheck",
         )
     if error.service:
-        return error
+        return error.located(sources.origin(error.service, error.field))
     for pattern, field in _UNLOCATED:
         if match := pattern.search(error.problem):
             value = match["value"]
@@ -97,4 +98,6 @@ def _pinpoint(error: BerthError, sources: Sources, sealed: Sealed) -> BerthError
                     field=field,
                     hint=error.hint,
                 )
-    return error
+    if match := _TOP_LEVEL_INTERPOLATION.search(error.problem):
+        return error.located(sources.declaring(match["key"]))
+    return error.located(sources.files[0])

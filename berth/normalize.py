@@ -49,6 +49,9 @@ _SECRET_PATHS = [
     ("services", "*", "healthcheck", "test", "*"),
     ("configs", "*", "content"),
 ]
+"""Where a secret may go: places every target can keep secret. Top-level ``x-*`` blocks may
+hold one too (they are often YAML anchors for environment values): they stay in the model's
+extensions as ``Secret`` values and reach no resource unless a target reads them."""
 _COMPOSE_DEFAULT_NETWORKS = {"default": None}
 _DURATION_HINT = "write a duration such as 30s, 10m or 1h30m"
 
@@ -83,7 +86,7 @@ class Normalizer:
             files=self.sources.files,
             services=services,
             volumes=volumes,
-            extensions={k: v for k, v in data.items() if k.startswith("x-")},
+            extensions={k: self._revealed(v) for k, v in data.items() if k.startswith("x-")},
             warnings=tuple(self.warnings),
         )
 
@@ -405,7 +408,18 @@ class Normalizer:
                 return text
         return text
 
+    def _revealed(self, node: Any) -> Any:
+        if isinstance(node, str):
+            return self.sealed.reveal(node)
+        if isinstance(node, list):
+            return [self._revealed(v) for v in node]
+        if isinstance(node, dict):
+            return {k: self._revealed(v) for k, v in node.items()}
+        return node
+
     def _refuse_misplaced_secrets(self, node: Any, path: tuple[str, ...]) -> None:
+        if len(path) == 1 and path[0].startswith("x-"):
+            return
         if isinstance(node, dict):
             for key, value in node.items():
                 self._refuse_misplaced_secrets(value, (*path, str(key)))

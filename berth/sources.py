@@ -66,7 +66,7 @@ class Sources:
         For a field no file sets (a missing image), the last file that declares the service.
         """
         declaring = None
-        for file, document in reversed(list(zip(self.files, self.documents, strict=True))):
+        for file, document in reversed(self.pairs()):
             services = document.get("services")
             definition = services.get(service) if isinstance(services, dict) else None
             if service is None or not isinstance(definition, dict):
@@ -75,6 +75,13 @@ class Sources:
             if field is None or field.split(".")[0] in definition:
                 return file
         return declaring or self.files[0]
+
+    def declaring(self, key: str) -> str:
+        """The last file with the top-level ``key`` (an ``x-`` block, ``volumes``, ...)."""
+        return next((f for f, d in reversed(self.pairs()) if key in d), self.files[0])
+
+    def pairs(self) -> list[tuple[str, dict[str, Any]]]:
+        return list(zip(self.files, self.documents, strict=True))
 
     def locate(
         self, needle: re.Pattern[str], field: str | None = None, skip: Collection[str] = ()

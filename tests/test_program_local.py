@@ -246,3 +246,29 @@ def test_container_settings_reach_services_and_jobs(project_dir, write):
     container = find(plan, JOB, "seed-run").inputs["definition"]["container"]
     assert container["tmpfs"] == {"/scratch": ""}
     assert container["cap_drop"] == ["ALL"]
+
+
+def test_the_prod_override_merges_and_keeps_the_password_secret(project_dir):
+    base = copy_example("migrate", project_dir)
+    override = base.replace("compose.yaml", "compose.prod.yaml")
+    plan = program([base, override], secrets={"POSTGRES_PASSWORD": "pr0d-pa55word"})
+
+    assert_never_plain(plan, "pr0d-pa55word")
+    db = find(plan, CONTAINER, "db")
+    assert db.inputs["envs"] == ["[secret]"]
+    run = find(plan, JOB, "migrate-run")
+    assert run.inputs["definition"]["environment"] == {"DATABASE_URL": "[secret]"}
+    assert run.inputs["timeout"] == 1200
+    web = find(plan, CONTAINER, "web")
+    assert web.inputs["memory"] == 1024
+    assert web.inputs["cpus"] == "0.5"
+    assert any("deploy.replicas" in w for w in plan.warnings)
+
+
+def test_the_prod_override_without_the_secret_says_how_to_set_it(project_dir):
+    base = copy_example("migrate", project_dir)
+    override = base.replace("compose.yaml", "compose.prod.yaml")
+    with pytest.raises(BerthError) as failure:
+        program([base, override])
+    assert failure.value.file == override
+    assert "pulumi config set --secret POSTGRES_PASSWORD" in failure.value.message
