@@ -29,10 +29,6 @@ Text = str | Secret
 """A string that may carry a secret: environment values, command arguments, file contents."""
 
 
-def is_secret(value: object) -> bool:
-    return isinstance(value, Secret)
-
-
 class Condition(StrEnum):
     STARTED = "service_started"
     HEALTHY = "service_healthy"
@@ -174,13 +170,6 @@ class Service:
     run_always: bool = False
     """``x-berth-run: always``: run the job on every deployment, not only when it changed."""
     timeout: float = DEFAULT_JOB_TIMEOUT
-
-    @property
-    def kind(self) -> str:
-        return "job" if self.job else "service"
-
-    def dependency(self, name: str) -> Dependency | None:
-        return next((d for d in self.depends_on if d.service == name), None)
 
 
 @dataclass(frozen=True)

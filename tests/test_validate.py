@@ -20,7 +20,6 @@ def test_restart_no_makes_a_job_quoted_or_not(load, restart):
     project = load(f"services:\n  migrate:\n    image: m\n    restart: {restart}\n")
 
     assert project.services["migrate"].job is True
-    assert project.services["migrate"].kind == "job"
     assert project.jobs == [project.services["migrate"]]
 
 
