@@ -16,6 +16,7 @@ from typing import Any
 import pulumi
 from google.protobuf import json_format
 from pulumi.runtime import mocks
+from pulumi.runtime.settings import SETTINGS
 from pulumi.runtime.stack import run_pulumi_func
 
 from berth.errors import BerthError
@@ -117,8 +118,8 @@ class PlanMocks(mocks.Mocks):
             outputs = dict.fromkeys(outputs, UNKNOWN)
         return f"{args.name}-id", {**args.inputs, **outputs}
 
-    def call(self, args: mocks.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
-        return self.target.plan_call(args.token, args.args), None
+    def call(self, args: mocks.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+        return self.target.plan_call(args.token, args.args), []
 
 
 class ProgramFailed(Exception):
@@ -184,6 +185,10 @@ def run_plan(
             logger=logger,
             monitor=monitor,
         )
+        # Output tasks of an earlier run in this process belong to its closed loop; Pulumi's own
+        # test decorator forgets them the same way before each run.
+        SETTINGS.outputs.clear()
+        SETTINGS.rpc_manager.clear()
         pulumi.runtime.set_all_config(dict(config), list(secret_keys))
         loop.run_until_complete(run_pulumi_func(lambda: deployed.append(deploy())))
     except BerthError:

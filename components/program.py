@@ -15,7 +15,7 @@ from berth.errors import BerthError
 from berth.load import load_project
 from berth.settings import NAMESPACE, StackSettings
 from components.project import Project, ProjectArgs
-from components.target import load_target
+from components.target import all_option_keys, load_target
 
 
 def stack_config() -> tuple[dict[str, str], set[str]]:
@@ -33,7 +33,7 @@ def stack_config() -> tuple[dict[str, str], set[str]]:
 def deploy() -> Project:
     values, secret_keys = stack_config()
     target = load_target(values.get(f"{NAMESPACE}:target") or "local")
-    settings = StackSettings.from_config(values, secret_keys, target.OPTION_KEYS)
+    settings = StackSettings.from_config(values, secret_keys, all_option_keys())
     compose = load_project(
         settings.compose_files,
         settings.variables,

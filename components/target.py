@@ -94,3 +94,9 @@ def load_target(name: str) -> TargetModule:
 
 def available_targets() -> list[str]:
     return [name for name in TARGETS if importlib.util.find_spec(f"providers.{name}") is not None]
+
+
+def all_option_keys() -> frozenset[str]:
+    """Every target's settings: none of them is ever a compose variable, whatever the target
+    (Pulumi.yaml declares them all, with defaults, so every stack holds them)."""
+    return frozenset().union(*(load_target(name).OPTION_KEYS for name in available_targets()))

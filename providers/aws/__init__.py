@@ -1,0 +1,193 @@
+"""The ``aws`` target: the project on ECS Fargate, each one-off job a run-once ECS task."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from typing import Any
+
+import pulumi
+
+from berth.fields import Support, ignored, refused, supported
+from berth.model import ComposeProject
+from berth.settings import StackSettings
+
+NAME = "aws"
+OPTION_KEYS: frozenset[str] = frozenset(
+    {
+        "awsVpcId",
+        "awsSubnetIds",
+        "awsAssignPublicIp",
+        "awsLogRetentionDays",
+        "awsCertificateArn",
+        "awsEcrKeepImages",
+    }
+)
+
+_SIZE = (
+    "the nearest valid Fargate cpu/memory pair (docs/aws.md); above Fargate's maximum is an error"
+)
+_BY_NAME = "every task shares the project's VPC and security group and resolves the others by name"
+_NOT_ON_FARGATE = "Fargate does not support it (AWS: task definition differences for Fargate)"
+FIELD_SUPPORT: dict[str, Support] = {
+    "build": supported(
+        "built with pulumi-docker, pushed to the service's ECR repository, run by digest"
+    ),
+    "build.context": supported(),
+    "build.dockerfile": supported(),
+    "build.args": supported(),
+    "build.target": supported(),
+    "command": supported("no secrets: ECS stores it in plain text"),
+    "entrypoint": supported("no secrets: ECS stores it in plain text"),
+    "environment": supported("secrets go to Secrets Manager and reach the task as ECS secrets"),
+    "ports": supported("ingress HTTP ports behind the project's load balancer; others internal"),
+    "expose": supported(_BY_NAME),
+    "healthcheck": supported(
+        "container health check; an HTTP check also checks the load balancer's targets"
+    ),
+    "restart": supported(
+        '"no" makes a one-off job, run once as an ECS task; ECS keeps services running'
+    ),
+    "volumes": supported(
+        "named volumes: EFS access points, protected; bind mounts ignored with a warning"
+    ),
+    "secrets": supported(
+        "files in /run/secrets, from Secrets Manager, written by an init container"
+    ),
+    "configs": refused("Fargate cannot place files in a container; bake the file into the image"),
+    "working_dir": supported(),
+    "user": supported(),
+    "labels": supported("Docker labels of the container"),
+    "platform": supported("linux/amd64 (default) or linux/arm64"),
+    "deploy": supported("replicas and resources"),
+    "deploy.replicas": supported("the ECS service's desired count"),
+    "scale": supported("the ECS service's desired count"),
+    "deploy.resources": supported(_SIZE),
+    "cpus": supported(_SIZE),
+    "mem_limit": supported(_SIZE),
+    "mem_reservation": supported(_SIZE),
+    "networks": ignored(_BY_NAME),
+    "links": supported(_BY_NAME),
+    "external_links": ignored(_BY_NAME),
+    "network_mode": ignored("Fargate tasks always use awsvpc networking"),
+    "hostname": ignored("ECS cannot set the hostname of an awsvpc task"),
+    "container_name": ignored("ECS names the container after the service"),
+    "logging": ignored("every container logs to the project's CloudWatch log group (awslogs)"),
+    "cap_add": supported("SYS_PTRACE only: Fargate allows no other; others dropped with a warning"),
+    "cap_drop": supported(),
+    "privileged": refused("Fargate never runs privileged containers"),
+    "devices": refused("Fargate tasks have no devices"),
+    "gpus": refused("Fargate tasks have no GPUs"),
+    "init": supported(),
+    "read_only": supported(),
+    "tty": supported(),
+    "stdin_open": supported(),
+    "sysctls": supported("namespaced parameters; ECS applies them to the whole task"),
+    "ulimits": supported("nofile only: Fargate sets the others; others dropped with a warning"),
+    "stop_grace_period": supported("at most 120 seconds on Fargate"),
+    "tmpfs": supported("task storage (disk), as Fargate has no tmpfs"),
+    "stop_signal": ignored("ECS stops containers with SIGTERM"),
+    "extra_hosts": ignored(_NOT_ON_FARGATE),
+    "dns": ignored(_NOT_ON_FARGATE),
+    "dns_search": ignored(_NOT_ON_FARGATE),
+    "dns_opt": ignored(_NOT_ON_FARGATE),
+    "domainname": ignored(_NOT_ON_FARGATE),
+    "shm_size": ignored(_NOT_ON_FARGATE),
+    "security_opt": ignored(_NOT_ON_FARGATE),
+    "ipc": ignored(_NOT_ON_FARGATE),
+    "pid": ignored(_NOT_ON_FARGATE),
+    "group_add": ignored("ECS has no supplementary groups setting"),
+    "runtime": ignored("Fargate runs every container with its own runtime"),
+    "deploy.restart_policy": ignored(
+        "ECS replaces stopped tasks of a service; use restart for jobs"
+    ),
+    "deploy.update_config": ignored("rolling deployments with a circuit breaker and rollback"),
+    "deploy.rollback_config": ignored("rolling deployments with a circuit breaker and rollback"),
+    "deploy.placement": ignored("Fargate places tasks across the subnets' availability zones"),
+    "deploy.mode": ignored("replicated services only"),
+    "deploy.endpoint_mode": ignored("services resolve through Cloud Map DNS"),
+    "deploy.labels": ignored("no service-level labels on ECS"),
+    **dict.fromkeys(
+        (
+            "cpu_count", "cpu_percent", "cpu_period", "cpu_quota", "cpu_rt_period",
+            "cpu_rt_runtime", "cpu_shares", "cpuset", "blkio_config", "mem_swappiness",
+            "memswap_limit", "oom_kill_disable", "oom_score_adj", "pids_limit",
+        ),
+        ignored("Fargate sizes and isolates the task itself; use deploy.resources"),
+    ),
+    **dict.fromkeys(
+        (
+            "cgroup", "cgroup_parent", "device_cgroup_rules", "isolation", "mac_address",
+            "storage_opt", "userns_mode", "uts", "credential_spec",
+        ),
+        ignored(_NOT_ON_FARGATE),
+    ),
+}  # fmt: skip
+
+
+def create(project: ComposeProject, settings: StackSettings, parent: pulumi.Resource) -> Any:
+    from providers.aws.target import AwsTarget  # noqa: PLC0415 - pulumi_aws loads slowly
+
+    return AwsTarget(project, settings, parent)
+
+
+PLAN_REGION = "eu-west-1"
+PLAN_ACCOUNT = "123456789012"
+_ARNS = {
+    "aws:ecs/cluster:Cluster": "ecs:cluster/{id}",
+    "aws:ecs/taskDefinition:TaskDefinition": "ecs:task-definition/{id}:1",
+    "aws:cloudwatch/logGroup:LogGroup": "logs:log-group:{id}",
+    "aws:iam/role:Role": "iam:role/{id}",
+    "aws:ecr/repository:Repository": "ecr:repository/{id}",
+    "aws:secretsmanager/secret:Secret": "secretsmanager:secret:{id}",
+    "aws:lb/loadBalancer:LoadBalancer": "elasticloadbalancing:loadbalancer/app/{id}",
+    "aws:lb/targetGroup:TargetGroup": "elasticloadbalancing:targetgroup/{id}",
+    "aws:lb/listener:Listener": "elasticloadbalancing:listener/app/{id}",
+    "aws:servicediscovery/service:Service": "servicediscovery:service/{id}",
+    "aws:ec2/vpc:Vpc": "ec2:vpc/{id}",
+}
+"""The ARN of each resource type the program reads one of: service, then resource."""
+
+
+def plan_outputs(type_: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
+    """What the AWS resources report once created, for the offline plan: derived from their
+    inputs, so two plans of the same project are identical."""
+    digest = hashlib.sha256(json.dumps(inputs, sort_keys=True, default=str).encode()).hexdigest()
+    short = digest[:12]
+    outputs: dict[str, Any] = {}
+    if type_ in _ARNS:
+        service, resource = _ARNS[type_].split(":", 1)
+        region = "" if service == "iam" else PLAN_REGION
+        name = inputs.get("name") or inputs.get("family") or short
+        outputs["arn"] = f"arn:aws:{service}:{region}:{PLAN_ACCOUNT}:{resource.format(id=name)}"
+    if type_ == "aws:ecr/repository:Repository":
+        outputs["repositoryUrl"] = (
+            f"{PLAN_ACCOUNT}.dkr.ecr.{PLAN_REGION}.amazonaws.com/{inputs.get('name')}"
+        )
+        outputs["registryId"] = PLAN_ACCOUNT
+    elif type_ == "aws:lb/loadBalancer:LoadBalancer":
+        outputs["dnsName"] = f"berth-{short}.{PLAN_REGION}.elb.amazonaws.com"
+    elif type_ == "docker:index/image:Image":
+        name = str(inputs.get("imageName", "")).rsplit(":", 1)[0]
+        outputs |= {"repoDigest": f"{name}@sha256:{digest}", "imageName": inputs.get("imageName")}
+    elif type_ == "pulumi-python:dynamic/berth:EcsJob":
+        outputs |= {"exitCode": 0, "durationSeconds": 0.0, "finishedAt": "", "logTail": ""}
+    return outputs
+
+
+def plan_call(function: str, args: Mapping[str, Any]) -> dict[str, Any]:
+    """What the AWS provider functions the program calls return, for the offline plan."""
+    if function == "aws:index/getAvailabilityZones:getAvailabilityZones":
+        names = [f"{PLAN_REGION}{zone}" for zone in "abc"]
+        return {"id": PLAN_REGION, "names": names, "zoneIds": [f"euw1-az{i}" for i in (1, 2, 3)]}
+    if function == "aws:ecr/getAuthorizationToken:getAuthorizationToken":
+        return {
+            "id": PLAN_ACCOUNT,
+            "authorizationToken": "QVdTOnBsYW4=",
+            "userName": "AWS",
+            "password": "plan",
+            "proxyEndpoint": f"https://{PLAN_ACCOUNT}.dkr.ecr.{PLAN_REGION}.amazonaws.com",
+            "expiresAt": "2030-01-01T00:00:00Z",
+        }
+    return {}

@@ -1,0 +1,236 @@
+"""Published ports behind the project's one Application Load Balancer.
+
+An ingress-mode TCP port becomes a listener on the load balancer (on its published port, or its
+container port when compose publishes it on a random one) with one rule forwarding to the
+service's target group. With a certificate every listener speaks HTTPS, port 80 moves to 443
+and an HTTP listener on 80 redirects to it. Host-mode ports, UDP ports and ports of well-known
+non-HTTP protocols stay inside the project: an Application Load Balancer speaks HTTP only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from berth.errors import BerthError
+from berth.model import Healthcheck, Secret, Service
+from providers.aws.network import Network
+
+HTTP_APP_PROTOCOLS = frozenset({"http", "https", "http2", "grpc"})
+NON_HTTP_PORTS = {
+    22: "SSH", 25: "SMTP", 53: "DNS", 1433: "SQL Server", 1521: "Oracle", 1883: "MQTT",
+    3306: "MySQL", 5432: "PostgreSQL", 5672: "AMQP", 6379: "Redis", 9042: "Cassandra",
+    9092: "Kafka", 9300: "Elasticsearch transport", 11211: "Memcached", 25565: "Minecraft",
+    27017: "MongoDB",
+}  # fmt: skip
+"""Container ports whose protocol is known not to be HTTP: kept internal unless app_protocol
+says http."""
+RULE_PRIORITY = 100
+"""Each listener serves one service, so its one rule needs no ordering."""
+SSL_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
+_HTTP_CHECK = re.compile(
+    r"\b(?:curl|wget)\b.*?(?:https?://)?(?:localhost|127\.0\.0\.1)(?::(?P<port>\d+))?"
+    r"(?P<path>/[^\s'\"|;&)]*)?"
+)
+
+
+@dataclass(frozen=True)
+class Ingress:
+    """A container port served on a load balancer port."""
+
+    target: int
+    listener: int
+
+
+def ingress_ports(service: Service, https: bool, warn: Callable[[str], None]) -> list[Ingress]:
+    """The ports of ``service`` the load balancer serves; a warning for those it cannot."""
+    found: dict[int, Ingress] = {}
+    for port in service.ports:
+        if port.mode == "host":
+            continue
+        reason = _not_http(port.target, port.protocol, port.app_protocol)
+        if reason:
+            warn(
+                f"port {port.target}/{port.protocol} is reachable only inside the project "
+                f"({reason}; an Application Load Balancer serves HTTP)"
+            )
+            continue
+        listener = port.published or port.target
+        if https and listener == 80:
+            listener = 443
+        found.setdefault(listener, Ingress(target=port.target, listener=listener))
+    return [found[listener] for listener in sorted(found)]
+
+
+def _not_http(target: int, protocol: str, app_protocol: str | None) -> str | None:
+    if protocol != "tcp":
+        return f"a {protocol.upper()} port"
+    if app_protocol:
+        return None if app_protocol in HTTP_APP_PROTOCOLS else f"app_protocol {app_protocol}"
+    if target in NON_HTTP_PORTS:
+        return f"the {NON_HTTP_PORTS[target]} port; set app_protocol: http if it serves HTTP"
+    return None
+
+
+def listener_ports(ingress: Mapping[str, Sequence[Ingress]], file: str) -> dict[int, str]:
+    """Each load balancer port and the one service it serves; two on one port are refused."""
+    owners: dict[int, str] = {}
+    for service, ports in ingress.items():
+        for port in ports:
+            if port.listener in owners:
+                raise BerthError(
+                    f"port {port.listener} of the load balancer is already taken by "
+                    f"'{owners[port.listener]}'",
+                    file=file,
+                    service=service,
+                    field="ports",
+                    hint="publish the service on another port",
+                )
+            owners[port.listener] = service
+    return owners
+
+
+class LoadBalancer:
+    """The project's Application Load Balancer and its listeners (services add their rules)."""
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        ports: Sequence[int],
+        network: Network,
+        security_group: aws.ec2.SecurityGroup,
+        certificate_arn: str | None,
+        parent: pulumi.Resource,
+    ) -> None:
+        opts = pulumi.ResourceOptions(parent=parent)
+        self.https = certificate_arn is not None
+        self.balancer = aws.lb.LoadBalancer(
+            _fit(f"{name}-lb"),
+            load_balancer_type="application",
+            subnets=network.subnet_ids,
+            security_groups=[security_group.id],
+            drop_invalid_header_fields=True,
+            opts=opts,
+        )
+        self.listeners: dict[int, aws.lb.Listener] = {}
+        for port in ports:
+            self.listeners[port] = aws.lb.Listener(
+                f"{name}-{port}",
+                load_balancer_arn=self.balancer.arn,
+                port=port,
+                protocol="HTTPS" if self.https else "HTTP",
+                certificate_arn=certificate_arn,
+                ssl_policy=SSL_POLICY if self.https else None,
+                default_actions=[
+                    aws.lb.ListenerDefaultActionArgs(
+                        type="fixed-response",
+                        fixed_response=aws.lb.ListenerDefaultActionFixedResponseArgs(
+                            content_type="text/plain", message_body="Not Found", status_code="404"
+                        ),
+                    )
+                ],
+                opts=opts,
+            )
+        if self.https and 443 in ports:
+            aws.lb.Listener(
+                f"{name}-80",
+                load_balancer_arn=self.balancer.arn,
+                port=80,
+                protocol="HTTP",
+                default_actions=[
+                    aws.lb.ListenerDefaultActionArgs(
+                        type="redirect",
+                        redirect=aws.lb.ListenerDefaultActionRedirectArgs(
+                            protocol="HTTPS", port="443", status_code="HTTP_301"
+                        ),
+                    )
+                ],
+                opts=opts,
+            )
+
+    @staticmethod
+    def open_ports(ports: Sequence[int], https: bool) -> list[int]:
+        """The ports the load balancer listens on, the HTTPS redirect included."""
+        return sorted({*ports, *([80] if https and 443 in ports else [])})
+
+    def route(
+        self,
+        service: Service,
+        ingress: Ingress,
+        vpc_id: pulumi.Input[str],
+        parent: pulumi.Resource,
+    ) -> tuple[aws.lb.TargetGroup, aws.lb.ListenerRule]:
+        """The service's target group, and the rule that sends its listener's traffic there."""
+        opts = pulumi.ResourceOptions(parent=parent)
+        group = aws.lb.TargetGroup(
+            _fit(f"{service.name}-{ingress.target}"),
+            port=ingress.target,
+            protocol="HTTP",
+            target_type="ip",
+            vpc_id=vpc_id,
+            deregistration_delay=30,
+            health_check=target_health_check(service.healthcheck, ingress.target),
+            opts=opts,
+        )
+        rule = aws.lb.ListenerRule(
+            f"{service.name}-{ingress.listener}",
+            listener_arn=self.listeners[ingress.listener].arn,
+            priority=RULE_PRIORITY,
+            actions=[aws.lb.ListenerRuleActionArgs(type="forward", target_group_arn=group.arn)],
+            conditions=[
+                aws.lb.ListenerRuleConditionArgs(
+                    path_pattern=aws.lb.ListenerRuleConditionPathPatternArgs(values=["/*"])
+                )
+            ],
+            opts=opts,
+        )
+        return group, rule
+
+    def url(self, listener: int) -> pulumi.Output[str]:
+        scheme = "https" if self.https else "http"
+        default = 443 if self.https else 80
+        suffix = "" if listener == default else f":{listener}"
+        return self.balancer.dns_name.apply(lambda host: f"{scheme}://{host}{suffix}")
+
+
+def target_health_check(check: Healthcheck | None, port: int) -> aws.lb.TargetGroupHealthCheckArgs:
+    """The compose health check when it is an HTTP request to this port (curl or wget on
+    localhost), else any HTTP answer on ``/``: the balancer only needs to know it is up."""
+    path = http_check_path(check, port) if check else None
+    interval = min(max(round(check.interval), 5), 300) if check and check.interval else 30
+    return aws.lb.TargetGroupHealthCheckArgs(
+        path=path or "/",
+        matcher="200-399" if path else "200-499",
+        interval=interval,
+        timeout=max(2, min(round(check.timeout), 120, interval - 1))
+        if check and check.timeout
+        else min(10, interval - 1),
+        healthy_threshold=2,
+        unhealthy_threshold=min(max(check.retries or 3, 2), 10) if check else 3,
+    )
+
+
+def http_check_path(check: Healthcheck, port: int) -> str | None:
+    """The path a health check requests with curl or wget on this port of localhost, if any."""
+    if any(isinstance(part, Secret) for part in check.test):
+        return None
+    match = _HTTP_CHECK.search(" ".join(str(part) for part in check.test[1:]))
+    if not match or int(match["port"] or 80) != port:
+        return None
+    return match["path"] or "/"
+
+
+def _fit(name: str, limit: int = 24) -> str:
+    """A logical name an autonamed load balancer or target group accepts: letters, digits and
+    hyphens, 32 characters with Pulumi's 8-character random suffix; a hash keeps cut names
+    unique."""
+    name = re.sub(r"[^A-Za-z0-9-]", "-", name)
+    if len(name) <= limit:
+        return name
+    return f"{name[: limit - 7]}-{hashlib.sha256(name.encode()).hexdigest()[:6]}"

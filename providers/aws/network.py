@@ -1,0 +1,140 @@
+"""Where the tasks run: the VPC and subnets, and the security groups that fence the project.
+
+By default a new VPC with one public subnet in each of two availability zones and an internet
+gateway, and no NAT gateway: tasks get public IP addresses to pull images, and security groups
+alone decide what reaches them. An existing VPC and subnets can be given instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from providers.aws.options import AwsOptions
+
+VPC_CIDR = "10.0.0.0/16"
+ZONES = ("a", "b")
+ANYWHERE = {"cidr_blocks": ["0.0.0.0/0"], "ipv6_cidr_blocks": ["::/0"]}
+
+
+@dataclass(frozen=True)
+class Network:
+    vpc_id: pulumi.Input[str]
+    subnet_ids: list[pulumi.Input[str]]
+
+
+def create_network(name: str, options: AwsOptions, parent: pulumi.Resource) -> Network:
+    """The stack's VPC and subnets, or the ones its config names."""
+    if options.vpc_id:
+        return Network(options.vpc_id, list(options.subnet_ids))
+    opts = pulumi.ResourceOptions(parent=parent)
+    vpc = aws.ec2.Vpc(
+        f"{name}-vpc",
+        cidr_block=VPC_CIDR,
+        enable_dns_support=True,
+        enable_dns_hostnames=True,
+        tags={"Name": name},
+        opts=opts,
+    )
+    zones = aws.get_availability_zones_output(state="available", region=region_of(vpc.arn))
+    gateway = aws.ec2.InternetGateway(f"{name}-igw", vpc_id=vpc.id, tags={"Name": name}, opts=opts)
+    routes = aws.ec2.RouteTable(
+        f"{name}-public",
+        vpc_id=vpc.id,
+        routes=[aws.ec2.RouteTableRouteArgs(cidr_block="0.0.0.0/0", gateway_id=gateway.id)],
+        tags={"Name": f"{name}-public"},
+        opts=opts,
+    )
+    subnets: list[pulumi.Input[str]] = []
+    for index, zone in enumerate(ZONES):
+        subnet = aws.ec2.Subnet(
+            f"{name}-public-{zone}",
+            vpc_id=vpc.id,
+            cidr_block=f"10.0.{index}.0/24",
+            availability_zone=zones.names[index],
+            map_public_ip_on_launch=True,
+            tags={"Name": f"{name}-public-{zone}"},
+            opts=opts,
+        )
+        aws.ec2.RouteTableAssociation(
+            f"{name}-public-{zone}", subnet_id=subnet.id, route_table_id=routes.id, opts=opts
+        )
+        subnets.append(subnet.id)
+    return Network(vpc.id, subnets)
+
+
+def region_of(arn: pulumi.Output[str]) -> pulumi.Output[str]:
+    """The region of a resource, from its ARN: where the project's resources really are."""
+    return arn.apply(lambda text: text.split(":")[3])
+
+
+@dataclass(frozen=True)
+class SecurityGroups:
+    tasks: aws.ec2.SecurityGroup
+    """Every task of the project: open to the project's own tasks and to the load balancer."""
+    load_balancer: aws.ec2.SecurityGroup | None
+
+
+def create_security_groups(
+    name: str,
+    network: Network,
+    listener_ports: Iterable[int],
+    target_ports: Iterable[int],
+    parent: pulumi.Resource,
+) -> SecurityGroups:
+    """The load balancer open to the internet on its listener ports only (none: no balancer),
+    the tasks open to each other and, on the ports it forwards to, to the load balancer."""
+    opts = pulumi.ResourceOptions(parent=parent)
+    balancer = None
+    listeners = sorted(set(listener_ports))
+    if listeners:
+        balancer = aws.ec2.SecurityGroup(
+            f"{name}-lb",
+            vpc_id=network.vpc_id,
+            description=f"Berth {name}: the load balancer, open on its listener ports",
+            ingress=[_tcp(port, **ANYWHERE) for port in listeners],
+            egress=[_out_anywhere()],
+            opts=opts,
+        )
+    from_balancer = (
+        [_tcp(port, security_groups=[balancer.id]) for port in sorted(set(target_ports))]
+        if balancer
+        else []
+    )
+    tasks = aws.ec2.SecurityGroup(
+        f"{name}-tasks",
+        vpc_id=network.vpc_id,
+        description=f"Berth {name}: the project's tasks, open to each other and the load balancer",
+        ingress=[
+            aws.ec2.SecurityGroupIngressArgs(protocol="-1", from_port=0, to_port=0, self=True),
+            *from_balancer,
+        ],
+        egress=[_out_anywhere()],
+        opts=opts,
+    )
+    return SecurityGroups(tasks=tasks, load_balancer=balancer)
+
+
+def nfs_security_group(
+    name: str, network: Network, tasks: aws.ec2.SecurityGroup, parent: pulumi.Resource
+) -> aws.ec2.SecurityGroup:
+    """The file system's mount targets, reachable over NFS from the project's tasks only."""
+    return aws.ec2.SecurityGroup(
+        f"{name}-efs",
+        vpc_id=network.vpc_id,
+        description=f"Berth {name}: the file system, open over NFS to the project's tasks",
+        ingress=[_tcp(2049, security_groups=[tasks.id])],
+        opts=pulumi.ResourceOptions(parent=parent),
+    )
+
+
+def _tcp(port: int, **sources: Sequence[pulumi.Input[str]]) -> aws.ec2.SecurityGroupIngressArgs:
+    return aws.ec2.SecurityGroupIngressArgs(protocol="tcp", from_port=port, to_port=port, **sources)
+
+
+def _out_anywhere() -> aws.ec2.SecurityGroupEgressArgs:
+    """Every protocol (-1) to anywhere: image pulls, AWS APIs, whatever the app calls."""
+    return aws.ec2.SecurityGroupEgressArgs(protocol="-1", from_port=0, to_port=0, **ANYWHERE)

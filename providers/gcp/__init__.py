@@ -1,0 +1,200 @@
+"""The ``gcp`` target: Cloud Run services, worker pools and jobs, Compute Engine VMs for plain
+TCP, in one VPC network, with pulumi-gcp (docs/gcp.md)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import pulumi
+
+from berth.fields import Support, ignored, refused, supported
+from berth.model import ComposeProject
+from berth.settings import StackSettings
+from providers.gcp.options import KEYS
+
+NAME = "gcp"
+OPTION_KEYS: frozenset[str] = KEYS
+
+_VM = "on VM services; ignored with a warning on Cloud Run"
+_ONE_NETWORK = "every service shares the project's VPC network; names resolve as docs/gcp.md says"
+FIELD_SUPPORT: dict[str, Support] = {
+    "build": supported("built for linux/amd64, pushed to Artifact Registry, deployed by digest"),
+    "image": supported("Cloud Run pulls from Docker Hub, GitHub, Artifact or Container Registry"),
+    "command": supported("Cloud Run args; a secret in it is refused on Cloud Run"),
+    "entrypoint": supported("Cloud Run command; a secret in it is refused on Cloud Run"),
+    "environment": supported(
+        "secrets via Secret Manager; references to other services rewritten to their address"
+    ),
+    "ports": supported(
+        "one HTTP port: a Cloud Run service, public by default; other ports: a Compute Engine VM"
+    ),
+    "expose": supported("the service runs on a VM, reachable at its internal address"),
+    "healthcheck": supported(
+        "a curl/wget of localhost becomes a Cloud Run HTTP probe, others a TCP probe; "
+        "a VM runs the check as written"
+    ),
+    "restart": supported('"no": a Cloud Run job; on-failure:N gives a job N retries'),
+    "depends_on": supported("deployment order; a job gates its dependents on a successful run"),
+    "volumes": supported(
+        "named: a persistent disk (VM) or a Cloud Storage bucket (Cloud Run), kept on destroy; "
+        "anonymous and tmpfs: in memory; bind mounts are ignored with a warning"
+    ),
+    "secrets": supported("Secret Manager secrets mounted as files"),
+    "configs": supported("Secret Manager secrets mounted as files"),
+    "working_dir": supported(),
+    "deploy": supported("resources and replicas"),
+    "deploy.resources": supported("rounded up to Cloud Run's CPU and memory sizes, or a VM type"),
+    "cpus": supported("rounded up to Cloud Run's sizes, or a VM type"),
+    "mem_limit": supported("rounded up to Cloud Run's sizes, or a VM type"),
+    "mem_reservation": supported("used when no limit is set"),
+    "deploy.replicas": supported("Cloud Run minimum instances, worker pool instances; one VM"),
+    "scale": supported("as deploy.replicas"),
+    "deploy.restart_policy": ignored("Cloud Run and systemd restart services; use restart"),
+    "links": supported(_ONE_NETWORK),
+    "networks": ignored(_ONE_NETWORK),
+    "network_mode": ignored(_ONE_NETWORK),
+    "external_links": ignored(_ONE_NETWORK),
+    "container_name": ignored("resource names come from the project, stack and service"),
+    "platform": ignored("Cloud Run and the VMs run linux/amd64; images are built for it"),
+    "logging": ignored("logs go to Cloud Logging"),
+    "runtime": ignored("Cloud Run and the VMs run the default container runtime"),
+    **dict.fromkeys(("tty", "stdin_open"), ignored("services run without a terminal")),
+    **dict.fromkeys(
+        ("privileged", "cap_add", "sysctls", "security_opt"),
+        supported("the service runs on a VM (Cloud Run cannot grant it); ignored on jobs"),
+    ),
+    **dict.fromkeys(
+        (
+            "user",
+            "hostname",
+            "domainname",
+            "labels",
+            "extra_hosts",
+            "dns",
+            "dns_search",
+            "dns_opt",
+            "stop_signal",
+            "stop_grace_period",
+            "init",
+            "read_only",
+            "cap_drop",
+            "shm_size",
+            "ulimits",
+            "group_add",
+        ),
+        supported(_VM),
+    ),
+    "tmpfs": supported("in-memory volumes"),
+    "devices": refused("neither Cloud Run nor the VMs have host devices to give"),
+    "gpus": refused("GPUs are not supported on gcp yet"),
+}
+
+
+def create(project: ComposeProject, settings: StackSettings, parent: pulumi.Resource) -> Any:
+    from providers.gcp.target import GcpTarget  # noqa: PLC0415 - pulumi_gcp loads slowly
+
+    return GcpTarget(project, settings, parent)
+
+
+CLIENT_CONFIG = "gcp:organizations/getClientConfig:getClientConfig"
+PROJECT = "gcp:organizations/getProject:getProject"
+PLAN_PROJECT = "berth-plan"
+PLAN_PROJECT_NUMBER = "123456789012"
+PLAN_REGION = "us-central1"
+"""Where the offline plan deploys: it has no gcp provider configuration to read."""
+
+
+def plan_outputs(type_: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
+    """What the resources report after creation, for the offline plan."""
+    digest = hashlib.sha256(json.dumps(inputs, sort_keys=True, default=str).encode()).hexdigest()
+    outputs = _PLAN_OUTPUTS.get(type_)
+    if outputs is None and type_.startswith("gcp:compute/"):
+        outputs = _compute
+    return outputs(inputs, digest) if outputs else {}
+
+
+def plan_call(token: str, args: Mapping[str, Any]) -> dict[str, Any]:
+    """What the provider functions the program calls return, for the offline plan."""
+    call = _PLAN_CALLS.get(token)
+    return call(args) if call else {}
+
+
+def _project(inputs: Mapping[str, Any]) -> str:
+    return str(inputs.get("project") or PLAN_PROJECT)
+
+
+def _image(inputs: Mapping[str, Any], digest: str) -> dict[str, Any]:
+    repository = str(inputs.get("imageName", "")).rsplit(":", 1)[0]
+    return {"repoDigest": f"{repository}@sha256:{digest}", "imageName": inputs.get("imageName")}
+
+
+def _address(inputs: Mapping[str, Any], digest: str) -> dict[str, Any]:
+    number = int(digest[:6], 16)
+    if inputs.get("addressType") == "EXTERNAL":
+        return {"address": f"34.{number % 200 + 10}.{number // 200 % 250}.{number % 250 + 2}"}
+    return {"address": f"10.20.{number % 15}.{number // 15 % 250 + 2}"}
+
+
+def _account(inputs: Mapping[str, Any], _digest: str) -> dict[str, Any]:
+    email = f"{inputs.get('accountId')}@{_project(inputs)}.iam.gserviceaccount.com"
+    return {"email": email, "member": f"serviceAccount:{email}"}
+
+
+def _cloud_run(inputs: Mapping[str, Any], _digest: str) -> dict[str, Any]:
+    uri = f"https://{inputs.get('name')}-{PLAN_PROJECT_NUMBER}.{inputs.get('location')}.run.app"
+    return {"uri": uri, "urls": [uri]}
+
+
+def _repository(inputs: Mapping[str, Any], _digest: str) -> dict[str, Any]:
+    repository = inputs.get("repositoryId")
+    uri = f"{inputs.get('location')}-docker.pkg.dev/{_project(inputs)}/{repository}"
+    return {"name": repository, "registryUri": uri}
+
+
+def _compute(inputs: Mapping[str, Any], _digest: str) -> dict[str, Any]:
+    link = f"https://www.googleapis.com/compute/v1/projects/{_project(inputs)}/{inputs.get('name')}"
+    return {"selfLink": link}
+
+
+_PLAN_OUTPUTS: dict[str, Callable[[Mapping[str, Any], str], dict[str, Any]]] = {
+    "docker:index/image:Image": _image,
+    "gcp:compute/address:Address": _address,
+    "gcp:serviceaccount/account:Account": _account,
+    "gcp:secretmanager/secret:Secret": lambda inputs, _: {
+        "name": f"projects/{PLAN_PROJECT_NUMBER}/secrets/{inputs.get('secretId')}"
+    },
+    "gcp:secretmanager/secretVersion:SecretVersion": lambda inputs, _: {
+        "name": f"{inputs.get('secret')}/versions/1",
+        "version": "1",
+    },
+    "gcp:cloudrunv2/service:Service": _cloud_run,
+    "gcp:artifactregistry/repository:Repository": _repository,
+    "gcp:storage/bucket:Bucket": lambda inputs, _: {"url": f"gs://{inputs.get('name')}"},
+    "gcp:compute/instance:Instance": lambda inputs, digest: {
+        **_compute(inputs, digest),
+        "instanceId": str(int(digest[:12], 16)),
+    },
+    "pulumi-python:dynamic/berth:VmServiceReady": lambda inputs, _: {"state": inputs.get("want")},
+    "pulumi-python:dynamic/berth:CloudRunJobExecution": lambda _inputs, _digest: {
+        "exitCode": 0,
+        "durationSeconds": 0.0,
+        "finishedAt": "",
+        "logTail": "",
+    },
+}
+_PLAN_CALLS: dict[str, Callable[[Mapping[str, Any]], dict[str, Any]]] = {
+    CLIENT_CONFIG: lambda _: {
+        "id": PLAN_PROJECT,
+        "project": PLAN_PROJECT,
+        "region": PLAN_REGION,
+        "zone": "",
+        "accessToken": "plan-access-token",
+    },
+    PROJECT: lambda args: {
+        "number": PLAN_PROJECT_NUMBER,
+        "projectId": args.get("projectId") or PLAN_PROJECT,
+    },
+}

@@ -1,0 +1,115 @@
+"""The few Google Cloud REST calls Berth's own resources make, over an authorized session.
+
+Used by the dynamic providers (``run_once``, ``readiness``) in the engine's provider process,
+with Application Default Credentials: those the gcp provider of ``pulumi up`` uses too.
+Nothing is imported from Google's SDK until a call is made.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import requests
+
+RUN_API = "https://run.googleapis.com/v2"
+LOGGING_API = "https://logging.googleapis.com/v2/entries:list"
+COMPUTE_API = "https://compute.googleapis.com/compute/v1"
+SCOPES = ("https://www.googleapis.com/auth/cloud-platform",)
+LOG_LINES = 30
+NOT_FOUND = 404
+
+
+class ApiError(Exception):
+    """A request that did not succeed; ``status`` is its HTTP status, 0 when none came back."""
+
+    def __init__(self, message: str, status: int = 0) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def authorized_session() -> Any:
+    import google.auth  # noqa: PLC0415 - only the provider process needs it
+    import google.auth.exceptions  # noqa: PLC0415
+    from google.auth.transport.requests import AuthorizedSession  # noqa: PLC0415
+
+    try:
+        credentials, _ = google.auth.default(scopes=list(SCOPES))
+    except google.auth.exceptions.GoogleAuthError as error:
+        raise ApiError(f"no Google Cloud credentials: {error}") from None
+    return AuthorizedSession(credentials)
+
+
+class GoogleApi:
+    """JSON over an authorized ``requests`` session; errors as ApiError with Google's message."""
+
+    def __init__(self, session: Any | None = None) -> None:
+        self.session = session or authorized_session()
+
+    def call(self, method: str, url: str, body: Any = None) -> dict[str, Any]:
+        try:
+            response = self.session.request(method, url, json=body, timeout=60)
+        except requests.RequestException as error:
+            raise ApiError(f"{method} {url}: {error}") from None
+        if response.status_code >= 400:
+            try:
+                message = response.json()["error"]["message"]
+            except (ValueError, KeyError, TypeError):
+                message = response.text[:300]
+            raise ApiError(
+                f"{method} {url}: HTTP {response.status_code}: {message}", response.status_code
+            )
+        return response.json() or {}
+
+
+class CloudRunApi(GoogleApi):
+    """What one job execution needs from the Cloud Run Admin API and Cloud Logging."""
+
+    def run(self, job: str) -> str:
+        """Start an execution of ``job`` (``projects/P/locations/L/jobs/J``); its name."""
+        operation = self.call("POST", f"{RUN_API}/{job}:run", {})
+        return str(operation["metadata"]["name"])
+
+    def execution(self, name: str) -> dict[str, Any]:
+        return self.call("GET", f"{RUN_API}/{name}")
+
+    def cancel(self, name: str) -> None:
+        self.call("POST", f"{RUN_API}/{name}:cancel", {})
+
+    def exit_code(self, name: str) -> int | None:
+        """The exit code of the execution's (only) task's last attempt, when it has one."""
+        tasks = self.call("GET", f"{RUN_API}/{name}/tasks").get("tasks") or []
+        code = ((tasks[0].get("lastAttemptResult") or {}) if tasks else {}).get("exitCode")
+        return int(code) if code is not None else None
+
+    def logs(self, execution: str) -> list[str]:
+        """The execution's last log lines, oldest first (Cloud Logging may lag a little)."""
+        project = execution.split("/")[1]
+        query = {
+            "resourceNames": [f"projects/{project}"],
+            "filter": 'resource.type="cloud_run_job" AND '
+            f'labels."run.googleapis.com/execution_name"="{execution.rsplit("/", 1)[-1]}"',
+            "orderBy": "timestamp desc",
+            "pageSize": LOG_LINES,
+        }
+        entries = self.call("POST", LOGGING_API, query).get("entries") or []
+        lines = [
+            str(e.get("textPayload") or (e.get("jsonPayload") or {}).get("message") or "")
+            for e in entries
+        ]
+        return [line for line in reversed(lines) if line]
+
+
+class ComputeApi(GoogleApi):
+    """The guest attribute a VM's boot script writes about its container."""
+
+    def container_state(self, instance: str) -> str | None:
+        """``berth/state`` of ``instance`` (``projects/P/zones/Z/instances/N``); None before the
+        VM wrote it."""
+        url = f"{COMPUTE_API}/{instance}/getGuestAttributes?variableKey=berth/state"
+        try:
+            answer = self.call("GET", url)
+        except ApiError as error:
+            if error.status == NOT_FOUND:  # the VM has not written it yet
+                return None
+            raise
+        return answer.get("variableValue") or None

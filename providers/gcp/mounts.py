@@ -1,0 +1,28 @@
+"""What a compose service mounts, in the terms both Cloud Run and the VMs need."""
+
+from __future__ import annotations
+
+import pulumi
+
+from berth.model import Mount, Secret, Service, Text
+
+FILE_MODE = 0o444
+"""Compose's default mode for secret and config files."""
+
+
+def file_data(content: Text) -> pulumi.Input[str]:
+    """The content of a secret or config file (Secret Manager keeps it, secret or not)."""
+    return content.value if isinstance(content, Secret) else content
+
+
+def in_memory(mount: Mount) -> bool:
+    """tmpfs, or an anonymous volume: scratch space that lives as long as the container."""
+    return mount.type == "tmpfs" or (mount.type == "volume" and not mount.source)
+
+
+def named(mount: Mount) -> bool:
+    return mount.type == "volume" and bool(mount.source)
+
+
+def named_sources(service: Service) -> list[str]:
+    return [str(m.source) for m in service.mounts if named(m)]

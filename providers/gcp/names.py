@@ -1,0 +1,40 @@
+"""Names of cloud resources: valid for Google Cloud, short, and stable for a given project.
+
+Cloud resource names carry the compose project and the stack, so several stacks share one
+Google Cloud project. A name too long for its resource keeps its start and ends with a hash of
+the whole, so it stays unique and never changes between deployments.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+CLOUD_RUN_NAME = 49
+"""Cloud Run service, job and worker pool names; with ``-<project number>`` they still fit the
+63-character DNS label of the service's deterministic URL."""
+COMPUTE_NAME = 63
+ACCOUNT_ID = 30
+SECRET_ID = 255
+BUCKET_NAME = 63
+_HASH = 8
+
+
+def cloud_name(*parts: str, limit: int = COMPUTE_NAME) -> str:
+    """``parts`` joined by ``-`` as a name Google Cloud accepts: ``[a-z]([-a-z0-9]*[a-z0-9])?``."""
+    text = re.sub(r"[^a-z0-9]+", "-", "-".join(parts).lower()).strip("-")
+    if not text or not text[0].isalpha():
+        text = f"b-{text}".rstrip("-")
+    if len(text) <= limit:
+        return text
+    digest = hashlib.sha256(text.encode()).hexdigest()[:_HASH]
+    return f"{text[: limit - _HASH - 1].rstrip('-')}-{digest}"
+
+
+def secret_id(*parts: str) -> str:
+    """A Secret Manager secret ID: letters, digits, ``-`` and ``_`` (environment keys keep case)."""
+    text = re.sub(r"[^A-Za-z0-9_-]+", "-", "-".join(parts)).strip("-")
+    if len(text) <= SECRET_ID:
+        return text
+    digest = hashlib.sha256(text.encode()).hexdigest()[:_HASH]
+    return f"{text[: SECRET_ID - _HASH - 1]}-{digest}"

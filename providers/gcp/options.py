@@ -1,0 +1,104 @@
+"""The GCP target's stack settings (``berth:gcp*``), parsed once from their raw config strings.
+
+The project and region are the gcp provider's own settings (``gcp:project``, ``gcp:region``),
+read back from the provider (``gcp.organizations.get_client_config``), not from here.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from berth.errors import BerthError
+
+DELETION_PROTECTION = "gcpDeletionProtection"
+PUBLIC_SERVICES = "gcpPublicServices"
+MACHINE_TYPE = "gcpMachineType"
+DISK_SIZE_GB = "gcpDiskSizeGb"
+ZONE = "gcpZone"
+SUBNET_RANGE = "gcpSubnetRange"
+KEYS = frozenset(
+    {DELETION_PROTECTION, PUBLIC_SERVICES, MACHINE_TYPE, DISK_SIZE_GB, ZONE, SUBNET_RANGE}
+)
+
+DEFAULT_SUBNET_RANGE = "10.20.0.0/20"
+"""Room for Compute Engine VMs and Direct VPC egress (Cloud Run asks for /26 at least)."""
+_MIN_DISK_GB = 10
+
+
+@dataclass(frozen=True)
+class GcpOptions:
+    deletion_protection: bool = True
+    """Cloud Run services, jobs and worker pools refuse deletion: the safe default for prod."""
+    public_services: bool = True
+    """Published ports are reachable from the internet (allUsers invoker, external VM address)."""
+    machine_type: str | None = None
+    """One machine type for every VM; None picks the smallest e2 type fitting deploy.resources."""
+    disk_size_gb: int = _MIN_DISK_GB
+    zone: str | None = None
+    """None uses the provider's zone, else ``<region>-b``."""
+    subnet_range: str = DEFAULT_SUBNET_RANGE
+
+    @classmethod
+    def parse(cls, raw: Mapping[str, str]) -> GcpOptions:
+        """Options from ``StackSettings.options``; a BerthError naming the key for a bad value."""
+        return cls(
+            deletion_protection=_boolean(raw, DELETION_PROTECTION, default=True),
+            public_services=_boolean(raw, PUBLIC_SERVICES, default=True),
+            machine_type=_matching(raw, MACHINE_TYPE, r"[a-z][a-z0-9-]*", "e2-standard-2"),
+            disk_size_gb=_disk_size(raw),
+            zone=_matching(raw, ZONE, r"[a-z]+-[a-z]+\d+-[a-z]", "europe-west1-b"),
+            subnet_range=_subnet(raw),
+        )
+
+
+def _boolean(raw: Mapping[str, str], key: str, *, default: bool) -> bool:
+    text = (raw.get(key) or "").strip().lower()
+    if not text:
+        return default
+    if text in ("true", "false"):
+        return text == "true"
+    raise BerthError(
+        f"berth:{key} must be true or false, got {raw[key]!r}",
+        hint=f"`pulumi config set {key} {str(default).lower()}`",
+    )
+
+
+def _matching(raw: Mapping[str, str], key: str, pattern: str, example: str) -> str | None:
+    text = (raw.get(key) or "").strip()
+    if not text:
+        return None
+    if not re.fullmatch(pattern, text):
+        raise BerthError(
+            f"berth:{key} {text!r} is not a valid value",
+            hint=f"e.g. `pulumi config set {key} {example}`",
+        )
+    return text
+
+
+def _disk_size(raw: Mapping[str, str]) -> int:
+    text = (raw.get(DISK_SIZE_GB) or "").strip()
+    if not text:
+        return _MIN_DISK_GB
+    if not text.isdigit() or int(text) < _MIN_DISK_GB:
+        raise BerthError(
+            f"berth:{DISK_SIZE_GB} must be a whole number of GB from {_MIN_DISK_GB}, got {text!r}",
+            hint=f"`pulumi config set {DISK_SIZE_GB} 20`",
+        )
+    return int(text)
+
+
+def _subnet(raw: Mapping[str, str]) -> str:
+    text = (raw.get(SUBNET_RANGE) or "").strip() or DEFAULT_SUBNET_RANGE
+    try:
+        network = ipaddress.ip_network(text)
+    except ValueError:
+        network = None
+    if network is None or network.version != 4 or not network.is_private or network.prefixlen > 26:
+        raise BerthError(
+            f"berth:{SUBNET_RANGE} {text!r} is not a private IPv4 range of /26 or larger",
+            hint=f"`pulumi config set {SUBNET_RANGE} {DEFAULT_SUBNET_RANGE}`",
+        )
+    return str(network)

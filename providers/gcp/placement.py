@@ -1,0 +1,167 @@
+"""Where each compose service runs on GCP, and why: the classification rules, in one place.
+
+In this order, the first rule that applies decides:
+
+1. A one-off job (``restart: "no"``) is a **Cloud Run job**, run once per definition.
+2. A service that serves plain TCP or needs a Docker engine runs on a **Compute Engine VM**
+   (Container-Optimized OS, an internal address in the project's network):
+   its image is a known TCP server (postgres, mysql, mariadb, redis, mongo, ...); it publishes
+   a UDP port, a ``host``-mode port, a well-known non-HTTP port (5432, 6379, 25565, ...) or more
+   than one port; it only ``expose``s ports; another service reaches it by ``name:port`` while
+   it publishes no port; or it asks for ``privileged``, ``cap_add``, ``sysctls`` or
+   ``security_opt``, which Cloud Run cannot grant.
+3. A service that publishes one port is a **Cloud Run service** serving HTTP on that port.
+4. A service with no port at all is a **Cloud Run worker pool**.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+
+from berth.model import ComposeProject, Secret, Service
+from providers.gcp.references import references
+
+
+class Kind(StrEnum):
+    JOB = "Cloud Run job"
+    HTTP = "Cloud Run service"
+    WORKER = "Cloud Run worker pool"
+    VM = "Compute Engine VM"
+
+    @property
+    def cloud_run(self) -> bool:
+        return self is not Kind.VM
+
+
+@dataclass(frozen=True)
+class Placement:
+    kind: Kind
+    reason: str
+    port: int | None = None
+    """The container port a Cloud Run service serves."""
+
+
+TCP_SERVER_IMAGES = (
+    "postgres", "postgis", "timescaledb", "mysql", "mariadb", "percona", "redis", "valkey",
+    "keydb", "mongo", "memcached", "rabbitmq", "cassandra", "scylla", "elasticsearch",
+    "opensearch", "azure-sql-edge", "mssql", "redpanda", "kafka", "zookeeper", "nats", "etcd",
+    "clickhouse", "couchdb", "neo4j",
+)  # fmt: skip
+"""Image names (the last path segment, without tag) that start with these serve plain TCP."""
+PLAIN_TCP_PORTS = frozenset(
+    {21, 22, 25, 53, 389, 1433, 1521, 1883, 2181, 3306, 5432, 5672, 6379, 9042, 9092, 11211,
+     25565, 27017}
+)  # fmt: skip
+"""Well-known ports of protocols that are not HTTP (databases, brokers, DNS, SSH, games)."""
+ENGINE_SETTINGS = ("privileged", "cap_add", "sysctls", "security_opt")
+
+
+def image_name(image: str) -> str:
+    """``docker.io/library/postgres:16@sha256:...`` -> ``postgres``."""
+    path = image.split("@", 1)[0]
+    last = path.rsplit("/", 1)[-1]
+    return last.split(":", 1)[0].lower()
+
+
+def place(project: ComposeProject) -> dict[str, Placement]:
+    """Every service's placement, by the rules above."""
+    reached = _reached_by_port(project)
+    return {name: _placement(service, reached) for name, service in project.services.items()}
+
+
+def _placement(service: Service, reached: Mapping[str, str]) -> Placement:
+    if service.job:
+        return Placement(Kind.JOB, "it runs once to completion")
+    if reason := _vm_reason(service, reached):
+        return Placement(Kind.VM, reason)
+    if service.ports:
+        return Placement(Kind.HTTP, "it publishes one port", port=service.ports[0].target)
+    return Placement(Kind.WORKER, "it publishes no port")
+
+
+def _vm_reason(service: Service, reached: Mapping[str, str]) -> str | None:
+    if service.image and not service.build:
+        name = image_name(service.image)
+        if name.startswith(TCP_SERVER_IMAGES):
+            return f"its image {name} serves plain TCP"
+    ports = {p.target for p in service.ports} | set(service.expose)
+    checks = (
+        (any(p.protocol == "udp" for p in service.ports), "it publishes a UDP port"),
+        (any(p.mode == "host" for p in service.ports), "it publishes a host-mode port"),
+        (bool(ports & PLAIN_TCP_PORTS), "it uses a well-known non-HTTP port"),
+        (len(ports) > 1, "it serves more than one port"),
+        (bool(service.expose) and not service.ports, "it exposes ports inside the project only"),
+        (not ports and service.name in reached, f"{reached.get(service.name)} reaches it by port"),
+    )
+    for applies, reason in checks:
+        if applies:
+            return reason
+    settings = service.container
+    asked = [
+        name
+        for name, value in zip(
+            ENGINE_SETTINGS,
+            (settings.privileged, settings.cap_add, settings.sysctls, settings.security_opt),
+            strict=True,
+        )
+        if value
+    ]
+    if asked:
+        return f"it asks for {', '.join(asked)}, which Cloud Run cannot grant"
+    return None
+
+
+def _reached_by_port(project: ComposeProject) -> dict[str, str]:
+    """Services another service's environment names as ``name:port``: who names each."""
+    reached: dict[str, str] = {}
+    names = list(project.services)
+    for service in project.services.values():
+        for key, value in sorted(service.environment.items()):
+            text = value.value if isinstance(value, Secret) else value
+            for reference in references(key, text, names, own=service.name):
+                if reference.port:
+                    reached.setdefault(reference.service, f"service '{service.name}'")
+    return reached
+
+
+_CLOUD_RUN_IGNORES = {
+    **dict.fromkeys(("user", "group_add"), "Cloud Run runs the image's own user"),
+    **dict.fromkeys(("hostname", "domainname"), "Cloud Run names the instance"),
+    **dict.fromkeys(("extra_hosts", "dns", "dns_search", "dns_opt"), "Cloud Run owns DNS"),
+    **dict.fromkeys(("stop_signal", "stop_grace_period"), "Cloud Run stops with SIGTERM, 10s"),
+    **dict.fromkeys(
+        ("init", "tty", "stdin_open", "read_only", "cap_drop", "shm_size", "ulimits", "runtime"),
+        "Cloud Run has no such container setting",
+    ),
+    "labels": "Cloud Run has no container labels",
+    "logging": "logs go to Cloud Logging",
+}
+_KIND_IGNORES = {
+    Kind.JOB: {
+        **dict.fromkeys(ENGINE_SETTINGS, "a job runs on Cloud Run, which cannot grant it"),
+        "healthcheck": "a job runs to completion; nothing probes it",
+    },
+    Kind.WORKER: {"healthcheck": "a worker pool has no port to probe"},
+    Kind.VM: {"runtime": "the VM runs Docker's default runtime"},
+}
+
+
+def ignored_here(service: Service, placement: Placement) -> list[str]:
+    """Warnings for the fields this placement cannot honour (the others are all honoured)."""
+    ignores = {**(_CLOUD_RUN_IGNORES if placement.kind.cloud_run else {})}
+    ignores.update(_KIND_IGNORES.get(placement.kind, {}))
+    if placement.kind is Kind.VM and not (service.ports or service.expose):
+        shared = "with no port it shares the VM's network"
+        ignores.update(dict.fromkeys(("hostname", "domainname"), shared))
+        if any(key.startswith("net.") for key in service.container.sysctls):
+            ignores["sysctls"] = f"net.* settings: {shared}"
+    if placement.kind is Kind.VM and (service.replicas or 1) > 1:
+        ignores.update(dict.fromkeys(("deploy.replicas", "scale"), "one VM runs each service"))
+    return [
+        f"service '{service.name}': field '{field}' is ignored on gcp "
+        f"({placement.kind}): {ignores[field]}"
+        for field in service.fields
+        if field in ignores
+    ]

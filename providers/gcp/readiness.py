@@ -1,0 +1,80 @@
+"""Waiting for a VM service's container, so that its dependents start when it is up.
+
+A Compute Engine instance is "created" once it boots, long before its container runs: the
+boot script still pulls the image and starts it. So the script reports the container's state
+in a guest attribute (``berth/state``: ``starting``, ``running``, or ``healthy`` once running
+with no health check or a passing one), and this resource waits for the state a dependent
+needs: ``running`` for ``service_started``, ``healthy`` for ``service_healthy``.
+
+A Pulumi dynamic provider, pickled by reference: this module imports cleanly with no side
+effects. It waits again only when the instance is replaced.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from typing import Any
+
+import pulumi
+from pulumi.dynamic import CreateResult, DiffResult, Resource, ResourceProvider, UpdateResult
+
+from berth.durations import format_duration
+from providers.gcp.api import ApiError, ComputeApi
+
+ACCEPTED = {"running": ("running", "healthy"), "healthy": ("healthy",)}
+"""The states that satisfy each wanted state."""
+START_TIMEOUT = 900.0
+"""Seconds a VM service has to boot, pull its image and reach the wanted state."""
+
+
+class NotReady(Exception):
+    """The container did not reach the wanted state in time."""
+
+
+class VmServiceReadyProvider(ResourceProvider):
+    """Polls the instance's ``berth/state`` guest attribute until it says ``want``."""
+
+    POLL_SECONDS = 5.0
+
+    def api(self) -> ComputeApi:
+        return ComputeApi()
+
+    def create(self, props: dict[str, Any]) -> CreateResult:
+        service, want = props["service"], props["want"]
+        timeout = float(props["timeout"])
+        deadline = time.monotonic() + timeout
+        state: str | None = None
+        try:
+            api = self.api()
+            while (state := api.container_state(props["instance"])) not in ACCEPTED[want]:
+                if time.monotonic() >= deadline:
+                    raise NotReady(
+                        f"service '{service}' was not {want} within {format_duration(timeout)} "
+                        f"of its VM's creation (last report: {state or 'none'}); see the VM's "
+                        "serial console and its logs in Cloud Logging"
+                    )
+                time.sleep(self.POLL_SECONDS)
+        except ApiError as error:
+            raise NotReady(f"service '{service}': cannot read its VM's state: {error}") from None
+        return CreateResult(id_=f"{service}-{want}", outs={**props, "state": state})
+
+    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        """A new instance (or a stricter wait) waits again; a new timeout changes nothing now."""
+        replaces = [key for key in ("instanceId", "want") if olds.get(key) != news.get(key)]
+        changed = bool(replaces) or olds.get("timeout") != news.get("timeout")
+        return DiffResult(changes=changed, replaces=replaces, delete_before_replace=False)
+
+    def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        return UpdateResult(outs={**news, "state": olds.get("state")})
+
+
+class VmServiceReady(Resource, module="berth", name="VmServiceReady"):
+    """Exists once the VM service's container reported the wanted state."""
+
+    state: pulumi.Output[str]
+
+    def __init__(
+        self, name: str, props: Mapping[str, Any], opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__(VmServiceReadyProvider(), name, {**props, "state": None}, opts)

@@ -1,0 +1,83 @@
+"""``deploy.resources`` rounded up to what Cloud Run and Compute Engine offer.
+
+Cloud Run (services, jobs, worker pools) takes whole CPUs from a fixed set and memory in MiB,
+with minimum memory per CPU count and minimum CPUs per memory size; Compute Engine VMs take a
+machine type. A request is never rounded down: a service gets at least what it asked for, or
+a clear error when nothing is that large.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from berth.model import Resources
+
+MIB = 1024 * 1024
+GIB = 1024 * MIB
+CLOUD_RUN_CPUS = (1, 2, 4, 6, 8)
+CLOUD_RUN_DEFAULT_MEMORY_MIB = 512
+CLOUD_RUN_MAX_MEMORY_MIB = 32 * 1024
+_MEMORY_FOR_CPUS = {4: 2048, 6: 4096, 8: 4096}
+"""Least memory (MiB) Cloud Run accepts for a CPU count."""
+_CPUS_FOR_MEMORY = ((24 * 1024, 8), (16 * 1024, 6), (8 * 1024, 4), (4 * 1024, 2))
+"""Least CPUs Cloud Run accepts above a memory size (MiB)."""
+
+MACHINE_TYPES = (
+    ("e2-small", 2, 2),
+    ("e2-medium", 2, 4),
+    ("e2-standard-2", 2, 8),
+    ("e2-standard-4", 4, 16),
+    ("e2-standard-8", 8, 32),
+    ("e2-standard-16", 16, 64),
+    ("e2-standard-32", 32, 128),
+)
+"""Compute Engine machine types a VM service may get: name, vCPUs, memory in GiB."""
+
+
+class TooLarge(ValueError):
+    """No size on offer covers the request."""
+
+
+@dataclass(frozen=True)
+class Request:
+    cpus: float | None
+    memory: int | None
+    """Bytes."""
+
+    @classmethod
+    def of(cls, resources: Resources) -> Request:
+        """The limits, or the reservations when no limit is set."""
+        return cls(
+            cpus=resources.cpus or resources.reserved_cpus,
+            memory=resources.memory or resources.reserved_memory,
+        )
+
+
+def cloud_run_limits(request: Request) -> dict[str, str]:
+    """Cloud Run ``limits``: ``{"cpu": "2", "memory": "1024Mi"}``."""
+    memory = max(
+        CLOUD_RUN_DEFAULT_MEMORY_MIB,
+        128 * math.ceil((request.memory or 0) / (128 * MIB)),
+    )
+    if memory > CLOUD_RUN_MAX_MEMORY_MIB:
+        raise TooLarge(f"Cloud Run offers at most {CLOUD_RUN_MAX_MEMORY_MIB // 1024} GiB of memory")
+    wanted = max(request.cpus or 1.0, *(c for m, c in _CPUS_FOR_MEMORY if memory > m), 1.0)
+    cpus = next((c for c in CLOUD_RUN_CPUS if c >= wanted), None)
+    if cpus is None:
+        raise TooLarge(f"Cloud Run offers at most {CLOUD_RUN_CPUS[-1]} CPUs")
+    memory = max(memory, _MEMORY_FOR_CPUS.get(cpus, 0))
+    return {"cpu": str(cpus), "memory": f"{memory}Mi"}
+
+
+def machine_type(request: Request) -> str:
+    """The smallest e2 machine type with at least the requested CPUs and memory."""
+    cpus = request.cpus or 0.0
+    memory = (request.memory or 0) / GIB
+    for name, machine_cpus, machine_memory in MACHINE_TYPES:
+        if machine_cpus >= cpus and machine_memory >= memory:
+            return name
+    largest, most_cpus, most_memory = MACHINE_TYPES[-1]
+    raise TooLarge(
+        f"the largest machine type offered is {largest} ({most_cpus} vCPUs, {most_memory} GiB)"
+    )

@@ -1,0 +1,764 @@
+"""GCP: Cloud Run services, worker pools and jobs; Compute Engine VMs for what Cloud Run cannot
+serve; one VPC network, one Artifact Registry repository, one service account, Secret Manager.
+
+Where each service runs is decided in ``placement``; how services find each other in
+``references``; the VM's boot script in ``vm``; the job's execution in ``run_once``.
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_docker as docker
+import pulumi_gcp as gcp
+
+from berth.errors import BerthError
+from berth.model import ComposeProject, Secret, Service, Text
+from berth.settings import StackSettings
+from berth.sources import read_sources
+from components.target import JobHandle, ServiceHandle
+from providers.gcp import cloudrun, vm
+from providers.gcp.machines import Boot
+from providers.gcp.mounts import FILE_MODE, file_data, in_memory, named, named_sources
+from providers.gcp.names import CLOUD_RUN_NAME, cloud_name, secret_id
+from providers.gcp.options import GcpOptions
+from providers.gcp.placement import Kind, Placement, ignored_here, place
+from providers.gcp.provider import configured_provider
+from providers.gcp.readiness import START_TIMEOUT, VmServiceReady
+from providers.gcp.references import Endpoint, references, rewrite
+from providers.gcp.run_once import CloudRunJobExecution
+from providers.gcp.sizing import Request, TooLarge, cloud_run_limits, machine_type
+
+DEFAULT_REGION = "us-central1"
+APIS = ("artifactregistry", "compute", "iam", "run", "secretmanager", "storage")
+CLOUD_RUN_REGISTRIES = ("docker.io", "ghcr.io", "gcr.io", "pkg.dev")
+"""Registries Cloud Run pulls from: Docker Hub, GitHub's, Container Registry, Artifact Registry."""
+GEN2 = "EXECUTION_ENVIRONMENT_GEN2"
+"""Cloud Run's full Linux sandbox: what compose images expect, and Cloud Storage volumes need."""
+MAX_RETRIES = 10
+"""Cloud Run's limit on a task's retries."""
+ACCESSOR_ROLE = "roles/secretmanager.secretAccessor"
+VM_ROLES = ("roles/logging.logWriter", "roles/monitoring.metricWriter")
+"""What the VMs' logging and monitoring agents need, on top of their secrets and images."""
+
+
+@dataclass(frozen=True)
+class _SecretRef:
+    secret: gcp.secretmanager.Secret
+    version: gcp.secretmanager.SecretVersion
+    grant: gcp.secretmanager.SecretIamMember
+
+
+@dataclass(frozen=True)
+class _Volume:
+    """Where a named volume lives: a bucket (Cloud Run) or a persistent disk (one VM)."""
+
+    bucket: pulumi.Input[str] | None = None
+    disk: pulumi.Input[str] | None = None
+    grants: tuple[pulumi.Resource, ...] = ()
+
+
+class GcpTarget:
+    """Deploys to the project and region the gcp provider is configured with."""
+
+    def __init__(
+        self, project: ComposeProject, settings: StackSettings, parent: pulumi.Resource
+    ) -> None:
+        self.project = project
+        self.options = GcpOptions.parse(settings.options)
+        self.sources = read_sources(list(project.files))
+        self.stack_secrets = {
+            key: value
+            for key, value in settings.variables.values.items()
+            if key in settings.variables.secret_keys
+        }
+        provider = configured_provider()
+        self.gcp_project = provider.project
+        self.region = provider.region or DEFAULT_REGION
+        if not provider.region:
+            pulumi.log.warn(f"gcp:region is not set: deploying to {DEFAULT_REGION}")
+        self.zone = self.options.zone or provider.zone or f"{self.region}-b"
+        self.token = pulumi.Output.secret(provider.access_token)
+        self.prefix = cloud_name(project.name, pulumi.get_stack(), limit=30)
+        self.placements = place(project)
+        for service in project.services.values():
+            placement = self.placements[service.name]
+            self._check(service, placement)
+            pulumi.log.info(f"service '{service.name}': {placement.kind}, {placement.reason}")
+            for warning in self._warnings(service):
+                pulumi.log.warn(warning)
+
+        child = pulumi.ResourceOptions(parent=parent)
+        self.apis = {
+            api: gcp.projects.Service(
+                f"{api}-api",
+                service=f"{api}.googleapis.com",
+                project=self.gcp_project,
+                disable_on_destroy=False,
+                opts=child,
+            )
+            for api in APIS
+        }
+        self.registry_host = f"{self.region}-docker.pkg.dev"
+        self.registry = gcp.artifactregistry.Repository(
+            f"{project.name}-registry",
+            repository_id=self.prefix,
+            location=self.region,
+            project=self.gcp_project,
+            format="DOCKER",
+            description=f"Images of the compose project {project.name} ({pulumi.get_stack()})",
+            opts=self._after_api("artifactregistry", parent),
+        )
+        self.network = gcp.compute.Network(
+            f"{project.name}-network",
+            name=self.prefix,
+            project=self.gcp_project,
+            auto_create_subnetworks=False,
+            opts=self._after_api("compute", parent),
+        )
+        self.subnet = gcp.compute.Subnetwork(
+            f"{project.name}-subnet",
+            name=self.prefix,
+            project=self.gcp_project,
+            region=self.region,
+            network=self.network.id,
+            ip_cidr_range=self.options.subnet_range,
+            private_ip_google_access=True,
+            opts=child,
+        )
+        self.account = gcp.serviceaccount.Account(
+            f"{project.name}-workloads",
+            account_id=cloud_name(self.prefix, "run", limit=30),
+            project=self.gcp_project,
+            display_name=f"Berth workloads of {project.name} ({pulumi.get_stack()})",
+            opts=self._after_api("iam", parent),
+        )
+        vms = [n for n, p in self.placements.items() if p.kind is Kind.VM]
+        self.machine_access: list[pulumi.Resource] = self._vm_network(vms, parent) if vms else []
+        self.volumes = self._volumes(parent)
+        self.hosts: dict[str, tuple[pulumi.Input[str], bool]] = {}
+        """How other services reach each reachable service: host, and whether HTTPS only."""
+        self.addresses: dict[str, gcp.compute.Address] = {}
+        for name in vms:
+            self.addresses[name] = gcp.compute.Address(
+                f"{name}-address",
+                name=cloud_name(self.prefix, name),
+                project=self.gcp_project,
+                region=self.region,
+                address_type="INTERNAL",
+                subnetwork=self.subnet.id,
+                opts=child,
+            )
+            self.hosts[name] = (self.addresses[name].address, False)
+        for name, placement in self.placements.items():
+            if placement.kind is Kind.HTTP:
+                host = f"{self._cloud_run_name(name)}-{provider.number}.{self.region}.run.app"
+                self.hosts[name] = (host, True)
+
+    # -- the Target interface ----------------------------------------------------------
+
+    def service(
+        self, service: Service, after: Sequence[pulumi.Resource], parent: pulumi.Resource
+    ) -> ServiceHandle:
+        placement = self.placements[service.name]
+        if placement.kind is Kind.VM:
+            return self._machine(service, after, parent)
+        if placement.kind is Kind.HTTP:
+            return self._cloud_run_service(service, placement, after, parent)
+        return self._worker_pool(service, after, parent)
+
+    def job(
+        self, job: Service, after: Sequence[pulumi.Resource], parent: pulumi.Resource
+    ) -> JobHandle:
+        container, volumes, grants = self._cloud_run_container(job, parent)
+        task = self._template(
+            container,
+            volumes,
+            max_retries=_retries(job.restart),
+            timeout=f"{int(job.timeout)}s",
+            execution_environment=GEN2,
+        )
+        definition = gcp.cloudrunv2.Job(
+            job.name,
+            name=self._cloud_run_name(job.name),
+            location=self.region,
+            project=self.gcp_project,
+            deletion_protection=self.options.deletion_protection,
+            template={"task_count": 1, "parallelism": 1, "template": task},
+            opts=self._after_api("run", parent, *grants),
+        )
+        run = CloudRunJobExecution(
+            f"{job.name}-run",
+            {
+                "job": job.name,
+                "jobName": pulumi.Output.concat(
+                    "projects/",
+                    self.gcp_project,
+                    "/locations/",
+                    self.region,
+                    "/jobs/",
+                    definition.name,
+                ),
+                "definition": {"container": container, "volumes": volumes},
+                "runAlways": job.run_always,
+                "timeout": job.timeout,
+                "secretValues": pulumi.Output.secret(self._scrubbed(job)),
+            },
+            opts=pulumi.ResourceOptions(parent=parent, depends_on=[*after, definition]),
+        )
+        result = {"exitCode": run.exitCode, "durationSeconds": run.durationSeconds}
+        return JobHandle(run=run, result={**result, "finishedAt": run.finishedAt})
+
+    # -- Cloud Run -----------------------------------------------------------------------
+
+    def _cloud_run_service(
+        self,
+        service: Service,
+        placement: Placement,
+        after: Sequence[pulumi.Resource],
+        parent: pulumi.Resource,
+    ) -> ServiceHandle:
+        port = placement.port or 0
+        container, volumes, grants = self._cloud_run_container(service, parent)
+        container.update(
+            {"ports": {"container_port": port}, **cloudrun.probes(service.healthcheck, port)}
+        )
+        run = gcp.cloudrunv2.Service(
+            service.name,
+            name=self._cloud_run_name(service.name),
+            location=self.region,
+            project=self.gcp_project,
+            deletion_protection=self.options.deletion_protection,
+            ingress="INGRESS_TRAFFIC_ALL",
+            template=self._template(
+                container,
+                volumes,
+                execution_environment=GEN2,
+                scaling={"min_instance_count": service.replicas} if service.replicas else None,
+            ),
+            opts=self._after_api("run", parent, *after, *grants),
+        )
+        public = self.options.public_services and any(p.mode == "ingress" for p in service.ports)
+        invoker = gcp.cloudrunv2.ServiceIamMember(
+            f"{service.name}-invoker",
+            name=run.name,
+            location=self.region,
+            project=self.gcp_project,
+            role="roles/run.invoker",
+            member="allUsers" if public else self.account.member,
+            opts=pulumi.ResourceOptions(parent=parent),
+        )
+        endpoints = run.uri.apply(lambda uri: [uri])
+        return ServiceHandle(started=[run, invoker], healthy=[run, invoker], endpoints=endpoints)
+
+    def _worker_pool(
+        self, service: Service, after: Sequence[pulumi.Resource], parent: pulumi.Resource
+    ) -> ServiceHandle:
+        container, volumes, grants = self._cloud_run_container(service, parent)
+        pool = gcp.cloudrunv2.WorkerPool(
+            service.name,
+            name=self._cloud_run_name(service.name),
+            location=self.region,
+            project=self.gcp_project,
+            deletion_protection=self.options.deletion_protection,
+            scaling={"manual_instance_count": 1 if service.replicas is None else service.replicas},
+            template=self._template(container, volumes),
+            opts=self._after_api("run", parent, *after, *grants),
+        )
+        return ServiceHandle(started=[pool], healthy=[pool])
+
+    def _template(
+        self, container: cloudrun.Container, volumes: list[dict[str, Any]], **settings: Any
+    ) -> Any:
+        """What a Cloud Run service, worker pool or job task runs: the container and its
+        volumes, as the workloads' account, with Direct VPC egress to the project's subnet."""
+        return {
+            "containers": [container],
+            "volumes": volumes or None,
+            "service_account": self.account.email,
+            "vpc_access": cloudrun.vpc_access(self.subnet.id),
+            **settings,
+        }
+
+    def _cloud_run_container(
+        self, service: Service, parent: pulumi.Resource
+    ) -> tuple[cloudrun.Container, list[dict[str, Any]], list[pulumi.Resource]]:
+        """The container, its volumes, and the grants it needs before it can start."""
+        env, grants = self._cloud_run_env(service, parent)
+        volumes, mounts, volume_grants = self._cloud_run_volumes(service, parent)
+        spec = cloudrun.container(
+            self.image(service, parent),
+            entrypoint=_plain(service.entrypoint),
+            command=_plain(service.command),
+            env=env,
+            limits=cloud_run_limits(Request.of(service.resources)),
+            mounts=mounts,
+            working_dir=service.working_dir,
+        )
+        return spec, volumes, grants + volume_grants
+
+    def _cloud_run_env(
+        self, service: Service, parent: pulumi.Resource
+    ) -> tuple[list[dict[str, Any]], list[pulumi.Resource]]:
+        """Plain values as they are (references rewritten), secrets read from Secret Manager."""
+        env: list[dict[str, Any]] = []
+        grants: list[pulumi.Resource] = []
+        port = self.placements[service.name].port
+        for key in sorted(service.environment):
+            value = service.environment[key]
+            if key == "PORT" and port is not None:
+                continue  # Cloud Run sets it to the served port; _check refused another value
+            data = self.rewritten(service, key, value)
+            if isinstance(value, Secret):
+                ref = self.secret_ref(service.name, key, data, parent)
+                env.append(cloudrun.env_secret(key, ref.secret.secret_id, ref.version.version))
+                grants.append(ref.grant)
+            else:
+                env.append(cloudrun.env_value(key, data))
+        return env, grants
+
+    def _cloud_run_volumes(
+        self, service: Service, parent: pulumi.Resource
+    ) -> tuple[list[dict[str, Any]], list[dict[str, str]], list[pulumi.Resource]]:
+        """Secret files, in-memory scratch space and buckets: the volumes and their mounts."""
+        volumes: list[dict[str, Any]] = []
+        mounts: list[dict[str, str]] = []
+        grants: list[pulumi.Resource] = []
+
+        def mount(name: str, path: str, volume: dict[str, Any]) -> None:
+            volumes.append({"name": name, **volume})
+            mounts.append({"name": name, "mount_path": path})
+
+        for index, file in enumerate(service.files):
+            ref = self.secret_ref(
+                service.name, f"file-{file.name}", file_data(file.content), parent
+            )
+            grants.append(ref.grant)
+            item = {
+                "path": posixpath.basename(file.target),
+                "version": ref.version.version,
+                "mode": FILE_MODE if file.mode is None else file.mode,
+            }
+            secret = {"secret": ref.secret.secret_id, "items": [item]}
+            mount(f"file-{index}", posixpath.dirname(file.target), {"secret": secret})
+        scratch = [m.target for m in service.mounts if in_memory(m)]
+        for index, path in enumerate([*scratch, *service.container.tmpfs]):
+            mount(f"scratch-{index}", path, {"empty_dir": {"medium": "MEMORY"}})
+        for index, shared in enumerate(m for m in service.mounts if named(m)):
+            volume = self.volumes[str(shared.source)]
+            grants += volume.grants
+            bucket = {"bucket": volume.bucket, **({"read_only": True} if shared.read_only else {})}
+            mount(f"volume-{index}", shared.target, {"gcs": bucket})
+        return volumes, mounts, grants
+
+    def _after_api(
+        self, api: str, parent: pulumi.Resource, *after: pulumi.Resource
+    ) -> pulumi.ResourceOptions:
+        """Options of a resource that needs ``api`` enabled (and ``after`` created) first."""
+        return pulumi.ResourceOptions(parent=parent, depends_on=[*after, self.apis[api]])
+
+    def _cloud_run_name(self, service: str) -> str:
+        return cloud_name(self.prefix, service, limit=CLOUD_RUN_NAME)
+
+    # -- Compute Engine ------------------------------------------------------------------
+
+    def _vm_network(self, vms: list[str], parent: pulumi.Resource) -> list[pulumi.Resource]:
+        """What VMs need around them: traffic from the subnet, a NAT to pull public images,
+        and roles for their agents and for pulling the project's images."""
+        child = pulumi.ResourceOptions(parent=parent)
+        name = self.project.name
+        internal = gcp.compute.Firewall(
+            f"{name}-internal",
+            name=cloud_name(self.prefix, "internal"),
+            project=self.gcp_project,
+            network=self.network.id,
+            direction="INGRESS",
+            source_ranges=[self.options.subnet_range],
+            target_tags=[self.prefix],
+            allows=[{"protocol": "tcp"}, {"protocol": "udp"}, {"protocol": "icmp"}],
+            opts=child,
+        )
+        router = gcp.compute.Router(
+            f"{name}-router",
+            name=self.prefix,
+            project=self.gcp_project,
+            region=self.region,
+            network=self.network.id,
+            opts=child,
+        )
+        nat = gcp.compute.RouterNat(
+            f"{name}-nat",
+            name=self.prefix,
+            project=self.gcp_project,
+            region=self.region,
+            router=router.name,
+            nat_ip_allocate_option="AUTO_ONLY",
+            source_subnetwork_ip_ranges_to_nat="ALL_SUBNETWORKS_ALL_IP_RANGES",
+            opts=child,
+        )
+        roles: list[pulumi.Resource] = [
+            gcp.projects.IAMMember(
+                f"{name}-{role.rsplit('.', 1)[-1]}",
+                project=self.gcp_project,
+                role=role,
+                member=self.account.member,
+                opts=child,
+            )
+            for role in VM_ROLES
+        ]
+        roles.append(
+            gcp.artifactregistry.RepositoryIamMember(
+                f"{name}-image-reader",
+                project=self.gcp_project,
+                location=self.region,
+                repository=self.registry.name,
+                role="roles/artifactregistry.reader",
+                member=self.account.member,
+                opts=child,
+            )
+        )
+        return [internal, nat, *roles]
+
+    def _machine(
+        self, service: Service, after: Sequence[pulumi.Resource], parent: pulumi.Resource
+    ) -> ServiceHandle:
+        boot = Boot(self, service, parent)
+        access, endpoints = self._public_access(service, parent)
+        address = self.addresses[service.name].address
+        interface: Any = {"subnetwork": self.subnet.id, "network_ip": address}
+        if access:
+            interface["access_configs"] = access
+        disks: Any = boot.attached or None
+        identity: Any = {"email": self.account.email, "scopes": ["cloud-platform"]}
+        metadata: Any = {
+            "user-data": boot.user_data(),
+            "google-logging-enabled": "true",
+            "enable-guest-attributes": "TRUE",
+        }
+        instance = gcp.compute.Instance(
+            service.name,
+            name=cloud_name(self.prefix, service.name),
+            project=self.gcp_project,
+            zone=self.zone,
+            machine_type=self.options.machine_type or machine_type(Request.of(service.resources)),
+            boot_disk={"initialize_params": {"image": vm.COS_IMAGE}},
+            network_interfaces=[interface],
+            attached_disks=disks,
+            service_account=identity,
+            metadata=metadata,
+            tags=[self.prefix, cloud_name(self.prefix, service.name)],
+            shielded_instance_config={"enable_secure_boot": True},
+            allow_stopping_for_update=True,
+            opts=pulumi.ResourceOptions(
+                parent=parent,
+                depends_on=[*after, self.apis["compute"], *self.machine_access, *boot.grants],
+                replace_on_changes=["metadata"],
+                delete_before_replace=True,
+            ),
+        )
+        internal = [
+            pulumi.Output.concat(address, f":{port}")
+            for port in dict.fromkeys([*(p.target for p in service.ports), *service.expose])
+        ]
+        waiting = {
+            "service": service.name,
+            "instance": pulumi.Output.concat(
+                "projects/", self.gcp_project, "/zones/", self.zone, "/instances/", instance.name
+            ),
+            "instanceId": instance.instance_id,
+            "timeout": START_TIMEOUT,
+        }
+        child = pulumi.ResourceOptions(parent=parent)
+        running = VmServiceReady(f"{service.name}-running", {**waiting, "want": "running"}, child)
+        healthy = (
+            VmServiceReady(f"{service.name}-healthy", {**waiting, "want": "healthy"}, child)
+            if service.healthcheck
+            else running
+        )
+        return ServiceHandle(
+            started=[instance, running],
+            healthy=[instance, healthy],
+            endpoints=pulumi.Output.all(*(endpoints or internal)),
+        )
+
+    def _public_access(
+        self, service: Service, parent: pulumi.Resource
+    ) -> tuple[list[dict[str, Any]] | None, list[pulumi.Output[str]]]:
+        """An external address and a firewall opening the published ports, when services
+        are public: the VM's ``access_configs`` and its public endpoints."""
+        ports = vm.published(service)
+        if not (self.options.public_services and ports):
+            return None, []
+        child = pulumi.ResourceOptions(parent=parent)
+        address = gcp.compute.Address(
+            f"{service.name}-public-address",
+            name=cloud_name(self.prefix, service.name, "public"),
+            project=self.gcp_project,
+            region=self.region,
+            address_type="EXTERNAL",
+            opts=child,
+        )
+        by_protocol: dict[str, list[str]] = {}
+        for port in ports:
+            by_protocol.setdefault(port.protocol, []).append(str(port.published or port.target))
+        gcp.compute.Firewall(
+            f"{service.name}-public",
+            name=cloud_name(self.prefix, service.name, "public"),
+            project=self.gcp_project,
+            network=self.network.id,
+            direction="INGRESS",
+            source_ranges=["0.0.0.0/0"],
+            target_tags=[cloud_name(self.prefix, service.name)],
+            allows=[
+                {"protocol": protocol, "ports": sorted(set(numbers))}
+                for protocol, numbers in sorted(by_protocol.items())
+            ],
+            opts=child,
+        )
+        endpoints = [
+            pulumi.Output.concat(
+                address.address,
+                f":{port.published or port.target}",
+                "/udp" if port.protocol == "udp" else "",
+            )
+            for port in ports
+        ]
+        return [{"nat_ip": address.address}], endpoints
+
+    # -- shared pieces -------------------------------------------------------------------
+
+    def image(self, service: Service, parent: pulumi.Resource) -> pulumi.Input[str]:
+        """A built image by the digest it was pushed with; a pulled one with its registry."""
+        if not service.build:
+            return _qualified(str(service.image))
+        context = service.build.context
+        image = docker.Image(
+            f"{service.name}-image",
+            image_name=f"{self.registry_host}/{self.gcp_project}/{self.prefix}/"
+            f"{cloud_name(service.name)}:latest",
+            build=docker.DockerBuildArgs(
+                context=context,
+                dockerfile=os.path.join(context, service.build.dockerfile),
+                args=service.build.args or None,
+                target=service.build.target,
+                platform="linux/amd64",
+            ),
+            registry=docker.RegistryArgs(
+                server=self.registry_host, username="oauth2accesstoken", password=self.token
+            ),
+            opts=pulumi.ResourceOptions(parent=parent, depends_on=[self.registry]),
+        )
+        return image.repo_digest
+
+    def secret_ref(
+        self, owner: str, label: str, data: pulumi.Input[str], parent: pulumi.Resource
+    ) -> _SecretRef:
+        """A Secret Manager secret holding ``data``, readable by the workloads' account only."""
+        name = f"{owner}-{label}"
+        child = pulumi.ResourceOptions(parent=parent)
+        secret = gcp.secretmanager.Secret(
+            name,
+            secret_id=secret_id(self.prefix, owner, label),
+            project=self.gcp_project,
+            replication={"auto": {}},
+            opts=self._after_api("secretmanager", parent),
+        )
+        version = gcp.secretmanager.SecretVersion(
+            name, secret=secret.id, secret_data=pulumi.Output.secret(data), opts=child
+        )
+        grant = gcp.secretmanager.SecretIamMember(
+            name,
+            project=self.gcp_project,
+            secret_id=secret.id,
+            role=ACCESSOR_ROLE,
+            member=self.account.member,
+            opts=child,
+        )
+        return _SecretRef(secret, version, grant)
+
+    def rewritten(self, service: Service, key: str, value: Text) -> pulumi.Input[str]:
+        """``value`` with references to other services replaced by their addresses."""
+        text = value.value if isinstance(value, Secret) else value
+        found = references(key, text, self.hosts, own=service.name)
+        if not found:
+            return text
+        hosts = {r.service: self.hosts[r.service][0] for r in found}
+        return pulumi.Output.all(**hosts).apply(
+            lambda resolved: rewrite(
+                text,
+                found,
+                {n: Endpoint(str(h), https_only=self.hosts[n][1]) for n, h in resolved.items()},
+            )
+        )
+
+    def _volumes(self, parent: pulumi.Resource) -> dict[str, _Volume]:
+        """A persistent disk for a volume one VM uses, a bucket for volumes Cloud Run uses;
+        both are kept when the stack is destroyed, as named volumes are."""
+        keep = pulumi.ResourceOptions(
+            parent=parent,
+            retain_on_delete=True,
+            depends_on=[self.apis["compute"], self.apis["storage"]],
+        )
+        volumes: dict[str, _Volume] = {}
+        for key, volume in self.project.volumes.items():
+            users = [s for s in self.project.services.values() if key in named_sources(s)]
+            if not users:
+                continue
+            if self.placements[users[0].name].kind is Kind.VM:
+                disk = (
+                    f"projects/{self.gcp_project}/zones/{self.zone}/disks/{volume.name}"
+                    if volume.external
+                    else gcp.compute.Disk(
+                        f"{self.project.name}-{key}",
+                        name=cloud_name(self.prefix, key),
+                        project=self.gcp_project,
+                        zone=self.zone,
+                        size=self.options.disk_size_gb,
+                        type="pd-balanced",
+                        opts=keep,
+                    ).self_link
+                )
+                volumes[key] = _Volume(disk=disk)
+                continue
+            bucket = (
+                volume.name
+                if volume.external
+                else gcp.storage.Bucket(
+                    f"{self.project.name}-{key}",
+                    name=cloud_name(self.gcp_project, self.prefix, key),
+                    project=self.gcp_project,
+                    location=self.region,
+                    uniform_bucket_level_access=True,
+                    opts=keep,
+                ).name
+            )
+            grant = gcp.storage.BucketIAMMember(
+                f"{self.project.name}-{key}",
+                bucket=bucket,
+                role="roles/storage.objectUser",
+                member=self.account.member,
+                opts=pulumi.ResourceOptions(parent=parent),
+            )
+            volumes[key] = _Volume(bucket=bucket, grants=(grant,))
+        return volumes
+
+    def _scrubbed(self, service: Service) -> list[str]:
+        """Secret values a job's log could print: whole values and the stack secrets in them."""
+        texts = [*service.environment.values(), *(f.content for f in service.files)]
+        values: dict[str, None] = {}
+        for text in texts:
+            if isinstance(text, Secret):
+                values[text.value] = None
+                keys = [k for k in text.keys if k in self.stack_secrets]
+                values.update(dict.fromkeys(self.stack_secrets[k] for k in keys))
+        return list(values)
+
+    # -- checks before any resource ------------------------------------------------------
+
+    def _warnings(self, service: Service) -> list[str]:
+        placement = self.placements[service.name]
+        warnings = ignored_here(service, placement)
+        warnings += [
+            f"service '{service.name}': bind mount {m.source} -> {m.target} is ignored on gcp: "
+            "files of the deploying machine are not uploaded; build them into the image"
+            for m in service.mounts
+            if m.type == "bind"
+        ]
+        return warnings
+
+    def _check(self, service: Service, placement: Placement) -> None:
+        """Refuse, before anything is created, what this placement cannot deploy."""
+
+        def fail(field: str, problem: str, hint: str) -> BerthError:
+            return BerthError(
+                problem,
+                file=self.sources.origin(service.name, field),
+                service=service.name,
+                field=field,
+                hint=hint,
+            )
+
+        try:
+            if placement.kind.cloud_run:
+                cloud_run_limits(Request.of(service.resources))
+            elif not self.options.machine_type:
+                machine_type(Request.of(service.resources))
+        except TooLarge as error:
+            raise fail("deploy", f"{error} ({placement.kind})", "ask for less") from None
+        self._check_volumes(service, placement, fail)
+        if not placement.kind.cloud_run:
+            return
+        for field, values in (("command", service.command), ("entrypoint", service.entrypoint)):
+            if any(isinstance(v, Secret) for v in values or ()):
+                raise fail(
+                    field,
+                    f"a secret in {field} would be stored in plain text in the {placement.kind}",
+                    "pass the secret through environment and read it from there",
+                )
+        if service.image and not service.build:
+            registry = _qualified(service.image).split("/", 1)[0]
+            if not registry.endswith(CLOUD_RUN_REGISTRIES):
+                raise fail(
+                    "image",
+                    "Cloud Run pulls images only from Docker Hub, GitHub, Container Registry "
+                    f"and Artifact Registry, not {registry}",
+                    "add build: so Berth pushes the image to Artifact Registry, or copy it there",
+                )
+        folders: set[str] = set()
+        for file in service.files:
+            folder = posixpath.dirname(file.target)
+            if folder == "/" or folder in folders:
+                secret = isinstance(file.content, Secret) or "configs" not in service.fields
+                raise fail(
+                    "secrets" if secret else "configs",
+                    f"{file.name!r}: Cloud Run mounts each secret or config as a folder of its "
+                    "own, "
+                    + ("never /" if folder == "/" else f"and {folder} already holds another"),
+                    f"give it a target: in a folder of its own, e.g. /run/{file.name}/{file.name}",
+                )
+            folders.add(folder)
+        port = service.environment.get("PORT")
+        if placement.port is not None and port is not None and str(port) != str(placement.port):
+            raise fail(
+                "environment",
+                f"Cloud Run sets PORT to the served port {placement.port}",
+                f"remove PORT, or publish port {port}",
+            )
+
+    def _check_volumes(self, service: Service, placement: Placement, fail: Any) -> None:
+        for key in named_sources(service):
+            users = [s.name for s in self.project.services.values() if key in named_sources(s)]
+            kinds = {self.placements[u].kind is Kind.VM for u in users}
+            if (placement.kind is Kind.VM and len(users) > 1) or len(kinds) > 1:
+                raise fail(
+                    "volumes",
+                    f"named volume {key!r} is used by {', '.join(users)}; on gcp a volume is "
+                    "either a VM's persistent disk (one VM) or a bucket shared by Cloud Run",
+                    "give each VM service its own volume",
+                )
+
+
+def _qualified(image: str) -> str:
+    """``postgres:16`` -> ``docker.io/library/postgres:16``: the registry made explicit."""
+    first, _, rest = image.partition("/")
+    if rest and ("." in first or ":" in first or first == "localhost"):
+        return image
+    return f"docker.io/{image if rest else f'library/{image}'}"
+
+
+def _retries(restart: str | None) -> int:
+    """``on-failure:N`` asks for N retries (Cloud Run's default 3 without N); else none."""
+    policy, _, count = (restart or "").partition(":")
+    if policy != "on-failure":
+        return 0
+    return min(int(count), MAX_RETRIES) if count.isdigit() else 3
+
+
+def _plain(values: Sequence[Text] | None) -> list[str] | None:
+    """Arguments with no secret (``_check`` refused those on Cloud Run)."""
+    return None if values is None else [str(v) for v in values]

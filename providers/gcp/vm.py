@@ -1,0 +1,286 @@
+"""Services on Compute Engine VMs: the container's ``docker run`` and the VM's cloud-init.
+
+Each VM runs Container-Optimized OS. Cloud-init (which COS applies at every boot, ``/etc``
+being stateless there) writes a systemd unit and a script; the script formats and mounts the
+persistent disks of named volumes, reads the service's secrets from Secret Manager with the
+VM's service account, and runs the container. The instance metadata therefore holds no secret
+value, only the names of secret versions.
+
+The ``docker run`` arguments come in groups (an option and its value), one line each. An
+argument (a ``Word``) is one of:
+
+- a string (or an Output of one): a literal argument;
+- ``{"var": "s0", "prefix": "KEY="}``: ``KEY=`` followed by the secret read into ``$s0``;
+- ``{"words": [...]}``: a shell command line (a health check) built from literal words and
+  secret variables, each quoted for the container's shell.
+"""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import pulumi
+import yaml
+
+from berth.model import ContainerSettings, Healthcheck, Port, Secret, Service, Text
+
+COS_IMAGE = "projects/cos-cloud/global/images/family/cos-stable"
+FILES_DIR = "/run/berth"
+"""Secret and config files of a service: tmpfs, so they never reach a disk."""
+DISKS_DIR = "/mnt/disks"
+
+Word = Any
+"""str, Output[str], or a dict as described in the module docstring."""
+Group = list[Word]
+"""Arguments written on one line: an option and its value, or the image and its command."""
+WordOf = Callable[[Text, str], Word]
+"""Turns a Text into a Word; a secret gets a label that names its Secret Manager secret."""
+
+
+def secret_word(var: str, prefix: str = "") -> dict[str, str]:
+    return {"var": var, "prefix": prefix}
+
+
+def env_word(key: str, value: pulumi.Input[str]) -> Word:
+    return f"{key}={value}" if isinstance(value, str) else pulumi.Output.concat(key, "=", value)
+
+
+def ports(service: Service) -> list[Group]:
+    """Container ports published on the VM's address, or host networking when none is named.
+
+    Other services reach a port on the VM's address by the container port (as compose
+    services reach each other); a published port also answers on its own number.
+    """
+    if not service.ports and not service.expose:
+        return [["--network", "host"]]
+    mappings: dict[str, None] = {}
+    for port in service.ports:
+        mappings[_mapping(port.target, port.target, port.protocol)] = None
+        if port.published and port.published != port.target:
+            mappings[_mapping(port.published, port.target, port.protocol)] = None
+    for exposed in service.expose:
+        mappings[_mapping(exposed, exposed, "tcp")] = None
+    return [["--publish", mapping] for mapping in mappings]
+
+
+def _mapping(host: int, container: int, protocol: str) -> str:
+    return f"{host}:{container}" + ("/udp" if protocol == "udp" else "")
+
+
+def published(service: Service) -> list[Port]:
+    """Ports the compose file publishes: opened to the internet when services are public."""
+    return [p for p in service.ports if p.published or p.mode == "host"]
+
+
+def settings_words(service: Service) -> list[Group]:
+    """``docker run`` options for the Linux container settings a Docker engine honours (a
+    container on the host's network keeps the host's name and ``net.*`` settings: Docker
+    refuses others there)."""
+    settings: ContainerSettings = service.container
+    own_network = bool(service.ports or service.expose)
+    flags: list[tuple[str, str | None]] = [
+        ("--user", service.user),
+        ("--workdir", service.working_dir),
+        ("--hostname", service.hostname if own_network else None),
+        ("--domainname", settings.domainname if own_network else None),
+        ("--stop-signal", settings.stop_signal),
+        ("--stop-timeout", _whole(settings.stop_grace_period)),
+        ("--shm-size", str(settings.shm_size) if settings.shm_size else None),
+        ("--log-driver", settings.log_driver),
+        ("--cpus", f"{service.resources.cpus:g}" if service.resources.cpus else None),
+        ("--memory", str(service.resources.memory) if service.resources.memory else None),
+    ]
+    flags += [("--cap-add", c) for c in settings.cap_add]
+    flags += [("--cap-drop", c) for c in settings.cap_drop]
+    flags += [("--dns", d) for d in settings.dns]
+    flags += [("--dns-search", d) for d in settings.dns_search]
+    flags += [("--dns-option", d) for d in settings.dns_opt]
+    flags += [("--add-host", f"{h}:{ip}") for h, ip in sorted(settings.extra_hosts.items())]
+    flags += [
+        ("--sysctl", f"{k}={v}")
+        for k, v in sorted(settings.sysctls.items())
+        if own_network or not k.startswith("net.")
+    ]
+    flags += [("--ulimit", f"{n}={s}:{h}") for n, (s, h) in sorted(settings.ulimits.items())]
+    flags += [("--security-opt", o) for o in settings.security_opt]
+    flags += [("--group-add", g) for g in settings.group_add]
+    flags += [("--tmpfs", path) for path in settings.tmpfs]
+    flags += [("--log-opt", f"{k}={v}") for k, v in sorted(settings.log_options.items())]
+    flags += [("--label", f"{k}={v}") for k, v in sorted(service.labels.items())]
+    switches = (
+        ("--privileged", settings.privileged),
+        ("--read-only", settings.read_only),
+        ("--init", bool(settings.init)),
+    )
+    groups: list[Group] = [[flag, value] for flag, value in flags if value]
+    return groups + [[flag] for flag, on in switches if on]
+
+
+def _whole(seconds: float | None) -> str | None:
+    return str(int(seconds)) if seconds else None
+
+
+def health_words(check: Healthcheck | None, word_of: WordOf) -> list[Group]:
+    """``--health-*`` options; ``word_of`` turns a Text into a Word (secrets into variables)."""
+    if check is None:
+        return []
+    kind, *parts = check.test
+    if kind == "CMD-SHELL":
+        command: Word = word_of(parts[0], "health")
+    elif any(isinstance(part, Secret) for part in parts):
+        command = {"words": [word_of(part, f"health-{i}") for i, part in enumerate(parts)]}
+    else:
+        command = shlex.join(str(part) for part in parts)
+    timings = (
+        ("--health-interval", check.interval),
+        ("--health-timeout", check.timeout),
+        ("--health-start-period", check.start_period),
+        ("--health-start-interval", check.start_interval),
+    )
+    groups: list[Group] = [["--health-cmd", command]]
+    groups += [[flag, f"{seconds:g}s"] for flag, seconds in timings if seconds is not None]
+    if check.retries is not None:
+        groups.append(["--health-retries", str(check.retries)])
+    return groups
+
+
+def cloud_config(spec: Mapping[str, Any]) -> str:
+    """The instance's ``user-data``: cloud-config writing the unit and the script, then starting
+    the unit. ``spec`` is resolved (no Outputs): ``name``, ``registry``, ``secrets`` (``var``,
+    ``version``), ``files`` (``version``, ``path``, ``mode``), ``disks`` (``device``, ``path``),
+    ``run`` (the ``docker run`` Groups)."""
+    name = spec["name"]
+    document = {
+        "write_files": [
+            {"path": f"/etc/berth/{name}.sh", "permissions": "0700", "content": _script(spec)},
+            {
+                "path": f"/etc/systemd/system/berth-{name}.service",
+                "permissions": "0644",
+                "content": _unit(name, spec.get("registry")),
+            },
+        ],
+        "runcmd": ["systemctl daemon-reload", f"systemctl start berth-{name}.service"],
+    }
+    return "#cloud-config\n" + yaml.dump(document, Dumper=_BlockDumper, sort_keys=False, width=4096)
+
+
+def _script(spec: Mapping[str, Any]) -> str:
+    name = spec["name"]
+    lines = [
+        "#!/bin/bash",
+        f"# Written by Berth: compose service {name!r}, started by berth-{name}.service.",
+        "set -euo pipefail",
+    ]
+    if spec["secrets"] or spec["files"]:
+        lines += [
+            "metadata=http://metadata.google.internal/computeMetadata/v1",
+            "token=$(curl -sSf -H 'Metadata-Flavor: Google' "
+            '"$metadata/instance/service-accounts/default/token" '
+            '| sed -E \'s/.*"access_token" *: *"([^"]+)".*/\\1/\')',
+            "secret() {",
+            '  curl -sSf -H "Authorization: Bearer $token" '
+            '"https://secretmanager.googleapis.com/v1/$1:access" '
+            '| sed -nE \'s/.*"data" *: *"([^"]*)".*/\\1/p\' | base64 -d',
+            "}",
+        ]
+    lines += [f"{s['var']}=$(secret {shlex.quote(s['version'])})" for s in spec["secrets"]]
+    if spec["files"]:
+        lines.append(f"install -d -m 0755 {FILES_DIR}/{name}")
+    for file in spec["files"]:
+        path = shlex.quote(file["path"])
+        lines.append(
+            f"secret {shlex.quote(file['version'])} > {path} && chmod {file['mode']} {path}"
+        )
+    for disk in spec["disks"]:
+        device = f"/dev/disk/by-id/google-{disk['device']}"
+        lines += [
+            f"blkid {device} >/dev/null || mkfs.ext4 -q -m 0 -E "
+            f"lazy_itable_init=0,lazy_journal_init=0,discard {device}",
+            f"mkdir -p {disk['path']}",
+            f"mountpoint -q {disk['path']} || mount -o discard,defaults {device} {disk['path']}",
+        ]
+    lines += _reporter(name)
+    lines.append(f"docker rm -f {shlex.quote(name)} >/dev/null 2>&1 || true")
+    groups = [" ".join(_word(word) for word in group) for group in spec["run"]]
+    lines.append(" \\\n  ".join(["exec docker run --rm", *groups]))
+    return "\n".join(lines) + "\n"
+
+
+def _reporter(name: str) -> list[str]:
+    """A background loop telling the deployment how the container is doing (``readiness``):
+    the guest attribute ``berth/state``, written whenever the state changes."""
+    inspect = "{{.State.Status}}{{if .State.Health}}/{{.State.Health.Status}}{{end}}"
+    return [
+        "report() {",
+        "  local url=http://metadata.google.internal/computeMetadata/v1/instance/"
+        "guest-attributes/berth/state last=''",
+        "  while sleep 2; do",
+        f"    state=$(docker inspect -f '{inspect}' {shlex.quote(name)} 2>/dev/null) "
+        "|| state=starting",
+        '    case "$state" in',
+        "      running | running/healthy) value=healthy ;;",
+        "      running/*) value=running ;;",
+        "      *) value=starting ;;",
+        "    esac",
+        '    if [ "$value" != "$last" ] && curl -sf -X PUT --data "$value" '
+        "-H 'Metadata-Flavor: Google' \"$url\"; then",
+        "      last=$value",
+        "    fi",
+        "  done",
+        "}",
+        "report &",
+    ]
+
+
+def _word(word: Word) -> str:
+    if isinstance(word, str):
+        return shlex.quote(word)
+    if "words" in word:
+        return "' '".join(
+            shlex.quote(shlex.quote(part))
+            if isinstance(part, str)
+            else f'"$(printf %q "${part["var"]}")"'
+            for part in word["words"]
+        )
+    prefix = shlex.quote(word["prefix"]) if word["prefix"] else ""
+    return f'{prefix}"${word["var"]}"'
+
+
+def _unit(name: str, registry: str | None) -> str:
+    login = (
+        [f"ExecStartPre=/usr/bin/docker-credential-gcr configure-docker --registries={registry}"]
+        if registry
+        else []
+    )
+    return "\n".join(
+        [
+            "[Unit]",
+            f"Description=Berth: compose service {name}",
+            "Wants=network-online.target",
+            "After=network-online.target docker.service",
+            "",
+            "[Service]",
+            "Environment=HOME=/var/lib/berth",
+            "ExecStartPre=/bin/mkdir -p /var/lib/berth",
+            *login,
+            f"ExecStart=/bin/bash /etc/berth/{name}.sh",
+            f"ExecStop=/usr/bin/docker stop {name}",
+            "Restart=always",
+            "RestartSec=10",
+            "",
+        ]
+    )
+
+
+class _BlockDumper(yaml.SafeDumper):
+    """Multi-line strings as literal blocks, so the user-data reads as the files it writes."""
+
+
+def _block(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
+    style = "|" if "\n" in value else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_BlockDumper.add_representer(str, _block)

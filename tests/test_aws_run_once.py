@@ -1,0 +1,406 @@
+"""The run-once ECS task, against botocore's Stubber: every request the provider makes is
+checked against the real ECS and CloudWatch Logs models, and the responses are scripted.
+(moto cannot stand in: its RunTask crashes on awsvpc networking, or reports no exit codes.)"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import subprocess
+import sys
+import textwrap
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from botocore.stub import Stubber
+from pulumi.dynamic.dynamic import serialize_provider
+
+from components.run_once import JobFailed
+from providers.aws import run_once
+from providers.aws.run_once import EcsJobProvider, JobRun, run_job
+from tests.conftest import ROOT, copy_example
+from tests.test_aws_support import JOB, aws_program, find
+
+CLUSTER = "arn:aws:ecs:eu-west-1:123456789012:cluster/migrate"
+TASK = "arn:aws:ecs:eu-west-1:123456789012:task/migrate/0123456789abcdef"
+DEFINITION = "arn:aws:ecs:eu-west-1:123456789012:task-definition/migrate-dev-migrate:3"
+STREAM = "migrate/migrate/0123456789abcdef"
+
+
+def job(**changes: Any) -> JobRun:
+    settings: dict[str, Any] = {
+        "job": "migrate",
+        "cluster": CLUSTER,
+        "task_definition": DEFINITION,
+        "container": "migrate",
+        "subnets": ["subnet-a", "subnet-b"],
+        "security_groups": ["sg-tasks"],
+        "assign_public_ip": True,
+        "log_group": "/berth/migrate-dev",
+        "log_stream_prefix": "migrate",
+        "timeout": 600.0,
+        "secrets": ["hunter2-secret"],
+    }
+    return JobRun(**(settings | changes))
+
+
+class Clients:
+    """Real boto3 clients with a Stubber each; nothing leaves the process."""
+
+    def __init__(self) -> None:
+        session = boto3.session.Session(
+            region_name="eu-west-1", aws_access_key_id="testing", aws_secret_access_key="testing"
+        )
+        self.ecs = session.client("ecs")
+        self.logs = session.client("logs")
+        self.ecs_stub = Stubber(self.ecs)
+        self.logs_stub = Stubber(self.logs)
+
+    def run_task(self, response: dict[str, Any] | None = None) -> None:
+        self.ecs_stub.add_response(
+            "run_task",
+            response
+            or {"tasks": [{"taskArn": TASK, "lastStatus": "PROVISIONING"}], "failures": []},
+            {
+                "cluster": CLUSTER,
+                "taskDefinition": DEFINITION,
+                "launchType": "FARGATE",
+                "count": 1,
+                "startedBy": "berth",
+                "networkConfiguration": {
+                    "awsvpcConfiguration": {
+                        "subnets": ["subnet-a", "subnet-b"],
+                        "securityGroups": ["sg-tasks"],
+                        "assignPublicIp": "ENABLED",
+                    }
+                },
+            },
+        )
+
+    def describe(self, status: str, **task: Any) -> None:
+        self.ecs_stub.add_response(
+            "describe_tasks",
+            {"tasks": [{"taskArn": TASK, "lastStatus": status, **task}], "failures": []},
+            {"cluster": CLUSTER, "tasks": [TASK]},
+        )
+
+    def stopped(self, exit_code: int | None, **task: Any) -> None:
+        main: dict[str, Any] = {"name": "migrate", "lastStatus": "STOPPED"}
+        if exit_code is not None:
+            main["exitCode"] = exit_code
+        self.describe(
+            "STOPPED",
+            containers=[{"name": "migrate-init", "lastStatus": "STOPPED", "exitCode": 0}, main],
+            **({"stopCode": "EssentialContainerExited"} | task),
+        )
+
+    def log(self, *lines: str) -> None:
+        self.logs_stub.add_response(
+            "get_log_events",
+            {
+                "events": [
+                    {"timestamp": index, "message": line, "ingestionTime": index}
+                    for index, line in enumerate(lines)
+                ],
+                "nextForwardToken": "f/1",
+                "nextBackwardToken": "b/1",
+            },
+            {
+                "logGroupName": "/berth/migrate-dev",
+                "logStreamName": STREAM,
+                "limit": 30,
+                "startFromHead": False,
+            },
+        )
+
+    def run(self, spec: JobRun | None = None, **pace: Any) -> dict[str, Any]:
+        with self.ecs_stub, self.logs_stub:
+            result = run_job(spec or job(), self.ecs, self.logs, poll_seconds=0, **pace)
+            self.ecs_stub.assert_no_pending_responses()
+            self.logs_stub.assert_no_pending_responses()
+        return result
+
+
+@pytest.fixture
+def aws() -> Clients:
+    return Clients()
+
+
+def test_a_task_that_exits_0_succeeds(aws):
+    aws.run_task()
+    aws.describe("PENDING")
+    aws.describe("RUNNING")
+    aws.stopped(0)
+    aws.log("applying 3 migrations", "done")
+
+    result = aws.run()
+
+    assert result == {"exitCode": 0, "logTail": "applying 3 migrations\ndone"}
+
+
+def test_a_task_that_exits_1_fails_with_its_stop_reason_and_log_tail(aws):
+    aws.run_task()
+    aws.describe("RUNNING")
+    aws.stopped(1, stoppedReason="Essential container in task exited")
+    aws.log(*[f"line {i}" for i in range(40)], "error: relation users exists (hunter2-secret)")
+
+    with pytest.raises(JobFailed) as failure:
+        aws.run()
+
+    message = str(failure.value)
+    assert message.startswith(
+        "job 'migrate' failed with exit code 1 (stop code EssentialContainerExited: "
+        "Essential container in task exited). Last log lines:\n"
+    )
+    assert message.endswith("error: relation users exists ([secret])")
+    assert "hunter2-secret" not in message
+    assert "line 10" not in message, "only the last 30 lines"
+
+
+def test_a_task_that_never_starts_fails_with_the_reason(aws):
+    aws.run_task()
+    aws.stopped(
+        None,
+        stopCode="TaskFailedToStart",
+        stoppedReason="CannotPullContainerError: pull image manifest has been retried 5 times",
+    )
+    aws.logs_stub.add_client_error(
+        "get_log_events",
+        service_error_code="ResourceNotFoundException",
+        service_message="The specified log stream does not exist.",
+    )
+
+    with pytest.raises(JobFailed) as failure:
+        aws.run()
+
+    message = str(failure.value)
+    assert "job 'migrate' stopped before its container exited" in message
+    assert "stop code TaskFailedToStart: CannotPullContainerError" in message
+    assert "The specified log stream does not exist" in message
+
+
+def test_a_task_past_its_timeout_is_stopped_and_fails(aws):
+    ticks = iter([0.0, 10.0, 3601.0])
+    aws.run_task()
+    aws.describe("RUNNING")
+    aws.describe("RUNNING")
+    aws.ecs_stub.add_response(
+        "stop_task",
+        {"task": {"taskArn": TASK, "lastStatus": "RUNNING", "desiredStatus": "STOPPED"}},
+        {"cluster": CLUSTER, "task": TASK, "reason": "berth: job timed out after 1h"},
+    )
+    aws.log("still migrating")
+
+    with pytest.raises(JobFailed) as failure:
+        aws.run(job(timeout=3600.0), clock=lambda: next(ticks))
+
+    assert str(failure.value) == (
+        "job 'migrate' timed out after 1h and was stopped (raise x-berth-timeout to allow "
+        "more). Last log lines:\nstill migrating"
+    )
+
+
+def test_run_task_failures_fail_the_job_at_once(aws):
+    aws.run_task(
+        {
+            "tasks": [],
+            "failures": [
+                {"arn": CLUSTER, "reason": "RESOURCE:ENI", "detail": "no address in the subnet"}
+            ],
+        }
+    )
+
+    with pytest.raises(JobFailed, match=r"could not start: RESOURCE:ENI \(no address"):
+        aws.run()
+
+
+def test_an_api_error_on_start_is_a_job_failure(aws):
+    aws.ecs_stub.add_client_error(
+        "run_task", service_error_code="AccessDeniedException", service_message="not allowed"
+    )
+
+    with pytest.raises(JobFailed, match=r"job 'migrate' could not start: .*not allowed"):
+        aws.run()
+
+
+def test_an_interrupted_wait_stops_the_task(aws):
+    def interrupt(_seconds: float) -> None:
+        raise KeyboardInterrupt
+
+    aws.run_task()
+    aws.describe("RUNNING")
+    aws.ecs_stub.add_response(
+        "stop_task",
+        {"task": {"taskArn": TASK}},
+        {"cluster": CLUSTER, "task": TASK, "reason": "berth: job interrupted"},
+    )
+
+    with pytest.raises(KeyboardInterrupt):
+        aws.run(sleep=interrupt)
+
+
+# -- the provider: re-runs, updates, the engine's round trip ----------------------------------
+
+
+@pytest.fixture
+def props(project_dir) -> dict[str, Any]:
+    """The inputs the program gives the migrate job's run-once resource."""
+    plan = aws_program([copy_example("migrate", project_dir)])
+    return find(plan, JOB, "migrate-run").inputs
+
+
+@pytest.fixture
+def stubbed(monkeypatch) -> Iterator[Clients]:
+    clients = Clients()
+    monkeypatch.setattr(run_once, "_clients", lambda region: (clients.ecs, clients.logs))
+    with clients.ecs_stub, clients.logs_stub:
+        yield clients
+        clients.ecs_stub.assert_no_pending_responses()
+
+
+def expect_run(clients: Clients, props: dict[str, Any], exit_code: int) -> None:
+    stream = f"migrate/migrate/{TASK.rsplit('/', 1)[-1]}"
+    network = {
+        "subnets": props["subnets"],
+        "securityGroups": props["securityGroups"],
+        "assignPublicIp": "ENABLED",
+    }
+    clients.ecs_stub.add_response(
+        "run_task",
+        {"tasks": [{"taskArn": TASK}], "failures": []},
+        {
+            "cluster": props["cluster"],
+            "taskDefinition": props["taskDefinition"],
+            "launchType": "FARGATE",
+            "count": 1,
+            "startedBy": "berth",
+            "networkConfiguration": {"awsvpcConfiguration": network},
+        },
+    )
+    clients.ecs_stub.add_response(
+        "describe_tasks",
+        {
+            "tasks": [
+                {
+                    "taskArn": TASK,
+                    "lastStatus": "STOPPED",
+                    "stopCode": "EssentialContainerExited",
+                    "containers": [{"name": "migrate", "exitCode": exit_code}],
+                }
+            ]
+        },
+        {"cluster": props["cluster"], "tasks": [TASK]},
+    )
+    clients.logs_stub.add_response(
+        "get_log_events",
+        {"events": [{"timestamp": 1, "message": "migrated", "ingestionTime": 1}]},
+        {
+            "logGroupName": props["logGroup"],
+            "logStreamName": stream,
+            "limit": 30,
+            "startFromHead": False,
+        },
+    )
+
+
+def test_create_runs_the_task_the_program_defines(props, stubbed):
+    expect_run(stubbed, props, exit_code=0)
+
+    outs = EcsJobProvider(poll_seconds=0).create(props).outs
+
+    assert outs["exitCode"] == 0
+    assert outs["logTail"] == "migrated"
+    assert outs["taskDefinition"] == props["taskDefinition"]
+
+
+def test_a_failed_create_records_nothing(props, stubbed):
+    expect_run(stubbed, props, exit_code=3)
+
+    with pytest.raises(JobFailed, match="exit code 3"):
+        EcsJobProvider(poll_seconds=0).create(props)
+
+
+def test_an_unchanged_job_does_not_run_again(props, stubbed):
+    provider = EcsJobProvider(poll_seconds=0)
+    expect_run(stubbed, props, exit_code=0)
+    state = provider.create(props).outs
+
+    diff = provider.diff("id", state, copy.deepcopy(props))
+
+    assert diff.changes is False
+
+
+def test_a_new_command_or_image_runs_the_job_again(project_dir, props, stubbed):
+    provider = EcsJobProvider(poll_seconds=0)
+    expect_run(stubbed, props, exit_code=0)
+    state = provider.create(props).outs
+    compose = project_dir / "examples" / "migrate" / "compose.yaml"
+    compose.write_text(compose.read_text().replace('"./migrate.sh"]', '"./migrate.sh", "--seed"]'))
+    new_command = find(aws_program(["examples/migrate/compose.yaml"]), JOB, "migrate-run").inputs
+    new_image = copy.deepcopy(props)
+    job_container = new_image["definition"]["containers"][-1]
+    job_container["image"] = job_container["image"].split("@")[0] + "@sha256:" + "0" * 64
+
+    assert new_command["definition"]["containers"][-1]["command"][-1] == "--seed"
+    assert provider.diff("id", state, new_command).replaces == ["definition"]
+    assert provider.diff("id", state, new_image).replaces == ["definition"]
+
+
+def test_a_new_timeout_updates_in_place_and_runs_nothing(props, stubbed):
+    provider = EcsJobProvider(poll_seconds=0)
+    expect_run(stubbed, props, exit_code=0)
+    state = provider.create(props).outs
+    news = {**props, "timeout": 1800.0}
+
+    diff = provider.diff("id", state, news)
+    outs = provider.update("id", state, news).outs
+
+    assert diff.changes is True
+    assert not diff.replaces
+    assert outs["timeout"] == 1800.0
+    assert outs["exitCode"] == 0
+    assert outs["finishedAt"] == state["finishedAt"]
+
+
+def test_run_always_runs_on_every_deployment(props, stubbed):
+    provider = EcsJobProvider(poll_seconds=0)
+    expect_run(stubbed, props, exit_code=0)
+    state = provider.create({**props, "runAlways": True}).outs
+
+    assert provider.diff("id", state, {**props, "runAlways": True}).replaces == ["definition"]
+
+
+def test_the_provider_unpickles_in_a_fresh_interpreter_in_the_project_root():
+    """The engine runs dynamic providers in a separate process started in the project root."""
+    serialized = serialize_provider(EcsJobProvider())
+    assert b"providers.aws.run_once" in base64.b64decode(serialized), "pickled by reference"
+    script = textwrap.dedent(
+        """
+        import base64, os, sys, dill
+        for key in [k for k in os.environ if k.startswith("AWS_")]:
+            del os.environ[key]
+        provider = dill.loads(base64.b64decode(sys.stdin.read()))
+        old = {"definition": {"containers": ["a"]}, "timeout": 1, "runAlways": False}
+        new = {"definition": {"containers": ["b"]}, "timeout": 1, "runAlways": False}
+        print(type(provider).__module__, type(provider).__name__, provider.poll_seconds,
+              provider.diff("id", old, new).replaces)
+        """
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        input=serialized,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == [
+        "providers.aws.run_once",
+        "EcsJobProvider",
+        "6.0",
+        "['definition']",
+    ]

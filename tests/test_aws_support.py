@@ -1,0 +1,107 @@
+"""Helpers for the AWS target's tests: the program under mocks, with what it registered."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Iterator
+from typing import Any
+from unittest import mock
+
+import botocore.session
+from botocore.validate import ParamValidator
+from google.protobuf import empty_pb2, json_format
+
+from berth.plan import Plan, RecordingMonitor, Registration
+from tests.conftest import program
+
+TASK_DEFINITION = "aws:ecs/taskDefinition:TaskDefinition"
+ECS_SERVICE = "aws:ecs/service:Service"
+JOB = "pulumi-python:dynamic/berth:EcsJob"
+IMAGE = "docker:index/image:Image"
+
+
+def aws_program(files: list[str], **kwargs: Any) -> Plan:
+    """The program on the aws target, every output known."""
+    return program(files, target="aws", **kwargs)
+
+
+@contextlib.contextmanager
+def resource_options() -> Iterator[dict[str, dict[str, bool]]]:
+    """Records ``protect`` and ``retainOnDelete`` of each registration, by URN."""
+    recorded: dict[str, dict[str, bool]] = {}
+    original = RecordingMonitor.RegisterResource
+
+    def register(self: RecordingMonitor, request: Any) -> Any:
+        response = original(self, request)
+        recorded[response.urn] = {
+            "protect": request.protect,
+            "retainOnDelete": request.retainOnDelete,
+        }
+        return response
+
+    with mock.patch.object(RecordingMonitor, "RegisterResource", register):
+        yield recorded
+
+
+@contextlib.contextmanager
+def component_outputs() -> Iterator[dict[str, dict[str, Any]]]:
+    """Records the outputs each component registers (stack outputs come from them), by URN."""
+    recorded: dict[str, dict[str, Any]] = {}
+
+    def register(self: RecordingMonitor, request: Any) -> Any:
+        recorded[request.urn] = json_format.MessageToDict(request.outputs)
+        return empty_pb2.Empty()
+
+    with mock.patch.object(RecordingMonitor, "RegisterResourceOutputs", register):
+        yield recorded
+
+
+def find(plan: Plan, type_: str, name: str) -> Registration:
+    matches = [r for r in plan.registrations if r.type == type_ and r.name == name]
+    assert len(matches) == 1, f"{type_} {name}: {[r.urn for r in plan.registrations]}"
+    return matches[0]
+
+
+def of_type(plan: Plan, type_: str) -> list[Registration]:
+    return [r for r in plan.registrations if r.type == type_]
+
+
+def waits_on_services(plan: Plan, registration: Registration) -> set[str]:
+    """The compose services whose resources ``registration`` waits on (other than its own)."""
+    by_urn = {r.urn: r for r in plan.registrations}
+    own = plan.service_of(registration)
+    services = {plan.service_of(by_urn[urn]) for urn in registration.dependencies}
+    return {s for s in services if s is not None and s != own}
+
+
+def containers(registration: Registration) -> list[dict[str, Any]]:
+    """A task definition's container definitions, as ECS receives them."""
+    return json.loads(registration.inputs["containerDefinitions"])
+
+
+def register_task_definition_request(registration: Registration) -> dict[str, Any]:
+    """The RegisterTaskDefinition request a task definition registration amounts to."""
+    inputs = registration.inputs
+    request = {
+        "family": inputs["family"],
+        "containerDefinitions": containers(registration),
+        "cpu": inputs["cpu"],
+        "memory": inputs["memory"],
+        "networkMode": inputs["networkMode"],
+        "requiresCompatibilities": inputs["requiresCompatibilities"],
+        "executionRoleArn": inputs["executionRoleArn"],
+        "taskRoleArn": inputs["taskRoleArn"],
+        "runtimePlatform": inputs["runtimePlatform"],
+    }
+    if inputs.get("volumes"):
+        request["volumes"] = inputs["volumes"]
+    return request
+
+
+def ecs_validation_errors(registration: Registration) -> str:
+    """What botocore's ECS model finds wrong with the request; empty when it is valid."""
+    model = botocore.session.get_session().get_service_model("ecs")
+    shape = model.operation_model("RegisterTaskDefinition").input_shape
+    report = ParamValidator().validate(register_task_definition_request(registration), shape)
+    return report.generate_report() if report.has_errors() else ""

@@ -1,0 +1,478 @@
+"""The real program on the gcp target, under Pulumi's mock engine: the seed examples, secrets,
+placements, names and options."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from berth.errors import BerthError
+from berth.plan import Plan, ProgramFailed, Registration
+from providers.gcp.names import cloud_name
+from tests.conftest import copy_example, program
+from tests.secrets_check import assert_never_plain, count_wrapped
+
+RUN = "pulumi-python:dynamic/berth:CloudRunJobExecution"
+JOB = "gcp:cloudrunv2/job:Job"
+SERVICE = "gcp:cloudrunv2/service:Service"
+POOL = "gcp:cloudrunv2/workerPool:WorkerPool"
+INSTANCE = "gcp:compute/instance:Instance"
+ADDRESS = "gcp:compute/address:Address"
+IMAGE = "docker:index/image:Image"
+READY = "pulumi-python:dynamic/berth:VmServiceReady"
+
+
+def gcp(files: list[str], **kwargs: object) -> Plan:
+    return program(files, target="gcp", **kwargs)  # type: ignore[arg-type]
+
+
+def find(plan: Plan, type_: str, name: str) -> Registration:
+    matches = [r for r in plan.registrations if r.type == type_ and r.name == name]
+    assert len(matches) == 1, f"{type_} {name}: {[r.urn for r in plan.registrations]}"
+    return matches[0]
+
+
+def waits_on_services(plan: Plan, registration: Registration) -> set[str]:
+    by_urn = {r.urn: r for r in plan.registrations}
+    own = plan.service_of(registration)
+    services = {plan.service_of(by_urn[urn]) for urn in registration.dependencies}
+    return {s for s in services if s is not None and s != own}
+
+
+def prefix(plan: Plan) -> str:
+    """Cloud names start with the compose project and the stack."""
+    return cloud_name(plan.compose.name, plan.stack, limit=30)
+
+
+def env(container: dict) -> dict[str, object]:
+    return {e["name"]: e.get("value", e.get("valueSource")) for e in container.get("envs", [])}
+
+
+def test_migrate_example_runs_db_then_the_job_execution_then_web(project_dir):
+    plan = gcp([copy_example("migrate", project_dir)])
+
+    db = find(plan, INSTANCE, "db")
+    job = find(plan, JOB, "migrate")
+    run = find(plan, RUN, "migrate-run")
+    web = find(plan, SERVICE, "web")
+    assert run.urn in web.dependencies, "web waits for the migration to have succeeded"
+    up = find(plan, READY, "db-running")
+    assert {db.urn, up.urn, job.urn} <= set(run.dependencies), "it waits for db's container"
+    assert up.inputs["want"] == "running"
+    assert (
+        up.inputs["instance"] == "projects/berth-plan/zones/us-central1-b/instances/migrate-dev-db"
+    )
+    assert db.urn not in job.dependencies, "the job definition runs nothing: it need not wait"
+    assert waits_on_services(plan, web) == {"migrate"}
+    assert waits_on_services(plan, run) == {"db"}
+    assert waits_on_services(plan, db) == set()
+    assert (
+        run.inputs["jobName"]
+        == "projects/berth-plan/locations/us-central1/jobs/migrate-dev-migrate"
+    )
+
+
+def test_migrate_example_resources_are_what_the_issue_asks_for(project_dir):
+    plan = gcp([copy_example("migrate", project_dir)])
+
+    job = find(plan, JOB, "migrate").inputs
+    task = job["template"]["template"]
+    container = task["containers"][0]
+    assert job["template"]["taskCount"] == 1
+    assert task["maxRetries"] == 0
+    assert task["timeout"] == "600s"
+    assert container["args"] == ["./migrate.sh"]
+    image = find(plan, IMAGE, "migrate-image")
+    assert container["image"].startswith(
+        "us-central1-docker.pkg.dev/berth-plan/migrate-dev/migrate@sha256:"
+    )
+    assert image.inputs["build"]["platform"] == "linux/amd64"
+    assert image.inputs["registry"]["password"] == "[secret]"
+    run = find(plan, RUN, "migrate-run").inputs
+    assert run["definition"]["container"]["image"] == container["image"]
+    assert run["timeout"] == 600
+    assert run["runAlways"] is False
+    web = find(plan, SERVICE, "web").inputs
+    assert web["template"]["containers"][0]["ports"] == {"containerPort": 80}
+    assert web["deletionProtection"] is True
+    invoker = find(plan, "gcp:cloudrunv2/serviceIamMember:ServiceIamMember", "web-invoker")
+    assert invoker.inputs["member"] == "allUsers"
+    db = find(plan, INSTANCE, "db").inputs
+    assert db["bootDisk"]["initializeParams"]["image"].endswith("cos-stable")
+    assert "docker.io/library/postgres:latest" in db["metadata"]["user-data"]
+
+
+def test_references_to_other_services_are_rewritten_to_their_addresses(project_dir, write):
+    write(
+        """
+        services:
+          db:
+            image: postgres:16
+          api:
+            image: ghcr.io/example/api
+            ports: ["8080:8080"]
+          web:
+            image: nginx
+            ports: ["80:80"]
+            environment:
+              DATABASE_URL: postgres://app:pw@db:5432/app
+              API_URL: http://api:8080/v1
+              DB_HOST: db
+              POSTGRES_USER: api
+        """
+    )
+    plan = gcp(["compose.yaml"])
+
+    address = find(plan, ADDRESS, "db-address")
+    variables = env(find(plan, SERVICE, "web").inputs["template"]["containers"][0])
+    ip = find(plan, INSTANCE, "db").inputs["networkInterfaces"][0]["networkIp"]
+    assert variables["DATABASE_URL"] == f"postgres://app:pw@{ip}:5432/app"
+    assert variables["DB_HOST"] == ip
+    api = find(plan, SERVICE, "api").inputs["name"]
+    assert variables["API_URL"] == f"https://{api}-123456789012.us-central1.run.app/v1"
+    assert variables["POSTGRES_USER"] == "api", "a value that is not a host stays"
+    assert address.urn in find(plan, SERVICE, "web").dependencies
+
+
+def test_release_example_runs_the_job_alongside_app(project_dir):
+    plan = gcp([copy_example("release", project_dir)])
+
+    app = find(plan, SERVICE, "app")
+    run = find(plan, RUN, "release-run")
+    assert waits_on_services(plan, app) == set()
+    assert waits_on_services(plan, run) == set()
+    assert run.urn not in app.dependencies
+    assert app.urn not in run.dependencies
+
+
+def test_a_failing_execution_fails_the_run_and_creates_nothing_downstream(project_dir):
+    def fail(type_: str, name: str) -> str | None:
+        return "job 'migrate' failed with exit code 1" if type_ == RUN else None
+
+    with pytest.raises(ProgramFailed, match="exit code 1") as failure:
+        gcp([copy_example("migrate", project_dir)], fail=fail)
+
+    created = {(r.type, r.name) for r in failure.value.registrations}
+    assert (INSTANCE, "db") in created
+    assert (JOB, "migrate") in created
+    assert (RUN, "migrate-run") not in created
+    assert (SERVICE, "web") not in created
+
+
+SECRETS = """
+    services:
+      db:
+        image: postgres:16
+        environment:
+          POSTGRES_PASSWORD: ${DB_PASSWORD}
+        healthcheck:
+          test: ["CMD-SHELL", "PGPASSWORD=${DB_PASSWORD} pg_isready"]
+        secrets: [token]
+      migrate:
+        image: migrate/migrate
+        environment:
+          DATABASE_URL: postgres://app:${DB_PASSWORD}@db:5432/app
+          API_TOKEN: ${API_TOKEN}
+        secrets: [token]
+        restart: "no"
+        depends_on: [db]
+      web:
+        image: nginx
+        ports: ["80:80"]
+        environment:
+          - API_TOKEN
+    secrets:
+      token:
+        environment: API_TOKEN
+"""
+
+
+def test_secrets_never_appear_in_plain_text(project_dir, write):
+    write(SECRETS)
+    plan = gcp(
+        ["compose.yaml"], secrets={"DB_PASSWORD": "pw-9f8e7d6c", "API_TOKEN": "tok-1a2b3c4d"}
+    )
+
+    assert_never_plain(plan, "pw-9f8e7d6c", "tok-1a2b3c4d")
+    assert count_wrapped(plan, "pw-9f8e7d6c") >= 3, "the secret reached Secret Manager, wrapped"
+    assert count_wrapped(plan, "tok-1a2b3c4d") >= 3
+    job = find(plan, JOB, "migrate").inputs["template"]["template"]
+    variables = env(job["containers"][0])
+    assert variables["DATABASE_URL"] == {
+        "secretKeyRef": {"secret": f"{prefix(plan)}-migrate-DATABASE_URL", "version": "1"}
+    }
+    assert job["volumes"][0]["secret"]["items"][0]["path"] == "token"
+    user_data = find(plan, INSTANCE, "db").inputs["metadata"]["user-data"]
+    assert re.search(r"s\d=\$\(secret db-POSTGRES_PASSWORD-id/versions/1\)", user_data)
+    assert '--health-cmd "$s' in user_data
+    grants = [
+        r
+        for r in plan.registrations
+        if r.type == "gcp:secretmanager/secretIamMember:SecretIamMember"
+    ]
+    assert grants, "the workloads' account may read each secret"
+    assert {g.inputs["role"] for g in grants} == {"roles/secretmanager.secretAccessor"}
+    run = find(plan, RUN, "migrate-run")
+    assert run.inputs["secretValues"] == "[secret]", "values to scrub from logs stay secret"
+
+
+def test_a_secret_in_a_cloud_run_command_is_refused(project_dir, write):
+    write(
+        """
+        services:
+          migrate:
+            image: migrate/migrate
+            command: ["-database", "postgres://app:${DB_PASSWORD}@db/app", "up"]
+            restart: "no"
+        """
+    )
+    with pytest.raises(BerthError, match="service 'migrate', field 'command'") as error:
+        gcp(["compose.yaml"], secrets={"DB_PASSWORD": "pw-9f8e7d6c"})
+    assert error.value.file == "compose.yaml"
+    assert "environment" in str(error.value.hint)
+
+
+def test_two_runs_give_identical_resource_inputs(project_dir, write):
+    write(SECRETS)
+
+    def snapshot() -> list[tuple[str, object, tuple[str, ...]]]:
+        plan = gcp(["compose.yaml"], secrets={"DB_PASSWORD": "pw", "API_TOKEN": "tok"})
+        return sorted((r.urn, r.inputs, r.dependencies) for r in plan.registrations)
+
+    assert snapshot() == snapshot()
+
+
+def test_each_kind_of_service_runs_where_it_can(project_dir, write):
+    write(
+        """
+        services:
+          cache:
+            image: redis:7
+          backend:
+            build: ./backend
+            expose: ["3000"]
+          worker:
+            image: example/worker
+          dns:
+            image: example/dns
+            ports: ["53:53/udp"]
+          search:
+            image: example/search
+            ports: ["9200:9200", "9300:9300"]
+          web:
+            image: nginx
+            ports: ["8080:80"]
+            healthcheck:
+              test: ["CMD-SHELL", "curl -fs http://localhost/healthz || exit 1"]
+              interval: 15s
+        """
+    )
+    plan = gcp(["compose.yaml"])
+
+    for name in ("cache", "backend", "dns", "search"):
+        find(plan, INSTANCE, name)
+    find(plan, POOL, "worker")
+    web = find(plan, SERVICE, "web").inputs["template"]["containers"][0]
+    assert web["ports"] == {"containerPort": 80}
+    assert web["startupProbe"]["httpGet"] == {"path": "/healthz", "port": 80}
+    assert web["startupProbe"]["periodSeconds"] == 15
+    assert web["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": 80}
+    dns = find(plan, INSTANCE, "dns").inputs
+    assert dns["networkInterfaces"][0]["accessConfigs"], "a published UDP port is public"
+    firewall = find(plan, "gcp:compute/firewall:Firewall", "dns-public").inputs
+    assert firewall["allows"] == [{"ports": ["53"], "protocol": "udp"}]
+    assert "--publish 53:53/udp" in dns["metadata"]["user-data"]
+    backend = find(plan, INSTANCE, "backend").inputs
+    assert not backend["networkInterfaces"][0].get("accessConfigs"), "expose stays internal"
+    assert "--registries=us-central1-docker.pkg.dev" in backend["metadata"]["user-data"]
+
+
+def test_named_volumes_are_disks_on_vms_and_buckets_on_cloud_run(project_dir, write):
+    write(
+        """
+        services:
+          db:
+            image: postgres
+            volumes: [data:/var/lib/postgresql/data]
+          web:
+            image: nginx
+            ports: ["80:80"]
+            volumes: [uploads:/srv/uploads, /srv/cache, ./site:/usr/share/nginx/html]
+        volumes:
+          data: {}
+          uploads: {}
+        """
+    )
+    plan = gcp(["compose.yaml"])
+
+    disk = find(plan, "gcp:compute/disk:Disk", f"{plan.compose.name}-data")
+    db = find(plan, INSTANCE, "db")
+    assert disk.urn in db.dependencies
+    assert db.inputs["attachedDisks"][0]["deviceName"] == "data"
+    assert "mkfs.ext4" in db.inputs["metadata"]["user-data"]
+    assert "--volume /mnt/disks/data:/var/lib/postgresql/data" in db.inputs["metadata"]["user-data"]
+    find(plan, "gcp:storage/bucket:Bucket", f"{plan.compose.name}-uploads")
+    volumes = find(plan, SERVICE, "web").inputs["template"]["volumes"]
+    assert {"name": "volume-0", "gcs": {"bucket": volumes[1]["gcs"]["bucket"]}} in volumes
+    assert {"emptyDir": {"medium": "MEMORY"}, "name": "scratch-0"} in volumes
+    assert any("bind mount ./site" in w or "bind mount site" in w for w in plan.warnings)
+
+
+def test_a_volume_shared_by_a_vm_and_cloud_run_is_refused(project_dir, write):
+    write(
+        """
+        services:
+          db:
+            image: postgres
+            volumes: [data:/data]
+          web:
+            image: nginx
+            ports: ["80:80"]
+            volumes: [data:/data]
+        volumes:
+          data: {}
+        """
+    )
+    with pytest.raises(BerthError, match="named volume 'data' is used by db, web"):
+        gcp(["compose.yaml"])
+
+
+def test_stack_options_change_protection_access_and_machines(project_dir, write):
+    write(
+        """
+        services:
+          db:
+            image: postgres
+            ports: ["5432:5432"]
+          web:
+            image: nginx
+            ports: ["80:80"]
+        """
+    )
+    options = {
+        "gcpDeletionProtection": "false",
+        "gcpPublicServices": "false",
+        "gcpMachineType": "e2-standard-4",
+    }
+    plan = gcp(["compose.yaml"], variables=options)
+
+    assert find(plan, SERVICE, "web").inputs["deletionProtection"] is False
+    invoker = find(plan, "gcp:cloudrunv2/serviceIamMember:ServiceIamMember", "web-invoker")
+    assert invoker.inputs["member"].startswith("serviceAccount:")
+    db = find(plan, INSTANCE, "db").inputs
+    assert db["machineType"] == "e2-standard-4"
+    assert not db["networkInterfaces"][0].get("accessConfigs")
+
+
+def test_a_bad_option_is_a_clear_error(project_dir, write):
+    write("services:\n  web:\n    image: nginx\n")
+    with pytest.raises(BerthError, match="berth:gcpPublicServices must be true or false"):
+        gcp(["compose.yaml"], variables={"gcpPublicServices": "maybe"})
+
+
+def test_run_always_timeout_and_retries_reach_the_job(project_dir, write):
+    write(
+        """
+        services:
+          warm:
+            image: busybox
+            command: ["warm-cache"]
+            restart: on-failure:2
+            x-berth-run: always
+            x-berth-timeout: 30m
+          web:
+            image: nginx
+            ports: ["80:80"]
+            depends_on:
+              warm: {condition: service_completed_successfully}
+        """
+    )
+    plan = gcp(["compose.yaml"])
+
+    run = find(plan, RUN, "warm-run").inputs
+    assert run["runAlways"] is True
+    assert run["timeout"] == 1800
+    task = find(plan, JOB, "warm").inputs["template"]["template"]
+    assert task["timeout"] == "1800s"
+    assert task["maxRetries"] == 2
+
+
+def test_fields_cloud_run_cannot_honour_are_warned_about(project_dir, write):
+    write(
+        """
+        services:
+          web:
+            image: nginx
+            ports: ["80:80"]
+            user: "1000"
+            stop_signal: SIGINT
+          vpn:
+            image: example/vpn
+            cap_add: [NET_ADMIN]
+        """
+    )
+    plan = gcp(["compose.yaml"])
+
+    assert any(
+        "'web': field 'user' is ignored on gcp (Cloud Run service)" in w for w in plan.warnings
+    )
+    assert any("field 'stop_signal' is ignored" in w for w in plan.warnings)
+    vpn = find(plan, INSTANCE, "vpn").inputs["metadata"]["user-data"]
+    assert "--cap-add NET_ADMIN" in vpn
+
+
+def test_a_cloud_run_image_from_another_registry_is_refused(project_dir, write):
+    write("services:\n  web:\n    image: quay.io/example/web\n    ports: ['80:80']\n")
+    with pytest.raises(BerthError, match=r"not quay\.io"):
+        gcp(["compose.yaml"])
+
+
+def test_the_production_override_sizes_and_scales_web(project_dir):
+    base = copy_example("migrate", project_dir)
+    plan = gcp(
+        [base, base.replace("compose.yaml", "compose.prod.yaml")],
+        secrets={"POSTGRES_PASSWORD": "prod-pw-5e6f7a8b"},
+    )
+
+    web = find(plan, SERVICE, "web").inputs["template"]
+    assert web["scaling"] == {"minInstanceCount": 2}
+    assert web["containers"][0]["resources"] == {"limits": {"cpu": "1", "memory": "1024Mi"}}
+    assert find(plan, RUN, "migrate-run").inputs["timeout"] == 1200
+    assert_never_plain(plan, "prod-pw-5e6f7a8b")
+
+
+def test_the_provider_project_is_required(monkeypatch):
+    from types import SimpleNamespace
+
+    from providers.gcp import provider as configured
+
+    client = SimpleNamespace(project="", region="", zone="", access_token="t")
+    monkeypatch.setattr(configured.gcp.organizations, "get_client_config", lambda: client)
+    with pytest.raises(BerthError, match="no Google Cloud project") as error:
+        configured.configured_provider()
+    assert "pulumi config set gcp:project" in str(error.value.hint)
+
+    client.project = "shop-prod"
+    number = SimpleNamespace(number="4242")
+    monkeypatch.setattr(configured.gcp.organizations, "get_project", lambda project: number)
+    provider = configured.configured_provider()
+    assert (provider.project, provider.region, provider.number) == ("shop-prod", "", "4242")
+
+
+def test_a_file_cloud_run_cannot_mount_is_refused_naming_it(project_dir, write):
+    write(
+        """
+        services:
+          web:
+            image: nginx
+            ports: ["80:80"]
+            configs: [site]
+        configs:
+          site:
+            content: hello
+        """
+    )
+    with pytest.raises(BerthError, match=r"field 'configs': 'site': .* never /") as error:
+        gcp(["compose.yaml"])
+    assert error.value.hint and "target:" in error.value.hint
