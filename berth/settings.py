@@ -55,6 +55,33 @@ class StackSettings:
         )
 
 
+def option_bool(options: Mapping[str, str], key: str, *, default: bool) -> bool:
+    """A target's boolean setting (``true``/``false``), its default when unset or empty."""
+    text = (options.get(key) or "").strip().lower()
+    if not text:
+        return default
+    if text in ("true", "false"):
+        return text == "true"
+    raise BerthError(
+        f"berth:{key} must be true or false, got {options[key]!r}",
+        hint=f"`pulumi config set {key} {str(default).lower()}`",
+    )
+
+
+def option_int(options: Mapping[str, str], key: str, *, default: int) -> int:
+    """A target's whole-number setting, its default when unset or empty."""
+    text = (options.get(key) or "").strip()
+    if not text:
+        return default
+    try:
+        return int(text)
+    except ValueError:
+        raise BerthError(
+            f"berth:{key} must be a whole number, got {options[key]!r}",
+            hint=f"`pulumi config set {key} {default}`",
+        ) from None
+
+
 def _string_list(own: Mapping[str, str], key: str, default: list[str]) -> list[str]:
     raw = own.get(key)
     if raw is None or raw == "":

@@ -15,9 +15,10 @@ import uuid
 from abc import abstractmethod
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar
 
-from pulumi.dynamic import CreateResult, DiffResult, ResourceProvider, UpdateResult
+import pulumi
+from pulumi.dynamic import CreateResult, DiffResult, Resource, ResourceProvider, UpdateResult
 
 UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
 """How the engine passes a value that is not known yet (pulumi.runtime.rpc.UNKNOWN)."""
@@ -56,6 +57,26 @@ class RunOnceProvider(ResourceProvider):
     def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
         """Settings changed (a timeout, say): keep the last run's result, run nothing."""
         return UpdateResult(outs={**news, **{k: olds[k] for k in RESULT_KEYS if k in olds}})
+
+
+class RunOnceResource(Resource):
+    """Completes only when its job succeeded; outputs the run's result.
+
+    A target subclasses it with ``module="berth", name="<Kind>"`` (the type token) and
+    names its provider in ``provider_type``.
+    """
+
+    provider_type: ClassVar[type[RunOnceProvider]]
+    exitCode: pulumi.Output[int]
+    durationSeconds: pulumi.Output[float]
+    finishedAt: pulumi.Output[str]
+    logTail: pulumi.Output[str]
+
+    def __init__(
+        self, name: str, props: Mapping[str, Any], opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        outputs = dict.fromkeys(RESULT_KEYS)
+        super().__init__(self.provider_type(), name, {**props, **outputs}, opts)
 
 
 def _differs(old: Any, new: Any) -> bool:

@@ -9,8 +9,8 @@ import sys
 import pytest
 
 from berth.errors import BerthError
-from berth.plan import ProgramFailed
 from tests.conftest import ROOT, copy_example
+from tests.plans import find, of_type, waits_on_services
 from tests.secrets_check import assert_never_plain, count_wrapped
 from tests.test_aws_support import (
     ECS_SERVICE,
@@ -21,10 +21,7 @@ from tests.test_aws_support import (
     component_outputs,
     containers,
     ecs_validation_errors,
-    find,
-    of_type,
     resource_options,
-    waits_on_services,
 )
 
 SECRET = "aws:secretsmanager/secret:Secret"
@@ -75,40 +72,6 @@ def test_migrate_example_builds_pushes_and_runs_by_digest(project_dir):
     assert run.inputs["assignPublicIp"] is True
     assert run.inputs["taskDefinition"].endswith(":task-definition/migrate-dev-migrate:1")
     assert find(plan, TASK_DEFINITION, "migrate").urn in run.dependencies
-
-
-def test_release_example_runs_the_job_alongside_app(project_dir):
-    plan = aws_program([copy_example("release", project_dir)])
-
-    app = find(plan, ECS_SERVICE, "app")
-    release = find(plan, JOB, "release-run")
-    assert waits_on_services(plan, app) == set()
-    assert waits_on_services(plan, release) == set()
-    assert release.urn not in app.dependencies
-    assert app.urn not in release.dependencies
-
-
-def test_a_failing_job_fails_the_run_and_creates_nothing_downstream(project_dir):
-    def fail(type_: str, name: str) -> str | None:
-        return "job 'migrate' failed with exit code 1" if type_ == JOB else None
-
-    with pytest.raises(ProgramFailed, match="exit code 1") as failure:
-        aws_program([copy_example("migrate", project_dir)], fail=fail)
-
-    created = {(r.type, r.name) for r in failure.value.registrations}
-    assert (ECS_SERVICE, "db") in created
-    assert (ECS_SERVICE, "web") not in created
-    assert (JOB, "migrate-run") not in created
-
-
-def test_two_runs_give_identical_resource_inputs(project_dir):
-    file = copy_example("migrate", project_dir)
-
-    def snapshot() -> list[tuple[str, object, tuple[str, ...]]]:
-        plan = aws_program([file], secrets={"POSTGRES_PASSWORD": "pw-5e6f7a8b"})
-        return sorted((r.urn, r.raw_inputs, r.dependencies) for r in plan.registrations)
-
-    assert snapshot() == snapshot()
 
 
 @pytest.mark.parametrize("example", ["migrate", "release"])

@@ -4,24 +4,21 @@ checked against the real ECS and CloudWatch Logs models, and the responses are s
 
 from __future__ import annotations
 
-import base64
 import copy
-import subprocess
-import sys
-import textwrap
 from collections.abc import Iterator
 from typing import Any
 
 import boto3
 import pytest
 from botocore.stub import Stubber
-from pulumi.dynamic.dynamic import serialize_provider
 
 from components.run_once import JobFailed
 from providers.aws import run_once
 from providers.aws.run_once import EcsJobProvider, JobRun, run_job
-from tests.conftest import ROOT, copy_example
-from tests.test_aws_support import JOB, aws_program, find
+from tests.conftest import copy_example
+from tests.pickling import unpickled_in_project_root
+from tests.plans import find
+from tests.test_aws_support import JOB, aws_program
 
 CLUSTER = "arn:aws:ecs:eu-west-1:123456789012:cluster/migrate"
 TASK = "arn:aws:ecs:eu-west-1:123456789012:task/migrate/0123456789abcdef"
@@ -374,33 +371,16 @@ def test_run_always_runs_on_every_deployment(props, stubbed):
 
 def test_the_provider_unpickles_in_a_fresh_interpreter_in_the_project_root():
     """The engine runs dynamic providers in a separate process started in the project root."""
-    serialized = serialize_provider(EcsJobProvider())
-    assert b"providers.aws.run_once" in base64.b64decode(serialized), "pickled by reference"
-    script = textwrap.dedent(
+    printed = unpickled_in_project_root(
+        EcsJobProvider(),
         """
-        import base64, os, sys, dill
+        import os
         for key in [k for k in os.environ if k.startswith("AWS_")]:
             del os.environ[key]
-        provider = dill.loads(base64.b64decode(sys.stdin.read()))
         old = {"definition": {"containers": ["a"]}, "timeout": 1, "runAlways": False}
         new = {"definition": {"containers": ["b"]}, "timeout": 1, "runAlways": False}
         print(type(provider).__module__, type(provider).__name__, provider.poll_seconds,
               provider.diff("id", old, new).replaces)
-        """
+        """,
     )
-    done = subprocess.run(
-        [sys.executable, "-c", script],
-        input=serialized,
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=60,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.split() == [
-        "providers.aws.run_once",
-        "EcsJobProvider",
-        "6.0",
-        "['definition']",
-    ]
+    assert printed.split() == ["providers.aws.run_once", "EcsJobProvider", "6.0", "['definition']"]

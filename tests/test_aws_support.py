@@ -57,24 +57,6 @@ def component_outputs() -> Iterator[dict[str, dict[str, Any]]]:
         yield recorded
 
 
-def find(plan: Plan, type_: str, name: str) -> Registration:
-    matches = [r for r in plan.registrations if r.type == type_ and r.name == name]
-    assert len(matches) == 1, f"{type_} {name}: {[r.urn for r in plan.registrations]}"
-    return matches[0]
-
-
-def of_type(plan: Plan, type_: str) -> list[Registration]:
-    return [r for r in plan.registrations if r.type == type_]
-
-
-def waits_on_services(plan: Plan, registration: Registration) -> set[str]:
-    """The compose services whose resources ``registration`` waits on (other than its own)."""
-    by_urn = {r.urn: r for r in plan.registrations}
-    own = plan.service_of(registration)
-    services = {plan.service_of(by_urn[urn]) for urn in registration.dependencies}
-    return {s for s in services if s is not None and s != own}
-
-
 def containers(registration: Registration) -> list[dict[str, Any]]:
     """A task definition's container definitions, as ECS receives them."""
     return json.loads(registration.inputs["containerDefinitions"])

@@ -8,9 +8,10 @@ import re
 import pytest
 
 from berth.errors import BerthError
-from berth.plan import Plan, ProgramFailed, Registration
+from berth.plan import Plan
 from providers.gcp.names import cloud_name
 from tests.conftest import copy_example, program
+from tests.plans import find, waits_on_services
 from tests.secrets_check import assert_never_plain, count_wrapped
 
 RUN = "pulumi-python:dynamic/berth:CloudRunJobExecution"
@@ -25,19 +26,6 @@ READY = "pulumi-python:dynamic/berth:VmServiceReady"
 
 def gcp(files: list[str], **kwargs: object) -> Plan:
     return program(files, target="gcp", **kwargs)  # type: ignore[arg-type]
-
-
-def find(plan: Plan, type_: str, name: str) -> Registration:
-    matches = [r for r in plan.registrations if r.type == type_ and r.name == name]
-    assert len(matches) == 1, f"{type_} {name}: {[r.urn for r in plan.registrations]}"
-    return matches[0]
-
-
-def waits_on_services(plan: Plan, registration: Registration) -> set[str]:
-    by_urn = {r.urn: r for r in plan.registrations}
-    own = plan.service_of(registration)
-    services = {plan.service_of(by_urn[urn]) for urn in registration.dependencies}
-    return {s for s in services if s is not None and s != own}
 
 
 def prefix(plan: Plan) -> str:
@@ -133,31 +121,6 @@ def test_references_to_other_services_are_rewritten_to_their_addresses(project_d
     assert variables["API_URL"] == f"https://{api}-123456789012.us-central1.run.app/v1"
     assert variables["POSTGRES_USER"] == "api", "a value that is not a host stays"
     assert address.urn in find(plan, SERVICE, "web").dependencies
-
-
-def test_release_example_runs_the_job_alongside_app(project_dir):
-    plan = gcp([copy_example("release", project_dir)])
-
-    app = find(plan, SERVICE, "app")
-    run = find(plan, RUN, "release-run")
-    assert waits_on_services(plan, app) == set()
-    assert waits_on_services(plan, run) == set()
-    assert run.urn not in app.dependencies
-    assert app.urn not in run.dependencies
-
-
-def test_a_failing_execution_fails_the_run_and_creates_nothing_downstream(project_dir):
-    def fail(type_: str, name: str) -> str | None:
-        return "job 'migrate' failed with exit code 1" if type_ == RUN else None
-
-    with pytest.raises(ProgramFailed, match="exit code 1") as failure:
-        gcp([copy_example("migrate", project_dir)], fail=fail)
-
-    created = {(r.type, r.name) for r in failure.value.registrations}
-    assert (INSTANCE, "db") in created
-    assert (JOB, "migrate") in created
-    assert (RUN, "migrate-run") not in created
-    assert (SERVICE, "web") not in created
 
 
 SECRETS = """

@@ -3,21 +3,16 @@ Admin API (no network): success, failure, timeout, and the re-run rule."""
 
 from __future__ import annotations
 
-import base64
-import subprocess
-import sys
-import textwrap
 from collections.abc import Mapping
 from typing import Any
 
 import pytest
-from pulumi.dynamic.dynamic import serialize_provider
 
 from components.run_once import UNKNOWN, JobFailed
 from providers.gcp.api import ApiError, CloudRunApi
 from providers.gcp.readiness import VmServiceReadyProvider
 from providers.gcp.run_once import CloudRunJobExecutionProvider
-from tests.conftest import ROOT
+from tests.pickling import unpickled_in_project_root
 
 JOB = "projects/p/locations/europe-west1/jobs/shop-dev-migrate"
 EXECUTION = f"{JOB}/executions/shop-dev-migrate-x7k2q"
@@ -259,28 +254,19 @@ def test_an_api_error_carries_the_status_and_google_message():
 )
 def test_the_providers_unpickle_in_a_fresh_interpreter_in_the_project_root(provider, replaces):
     """The engine runs dynamic providers in a separate process started in the project root."""
-    serialized = serialize_provider(provider())
-    module = provider.__module__
-    assert module.encode() in base64.b64decode(serialized), "pickled by reference"
-    script = textwrap.dedent(
+    printed = unpickled_in_project_root(
+        provider(),
         """
-        import base64, sys, dill
-        provider = dill.loads(base64.b64decode(sys.stdin.read()))
         old = {"definition": {"image": "a"}, "instanceId": "1", "want": "running",
                "timeout": 1, "runAlways": False}
         new = {**old, "definition": {"image": "b"}, "instanceId": "2"}
         print(type(provider).__module__, type(provider).__name__,
               provider.diff("id", old, new).replaces, "pulumi_gcp" in sys.modules)
-        """
+        """,
     )
-    done = subprocess.run(
-        [sys.executable, "-c", script],
-        input=serialized,
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=60,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.split() == [module, provider.__name__, f"['{replaces}']", "False"]
+    assert printed.split() == [
+        provider.__module__,
+        provider.__name__,
+        f"['{replaces}']",
+        "False",
+    ]

@@ -5,27 +5,12 @@ from __future__ import annotations
 import pytest
 
 from berth.errors import BerthError
-from berth.plan import Plan, ProgramFailed, Registration
 from tests.conftest import copy_example, program
+from tests.plans import find, waits_on_services
 from tests.secrets_check import assert_never_plain, count_wrapped
 
 JOB = "pulumi-python:dynamic/berth:LocalJob"
 CONTAINER = "docker:index/container:Container"
-
-
-def find(plan: Plan | list[Registration], type_: str, name: str) -> Registration:
-    registrations = plan.registrations if isinstance(plan, Plan) else plan
-    matches = [r for r in registrations if r.type == type_ and r.name == name]
-    assert len(matches) == 1, f"{type_} {name}: {[r.urn for r in registrations]}"
-    return matches[0]
-
-
-def waits_on_services(plan: Plan, registration: Registration) -> set[str]:
-    """The compose services whose resources ``registration`` waits on (other than its own)."""
-    by_urn = {r.urn: r for r in plan.registrations}
-    own = plan.service_of(registration)
-    services = {plan.service_of(by_urn[urn]) for urn in registration.dependencies}
-    return {s for s in services if s is not None and s != own}
 
 
 def test_migrate_example_sequences_db_then_the_job_then_web(project_dir):
@@ -75,31 +60,6 @@ def test_migrate_example_components_and_outputs(project_dir):
     assert web.inputs["restart"] == "unless-stopped"
 
 
-def test_release_example_runs_the_job_concurrently_with_app(project_dir):
-    plan = program([copy_example("release", project_dir)])
-
-    app = find(plan, CONTAINER, "app")
-    release = find(plan, JOB, "release-run")
-    assert waits_on_services(plan, app) == set()
-    assert waits_on_services(plan, release) == set()
-    assert release.urn not in app.dependencies
-    assert app.urn not in release.dependencies
-    assert release.inputs["definition"]["command"] == ["./release.sh"]
-
-
-def test_a_failing_job_fails_the_run_and_creates_nothing_downstream(project_dir):
-    def fail(type_: str, name: str) -> str | None:
-        return "job 'migrate' failed with exit code 1" if type_ == JOB else None
-
-    with pytest.raises(ProgramFailed, match="exit code 1") as failure:
-        program([copy_example("migrate", project_dir)], fail=fail)
-
-    created = {(r.type, r.name) for r in failure.value.registrations}
-    assert (CONTAINER, "db") in created
-    assert (CONTAINER, "web") not in created
-    assert (JOB, "migrate-run") not in created
-
-
 def test_secrets_never_appear_in_plain_text(project_dir, write):
     write(
         """
@@ -134,16 +94,6 @@ def test_secrets_never_appear_in_plain_text(project_dir, write):
     run = find(plan, JOB, "migrate-run")
     assert run.inputs["definition"]["environment"] == {"API_TOKEN": "[secret]"}
     assert run.inputs["definition"]["command"][1] == "[secret]"
-
-
-def test_two_runs_give_identical_resource_inputs(project_dir):
-    file = copy_example("migrate", project_dir)
-
-    def snapshot() -> list[tuple[str, object, tuple[str, ...]]]:
-        plan = program([file], secrets={"UNUSED": "x"})
-        return sorted((r.urn, r.inputs, r.dependencies) for r in plan.registrations)
-
-    assert snapshot() == snapshot()
 
 
 def test_ignored_fields_are_warned_about(project_dir, write):

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from berth.errors import BerthError
+from berth.settings import option_bool, option_int
 
 LOG_RETENTION_DAYS = (
     1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
@@ -33,10 +34,10 @@ class AwsOptions:
         options = cls(
             vpc_id=raw.get("awsVpcId") or None,
             subnet_ids=_strings(raw, "awsSubnetIds"),
-            assign_public_ip=_boolean(raw, "awsAssignPublicIp", default=True),
-            log_retention_days=_integer(raw, "awsLogRetentionDays", default=30),
+            assign_public_ip=option_bool(raw, "awsAssignPublicIp", default=True),
+            log_retention_days=option_int(raw, "awsLogRetentionDays", default=30),
             certificate_arn=raw.get("awsCertificateArn") or None,
-            ecr_keep_images=_integer(raw, "awsEcrKeepImages", default=10),
+            ecr_keep_images=option_int(raw, "awsEcrKeepImages", default=10),
         )
         options._check()
         return options
@@ -87,28 +88,3 @@ def _strings(raw: Mapping[str, str], key: str) -> tuple[str, ...]:
             )
         return tuple(value)
     return tuple(part.strip() for part in text.split(",") if part.strip())
-
-
-def _boolean(raw: Mapping[str, str], key: str, *, default: bool) -> bool:
-    text = (raw.get(key) or "").strip().lower()
-    if not text:
-        return default
-    if text in ("true", "false"):
-        return text == "true"
-    raise BerthError(
-        f"berth:{key} must be true or false, got {raw[key]!r}",
-        hint=f"`pulumi config set {key} true`",
-    )
-
-
-def _integer(raw: Mapping[str, str], key: str, *, default: int) -> int:
-    text = (raw.get(key) or "").strip()
-    if not text:
-        return default
-    try:
-        return int(text)
-    except ValueError:
-        raise BerthError(
-            f"berth:{key} must be a whole number, got {raw[key]!r}",
-            hint=f"`pulumi config set {key} {default}`",
-        ) from None

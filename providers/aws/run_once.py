@@ -14,12 +14,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import boto3
-import pulumi
 from botocore.exceptions import BotoCoreError, ClientError
-from pulumi.dynamic import Resource
 
 from berth.durations import format_duration
-from components.run_once import RESULT_KEYS, JobFailed, RunOnceProvider, scrub, tail
+from components.run_once import (
+    JobFailed,
+    RunOnceProvider,
+    RunOnceResource,
+    scrub,
+    tail,
+)
 
 POLL_SECONDS = 6.0
 """How often a running task is described: ECS reports state changes within seconds."""
@@ -202,15 +206,7 @@ class EcsJobProvider(RunOnceProvider):
         return run_job(JobRun.from_props(props), ecs, logs, poll_seconds=self.poll_seconds)
 
 
-class EcsJob(Resource, module="berth", name="EcsJob"):
-    """Completes only when the job's task exited 0; outputs its exit code and log tail."""
+class EcsJob(RunOnceResource, module="berth", name="EcsJob"):
+    """Completes only when the job's task exited 0."""
 
-    exitCode: pulumi.Output[int]
-    durationSeconds: pulumi.Output[float]
-    finishedAt: pulumi.Output[str]
-    logTail: pulumi.Output[str]
-
-    def __init__(
-        self, name: str, props: Mapping[str, Any], opts: pulumi.ResourceOptions | None = None
-    ) -> None:
-        super().__init__(EcsJobProvider(), name, {**props, **dict.fromkeys(RESULT_KEYS)}, opts)
+    provider_type = EcsJobProvider

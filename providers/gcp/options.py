@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from berth.errors import BerthError
+from berth.settings import option_bool
 
 DELETION_PROTECTION = "gcpDeletionProtection"
 PUBLIC_SERVICES = "gcpPublicServices"
@@ -45,25 +46,13 @@ class GcpOptions:
     def parse(cls, raw: Mapping[str, str]) -> GcpOptions:
         """Options from ``StackSettings.options``; a BerthError naming the key for a bad value."""
         return cls(
-            deletion_protection=_boolean(raw, DELETION_PROTECTION, default=True),
-            public_services=_boolean(raw, PUBLIC_SERVICES, default=True),
+            deletion_protection=option_bool(raw, DELETION_PROTECTION, default=True),
+            public_services=option_bool(raw, PUBLIC_SERVICES, default=True),
             machine_type=_matching(raw, MACHINE_TYPE, r"[a-z][a-z0-9-]*", "e2-standard-2"),
             disk_size_gb=_disk_size(raw),
             zone=_matching(raw, ZONE, r"[a-z]+-[a-z]+\d+-[a-z]", "europe-west1-b"),
             subnet_range=_subnet(raw),
         )
-
-
-def _boolean(raw: Mapping[str, str], key: str, *, default: bool) -> bool:
-    text = (raw.get(key) or "").strip().lower()
-    if not text:
-        return default
-    if text in ("true", "false"):
-        return text == "true"
-    raise BerthError(
-        f"berth:{key} must be true or false, got {raw[key]!r}",
-        hint=f"`pulumi config set {key} {str(default).lower()}`",
-    )
 
 
 def _matching(raw: Mapping[str, str], key: str, pattern: str, example: str) -> str | None:

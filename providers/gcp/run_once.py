@@ -21,10 +21,15 @@ from collections.abc import Mapping
 from typing import Any
 
 import pulumi
-from pulumi.dynamic import Resource
 
 from berth.durations import format_duration
-from components.run_once import RESULT_KEYS, JobFailed, RunOnceProvider, scrub, tail
+from components.run_once import (
+    JobFailed,
+    RunOnceProvider,
+    RunOnceResource,
+    scrub,
+    tail,
+)
 from providers.gcp.api import ApiError, CloudRunApi
 
 
@@ -127,16 +132,7 @@ def _excerpt(api: CloudRunApi, execution: str, secrets: list[str]) -> str:
     return ("\nlast log lines:\n" + tail("\n".join(lines), 20)) if lines else ""
 
 
-class CloudRunJobExecution(Resource, module="berth", name="CloudRunJobExecution"):
-    """Completes only when the job's execution succeeded; outputs its exit code and log tail."""
+class CloudRunJobExecution(RunOnceResource, module="berth", name="CloudRunJobExecution"):
+    """Completes only when the job's execution succeeded."""
 
-    exitCode: pulumi.Output[int]
-    durationSeconds: pulumi.Output[float]
-    finishedAt: pulumi.Output[str]
-    logTail: pulumi.Output[str]
-
-    def __init__(
-        self, name: str, props: Mapping[str, Any], opts: pulumi.ResourceOptions | None = None
-    ) -> None:
-        outputs = dict.fromkeys(RESULT_KEYS)
-        super().__init__(CloudRunJobExecutionProvider(), name, {**props, **outputs}, opts)
+    provider_type = CloudRunJobExecutionProvider

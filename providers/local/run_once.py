@@ -9,10 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import pulumi
-from pulumi.dynamic import Resource
-
-from components.run_once import RunOnceProvider
+from components.run_once import RunOnceProvider, RunOnceResource
 from providers.local.runner import JobSpec, run_job
 
 
@@ -45,16 +42,7 @@ class LocalJobProvider(RunOnceProvider):
         return run_job(spec)
 
 
-class LocalJob(Resource, module="berth", name="LocalJob"):
-    """Completes only when the job's container exited 0; outputs its exit code and log tail."""
+class LocalJob(RunOnceResource, module="berth", name="LocalJob"):
+    """Completes only when the job's container exited 0."""
 
-    exitCode: pulumi.Output[int]
-    durationSeconds: pulumi.Output[float]
-    finishedAt: pulumi.Output[str]
-    logTail: pulumi.Output[str]
-
-    def __init__(
-        self, name: str, props: Mapping[str, Any], opts: pulumi.ResourceOptions | None = None
-    ) -> None:
-        outputs = {key: None for key in ("exitCode", "durationSeconds", "finishedAt", "logTail")}
-        super().__init__(LocalJobProvider(), name, {**props, **outputs}, opts)
+    provider_type = LocalJobProvider

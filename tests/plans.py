@@ -1,0 +1,32 @@
+"""Questions tests ask of a recorded plan."""
+
+from __future__ import annotations
+
+from berth.plan import Plan, Registration
+
+
+def find(plan: Plan, type_: str, name: str) -> Registration:
+    matches = [r for r in plan.registrations if r.type == type_ and r.name == name]
+    assert len(matches) == 1, f"{type_} {name}: {[r.urn for r in plan.registrations]}"
+    return matches[0]
+
+
+def of_type(plan: Plan, type_: str) -> list[Registration]:
+    return [r for r in plan.registrations if r.type == type_]
+
+
+def named(registrations: list[Registration], name: str) -> Registration | None:
+    return next((r for r in registrations if r.name == name and r.custom), None)
+
+
+def waits_on_services(plan: Plan, registration: Registration) -> set[str]:
+    """The compose services whose resources ``registration`` waits on (other than its own)."""
+    by_urn = {r.urn: r for r in plan.registrations}
+    own = plan.service_of(registration)
+    services = {plan.service_of(by_urn[urn]) for urn in registration.dependencies}
+    return {s for s in services if s is not None and s != own}
+
+
+def resources_of(plan: Plan, service: str) -> list[Registration]:
+    """The custom resources that belong to one compose service."""
+    return [r for r in plan.registrations if r.custom and plan.service_of(r) == service]

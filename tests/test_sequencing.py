@@ -1,0 +1,68 @@
+"""The seed's workflows on every target: what waits on what, and nothing more.
+
+Each target's own tests check its resource types; these hold every target to the sequencing
+rules with the types left out, so a new target is checked the day it is added.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from berth.plan import ProgramFailed
+from components.target import available_targets
+from tests.conftest import copy_example, program
+from tests.plans import named, resources_of, waits_on_services
+
+TARGETS = available_targets()
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_release_runs_concurrently_with_app(project_dir, target):
+    plan = program([copy_example("release", project_dir)], target=target)
+
+    for service in ("app", "release"):
+        resources = resources_of(plan, service)
+        assert resources, f"{service} deployed nothing"
+        assert all(waits_on_services(plan, r) == set() for r in resources), service
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_migrate_runs_after_db_and_before_web(project_dir, target):
+    plan = program([copy_example("migrate", project_dir)], target=target)
+
+    run = named(plan.registrations, "migrate-run")
+    assert run is not None, "the job has a run-once resource named <job>-run"
+    assert "db" in waits_on_services(plan, run)
+    web = resources_of(plan, "web")
+    assert any(run.urn in r.dependencies for r in web), "web waits on the job's run"
+    assert all(waits_on_services(plan, r) <= {"migrate"} for r in web)
+    assert all(waits_on_services(plan, r) == set() for r in resources_of(plan, "db"))
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_a_failed_job_creates_nothing_it_gates(project_dir, target):
+    file = copy_example("migrate", project_dir)
+    plan = program([file], target=target)
+    run = named(plan.registrations, "migrate-run")
+    assert run is not None
+    gated = {(r.type, r.name) for r in resources_of(plan, "web") if run.urn in r.dependencies}
+
+    def fail(_type: str, name: str) -> str | None:
+        return "job 'migrate' failed with exit code 1" if name == "migrate-run" else None
+
+    with pytest.raises(ProgramFailed, match="exit code 1") as failure:
+        program([file], target=target, fail=fail)
+    created = {(r.type, r.name) for r in failure.value.registrations if r.custom}
+    assert gated and not gated & created
+    assert (run.type, "migrate-run") not in created
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_two_runs_give_identical_resource_inputs(project_dir, target):
+    file = copy_example("migrate", project_dir)
+
+    def snapshot() -> list[tuple[str, object, tuple[str, ...]]]:
+        plan = program([file], target=target, secrets={"POSTGRES_PASSWORD": "pw-5e6f7a8b"})
+        return sorted((r.urn, r.raw_inputs, r.dependencies) for r in plan.registrations)
+
+    assert snapshot() == snapshot()
