@@ -1,6 +1,6 @@
 """Plan time and memory: the seed example, and a generated 200-service project.
 
-    .venv/bin/python benchmarks/plan_time.py [--repeat 5] [--services 200]
+    .venv/bin/python benchmarks/plan_time.py [--repeat 5] [--services 200] [--target local]
 
 Measures, per project: loading alone (Docker Compose plus the model), and the whole offline
 plan (the program under Pulumi's mock engine). Prints the median and the peak of Python
@@ -63,6 +63,7 @@ def main() -> None:
     options = argparse.ArgumentParser(description=__doc__)
     options.add_argument("--repeat", type=int, default=5)
     options.add_argument("--services", type=int, default=200)
+    options.add_argument("--target", default="local", choices=("local", "aws", "gcp"))
     args = options.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         generated = Path(folder) / "compose.yaml"
@@ -74,8 +75,12 @@ def main() -> None:
         os.chdir(ROOT)
         for label, file in projects.items():
             measure(f"load  {label}", lambda f=file: load_project([f]), args.repeat)
-            config, secrets = plan_config([file])
-            measure(f"plan  {label}", lambda c=config, s=secrets: run_plan(c, s), args.repeat)
+            config, secrets = plan_config([file], target=args.target)
+            measure(
+                f"plan  {label} on {args.target}",
+                lambda c=config, s=secrets: run_plan(c, s),
+                args.repeat,
+            )
 
 
 if __name__ == "__main__":
