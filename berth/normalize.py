@@ -130,7 +130,7 @@ class Normalizer:
             replicas=replicas,
             resources=resources,
             mounts=tuple(self._mount(m, fail) for m in raw.get("volumes") or ()),
-            files=self._files(name, raw, defined, fail),
+            files=self._files(raw, defined, fail),
             working_dir=raw.get("working_dir"),
             user=_optional_str(raw.get("user")),
             hostname=raw.get("hostname"),
@@ -301,7 +301,7 @@ class Normalizer:
         )
 
     def _files(
-        self, name: str, raw: dict[str, Any], defined: Mapping[str, Any], fail: _Fail
+        self, raw: dict[str, Any], defined: Mapping[str, Any], fail: _Fail
     ) -> tuple[FileMount, ...]:
         mounts: list[FileMount] = []
         for kind in ("secrets", "configs"):

@@ -139,7 +139,7 @@ class GcpTarget:
             opts=self._after_api("iam", parent),
         )
         vms = [n for n, p in self.placements.items() if p.kind is Kind.VM]
-        self.machine_access: list[pulumi.Resource] = self._vm_network(vms, parent) if vms else []
+        self.machine_access: list[pulumi.Resource] = self._vm_network(parent) if vms else []
         self.volumes = self._volumes(parent)
         self.hosts: dict[str, tuple[pulumi.Input[str], bool]] = {}
         """How other services reach each reachable service: host, and whether HTTPS only."""
@@ -367,7 +367,7 @@ class GcpTarget:
 
     # -- Compute Engine ------------------------------------------------------------------
 
-    def _vm_network(self, vms: list[str], parent: pulumi.Resource) -> list[pulumi.Resource]:
+    def _vm_network(self, parent: pulumi.Resource) -> list[pulumi.Resource]:
         """What VMs need around them: traffic from the subnet, a NAT to pull public images,
         and roles for their agents and for pulling the project's images."""
         child = pulumi.ResourceOptions(parent=parent)
