@@ -200,7 +200,7 @@ def test_two_runs_give_identical_resource_inputs(project_dir, write):
     write(SECRETS)
 
     def snapshot() -> list[tuple[str, object, tuple[str, ...]]]:
-        plan = gcp(["compose.yaml"], secrets={"DB_PASSWORD": "pw", "API_TOKEN": "tok"})
+        plan = gcp(["compose.yaml"], secrets={"DB_PASSWORD": "pw-5a6b", "API_TOKEN": "tok-7c8d"})
         return sorted((r.urn, r.inputs, r.dependencies) for r in plan.registrations)
 
     assert snapshot() == snapshot()
@@ -242,10 +242,12 @@ def test_each_kind_of_service_runs_where_it_can(project_dir, write):
     assert web["startupProbe"]["periodSeconds"] == 15
     assert web["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": 80}
     dns = find(plan, INSTANCE, "dns").inputs
-    assert dns["networkInterfaces"][0]["accessConfigs"], "a published UDP port is public"
-    firewall = find(plan, "gcp:compute/firewall:Firewall", "dns-public").inputs
-    assert firewall["allows"] == [{"ports": ["53"], "protocol": "udp"}]
+    assert not dns["networkInterfaces"][0].get("accessConfigs"), "UDP is not HTTP: internal"
     assert "--publish 53:53/udp" in dns["metadata"]["user-data"]
+    search = find(plan, INSTANCE, "search").inputs
+    assert search["networkInterfaces"][0]["accessConfigs"], "its HTTP port 9200 is public"
+    firewall = find(plan, "gcp:compute/firewall:Firewall", "search-public").inputs
+    assert firewall["allows"] == [{"ports": ["9200"], "protocol": "tcp"}], "not 9300"
     backend = find(plan, INSTANCE, "backend").inputs
     assert not backend["networkInterfaces"][0].get("accessConfigs"), "expose stays internal"
     assert "--registries=us-central1-docker.pkg.dev" in backend["metadata"]["user-data"]
@@ -326,6 +328,65 @@ def test_stack_options_change_protection_access_and_machines(project_dir, write)
     db = find(plan, INSTANCE, "db").inputs
     assert db["machineType"] == "e2-standard-4"
     assert not db["networkInterfaces"][0].get("accessConfigs")
+
+
+PUBLISHED_DATABASES = """
+    services:
+      db:
+        image: postgres:16
+        ports: ["5432:5432"]
+      cache:
+        image: redis:7
+        ports: ["6380:6379"]
+      docs:
+        image: postgres:16
+        ports: ["5433:5433"]
+      admin:
+        image: example/admin
+        ports: ["8080:8080", "9092:9092"]
+"""
+FIREWALL = "gcp:compute/firewall:Firewall"
+
+
+def test_published_database_and_cache_ports_stay_internal_by_default(project_dir, write):
+    write(PUBLISHED_DATABASES)
+    plan = gcp(["compose.yaml"])
+
+    for name in ("db", "cache", "docs"):
+        assert not find(plan, INSTANCE, name).inputs["networkInterfaces"][0].get("accessConfigs")
+        assert not [r for r in plan.registrations if r.name == f"{name}-public"], name
+    assert not [r for r in plan.registrations if r.name == "db-public-address"]
+    assert any(
+        "'db': port 5432/tcp is reachable only inside the project (the PostgreSQL port" in w
+        and "gcpPublicNonHttpPorts true" in w
+        for w in plan.warnings
+    )
+    assert any("'docs': port 5433/tcp is reachable only inside" in w for w in plan.warnings)
+    admin = find(plan, FIREWALL, "admin-public").inputs
+    assert admin["allows"] == [{"ports": ["8080"], "protocol": "tcp"}], "HTTP only, not Kafka"
+    assert admin["sourceRanges"] == ["0.0.0.0/0"]
+    internal = find(plan, FIREWALL, f"{plan.compose.name}-internal").inputs
+    assert internal["sourceRanges"] == ["10.20.0.0/20"], "the project's services and jobs"
+
+
+def test_the_stack_can_open_non_http_ports_with_a_warning(project_dir, write):
+    write(PUBLISHED_DATABASES)
+    plan = gcp(["compose.yaml"], variables={"gcpPublicNonHttpPorts": "true"})
+
+    db = find(plan, FIREWALL, "db-public").inputs
+    assert db["allows"] == [{"ports": ["5432"], "protocol": "tcp"}]
+    assert db["sourceRanges"] == ["0.0.0.0/0"]
+    assert find(plan, INSTANCE, "cache").inputs["networkInterfaces"][0]["accessConfigs"]
+    assert any(
+        "'db': port 5432/tcp is open to the whole internet (0.0.0.0/0)" in w
+        and "gcpPublicNonHttpPorts is true" in w
+        for w in plan.warnings
+    )
+    closed = gcp(
+        ["compose.yaml"],
+        variables={"gcpPublicNonHttpPorts": "true", "gcpPublicServices": "false"},
+    )
+    assert not [r for r in closed.registrations if r.type == FIREWALL and "public" in r.name]
 
 
 def test_a_bad_option_is_a_clear_error(project_dir, write):

@@ -19,17 +19,9 @@ import pulumi_aws as aws
 
 from berth.errors import BerthError
 from berth.model import Healthcheck, Secret, Service
+from berth.ports import not_http as _not_http
 from providers.aws.network import Network
 
-HTTP_APP_PROTOCOLS = frozenset({"http", "https", "http2", "grpc"})
-NON_HTTP_PORTS = {
-    22: "SSH", 25: "SMTP", 53: "DNS", 1433: "SQL Server", 1521: "Oracle", 1883: "MQTT",
-    3306: "MySQL", 5432: "PostgreSQL", 5672: "AMQP", 6379: "Redis", 9042: "Cassandra",
-    9092: "Kafka", 9300: "Elasticsearch transport", 11211: "Memcached", 25565: "Minecraft",
-    27017: "MongoDB",
-}  # fmt: skip
-"""Container ports whose protocol is known not to be HTTP: kept internal unless app_protocol
-says http."""
 RULE_PRIORITY = 100
 """Each listener serves one service, so its one rule needs no ordering."""
 SSL_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
@@ -65,16 +57,6 @@ def ingress_ports(service: Service, https: bool, warn: Callable[[str], None]) ->
             listener = 443
         found.setdefault(listener, Ingress(target=port.target, listener=listener))
     return [found[listener] for listener in sorted(found)]
-
-
-def _not_http(target: int, protocol: str, app_protocol: str | None) -> str | None:
-    if protocol != "tcp":
-        return f"a {protocol.upper()} port"
-    if app_protocol:
-        return None if app_protocol in HTTP_APP_PROTOCOLS else f"app_protocol {app_protocol}"
-    if target in NON_HTTP_PORTS:
-        return f"the {NON_HTTP_PORTS[target]} port; set app_protocol: http if it serves HTTP"
-    return None
 
 
 def listener_ports(ingress: Mapping[str, Sequence[Ingress]], file: str) -> dict[int, str]:

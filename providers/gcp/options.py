@@ -16,12 +16,21 @@ from berth.settings import option_bool
 
 DELETION_PROTECTION = "gcpDeletionProtection"
 PUBLIC_SERVICES = "gcpPublicServices"
+PUBLIC_NON_HTTP_PORTS = "gcpPublicNonHttpPorts"
 MACHINE_TYPE = "gcpMachineType"
 DISK_SIZE_GB = "gcpDiskSizeGb"
 ZONE = "gcpZone"
 SUBNET_RANGE = "gcpSubnetRange"
 KEYS = frozenset(
-    {DELETION_PROTECTION, PUBLIC_SERVICES, MACHINE_TYPE, DISK_SIZE_GB, ZONE, SUBNET_RANGE}
+    {
+        DELETION_PROTECTION,
+        PUBLIC_SERVICES,
+        PUBLIC_NON_HTTP_PORTS,
+        MACHINE_TYPE,
+        DISK_SIZE_GB,
+        ZONE,
+        SUBNET_RANGE,
+    }
 )
 
 DEFAULT_SUBNET_RANGE = "10.20.0.0/20"
@@ -35,6 +44,9 @@ class GcpOptions:
     """Cloud Run services, jobs and worker pools refuse deletion: the safe default for prod."""
     public_services: bool = True
     """Published ports are reachable from the internet (allUsers invoker, external VM address)."""
+    public_non_http_ports: bool = False
+    """Published ports that are not HTTP (databases, caches, UDP: ``berth.ports``) are opened to
+    the internet too; off by default, so a database is never public by accident."""
     machine_type: str | None = None
     """One machine type for every VM; None picks the smallest e2 type fitting deploy.resources."""
     disk_size_gb: int = _MIN_DISK_GB
@@ -48,6 +60,7 @@ class GcpOptions:
         return cls(
             deletion_protection=option_bool(raw, DELETION_PROTECTION, default=True),
             public_services=option_bool(raw, PUBLIC_SERVICES, default=True),
+            public_non_http_ports=option_bool(raw, PUBLIC_NON_HTTP_PORTS, default=False),
             machine_type=_matching(raw, MACHINE_TYPE, r"[a-z][a-z0-9-]*", "e2-standard-2"),
             disk_size_gb=_disk_size(raw),
             zone=_matching(raw, ZONE, r"[a-z]+-[a-z]+\d+-[a-z]", "europe-west1-b"),

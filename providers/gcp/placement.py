@@ -6,10 +6,10 @@ In this order, the first rule that applies decides:
 2. A service that serves plain TCP or needs a Docker engine runs on a **Compute Engine VM**
    (Container-Optimized OS, an internal address in the project's network):
    its image is a known TCP server (postgres, mysql, mariadb, redis, mongo, ...); it publishes
-   a UDP port, a ``host``-mode port, a well-known non-HTTP port (5432, 6379, 25565, ...) or more
-   than one port; it only ``expose``s ports; another service reaches it by ``name:port`` while
-   it publishes no port; or it asks for ``privileged``, ``cap_add``, ``sysctls`` or
-   ``security_opt``, which Cloud Run cannot grant.
+   a UDP port, a ``host``-mode port, a port that is not HTTP (``berth.ports``: 5432, 6379, an
+   ``app_protocol`` other than http, ...) or more than one port; it only ``expose``s ports;
+   another service reaches it by ``name:port`` while it publishes no port; or it asks for
+   ``privileged``, ``cap_add``, ``sysctls`` or ``security_opt``, which Cloud Run cannot grant.
 3. A service that publishes one port is a **Cloud Run service** serving HTTP on that port.
 4. A service with no port at all is a **Cloud Run worker pool**.
 """
@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from berth.model import ComposeProject, Secret, Service
+from berth.ports import not_http, plain_tcp_image
 from providers.gcp.references import references
 
 
@@ -43,26 +44,7 @@ class Placement:
     """The container port a Cloud Run service serves."""
 
 
-TCP_SERVER_IMAGES = (
-    "postgres", "postgis", "timescaledb", "mysql", "mariadb", "percona", "redis", "valkey",
-    "keydb", "mongo", "memcached", "rabbitmq", "cassandra", "scylla", "elasticsearch",
-    "opensearch", "azure-sql-edge", "mssql", "redpanda", "kafka", "zookeeper", "nats", "etcd",
-    "clickhouse", "couchdb", "neo4j",
-)  # fmt: skip
-"""Image names (the last path segment, without tag) that start with these serve plain TCP."""
-PLAIN_TCP_PORTS = frozenset(
-    {21, 22, 25, 53, 389, 1433, 1521, 1883, 2181, 3306, 5432, 5672, 6379, 9042, 9092, 11211,
-     25565, 27017}
-)  # fmt: skip
-"""Well-known ports of protocols that are not HTTP (databases, brokers, DNS, SSH, games)."""
 ENGINE_SETTINGS = ("privileged", "cap_add", "sysctls", "security_opt")
-
-
-def image_name(image: str) -> str:
-    """``docker.io/library/postgres:16@sha256:...`` -> ``postgres``."""
-    path = image.split("@", 1)[0]
-    last = path.rsplit("/", 1)[-1]
-    return last.split(":", 1)[0].lower()
 
 
 def place(project: ComposeProject) -> dict[str, Placement]:
@@ -82,15 +64,17 @@ def _placement(service: Service, reached: Mapping[str, str]) -> Placement:
 
 
 def _vm_reason(service: Service, reached: Mapping[str, str]) -> str | None:
-    if service.image and not service.build:
-        name = image_name(service.image)
-        if name.startswith(TCP_SERVER_IMAGES):
-            return f"its image {name} serves plain TCP"
+    if not service.build and (name := plain_tcp_image(service.image)):
+        return f"its image {name} serves plain TCP"
     ports = {p.target for p in service.ports} | set(service.expose)
+    not_web = [
+        *(not_http(p.target, p.protocol, p.app_protocol) for p in service.ports),
+        *(not_http(port, "tcp", None) for port in service.expose),
+    ]
     checks = (
         (any(p.protocol == "udp" for p in service.ports), "it publishes a UDP port"),
         (any(p.mode == "host" for p in service.ports), "it publishes a host-mode port"),
-        (bool(ports & PLAIN_TCP_PORTS), "it uses a well-known non-HTTP port"),
+        (any(not_web), "it uses a port that is not HTTP"),
         (len(ports) > 1, "it serves more than one port"),
         (bool(service.expose) and not service.ports, "it exposes ports inside the project only"),
         (not ports and service.name in reached, f"{reached.get(service.name)} reaches it by port"),

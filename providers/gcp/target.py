@@ -489,10 +489,13 @@ class GcpTarget:
     def _public_access(
         self, service: Service, parent: pulumi.Resource
     ) -> tuple[list[dict[str, Any]] | None, list[pulumi.Output[str]]]:
-        """An external address and a firewall opening the published ports, when services
-        are public: the VM's ``access_configs`` and its public endpoints."""
-        ports = vm.published(service)
-        if not (self.options.public_services and ports):
+        """An external address and a firewall opening the published HTTP ports (the others
+        too only when the stack opts in), when services are public: the VM's
+        ``access_configs`` and its public endpoints."""
+        if not self.options.public_services:
+            return None, []
+        ports, _ = vm.public_ports(service, self.options.public_non_http_ports)
+        if not ports:
             return None, []
         child = pulumi.ResourceOptions(parent=parent)
         address = gcp.compute.Address(
@@ -663,6 +666,8 @@ class GcpTarget:
     def _warnings(self, service: Service) -> list[str]:
         placement = self.placements[service.name]
         warnings = ignored_here(service, placement)
+        if placement.kind is Kind.VM and self.options.public_services:
+            warnings += vm.public_ports(service, self.options.public_non_http_ports)[1]
         warnings += [
             f"service '{service.name}': bind mount {m.source} -> {m.target} is ignored on gcp: "
             "files of the deploying machine are not uploaded; build them into the image"

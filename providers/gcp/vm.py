@@ -25,6 +25,8 @@ import pulumi
 import yaml
 
 from berth.model import ContainerSettings, Healthcheck, Port, Secret, Service, Text
+from berth.ports import not_http
+from providers.gcp.options import PUBLIC_NON_HTTP_PORTS
 
 COS_IMAGE = "projects/cos-cloud/global/images/family/cos-stable"
 FILES_DIR = "/run/berth"
@@ -70,8 +72,32 @@ def _mapping(host: int, container: int, protocol: str) -> str:
 
 
 def published(service: Service) -> list[Port]:
-    """Ports the compose file publishes: opened to the internet when services are public."""
+    """Ports the compose file publishes: candidates for the internet when services are public."""
     return [p for p in service.ports if p.published or p.mode == "host"]
+
+
+def public_ports(service: Service, non_http: bool) -> tuple[list[Port], list[str]]:
+    """The published ports to open to the internet, and a warning for each port that is not
+    HTTP (``berth.ports``): kept internal, or opened because the stack set ``non_http``."""
+    image = None if service.build else service.image
+    ports: list[Port] = []
+    warnings: list[str] = []
+    for port in published(service):
+        reason = not_http(port.target, port.protocol, port.app_protocol, image)
+        where = f"service '{service.name}': port {port.published or port.target}/{port.protocol}"
+        if reason and not non_http:
+            warnings.append(
+                f"{where} is reachable only inside the project ({reason}); "
+                f"`pulumi config set {PUBLIC_NON_HTTP_PORTS} true` opens it to the internet"
+            )
+            continue
+        if reason:
+            warnings.append(
+                f"{where} is open to the whole internet (0.0.0.0/0) although it is not HTTP "
+                f"({reason}), because {PUBLIC_NON_HTTP_PORTS} is true"
+            )
+        ports.append(port)
+    return ports, warnings
 
 
 def settings_words(service: Service) -> list[Group]:
