@@ -45,6 +45,8 @@ class Registration:
     inputs: dict[str, Any]
     raw_inputs: dict[str, Any] = field(repr=False, default_factory=dict)
     """The inputs as sent to the engine, secret wrappers included (for tests that prove it)."""
+    secret_outputs: tuple[str, ...] = ()
+    """Outputs the program asks the engine to store as secrets (``additional_secret_outputs``)."""
 
 
 @dataclass
@@ -97,6 +99,7 @@ class RecordingMonitor(mocks.MockMonitor):
                     dependencies=tuple(sorted(set(request.dependencies))),
                     inputs=_displayed(raw),
                     raw_inputs=raw,
+                    secret_outputs=tuple(request.additionalSecretOutputs),
                 )
             )
         return response

@@ -12,7 +12,12 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from berth.errors import BerthError
 from berth.model import Secret, Text
+
+MIN_SECRET_LENGTH = 3
+"""Shorter secrets are refused: job logs hide a secret by its value, and one or two characters
+occur everywhere in a log (and are guessed at once). An empty secret holds nothing to hide."""
 
 
 @dataclass(frozen=True)
@@ -21,6 +26,22 @@ class Variables:
 
     values: Mapping[str, str] = field(default_factory=dict)
     secret_keys: frozenset[str] = frozenset()
+
+    def __post_init__(self) -> None:
+        for key in sorted(self.secret_keys & self.values.keys()):
+            if 0 < len(self.values[key]) < MIN_SECRET_LENGTH:
+                raise BerthError(
+                    f"the secret berth:{key} has {len(self.values[key])} character(s): too short "
+                    "to hide in job logs",
+                    hint=f"use a secret of at least {MIN_SECRET_LENGTH} characters "
+                    f"(`pulumi config set --secret {key} <value>`), or set it without --secret "
+                    "if it is not secret",
+                )
+
+    @property
+    def secrets(self) -> dict[str, str]:
+        """Each stack secret's own value, by key."""
+        return {key: self.values[key] for key in sorted(self.secret_keys & self.values.keys())}
 
     def seal(self) -> Sealed:
         nonce = secrets.token_hex(6)

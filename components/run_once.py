@@ -6,24 +6,37 @@ are ``definition`` (what the job runs: image digest, command, environment, resou
 ``runAlways`` and target settings such as ``timeout``. The job runs again only when
 ``definition`` changes, or on every deployment with ``runAlways``; any other change is an
 in-place update that runs nothing.
+
+The secret values a job holds arrive as the secret input ``scrubValues`` (a setting, outside
+``definition``, so it never decides a re-run): every failure message and log tail is scrubbed
+of them here, whatever the target, and ``logTail`` is then a secret output.
 """
 
 from __future__ import annotations
 
+import base64
+import json
+import re
 import time
 import uuid
 from abc import abstractmethod
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, ClassVar
+from urllib.parse import quote, quote_plus
 
 import pulumi
 from pulumi.dynamic import CreateResult, DiffResult, Resource, ResourceProvider, UpdateResult
 
+from berth.model import Secret, Service, Text
+from berth.variables import MIN_SECRET_LENGTH
+
 UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
 """How the engine passes a value that is not known yet (pulumi.runtime.rpc.UNKNOWN)."""
 RESULT_KEYS = ("exitCode", "durationSeconds", "finishedAt", "logTail")
+SCRUB_KEY = "scrubValues"
 _NOT_SETTINGS = ("__provider", "definition", *RESULT_KEYS)
+MASK = "[secret]"
 
 
 class JobFailed(Exception):
@@ -38,8 +51,16 @@ class RunOnceProvider(ResourceProvider):
         """Run the job to completion; return ``exitCode`` and ``logTail``, or raise JobFailed."""
 
     def create(self, props: dict[str, Any]) -> CreateResult:
+        secrets = scrub_values(props)
         started = time.monotonic()
-        result = self.run(props)
+        try:
+            result = self.run(props)
+        except JobFailed as error:
+            raise JobFailed(scrub(str(error), secrets)) from None
+        except Exception as error:  # its message may quote a command or a URL holding a secret
+            raise JobFailed(f"{type(error).__name__}: {scrub(str(error), secrets)}") from None
+        if isinstance(result.get("logTail"), str):
+            result["logTail"] = scrub(result["logTail"], secrets)
         outs = {
             **props,
             **result,
@@ -73,10 +94,48 @@ class RunOnceResource(Resource):
     logTail: pulumi.Output[str]
 
     def __init__(
-        self, name: str, props: Mapping[str, Any], opts: pulumi.ResourceOptions | None = None
+        self,
+        name: str,
+        props: Mapping[str, Any],
+        opts: pulumi.ResourceOptions | None = None,
+        *,
+        secrets: Sequence[str] | None = None,
     ) -> None:
-        outputs = dict.fromkeys(RESULT_KEYS)
-        super().__init__(self.provider_type(), name, {**props, **outputs}, opts)
+        """``secrets``: the secret values the job holds (see ``job_secrets``); with any, they
+        become the secret input ``scrubValues`` and ``logTail`` a secret output."""
+        inputs = {**props, **dict.fromkeys(RESULT_KEYS)}
+        if values := sorted({value for value in secrets or () if value}):
+            inputs[SCRUB_KEY] = pulumi.Output.secret(values)
+            # The engine marks an output secret only when the input of that name was.
+            secret_tail = pulumi.ResourceOptions(additional_secret_outputs=["logTail"])
+            opts = pulumi.ResourceOptions.merge(opts, secret_tail)
+        super().__init__(self.provider_type(), name, inputs, opts)
+
+
+def job_secrets(job: Service, stack_secrets: Mapping[str, str]) -> list[str]:
+    """The secret values ``job``'s log could print: every value that holds a stack secret,
+    wherever the job holds it, and each of those stack secrets' own value
+    (``postgres://app:${DB_PASSWORD}@db/app`` gives the URL and the password)."""
+    values: set[str] = set()
+    for text in _texts(job):
+        if isinstance(text, Secret):
+            values.add(text.value)
+            values.update(stack_secrets[key] for key in text.keys if key in stack_secrets)
+    return sorted(value for value in values if value)
+
+
+def _texts(job: Service) -> Iterator[Text]:
+    yield from job.environment.values()
+    yield from job.command or ()
+    yield from job.entrypoint or ()
+    yield from job.healthcheck.test if job.healthcheck else ()
+    yield from (file.content for file in job.files)
+
+
+def scrub_values(props: Mapping[str, Any]) -> list[str]:
+    """The values a run-once resource's ``scrubValues`` input holds (none for a target that
+    does not pass them yet)."""
+    return [str(value) for value in props.get(SCRUB_KEY) or ()]
 
 
 def _differs(old: Any, new: Any) -> bool:
@@ -93,11 +152,44 @@ def _has_unknown(value: Any) -> bool:
     return False
 
 
-def scrub(text: str, secrets: list[str]) -> str:
-    """``text`` with every secret value replaced, so a job's log never leaks one."""
-    for value in sorted((s for s in secrets if len(s) >= 3), key=len, reverse=True):
-        text = text.replace(value, "[secret]")
-    return text
+def scrub(text: str, secrets: Iterable[str]) -> str:
+    """``text`` with every secret value, as printed or in the encodings programs print it in,
+    replaced by ``[secret]``, so a job's log never leaks one.
+
+    One pass, longest match first; a ``[secret]`` already there is kept as it is, so scrubbing
+    twice changes nothing even when a secret is part of that word.
+    """
+    forms = {form for value in secrets for form in printed_forms(value)}
+    if not forms:
+        return text
+    alternatives = [MASK, *sorted(forms, key=lambda form: (-len(form), form))]
+    pattern = re.compile("|".join(map(re.escape, alternatives)))
+    return pattern.sub(MASK, text)
+
+
+def printed_forms(value: str) -> set[str]:
+    """``value`` as a program may print it: as is, URL-encoded (``quote``, ``quote_plus``),
+    JSON-escaped, and in base64 (standard and URL-safe) at any of the three byte alignments
+    it can have inside a longer encoded text, such as an ``Authorization: Basic`` header."""
+    if len(value) < MIN_SECRET_LENGTH:
+        return set()
+    forms = {
+        value,
+        quote(value, safe=""),
+        quote(value),
+        quote_plus(value),
+        json.dumps(value)[1:-1],
+        json.dumps(value, ensure_ascii=False)[1:-1],
+    }
+    data = value.encode()
+    for offset in range(3):
+        # Only the characters whose 6 bits all come from ``value``: the ones before depend on
+        # what precedes it, the last on what follows it.
+        encoded = base64.b64encode(bytes(offset) + data).decode()
+        start, end = -(-8 * offset // 6), (8 * offset + 8 * len(data)) // 6
+        core = encoded[start:end]
+        forms |= {core, core.translate(str.maketrans("+/", "-_"))}
+    return {form for form in forms if len(form) >= MIN_SECRET_LENGTH}
 
 
 def tail(text: str, lines: int = 30) -> str:

@@ -36,7 +36,3 @@ def env_list_input(environment: Mapping[str, Text]) -> list[pulumi.Input[str]]:
         else:
             entries.append(f"{key}={value}")
     return entries
-
-
-def secret_names(environment: Mapping[str, Text]) -> list[str]:
-    return sorted(key for key, value in environment.items() if isinstance(value, Secret))

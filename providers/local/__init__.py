@@ -65,7 +65,7 @@ FIELD_SUPPORT: dict[str, Support] = {
 def create(project: ComposeProject, settings: StackSettings, parent: pulumi.Resource) -> Any:
     from providers.local.target import LocalTarget  # noqa: PLC0415 - pulumi_docker loads slowly
 
-    return LocalTarget(project, parent)
+    return LocalTarget(project, parent, settings.variables.secrets)
 
 
 def plan_outputs(type_: str, inputs: Mapping[str, Any]) -> dict[str, Any]:

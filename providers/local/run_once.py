@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from components.run_once import RunOnceProvider, RunOnceResource
+from components.run_once import RunOnceProvider, RunOnceResource, scrub_values
 from providers.local.runner import JobSpec, run_job
 
 
@@ -19,8 +19,6 @@ class LocalJobProvider(RunOnceProvider):
     def run(self, props: Mapping[str, Any]) -> dict[str, Any]:
         definition = props["definition"]
         environment = definition.get("environment") or {}
-        secrets = [environment[k] for k in props.get("secretNames") or () if k in environment]
-        secrets += [f["content"] for f in definition.get("files") or () if f.get("secret")]
         spec = JobSpec(
             name=props["job"],
             image=definition["image"],
@@ -37,7 +35,7 @@ class LocalJobProvider(RunOnceProvider):
             labels=props.get("labels") or {},
             container=definition.get("container") or {},
             timeout=float(props["timeout"]),
-            secrets=secrets,
+            secrets=scrub_values(props),
         )
         return run_job(spec)
 

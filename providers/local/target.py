@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pulumi
 import pulumi_docker as docker
 
 from berth.model import ComposeProject, ContainerSettings, Healthcheck, Mount, Port, Service
+from components.run_once import job_secrets
 from components.target import JobHandle, ServiceHandle
-from components.values import env_input, env_list_input, secret_names, text_input, texts_input
+from components.values import env_input, env_list_input, text_input, texts_input
 from providers.local.run_once import LocalJob
 
 DEFAULT_RESTART = "unless-stopped"
@@ -21,8 +22,11 @@ DEFAULT_RESTART = "unless-stopped"
 class LocalTarget:
     """Deploys to the Docker engine Pulumi's docker provider talks to (DOCKER_HOST)."""
 
-    def __init__(self, project: ComposeProject, parent: pulumi.Resource) -> None:
+    def __init__(
+        self, project: ComposeProject, parent: pulumi.Resource, stack_secrets: Mapping[str, str]
+    ) -> None:
         self.project = project
+        self.stack_secrets = stack_secrets
         self.prefix = f"{project.name}-{pulumi.get_stack()}".lower()
         """Docker object names carry the stack, so dev and test stacks share one engine."""
         child = pulumi.ResourceOptions(parent=parent)
@@ -118,10 +122,10 @@ class LocalTarget:
                 "definition": definition,
                 "runAlways": job.run_always,
                 "timeout": job.timeout,
-                "secretNames": secret_names(job.environment),
                 "labels": job.labels,
             },
             opts=pulumi.ResourceOptions(parent=parent, depends_on=list(after)),
+            secrets=job_secrets(job, self.stack_secrets),
         )
         result = {"exitCode": run.exitCode, "durationSeconds": run.durationSeconds}
         return JobHandle(run=run, result={**result, "finishedAt": run.finishedAt})
