@@ -417,6 +417,7 @@ def test_run_always_timeout_and_retries_reach_the_job(project_dir, write):
     run = find(plan, RUN, "warm-run").inputs
     assert run["runAlways"] is True
     assert run["timeout"] == 1800
+    assert run["maxRetries"] == 2, "the execution's deadline allows every try"
     task = find(plan, JOB, "warm").inputs["template"]["template"]
     assert task["timeout"] == "1800s"
     assert task["maxRetries"] == 2

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from components.run_once import UNKNOWN, JobFailed
-from providers.gcp.api import ApiError, CloudRunApi
+from providers.gcp.api import ApiError, Backoff, CloudRunApi
 from providers.gcp.readiness import VmServiceReadyProvider
 from providers.gcp.run_once import CloudRunJobExecutionProvider
 from tests.pickling import unpickled_in_project_root
@@ -57,6 +57,12 @@ class FakeApi:
         self.lines = logs
         self.refuse = refuse
         self.calls: list[tuple[str, str]] = []
+
+    backoff = Backoff(retries=0)
+
+    def running(self, job: str) -> list[str]:
+        self.calls.append(("running", job))
+        return []
 
     def run(self, job: str) -> str:
         self.calls.append(("run", job))
@@ -113,7 +119,7 @@ def test_a_successful_execution_is_recorded_with_its_log_tail():
     assert outs["exitCode"] == 0
     assert outs["logTail"] == "applying schema\nmigration applied"
     assert outs["finishedAt"]
-    assert api.calls[0] == ("run", JOB)
+    assert api.calls[:2] == [("running", JOB), ("run", JOB)]
     assert ("cancel", EXECUTION) not in api.calls
 
 
@@ -146,7 +152,7 @@ def test_a_job_that_cannot_start_fails_without_an_execution():
     api = FakeApi([RUNNING], refuse="POST .../jobs/x:run: HTTP 403: Permission denied")
     with pytest.raises(JobFailed, match=r"job 'migrate' could not be run: .*HTTP 403"):
         Provider(api).create(inputs())
-    assert [call for call, _ in api.calls] == ["run"]
+    assert [call for call, _ in api.calls] == ["running", "run"]
 
 
 def state(**changes: Any) -> dict[str, Any]:

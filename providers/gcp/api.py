@@ -7,7 +7,11 @@ Nothing is imported from Google's SDK until a call is made.
 
 from __future__ import annotations
 
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 import requests
 
@@ -17,14 +21,30 @@ COMPUTE_API = "https://compute.googleapis.com/compute/v1"
 SCOPES = ("https://www.googleapis.com/auth/cloud-platform",)
 LOG_LINES = 30
 NOT_FOUND = 404
+TRANSIENT = frozenset({408, 429, 500, 502, 503, 504})
+"""Statuses worth another try: Google's APIs answer them for overload and passing outages."""
 
 
 class ApiError(Exception):
-    """A request that did not succeed; ``status`` is its HTTP status, 0 when none came back."""
+    """A request that did not succeed; ``status`` is its HTTP status, 0 when none came back;
+    ``transient`` when trying again later may succeed (an overload, a lost connection)."""
 
-    def __init__(self, message: str, status: int = 0) -> None:
+    def __init__(self, message: str, status: int = 0, *, transient: bool = False) -> None:
         super().__init__(message)
         self.status = status
+        self.transient = transient or status in TRANSIENT
+
+
+@dataclass(frozen=True)
+class Backoff:
+    """Exponential waits between tries of a request: 1, 2, 4, 8, 16 s by default."""
+
+    retries: int = 5
+    first: float = 1.0
+    cap: float = 30.0
+
+    def delays(self) -> Iterator[float]:
+        return (min(self.first * 2**attempt, self.cap) for attempt in range(self.retries))
 
 
 def authorized_session() -> Any:
@@ -40,16 +60,35 @@ def authorized_session() -> Any:
 
 
 class GoogleApi:
-    """JSON over an authorized ``requests`` session; errors as ApiError with Google's message."""
+    """JSON over an authorized ``requests`` session; errors as ApiError with Google's message.
 
-    def __init__(self, session: Any | None = None) -> None:
+    Transient failures are tried again with ``backoff``, per call rather than with urllib3's
+    ``Retry`` on the session: starting an execution is not idempotent, so its caller retries
+    it only after checking that the failed try started nothing (``retry=False``).
+    """
+
+    def __init__(self, session: Any | None = None, backoff: Backoff | None = None) -> None:
         self.session = session or authorized_session()
+        self.backoff = backoff or Backoff()
 
-    def call(self, method: str, url: str, body: Any = None) -> dict[str, Any]:
+    def call(
+        self, method: str, url: str, body: Any = None, *, retry: bool = True
+    ) -> dict[str, Any]:
+        delays = self.backoff.delays() if retry else iter(())
+        while True:
+            try:
+                return self._once(method, url, body)
+            except ApiError as error:
+                delay = next(delays, None) if error.transient else None
+                if delay is None:
+                    raise
+            time.sleep(delay)
+
+    def _once(self, method: str, url: str, body: Any) -> dict[str, Any]:
         try:
             response = self.session.request(method, url, json=body, timeout=60)
         except requests.RequestException as error:
-            raise ApiError(f"{method} {url}: {error}") from None
+            raise ApiError(f"{method} {url}: {error}", transient=True) from None
         if response.status_code >= 400:
             try:
                 message = response.json()["error"]["message"]
@@ -65,9 +104,25 @@ class CloudRunApi(GoogleApi):
     """What one job execution needs from the Cloud Run Admin API and Cloud Logging."""
 
     def run(self, job: str) -> str:
-        """Start an execution of ``job`` (``projects/P/locations/L/jobs/J``); its name."""
-        operation = self.call("POST", f"{RUN_API}/{job}:run", {})
+        """Start an execution of ``job`` (``projects/P/locations/L/jobs/J``); its name. Tried
+        once: a failure may still have started one (see ``running``)."""
+        operation = self.call("POST", f"{RUN_API}/{job}:run", {}, retry=False)
         return str(operation["metadata"]["name"])
+
+    def running(self, job: str) -> list[str]:
+        """The executions of ``job`` that have not finished yet, whoever started them."""
+        names: list[str] = []
+        token = ""
+        while True:
+            page = self.call("GET", f"{RUN_API}/{job}/executions?pageSize=100{token}")
+            names += [
+                str(e["name"])
+                for e in page.get("executions") or ()
+                if not e.get("completionTime") and not e.get("deleteTime")
+            ]
+            if not page.get("nextPageToken"):
+                return names
+            token = f"&pageToken={quote(str(page['nextPageToken']), safe='')}"
 
     def execution(self, name: str) -> dict[str, Any]:
         return self.call("GET", f"{RUN_API}/{name}")

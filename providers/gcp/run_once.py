@@ -34,12 +34,22 @@ from providers.gcp.api import ApiError, CloudRunApi
 
 
 class CloudRunJobExecutionProvider(RunOnceProvider):
-    """Executes the Cloud Run job named by ``jobName`` and waits for the execution to finish."""
+    """Executes the Cloud Run job named by ``jobName`` and waits for the execution to finish.
+
+    Two executions of one job never overlap: one still running when ``create`` starts (left by
+    an interrupted ``pulumi up``, whose provider process cannot be cancelled, or started from
+    the console) is waited for, and cancelled past the deadline, before the job runs; the
+    execution started here is cancelled on any failure before it finished.
+    """
 
     POLL_SECONDS = 5.0
     START_ALLOWANCE = 300.0
     """Seconds on top of the job's timeout for Cloud Run to schedule the task and pull the
     image; the job's own task timeout is enforced by Cloud Run itself."""
+    RETRY_ALLOWANCE = 60.0
+    """Seconds for Cloud Run to schedule each retry of a failed task."""
+    CANCEL_GRACE = 120.0
+    """Seconds a cancelled execution has to stop (Cloud Run sends SIGTERM, then SIGKILL)."""
 
     def api(self) -> CloudRunApi:
         return CloudRunApi()
@@ -53,23 +63,30 @@ class CloudRunJobExecutionProvider(RunOnceProvider):
                 f"job '{props['job']}' could not be run: {scrub(str(error), secrets)}"
             ) from None
 
+    def allowed(self, props: Mapping[str, Any]) -> float:
+        """Seconds an execution may take: every try of the task (``maxRetries`` + 1) for its
+        full timeout, plus time to start the task and each retry."""
+        retries = int(props.get("maxRetries") or 0)
+        timeout = float(props["timeout"])
+        return (retries + 1) * timeout + self.START_ALLOWANCE + retries * self.RETRY_ALLOWANCE
+
     def _execute(self, props: Mapping[str, Any], secrets: list[str]) -> dict[str, Any]:
         job = props["job"]
-        timeout = float(props["timeout"])
         api = self.api()
-        execution = api.run(props["jobName"])
-        deadline = time.monotonic() + timeout + self.START_ALLOWANCE
-        state = api.execution(execution)
-        while not state.get("completionTime"):
-            if time.monotonic() >= deadline:
-                _cancel(api, execution)
+        self._settle(api, props)
+        execution = self._start(api, props["jobName"])
+        finished = False
+        try:
+            state = self._wait(api, execution, time.monotonic() + self.allowed(props))
+            if state is None:
                 raise JobFailed(
-                    f"job '{job}' did not finish within its timeout of {format_duration(timeout)}"
-                    f"; execution {_short(execution)} was cancelled"
-                    + _excerpt(api, execution, secrets)
+                    f"job '{job}' did not finish within {_budget(props)}; execution "
+                    f"{_short(execution)} was cancelled" + _excerpt(api, execution, secrets)
                 )
-            time.sleep(self.POLL_SECONDS)
-            state = api.execution(execution)
+            finished = True
+        finally:
+            if not finished:  # a timeout, an API error, an interrupt: leave nothing running
+                _cancel(api, execution)
         if _succeeded(state):
             return {"exitCode": 0, "logTail": tail("\n".join(_logs(api, execution, secrets)))}
         code = _exit_code(api, execution)
@@ -81,6 +98,57 @@ class CloudRunJobExecutionProvider(RunOnceProvider):
             + ")"
             + _excerpt(api, execution, secrets)
         )
+
+    def _settle(self, api: CloudRunApi, props: Mapping[str, Any]) -> None:
+        """Wait for the job's executions still running to finish; cancel those that outlive
+        the job's own allowance, and fail rather than overlap one that does not stop."""
+        for execution in api.running(props["jobName"]):
+            pulumi.log.warn(
+                f"job '{props['job']}': execution {_short(execution)} is still running (an "
+                "earlier deployment was interrupted, or it was started outside Pulumi); "
+                "waiting for it to finish before running the job again"
+            )
+            if self._wait(api, execution, time.monotonic() + self.allowed(props)) is not None:
+                continue
+            _cancel(api, execution)
+            if self._wait(api, execution, time.monotonic() + self.CANCEL_GRACE) is None:
+                raise JobFailed(
+                    f"job '{props['job']}': execution {_short(execution)} is still running "
+                    "and could not be stopped; cancel it (`gcloud run jobs executions cancel`) "
+                    "and deploy again"
+                )
+
+    def _start(self, api: CloudRunApi, job_name: str) -> str:
+        """Start an execution; after a transient failure, adopt the execution that failed try
+        started anyway (nothing else was running), else try again with the API's backoff."""
+        delays = api.backoff.delays()
+        while True:
+            try:
+                return api.run(job_name)
+            except ApiError as error:
+                delay = next(delays, None) if error.transient else None
+                if delay is None:
+                    raise
+            time.sleep(delay)
+            if started := api.running(job_name):
+                return started[0]
+
+    def _wait(self, api: CloudRunApi, execution: str, deadline: float) -> dict[str, Any] | None:
+        """The execution's state once it completed; None if it is still running at
+        ``deadline``."""
+        state = api.execution(execution)
+        while not state.get("completionTime"):
+            if time.monotonic() >= deadline:
+                return None
+            time.sleep(self.POLL_SECONDS)
+            state = api.execution(execution)
+        return state
+
+
+def _budget(props: Mapping[str, Any]) -> str:
+    timeout = f"its timeout of {format_duration(float(props['timeout']))}"
+    retries = int(props.get("maxRetries") or 0)
+    return f"{retries + 1} tries of {timeout}" if retries else timeout
 
 
 def _succeeded(state: Mapping[str, Any]) -> bool:

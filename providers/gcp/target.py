@@ -207,6 +207,7 @@ class GcpTarget:
                 "definition": {"container": container, "volumes": volumes},
                 "runAlways": job.run_always,
                 "timeout": job.timeout,
+                "maxRetries": task["max_retries"],
                 "secretValues": pulumi.Output.secret(self._scrubbed(job)),
             },
             opts=pulumi.ResourceOptions(parent=parent, depends_on=[*after, definition]),
