@@ -101,7 +101,7 @@ def execute(session: ScriptedSession, **changes: Any) -> dict[str, Any]:
         "runAlways": False,
         "timeout": 600,
         "maxRetries": 0,
-        "secretValues": [],
+        "scrubValues": [],
         **changes,
     }
     return Provider().create(props).outs or {}

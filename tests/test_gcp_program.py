@@ -177,7 +177,7 @@ def test_secrets_never_appear_in_plain_text(project_dir, write):
     assert grants, "the workloads' account may read each secret"
     assert {g.inputs["role"] for g in grants} == {"roles/secretmanager.secretAccessor"}
     run = find(plan, RUN, "migrate-run")
-    assert run.inputs["secretValues"] == "[secret]", "values to scrub from logs stay secret"
+    assert run.inputs["scrubValues"] == "[secret]", "values to scrub from logs stay secret"
 
 
 def test_a_secret_in_a_cloud_run_command_is_refused(project_dir, write):

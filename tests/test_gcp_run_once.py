@@ -107,7 +107,7 @@ def inputs(**changes: Any) -> dict[str, Any]:
         "definition": {"container": container, "volumes": []},
         "runAlways": False,
         "timeout": 600,
-        "secretValues": ["pw-9f8e7d6c"],
+        "scrubValues": ["pw-9f8e7d6c"],
         **changes,
     }
 

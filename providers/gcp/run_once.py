@@ -27,7 +27,6 @@ from components.run_once import (
     JobFailed,
     RunOnceProvider,
     RunOnceResource,
-    scrub,
     tail,
 )
 from providers.gcp.api import ApiError, CloudRunApi
@@ -55,13 +54,11 @@ class CloudRunJobExecutionProvider(RunOnceProvider):
         return CloudRunApi()
 
     def run(self, props: Mapping[str, Any]) -> dict[str, Any]:
-        secrets = [str(value) for value in props.get("secretValues") or ()]
+        """Secret values are scrubbed from what this returns and raises by ``create``."""
         try:
-            return self._execute(props, secrets)
+            return self._execute(props)
         except ApiError as error:
-            raise JobFailed(
-                f"job '{props['job']}' could not be run: {scrub(str(error), secrets)}"
-            ) from None
+            raise JobFailed(f"job '{props['job']}' could not be run: {error}") from None
 
     def allowed(self, props: Mapping[str, Any]) -> float:
         """Seconds an execution may take: every try of the task (``maxRetries`` + 1) for its
@@ -70,7 +67,7 @@ class CloudRunJobExecutionProvider(RunOnceProvider):
         timeout = float(props["timeout"])
         return (retries + 1) * timeout + self.START_ALLOWANCE + retries * self.RETRY_ALLOWANCE
 
-    def _execute(self, props: Mapping[str, Any], secrets: list[str]) -> dict[str, Any]:
+    def _execute(self, props: Mapping[str, Any]) -> dict[str, Any]:
         job = props["job"]
         api = self.api()
         self._settle(api, props)
@@ -81,22 +78,22 @@ class CloudRunJobExecutionProvider(RunOnceProvider):
             if state is None:
                 raise JobFailed(
                     f"job '{job}' did not finish within {_budget(props)}; execution "
-                    f"{_short(execution)} was cancelled" + _excerpt(api, execution, secrets)
+                    f"{_short(execution)} was cancelled" + _excerpt(api, execution)
                 )
             finished = True
         finally:
             if not finished:  # a timeout, an API error, an interrupt: leave nothing running
                 _cancel(api, execution)
         if _succeeded(state):
-            return {"exitCode": 0, "logTail": tail("\n".join(_logs(api, execution, secrets)))}
+            return {"exitCode": 0, "logTail": tail("\n".join(_logs(api, execution)))}
         code = _exit_code(api, execution)
         raise JobFailed(
             f"job '{job}' failed"
             + (f" with exit code {code}" if code is not None else "")
-            + f": {scrub(_condition(state), secrets)} (execution {_short(execution)}"
+            + f": {_condition(state)} (execution {_short(execution)}"
             + (f", logs: {state['logUri']}" if state.get("logUri") else "")
             + ")"
-            + _excerpt(api, execution, secrets)
+            + _excerpt(api, execution)
         )
 
     def _settle(self, api: CloudRunApi, props: Mapping[str, Any]) -> None:
@@ -187,16 +184,16 @@ def _exit_code(api: CloudRunApi, execution: str) -> int | None:
         return None
 
 
-def _logs(api: CloudRunApi, execution: str, secrets: list[str]) -> list[str]:
-    """The last log lines, secrets scrubbed; none when Cloud Logging cannot be read."""
+def _logs(api: CloudRunApi, execution: str) -> list[str]:
+    """The last log lines; none when Cloud Logging cannot be read."""
     try:
-        return [scrub(line, secrets) for line in api.logs(execution)]
+        return api.logs(execution)
     except ApiError:
         return []
 
 
-def _excerpt(api: CloudRunApi, execution: str, secrets: list[str]) -> str:
-    lines = _logs(api, execution, secrets)
+def _excerpt(api: CloudRunApi, execution: str) -> str:
+    lines = _logs(api, execution)
     return ("\nlast log lines:\n" + tail("\n".join(lines), 20)) if lines else ""
 
 

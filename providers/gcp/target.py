@@ -21,6 +21,7 @@ from berth.errors import BerthError
 from berth.model import ComposeProject, Secret, Service, Text
 from berth.settings import StackSettings
 from berth.sources import read_sources
+from components.run_once import job_secrets
 from components.target import JobHandle, ServiceHandle
 from providers.gcp import cloudrun, vm
 from providers.gcp.machines import Boot
@@ -208,9 +209,9 @@ class GcpTarget:
                 "runAlways": job.run_always,
                 "timeout": job.timeout,
                 "maxRetries": task["max_retries"],
-                "secretValues": pulumi.Output.secret(self._scrubbed(job)),
             },
             opts=pulumi.ResourceOptions(parent=parent, depends_on=[*after, definition]),
+            secrets=job_secrets(job, self.stack_secrets),
         )
         result = {"exitCode": run.exitCode, "durationSeconds": run.durationSeconds}
         return JobHandle(run=run, result={**result, "finishedAt": run.finishedAt})
@@ -650,17 +651,6 @@ class GcpTarget:
             )
             volumes[key] = _Volume(bucket=bucket, grants=(grant,))
         return volumes
-
-    def _scrubbed(self, service: Service) -> list[str]:
-        """Secret values a job's log could print: whole values and the stack secrets in them."""
-        texts = [*service.environment.values(), *(f.content for f in service.files)]
-        values: dict[str, None] = {}
-        for text in texts:
-            if isinstance(text, Secret):
-                values[text.value] = None
-                keys = [k for k in text.keys if k in self.stack_secrets]
-                values.update(dict.fromkeys(self.stack_secrets[k] for k in keys))
-        return list(values)
 
     # -- checks before any resource ------------------------------------------------------
 
