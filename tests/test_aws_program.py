@@ -9,6 +9,8 @@ import sys
 import pytest
 
 from berth.errors import BerthError
+from providers.aws import plan_digest, plan_outputs
+from providers.aws.images import cache_prefix
 from tests.conftest import ROOT, copy_example
 from tests.plans import find, of_type, waits_on_services
 from tests.secrets_check import assert_never_plain, count_wrapped
@@ -16,6 +18,7 @@ from tests.test_aws_support import (
     ECS_SERVICE,
     IMAGE,
     JOB,
+    READY,
     TASK_DEFINITION,
     aws_program,
     component_outputs,
@@ -42,10 +45,12 @@ def test_migrate_example_runs_db_then_the_job_then_web(project_dir):
     plan = aws_program([copy_example("migrate", project_dir)])
 
     db = find(plan, ECS_SERVICE, "db")
+    db_ready = find(plan, READY, "db-ready")
     run = find(plan, JOB, "migrate-run")
     web = find(plan, ECS_SERVICE, "web")
     assert run.urn in web.dependencies
-    assert db.urn in run.dependencies
+    assert db_ready.urn in run.dependencies, "the job waits until db runs its new release"
+    assert db.urn in db_ready.dependencies
     assert waits_on_services(plan, web) == {"migrate"}
     assert waits_on_services(plan, run) == {"db"}
     assert waits_on_services(plan, db) == set()
@@ -63,7 +68,7 @@ def test_migrate_example_builds_pushes_and_runs_by_digest(project_dir):
         assert image.inputs["imageName"].endswith(f"/migrate-dev/{name}:latest")
         assert image.inputs["build"]["platform"] == "linux/amd64"
         assert "@sha256:" in main_container(plan, name)["image"]
-    assert main_container(plan, "db")["image"] == "postgres:latest"
+    assert main_container(plan, "db")["image"] == f"postgres@{plan_digest('postgres:latest')}"
     run = find(plan, JOB, "migrate-run")
     assert run.inputs["definition"]["containers"][-1]["command"] == ["./migrate.sh"]
     assert run.inputs["job"] == "migrate"
@@ -102,7 +107,7 @@ def test_the_offline_plan_of_the_production_override_keeps_the_password_secret()
     web = resources[(ECS_SERVICE, "web")]
     assert web["inputs"]["desiredCount"] == 2
     assert resources[(JOB, "migrate-run")]["inputs"]["timeout"] == 1200
-    assert resources[(ECS_SERVICE, "db")]["urn"] in resources[(JOB, "migrate-run")]["dependencies"]
+    assert resources[(READY, "db-ready")]["urn"] in resources[(JOB, "migrate-run")]["dependencies"]
     assert resources[(JOB, "migrate-run")]["urn"] in web["dependencies"]
     size = resources[(TASK_DEFINITION, "web")]["inputs"]
     assert (size["cpu"], size["memory"]) == ("512", "1024")
@@ -162,9 +167,11 @@ def test_secrets_reach_tasks_through_secrets_manager(project_dir, write):
     db = main_container(plan, "db")
     assert "environment" not in db
     assert [s["name"] for s in db["secrets"]] == ["BERTH_SECRET_DB_PASSWORD", "POSTGRES_PASSWORD"]
+    version = find(plan, SECRET_VERSION, "stack-DB_PASSWORD")
     assert {s["valueFrom"] for s in db["secrets"]} == {
         "arn:aws:secretsmanager:eu-west-1:123456789012:secret:berth/shop-dev/stack-DB_PASSWORD"
-    }
+        f":::{plan_outputs(SECRET_VERSION, version.inputs)['versionId']}"
+    }, "a task reads the version deployed with it, not whatever is current when it starts"
     assert db["healthCheck"]["command"] == [
         "CMD-SHELL",
         "PGPASSWORD=${BERTH_SECRET_DB_PASSWORD} pg_isready -h localhost",
@@ -185,14 +192,29 @@ def test_secrets_reach_tasks_through_secrets_manager(project_dir, write):
     }
 
 
-def test_the_execution_role_reads_only_the_tasks_own_secrets(project_dir, write):
+def test_the_execution_role_reads_only_the_stacks_own_secrets_and_images(project_dir, write):
     write(SECRETS_COMPOSE)
     plan = aws_program(["compose.yaml"], secrets={"DB_PASSWORD": PASSWORD, "API_TOKEN": TOKEN})
 
-    policy = json.loads(find(plan, "aws:iam/rolePolicy:RolePolicy", "db-access").inputs["policy"])
-    (statement,) = policy["Statement"]
-    assert statement["Action"] == ["secretsmanager:GetSecretValue"]
-    assert {arn.rsplit("/", 1)[-1] for arn in statement["Resource"]} == {"stack-DB_PASSWORD"}
+    policy = json.loads(
+        find(plan, "aws:iam/rolePolicy:RolePolicy", "shop-execution").inputs["policy"]
+    )
+    allowed = {
+        action: statement["Resource"]
+        for statement in policy["Statement"]
+        for action in statement["Action"]
+    }
+    account = "eu-west-1:123456789012"
+    assert allowed["secretsmanager:GetSecretValue"] == [
+        f"arn:aws:secretsmanager:{account}:secret:berth/shop-dev/*"
+    ]
+    assert allowed["ecr:BatchGetImage"] == [
+        f"arn:aws:ecr:{account}:repository/shop-dev/*",
+        f"arn:aws:ecr:{account}:repository/{cache_prefix('shop-dev')}/*",
+    ]
+    assert allowed["ecr:BatchImportUpstreamImage"] == [
+        f"arn:aws:ecr:{account}:repository/{cache_prefix('shop-dev')}/*"
+    ]
     db = find(plan, ECS_SERVICE, "db")
     version = find(plan, SECRET_VERSION, "stack-DB_PASSWORD")
     assert version.urn in db.dependencies, "the task starts once the secret has its value"
@@ -412,9 +434,9 @@ def test_named_volumes_are_protected_efs_access_points(project_dir, write):
         efs["efsVolumeConfiguration"]["authorizationConfig"]["accessPointId"] == "shop-pg.data-id"
     )
     assert main_container(plan, "db")["mountPoints"] == [
-        {"containerPath": "/var/lib/postgresql/data", "readOnly": False, "sourceVolume": "pg-data"},
         {"containerPath": "/run/cache", "readOnly": False, "sourceVolume": "scratch-0"},
-    ]
+        {"containerPath": "/var/lib/postgresql/data", "readOnly": False, "sourceVolume": "pg-data"},
+    ], "sorted: the order of compose's volumes changes no definition"
     assert ecs_validation_errors(definition) == ""
     service = find(plan, ECS_SERVICE, "db")
     assert service.inputs["deploymentMinimumHealthyPercent"] == 0, "never two databases at once"

@@ -6,15 +6,16 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import boto3
 import pytest
-from botocore.stub import Stubber
+from botocore.stub import ANY, Stubber
 
 from components.run_once import JobFailed
 from providers.aws import run_once
-from providers.aws.run_once import EcsJobProvider, JobRun, run_job
+from providers.aws.run_once import EcsJobProvider, JobRun, Pace, run_job
 from tests.conftest import copy_example
 from tests.pickling import unpickled_in_project_root
 from tests.plans import find
@@ -24,6 +25,8 @@ CLUSTER = "arn:aws:ecs:eu-west-1:123456789012:cluster/migrate"
 TASK = "arn:aws:ecs:eu-west-1:123456789012:task/migrate/0123456789abcdef"
 DEFINITION = "arn:aws:ecs:eu-west-1:123456789012:task-definition/migrate-dev-migrate:3"
 STREAM = "migrate/migrate/0123456789abcdef"
+STARTED_BY = "berth/migrate-dev/migrate"
+LEFTOVER = "arn:aws:ecs:eu-west-1:123456789012:task/migrate/leftover0123"
 
 
 def job(**changes: Any) -> JobRun:
@@ -38,9 +41,31 @@ def job(**changes: Any) -> JobRun:
         "log_group": "/berth/migrate-dev",
         "log_stream_prefix": "migrate",
         "timeout": 600.0,
+        "started_by": STARTED_BY,
+        "tags": {"berth:job": "migrate"},
         "secrets": ["hunter2-secret"],
     }
     return JobRun(**(settings | changes))
+
+
+class Clock:
+    """Time that passes only when the provider sleeps: waits are exact, and instant."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.slept: list[float] = []
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+    def pace(self, poll_seconds: float = 6.0) -> Pace:
+        return Pace(
+            poll_seconds=poll_seconds,
+            clock=lambda: self.now,
+            sleep=self.sleep,
+            now=lambda: 1_800_000_000.0 + self.now,
+        )
 
 
 class Clients:
@@ -55,7 +80,16 @@ class Clients:
         self.ecs_stub = Stubber(self.ecs)
         self.logs_stub = Stubber(self.logs)
 
-    def run_task(self, response: dict[str, Any] | None = None) -> None:
+    def leftovers(self, *arns: str) -> None:
+        self.ecs_stub.add_response(
+            "list_tasks",
+            {"taskArns": list(arns)},
+            {"cluster": CLUSTER, "startedBy": STARTED_BY, "desiredStatus": "RUNNING"},
+        )
+
+    def run_task(self, response: dict[str, Any] | None = None, *, leftovers: bool = False) -> None:
+        if not leftovers:
+            self.leftovers()
         self.ecs_stub.add_response(
             "run_task",
             response
@@ -65,7 +99,8 @@ class Clients:
                 "taskDefinition": DEFINITION,
                 "launchType": "FARGATE",
                 "count": 1,
-                "startedBy": "berth",
+                "startedBy": STARTED_BY,
+                "tags": [{"key": "berth:job", "value": "migrate"}],
                 "networkConfiguration": {
                     "awsvpcConfiguration": {
                         "subnets": ["subnet-a", "subnet-b"],
@@ -76,11 +111,27 @@ class Clients:
             },
         )
 
-    def describe(self, status: str, **task: Any) -> None:
+    def describe(self, status: str, arn: str = TASK, **task: Any) -> None:
         self.ecs_stub.add_response(
             "describe_tasks",
-            {"tasks": [{"taskArn": TASK, "lastStatus": status, **task}], "failures": []},
+            {"tasks": [{"taskArn": arn, "lastStatus": status, **task}], "failures": []},
+            {"cluster": CLUSTER, "tasks": [arn]},
+        )
+
+    def missing(self, *, empty: bool = False) -> None:
+        """What DescribeTasks answers for a task it does not know (yet): MISSING, or nothing."""
+        failures = [] if empty else [{"arn": TASK, "reason": "MISSING"}]
+        self.ecs_stub.add_response(
+            "describe_tasks",
+            {"tasks": [], "failures": failures},
             {"cluster": CLUSTER, "tasks": [TASK]},
+        )
+
+    def stop(self, reason: str, arn: str = TASK) -> None:
+        self.ecs_stub.add_response(
+            "stop_task",
+            {"task": {"taskArn": arn, "desiredStatus": "STOPPED"}},
+            {"cluster": CLUSTER, "task": arn, "reason": reason},
         )
 
     def stopped(self, exit_code: int | None, **task: Any) -> None:
@@ -112,12 +163,15 @@ class Clients:
             },
         )
 
-    def run(self, spec: JobRun | None = None, **pace: Any) -> dict[str, Any]:
-        with self.ecs_stub, self.logs_stub:
-            result = run_job(spec or job(), self.ecs, self.logs, poll_seconds=0, **pace)
+    def run(self, spec: JobRun | None = None, pace: Pace | None = None) -> dict[str, Any]:
+        """Run the job; every scripted call (a StopTask, say) must have been made, even when
+        the run fails."""
+        try:
+            with self.ecs_stub, self.logs_stub:
+                return run_job(spec or job(), self.ecs, self.logs, pace or Clock().pace())
+        finally:
             self.ecs_stub.assert_no_pending_responses()
             self.logs_stub.assert_no_pending_responses()
-        return result
 
 
 @pytest.fixture
@@ -179,19 +233,14 @@ def test_a_task_that_never_starts_fails_with_the_reason(aws):
 
 
 def test_a_task_past_its_timeout_is_stopped_and_fails(aws):
-    ticks = iter([0.0, 10.0, 3601.0])
     aws.run_task()
     aws.describe("RUNNING")
     aws.describe("RUNNING")
-    aws.ecs_stub.add_response(
-        "stop_task",
-        {"task": {"taskArn": TASK, "lastStatus": "RUNNING", "desiredStatus": "STOPPED"}},
-        {"cluster": CLUSTER, "task": TASK, "reason": "berth: job timed out after 1h"},
-    )
+    aws.stop("berth: job timed out after 1h")
     aws.log("still migrating")
 
     with pytest.raises(JobFailed) as failure:
-        aws.run(job(timeout=3600.0), clock=lambda: next(ticks))
+        aws.run(job(timeout=3600.0), Clock().pace(poll_seconds=3600))
 
     assert str(failure.value) == (
         "job 'migrate' timed out after 1h and was stopped (raise x-berth-timeout to allow "
@@ -214,6 +263,7 @@ def test_run_task_failures_fail_the_job_at_once(aws):
 
 
 def test_an_api_error_on_start_is_a_job_failure(aws):
+    aws.leftovers()
     aws.ecs_stub.add_client_error(
         "run_task", service_error_code="AccessDeniedException", service_message="not allowed"
     )
@@ -228,14 +278,71 @@ def test_an_interrupted_wait_stops_the_task(aws):
 
     aws.run_task()
     aws.describe("RUNNING")
-    aws.ecs_stub.add_response(
-        "stop_task",
-        {"task": {"taskArn": TASK}},
-        {"cluster": CLUSTER, "task": TASK, "reason": "berth: job interrupted"},
-    )
+    aws.stop("berth: job interrupted")
 
     with pytest.raises(KeyboardInterrupt):
-        aws.run(sleep=interrupt)
+        aws.run(pace=Pace(poll_seconds=0, sleep=interrupt))
+
+
+# -- ECS's eventual consistency, and runs left behind -----------------------------------------
+
+
+@pytest.mark.parametrize("empty", [False, True], ids=["MISSING", "no tasks"])
+def test_a_task_ecs_does_not_know_yet_is_waited_for(aws, empty):
+    """Right after RunTask, DescribeTasks may answer MISSING or nothing for seconds."""
+    clock = Clock()
+    aws.run_task()
+    aws.missing(empty=empty)
+    aws.missing(empty=empty)
+    aws.missing(empty=empty)
+    aws.describe("RUNNING")
+    aws.stopped(0)
+    aws.log("done")
+
+    assert aws.run(pace=clock.pace(poll_seconds=6))["exitCode"] == 0
+    assert clock.slept == [1.0, 2.0, 4.0, 6.0], "backing off, then polling as usual"
+
+
+def test_a_task_unknown_for_a_minute_is_lost_stopped_and_fails(aws):
+    aws.run_task()
+    for _ in range(8):  # at 0, 1, 3, 7, 15, 30, 45 and 60 seconds: backing off, then lost
+        aws.missing()
+    aws.stop("berth: job interrupted")
+
+    with pytest.raises(JobFailed, match=r"ECS does not know its task .* 1m after starting it"):
+        aws.run()
+
+
+def test_a_leftover_run_of_the_job_is_waited_for_before_a_new_one_starts(aws):
+    """An earlier pulumi up was killed while the job ran: its task goes on. Two runs of one
+    migration must never overlap."""
+    clock = Clock()
+    aws.leftovers(LEFTOVER)
+    started = datetime.fromtimestamp(1_800_000_000.0 - 60, tz=UTC)
+    aws.describe("RUNNING", LEFTOVER, startedAt=started)
+    aws.describe("RUNNING", LEFTOVER)
+    aws.describe("STOPPED", LEFTOVER)
+    aws.run_task(leftovers=True)
+    aws.stopped(0)
+    aws.log("done")
+
+    assert aws.run(pace=clock.pace(poll_seconds=6))["exitCode"] == 0
+    assert clock.slept == [6.0, 6.0], "it waited for the leftover to stop, and stopped nothing"
+
+
+def test_a_leftover_run_past_its_timeout_is_stopped_first(aws):
+    clock = Clock()
+    aws.leftovers(LEFTOVER)
+    started = datetime.fromtimestamp(1_800_000_000.0 - 3000, tz=UTC)
+    aws.describe("RUNNING", LEFTOVER, startedAt=started)
+    aws.stop("berth: a leftover run passed its timeout", LEFTOVER)
+    aws.describe("DEPROVISIONING", LEFTOVER)
+    aws.describe("STOPPED", LEFTOVER)
+    aws.run_task(leftovers=True)
+    aws.stopped(0)
+    aws.log("done")
+
+    assert aws.run(job(timeout=600.0), clock.pace(poll_seconds=6))["exitCode"] == 0
 
 
 # -- the provider: re-runs, updates, the engine's round trip ----------------------------------
@@ -251,7 +358,7 @@ def props(project_dir) -> dict[str, Any]:
 @pytest.fixture
 def stubbed(monkeypatch) -> Iterator[Clients]:
     clients = Clients()
-    monkeypatch.setattr(run_once, "_clients", lambda region: (clients.ecs, clients.logs))
+    monkeypatch.setattr(run_once, "_clients", lambda props: (clients.ecs, clients.logs))
     with clients.ecs_stub, clients.logs_stub:
         yield clients
         clients.ecs_stub.assert_no_pending_responses()
@@ -265,6 +372,11 @@ def expect_run(clients: Clients, props: dict[str, Any], exit_code: int) -> None:
         "assignPublicIp": "ENABLED",
     }
     clients.ecs_stub.add_response(
+        "list_tasks",
+        {"taskArns": []},
+        {"cluster": props["cluster"], "startedBy": props["startedBy"], "desiredStatus": "RUNNING"},
+    )
+    clients.ecs_stub.add_response(
         "run_task",
         {"tasks": [{"taskArn": TASK}], "failures": []},
         {
@@ -272,7 +384,12 @@ def expect_run(clients: Clients, props: dict[str, Any], exit_code: int) -> None:
             "taskDefinition": props["taskDefinition"],
             "launchType": "FARGATE",
             "count": 1,
-            "startedBy": "berth",
+            "startedBy": "berth/migrate-dev/migrate",
+            "tags": [
+                {"key": "berth:definition", "value": ANY},
+                {"key": "berth:job", "value": "migrate"},
+                {"key": "berth:stack", "value": "migrate-dev"},
+            ],
             "networkConfiguration": {"awsvpcConfiguration": network},
         },
     )

@@ -18,6 +18,7 @@ from tests.conftest import program
 TASK_DEFINITION = "aws:ecs/taskDefinition:TaskDefinition"
 ECS_SERVICE = "aws:ecs/service:Service"
 JOB = "pulumi-python:dynamic/berth:EcsJob"
+READY = "pulumi-python:dynamic/berth:EcsServiceReady"
 IMAGE = "docker:index/image:Image"
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import uuid
 from collections.abc import Mapping
 from typing import Any
 
@@ -171,23 +172,63 @@ def plan_outputs(type_: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
     elif type_ == "docker:index/image:Image":
         name = str(inputs.get("imageName", "")).rsplit(":", 1)[0]
         outputs |= {"repoDigest": f"{name}@sha256:{digest}", "imageName": inputs.get("imageName")}
+    elif type_ == "aws:ecs/service:Service":
+        outputs["name"] = inputs.get("name") or f"service-{short}"
+    elif type_ == "aws:secretsmanager/secretVersion:SecretVersion":
+        # From the secret's id alone: a digest of the value would print a hash of a secret.
+        outputs["versionId"] = str(uuid.uuid5(uuid.NAMESPACE_URL, str(inputs.get("secretId"))))
     elif type_ == "pulumi-python:dynamic/berth:EcsJob":
         outputs |= {"exitCode": 0, "durationSeconds": 0.0, "finishedAt": "", "logTail": ""}
+    elif type_ == "pulumi-python:dynamic/berth:EcsServiceReady":
+        outputs["state"] = f"{inputs.get('desiredCount')} running"
     return outputs
 
 
+_PLAN_ANSWERS: dict[str, dict[str, Any]] = {
+    "aws:index/getAvailabilityZones:getAvailabilityZones": {
+        "id": PLAN_REGION,
+        "names": [f"{PLAN_REGION}{zone}" for zone in "abc"],
+        "zoneIds": [f"euw1-az{i}" for i in (1, 2, 3)],
+    },
+    "aws:ecr/getAuthorizationToken:getAuthorizationToken": {
+        "id": PLAN_ACCOUNT,
+        "authorizationToken": "QVdTOnBsYW4=",
+        "userName": "AWS",
+        "password": "plan",
+        "proxyEndpoint": f"https://{PLAN_ACCOUNT}.dkr.ecr.{PLAN_REGION}.amazonaws.com",
+        "expiresAt": "2030-01-01T00:00:00Z",
+    },
+    "aws:index/getRegion:getRegion": {
+        "id": PLAN_REGION,
+        "name": PLAN_REGION,
+        "region": PLAN_REGION,
+    },
+    "aws:index/getCallerIdentity:getCallerIdentity": {
+        "id": PLAN_ACCOUNT,
+        "accountId": PLAN_ACCOUNT,
+        "arn": f"arn:aws:iam::{PLAN_ACCOUNT}:user/plan",
+        "userId": "PLAN",
+    },
+    "aws:index/getPartition:getPartition": {
+        "id": "aws",
+        "partition": "aws",
+        "dnsSuffix": "amazonaws.com",
+        "reverseDnsPrefix": "com.amazonaws",
+    },
+}
+"""What the AWS provider functions the program calls return in the offline plan's account."""
+
+
 def plan_call(function: str, args: Mapping[str, Any]) -> dict[str, Any]:
-    """What the AWS provider functions the program calls return, for the offline plan."""
-    if function == "aws:index/getAvailabilityZones:getAvailabilityZones":
-        names = [f"{PLAN_REGION}{zone}" for zone in "abc"]
-        return {"id": PLAN_REGION, "names": names, "zoneIds": [f"euw1-az{i}" for i in (1, 2, 3)]}
-    if function == "aws:ecr/getAuthorizationToken:getAuthorizationToken":
-        return {
-            "id": PLAN_ACCOUNT,
-            "authorizationToken": "QVdTOnBsYW4=",
-            "userName": "AWS",
-            "password": "plan",
-            "proxyEndpoint": f"https://{PLAN_ACCOUNT}.dkr.ecr.{PLAN_REGION}.amazonaws.com",
-            "expiresAt": "2030-01-01T00:00:00Z",
-        }
-    return {}
+    """What the provider functions the program calls return, for the offline plan."""
+    if function == "docker:index/getRegistryImage:getRegistryImage":
+        return {"id": args["name"], "name": args["name"], "sha256Digest": plan_digest(args["name"])}
+    if function == "aws:ecr/getImage:getImage":
+        reference = f"{args.get('registryId')}/{args['repositoryName']}:{args.get('imageTag')}"
+        return {"id": reference, "imageDigest": plan_digest(reference)}
+    return _PLAN_ANSWERS.get(function, {})
+
+
+def plan_digest(reference: str) -> str:
+    """The digest an image's tag points at, for the offline plan: one per reference."""
+    return "sha256:" + hashlib.sha256(reference.encode()).hexdigest()

@@ -19,8 +19,6 @@ from berth.model import ContainerSettings, FileMount, Healthcheck, Secret, Servi
 
 Warn = Callable[[str], None]
 
-INIT_IMAGE = "public.ecr.aws/docker/library/busybox:1.37"
-"""Runs the init container: Docker's official busybox on ECR Public (no pull rate limit)."""
 FILES_DIR = "/run/secrets"
 FILES_VOLUME = "berth-files"
 """A task-scoped volume the init container writes compose secrets into."""
@@ -93,6 +91,7 @@ def service_container(
 def init_container(
     name: str,
     *,
+    image: pulumi.Input[str],
     search_domain: str,
     files: Sequence[tuple[FileMount, str]],
     secrets: Mapping[str, pulumi.Input[str]],
@@ -116,7 +115,7 @@ def init_container(
         script.append(f"chmod {file.mode if file.mode is not None else 0o444:o} {path}")
     definition: dict[str, Any] = {
         "name": name,
-        "image": INIT_IMAGE,
+        "image": image,
         "essential": False,
         "entryPoint": ["sh", "-c"],
         "command": ["\n".join(script)],

@@ -98,7 +98,7 @@ class LoadBalancer:
             subnets=network.subnet_ids,
             security_groups=[security_group.id],
             drop_invalid_header_fields=True,
-            opts=opts,
+            opts=pulumi.ResourceOptions(parent=parent, depends_on=network.ready),
         )
         self.listeners: dict[int, aws.lb.Listener] = {}
         for port in ports:

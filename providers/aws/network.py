@@ -8,7 +8,7 @@ alone decide what reaches them. An existing VPC and subnets can be given instead
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_aws as aws
@@ -24,9 +24,15 @@ ANYWHERE = {"cidr_blocks": ["0.0.0.0/0"], "ipv6_cidr_blocks": ["::/0"]}
 class Network:
     vpc_id: pulumi.Input[str]
     subnet_ids: list[pulumi.Input[str]]
+    ready: list[pulumi.Resource] = field(default_factory=list)
+    """What makes the subnets reach the internet: a subnet exists before its route to the
+    internet gateway, so the load balancer ("VPC has no internet gateway") and every task
+    (image pulls) wait on these too. Empty for a VPC the stack config names."""
 
 
-def create_network(name: str, options: AwsOptions, parent: pulumi.Resource) -> Network:
+def create_network(
+    name: str, options: AwsOptions, region: pulumi.Input[str], parent: pulumi.Resource
+) -> Network:
     """The stack's VPC and subnets, or the ones its config names."""
     if options.vpc_id:
         return Network(options.vpc_id, list(options.subnet_ids))
@@ -39,7 +45,9 @@ def create_network(name: str, options: AwsOptions, parent: pulumi.Resource) -> N
         tags={"Name": name},
         opts=opts,
     )
-    zones = aws.get_availability_zones_output(state="available", region=region_of(vpc.arn))
+    zones = aws.get_availability_zones_output(
+        state="available", region=region, opts=pulumi.InvokeOptions(parent=parent)
+    )
     gateway = aws.ec2.InternetGateway(f"{name}-igw", vpc_id=vpc.id, tags={"Name": name}, opts=opts)
     routes = aws.ec2.RouteTable(
         f"{name}-public",
@@ -49,6 +57,7 @@ def create_network(name: str, options: AwsOptions, parent: pulumi.Resource) -> N
         opts=opts,
     )
     subnets: list[pulumi.Input[str]] = []
+    associations: list[pulumi.Resource] = []
     for index, zone in enumerate(ZONES):
         subnet = aws.ec2.Subnet(
             f"{name}-public-{zone}",
@@ -59,16 +68,12 @@ def create_network(name: str, options: AwsOptions, parent: pulumi.Resource) -> N
             tags={"Name": f"{name}-public-{zone}"},
             opts=opts,
         )
-        aws.ec2.RouteTableAssociation(
+        association = aws.ec2.RouteTableAssociation(
             f"{name}-public-{zone}", subnet_id=subnet.id, route_table_id=routes.id, opts=opts
         )
         subnets.append(subnet.id)
-    return Network(vpc.id, subnets)
-
-
-def region_of(arn: pulumi.Output[str]) -> pulumi.Output[str]:
-    """The region of a resource, from its ARN: where the project's resources really are."""
-    return arn.apply(lambda text: text.split(":")[3])
+        associations.append(association)
+    return Network(vpc.id, subnets, ready=associations)
 
 
 @dataclass(frozen=True)

@@ -2,18 +2,25 @@
 
 A Pulumi dynamic provider: the engine pickles ``EcsJobProvider`` by reference, so this module
 must import cleanly, with no side effects, from the project directory. AWS clients are made
-inside each call, for the region in the inputs, with the credentials of the environment.
+inside each call, with the identity of the program's aws provider (``providers.aws.session``).
+
+The engine cannot interrupt a running ``create`` (its Cancel does nothing), so a run that
+``pulumi up`` was killed during may still be running. Every run is started with the job's own
+``startedBy`` tag; before a run starts, a still-running task of the same job is waited for (to
+its timeout, then stopped), so two runs of one job never overlap.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import json
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
-import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
 from berth.durations import format_duration
@@ -24,10 +31,17 @@ from components.run_once import (
     scrub,
     tail,
 )
+from providers.aws.session import aws_clients
 
 POLL_SECONDS = 6.0
 """How often a running task is described: ECS reports state changes within seconds."""
 LOG_LINES = 30
+MISSING_GRACE = 60.0
+"""How long a task just started may be unknown to DescribeTasks (ECS is eventually
+consistent: right after RunTask it can answer MISSING, or nothing) before it counts as lost."""
+MISSING_BACKOFF = (1.0, 2.0, 4.0, 8.0, 15.0)
+STOP_ALLOWANCE = 300.0
+"""How long a stopped task may take to reach STOPPED (its stop timeout is at most 120 s)."""
 
 
 @dataclass(frozen=True)
@@ -45,12 +59,16 @@ class JobRun:
     log_group: str
     log_stream_prefix: str
     timeout: float
+    started_by: str
+    """The job's own tag on every task it starts: how a leftover run of it is found."""
+    tags: Mapping[str, str] = field(default_factory=dict)
     secrets: Sequence[str] = field(default=(), repr=False)
     """Values to scrub from the log tail that failure messages and outputs show."""
 
     @classmethod
     def from_props(cls, props: Mapping[str, Any]) -> JobRun:
         definition = props["definition"]
+        digest = hashlib.sha256(json.dumps(definition, sort_keys=True).encode()).hexdigest()
         return cls(
             job=props["job"],
             cluster=props["cluster"],
@@ -62,37 +80,42 @@ class JobRun:
             log_group=props["logGroup"],
             log_stream_prefix=props["logStreamPrefix"],
             timeout=float(props["timeout"]),
+            started_by=props["startedBy"],
+            tags={**props.get("tags", {}), "berth:definition": digest[:16]},
             secrets=list((definition.get("secrets") or {}).values()),
         )
+
+
+@dataclass(frozen=True)
+class Pace:
+    """How the provider waits: injectable, so tests run without sleeping."""
+
+    poll_seconds: float = POLL_SECONDS
+    clock: Callable[[], float] = time.monotonic
+    sleep: Callable[[float], None] = time.sleep
+    now: Callable[[], float] = time.time
+    """Wall-clock seconds, to compare with the start time ECS reports."""
 
 
 class _TimedOut(Exception):
     pass
 
 
-def run_job(
-    run: JobRun,
-    ecs: Any,
-    logs: Any,
-    *,
-    poll_seconds: float = POLL_SECONDS,
-    clock: Callable[[], float] = time.monotonic,
-    sleep: Callable[[float], None] = time.sleep,
-) -> dict[str, Any]:
+def run_job(run: JobRun, ecs: Any, logs: Any, pace: Pace | None = None) -> dict[str, Any]:
     """Run the task to completion: ``exitCode`` and ``logTail``, or JobFailed.
 
     A task still running when this stops waiting (timeout, error, interrupt) is stopped, so
     no task is left behind.
     """
+    pace = pace or Pace()
     try:
+        _wait_for_leftovers(run, ecs, pace)
         arn = _start(run, ecs)
     except (BotoCoreError, ClientError) as error:
         raise JobFailed(f"job '{run.job}' could not start: {error}") from None
-    deadline = clock() + run.timeout
+    deadline = pace.clock() + run.timeout
     try:
-        task = _wait_until_stopped(
-            run, ecs, arn, deadline=deadline, poll_seconds=poll_seconds, clock=clock, sleep=sleep
-        )
+        task = _wait_until_stopped(run, ecs, arn, deadline=deadline, pace=pace)
     except BaseException as error:
         timed_out = isinstance(error, _TimedOut)
         reason = f"timed out after {format_duration(run.timeout)}" if timed_out else "interrupted"
@@ -122,13 +145,43 @@ def run_job(
     raise JobFailed(f"job '{run.job}' {outcome} ({stop}). Last log lines:\n{log_tail}")
 
 
+def _wait_for_leftovers(run: JobRun, ecs: Any, pace: Pace) -> None:
+    """Wait for a run of this job that is still going (an earlier ``pulumi up`` was killed
+    while it ran): to its own timeout, then stop it and wait until it has stopped."""
+    listed = ecs.list_tasks(cluster=run.cluster, startedBy=run.started_by, desiredStatus="RUNNING")
+    if listed["taskArns"]:
+        for task in ecs.describe_tasks(cluster=run.cluster, tasks=listed["taskArns"])["tasks"]:
+            _wait_out(run, ecs, task, pace)
+
+
+def _wait_out(run: JobRun, ecs: Any, task: Mapping[str, Any], pace: Pace) -> None:
+    arn = task["taskArn"]
+    began = task.get("startedAt") or task.get("createdAt")
+    age = pace.now() - began.timestamp() if isinstance(began, datetime) else 0.0
+    deadline = pace.clock() + max(0.0, run.timeout - age)
+    stopping = False
+    while task.get("lastStatus") != "STOPPED":
+        if pace.clock() >= deadline and not stopping:
+            _stop(run, ecs, arn, "berth: a leftover run passed its timeout")
+            stopping = True
+        if pace.clock() >= deadline + STOP_ALLOWANCE:
+            raise JobFailed(
+                f"job '{run.job}': an earlier run ({arn}) is still running and would not "
+                "stop; stop it in the ECS console, then run pulumi up again"
+            )
+        pace.sleep(pace.poll_seconds)
+        found = ecs.describe_tasks(cluster=run.cluster, tasks=[arn]).get("tasks", [])
+        task = found[0] if found else {"lastStatus": "STOPPED"}
+
+
 def _start(run: JobRun, ecs: Any) -> str:
     response = ecs.run_task(
         cluster=run.cluster,
         taskDefinition=run.task_definition,
         launchType="FARGATE",
         count=1,
-        startedBy="berth",
+        startedBy=run.started_by,
+        tags=[{"key": key, "value": value} for key, value in sorted(run.tags.items())],
         networkConfiguration={
             "awsvpcConfiguration": {
                 "subnets": list(run.subnets),
@@ -147,25 +200,29 @@ def _start(run: JobRun, ecs: Any) -> str:
 
 
 def _wait_until_stopped(
-    run: JobRun,
-    ecs: Any,
-    arn: str,
-    *,
-    deadline: float,
-    poll_seconds: float,
-    clock: Callable[[], float],
-    sleep: Callable[[float], None],
+    run: JobRun, ecs: Any, arn: str, *, deadline: float, pace: Pace
 ) -> dict[str, Any]:
+    missing_since: float | None = None
+    attempt = 0
     while True:
         response = ecs.describe_tasks(cluster=run.cluster, tasks=[arn])
         if not response.get("tasks"):
-            raise JobFailed(f"job '{run.job}': ECS lost track of its task {arn}")
+            missing_since = pace.clock() if missing_since is None else missing_since
+            if pace.clock() - missing_since >= MISSING_GRACE:
+                raise JobFailed(
+                    f"job '{run.job}': ECS does not know its task {arn} "
+                    f"{format_duration(MISSING_GRACE)} after starting it"
+                )
+            pace.sleep(MISSING_BACKOFF[min(attempt, len(MISSING_BACKOFF) - 1)])
+            attempt += 1
+            continue
+        missing_since, attempt = None, 0
         task: dict[str, Any] = response["tasks"][0]
         if task.get("lastStatus") == "STOPPED":
             return task
-        if clock() >= deadline:
+        if pace.clock() >= deadline:
             raise _TimedOut
-        sleep(poll_seconds)
+        pace.sleep(pace.poll_seconds)
 
 
 def _stop(run: JobRun, ecs: Any, arn: str, reason: str) -> None:
@@ -189,9 +246,9 @@ def _log_tail(run: JobRun, logs: Any, arn: str) -> str:
     return scrub(tail(text, LOG_LINES), list(run.secrets)) or "(no output)"
 
 
-def _clients(region: str) -> tuple[Any, Any]:
-    session = boto3.session.Session(region_name=region)
-    return session.client("ecs"), session.client("logs")
+def _clients(props: Mapping[str, Any]) -> tuple[Any, Any]:
+    ecs, logs = aws_clients(props.get("identity") or {}, props["region"], ("ecs", "logs"))
+    return ecs, logs
 
 
 class EcsJobProvider(RunOnceProvider):
@@ -202,8 +259,8 @@ class EcsJobProvider(RunOnceProvider):
         self.poll_seconds = poll_seconds
 
     def run(self, props: Mapping[str, Any]) -> dict[str, Any]:
-        ecs, logs = _clients(props["region"])
-        return run_job(JobRun.from_props(props), ecs, logs, poll_seconds=self.poll_seconds)
+        ecs, logs = _clients(props)
+        return run_job(JobRun.from_props(props), ecs, logs, Pace(poll_seconds=self.poll_seconds))
 
 
 class EcsJob(RunOnceResource, module="berth", name="EcsJob"):

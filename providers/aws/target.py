@@ -8,8 +8,9 @@ file system when a named volume is used, and one Secrets Manager secret per stac
 
 from __future__ import annotations
 
+import hashlib
 import json
-import os
+import posixpath
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -17,12 +18,12 @@ from typing import Any
 
 import pulumi
 import pulumi_aws as aws
-import pulumi_docker as docker
 
 from berth.errors import BerthError
 from berth.model import ComposeProject, FileMount, Secret, Service, Text
 from berth.settings import StackSettings
 from components.target import JobHandle, ServiceHandle
+from providers.aws.account import current_account
 from providers.aws.containers import (
     FILE_ENV_PREFIX,
     FILES_DIR,
@@ -34,37 +35,35 @@ from providers.aws.containers import (
     secret_env_name,
     service_container,
 )
+from providers.aws.iam import create_roles
+from providers.aws.images import DEFAULT_PLATFORM, Images, slug
 from providers.aws.ingress import Ingress, LoadBalancer, ingress_ports, listener_ports
-from providers.aws.network import create_network, create_security_groups, region_of
+from providers.aws.network import create_network, create_security_groups
 from providers.aws.options import AwsOptions
+from providers.aws.readiness import READY_TIMEOUT, EcsServiceReady
 from providers.aws.run_once import EcsJob
 from providers.aws.sizing import task_size
 from providers.aws.volumes import FileSystem
 
-ECS_TASKS = json.dumps(
-    {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Effect": "Allow",
-                "Principal": {"Service": "ecs-tasks.amazonaws.com"},
-                "Action": "sts:AssumeRole",
-            }
-        ],
-    }
-)
 RUNTIME_PLATFORMS = {"linux/amd64": "X86_64", "linux/arm64": "ARM64", "linux/arm64/v8": "ARM64"}
-DEFAULT_PLATFORM = "linux/amd64"
-"""Fargate's default architecture: images are built for it unless compose names a platform."""
+STARTED_BY_LIMIT = 128
+"""RunTask's startedBy: at most 128 letters, digits, hyphens, underscores and slashes."""
 _DNS_LABEL = re.compile(r"[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?")
 
 
 @dataclass(frozen=True)
 class StoredSecret:
-    """A value in Secrets Manager: the ARN tasks read, and the version they must wait for."""
+    """A value in Secrets Manager, and the version tasks read and must wait for."""
 
     arn: pulumi.Output[str]
     version: aws.secretsmanager.SecretVersion
+
+    @property
+    def value_from(self) -> pulumi.Output[str]:
+        """What a task definition reads: this very version (``arn:json-key:stage:version``),
+        not whatever is current when a task starts. A new value is thus a new task definition
+        revision, which rolls the services that read it, as it re-runs the jobs."""
+        return pulumi.Output.concat(self.arn, ":::", self.version.version_id)
 
 
 @dataclass(frozen=True)
@@ -102,7 +101,7 @@ class AwsTarget:
         self.parent = parent
         self.file = project.files[0]
         self.options = AwsOptions.parse(settings.options)
-        self.prefix = _slug(f"{project.name}-{pulumi.get_stack()}")
+        self.prefix = slug(f"{project.name}-{pulumi.get_stack()}")
         """AWS object names carry the stack, so several stacks share one account."""
         self.secret_values = {
             key: value
@@ -112,9 +111,10 @@ class AwsTarget:
         _check_project(project, self.file)
         name = project.name
         opts = pulumi.ResourceOptions(parent=parent)
+        self.account = current_account(parent)
+        self.region = self.account.region
         self.cluster = aws.ecs.Cluster(f"{name}-cluster", opts=opts)
-        self.region = region_of(self.cluster.arn)
-        self.network = create_network(name, self.options, parent)
+        self.network = create_network(name, self.options, self.region, parent)
         https = self.options.certificate_arn is not None
         self.ingress: dict[str, list[Ingress]] = {
             s.name: ingress_ports(s, https, _warner(s)) for s in project.long_running
@@ -145,26 +145,21 @@ class AwsTarget:
             retention_in_days=self.options.log_retention_days,
             opts=opts,
         )
-        self.execution_role = aws.iam.Role(
-            f"{name}-execution", assume_role_policy=ECS_TASKS, opts=opts
+        self.images = Images(
+            name,
+            prefix=self.prefix,
+            account=self.account,
+            keep_images=self.options.ecr_keep_images,
+            parent=parent,
         )
-        self.execution_policy = aws.iam.RolePolicy(
-            f"{name}-execution",
-            role=self.execution_role.id,
-            policy=pulumi.Output.json_dumps(
-                _policy(
-                    [
-                        (
-                            ["logs:CreateLogStream", "logs:PutLogEvents"],
-                            [pulumi.Output.concat(self.logs.arn, ":*")],
-                        ),
-                        (["ecr:GetAuthorizationToken"], ["*"]),
-                    ]
-                )
-            ),
-            opts=opts,
+        self.roles = create_roles(
+            name,
+            prefix=self.prefix,
+            cache_prefix=self.images.cache_prefix,
+            account=self.account,
+            log_group_arn=self.logs.arn,
+            parent=parent,
         )
-        self.task_role = aws.iam.Role(f"{name}-task", assume_role_policy=ECS_TASKS, opts=opts)
         self.namespace_name = f"{self.prefix}.internal"
         self.namespace = aws.servicediscovery.PrivateDnsNamespace(
             f"{name}-dns",
@@ -228,9 +223,28 @@ class AwsTarget:
             deployment_minimum_healthy_percent=0 if stateful else 100,
             deployment_maximum_percent=100 if stateful else 200,
             wait_for_steady_state=True,
-            opts=pulumi.ResourceOptions(parent=parent, depends_on=[*after, *rules, *task.waits]),
+            opts=pulumi.ResourceOptions(
+                parent=parent, depends_on=[*after, *rules, *task.waits, *self.network.ready]
+            ),
         )
-        return ServiceHandle(started=[workload], healthy=[workload], endpoints=endpoints)
+        ready = EcsServiceReady(
+            f"{service.name}-ready",
+            {
+                "service": service.name,
+                "cluster": self.cluster.arn,
+                "ecsService": workload.name,
+                "taskDefinition": task.definition.arn,
+                "desiredCount": workload.desired_count,
+                "healthy": service.healthcheck is not None,
+                "timeout": READY_TIMEOUT,
+                "region": self.region,
+                "identity": self.account.identity,
+            },
+            opts=pulumi.ResourceOptions(
+                parent=parent, depends_on=[workload], additional_secret_outputs=["identity"]
+            ),
+        )
+        return ServiceHandle(started=[ready], healthy=[ready], endpoints=endpoints)
 
     def job(
         self, job: Service, after: Sequence[pulumi.Resource], parent: pulumi.Resource
@@ -250,6 +264,9 @@ class AwsTarget:
                 "runAlways": job.run_always,
                 "timeout": job.timeout,
                 "region": self.region,
+                "identity": self.account.identity,
+                "startedBy": self._started_by(job),
+                "tags": {"berth:stack": self.prefix, "berth:job": job.name},
                 "cluster": self.cluster.arn,
                 "taskDefinition": task.definition.arn,
                 "container": task.container,
@@ -259,10 +276,21 @@ class AwsTarget:
                 "logGroup": self.logs.name,
                 "logStreamPrefix": task.container,
             },
-            opts=pulumi.ResourceOptions(parent=parent, depends_on=[*after, *task.waits]),
+            opts=pulumi.ResourceOptions(
+                parent=parent,
+                depends_on=[*after, *task.waits, *self.network.ready],
+                additional_secret_outputs=["identity"],
+            ),
         )
         result = {"exitCode": run.exitCode, "durationSeconds": run.durationSeconds}
         return JobHandle(run=run, result={**result, "finishedAt": run.finishedAt})
+
+    def _started_by(self, job: Service) -> str:
+        """The tag every run of ``job`` in this stack starts with: how a leftover is found."""
+        tag = f"berth/{self.prefix}/{ecs_name(job.name)}"
+        if len(tag) <= STARTED_BY_LIMIT:
+            return tag
+        return f"berth/{hashlib.sha256(tag.encode()).hexdigest()[:40]}"
 
     def _routes(
         self, service: Service, container: str, parent: pulumi.Resource
@@ -294,7 +322,7 @@ class AwsTarget:
         warn = _warner(service)
         container = ecs_name(service.name)
         init = f"{container}-init"
-        image, repository = self._image(service, parent)
+        image, _ = self.images.image(service, parent)
         environment = self._environment_secrets(service, parent)
         health = None
         if service.healthcheck:
@@ -312,16 +340,17 @@ class AwsTarget:
             [
                 init_container(
                     init,
+                    image=self.images.init_image,
                     search_domain=self.namespace_name,
                     files=[(file, variable) for variable, (file, _) in files.items()],
-                    secrets={variable: s.stored.arn for variable, (_, s) in files.items()},
+                    secrets={v: s.stored.value_from for v, (_, s) in files.items()},
                     log_configuration=log,
                 ),
                 service_container(
                     service,
                     self.file,
                     image=image,
-                    secrets={name: s.stored.arn for name, s in environment.items()},
+                    secrets={name: s.stored.value_from for name, s in environment.items()},
                     health_command=health,
                     mount_points=mount_points,
                     log_configuration=log,
@@ -333,9 +362,11 @@ class AwsTarget:
         )
         secrets = environment | {variable: secret for variable, (_, secret) in files.items()}
         stored = list({id(s.stored): s.stored for s in secrets.values()}.values())
-        waits: list[pulumi.Resource] = [self.execution_policy, *(s.version for s in stored)]
-        if policy := self._access_policy(service, repository, [s.arn for s in stored], parent):
-            waits.append(policy)
+        waits: list[pulumi.Resource] = [
+            self.roles.execution_policy,
+            self.images.cache_rule,
+            *(s.version for s in stored),
+        ]
         if self.storage and access_points:
             waits.extend(self.storage.mount_targets)
         size = task_size(service, self.file)
@@ -347,8 +378,8 @@ class AwsTarget:
             memory=str(size.memory),
             network_mode="awsvpc",
             requires_compatibilities=["FARGATE"],
-            execution_role_arn=self.execution_role.arn,
-            task_role_arn=self.task_role.arn,
+            execution_role_arn=self.roles.execution.arn,
+            task_role_arn=self.roles.task.arn,
             runtime_platform=aws.ecs.TaskDefinitionRuntimePlatformArgs(
                 operating_system_family="LINUX",
                 cpu_architecture=_architecture(service, warn),
@@ -366,50 +397,6 @@ class AwsTarget:
             memory=size.memory,
             waits=waits,
         )
-
-    def _image(
-        self, service: Service, parent: pulumi.Resource
-    ) -> tuple[pulumi.Input[str], aws.ecr.Repository | None]:
-        """``image:`` as is; ``build:`` built, pushed to the service's repository, and
-        referenced by digest, so that a new build (and only a new build) rolls it out."""
-        if not service.build:
-            return str(service.image), None
-        opts = pulumi.ResourceOptions(parent=parent)
-        repository = aws.ecr.Repository(
-            f"{service.name}-repo",
-            name=f"{self.prefix}/{_slug(service.name)}",
-            force_delete=True,
-            image_scanning_configuration=aws.ecr.RepositoryImageScanningConfigurationArgs(
-                scan_on_push=True
-            ),
-            opts=opts,
-        )
-        aws.ecr.LifecyclePolicy(
-            f"{service.name}-repo",
-            repository=repository.name,
-            policy=json.dumps(_keep_last(self.options.ecr_keep_images)),
-            opts=opts,
-        )
-        token = aws.ecr.get_authorization_token_output(registry_id=repository.registry_id)
-        context = service.build.context
-        image = docker.Image(
-            f"{service.name}-image",
-            image_name=pulumi.Output.concat(repository.repository_url, ":latest"),
-            build=docker.DockerBuildArgs(
-                context=context,
-                dockerfile=os.path.join(context, service.build.dockerfile),
-                args=service.build.args or None,
-                target=service.build.target,
-                platform=service.platform or DEFAULT_PLATFORM,
-            ),
-            registry=docker.RegistryArgs(
-                server=repository.repository_url,
-                username=token.user_name,
-                password=pulumi.Output.secret(token.password),
-            ),
-            opts=opts,
-        )
-        return image.repo_digest, repository
 
     # -- secrets -----------------------------------------------------------------------------
 
@@ -430,7 +417,7 @@ class AwsTarget:
         writes it under /run/secrets."""
         files = {}
         for index, file in enumerate(service.files):
-            if os.path.dirname(file.target.rstrip("/")) != FILES_DIR:
+            if posixpath.dirname(file.target.rstrip("/")) != FILES_DIR:
                 raise BerthError(
                     f"the secret {file.name!r} goes to {file.target}; on aws Berth places "
                     f"compose secrets directly in {FILES_DIR}",
@@ -472,38 +459,6 @@ class AwsTarget:
             name, secret_id=secret.id, secret_string=pulumi.Output.secret(value), opts=opts
         )
         return StoredSecret(secret.arn, version)
-
-    def _access_policy(
-        self,
-        service: Service,
-        repository: aws.ecr.Repository | None,
-        secret_arns: Sequence[pulumi.Output[str]],
-        parent: pulumi.Resource,
-    ) -> aws.iam.RolePolicy | None:
-        """What the execution role may do for this task alone: pull its image, read its
-        secrets. The shared role thus reads only the project's own secrets."""
-        statements = []
-        if repository:
-            statements.append(
-                (
-                    [
-                        "ecr:BatchCheckLayerAvailability",
-                        "ecr:BatchGetImage",
-                        "ecr:GetDownloadUrlForLayer",
-                    ],
-                    [repository.arn],
-                )
-            )
-        if secret_arns:
-            statements.append((["secretsmanager:GetSecretValue"], list(secret_arns)))
-        if not statements:
-            return None
-        return aws.iam.RolePolicy(
-            f"{service.name}-access",
-            role=self.execution_role.id,
-            policy=pulumi.Output.json_dumps(_policy(statements)),
-            opts=pulumi.ResourceOptions(parent=parent),
-        )
 
     # -- volumes and network -------------------------------------------------------------------
 
@@ -549,6 +504,9 @@ class AwsTarget:
             mount_points.append(
                 {"sourceVolume": FILES_VOLUME, "containerPath": FILES_DIR, "readOnly": True}
             )
+        # Order-free lists, sorted: reordering compose's volumes changes no definition.
+        mount_points.sort(key=lambda point: point["containerPath"])
+        volumes.sort(key=lambda volume: str(volume.name))
         return mount_points, volumes, access_points
 
     def _network_configuration(self) -> aws.ecs.ServiceNetworkConfigurationArgs:
@@ -596,35 +554,3 @@ def _warner(service: Service) -> Callable[[str], None]:
         pulumi.log.warn(f"service '{service.name}': {message}")
 
     return warn
-
-
-def _policy(statements: Sequence[tuple[list[str], list[Any]]]) -> dict[str, Any]:
-    return {
-        "Version": "2012-10-17",
-        "Statement": [
-            {"Effect": "Allow", "Action": actions, "Resource": resources}
-            for actions, resources in statements
-        ],
-    }
-
-
-def _keep_last(count: int) -> dict[str, Any]:
-    return {
-        "rules": [
-            {
-                "rulePriority": 1,
-                "description": f"keep the last {count} images",
-                "selection": {
-                    "tagStatus": "any",
-                    "countType": "imageCountMoreThan",
-                    "countNumber": count,
-                },
-                "action": {"type": "expire"},
-            }
-        ]
-    }
-
-
-def _slug(text: str) -> str:
-    """Lowercase letters, digits and hyphens: valid in every AWS name Berth sets."""
-    return re.sub(r"[^a-z0-9-]+", "-", text.lower()).strip("-")

@@ -1,0 +1,62 @@
+"""Where the project deploys: the aws provider's region, account and identity, known at preview.
+
+Everything here comes from the stack config or from provider functions, which the engine
+answers during ``pulumi preview`` too, never from a resource's ARN (unknown until the resource
+exists): a job's definition holds the region and the registry, and an unknown value there would
+show every job as "replace" in every preview.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+from providers.aws.session import STRUCTURED_KEYS, identity_config
+
+
+@dataclass(frozen=True)
+class Account:
+    region: pulumi.Output[str]
+    account_id: pulumi.Output[str]
+    partition: pulumi.Output[str]
+    dns_suffix: pulumi.Output[str]
+    """``amazonaws.com``, or the partition's own (China, GovCloud)."""
+    identity: pulumi.Output[dict[str, Any]]
+    """The ``aws:*`` settings the provider authenticates with, as one secret: the run-once
+    resources use the same credentials, profile and roles as the program."""
+
+    @property
+    def registry(self) -> pulumi.Output[str]:
+        """The account's private ECR registry in the region."""
+        return pulumi.Output.concat(self.account_id, ".dkr.ecr.", self.region, ".", self.dns_suffix)
+
+    def arn(self, service: str, resource: str) -> pulumi.Output[str]:
+        """An ARN in this account and region, e.g. ``arn("secretsmanager", "secret:x/*")``."""
+        return pulumi.Output.concat(
+            "arn:", self.partition, ":", service, ":", self.region, ":", self.account_id, ":",
+            resource,
+        )  # fmt: skip
+
+
+def current_account(parent: pulumi.Resource) -> Account:
+    """The account, region and identity of the aws provider the project deploys with."""
+    invoke = pulumi.InvokeOptions(parent=parent)
+    config = pulumi.Config("aws")
+    region = aws.config.region  # aws:region, else AWS_REGION / AWS_DEFAULT_REGION, as the provider
+    partition = aws.get_partition_output(opts=invoke)
+    return Account(
+        region=pulumi.Output.from_input(region)
+        if region
+        else aws.get_region_output(opts=invoke).region,
+        account_id=aws.get_caller_identity_output(opts=invoke).account_id,
+        partition=partition.partition,
+        dns_suffix=partition.dns_suffix,
+        identity=pulumi.Output.secret(
+            identity_config(
+                lambda key: config.get_object(key) if key in STRUCTURED_KEYS else config.get(key)
+            )
+        ),
+    )

@@ -1,0 +1,100 @@
+"""The project's IAM roles: one execution role (ECS pulls images and reads secrets with it) and
+one task role (the containers' own identity).
+
+The execution role's policy is scoped by name, not listed per resource: the stack's secrets
+(``berth/<prefix>/*``), its repositories (``<prefix>/*``) and its cache of ECR Public
+(``<cache prefix>/*``). Its size is thus the same for 2 services or 500; a statement per secret
+would pass IAM's 10,240-character limit for a role's inline policies at about 20 services.
+The execution role is used by ECS itself, never by a container, so one role for the project
+gives no service the others' secrets.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+from providers.aws.account import Account
+
+ECS_TASKS = json.dumps(
+    {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": "ecs-tasks.amazonaws.com"},
+                "Action": "sts:AssumeRole",
+            }
+        ],
+    }
+)
+PULL = ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"]
+CACHE_FILL = ["ecr:BatchImportUpstreamImage", "ecr:CreateRepository"]
+"""What a pull through the cache needs the first time an image is pulled (ECR user guide,
+"IAM permissions required to sync an upstream registry")."""
+
+
+@dataclass(frozen=True)
+class Roles:
+    execution: aws.iam.Role
+    execution_policy: aws.iam.RolePolicy
+    """What every task waits on: without it, ECS cannot pull or read a secret."""
+    task: aws.iam.Role
+
+
+def create_roles(
+    name: str,
+    *,
+    prefix: str,
+    cache_prefix: str,
+    account: Account,
+    log_group_arn: pulumi.Input[str],
+    parent: pulumi.Resource,
+) -> Roles:
+    opts = pulumi.ResourceOptions(parent=parent)
+    execution = aws.iam.Role(f"{name}-execution", assume_role_policy=ECS_TASKS, opts=opts)
+    policy = aws.iam.RolePolicy(
+        f"{name}-execution",
+        role=execution.id,
+        policy=pulumi.Output.json_dumps(
+            policy_document(
+                [
+                    (
+                        ["logs:CreateLogStream", "logs:PutLogEvents"],
+                        [pulumi.Output.concat(log_group_arn, ":*")],
+                    ),
+                    (["ecr:GetAuthorizationToken"], ["*"]),
+                    (
+                        PULL,
+                        [
+                            account.arn("ecr", f"repository/{prefix}/*"),
+                            account.arn("ecr", f"repository/{cache_prefix}/*"),
+                        ],
+                    ),
+                    (CACHE_FILL, [account.arn("ecr", f"repository/{cache_prefix}/*")]),
+                    (
+                        ["secretsmanager:GetSecretValue"],
+                        [account.arn("secretsmanager", f"secret:berth/{prefix}/*")],
+                    ),
+                ]
+            )
+        ),
+        opts=opts,
+    )
+    task = aws.iam.Role(f"{name}-task", assume_role_policy=ECS_TASKS, opts=opts)
+    return Roles(execution=execution, execution_policy=policy, task=task)
+
+
+def policy_document(statements: Sequence[tuple[list[str], list[Any]]]) -> dict[str, Any]:
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Action": actions, "Resource": resources}
+            for actions, resources in statements
+        ],
+    }

@@ -1,0 +1,163 @@
+"""Images, always deployed by digest: ``build:`` built and pushed to the service's ECR
+repository, ``image:`` resolved to the digest its tag points at now, and the init container's
+busybox served from the account's own registry through an ECR pull-through cache of ECR Public.
+
+A digest makes a task definition, and a job's definition, change exactly when the image does:
+a tag that moves to a new image rolls the services and re-runs the job; a new tag for the same
+image changes nothing. Digests are resolved by provider functions, which ``pulumi preview``
+runs too, so a preview shows the change.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_docker as docker
+from docker.utils import parse_repository_tag
+
+from berth.model import Build, Service
+from providers.aws.account import Account
+
+DEFAULT_PLATFORM = "linux/amd64"
+"""Fargate's default architecture: images are built for it unless compose names a platform."""
+ECR_PUBLIC = "public.ecr.aws"
+INIT_REPOSITORY = "docker/library/busybox"
+INIT_TAG = "1.37"
+"""The init container's image: Docker's official busybox, as ECR Public serves it."""
+_ECR_HOST = re.compile(r"(?P<account>\d{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com")
+
+
+def cache_prefix(prefix: str) -> str:
+    """The stack's pull-through cache prefix: unique per stack, and within ECR's 30 characters."""
+    return f"berth-{hashlib.sha256(prefix.encode()).hexdigest()[:12]}"
+
+
+class Images:
+    """Where the project's images come from."""
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        prefix: str,
+        account: Account,
+        keep_images: int,
+        parent: pulumi.Resource,
+    ) -> None:
+        self.prefix = prefix
+        self.account = account
+        self.keep_images = keep_images
+        self.parent = parent
+        self.cache_prefix = cache_prefix(prefix)
+        self.cache_rule = aws.ecr.PullThroughCacheRule(
+            f"{name}-ecr-public",
+            ecr_repository_prefix=self.cache_prefix,
+            upstream_registry_url=ECR_PUBLIC,
+            opts=pulumi.ResourceOptions(parent=parent),
+        )
+        self.init_image = pulumi.Output.concat(
+            account.registry, f"/{self.cache_prefix}/{INIT_REPOSITORY}:{INIT_TAG}"
+        )
+        """Pulled from the account's own registry, so a private VPC with ECR endpoints (no
+        route to ECR Public) starts its tasks too."""
+
+    def image(
+        self, service: Service, parent: pulumi.Resource
+    ) -> tuple[pulumi.Input[str], aws.ecr.Repository | None]:
+        """The service's image by digest, and the repository it was pushed to, if built."""
+        if service.build:
+            return self._built(service, service.build, parent)
+        return self.resolved(str(service.image)), None
+
+    def resolved(self, image: str) -> pulumi.Input[str]:
+        """``image`` pinned to the digest its tag names now (an image given by digest as is)."""
+        repository, tag = parse_repository_tag(image)
+        if tag and tag.startswith("sha256:"):
+            return image
+        invoke = pulumi.InvokeOptions(parent=self.parent)
+        ecr = _ECR_HOST.match(repository)
+        if ecr:
+            digest = aws.ecr.get_image_output(
+                registry_id=ecr["account"],
+                repository_name=repository.split("/", 1)[1],
+                image_tag=tag or "latest",
+                opts=invoke,
+            ).image_digest
+        else:
+            digest = docker.get_registry_image_output(
+                name=f"{repository}:{tag or 'latest'}", opts=invoke
+            ).sha256_digest
+        return pulumi.Output.concat(repository, "@", digest)
+
+    def _built(
+        self, service: Service, build: Build, parent: pulumi.Resource
+    ) -> tuple[pulumi.Input[str], aws.ecr.Repository]:
+        """Built, pushed to the service's repository, and referenced by digest, so that a new
+        build (and only a new build) rolls it out."""
+        opts = pulumi.ResourceOptions(parent=parent)
+        repository = aws.ecr.Repository(
+            f"{service.name}-repo",
+            name=f"{self.prefix}/{slug(service.name)}",
+            force_delete=True,
+            image_scanning_configuration=aws.ecr.RepositoryImageScanningConfigurationArgs(
+                scan_on_push=True
+            ),
+            opts=opts,
+        )
+        aws.ecr.LifecyclePolicy(
+            f"{service.name}-repo",
+            repository=repository.name,
+            policy=json.dumps(keep_last(self.keep_images)),
+            opts=opts,
+        )
+        token = aws.ecr.get_authorization_token_output(
+            registry_id=repository.registry_id, opts=pulumi.InvokeOptions(parent=parent)
+        )
+        context = build.context
+        image = docker.Image(
+            f"{service.name}-image",
+            image_name=pulumi.Output.concat(repository.repository_url, ":latest"),
+            build=docker.DockerBuildArgs(
+                context=context,
+                dockerfile=os.path.join(context, build.dockerfile),
+                args=build.args or None,
+                target=build.target,
+                platform=service.platform or DEFAULT_PLATFORM,
+            ),
+            registry=docker.RegistryArgs(
+                server=repository.repository_url,
+                username=token.user_name,
+                password=pulumi.Output.secret(token.password),
+            ),
+            opts=opts,
+        )
+        return image.repo_digest, repository
+
+
+def keep_last(count: int) -> dict[str, Any]:
+    """An ECR lifecycle policy that keeps the newest ``count`` images."""
+    return {
+        "rules": [
+            {
+                "rulePriority": 1,
+                "description": f"keep the last {count} images",
+                "selection": {
+                    "tagStatus": "any",
+                    "countType": "imageCountMoreThan",
+                    "countNumber": count,
+                },
+                "action": {"type": "expire"},
+            }
+        ]
+    }
+
+
+def slug(text: str) -> str:
+    """Lowercase letters, digits and hyphens: valid in every AWS name Berth sets."""
+    return re.sub(r"[^a-z0-9-]+", "-", text.lower()).strip("-")
