@@ -13,11 +13,14 @@ import re
 import shutil
 import subprocess
 import sys
-from collections.abc import Mapping, Sequence
+import tempfile
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from berth.errors import BerthError
+from berth.variables import COMPOSE_OWN
 
 INSTALL_HINT = (
     "Install Docker with Compose v2 (https://docs.docker.com/compose/install/), "
@@ -86,31 +89,64 @@ def _is_compose_v2(command: tuple[str, ...]) -> bool:
 def run_config(
     files: Sequence[str], profiles: Sequence[str], variables: Mapping[str, str]
 ) -> ComposeOutput:
-    """Run ``compose config`` on ``files`` with only ``variables`` as its environment.
+    """Run ``compose config`` on ``files``, with ``variables`` only to interpolate.
 
-    The user's shell environment is deliberately not passed: a deployment must depend on the
-    stack's config, not on whoever runs it. HOME and PATH stay so that ``~`` and plugins work.
-    Consistency checks are left to Berth's validator, which knows about ``required: false``.
+    Compose reads settings from its process environment (``COMPOSE_PROJECT_NAME``,
+    ``COMPOSE_PROFILES``, ``HOME`` for ``~``, ...), so that environment holds only HOME and
+    PATH of whoever deploys (for ``~`` and a ``docker compose`` plugin), never a stack value nor
+    the rest of the user's shell: a deployment depends on the stack's config. The variables
+    reach Compose as an env file, as ``.env`` does; ``Variables`` refuses the keys Compose
+    would read as its own settings. Consistency checks are left to Berth's validator, which
+    knows about ``required: false``.
     """
     command = [*compose_command()]
     for file in files:
         command += ["-f", file]
     for profile in profiles:
         command += ["--profile", profile]
-    command += ["config", "--no-consistency", "--format", "yaml"]
-    env = {key: os.environ[key] for key in ("PATH", "HOME") if key in os.environ}
-    env.update(variables)
-    try:
-        done = subprocess.run(
-            command, capture_output=True, text=True, env=env, timeout=120, check=False
-        )
-    except (OSError, subprocess.SubprocessError) as error:
-        raise BerthError(f"could not run Docker Compose ({error})", hint=INSTALL_HINT) from None
+    env = {key: os.environ[key] for key in COMPOSE_OWN if key in os.environ}
+    with _env_file(variables) as stack:
+        # Given env files, Compose skips the project's .env: read it between two copies of the
+        # stack's, so that .env sees the stack's values (as it sees an environment's) and the
+        # stack's win, as they would from the environment.
+        dotenv = Path(files[0]).resolve().parent / ".env" if files else None
+        env_files = [stack, dotenv, stack] if dotenv and dotenv.is_file() else [stack]
+        for env_file in env_files:
+            command += ["--env-file", str(env_file)]
+        command += ["config", "--no-consistency", "--format", "yaml"]
+        try:
+            done = subprocess.run(
+                command, capture_output=True, text=True, env=env, timeout=120, check=False
+            )
+        except (OSError, subprocess.SubprocessError) as error:
+            raise BerthError(f"could not run Docker Compose ({error})", hint=INSTALL_HINT) from None
     warnings = tuple(_unquote(m["msg"]) for m in _WARNING.finditer(done.stderr))
     # A wrapper that drops the exit code prints nothing on stdout instead: never an empty project.
     if done.returncode != 0 or not done.stdout.strip():
         raise compose_error(done.stderr, files)
     return ComposeOutput(yaml=done.stdout, warnings=warnings)
+
+
+@contextmanager
+def _env_file(variables: Mapping[str, str]) -> Iterator[Path]:
+    r"""``variables`` in a private env file (mode 0600), removed after use.
+
+    Values are double-quoted in the escapes Compose's env file parser undoes (``\\``, ``\"``,
+    ``\n``, ``\r``) and ``$`` doubled so that Compose does not interpolate them: each one
+    arrives exactly as the stack holds it.
+    """
+    with tempfile.NamedTemporaryFile(
+        "w", encoding="utf-8", prefix="berth-", suffix=".env"
+    ) as handle:
+        for key in sorted(variables):
+            handle.write(f"{key}={_quoted(variables[key])}\n")
+        handle.flush()
+        yield Path(handle.name)
+
+
+def _quoted(value: str) -> str:
+    escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("$", "$$")
+    return '"' + escaped.replace("\n", "\\n").replace("\r", "\\r") + '"'
 
 
 def _unquote(message: str) -> str:

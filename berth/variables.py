@@ -15,6 +15,10 @@ from dataclasses import dataclass, field
 from berth.errors import BerthError
 from berth.model import Secret, Text
 
+NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+"""What a compose variable is called: what ``${NAME}`` can refer to and an env file can hold."""
+COMPOSE_OWN = ("PATH", "HOME")
+"""Read by Docker Compose from its own environment, like every ``COMPOSE_*`` key."""
 MIN_SECRET_LENGTH = 3
 """Shorter secrets are refused: job logs hide a secret by its value, and one or two characters
 occur everywhere in a log (and are guessed at once). An empty secret holds nothing to hide."""
@@ -28,6 +32,8 @@ class Variables:
     secret_keys: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
+        for key in sorted(self.values):
+            _check_name(key)
         for key in sorted(self.secret_keys & self.values.keys()):
             if 0 < len(self.values[key]) < MIN_SECRET_LENGTH:
                 raise BerthError(
@@ -52,6 +58,24 @@ class Variables:
         env = {key: placeholders.get(key, value) for key, value in self.values.items()}
         pattern = re.compile(rf"berthsecret{nonce}x\d+z")
         return Sealed(env, {p: k for k, p in placeholders.items()}, dict(self.values), pattern)
+
+
+def _check_name(key: str) -> None:
+    """Refuse a key Compose would read as one of its own settings, or could not be handed."""
+    if key.upper().startswith("COMPOSE_") or key in COMPOSE_OWN:
+        raise BerthError(
+            f"berth:{key} cannot be a compose variable: Docker Compose reads {key} for itself, "
+            "so it would change how the compose files are loaded",
+            hint=f"remove it (`pulumi config rm {key}`); choose files and profiles with "
+            "berth:composeFiles and berth:profiles",
+        )
+    if not NAME.fullmatch(key):
+        raise BerthError(
+            f"berth:{key} cannot be a compose variable: a variable name has only letters, "
+            "digits and _, and does not start with a digit",
+            hint=f"`pulumi config rm {key}`, then set it again under a name such as "
+            f"{re.sub(r'[^A-Za-z0-9_]', '_', key).lstrip('0123456789') or 'VALUE'}",
+        )
 
 
 @dataclass(frozen=True)
