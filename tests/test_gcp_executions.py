@@ -6,7 +6,7 @@ The clock is fake (sleeping advances it), so the deadlines are the real ones and
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from types import SimpleNamespace
 from typing import Any
 
@@ -91,7 +91,7 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
 
 def execute(session: ScriptedSession, **changes: Any) -> dict[str, Any]:
     class Provider(CloudRunJobExecutionProvider):
-        def api(self) -> CloudRunApi:
+        def api(self, props: Mapping[str, Any]) -> CloudRunApi:
             return CloudRunApi(session)
 
     props = {

@@ -3,6 +3,7 @@ scripted Compute API (no network)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import pytest
@@ -35,7 +36,7 @@ class Provider(VmServiceReadyProvider):
         super().__init__()
         self.fake = api
 
-    def api(self) -> Any:
+    def api(self, props: Mapping[str, Any]) -> Any:
         return self.fake
 
 

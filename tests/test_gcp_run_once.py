@@ -94,7 +94,7 @@ class Provider(CloudRunJobExecutionProvider):
         super().__init__()
         self.fake = api
 
-    def api(self) -> Any:
+    def api(self, props: Mapping[str, Any]) -> Any:
         return self.fake
 
 

@@ -1,24 +1,25 @@
 """The few Google Cloud REST calls Berth's own resources make, over an authorized session.
 
 Used by the dynamic providers (``run_once``, ``readiness``) in the engine's provider process,
-with Application Default Credentials: those the gcp provider of ``pulumi up`` uses too.
-Nothing is imported from Google's SDK until a call is made.
+as the identity the gcp provider of ``pulumi up`` uses (``providers.gcp.identity``). Nothing is
+imported from Google's SDK until a call is made.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
 import requests
 
+from providers.gcp.identity import IdentityError, credentials
+
 RUN_API = "https://run.googleapis.com/v2"
 LOGGING_API = "https://logging.googleapis.com/v2/entries:list"
 COMPUTE_API = "https://compute.googleapis.com/compute/v1"
-SCOPES = ("https://www.googleapis.com/auth/cloud-platform",)
 LOG_LINES = 30
 NOT_FOUND = 404
 TRANSIENT = frozenset({408, 429, 500, 502, 503, 504})
@@ -47,16 +48,14 @@ class Backoff:
         return (min(self.first * 2**attempt, self.cap) for attempt in range(self.retries))
 
 
-def authorized_session() -> Any:
-    import google.auth  # noqa: PLC0415 - only the provider process needs it
-    import google.auth.exceptions  # noqa: PLC0415
+def authorized_session(identity: Mapping[str, Any] | None = None) -> Any:
+    """A ``requests`` session acting as the gcp provider's identity (``providers.gcp.identity``)."""
     from google.auth.transport.requests import AuthorizedSession  # noqa: PLC0415
 
     try:
-        credentials, _ = google.auth.default(scopes=list(SCOPES))
-    except google.auth.exceptions.GoogleAuthError as error:
-        raise ApiError(f"no Google Cloud credentials: {error}") from None
-    return AuthorizedSession(credentials)
+        return AuthorizedSession(credentials(identity))
+    except IdentityError as error:
+        raise ApiError(f"no usable Google Cloud credentials: {error}") from None
 
 
 class GoogleApi:
@@ -67,8 +66,8 @@ class GoogleApi:
     it only after checking that the failed try started nothing (``retry=False``).
     """
 
-    def __init__(self, session: Any | None = None, backoff: Backoff | None = None) -> None:
-        self.session = session or authorized_session()
+    def __init__(self, session: Any, backoff: Backoff | None = None) -> None:
+        self.session = session
         self.backoff = backoff or Backoff()
 
     def call(

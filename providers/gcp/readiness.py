@@ -20,7 +20,8 @@ import pulumi
 from pulumi.dynamic import CreateResult, DiffResult, Resource, ResourceProvider, UpdateResult
 
 from berth.durations import format_duration
-from providers.gcp.api import ApiError, ComputeApi
+from providers.gcp.api import ApiError, ComputeApi, authorized_session
+from providers.gcp.identity import IDENTITY
 
 ACCEPTED = {"running": ("running", "healthy"), "healthy": ("healthy",)}
 """The states that satisfy each wanted state."""
@@ -37,8 +38,9 @@ class VmServiceReadyProvider(ResourceProvider):
 
     POLL_SECONDS = 5.0
 
-    def api(self) -> ComputeApi:
-        return ComputeApi()
+    def api(self, props: Mapping[str, Any]) -> ComputeApi:
+        """Compute Engine as the gcp provider's identity (the ``identity`` input)."""
+        return ComputeApi(authorized_session(props.get(IDENTITY)))
 
     def create(self, props: dict[str, Any]) -> CreateResult:
         service, want = props["service"], props["want"]
@@ -46,7 +48,7 @@ class VmServiceReadyProvider(ResourceProvider):
         deadline = time.monotonic() + timeout
         state: str | None = None
         try:
-            api = self.api()
+            api = self.api(props)
             while (state := api.container_state(props["instance"])) not in ACCEPTED[want]:
                 if time.monotonic() >= deadline:
                     raise NotReady(
@@ -60,9 +62,10 @@ class VmServiceReadyProvider(ResourceProvider):
         return CreateResult(id_=f"{service}-{want}", outs={**props, "state": state})
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        """A new instance (or a stricter wait) waits again; a new timeout changes nothing now."""
+        """A new instance (or a stricter wait) waits again; a new timeout or identity changes
+        nothing now."""
         replaces = [key for key in ("instanceId", "want") if olds.get(key) != news.get(key)]
-        changed = bool(replaces) or olds.get("timeout") != news.get("timeout")
+        changed = bool(replaces) or any(olds.get(k) != news.get(k) for k in ("timeout", IDENTITY))
         return DiffResult(changes=changed, replaces=replaces, delete_before_replace=False)
 
     def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:

@@ -29,7 +29,8 @@ from components.run_once import (
     RunOnceResource,
     tail,
 )
-from providers.gcp.api import ApiError, CloudRunApi
+from providers.gcp.api import ApiError, CloudRunApi, authorized_session
+from providers.gcp.identity import IDENTITY
 
 
 class CloudRunJobExecutionProvider(RunOnceProvider):
@@ -50,8 +51,9 @@ class CloudRunJobExecutionProvider(RunOnceProvider):
     CANCEL_GRACE = 120.0
     """Seconds a cancelled execution has to stop (Cloud Run sends SIGTERM, then SIGKILL)."""
 
-    def api(self) -> CloudRunApi:
-        return CloudRunApi()
+    def api(self, props: Mapping[str, Any]) -> CloudRunApi:
+        """The Admin API as the gcp provider's identity (the ``identity`` input)."""
+        return CloudRunApi(authorized_session(props.get(IDENTITY)))
 
     def run(self, props: Mapping[str, Any]) -> dict[str, Any]:
         """Secret values are scrubbed from what this returns and raises by ``create``."""
@@ -69,7 +71,7 @@ class CloudRunJobExecutionProvider(RunOnceProvider):
 
     def _execute(self, props: Mapping[str, Any]) -> dict[str, Any]:
         job = props["job"]
-        api = self.api()
+        api = self.api(props)
         self._settle(api, props)
         execution = self._start(api, props["jobName"])
         finished = False

@@ -24,12 +24,13 @@ from berth.sources import read_sources
 from components.run_once import job_secrets
 from components.target import JobHandle, ServiceHandle
 from providers.gcp import cloudrun, vm
+from providers.gcp.identity import IDENTITY
 from providers.gcp.machines import Boot
 from providers.gcp.mounts import FILE_MODE, file_data, in_memory, named, named_sources
 from providers.gcp.names import CLOUD_RUN_NAME, cloud_name, secret_id
 from providers.gcp.options import GcpOptions
 from providers.gcp.placement import Kind, Placement, ignored_here, place
-from providers.gcp.provider import configured_provider
+from providers.gcp.provider import configured_provider, identity
 from providers.gcp.readiness import START_TIMEOUT, VmServiceReady
 from providers.gcp.references import Endpoint, references, rewrite
 from providers.gcp.run_once import CloudRunJobExecution
@@ -85,6 +86,8 @@ class GcpTarget:
             pulumi.log.warn(f"gcp:region is not set: deploying to {DEFAULT_REGION}")
         self.zone = self.options.zone or provider.zone or f"{self.region}-b"
         self.token = pulumi.Output.secret(provider.access_token)
+        self.identity = {IDENTITY: given} if (given := identity()) else {}
+        """What Berth's dynamic providers act as: the gcp provider's identity."""
         self.prefix = cloud_name(project.name, pulumi.get_stack(), limit=30)
         self.placements = place(project)
         for service in project.services.values():
@@ -209,6 +212,7 @@ class GcpTarget:
                 "runAlways": job.run_always,
                 "timeout": job.timeout,
                 "maxRetries": task["max_retries"],
+                **self.identity,
             },
             opts=pulumi.ResourceOptions(parent=parent, depends_on=[*after, definition]),
             secrets=job_secrets(job, self.stack_secrets),
@@ -474,6 +478,7 @@ class GcpTarget:
             ),
             "instanceId": instance.instance_id,
             "timeout": START_TIMEOUT,
+            **self.identity,
         }
         child = pulumi.ResourceOptions(parent=parent)
         running = VmServiceReady(f"{service.name}-running", {**waiting, "want": "running"}, child)
