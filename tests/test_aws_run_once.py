@@ -43,7 +43,6 @@ def job(**changes: Any) -> JobRun:
         "timeout": 600.0,
         "started_by": STARTED_BY,
         "tags": {"berth:job": "migrate"},
-        "secrets": ["hunter2-secret"],
     }
     return JobRun(**(settings | changes))
 
@@ -195,7 +194,7 @@ def test_a_task_that_exits_1_fails_with_its_stop_reason_and_log_tail(aws):
     aws.run_task()
     aws.describe("RUNNING")
     aws.stopped(1, stoppedReason="Essential container in task exited")
-    aws.log(*[f"line {i}" for i in range(40)], "error: relation users exists (hunter2-secret)")
+    aws.log(*[f"line {i}" for i in range(40)], "error: relation users exists")
 
     with pytest.raises(JobFailed) as failure:
         aws.run()
@@ -205,8 +204,7 @@ def test_a_task_that_exits_1_fails_with_its_stop_reason_and_log_tail(aws):
         "job 'migrate' failed with exit code 1 (stop code EssentialContainerExited: "
         "Essential container in task exited). Last log lines:\n"
     )
-    assert message.endswith("error: relation users exists ([secret])")
-    assert "hunter2-secret" not in message
+    assert message.endswith("error: relation users exists")
     assert "line 10" not in message, "only the last 30 lines"
 
 
@@ -364,7 +362,9 @@ def stubbed(monkeypatch) -> Iterator[Clients]:
         clients.ecs_stub.assert_no_pending_responses()
 
 
-def expect_run(clients: Clients, props: dict[str, Any], exit_code: int) -> None:
+def expect_run(
+    clients: Clients, props: dict[str, Any], exit_code: int, log: str = "migrated"
+) -> None:
     stream = f"migrate/migrate/{TASK.rsplit('/', 1)[-1]}"
     network = {
         "subnets": props["subnets"],
@@ -409,7 +409,7 @@ def expect_run(clients: Clients, props: dict[str, Any], exit_code: int) -> None:
     )
     clients.logs_stub.add_response(
         "get_log_events",
-        {"events": [{"timestamp": 1, "message": "migrated", "ingestionTime": 1}]},
+        {"events": [{"timestamp": 1, "message": log, "ingestionTime": 1}]},
         {
             "logGroupName": props["logGroup"],
             "logStreamName": stream,
@@ -427,6 +427,18 @@ def test_create_runs_the_task_the_program_defines(props, stubbed):
     assert outs["exitCode"] == 0
     assert outs["logTail"] == "migrated"
     assert outs["taskDefinition"] == props["taskDefinition"]
+
+
+def test_the_jobs_secrets_are_scrubbed_from_the_failure_and_the_log_tail(props, stubbed):
+    """The program hands the job's secrets to the provider (``scrubValues``): the password
+    alone, as a program prints it, never reaches a message or the state."""
+    expect_run(stubbed, props, exit_code=3, log="connecting as app:hunter%2Fsecret@db failed")
+
+    with pytest.raises(JobFailed) as failure:
+        EcsJobProvider(poll_seconds=0).create({**props, "scrubValues": ["hunter/secret"]})
+
+    assert "hunter" not in str(failure.value)
+    assert "connecting as app:[secret]@db failed" in str(failure.value)
 
 
 def test_a_failed_create_records_nothing(props, stubbed):

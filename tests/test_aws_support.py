@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 from unittest import mock
 
@@ -12,7 +12,7 @@ import botocore.session
 from botocore.validate import ParamValidator
 from google.protobuf import empty_pb2, json_format
 
-from berth.plan import Plan, RecordingMonitor, Registration
+from berth.plan import Plan, RecordingMonitor, Registration, plan_config, run_plan
 from tests.conftest import program
 
 TASK_DEFINITION = "aws:ecs/taskDefinition:TaskDefinition"
@@ -22,9 +22,22 @@ READY = "pulumi-python:dynamic/berth:EcsServiceReady"
 IMAGE = "docker:index/image:Image"
 
 
-def aws_program(files: list[str], **kwargs: Any) -> Plan:
-    """The program on the aws target, every output known."""
-    return program(files, target="aws", **kwargs)
+def aws_program(
+    files: list[str],
+    *,
+    config: Mapping[str, str] | None = None,
+    secret_config: Sequence[str] = (),
+    preview: bool = False,
+    **kwargs: Any,
+) -> Plan:
+    """The program on the aws target, every output known (unless a preview); ``config`` adds
+    stack config of other namespaces (``aws:region``, say)."""
+    if not config and not preview:
+        return program(files, target="aws", **kwargs)
+    settings, secret_keys = plan_config(
+        files, target="aws", variables=kwargs.get("variables"), secrets=kwargs.get("secrets")
+    )
+    return run_plan({**settings, **(config or {})}, [*secret_keys, *secret_config], preview=preview)
 
 
 @contextlib.contextmanager

@@ -22,6 +22,8 @@ from berth.model import Healthcheck, Secret, Service
 from berth.ports import not_http as _not_http
 from providers.aws.network import Network
 
+MAX_LISTENERS = 50
+"""Listeners per Application Load Balancer, the default Elastic Load Balancing quota."""
 RULE_PRIORITY = 100
 """Each listener serves one service, so its one rule needs no ordering."""
 SSL_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
@@ -75,6 +77,24 @@ def listener_ports(ingress: Mapping[str, Sequence[Ingress]], file: str) -> dict[
                 )
             owners[port.listener] = service
     return owners
+
+
+def check_quotas(listeners: Sequence[int], https: bool, file: str) -> None:
+    """Refuse, at plan time, more published ports than one load balancer takes, rather than
+    fail half-way through a deployment. Listeners are the binding quota: each has one rule
+    and one target group (100 per load balancer each), and one inbound rule on the load
+    balancer's security group and at most one on the tasks' (60 per group)."""
+    count = len(LoadBalancer.open_ports(listeners, https))
+    if count > MAX_LISTENERS:
+        raise BerthError(
+            f"the published ports need {count} load balancer listeners; an Application Load "
+            f"Balancer has at most {MAX_LISTENERS} (AWS quota 'Listeners per Application Load "
+            "Balancer')",
+            file=file,
+            field="ports",
+            hint="publish fewer ports: serve several services on one port by path, or keep "
+            "ports internal (expose) that only the project's services call",
+        )
 
 
 class LoadBalancer:

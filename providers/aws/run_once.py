@@ -28,7 +28,6 @@ from components.run_once import (
     JobFailed,
     RunOnceProvider,
     RunOnceResource,
-    scrub,
     tail,
 )
 from providers.aws.session import aws_clients
@@ -62,8 +61,6 @@ class JobRun:
     started_by: str
     """The job's own tag on every task it starts: how a leftover run of it is found."""
     tags: Mapping[str, str] = field(default_factory=dict)
-    secrets: Sequence[str] = field(default=(), repr=False)
-    """Values to scrub from the log tail that failure messages and outputs show."""
 
     @classmethod
     def from_props(cls, props: Mapping[str, Any]) -> JobRun:
@@ -82,7 +79,6 @@ class JobRun:
             timeout=float(props["timeout"]),
             started_by=props["startedBy"],
             tags={**props.get("tags", {}), "berth:definition": digest[:16]},
-            secrets=list((definition.get("secrets") or {}).values()),
         )
 
 
@@ -243,7 +239,7 @@ def _log_tail(run: JobRun, logs: Any, arn: str) -> str:
     except (BotoCoreError, ClientError) as error:
         return f"(no log: {error})"
     text = "\n".join(event["message"].rstrip("\n") for event in response.get("events", []))
-    return scrub(tail(text, LOG_LINES), list(run.secrets)) or "(no output)"
+    return tail(text, LOG_LINES) or "(no output)"
 
 
 def _clients(props: Mapping[str, Any]) -> tuple[Any, Any]:

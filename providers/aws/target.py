@@ -22,6 +22,7 @@ import pulumi_aws as aws
 from berth.errors import BerthError
 from berth.model import ComposeProject, FileMount, Secret, Service, Text
 from berth.settings import StackSettings
+from components.run_once import job_secrets
 from components.target import JobHandle, ServiceHandle
 from providers.aws.account import current_account
 from providers.aws.containers import (
@@ -37,7 +38,13 @@ from providers.aws.containers import (
 )
 from providers.aws.iam import create_roles
 from providers.aws.images import DEFAULT_PLATFORM, Images, slug
-from providers.aws.ingress import Ingress, LoadBalancer, ingress_ports, listener_ports
+from providers.aws.ingress import (
+    Ingress,
+    LoadBalancer,
+    check_quotas,
+    ingress_ports,
+    listener_ports,
+)
 from providers.aws.network import create_network, create_security_groups
 from providers.aws.options import AwsOptions
 from providers.aws.readiness import READY_TIMEOUT, EcsServiceReady
@@ -120,11 +127,13 @@ class AwsTarget:
             s.name: ingress_ports(s, https, _warner(s)) for s in project.long_running
         }
         listeners = sorted(listener_ports(self.ingress, self.file))
+        target_ports = [port.target for ports in self.ingress.values() for port in ports]
+        check_quotas(listeners, https, self.file)
         self.security_groups = create_security_groups(
             name,
             self.network,
             LoadBalancer.open_ports(listeners, https),
-            [port.target for ports in self.ingress.values() for port in ports],
+            target_ports,
             parent,
         )
         self.load_balancer = (
@@ -281,6 +290,7 @@ class AwsTarget:
                 depends_on=[*after, *task.waits, *self.network.ready],
                 additional_secret_outputs=["identity"],
             ),
+            secrets=job_secrets(job, self.secret_values),
         )
         result = {"exitCode": run.exitCode, "durationSeconds": run.durationSeconds}
         return JobHandle(run=run, result={**result, "finishedAt": run.finishedAt})
@@ -476,7 +486,7 @@ class AwsTarget:
             for m in service.mounts
             if m.type == "tmpfs" or (m.type == "volume" and not m.source)
         ]
-        scratch += list(service.container.tmpfs)
+        scratch = sorted({*scratch, *service.container.tmpfs})
         for mount in service.mounts:
             if mount.type == "bind":
                 warn(

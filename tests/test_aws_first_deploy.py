@@ -1,0 +1,226 @@
+"""What a first real ``pulumi up`` on AWS needs, read off the program under mocks: waits on the
+routes to the internet, IAM within its size limits, images from the account's own registry,
+images and secrets pinned so that a change rolls out exactly when it should."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import defaultdict
+from unittest import mock
+
+import pytest
+
+import providers.aws
+from berth.errors import BerthError
+from providers.aws import plan_call, plan_digest
+from providers.aws.images import cache_prefix
+from tests.conftest import copy_example
+from tests.plans import find, of_type
+from tests.test_aws_support import ECS_SERVICE, JOB, READY, TASK_DEFINITION, aws_program, containers
+
+ASSOCIATION = "aws:ec2/routeTableAssociation:RouteTableAssociation"
+ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
+INLINE_POLICIES_LIMIT = 10_240
+"""IAM: the aggregate size of a role's inline policies, whitespace not counted."""
+
+
+@pytest.fixture
+def migrate(project_dir):
+    return aws_program([copy_example("migrate", project_dir)])
+
+
+def test_the_load_balancer_services_and_jobs_wait_for_the_routes_to_the_internet(migrate):
+    associations = {r.urn for r in of_type(migrate, ASSOCIATION)}
+    assert len(associations) == 2
+    balancer = find(migrate, "aws:lb/loadBalancer:LoadBalancer", "migrate-lb")
+    for registration in (
+        balancer,
+        find(migrate, ECS_SERVICE, "db"),
+        find(migrate, ECS_SERVICE, "web"),
+        find(migrate, JOB, "migrate-run"),
+    ):
+        assert associations <= set(registration.dependencies), registration.name
+
+
+def test_a_given_vpc_adds_no_waits(project_dir):
+    plan = aws_program(
+        [copy_example("migrate", project_dir)],
+        variables={"awsVpcId": "vpc-1", "awsSubnetIds": '["subnet-a", "subnet-b"]'},
+    )
+
+    assert not of_type(plan, ASSOCIATION)
+
+
+def test_120_services_with_2_secrets_each_stay_within_iam_limits(project_dir, write):
+    services = "\n".join(
+        f"""
+      svc{index}:
+        image: app
+        environment:
+          A: ${{A{index}}}
+          B: ${{B{index}}}"""
+        for index in range(120)
+    )
+    write(f"name: big\nservices:{services}\n")
+    secrets = {f"{key}{index}": f"value-{key}-{index}" for index in range(120) for key in "AB"}
+
+    plan = aws_program(["compose.yaml"], secrets=secrets)
+
+    sizes: dict[str, int] = defaultdict(int)
+    for policy in of_type(plan, ROLE_POLICY):
+        sizes[policy.inputs["role"]] += len(re.sub(r"\s", "", policy.inputs["policy"]))
+    assert sizes
+    assert max(sizes.values()) <= INLINE_POLICIES_LIMIT, sizes
+
+
+def test_the_init_image_comes_from_the_accounts_registry_through_a_pull_through_cache(migrate):
+    rule = find(migrate, "aws:ecr/pullThroughCacheRule:PullThroughCacheRule", "migrate-ecr-public")
+    prefix = cache_prefix("migrate-dev")
+    assert rule.inputs == {"ecrRepositoryPrefix": prefix, "upstreamRegistryUrl": "public.ecr.aws"}
+    assert 2 <= len(prefix) <= 30
+    for definition in of_type(migrate, TASK_DEFINITION):
+        init = containers(definition)[0]
+        assert init["image"] == (
+            f"123456789012.dkr.ecr.eu-west-1.amazonaws.com/{prefix}/docker/library/busybox:1.37"
+        )
+        assert rule.urn in definition.dependencies or any(
+            rule.urn in r.dependencies for r in migrate.registrations if r.name in ("db", "web")
+        )
+    assert rule.urn in find(migrate, JOB, "migrate-run").dependencies
+
+
+def test_every_service_is_checked_after_its_deployment(migrate):
+    for name in ("db", "web"):
+        ready = find(migrate, READY, f"{name}-ready")
+        service = find(migrate, ECS_SERVICE, name)
+        assert service.urn in ready.dependencies
+        assert ready.inputs["taskDefinition"] == service.inputs["taskDefinition"]
+        assert ready.inputs["desiredCount"] == 1
+        assert ready.inputs["healthy"] is False, "the example's services have no health check"
+
+
+def test_a_service_with_a_health_check_is_checked_healthy_before_dependents_start(
+    project_dir, write
+):
+    write(
+        """
+        name: shop
+        services:
+          db:
+            image: postgres:16
+            healthcheck:
+              test: ["CMD-SHELL", "pg_isready"]
+          migrate:
+            image: migrate/migrate
+            restart: "no"
+            depends_on:
+              db:
+                condition: service_healthy
+        """
+    )
+    plan = aws_program(["compose.yaml"])
+
+    ready = find(plan, READY, "db-ready")
+    assert ready.inputs["healthy"] is True
+    assert ready.urn in find(plan, JOB, "migrate-run").dependencies
+
+
+IMAGE_JOB = """
+    name: shop
+    services:
+      seed:
+        image: ghcr.io/acme/seed:{tag}
+        restart: "no"
+    """
+
+
+def job_definition(project_dir, write, tag: str, digests: dict[str, str]) -> dict:
+    """The seed job's definition when the registry says each tag points at ``digests[tag]``."""
+    write(IMAGE_JOB.format(tag=tag))
+
+    def answer(function, args):
+        if function == "docker:index/getRegistryImage:getRegistryImage":
+            name = args["name"]
+            return {"id": name, "name": name, "sha256Digest": digests[name.rsplit(":", 1)[1]]}
+        return plan_call(function, args)
+
+    with mock.patch.object(providers.aws, "plan_call", answer):
+        return find(aws_program(["compose.yaml"]), JOB, "seed-run").inputs["definition"]
+
+
+def test_an_image_job_runs_again_when_its_tag_points_at_a_new_image(project_dir, write):
+    before = job_definition(project_dir, write, "v1", {"v1": "sha256:" + "1" * 64})
+    after = job_definition(project_dir, write, "v1", {"v1": "sha256:" + "2" * 64})
+
+    assert before != after
+    assert before["containers"][-1]["image"] == "ghcr.io/acme/seed@sha256:" + "1" * 64
+
+
+def test_an_image_job_does_not_run_again_for_a_new_tag_of_the_same_image(project_dir, write):
+    same = "sha256:" + "3" * 64
+    before = job_definition(project_dir, write, "v1", {"v1": same})
+    after = job_definition(project_dir, write, "v1.0.0", {"v1.0.0": same})
+
+    assert before == after
+
+
+def test_images_already_pinned_and_ecr_images_resolve_without_docker_hub(project_dir, write):
+    pinned = "quay.io/acme/api@sha256:" + "4" * 64
+    ecr = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/team/api:prod"
+    write(
+        f"""
+        name: shop
+        services:
+          a:
+            image: {pinned}
+          b:
+            image: {ecr}
+        """
+    )
+    plan = aws_program(["compose.yaml"])
+
+    assert containers(find(plan, TASK_DEFINITION, "a"))[-1]["image"] == pinned
+    assert containers(find(plan, TASK_DEFINITION, "b"))[-1]["image"] == (
+        "123456789012.dkr.ecr.eu-west-1.amazonaws.com/team/api@"
+        + plan_digest("123456789012/team/api:prod")
+    )
+
+
+def test_reordered_volumes_do_not_change_a_jobs_definition(project_dir, write):
+    compose = """
+        name: shop
+        services:
+          backup:
+            image: busybox
+            restart: "no"
+            volumes:
+              - {first}
+              - {second}
+        volumes:
+          data: {{}}
+        """
+    write(compose.format(first="data:/data", second="/scratch/one"))
+    before = find(aws_program(["compose.yaml"]), JOB, "backup-run").inputs["definition"]
+    write(compose.format(first="/scratch/one", second="data:/data"))
+    after = find(aws_program(["compose.yaml"]), JOB, "backup-run").inputs["definition"]
+
+    assert json.dumps(before, sort_keys=True) == json.dumps(after, sort_keys=True)
+
+
+def test_more_published_ports_than_a_load_balancer_takes_are_refused_at_plan_time(
+    project_dir, write
+):
+    ports = "\n".join(f'          - "{8000 + index}:80"' for index in range(51))
+    write(
+        f"name: shop\nservices:\n  web:\n    image: nginx\n    ports:\n{ports}\n".replace(
+            "          -", "      -"
+        )
+    )
+
+    with pytest.raises(BerthError) as refused:
+        aws_program(["compose.yaml"])
+
+    assert refused.value.field == "ports"
+    assert "51 load balancer listeners" in refused.value.message
+    assert "at most 50" in refused.value.message
