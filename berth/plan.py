@@ -59,13 +59,7 @@ class Plan:
 
     def service_of(self, registration: Registration) -> str | None:
         """The compose service a resource belongs to; None for shared resources."""
-        by_urn = {r.urn: r for r in self.registrations}
-        current: Registration | None = registration
-        while current is not None:
-            if current.type in COMPONENT_TYPES:
-                return current.name
-            current = by_urn.get(current.parent)
-        return None
+        return _service_of(self.registrations, registration.urn)
 
     def resources(self) -> list[Registration]:
         """Shared resources first, then each service's in deployment order, components first."""
@@ -79,13 +73,27 @@ class Plan:
 
 
 class RecordingMonitor(mocks.MockMonitor):
-    """The mock monitor, keeping what every RegisterResource asked for."""
+    """The mock monitor, keeping what every RegisterResource asked for.
+
+    It refuses a second resource with the same URN, as the engine does (the mock engine
+    itself accepts it, so a plan would pass that ``pulumi up`` refuses).
+    """
 
     def __init__(self, mock: mocks.Mocks) -> None:
         super().__init__(mock)
         self.registrations: list[Registration] = []
+        self.urns: set[str] = set()
 
     def RegisterResource(self, request: Any) -> Any:
+        urn = self.make_urn(request.parent, request.type, request.name)
+        if urn in self.urns:
+            raise BerthError(
+                f"duplicate resource URN '{urn}': two {request.type} resources are both named "
+                f"{request.name!r}, which `pulumi up` refuses",
+                service=_service_of(self.registrations, request.parent),
+                hint="rename one of the compose services or volumes whose names make it",
+            )
+        self.urns.add(urn)
         response = super().RegisterResource(request)
         if request.type != "pulumi:pulumi:Stack":
             raw = json_format.MessageToDict(request.object)
@@ -103,6 +111,16 @@ class RecordingMonitor(mocks.MockMonitor):
                 )
             )
         return response
+
+
+def _service_of(registrations: Sequence[Registration], urn: str) -> str | None:
+    """The compose service whose component is, or holds, the resource ``urn``; None for
+    shared resources."""
+    by_urn = {r.urn: r for r in registrations}
+    current = by_urn.get(urn)
+    while current is not None and current.type not in COMPONENT_TYPES:
+        current = by_urn.get(current.parent)
+    return current.name if current else None
 
 
 class PlanMocks(mocks.Mocks):

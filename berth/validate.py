@@ -11,6 +11,7 @@ import dataclasses
 from berth.errors import BerthError
 from berth.graph import dependency_edges, find_cycle
 from berth.model import ComposeProject, Condition, Dependency, Service
+from berth.names import cloud_slug
 from berth.sources import Sources
 
 NEVER_STOPS = ("always", "unless-stopped")
@@ -70,6 +71,7 @@ def validate(project: ComposeProject, sources: Sources) -> ComposeProject:
                     "deploying without it"
                 )
         services[name] = dataclasses.replace(service, depends_on=tuple(kept))
+    _check_distinct_names(project, sources)
     checked = dataclasses.replace(project, services=services, warnings=tuple(warnings))
     if cycle := find_cycle(dependency_edges(checked)):
         raise BerthError(
@@ -80,6 +82,30 @@ def validate(project: ComposeProject, sources: Sources) -> ComposeProject:
             hint="remove one of these depends_on entries",
         )
     return checked
+
+
+def _check_distinct_names(project: ComposeProject, sources: Sources) -> None:
+    """Refuse services, or volumes, that one cloud name would stand for on some target."""
+    kinds = (
+        ("services", list(project.services), "an ECR repository, a Cloud Run service or job"),
+        ("volumes", list(project.volumes), "an ECS volume, a Cloud Storage bucket or a disk"),
+    )
+    for kind, names, examples in kinds:
+        seen: dict[str, str] = {}
+        for name in names:
+            slug = cloud_slug(name)
+            other = seen.setdefault(slug, name)
+            if other == name:
+                continue
+            service = name if kind == "services" else None
+            raise BerthError(
+                f"{kind} {other!r} and {name!r} would both be named {slug!r} in the cloud "
+                f"({examples})",
+                file=sources.origin(service) if service else sources.declaring("volumes"),
+                service=service,
+                hint=f"rename one of them: {kind[:-1]} names must differ in more than case and "
+                "the characters _ . -",
+            )
 
 
 def _check_service(project: ComposeProject, service: Service, sources: Sources) -> None:
