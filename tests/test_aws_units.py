@@ -111,6 +111,12 @@ def test_a_health_check_keeps_dockers_defaults_within_what_ecs_accepts():
         (("CMD-SHELL", "curl -f http://localhost:3000"), 3000, "/"),
         (("CMD-SHELL", "curl -f http://localhost:3000/x"), 80, None),
         (("CMD", "pg_isready"), 5432, None),
+        (("CMD", "curl", "-X", "GET", "http://localhost:8080/ok"), 8080, "/ok"),
+        # A check that writes is never the load balancer's path: it requests it every interval.
+        (("CMD", "curl", "-X", "POST", "http://localhost:8080/reset"), 8080, None),
+        (("CMD-SHELL", "curl -fsS -d '{}' http://localhost:8080/warm"), 8080, None),
+        (("CMD-SHELL", "wget --post-data=x http://localhost:8080/touch"), 8080, None),
+        (("CMD-SHELL", "curl --request=PUT localhost:8080/p"), 8080, None),
     ],
 )
 def test_an_http_health_check_is_recognised_on_its_port(test, port, path):

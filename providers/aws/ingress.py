@@ -27,6 +27,12 @@ MAX_LISTENERS = 50
 RULE_PRIORITY = 100
 """Each listener serves one service, so its one rule needs no ordering."""
 SSL_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
+_WRITES = re.compile(
+    r"(?:-X|--request|--method)[=\s]*(?!GET\b|HEAD\b)[A-Z]+\b|\s(?:-d|-F|-T|--data\S*|--form|"
+    r"--upload-file|--json|--post-data|--post-file|--body-data|--body-file)(?:[=\s]|$)"
+)
+"""curl or wget options that make the request write: such a check's path is never the load
+balancer's, which requests it every few seconds."""
 _HTTP_CHECK = re.compile(
     r"\b(?:curl|wget)\b.*?(?:https?://)?(?:localhost|127\.0\.0\.1)(?::(?P<port>\d+))?"
     r"(?P<path>/[^\s'\"|;&)]*)?"
@@ -222,8 +228,9 @@ def http_check_path(check: Healthcheck, port: int) -> str | None:
     """The path a health check requests with curl or wget on this port of localhost, if any."""
     if any(isinstance(part, Secret) for part in check.test):
         return None
-    match = _HTTP_CHECK.search(" ".join(str(part) for part in check.test[1:]))
-    if not match or int(match["port"] or 80) != port:
+    command = " ".join(str(part) for part in check.test[1:])
+    match = _HTTP_CHECK.search(command)
+    if not match or int(match["port"] or 80) != port or _WRITES.search(command):
         return None
     return match["path"] or "/"
 
