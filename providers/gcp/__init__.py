@@ -22,14 +22,18 @@ _VM = "on VM services; ignored with a warning on Cloud Run"
 _ONE_NETWORK = "every service shares the project's VPC network; names resolve as docs/gcp.md says"
 FIELD_SUPPORT: dict[str, Support] = {
     "build": supported("built for linux/amd64, pushed to Artifact Registry, deployed by digest"),
-    "image": supported("Cloud Run pulls from Docker Hub, GitHub, Artifact or Container Registry"),
+    "image": supported(
+        "deployed by digest; Cloud Run pulls other registries than Docker Hub and Artifact "
+        "Registry through an Artifact Registry remote repository"
+    ),
     "command": supported("Cloud Run args; a secret in it is refused on Cloud Run"),
     "entrypoint": supported("Cloud Run command; a secret in it is refused on Cloud Run"),
     "environment": supported(
         "secrets via Secret Manager; references to other services rewritten to their address"
     ),
     "ports": supported(
-        "one HTTP port: a Cloud Run service, public by default; other ports: a Compute Engine VM"
+        "one HTTP port: a Cloud Run service, public by default; other ports: a Compute Engine "
+        "VM, where ports that are not HTTP stay internal unless gcpPublicNonHttpPorts"
     ),
     "expose": supported("the service runs on a VM, reachable at its internal address"),
     "healthcheck": supported(
@@ -101,6 +105,7 @@ def create(project: ComposeProject, settings: StackSettings, parent: pulumi.Reso
 
 CLIENT_CONFIG = "gcp:organizations/getClientConfig:getClientConfig"
 PROJECT = "gcp:organizations/getProject:getProject"
+REGISTRY_IMAGE = "docker:index/getRegistryImage:getRegistryImage"
 PLAN_PROJECT = "berth-plan"
 PLAN_PROJECT_NUMBER = "123456789012"
 PLAN_REGION = "us-central1"
@@ -192,6 +197,10 @@ _PLAN_CALLS: dict[str, Callable[[Mapping[str, Any]], dict[str, Any]]] = {
         "region": PLAN_REGION,
         "zone": "",
         "accessToken": "plan-access-token",
+    },
+    REGISTRY_IMAGE: lambda args: {
+        "name": args.get("name"),
+        "sha256Digest": "sha256:" + hashlib.sha256(str(args.get("name")).encode()).hexdigest(),
     },
     PROJECT: lambda args: {
         "number": PLAN_PROJECT_NUMBER,

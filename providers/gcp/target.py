@@ -25,6 +25,7 @@ from components.run_once import job_secrets
 from components.target import JobHandle, ServiceHandle
 from providers.gcp import cloudrun, vm
 from providers.gcp.identity import IDENTITY
+from providers.gcp.images import BadImage, ImageRef
 from providers.gcp.machines import Boot
 from providers.gcp.mounts import FILE_MODE, file_data, in_memory, named, named_sources
 from providers.gcp.names import CLOUD_RUN_NAME, cloud_name, secret_id
@@ -38,8 +39,6 @@ from providers.gcp.sizing import Request, TooLarge, cloud_run_limits, machine_ty
 
 DEFAULT_REGION = "us-central1"
 APIS = ("artifactregistry", "compute", "iam", "run", "secretmanager", "storage")
-CLOUD_RUN_REGISTRIES = ("docker.io", "ghcr.io", "gcr.io", "pkg.dev")
-"""Registries Cloud Run pulls from: Docker Hub, GitHub's, Container Registry, Artifact Registry."""
 GEN2 = "EXECUTION_ENVIRONMENT_GEN2"
 """Cloud Run's full Linux sandbox: what compose images expect, and Cloud Storage volumes need."""
 MAX_RETRIES = 10
@@ -92,11 +91,15 @@ class GcpTarget:
         self.placements = place(project)
         for service in project.services.values():
             placement = self.placements[service.name]
+            self._check_image(service)
             self._check(service, placement)
             pulumi.log.info(f"service '{service.name}': {placement.kind}, {placement.reason}")
             for warning in self._warnings(service):
                 pulumi.log.warn(warning)
 
+        self.root = parent
+        self.lookup: docker.Provider | None = None
+        self.remotes: dict[str, gcp.artifactregistry.Repository] = {}
         child = pulumi.ResourceOptions(parent=parent)
         self.apis = {
             api: gcp.projects.Service(
@@ -543,9 +546,10 @@ class GcpTarget:
     # -- shared pieces -------------------------------------------------------------------
 
     def image(self, service: Service, parent: pulumi.Resource) -> pulumi.Input[str]:
-        """A built image by the digest it was pushed with; a pulled one with its registry."""
+        """A built image by the digest it was pushed with; a pulled one by the digest its tag
+        has now, from its registry or, on Cloud Run, through a remote repository."""
         if not service.build:
-            return _qualified(str(service.image))
+            return self._pulled(ImageRef.parse(str(service.image)), service)
         context = service.build.context
         image = docker.Image(
             f"{service.name}-image",
@@ -564,6 +568,56 @@ class GcpTarget:
             opts=pulumi.ResourceOptions(parent=parent, depends_on=[self.registry]),
         )
         return image.repo_digest
+
+    def _pulled(self, ref: ImageRef, service: Service) -> pulumi.Input[str]:
+        digest: pulumi.Input[str] = (
+            ref.digest
+            or docker.get_registry_image_output(
+                name=ref.lookup, opts=pulumi.InvokeOutputOptions(provider=self._registry_lookup())
+            ).sha256_digest
+        )
+        if ref.served_directly or not self.placements[service.name].kind.cloud_run:
+            return pulumi.Output.concat(ref.repository, "@", digest)
+        remote = self._remote(ref)
+        return pulumi.Output.concat(
+            self.registry_host,
+            "/",
+            self.gcp_project,
+            "/",
+            remote.repository_id,
+            f"/{ref.path}@",
+            digest,
+        )
+
+    def _registry_lookup(self) -> docker.Provider:
+        """The docker provider that reads digests from registries: no Docker engine needed."""
+        if self.lookup is None:
+            self.lookup = docker.Provider(
+                "registry-lookup",
+                disable_docker_daemon_check=True,
+                opts=pulumi.ResourceOptions(parent=self.root),
+            )
+        return self.lookup
+
+    def _remote(self, ref: ImageRef) -> gcp.artifactregistry.Repository:
+        """The Artifact Registry remote repository that serves ``ref``'s registry to Cloud
+        Run: one per registry, caching what it pulled."""
+        if ref.registry not in self.remotes:
+            self.remotes[ref.registry] = gcp.artifactregistry.Repository(
+                f"{self.project.name}-{cloud_name(ref.registry)}",
+                repository_id=cloud_name(self.prefix, ref.registry),
+                location=self.region,
+                project=self.gcp_project,
+                format="DOCKER",
+                mode="REMOTE_REPOSITORY",
+                description=f"{ref.registry} images of {self.project.name} ({pulumi.get_stack()})",
+                remote_repository_config={
+                    "description": ref.registry,
+                    "common_repository": {"uri": ref.upstream},
+                },
+                opts=self._after_api("artifactregistry", self.root),
+            )
+        return self.remotes[ref.registry]
 
     def secret_ref(
         self, owner: str, label: str, data: pulumi.Input[str], parent: pulumi.Resource
@@ -701,15 +755,12 @@ class GcpTarget:
                     f"a secret in {field} would be stored in plain text in the {placement.kind}",
                     "pass the secret through environment and read it from there",
                 )
-        if service.image and not service.build:
-            registry = _qualified(service.image).split("/", 1)[0]
-            if not registry.endswith(CLOUD_RUN_REGISTRIES):
-                raise fail(
-                    "image",
-                    "Cloud Run pulls images only from Docker Hub, GitHub, Container Registry "
-                    f"and Artifact Registry, not {registry}",
-                    "add build: so Berth pushes the image to Artifact Registry, or copy it there",
-                )
+        if service.image and not service.build and ImageRef.parse(service.image).unreachable:
+            raise fail(
+                "image",
+                f"{service.image} is in a registry of this machine, which Cloud Run cannot reach",
+                "push it to a registry Google Cloud can reach, or add build:",
+            )
         folders: set[str] = set()
         for file in service.files:
             folder = posixpath.dirname(file.target)
@@ -731,6 +782,19 @@ class GcpTarget:
                 f"remove PORT, or publish port {port}",
             )
 
+    def _check_image(self, service: Service) -> None:
+        if service.image and not service.build:
+            try:
+                ImageRef.parse(service.image)
+            except BadImage as error:
+                raise BerthError(
+                    f"image {service.image!r} is not a valid image reference: {error}",
+                    file=self.sources.origin(service.name, "image"),
+                    service=service.name,
+                    field="image",
+                    hint="e.g. image: quay.io/prometheus/prometheus:v2.53.0",
+                ) from None
+
     def _check_volumes(self, service: Service, placement: Placement, fail: Any) -> None:
         for key in named_sources(service):
             users = [s.name for s in self.project.services.values() if key in named_sources(s)]
@@ -742,14 +806,6 @@ class GcpTarget:
                     "either a VM's persistent disk (one VM) or a bucket shared by Cloud Run",
                     "give each VM service its own volume",
                 )
-
-
-def _qualified(image: str) -> str:
-    """``postgres:16`` -> ``docker.io/library/postgres:16``: the registry made explicit."""
-    first, _, rest = image.partition("/")
-    if rest and ("." in first or ":" in first or first == "localhost"):
-        return image
-    return f"docker.io/{image if rest else f'library/{image}'}"
 
 
 def _retries(restart: str | None) -> int:
