@@ -158,3 +158,33 @@ def test_image_references_are_read_as_docker_reads_them(image, expected):
 def test_a_bad_digest_is_refused():
     with pytest.raises(BadImage, match="not a sha256 digest"):
         ImageRef.parse("nginx@sha256:abc")
+
+
+def cleanup(repository: dict) -> tuple[bool, list[dict]]:
+    return repository["cleanupPolicyDryRun"], repository["cleanupPolicies"]
+
+
+def test_every_repository_keeps_the_newest_versions_and_deletes_the_rest(project_dir, write):
+    write(ANY_REGISTRY)
+    plan = program(["compose.yaml"], target="gcp")
+
+    repositories = [r.inputs for r in plan.registrations if r.type == REPOSITORY]
+    assert len(repositories) == 3, "the build repository and two remote ones"
+    for repository in repositories:
+        dry_run, policies = cleanup(repository)
+        assert dry_run is False, "the policies delete for real"
+        assert policies == [
+            {"action": "DELETE", "condition": {"tagState": "ANY"}, "id": "delete-older"},
+            {"action": "KEEP", "id": "keep-newest", "mostRecentVersions": {"keepCount": 10}},
+        ]
+
+
+def test_the_number_of_versions_kept_is_a_setting(project_dir, write):
+    write("services:\n  web:\n    build: .\n    ports: ['80:80']\n")
+    plan = program(["compose.yaml"], target="gcp", variables={"gcpRegistryKeepVersions": "3"})
+    registry = find(plan, REPOSITORY, f"{plan.compose.name}-registry").inputs
+    assert cleanup(registry)[1][1]["mostRecentVersions"] == {"keepCount": 3}
+    for bad in ("0", "many"):
+        with pytest.raises(BerthError, match="berth:gcpRegistryKeepVersions must") as error:
+            program(["compose.yaml"], target="gcp", variables={"gcpRegistryKeepVersions": bad})
+        assert "pulumi config set gcpRegistryKeepVersions" in str(error.value.hint)

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from berth.errors import BerthError
-from berth.settings import option_bool
+from berth.settings import option_bool, option_int
 
 DELETION_PROTECTION = "gcpDeletionProtection"
 PUBLIC_SERVICES = "gcpPublicServices"
@@ -21,6 +21,7 @@ MACHINE_TYPE = "gcpMachineType"
 DISK_SIZE_GB = "gcpDiskSizeGb"
 ZONE = "gcpZone"
 SUBNET_RANGE = "gcpSubnetRange"
+REGISTRY_KEEP_VERSIONS = "gcpRegistryKeepVersions"
 KEYS = frozenset(
     {
         DELETION_PROTECTION,
@@ -30,6 +31,7 @@ KEYS = frozenset(
         DISK_SIZE_GB,
         ZONE,
         SUBNET_RANGE,
+        REGISTRY_KEEP_VERSIONS,
     }
 )
 
@@ -53,6 +55,9 @@ class GcpOptions:
     zone: str | None = None
     """None uses the provider's zone, else ``<region>-b``."""
     subnet_range: str = DEFAULT_SUBNET_RANGE
+    registry_keep_versions: int = 10
+    """Versions of each image the Artifact Registry repositories keep; older ones are deleted,
+    as ECR's lifecycle policy does on aws."""
 
     @classmethod
     def parse(cls, raw: Mapping[str, str]) -> GcpOptions:
@@ -65,6 +70,7 @@ class GcpOptions:
             disk_size_gb=_disk_size(raw),
             zone=_matching(raw, ZONE, r"[a-z]+-[a-z]+\d+-[a-z]", "europe-west1-b"),
             subnet_range=_subnet(raw),
+            registry_keep_versions=_keep_versions(raw),
         )
 
 
@@ -90,6 +96,16 @@ def _disk_size(raw: Mapping[str, str]) -> int:
             hint=f"`pulumi config set {DISK_SIZE_GB} 20`",
         )
     return int(text)
+
+
+def _keep_versions(raw: Mapping[str, str]) -> int:
+    count = option_int(raw, REGISTRY_KEEP_VERSIONS, default=10)
+    if count < 1:
+        raise BerthError(
+            f"berth:{REGISTRY_KEEP_VERSIONS} must keep at least one version, got {count}",
+            hint=f"`pulumi config set {REGISTRY_KEEP_VERSIONS} 10`",
+        )
+    return count
 
 
 def _subnet(raw: Mapping[str, str]) -> str:

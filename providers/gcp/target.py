@@ -119,6 +119,7 @@ class GcpTarget:
             project=self.gcp_project,
             format="DOCKER",
             description=f"Images of the compose project {project.name} ({pulumi.get_stack()})",
+            **self._cleanup(),
             opts=self._after_api("artifactregistry", parent),
         )
         self.network = gcp.compute.Network(
@@ -589,6 +590,22 @@ class GcpTarget:
             digest,
         )
 
+    def _cleanup(self) -> dict[str, Any]:
+        """Cleanup policies keeping the newest ``gcpRegistryKeepVersions`` versions of each
+        image (KEEP wins over DELETE in Artifact Registry), applied for real, not as a dry
+        run."""
+        return {
+            "cleanup_policy_dry_run": False,
+            "cleanup_policies": [
+                {"id": "delete-older", "action": "DELETE", "condition": {"tag_state": "ANY"}},
+                {
+                    "id": "keep-newest",
+                    "action": "KEEP",
+                    "most_recent_versions": {"keep_count": self.options.registry_keep_versions},
+                },
+            ],
+        }
+
     def _registry_lookup(self) -> docker.Provider:
         """The docker provider that reads digests from registries: no Docker engine needed."""
         if self.lookup is None:
@@ -615,6 +632,7 @@ class GcpTarget:
                     "description": ref.registry,
                     "common_repository": {"uri": ref.upstream},
                 },
+                **self._cleanup(),
                 opts=self._after_api("artifactregistry", self.root),
             )
         return self.remotes[ref.registry]
