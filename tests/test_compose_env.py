@@ -61,32 +61,56 @@ def test_stack_values_never_reach_the_compose_process_environment(project_dir, w
     assert "/stack-home/data" not in output.yaml
 
 
-def test_compose_gets_a_clean_environment_and_a_private_env_file(project_dir, write, monkeypatch):
-    write("services:\n  web:\n    image: nginx:${TAG}\n")
-    monkeypatch.setenv("COMPOSE_PROJECT_NAME", "from-the-shell")
-    seen: dict[str, Any] = {}
+@pytest.fixture
+def compose_runs(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
+    """What each ``compose config`` run was given: its environment and its env file."""
+    runs: list[dict[str, Any]] = []
     real_run = subprocess.run
 
     def spy(command: list[str], **kwargs: Any) -> subprocess.CompletedProcess[str]:
         if "config" in command:
             env_file = Path(command[command.index("--env-file") + 1])
-            seen.update(
-                env=kwargs["env"],
-                file=env_file,
-                mode=stat.S_IMODE(env_file.stat().st_mode),
-                text=env_file.read_text(),
+            runs.append(
+                {
+                    "env": kwargs["env"],
+                    "file": env_file,
+                    "mode": stat.S_IMODE(env_file.stat().st_mode),
+                    "text": env_file.read_text(),
+                }
             )
         return real_run(command, **kwargs)
 
     monkeypatch.setattr(binary.subprocess, "run", spy)
+    return runs
+
+
+def test_compose_gets_a_clean_environment_and_a_private_env_file(
+    project_dir, write, monkeypatch, compose_runs
+):
+    write("services:\n  web:\n    image: nginx:${TAG}\n")
+    monkeypatch.setenv("COMPOSE_PROJECT_NAME", "from-the-shell")
+
     output = run_config(["compose.yaml"], [], {"TAG": "1.4"})
 
     assert "image: nginx:1.4" in output.yaml
     assert "name: " + project_dir.name.lower() in output.yaml, "the shell's project name is unused"
-    assert set(seen["env"]) <= {"PATH", "HOME"}
-    assert seen["mode"] == 0o600
-    assert seen["text"] == 'TAG="1.4"\n'
-    assert not seen["file"].exists(), "removed after use"
+    (run,) = compose_runs
+    assert set(run["env"]) <= {"PATH", "HOME"}
+    assert run["mode"] == 0o600
+    assert run["text"] == 'TAG="1.4"\n'
+    assert not run["file"].exists(), "removed after use"
+
+
+def test_secrets_reach_compose_only_as_placeholders(load, compose_runs):
+    project = load(
+        "services:\n  web:\n    image: nginx\n    environment: {TOKEN: '${TOKEN}'}\n",
+        secrets={"TOKEN": "tok-1a2b3c4d"},
+    )
+
+    assert str(project.services["web"].environment["TOKEN"]) == "[secret]"
+    (run,) = compose_runs
+    assert "TOKEN=" in run["text"]
+    assert "tok-1a2b3c4d" not in run["text"] + repr(run["env"])
 
 
 def test_dot_env_sees_the_stack_values_and_the_stack_wins(project_dir, write):
@@ -156,10 +180,13 @@ def test_any_text_arrives_exactly(project_dir, values):
     assert interpolated(values) == values
 
 
-def test_the_env_file_is_removed_when_compose_fails(project_dir, write):
+def test_the_env_file_is_removed_when_compose_fails(project_dir, write, tmp_path, monkeypatch):
     write("services:\n  web:\n    image: nginx\n    ports: ['${PORT}:80']\n")
-    temp = Path(tempfile.gettempdir())
-    before = set(temp.glob("berth-*.env"))
+    private = tmp_path / "temp"
+    private.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(private))
+
     with pytest.raises(BerthError):
         run_config(["compose.yaml"], [], {"PORT": "not-a-port"})
-    assert set(temp.glob("berth-*.env")) <= before
+
+    assert list(private.iterdir()) == []
