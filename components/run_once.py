@@ -159,7 +159,7 @@ def scrub(text: str, secrets: Iterable[str]) -> str:
     One pass, longest match first; a ``[secret]`` already there is kept as it is, so scrubbing
     twice changes nothing even when a secret is part of that word.
     """
-    forms = {form for value in secrets for form in printed_forms(value)}
+    forms = {form for value in secrets for form in _printed_forms(value)}
     if not forms:
         return text
     alternatives = [MASK, *sorted(forms, key=lambda form: (-len(form), form))]
@@ -167,7 +167,7 @@ def scrub(text: str, secrets: Iterable[str]) -> str:
     return pattern.sub(MASK, text)
 
 
-def printed_forms(value: str) -> set[str]:
+def _printed_forms(value: str) -> set[str]:
     """``value`` as a program may print it: as is, URL-encoded (``quote``, ``quote_plus``),
     JSON-escaped, and in base64 (standard and URL-safe) at any of the three byte alignments
     it can have inside a longer encoded text, such as an ``Authorization: Basic`` header."""
