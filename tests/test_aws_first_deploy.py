@@ -13,7 +13,7 @@ import pytest
 
 import providers.aws
 from berth.errors import BerthError
-from providers.aws import plan_call, plan_digest
+from providers.aws import plan_call, plan_digest, plan_outputs
 from providers.aws.images import cache_prefix
 from tests.conftest import copy_example
 from tests.plans import find, of_type
@@ -224,3 +224,64 @@ def test_more_published_ports_than_a_load_balancer_takes_are_refused_at_plan_tim
     assert refused.value.field == "ports"
     assert "51 load balancer listeners" in refused.value.message
     assert "at most 50" in refused.value.message
+
+
+def test_each_volume_is_mounted_only_by_the_task_roles_of_its_services(project_dir, write):
+    """Issue 9: reaching the NFS port is not enough; IAM decides which task mounts what."""
+    write(
+        """
+        name: shop
+        services:
+          db:
+            image: postgres:16
+            volumes: [pgdata:/var/lib/postgresql/data]
+          backup:
+            image: busybox
+            restart: "no"
+            volumes: ["pgdata:/data:ro", "reports:/reports"]
+          web:
+            image: nginx
+        volumes:
+          pgdata: {}
+          reports: {}
+        """
+    )
+    plan = aws_program(["compose.yaml"])
+
+    roles = {r.name: r for r in of_type(plan, "aws:iam/role:Role")}
+    assert sorted(roles) == ["backup-task", "db-task", "shop-execution", "web-task"]
+    for role in roles.values():
+        (trust,) = json.loads(role.inputs["assumeRolePolicy"])["Statement"]
+        assert trust["Condition"] == {
+            "StringEquals": {"aws:SourceAccount": "123456789012"},
+            "ArnLike": {"aws:SourceArn": "arn:aws:ecs:eu-west-1:123456789012:*"},
+        }
+
+    def role_arn(name: str) -> str:
+        return plan_outputs("aws:iam/role:Role", roles[f"{name}-task"].inputs)["arn"]
+
+    assert len({role_arn(name) for name in ("db", "backup", "web")}) == 3
+    for name in ("db", "backup", "web"):
+        assert find(plan, TASK_DEFINITION, name).inputs["taskRoleArn"] == role_arn(name)
+
+    policy = json.loads(
+        find(plan, "aws:efs/fileSystemPolicy:FileSystemPolicy", "shop-efs").inputs["policy"]
+    )
+    grants = {
+        s["Condition"]["StringEquals"]["elasticfilesystem:AccessPointArn"]: s
+        for s in policy["Statement"]
+        if s["Effect"] == "Allow"
+    }
+    pgdata = grants[next(arn for arn in grants if "pgdata" in arn)]
+    reports = grants[next(arn for arn in grants if "reports" in arn)]
+    assert pgdata["Principal"]["AWS"] == [role_arn("backup"), role_arn("db")]
+    assert "elasticfilesystem:ClientRootAccess" in pgdata["Action"], "db writes it"
+    assert reports["Principal"]["AWS"] == [role_arn("backup")]
+    deny = next(s for s in policy["Statement"] if s["Effect"] == "Deny")
+    assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    definition = find(plan, TASK_DEFINITION, "db")
+    (volume,) = definition.inputs["volumes"]
+    assert volume["efsVolumeConfiguration"]["authorizationConfig"]["iam"] == "ENABLED"
+    policy_urn = find(plan, "aws:efs/fileSystemPolicy:FileSystemPolicy", "shop-efs").urn
+    assert policy_urn in find(plan, ECS_SERVICE, "db").dependencies
+    assert policy_urn in find(plan, JOB, "backup-run").dependencies

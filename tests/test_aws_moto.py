@@ -26,7 +26,12 @@ def test_iam_accepts_every_role_and_policy(prod_plan, monkeypatch):
     monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
     iam = boto3.client("iam")
     roles = {r.urn: r for r in of_type(prod_plan, "aws:iam/role:Role")}
-    assert len(roles) == 2
+    assert sorted(r.name for r in roles.values()) == [
+        "db-task",
+        "migrate-execution",
+        "migrate-task",
+        "web-task",
+    ], "one execution role, and a task role per service and job"
     for urn, role in roles.items():
         iam.create_role(
             RoleName=role.name, AssumeRolePolicyDocument=role.inputs["assumeRolePolicy"]

@@ -83,7 +83,7 @@ class Clients:
         self.ecs_stub.add_response(
             "list_tasks",
             {"taskArns": list(arns)},
-            {"cluster": CLUSTER, "startedBy": STARTED_BY, "desiredStatus": "RUNNING"},
+            {"cluster": CLUSTER, "startedBy": STARTED_BY},
         )
 
     def run_task(self, response: dict[str, Any] | None = None, *, leftovers: bool = False) -> None:
@@ -374,7 +374,7 @@ def expect_run(
     clients.ecs_stub.add_response(
         "list_tasks",
         {"taskArns": []},
-        {"cluster": props["cluster"], "startedBy": props["startedBy"], "desiredStatus": "RUNNING"},
+        {"cluster": props["cluster"], "startedBy": props["startedBy"]},
     )
     clients.ecs_stub.add_response(
         "run_task",

@@ -147,6 +147,8 @@ _ARNS = {
     "aws:lb/listener:Listener": "elasticloadbalancing:listener/app/{id}",
     "aws:servicediscovery/service:Service": "servicediscovery:service/{id}",
     "aws:ec2/vpc:Vpc": "ec2:vpc/{id}",
+    "aws:efs/fileSystem:FileSystem": "elasticfilesystem:file-system/{id}",
+    "aws:efs/accessPoint:AccessPoint": "elasticfilesystem:access-point/{id}",
 }
 """The ARN of each resource type the program reads one of: service, then resource."""
 
@@ -160,7 +162,12 @@ def plan_outputs(type_: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
     if type_ in _ARNS:
         service, resource = _ARNS[type_].split(":", 1)
         region = "" if service == "iam" else PLAN_REGION
-        name = inputs.get("name") or inputs.get("family") or short
+        name = (
+            inputs.get("name")
+            or inputs.get("family")
+            or (inputs.get("tags") or {}).get("Name")
+            or short
+        )
         outputs["arn"] = f"arn:aws:{service}:{region}:{PLAN_ACCOUNT}:{resource.format(id=name)}"
     if type_ == "aws:ecr/repository:Repository":
         outputs["repositoryUrl"] = (

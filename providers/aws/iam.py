@@ -1,5 +1,6 @@
-"""The project's IAM roles: one execution role (ECS pulls images and reads secrets with it) and
-one task role (the containers' own identity).
+"""The project's IAM roles: one execution role (ECS pulls images and reads secrets with it),
+and a task role per service and job (the containers' own identity: what one service may do,
+such as mounting its volumes, no other service may).
 
 The execution role's policy is scoped by name, not listed per resource: the stack's secrets
 (``berth/<prefix>/*``), its repositories (``<prefix>/*``) and its cache of ECR Public
@@ -11,7 +12,6 @@ gives no service the others' secrets.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -21,18 +21,6 @@ import pulumi_aws as aws
 
 from providers.aws.account import Account
 
-ECS_TASKS = json.dumps(
-    {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Effect": "Allow",
-                "Principal": {"Service": "ecs-tasks.amazonaws.com"},
-                "Action": "sts:AssumeRole",
-            }
-        ],
-    }
-)
 PULL = ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"]
 CACHE_FILL = ["ecr:BatchImportUpstreamImage", "ecr:CreateRepository"]
 """What a pull through the cache needs the first time an image is pulled (ECR user guide,
@@ -44,7 +32,29 @@ class Roles:
     execution: aws.iam.Role
     execution_policy: aws.iam.RolePolicy
     """What every task waits on: without it, ECS cannot pull or read a secret."""
-    task: aws.iam.Role
+    tasks: dict[str, aws.iam.Role]
+    """Each service's and job's own task role, by compose name."""
+
+
+def ecs_tasks_trust(account: Account) -> pulumi.Output[str]:
+    """Only ECS tasks of this account may assume the role (the confused-deputy guard the ECS
+    developer guide recommends for task roles)."""
+    return pulumi.Output.json_dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"Service": "ecs-tasks.amazonaws.com"},
+                    "Action": "sts:AssumeRole",
+                    "Condition": {
+                        "StringEquals": {"aws:SourceAccount": account.account_id},
+                        "ArnLike": {"aws:SourceArn": account.arn("ecs", "*")},
+                    },
+                }
+            ],
+        }
+    )
 
 
 def create_roles(
@@ -54,10 +64,12 @@ def create_roles(
     cache_prefix: str,
     account: Account,
     log_group_arn: pulumi.Input[str],
+    workloads: Sequence[str],
     parent: pulumi.Resource,
 ) -> Roles:
     opts = pulumi.ResourceOptions(parent=parent)
-    execution = aws.iam.Role(f"{name}-execution", assume_role_policy=ECS_TASKS, opts=opts)
+    trust = ecs_tasks_trust(account)
+    execution = aws.iam.Role(f"{name}-execution", assume_role_policy=trust, opts=opts)
     policy = aws.iam.RolePolicy(
         f"{name}-execution",
         role=execution.id,
@@ -86,8 +98,16 @@ def create_roles(
         ),
         opts=opts,
     )
-    task = aws.iam.Role(f"{name}-task", assume_role_policy=ECS_TASKS, opts=opts)
-    return Roles(execution=execution, execution_policy=policy, task=task)
+    tasks = {
+        workload: aws.iam.Role(
+            f"{workload}-task",
+            assume_role_policy=trust,
+            tags={"berth:stack": prefix, "berth:service": workload},
+            opts=opts,
+        )
+        for workload in workloads
+    }
+    return Roles(execution=execution, execution_policy=policy, tasks=tasks)
 
 
 def policy_document(statements: Sequence[tuple[list[str], list[Any]]]) -> dict[str, Any]:

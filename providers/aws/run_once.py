@@ -144,7 +144,8 @@ def run_job(run: JobRun, ecs: Any, logs: Any, pace: Pace | None = None) -> dict[
 def _wait_for_leftovers(run: JobRun, ecs: Any, pace: Pace) -> None:
     """Wait for a run of this job that is still going (an earlier ``pulumi up`` was killed
     while it ran): to its own timeout, then stop it and wait until it has stopped."""
-    listed = ecs.list_tasks(cluster=run.cluster, startedBy=run.started_by, desiredStatus="RUNNING")
+    # startedBy must be ListTasks' only filter (ECS API reference); RUNNING is its default.
+    listed = ecs.list_tasks(cluster=run.cluster, startedBy=run.started_by)
     if listed["taskArns"]:
         for task in ecs.describe_tasks(cluster=run.cluster, tasks=listed["taskArns"])["tasks"]:
             _wait_out(run, ecs, task, pace)

@@ -167,6 +167,7 @@ class AwsTarget:
             cache_prefix=self.images.cache_prefix,
             account=self.account,
             log_group_arn=self.logs.arn,
+            workloads=sorted(project.services),
             parent=parent,
         )
         self.namespace_name = f"{self.prefix}.internal"
@@ -177,15 +178,22 @@ class AwsTarget:
             description=f"Berth {self.prefix}: every service by its compose name",
             opts=opts,
         )
-        named = {
-            m.source
-            for s in project.services.values()
-            for m in s.mounts
-            if m.type == "volume" and m.source
-        }
+        mounts: dict[str, dict[str, bool]] = {}
+        for service in project.services.values():
+            for mount in service.mounts:
+                if mount.type == "volume" and mount.source:
+                    readers = mounts.setdefault(mount.source, {})
+                    readers[service.name] = readers.get(service.name, True) and mount.read_only
         self.storage = (
-            FileSystem(name, named, self.network, self.security_groups.tasks, parent)
-            if named
+            FileSystem(
+                name,
+                mounts=mounts,
+                roles=self.roles.tasks,
+                network=self.network,
+                tasks=self.security_groups.tasks,
+                parent=parent,
+            )
+            if mounts
             else None
         )
         self.key_secrets: dict[str, StoredSecret] = {}
@@ -378,7 +386,7 @@ class AwsTarget:
             *(s.version for s in stored),
         ]
         if self.storage and access_points:
-            waits.extend(self.storage.mount_targets)
+            waits.extend(self.storage.ready)
         size = task_size(service, self.file)
         definition = aws.ecs.TaskDefinition(
             service.name,
@@ -389,7 +397,7 @@ class AwsTarget:
             network_mode="awsvpc",
             requires_compatibilities=["FARGATE"],
             execution_role_arn=self.roles.execution.arn,
-            task_role_arn=self.roles.task.arn,
+            task_role_arn=self.roles.tasks[service.name].arn,
             runtime_platform=aws.ecs.TaskDefinitionRuntimePlatformArgs(
                 operating_system_family="LINUX",
                 cpu_architecture=_architecture(service, warn),

@@ -2,11 +2,16 @@
 
 The file system and its access points hold the project's data, so they are created with
 ``protect=True``: `pulumi destroy` stops at them instead of deleting data (see docs/aws.md).
+
+Mounts use IAM authorization: the file system's policy lets each access point be mounted only
+by the task roles of the services that mount that volume (read-only when they all mount it
+read-only), and only over TLS. Reaching the NFS port is not enough: a compromised service
+cannot mount another's volume.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Mapping
 
 import pulumi
 import pulumi_aws as aws
@@ -21,11 +26,16 @@ class FileSystem:
     def __init__(
         self,
         name: str,
-        volumes: Iterable[str],
+        *,
+        mounts: Mapping[str, Mapping[str, bool]],
+        roles: Mapping[str, aws.iam.Role],
         network: Network,
         tasks: aws.ec2.SecurityGroup,
         parent: pulumi.Resource,
     ) -> None:
+        """``mounts``: each volume, with the services that mount it and whether each mounts
+        it read-only; ``roles``: each service's task role."""
+        self.roles = roles
         opts = pulumi.ResourceOptions(parent=parent)
         kept = pulumi.ResourceOptions(parent=parent, protect=True)
         self.file_system = aws.efs.FileSystem(
@@ -57,7 +67,48 @@ class FileSystem:
                 tags={"Name": f"berth-{name}-{volume}"},
                 opts=kept,
             )
-            for volume in sorted(set(volumes))
+            for volume in sorted(mounts)
+        }
+        self.policy = aws.efs.FileSystemPolicy(
+            f"{name}-efs",
+            file_system_id=self.file_system.id,
+            policy=pulumi.Output.json_dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        *(self._grant(volume, mounts[volume]) for volume in sorted(mounts)),
+                        {
+                            "Sid": "TlsOnly",
+                            "Effect": "Deny",
+                            "Principal": {"AWS": "*"},
+                            "Action": "*",
+                            "Resource": self.file_system.arn,
+                            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+                        },
+                    ],
+                }
+            ),
+            opts=opts,
+        )
+        self.ready: list[pulumi.Resource] = [*self.mount_targets, self.policy]
+        """What a task that mounts a volume waits on."""
+
+    def _grant(self, volume: str, mounted_by: Mapping[str, bool]) -> dict[str, object]:
+        """The task roles that mount ``volume`` may mount its access point, and only that one;
+        as root too, as Docker lets a container's root own its volume (postgres chowns its
+        data directory)."""
+        writes = not all(mounted_by.values())
+        actions = ["elasticfilesystem:ClientMount"]
+        if writes:
+            actions += ["elasticfilesystem:ClientWrite", "elasticfilesystem:ClientRootAccess"]
+        return {
+            "Effect": "Allow",
+            "Principal": {"AWS": [self.roles[service].arn for service in sorted(mounted_by)]},
+            "Action": actions,
+            "Resource": self.file_system.arn,
+            "Condition": {
+                "StringEquals": {"elasticfilesystem:AccessPointArn": self.access_points[volume].arn}
+            },
         }
 
     def task_volume(self, volume: str) -> aws.ecs.TaskDefinitionVolumeArgs:
@@ -68,7 +119,7 @@ class FileSystem:
                 file_system_id=self.file_system.id,
                 transit_encryption="ENABLED",
                 authorization_config=aws.ecs.TaskDefinitionVolumeEfsVolumeConfigurationAuthorizationConfigArgs(
-                    access_point_id=self.access_points[volume].id, iam="DISABLED"
+                    access_point_id=self.access_points[volume].id, iam="ENABLED"
                 ),
             ),
         )
