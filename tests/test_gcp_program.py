@@ -389,6 +389,43 @@ def test_the_stack_can_open_non_http_ports_with_a_warning(project_dir, write):
     assert not [r for r in closed.registrations if r.type == FIREWALL and "public" in r.name]
 
 
+INVOKER = "gcp:cloudrunv2/serviceIamMember:ServiceIamMember"
+
+
+def test_public_services_can_skip_the_invoker_check_instead_of_granting_all_users(
+    project_dir, write
+):
+    """For organisations whose Domain Restricted Sharing policy refuses allUsers."""
+    write(
+        """
+        services:
+          web:
+            image: nginx
+            ports: ["80:80"]
+          admin:
+            image: example/admin
+            ports: ["8080"]
+        """
+    )
+    default = gcp(["compose.yaml"])
+    assert find(default, SERVICE, "web").inputs["invokerIamDisabled"] is False
+    assert find(default, INVOKER, "web-invoker").inputs["member"] == "allUsers"
+
+    plan = gcp(["compose.yaml"], variables={"gcpInvokerIamDisabled": "true"})
+    assert find(plan, SERVICE, "web").inputs["invokerIamDisabled"] is True
+    members = [r.inputs["member"] for r in plan.registrations if r.type == INVOKER]
+    assert "allUsers" not in members, "no allUsers binding at all"
+    assert find(plan, INVOKER, "web-invoker").inputs["member"].startswith("serviceAccount:")
+
+
+def test_the_invoker_check_cannot_be_skipped_on_private_services(project_dir, write):
+    write("services:\n  web:\n    image: nginx\n    ports: ['80:80']\n")
+    options = {"gcpInvokerIamDisabled": "true", "gcpPublicServices": "false"}
+    with pytest.raises(BerthError, match="berth:gcpInvokerIamDisabled makes public") as error:
+        gcp(["compose.yaml"], variables=options)
+    assert "gcpPublicServices" in str(error.value.hint)
+
+
 def test_a_bad_option_is_a_clear_error(project_dir, write):
     write("services:\n  web:\n    image: nginx\n")
     with pytest.raises(BerthError, match="berth:gcpPublicServices must be true or false"):

@@ -17,6 +17,7 @@ from berth.settings import option_bool, option_int
 DELETION_PROTECTION = "gcpDeletionProtection"
 PUBLIC_SERVICES = "gcpPublicServices"
 PUBLIC_NON_HTTP_PORTS = "gcpPublicNonHttpPorts"
+INVOKER_IAM_DISABLED = "gcpInvokerIamDisabled"
 MACHINE_TYPE = "gcpMachineType"
 DISK_SIZE_GB = "gcpDiskSizeGb"
 ZONE = "gcpZone"
@@ -27,6 +28,7 @@ KEYS = frozenset(
         DELETION_PROTECTION,
         PUBLIC_SERVICES,
         PUBLIC_NON_HTTP_PORTS,
+        INVOKER_IAM_DISABLED,
         MACHINE_TYPE,
         DISK_SIZE_GB,
         ZONE,
@@ -49,6 +51,9 @@ class GcpOptions:
     public_non_http_ports: bool = False
     """Published ports that are not HTTP (databases, caches, UDP: ``berth.ports``) are opened to
     the internet too; off by default, so a database is never public by accident."""
+    invoker_iam_disabled: bool = False
+    """Public Cloud Run services skip the invoker IAM check instead of granting ``allUsers``,
+    which organisations with Domain Restricted Sharing refuse."""
     machine_type: str | None = None
     """One machine type for every VM; None picks the smallest e2 type fitting deploy.resources."""
     disk_size_gb: int = _MIN_DISK_GB
@@ -62,9 +67,19 @@ class GcpOptions:
     @classmethod
     def parse(cls, raw: Mapping[str, str]) -> GcpOptions:
         """Options from ``StackSettings.options``; a BerthError naming the key for a bad value."""
+        public_services = option_bool(raw, PUBLIC_SERVICES, default=True)
+        invoker_iam_disabled = option_bool(raw, INVOKER_IAM_DISABLED, default=False)
+        if invoker_iam_disabled and not public_services:
+            raise BerthError(
+                f"berth:{INVOKER_IAM_DISABLED} makes public services reachable without IAM, "
+                f"but berth:{PUBLIC_SERVICES} is false: no service is public",
+                hint=f"`pulumi config set {INVOKER_IAM_DISABLED} false`, or make services "
+                f"public with `pulumi config set {PUBLIC_SERVICES} true`",
+            )
         return cls(
             deletion_protection=option_bool(raw, DELETION_PROTECTION, default=True),
-            public_services=option_bool(raw, PUBLIC_SERVICES, default=True),
+            public_services=public_services,
+            invoker_iam_disabled=invoker_iam_disabled,
             public_non_http_ports=option_bool(raw, PUBLIC_NON_HTTP_PORTS, default=False),
             machine_type=_matching(raw, MACHINE_TYPE, r"[a-z][a-z0-9-]*", "e2-standard-2"),
             disk_size_gb=_disk_size(raw),

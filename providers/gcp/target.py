@@ -234,6 +234,7 @@ class GcpTarget:
         parent: pulumi.Resource,
     ) -> ServiceHandle:
         port = placement.port or 0
+        public = self.options.public_services and any(p.mode == "ingress" for p in service.ports)
         container, volumes, grants = self._cloud_run_container(service, parent)
         container.update(
             {"ports": {"container_port": port}, **cloudrun.probes(service.healthcheck, port)}
@@ -245,6 +246,7 @@ class GcpTarget:
             project=self.gcp_project,
             deletion_protection=self.options.deletion_protection,
             ingress="INGRESS_TRAFFIC_ALL",
+            invoker_iam_disabled=public and self.options.invoker_iam_disabled,
             template=self._template(
                 container,
                 volumes,
@@ -253,14 +255,14 @@ class GcpTarget:
             ),
             opts=self._after_api("run", parent, *after, *grants),
         )
-        public = self.options.public_services and any(p.mode == "ingress" for p in service.ports)
+        everyone = public and not self.options.invoker_iam_disabled
         invoker = gcp.cloudrunv2.ServiceIamMember(
             f"{service.name}-invoker",
             name=run.name,
             location=self.region,
             project=self.gcp_project,
             role="roles/run.invoker",
-            member="allUsers" if public else self.account.member,
+            member="allUsers" if everyone else self.account.member,
             opts=pulumi.ResourceOptions(parent=parent),
         )
         endpoints = run.uri.apply(lambda uri: [uri])
