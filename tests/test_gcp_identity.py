@@ -27,6 +27,7 @@ from tests.secrets_check import assert_never_plain, count_wrapped
 DEPLOYER = "deployer@shop-prod.iam.gserviceaccount.com"
 TARGET = "berth-deploy@shop-prod.iam.gserviceaccount.com"
 TOKEN = "ya29.token-5f4e3d2c"
+DELEGATE = "middle@shop-prod.iam.gserviceaccount.com"
 
 
 @pytest.fixture(scope="module")
@@ -92,14 +93,14 @@ def test_impersonation_acts_as_the_target_account_from_the_configured_source(key
         {
             "accessToken": TOKEN,
             "impersonateServiceAccount": TARGET,
-            "impersonateServiceAccountDelegates": ["middle@shop-prod.iam.gserviceaccount.com"],
+            "impersonateServiceAccountDelegates": [DELEGATE],
         },
         {},
     )
     assert isinstance(made, impersonated_credentials.Credentials)
     assert made.service_account_email == TARGET
     assert made._source_credentials.token == TOKEN
-    assert made._delegates == ["middle@shop-prod.iam.gserviceaccount.com"]
+    assert made._delegates == [DELEGATE]
     from_env = credentials(
         {"credentials": key_json}, {"GOOGLE_IMPERSONATE_SERVICE_ACCOUNT": TARGET}
     )
@@ -157,6 +158,7 @@ def test_the_stack_s_identity_reaches_the_providers_as_a_secret(project_dir, key
             "gcp:credentials": key_json,
             "gcp:accessToken": TOKEN,
             "gcp:impersonateServiceAccount": TARGET,
+            "gcp:impersonateServiceAccountDelegates": json.dumps([DELEGATE]),
         },
         secret=["gcp:accessToken"],
     )
@@ -165,9 +167,10 @@ def test_the_stack_s_identity_reaches_the_providers_as_a_secret(project_dir, key
     ready = find(plan, READY, "db-running").inputs
     assert run["identity"] == ready["identity"] == "[secret]"
     assert "identity" not in json.dumps(run["definition"]), "it never decides a re-run"
-    assert_never_plain(plan, TOKEN, DEPLOYER, TARGET)
+    assert_never_plain(plan, TOKEN, DEPLOYER, TARGET, DELEGATE)
     assert count_wrapped(plan, TOKEN) == 2
     assert count_wrapped(plan, TARGET) == 2
+    assert count_wrapped(plan, DELEGATE) == 2
 
 
 def test_without_identity_settings_no_identity_input_is_sent(project_dir):

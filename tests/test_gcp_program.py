@@ -68,6 +68,11 @@ def test_migrate_example_resources_are_what_the_issue_asks_for(project_dir):
     task = job["template"]["template"]
     container = task["containers"][0]
     assert job["template"]["taskCount"] == 1
+    assert job["template"]["labels"] == {
+        "berth-project": "migrate",
+        "berth-stack": "dev",
+        "berth-job": "migrate",
+    }, "its executions carry the project, stack and job"
     assert task["maxRetries"] == 0
     assert task["timeout"] == "600s"
     assert container["args"] == ["./migrate.sh"]

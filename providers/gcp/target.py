@@ -197,7 +197,16 @@ class GcpTarget:
             location=self.region,
             project=self.gcp_project,
             deletion_protection=self.options.deletion_protection,
-            template={"task_count": 1, "parallelism": 1, "template": task},
+            template={
+                "task_count": 1,
+                "parallelism": 1,
+                "labels": {
+                    "berth-project": cloud_name(self.project.name),
+                    "berth-stack": cloud_name(pulumi.get_stack()),
+                    "berth-job": cloud_name(job.name),
+                },
+                "template": task,
+            },
             opts=self._after_api("run", parent, *grants),
         )
         run = CloudRunJobExecution(
