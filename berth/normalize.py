@@ -18,6 +18,7 @@ import yaml
 
 from berth.durations import parse_duration
 from berth.errors import BerthError
+from berth.files import CONTENT_LIMIT, FileRefused, read_capped
 from berth.model import (
     DEFAULT_JOB_TIMEOUT,
     Build,
@@ -35,7 +36,7 @@ from berth.model import (
     Text,
     Volume,
 )
-from berth.sources import Sources
+from berth.sources import MAX_PORTS, Sources, too_many_ports
 from berth.variables import Sealed
 
 BERTH_EXTENSIONS = {
@@ -64,6 +65,8 @@ class Normalizer:
         self.sealed = sealed
         self.base_dir = (base_dir or Path.cwd()).resolve()
         self.warnings: list[str] = []
+        self.unset: dict[str, BerthError] = {}
+        """Bare environment keys without a value, each with where it was first met."""
 
     def project(self, output: str, binary_warnings: tuple[str, ...] = ()) -> ComposeProject:
         data = _unescape(yaml.load(output, Loader=yaml.CSafeLoader) or {})
@@ -77,6 +80,7 @@ class Normalizer:
             "configs": data.get("configs") or {},
         }
         services = {name: self.service(name, raw_services[name], files_defined) for name in order}
+        self._refuse_unset()
         volumes = {
             key: self.volume(key, spec or {}, data.get("name", ""))
             for key, spec in (data.get("volumes") or {}).items()
@@ -108,6 +112,11 @@ class Normalizer:
                 known = ", ".join(sorted(BERTH_EXTENSIONS))
                 raise fail(key, "unknown Berth extension", f"use one of {known}")
         resources, replicas = self._deploy(raw, fail)
+        ports = tuple(self._port(p, fail) for p in raw.get("ports") or ())
+        expose = tuple(p for spec in raw.get("expose") or () for p in _expose(spec, fail))
+        for field, listed in (("ports", ports), ("expose", expose)):
+            if len(listed) > MAX_PORTS:
+                raise too_many_ports(len(listed), self.sources.origin(name, field), name, field)
         return Service(
             name=name,
             image=raw.get("image"),
@@ -115,8 +124,8 @@ class Normalizer:
             command=self._texts(raw.get("command")),
             entrypoint=self._texts(raw.get("entrypoint")),
             environment=self._environment(raw.get("environment") or {}, fail),
-            ports=tuple(self._port(p, fail) for p in raw.get("ports") or ()),
-            expose=tuple(p for spec in raw.get("expose") or () for p in _expose(spec, fail)),
+            ports=ports,
+            expose=expose,
             depends_on=tuple(
                 Dependency(
                     service=dep,
@@ -126,7 +135,7 @@ class Normalizer:
                 for dep, spec in (raw.get("depends_on") or {}).items()
             ),
             healthcheck=self._healthcheck(raw.get("healthcheck"), fail),
-            restart=raw.get("restart"),
+            restart=_restart(raw.get("restart"), fail),
             replicas=replicas,
             resources=resources,
             mounts=tuple(self._mount(m, fail) for m in raw.get("volumes") or ()),
@@ -153,13 +162,32 @@ class Normalizer:
         environment: dict[str, Text] = {}
         for key, value in sorted(raw.items()):
             if value is None:
-                raise fail(
-                    "environment",
-                    f"{key} has no value: it is not set in the stack config nor in .env",
-                    f"set it with `pulumi config set {key} <value>` (add --secret for a secret)",
-                )
+                self.unset[str(key)] = fail("environment", "")
+                continue
             environment[str(key)] = self.sealed.reveal(str(value))
         return environment
+
+    def _refuse_unset(self) -> None:
+        """One error for every bare environment key no value reached, so that a first
+        deployment needs one round of ``pulumi config set``, not one per key."""
+        if not self.unset:
+            return
+        keys = sorted(self.unset)
+        first = self.unset[keys[0]]
+        services = sorted({str(e.service) for e in self.unset.values()})
+        raise BerthError(
+            f"{', '.join(keys)} {'has' if len(keys) == 1 else 'have'} no value: not set in "
+            "the stack config nor in .env (used by "
+            f"{', '.join(services)})",
+            file=first.file,
+            service=first.service if len(services) == 1 else None,
+            field="environment",
+            hint="set "
+            + ("it" if len(keys) == 1 else "each")
+            + " with "
+            + "; ".join(f"`pulumi config set --secret {key} <value>`" for key in keys)
+            + " (without --secret when it is not secret)",
+        )
 
     def _build(self, raw: dict[str, Any]) -> Build:
         context = str(raw.get("context") or ".")
@@ -180,11 +208,12 @@ class Normalizer:
                 f"published port {published!r} is not a single port number",
                 'publish one port per entry, e.g. "8080:80"',
             ) from None
-        for port in (int(raw["target"]), published_port):
+        target = int(raw.get("target") or 0)  # Compose drops a container port of 0
+        for port in (target, published_port):
             if port is not None and not 0 < port < 65536:
                 raise fail("ports", f"{port} is not a port number", "use a port from 1 to 65535")
         return Port(
-            target=int(raw["target"]),
+            target=target,
             published=published_port,
             protocol=str(raw.get("protocol") or "tcp"),
             host_ip=raw.get("host_ip"),
@@ -356,8 +385,8 @@ class Normalizer:
             )
         path = Path(str(spec.get("file", "")))
         try:
-            return path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as error:
+            return read_capped(path, CONTENT_LIMIT).decode("utf-8")
+        except (OSError, UnicodeDecodeError, FileRefused) as error:
             reason = getattr(error, "strerror", None) or str(error)
             raise fail(
                 kind,
@@ -489,6 +518,19 @@ def _expose(spec: Any, fail: _Fail) -> list[int]:
             'write the lower port first, e.g. "8000-8010"',
         )
     return list(range(low, high + 1))
+
+
+_RESTART = re.compile(r"no|always|unless-stopped|on-failure(?::\d{1,9})?")
+
+
+def _restart(value: Any, fail: _Fail) -> str | None:
+    if value is None or _RESTART.fullmatch(str(value)):
+        return value
+    raise fail(
+        "restart",
+        f"{value!r} is not a restart policy",
+        'use "no", always, unless-stopped, on-failure or on-failure:N (N a whole number)',
+    )
 
 
 def _strings(value: Any) -> tuple[str, ...]:

@@ -6,6 +6,7 @@ line for a YAML syntax error, the order services are declared in, and which file
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Collection
 from dataclasses import dataclass
@@ -15,6 +16,17 @@ from typing import Any
 import yaml
 
 from berth.errors import BerthError
+from berth.files import COMPOSE_FILE_LIMIT, FileRefused, check_readable, read_capped
+
+MAX_DEPTH = 100
+"""Nesting deeper than this is no compose file (real ones nest under ten levels); it only
+exhausts the recursion of every YAML reader after this one."""
+_ALIAS_RATIO_LOW, _ALIAS_RATIO_HIGH = 400_000, 4_000_000
+MAX_PORTS = 1000
+"""Ports one service may publish, or expose: each is a listener of its own (on local Docker, a
+proxy process), so a range like 1-65535 is a mistake that would take minutes to plan."""
+_PORT_RANGE = re.compile(r"(\d+)-(\d+)")
+_REMOTE = re.compile(r"^[a-z][a-z0-9+.-]*://|^git@|^oci:")
 
 
 class _ComposeYamlLoader(yaml.SafeLoader):
@@ -102,7 +114,8 @@ class Sources:
 
 
 def read_sources(files: list[str] | tuple[str, ...]) -> Sources:
-    """Read and syntax-check every file; one clear error for the first that is unusable."""
+    """Read and syntax-check every file, and the files they include or read variables from
+    (which Compose would otherwise hang on); one clear error for the first that is unusable."""
     if not files:
         raise BerthError(
             "no compose file given",
@@ -110,18 +123,33 @@ def read_sources(files: list[str] | tuple[str, ...]) -> Sources:
             '`pulumi config set --path "composeFiles[0]" compose.yaml`',
         )
     documents = tuple(_read_one(file) for file in files)
+    seen: set[Path] = set()
+    for file, document in zip(files, documents, strict=True):
+        _check_referenced(file, document, Path(files[0]).parent, seen)
     return Sources(files=tuple(files), documents=documents)
 
 
 def _read_one(file: str) -> dict[str, Any]:
+    if file == "-":
+        raise BerthError(
+            "a compose file cannot be read from standard input here",
+            file=file,
+            hint="save it to a file and name that file in berth:composeFiles",
+        )
     path = Path(file)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_capped(path, COMPOSE_FILE_LIMIT).decode("utf-8")
     except FileNotFoundError:
         raise BerthError(
             "the compose file does not exist",
             file=file,
             hint="check berth:composeFiles in the stack config (paths are relative to the project)",
+        ) from None
+    except FileRefused as error:
+        raise BerthError(
+            f"the compose file cannot be read: {error}",
+            file=file,
+            hint="make it a readable UTF-8 text file",
         ) from None
     except (OSError, UnicodeDecodeError) as error:
         reason = getattr(error, "strerror", None) or str(error)
@@ -131,9 +159,12 @@ def _read_one(file: str) -> dict[str, Any]:
             hint="make it a readable UTF-8 text file",
         ) from None
     try:
+        _check_shape(text)
         document = yaml.load(text, Loader=_ComposeYamlLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as error:
         raise _syntax_error(file, error) from None
+    except _Unreasonable as error:
+        raise BerthError(str(error), file=file, hint=error.hint) from None
     if document is None:
         raise BerthError("the compose file is empty", file=file, hint="add a services: section")
     if not isinstance(document, dict):
@@ -143,6 +174,138 @@ def _read_one(file: str) -> dict[str, Any]:
             hint="start it with services:",
         )
     return document
+
+
+class _Unreasonable(Exception):
+    """YAML that is valid but that no reader should expand: too deep, or an alias bomb."""
+
+    def __init__(self, problem: str, hint: str) -> None:
+        super().__init__(problem)
+        self.hint = hint
+
+
+def _check_shape(text: str) -> None:
+    """Refuse nesting past MAX_DEPTH and excessive alias expansion, from the parser's events.
+
+    The events come from an iterative parser and aliases are counted, never expanded, so this
+    takes time linear in the text. Expansion is bounded as Docker Compose's YAML library
+    (go-yaml v3) bounds it: once over 1,000 nodes, at most 99% of them may come from aliases,
+    falling to 10% between 400,000 and 4,000,000 nodes.
+    """
+    sizes: dict[str, int] = {}
+    frames: list[tuple[str | None, int]] = []  # (anchor, decoded count when it opened)
+    decoded = aliased = 0
+    for event in yaml.parse(text, Loader=_ComposeYamlLoader):
+        if isinstance(event, yaml.AliasEvent):
+            size = sizes.get(str(event.anchor), 1)
+            decoded += size + 1
+            aliased += size
+            if aliased > 100 and decoded > 1000 and aliased / decoded > _allowed_ratio(decoded):
+                raise _Unreasonable(
+                    "the YAML expands its aliases (*name) excessively",
+                    "write the repeated values out, or anchor fewer nested copies",
+                )
+        elif isinstance(event, yaml.CollectionStartEvent):
+            decoded += 1
+            frames.append((event.anchor, decoded))
+            if len(frames) > MAX_DEPTH:
+                raise _Unreasonable(
+                    f"the YAML nests deeper than {MAX_DEPTH} levels",
+                    "flatten it: no compose field nests that deep",
+                )
+        elif isinstance(event, yaml.CollectionEndEvent):
+            anchor, opened = frames.pop()
+            if anchor is not None:
+                sizes[anchor] = decoded - opened + 1
+        elif isinstance(event, yaml.ScalarEvent):
+            decoded += 1
+            if event.anchor is not None:
+                sizes[event.anchor] = 1
+
+
+def _allowed_ratio(decoded: int) -> float:
+    """go-yaml v3's allowedAliasRatio."""
+    if decoded <= _ALIAS_RATIO_LOW:
+        return 0.99
+    if decoded >= _ALIAS_RATIO_HIGH:
+        return 0.10
+    return 0.99 - 0.89 * (decoded - _ALIAS_RATIO_LOW) / (_ALIAS_RATIO_HIGH - _ALIAS_RATIO_LOW)
+
+
+def _check_referenced(file: str, document: dict[str, Any], base: Path, seen: set[Path]) -> None:
+    """Check the local files ``document`` includes or extends (recursively) and its env files.
+
+    Docker Compose would block on a FIFO or read ``/dev/zero`` until it runs out of memory,
+    and its error for an included file that is not a compose file does not name the file.
+    Env files are relative to ``base`` (the project folder; an included file's own folder).
+    Paths with a variable are Compose's to resolve; a missing file is Compose's to report.
+    """
+    here = Path(file).parent
+    services = document.get("services")
+    definitions = services if isinstance(services, dict) else {}
+    extended = [d.get("extends") for d in definitions.values() if isinstance(d, dict)]
+    for included in _paths(document.get("include"), "path") + _paths(extended, "file"):
+        path = here / included
+        if path.resolve() in seen or not path.exists():
+            continue
+        seen.add(path.resolve())
+        name = os.path.normpath(path)
+        _check_referenced(name, _read_one(name), path.parent, seen)
+    env_files = [(None, p) for p in _paths(document.get("include"), "env_file")]
+    for service, definition in definitions.items():
+        if isinstance(definition, dict):
+            env_files += [(str(service), p) for p in _paths(definition.get("env_file"), "path")]
+            _check_port_count(file, str(service), definition)
+    for service, env_file in env_files:
+        try:
+            check_readable(base / env_file, COMPOSE_FILE_LIMIT)
+        except FileRefused as error:
+            raise BerthError(
+                f"env file {env_file} cannot be read: {error}",
+                file=file,
+                service=service,
+                field="env_file" if service else "include",
+                hint="make it a readable file of KEY=VALUE lines",
+            ) from None
+        except OSError:
+            continue
+
+
+def _check_port_count(file: str, service: str, definition: dict[str, Any]) -> None:
+    """Refuse port ranges past MAX_PORTS as written, before Compose spends seconds and
+    gigabytes expanding them (ranges that come from a variable are counted after it)."""
+    for field in ("ports", "expose"):
+        entries = definition.get(field)
+        count = sum(map(_port_span, entries)) if isinstance(entries, list) else 0
+        if count > MAX_PORTS:
+            raise too_many_ports(count, file, service, field)
+
+
+def too_many_ports(count: int, file: str, service: str, field: str) -> BerthError:
+    return BerthError(
+        f"{count} ports: a service may have at most {MAX_PORTS}",
+        file=file,
+        service=service,
+        field=field,
+        hint="list only the ports the service listens on, or a smaller range",
+    )
+
+
+def _port_span(entry: Any) -> int:
+    """How many ports one entry stands for: its widest range (host or container side)."""
+    texts = [entry.get("published"), entry.get("target")] if isinstance(entry, dict) else [entry]
+    spans = [int(b) - int(a) + 1 for t in texts for a, b in _PORT_RANGE.findall(str(t))]
+    return max(spans, default=1)
+
+
+def _paths(value: Any, key: str) -> list[str]:
+    """The local paths of an ``include`` or ``env_file`` value, in any of its syntaxes."""
+    entries = value if isinstance(value, list) else [value]
+    paths: list[str] = []
+    for entry in entries:
+        found = entry.get(key) if isinstance(entry, dict) else entry if key == "path" else None
+        paths += [p for p in (found if isinstance(found, list) else [found]) if isinstance(p, str)]
+    return [p for p in paths if "$" not in p and not _REMOTE.match(p)]
 
 
 def _syntax_error(file: str, error: yaml.YAMLError) -> BerthError:

@@ -55,15 +55,20 @@ def validate(project: ComposeProject, sources: Sources) -> ComposeProject:
             elif dependency.required:
                 # Declared but absent: its profiles are all inactive, not a typo.
                 profiled = dependency.service in sources.service_order()
+                field = _implied_by(sources, name, dependency.service)
                 raise BerthError(
-                    f"depends on {dependency.service!r}, which is "
+                    ("depends on" if field == "depends_on" else "refers to service")
+                    + f" {dependency.service!r}, which is "
                     + ("in a profile this stack leaves off" if profiled else "not defined"),
-                    file=sources.origin(name, "depends_on"),
+                    file=sources.origin(name, field),
                     service=name,
-                    field="depends_on",
-                    hint="enable its profile in berth:profiles, or mark it required: false"
-                    if profiled
-                    else "define that service, fix the name, or mark it required: false",
+                    field=field,
+                    hint=(
+                        "enable its profile in berth:profiles"
+                        if profiled
+                        else "define that service or fix the name"
+                    )
+                    + (" (or mark it required: false)" if field == "depends_on" else ""),
                 )
             else:
                 warnings.append(
@@ -106,6 +111,27 @@ def _check_distinct_names(project: ComposeProject, sources: Sources) -> None:
                 hint=f"rename one of them: {kind[:-1]} names must differ in more than case and "
                 "the characters _ . -",
             )
+
+
+def _implied_by(sources: Sources, service: str, dependency: str) -> str:
+    """The field that made ``service`` depend on ``dependency``: Compose adds a dependency for
+    ``network_mode: service:x``, ``volumes_from`` and ``links`` as for ``depends_on``."""
+    for document in reversed(sources.documents):
+        services = document.get("services")
+        written = services.get(service) if isinstance(services, dict) else None
+        if not isinstance(written, dict) or dependency in _names(written.get("depends_on")):
+            continue
+        if written.get("network_mode") == f"service:{dependency}":
+            return "network_mode"
+        for field in ("volumes_from", "links"):
+            entries = written.get(field) if isinstance(written.get(field), list) else []
+            if dependency in {str(e).removeprefix("service:").split(":")[0] for e in entries}:
+                return field
+    return "depends_on"
+
+
+def _names(depends_on: object) -> set[str]:
+    return {str(d) for d in depends_on} if isinstance(depends_on, list | dict) else set()
 
 
 def _check_service(project: ComposeProject, service: Service, sources: Sources) -> None:

@@ -88,7 +88,9 @@ class Sealed:
     pattern: re.Pattern[str]
 
     def contains_secret(self, text: str) -> bool:
-        return bool(self.pattern.search(text))
+        """Whether ``text`` mentions a secret, even cut short: a parser that reads a number
+        and a unit (``mem_limit``) quotes the placeholder without its closing letter."""
+        return bool(self.secret_names(text))
 
     def reveal(self, text: str) -> Text:
         """``text`` with its placeholders replaced; a ``Secret`` when it had any."""
@@ -100,4 +102,5 @@ class Sealed:
         return Secret(value=value, keys=keys)
 
     def secret_names(self, text: str) -> list[str]:
-        return sorted({self.keys[p] for p in self.pattern.findall(text)})
+        mentioned = re.compile(self.pattern.pattern.removesuffix("z"))
+        return sorted({k for m in mentioned.finditer(text) if (k := self.keys.get(m[0] + "z"))})

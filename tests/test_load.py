@@ -88,7 +88,7 @@ def test_ports_that_is_not_a_list_names_service_and_field(load):
     error = refused(load, "services:\n  web:\n    image: nginx\n    ports: 80\n")
 
     assert (error.file, error.service, error.field) == ("compose.yaml", "web", "ports")
-    assert "must be a array" in error.message
+    assert "must be a list" in error.message
     assert "docs.docker.com/reference/compose-file" in error.message
 
 
@@ -210,7 +210,7 @@ def test_a_bare_key_with_no_value_anywhere_says_how_to_set_it(load):
 
     assert (error.file, error.service, error.field) == ("compose.yaml", "web", "environment")
     assert "API_KEY has no value" in error.message
-    assert "`pulumi config set API_KEY <value>`" in error.message
+    assert "`pulumi config set --secret API_KEY <value>`" in error.message
 
 
 def test_command_and_entrypoint_string_and_list_forms(load):
@@ -602,7 +602,7 @@ def test_an_unreadable_env_file_names_service_and_field(load, project_dir):
     error = refused(load, "services:\n  web:\n    image: nginx\n    env_file: web.env\n")
 
     assert (error.file, error.service, error.field) == ("compose.yaml", "web", "env_file")
-    assert "failed to read" in error.message
+    assert "env file web.env cannot be read: it is a folder, not a file" in error.message
     assert error.hint and "readable file" in error.hint
 
 
