@@ -8,6 +8,7 @@ the migration finished, not merely after it started.
 
 from __future__ import annotations
 
+import heapq
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -70,21 +71,26 @@ def find_cycle(edges: Mapping[str, Sequence[str]]) -> list[str] | None:
 def topological_order(edges: Mapping[str, Sequence[str]]) -> list[str]:
     """Nodes with every dependency before its dependents, ties broken by the order of ``edges``.
 
-    The caller has ruled out cycles (see ``find_cycle``).
+    Linear in the edges (up to the heap's log): projects of thousands of services plan in
+    seconds. The caller has ruled out cycles (see ``find_cycle``).
     """
     position = {node: index for index, node in enumerate(edges)}
-    waiting = {node: {n for n in needs if n in position} for node, needs in edges.items()}
+    waiting = {node: len({n for n in needs if n in position}) for node, needs in edges.items()}
+    dependents: dict[str, list[str]] = {node: [] for node in edges}
+    for node, needs in edges.items():
+        for needed in {n for n in needs if n in position}:
+            dependents[needed].append(node)
+    ready = [position[node] for node, count in waiting.items() if not count]
+    heapq.heapify(ready)
+    nodes = list(edges)
     order: list[str] = []
-    ready = [node for node, needs in waiting.items() if not needs]
     while ready:
-        ready.sort(key=position.__getitem__)
-        node = ready.pop(0)
+        node = nodes[heapq.heappop(ready)]
         order.append(node)
-        for other, needs in waiting.items():
-            if node in needs:
-                needs.discard(node)
-                if not needs:
-                    ready.append(other)
+        for other in dependents[node]:
+            waiting[other] -= 1
+            if not waiting[other]:
+                heapq.heappush(ready, position[other])
     return order
 
 

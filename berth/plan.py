@@ -7,9 +7,11 @@ inputs (secrets as ``[secret]``) and the URNs it waits on, exactly as the engine
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -59,7 +61,12 @@ class Plan:
 
     def service_of(self, registration: Registration) -> str | None:
         """The compose service a resource belongs to; None for shared resources."""
-        return _service_of(self.registrations, registration.urn)
+        return _service_of(self._by_urn, registration.urn)
+
+    @functools.cached_property
+    def _by_urn(self) -> dict[str, Registration]:
+        """Built once: rebuilt per lookup, it made rendering a plan quadratic in its size."""
+        return {r.urn: r for r in self.registrations}
 
     def resources(self) -> list[Registration]:
         """Shared resources first, then each service's in deployment order, components first."""
@@ -83,6 +90,7 @@ class RecordingMonitor(mocks.MockMonitor):
         super().__init__(mock)
         self.registrations: list[Registration] = []
         self.urns: set[str] = set()
+        self.by_urn: dict[str, Registration] = {}
 
     def RegisterResource(self, request: Any) -> Any:
         urn = self.make_urn(request.parent, request.type, request.name)
@@ -90,33 +98,32 @@ class RecordingMonitor(mocks.MockMonitor):
             raise BerthError(
                 f"duplicate resource URN '{urn}': two {request.type} resources are both named "
                 f"{request.name!r}, which `pulumi up` refuses",
-                service=_service_of(self.registrations, request.parent),
+                service=_service_of(self.by_urn, request.parent),
                 hint="rename one of the compose services or volumes whose names make it",
             )
         self.urns.add(urn)
         response = super().RegisterResource(request)
         if request.type != "pulumi:pulumi:Stack":
             raw = json_format.MessageToDict(request.object)
-            self.registrations.append(
-                Registration(
-                    urn=response.urn,
-                    type=request.type,
-                    name=request.name,
-                    parent=request.parent,
-                    custom=request.custom,
-                    dependencies=tuple(sorted(set(request.dependencies))),
-                    inputs=_displayed(raw),
-                    raw_inputs=raw,
-                    secret_outputs=tuple(request.additionalSecretOutputs),
-                )
+            registration = Registration(
+                urn=response.urn,
+                type=request.type,
+                name=request.name,
+                parent=request.parent,
+                custom=request.custom,
+                dependencies=tuple(sorted(set(request.dependencies))),
+                inputs=_displayed(raw),
+                raw_inputs=raw,
+                secret_outputs=tuple(request.additionalSecretOutputs),
             )
+            self.registrations.append(registration)
+            self.by_urn[registration.urn] = registration
         return response
 
 
-def _service_of(registrations: Sequence[Registration], urn: str) -> str | None:
+def _service_of(by_urn: Mapping[str, Registration], urn: str) -> str | None:
     """The compose service whose component is, or holds, the resource ``urn``; None for
     shared resources."""
-    by_urn = {r.urn: r for r in registrations}
     current = by_urn.get(urn)
     while current is not None and current.type not in COMPONENT_TYPES:
         current = by_urn.get(current.parent)
@@ -194,6 +201,7 @@ def run_plan(
     collected = _Collect()
     logger.addHandler(collected)
     loop = asyncio.new_event_loop()
+    loop.set_default_executor(_ClosingExecutor())
     loop.set_exception_handler(_report_unless_reraised)
     asyncio.set_event_loop(loop)
     deployed: list[Project] = []
@@ -225,6 +233,31 @@ def run_plan(
         registrations=monitor.registrations,
         warnings=collected.messages,
     )
+
+
+class _ClosingExecutor(ThreadPoolExecutor):
+    """The threads Pulumi registers resources in, each with an event loop this closes.
+
+    The mock monitor answers in executor threads, where Pulumi's ``_sync_await`` makes an
+    event loop per thread and never closes it. Left to the garbage collector at interpreter
+    exit, such a loop's ``close`` could find its self-pipe socket already gone and print
+    ``Exception ignored ... Invalid file descriptor: -1``. Here each worker starts with its
+    loop, and shutting the executor down (as closing the main loop does) closes them all.
+    """
+
+    def __init__(self) -> None:
+        self.loops: list[asyncio.AbstractEventLoop] = []
+        super().__init__(thread_name_prefix="berth-plan", initializer=self._start)
+
+    def _start(self) -> None:
+        loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)
+        self.loops.append(loop)
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        super().shutdown(wait=True, cancel_futures=cancel_futures)
+        for loop in self.loops:
+            loop.close()
 
 
 def _close(loop: asyncio.AbstractEventLoop) -> None:
