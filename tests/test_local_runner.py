@@ -193,3 +193,58 @@ def test_container_settings_reach_the_job(docker_client, busybox_image, network,
         },
     )
     assert run_job(job, docker_client)["logTail"].split() == ["512", "1", "10.0.0.5"]
+
+
+KILLED_RUN = """
+import sys
+from providers.local.runner import JobSpec, run_job
+image, network, job = sys.argv[1:4]
+owner = {"berth.project": "shop", "berth.stack": "dev", "berth.job": job}
+run_job(JobSpec(name=job, image=image, network=network, command=["sleep", "300"], owner=owner))
+"""
+
+
+def test_a_run_left_by_a_killed_process_is_removed_before_the_next_run(
+    docker_client, busybox_image, network
+):
+    """SIGKILL the process running a job, as when ``pulumi up`` is killed: its container stays,
+    labelled, still running; the next run of the same job stops and removes it first."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from tests.conftest import ROOT
+
+    job = f"migrate-{uuid.uuid4().hex[:8]}"
+    owner = {"berth.project": "shop", "berth.stack": "dev", "berth.job": job}
+    mine = {"label": [f"{k}={v}" for k, v in owner.items()]}
+    running = subprocess.Popen(
+        [sys.executable, "-c", KILLED_RUN, busybox_image, network, job],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    deadline = time.monotonic() + 30
+    while not docker_client.containers.list(filters=mine) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    running.send_signal(signal.SIGKILL)
+    running.wait(timeout=10)
+    (leftover,) = docker_client.containers.list(all=True, filters=mine)
+    assert leftover.status == "running"
+    other_stack = {**owner, "berth.stack": "prod"}
+    bystander = docker_client.containers.run(
+        busybox_image, ["sleep", "300"], detach=True, network=network, labels=other_stack
+    )
+
+    result = run_job(
+        JobSpec(
+            name=job, image=busybox_image, network=network, command=["echo", "ok"], owner=owner
+        ),
+        docker_client,
+    )
+
+    assert result["logTail"] == "ok"
+    assert docker_client.containers.list(all=True, filters=mine) == []
+    bystander.reload()
+    assert bystander.status == "running", "another stack's run of the job is not touched"

@@ -54,6 +54,11 @@ def test_migrate_example_components_and_outputs(project_dir):
     assert run.inputs["definition"]["network"] == "migrate-dev"
     assert run.inputs["timeout"] == 600
     assert run.inputs["runAlways"] is False
+    assert run.inputs["owner"] == {
+        "berth.project": "migrate",
+        "berth.stack": "dev",
+        "berth.job": "migrate",
+    }, "the labels a leftover run of this job is found by"
     web = find(plan, CONTAINER, "web")
     assert web.inputs["ports"] == [{"external": 80, "internal": 80, "protocol": "tcp"}]
     assert web.inputs["networksAdvanced"] == [{"aliases": ["web"], "name": "migrate-dev"}]

@@ -33,6 +33,7 @@ class LocalJobProvider(RunOnceProvider):
             cpus=definition.get("cpus"),
             memory=definition.get("memory"),
             labels=props.get("labels") or {},
+            owner=props.get("owner") or {},
             container=definition.get("container") or {},
             timeout=float(props["timeout"]),
             secrets=scrub_values(props),

@@ -23,6 +23,9 @@ from berth.durations import format_duration
 from components.run_once import JobFailed, scrub, tail
 
 LOG_SETTLE_READS = 20
+OWNER_KEYS = ("berth.project", "berth.stack", "berth.job")
+LEFTOVER_STOP_SECONDS = 10
+"""A leftover run gets SIGTERM and this long to exit, as ``docker stop`` gives it."""
 STDERR_SEARCH_LINES = 1000
 
 
@@ -43,6 +46,8 @@ class JobSpec:
     cpus: float | None = None
     memory: int | None = None
     labels: Mapping[str, str] = field(default_factory=dict)
+    owner: Mapping[str, str] = field(default_factory=dict)
+    """The ``OWNER_KEYS`` labels that say whose run a container is: project, stack and job."""
     container: Mapping[str, Any] = field(default_factory=dict)
     """Further ``containers.create`` arguments: capabilities, ulimits, DNS, logging, ..."""
     timeout: float = 600.0
@@ -54,6 +59,7 @@ def run_job(spec: JobSpec, client: docker.DockerClient | None = None) -> dict[st
     """Run ``spec`` and remove its container; ``exitCode`` and ``logTail``, or JobFailed."""
     try:
         client = client or docker.from_env()
+        _remove_leftovers(client, spec.owner)
         container = client.containers.create(
             spec.image,
             command=list(spec.command) if spec.command is not None else None,
@@ -63,7 +69,7 @@ def run_job(spec: JobSpec, client: docker.DockerClient | None = None) -> dict[st
             network=spec.network,
             working_dir=spec.working_dir,
             user=spec.user,
-            labels=dict(spec.labels),
+            labels={**spec.labels, **spec.owner},
             mounts=[_mount(m) for m in spec.mounts],
             nano_cpus=int(spec.cpus * 1e9) if spec.cpus else None,
             mem_limit=spec.memory,
@@ -96,6 +102,23 @@ def run_job(spec: JobSpec, client: docker.DockerClient | None = None) -> dict[st
         raise JobFailed(f"job '{spec.name}' failed to run: {_reason(error)}") from None
     finally:
         with contextlib.suppress(docker.errors.NotFound):
+            container.remove(force=True)
+
+
+def _remove_leftovers(client: docker.DockerClient, owner: Mapping[str, str]) -> None:
+    """Stop and remove the containers an earlier run of this job left behind.
+
+    A run whose process was terminated (SIGTERM or SIGKILL reach the dynamic provider's
+    process, and nothing in it cleans up) leaves its container, maybe still running: removed
+    here, before the new run starts, two runs of a job never overlap and none piles up.
+    Only containers with all three owner labels of this very job match.
+    """
+    if sorted(owner) != sorted(OWNER_KEYS) or not all(owner.values()):
+        return
+    mine = {"label": [f"{key}={value}" for key, value in owner.items()]}
+    for container in client.containers.list(all=True, filters=mine):
+        with contextlib.suppress(docker.errors.NotFound):
+            container.stop(timeout=LEFTOVER_STOP_SECONDS)
             container.remove(force=True)
 
 

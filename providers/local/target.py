@@ -14,6 +14,7 @@ from components.run_once import job_secrets
 from components.target import JobHandle, ServiceHandle
 from components.values import env_input, env_list_input, text_input, texts_input
 from providers.local.run_once import LocalJob
+from providers.local.runner import OWNER_KEYS
 
 DEFAULT_RESTART = "unless-stopped"
 """Restart policy of a service with no ``restart`` key: a deployed service keeps running."""
@@ -123,6 +124,9 @@ class LocalTarget:
                 "runAlways": job.run_always,
                 "timeout": job.timeout,
                 "labels": job.labels,
+                "owner": dict(
+                    zip(OWNER_KEYS, (self.project.name, pulumi.get_stack(), job.name), strict=True)
+                ),
             },
             opts=pulumi.ResourceOptions(parent=parent, depends_on=list(after)),
             secrets=job_secrets(job, self.stack_secrets),
