@@ -16,6 +16,7 @@ from typing import Any
 
 import yaml
 
+from berth.consistency import check_consistency
 from berth.durations import parse_duration
 from berth.errors import BerthError
 from berth.files import CONTENT_LIMIT, FileRefused, read_capped
@@ -71,6 +72,7 @@ class Normalizer:
     def project(self, output: str, binary_warnings: tuple[str, ...] = ()) -> ComposeProject:
         data = _unescape(yaml.load(output, Loader=yaml.CSafeLoader) or {})
         self._refuse_misplaced_secrets(data, ())
+        check_consistency(data, self.sources)
         self.warnings.extend(w.replace(f"{self.base_dir}/", "") for w in binary_warnings)
         raw_services: dict[str, Any] = data.get("services") or {}
         order = [n for n in self.sources.service_order() if n in raw_services]
@@ -227,8 +229,6 @@ class Normalizer:
         test = self._texts(raw["test"]) or ()
         if test and test[0] == "NONE":
             return None
-        if test and test[0] not in ("CMD", "CMD-SHELL"):
-            test = ("CMD-SHELL", *test)
 
         def seconds(key: str) -> float | None:
             value = raw.get(key)
