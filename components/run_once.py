@@ -61,6 +61,11 @@ class RunOnceProvider(ResourceProvider):
             raise JobFailed(f"{type(error).__name__}: {scrub(str(error), secrets)}") from None
         if isinstance(result.get("logTail"), str):
             result["logTail"] = scrub(result["logTail"], secrets)
+        if result.get("exitCode") != 0:  # whatever the target reported: never recorded
+            raise JobFailed(
+                f"job '{props['job']}' failed with exit code {result.get('exitCode')}. "
+                f"Last log lines:\n{result.get('logTail') or '(no output)'}"
+            )
         outs = {
             **props,
             **result,

@@ -248,3 +248,30 @@ def test_a_run_left_by_a_killed_process_is_removed_before_the_next_run(
     assert docker_client.containers.list(all=True, filters=mine) == []
     bystander.reload()
     assert bystander.status == "running", "another stack's run of the job is not touched"
+
+
+def test_the_local_provider_hides_the_secrets_it_is_given(
+    docker_client, busybox_image, network, label
+):
+    """The provider's own run (not only the shared create around it) scrubs its log tail and
+    failure message of the ``scrubValues`` it receives."""
+    provider = LocalJobProvider()
+    props = {
+        "job": "migrate",
+        "definition": {
+            "image": busybox_image,
+            "network": network,
+            "command": ["sh", "-c", 'echo "token=$API_TOKEN"; exit "$CODE"'],
+            "environment": {"API_TOKEN": "tok-9f8e7d6c", "CODE": "0"},
+        },
+        "timeout": 30,
+        "labels": label,
+        "scrubValues": ["tok-9f8e7d6c"],
+    }
+    assert provider.run(props)["logTail"] == "token=[secret]"
+
+    props["definition"]["environment"]["CODE"] = "1"
+    with pytest.raises(JobFailed) as failure:
+        provider.run(props)
+    assert "token=[secret]" in str(failure.value)
+    assert "tok-9f8e7d6c" not in str(failure.value)

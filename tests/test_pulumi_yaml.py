@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
+from typing import Any
+
+import pytest
 import yaml
 
 from berth.settings import SETTING_KEYS
@@ -19,8 +24,54 @@ def test_every_setting_is_declared_with_a_default_and_a_description():
         assert declaration["description"], key
 
 
-def test_the_example_stacks_only_set_declared_settings_or_variables():
-    for stack in ("dev",):
-        config = yaml.safe_load((ROOT / f"Pulumi.{stack}.yaml").read_text())["config"]
-        assert config["berth:composeFiles"] == ["examples/migrate/compose.yaml"]
-        assert config["berth:target"] == "local"
+PROVIDER_NAMESPACES = ("aws", "gcp", "docker")
+"""Config of the Pulumi providers themselves (``aws:region``), not Berth's to declare."""
+
+
+def stack_config(stack: str) -> dict[str, Any]:
+    """The stack file's config; for an example kept commented out, the commented block."""
+    text = (ROOT / f"Pulumi.{stack}.yaml").read_text()
+    document = yaml.safe_load(text) or {}
+    if "config" not in document:
+        lines = text.splitlines()
+        start = lines.index("# config:")
+        document = yaml.safe_load("\n".join(line[2:] for line in lines[start:]))
+    return document["config"]
+
+
+def undeclared(config: Mapping[str, Any]) -> list[str]:
+    """Keys that are neither a Berth setting nor a variable the stack's compose files use
+    (as ``${KEY}``, ``$KEY`` or a bare environment key): a typo, or a leftover."""
+    files = config.get("berth:composeFiles") or ["compose.yaml"]
+    text = "\n".join((ROOT / file).read_text() for file in files)
+    settings = SETTING_KEYS | all_option_keys()
+    unknown = []
+    for key in config:
+        namespace, _, name = key.partition(":")
+        used = re.search(rf"\$\{{?{name}\b|^\s*-\s*{name}\s*$", text, re.MULTILINE)
+        if namespace not in PROVIDER_NAMESPACES and not (
+            namespace == "berth" and (name in settings or used)
+        ):
+            unknown.append(key)
+    return unknown
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_the_example_stacks_only_set_declared_settings_or_variables(stack):
+    config = stack_config(stack)
+
+    assert config["berth:composeFiles"][0] == "examples/migrate/compose.yaml"
+    assert undeclared(config) == []
+
+
+def test_a_key_that_is_neither_a_setting_nor_a_used_variable_is_caught():
+    config = {
+        "berth:composeFiles": ["examples/migrate/compose.yaml"],
+        "berth:composeFile": "typo.yaml",
+        "berth:POSTGRES_PASSWORD": "used as ${POSTGRES_PASSWORD}",
+        "berth:IMAGE_TAG": "used nowhere",
+        "aws:region": "eu-west-1",
+        "other:key": "an unknown namespace",
+    }
+
+    assert undeclared(config) == ["berth:composeFile", "berth:IMAGE_TAG", "other:key"]

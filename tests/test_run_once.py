@@ -13,18 +13,21 @@ from tests.pickling import unpickled_in_project_root
 
 
 class ScriptedProvider(RunOnceProvider):
-    """Runs nothing: returns or raises what the test scripted, and counts the runs."""
+    """Runs nothing: reports the exit code and log the test scripted, and counts the runs.
 
-    def __init__(self, exit_code: int = 0) -> None:
+    It reports a failure as a result, without raising: refusing to record it is the base
+    class's job, for every target.
+    """
+
+    def __init__(self, exit_code: int = 0, log: str = "done") -> None:
         super().__init__()
         self.exit_code = exit_code
+        self.log = log
         self.runs = 0
 
     def run(self, props: Mapping[str, Any]) -> dict[str, Any]:
         self.runs += 1
-        if self.exit_code:
-            raise JobFailed(f"job '{props['job']}' failed with exit code {self.exit_code}")
-        return {"exitCode": 0, "logTail": "done"}
+        return {"exitCode": self.exit_code, "logTail": self.log}
 
 
 def inputs(**changes: Any) -> dict[str, Any]:
@@ -103,10 +106,17 @@ def test_create_records_the_result():
     assert outs["definition"] == inputs()["definition"]
 
 
-def test_a_failed_run_raises_so_the_engine_records_nothing():
-    provider = ScriptedProvider(exit_code=1)
-    with pytest.raises(JobFailed, match="exit code 1"):
-        provider.create(inputs())
+@pytest.mark.parametrize("exit_code", [1, 137, -1, None])
+def test_a_failed_run_raises_so_the_engine_records_nothing(exit_code):
+    """The engine records a resource only when ``create`` returns: a run that reports any exit
+    code but 0 (or none) must raise, with the log, its secrets hidden."""
+    provider = ScriptedProvider(exit_code=exit_code, log="login as s3cr3t-pw failed")
+
+    with pytest.raises(JobFailed) as failure:
+        provider.create(inputs(scrubValues=["s3cr3t-pw"]))
+
+    assert f"job 'migrate' failed with exit code {exit_code}" in str(failure.value)
+    assert "login as [secret] failed" in str(failure.value)
 
 
 def test_scrub_hides_every_secret_value_longest_first():
