@@ -146,3 +146,12 @@ def test_ports_the_load_balancer_serves():
     ]
     assert len(warnings) == 3
     assert ingress_ports(service, True, [].append)[0] == Ingress(target=80, listener=443)
+
+
+def test_a_database_images_port_stays_internal_whatever_its_number():
+    """One rule for every target (berth/ports.py): a port of a database image is not HTTP."""
+    warnings: list[str] = []
+    service = Service(name="db", image="postgres:16", ports=(Port(target=6000, published=6000),))
+
+    assert ingress_ports(service, https=False, warn=warnings.append) == []
+    assert "reachable only inside the project" in warnings[0]

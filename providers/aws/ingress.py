@@ -19,7 +19,7 @@ import pulumi_aws as aws
 
 from berth.errors import BerthError
 from berth.model import Healthcheck, Secret, Service
-from berth.ports import not_http as _not_http
+from berth.ports import not_http
 from providers.aws.network import Network
 
 MAX_LISTENERS = 50
@@ -53,7 +53,7 @@ def ingress_ports(service: Service, https: bool, warn: Callable[[str], None]) ->
     for port in service.ports:
         if port.mode == "host":
             continue
-        reason = _not_http(port.target, port.protocol, port.app_protocol)
+        reason = not_http(port.target, port.protocol, port.app_protocol, service.image)
         if reason:
             warn(
                 f"port {port.target}/{port.protocol} is reachable only inside the project "

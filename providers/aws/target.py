@@ -10,25 +10,21 @@ from __future__ import annotations
 
 import hashlib
 import json
-import posixpath
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import pulumi
 import pulumi_aws as aws
 
 from berth.errors import BerthError
-from berth.model import ComposeProject, FileMount, Secret, Service, Text
+from berth.model import ComposeProject, Service
 from berth.settings import StackSettings
 from components.run_once import job_secrets
 from components.target import JobHandle, ServiceHandle
 from providers.aws.account import current_account
 from providers.aws.containers import (
-    FILE_ENV_PREFIX,
-    FILES_DIR,
-    FILES_VOLUME,
     ecs_name,
     health_command,
     init_container,
@@ -49,36 +45,14 @@ from providers.aws.network import create_network, create_security_groups
 from providers.aws.options import AwsOptions
 from providers.aws.readiness import READY_TIMEOUT, EcsServiceReady
 from providers.aws.run_once import EcsJob
+from providers.aws.secrets import SecretInput, SecretStore
 from providers.aws.sizing import task_size
-from providers.aws.volumes import FileSystem
+from providers.aws.volumes import FileSystem, task_mounts
 
 RUNTIME_PLATFORMS = {"linux/amd64": "X86_64", "linux/arm64": "ARM64", "linux/arm64/v8": "ARM64"}
 STARTED_BY_LIMIT = 128
 """RunTask's startedBy: at most 128 letters, digits, hyphens, underscores and slashes."""
 _DNS_LABEL = re.compile(r"[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?")
-
-
-@dataclass(frozen=True)
-class StoredSecret:
-    """A value in Secrets Manager, and the version tasks read and must wait for."""
-
-    arn: pulumi.Output[str]
-    version: aws.secretsmanager.SecretVersion
-
-    @property
-    def value_from(self) -> pulumi.Output[str]:
-        """What a task definition reads: this very version (``arn:json-key:stage:version``),
-        not whatever is current when a task starts. A new value is thus a new task definition
-        revision, which rolls the services that read it, as it re-runs the jobs."""
-        return pulumi.Output.concat(self.arn, ":::", self.version.version_id)
-
-
-@dataclass(frozen=True)
-class SecretInput:
-    """An environment variable of a task, filled from Secrets Manager."""
-
-    stored: StoredSecret
-    value: str = field(repr=False)
 
 
 @dataclass(frozen=True)
@@ -196,7 +170,9 @@ class AwsTarget:
             if mounts
             else None
         )
-        self.key_secrets: dict[str, StoredSecret] = {}
+        self.secrets = SecretStore(
+            prefix=self.prefix, values=self.secret_values, file=self.file, parent=parent
+        )
 
     # -- the Target interface ----------------------------------------------------------
 
@@ -341,18 +317,18 @@ class AwsTarget:
         container = ecs_name(service.name)
         init = f"{container}-init"
         image, _ = self.images.image(service, parent)
-        environment = self._environment_secrets(service, parent)
+        environment = self.secrets.environment(service, parent)
         health = None
         if service.healthcheck:
             health, keys = health_command(
                 service.healthcheck, service.name, self.file, self.secret_values
             )
             environment |= {
-                secret_env_name(key): SecretInput(self._key_secret(key), self.secret_values[key])
+                secret_env_name(key): SecretInput(self.secrets.key(key), self.secret_values[key])
                 for key in keys
             }
-        files = self._file_secrets(service, parent)
-        mount_points, volumes, access_points = self._volumes(service, warn)
+        files = self.secrets.files(service, parent)
+        mount_points, volumes, access_points = task_mounts(service, self.storage, warn)
         log = log_configuration(self.logs.name, self.region, container)
         rendered = pulumi.Output.json_dumps(
             [
@@ -416,116 +392,7 @@ class AwsTarget:
             waits=waits,
         )
 
-    # -- secrets -----------------------------------------------------------------------------
-
-    def _environment_secrets(
-        self, service: Service, parent: pulumi.Resource
-    ) -> dict[str, SecretInput]:
-        """Secret environment values, each from Secrets Manager."""
-        return {
-            key: SecretInput(self._store(value, f"{service.name}-env-{key}", parent), value.value)
-            for key, value in sorted(service.environment.items())
-            if isinstance(value, Secret)
-        }
-
-    def _file_secrets(
-        self, service: Service, parent: pulumi.Resource
-    ) -> dict[str, tuple[FileMount, SecretInput]]:
-        """Compose secrets, by the variable that brings each one to the init container, which
-        writes it under /run/secrets."""
-        files = {}
-        for index, file in enumerate(service.files):
-            if posixpath.dirname(file.target.rstrip("/")) != FILES_DIR:
-                raise BerthError(
-                    f"the secret {file.name!r} goes to {file.target}; on aws Berth places "
-                    f"compose secrets directly in {FILES_DIR}",
-                    file=self.file,
-                    service=service.name,
-                    field="secrets",
-                    hint=f"remove its target (it defaults to {FILES_DIR}/{file.name})",
-                )
-            stored = self._store(file.content, f"{service.name}-file-{file.name}", parent)
-            value = file.content.value if isinstance(file.content, Secret) else file.content
-            files[f"{FILE_ENV_PREFIX}{index}"] = (file, SecretInput(stored, value))
-        return files
-
-    def _store(self, value: Text, name: str, parent: pulumi.Resource) -> StoredSecret:
-        """A stack secret used as the whole value is that key's secret; any other value (one
-        that interpolates secrets, a compose secret's file) gets its own."""
-        if isinstance(value, Secret):
-            if len(value.keys) == 1 and self.secret_values.get(value.keys[0]) == value.value:
-                return self._key_secret(value.keys[0])
-            value = value.value
-        return self._new_secret(name, value, parent)
-
-    def _key_secret(self, key: str) -> StoredSecret:
-        """The stack secret ``key``, stored once for every service that uses it."""
-        if key not in self.key_secrets:
-            self.key_secrets[key] = self._new_secret(
-                f"stack-{key}", self.secret_values[key], self.parent
-            )
-        return self.key_secrets[key]
-
-    def _new_secret(self, name: str, value: str, parent: pulumi.Resource) -> StoredSecret:
-        """A Secrets Manager secret, deleted at once with the stack (no recovery window), so
-        that a new stack of the same name can create it again."""
-        opts = pulumi.ResourceOptions(parent=parent)
-        secret = aws.secretsmanager.Secret(
-            name, name=f"berth/{self.prefix}/{name}", recovery_window_in_days=0, opts=opts
-        )
-        version = aws.secretsmanager.SecretVersion(
-            name, secret_id=secret.id, secret_string=pulumi.Output.secret(value), opts=opts
-        )
-        return StoredSecret(secret.arn, version)
-
     # -- volumes and network -------------------------------------------------------------------
-
-    def _volumes(
-        self, service: Service, warn: Callable[[str], None]
-    ) -> tuple[
-        list[dict[str, Any]], list[aws.ecs.TaskDefinitionVolumeArgs], dict[str, pulumi.Input[str]]
-    ]:
-        """Mount points, task volumes, and the access point of each named volume."""
-        mount_points: list[dict[str, Any]] = []
-        volumes: list[aws.ecs.TaskDefinitionVolumeArgs] = []
-        access_points: dict[str, pulumi.Input[str]] = {}
-        scratch = [
-            m.target
-            for m in service.mounts
-            if m.type == "tmpfs" or (m.type == "volume" and not m.source)
-        ]
-        scratch = sorted({*scratch, *service.container.tmpfs})
-        for mount in service.mounts:
-            if mount.type == "bind":
-                warn(
-                    f"bind mount {mount.source}:{mount.target} is ignored: a Fargate task cannot "
-                    "reach files on the machine running pulumi up; copy them into the image "
-                    "(build) or use a named volume"
-                )
-            elif mount.type == "volume" and mount.source and self.storage:
-                if mount.source not in access_points:
-                    volumes.append(self.storage.task_volume(mount.source))
-                    access_points[mount.source] = self.storage.access_points[mount.source].id
-                mount_points.append(
-                    {
-                        "sourceVolume": ecs_name(mount.source),
-                        "containerPath": mount.target,
-                        "readOnly": mount.read_only,
-                    }
-                )
-        for index, target in enumerate(scratch):
-            name = f"scratch-{index}"
-            volumes.append(aws.ecs.TaskDefinitionVolumeArgs(name=name))
-            mount_points.append({"sourceVolume": name, "containerPath": target, "readOnly": False})
-        if service.files:
-            volumes.append(aws.ecs.TaskDefinitionVolumeArgs(name=FILES_VOLUME))
-            mount_points.append(
-                {"sourceVolume": FILES_VOLUME, "containerPath": FILES_DIR, "readOnly": True}
-            )
-        # Order-free lists, sorted: reordering compose's volumes changes no definition.
-        mount_points.sort(key=lambda point: point["containerPath"])
-        volumes.sort(key=lambda volume: str(volume.name))
-        return mount_points, volumes, access_points
 
     def _network_configuration(self) -> aws.ecs.ServiceNetworkConfigurationArgs:
         return aws.ecs.ServiceNetworkConfigurationArgs(

@@ -11,12 +11,14 @@ cannot mount another's volume.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
 
-from providers.aws.containers import ecs_name
+from berth.model import Service
+from providers.aws.containers import FILES_DIR, FILES_VOLUME, ecs_name
 from providers.aws.network import Network, nfs_security_group
 
 
@@ -123,3 +125,50 @@ class FileSystem:
                 ),
             ),
         )
+
+
+def task_mounts(
+    service: Service, storage: FileSystem | None, warn: Callable[[str], None]
+) -> tuple[
+    list[dict[str, Any]], list[aws.ecs.TaskDefinitionVolumeArgs], dict[str, pulumi.Input[str]]
+]:
+    """A task's mount points, its volumes, and the access point of each named volume. Sorted,
+    as these lists are order-free: reordering compose's volumes changes no definition."""
+    mount_points: list[dict[str, Any]] = []
+    volumes: list[aws.ecs.TaskDefinitionVolumeArgs] = []
+    access_points: dict[str, pulumi.Input[str]] = {}
+    scratch = {
+        m.target
+        for m in service.mounts
+        if m.type == "tmpfs" or (m.type == "volume" and not m.source)
+    }
+    for mount in service.mounts:
+        if mount.type == "bind":
+            warn(
+                f"bind mount {mount.source}:{mount.target} is ignored: a Fargate task cannot "
+                "reach files on the machine running pulumi up; copy them into the image "
+                "(build) or use a named volume"
+            )
+        elif mount.type == "volume" and mount.source and storage:
+            if mount.source not in access_points:
+                volumes.append(storage.task_volume(mount.source))
+                access_points[mount.source] = storage.access_points[mount.source].id
+            mount_points.append(
+                {
+                    "sourceVolume": ecs_name(mount.source),
+                    "containerPath": mount.target,
+                    "readOnly": mount.read_only,
+                }
+            )
+    for index, target in enumerate(sorted(scratch | set(service.container.tmpfs))):
+        name = f"scratch-{index}"
+        volumes.append(aws.ecs.TaskDefinitionVolumeArgs(name=name))
+        mount_points.append({"sourceVolume": name, "containerPath": target, "readOnly": False})
+    if service.files:
+        volumes.append(aws.ecs.TaskDefinitionVolumeArgs(name=FILES_VOLUME))
+        mount_points.append(
+            {"sourceVolume": FILES_VOLUME, "containerPath": FILES_DIR, "readOnly": True}
+        )
+    mount_points.sort(key=lambda point: point["containerPath"])
+    volumes.sort(key=lambda volume: str(volume.name))
+    return mount_points, volumes, access_points
