@@ -11,6 +11,7 @@ import pytest
 from botocore.stub import Stubber
 
 from providers.aws.readiness import EcsServiceReadyProvider, NotReady, Release, wait_until_released
+from tests.pickling import unpickled_in_project_root
 from tests.test_aws_run_once import Clock
 
 CLUSTER = "arn:aws:ecs:eu-west-1:123456789012:cluster/shop"
@@ -206,3 +207,16 @@ def test_a_new_task_definition_checks_again_and_new_credentials_do_not():
     assert credentials.changes is True
     assert credentials.replaces == []
     assert provider.diff("id", olds, dict(olds)).changes is False
+
+
+def test_the_provider_unpickles_in_a_fresh_interpreter_in_the_project_root():
+    """The engine runs dynamic providers in a separate process started in the project root."""
+    printed = unpickled_in_project_root(
+        EcsServiceReadyProvider(),
+        """
+        old = {"taskDefinition": "a", "desiredCount": 1, "healthy": False}
+        new = {**old, "taskDefinition": "b"}
+        print(type(provider).__module__, provider.diff("id", old, new).replaces)
+        """,
+    )
+    assert printed.split() == ["providers.aws.readiness", "['taskDefinition']"]
