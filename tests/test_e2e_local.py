@@ -6,6 +6,7 @@ Docker engine; skipped with the reason when either is missing.
 
 from __future__ import annotations
 
+import os
 import shutil
 import sys
 import textwrap
@@ -15,10 +16,27 @@ import pytest
 
 from tests.conftest import ROOT
 
-pytestmark = [
-    pytest.mark.docker,
-    pytest.mark.skipif(shutil.which("pulumi") is None, reason="the Pulumi CLI is not installed"),
-]
+pytestmark = pytest.mark.docker
+REQUIRED = "BERTH_E2E_REQUIRED"
+"""Set by the CI job that exists to run this test: there a missing tool fails the test."""
+
+
+@pytest.fixture(autouse=True)
+def tools() -> None:
+    """Skip, saying why, without the Pulumi CLI or a Docker engine; fail instead in CI."""
+    import docker
+    import docker.errors
+
+    missing = None if shutil.which("pulumi") else "the Pulumi CLI is not installed"
+    try:
+        docker.from_env(timeout=10).ping()
+    except docker.errors.DockerException as error:
+        missing = missing or f"no Docker engine reachable ({error.__class__.__name__})"
+    if missing and os.environ.get(REQUIRED):
+        pytest.fail(f"{missing}, and {REQUIRED} is set: this job must run the test")
+    if missing:
+        pytest.skip(missing)
+
 
 COMPOSE = """
 services:
