@@ -135,7 +135,7 @@ SECRETS = """
         environment:
           POSTGRES_PASSWORD: ${DB_PASSWORD}
         healthcheck:
-          test: ["CMD-SHELL", "PGPASSWORD=${DB_PASSWORD} pg_isready"]
+          test: ["CMD-SHELL", "PGPASSWORD=$$POSTGRES_PASSWORD pg_isready"]
         secrets: [token]
       migrate:
         image: migrate/migrate
@@ -173,7 +173,9 @@ def test_secrets_never_appear_in_plain_text(project_dir, write):
     assert job["volumes"][0]["secret"]["items"][0]["path"] == "token"
     user_data = find(plan, INSTANCE, "db").inputs["metadata"]["user-data"]
     assert re.search(r"s\d=\$\(secret db-POSTGRES_PASSWORD-id/versions/1\)", user_data)
-    assert '--health-cmd "$s' in user_data
+    run = user_data.split("exec docker run", 1)[1]
+    assert "--env-file /run/berth/db.env" in run
+    assert "$s" not in run, "a secret reaches docker run only through the env file"
     grants = [
         r
         for r in plan.registrations
@@ -199,6 +201,38 @@ def test_a_secret_in_a_cloud_run_command_is_refused(project_dir, write):
         gcp(["compose.yaml"], secrets={"DB_PASSWORD": "pw-9f8e7d6c"})
     assert error.value.file == "compose.yaml"
     assert "environment" in str(error.value.hint)
+
+
+@pytest.mark.parametrize(
+    ("field", "text"),
+    [
+        (
+            "healthcheck",
+            'healthcheck:\n      test: ["CMD-SHELL", "PGPASSWORD=${DB_PASSWORD} true"]',
+        ),
+        ("command", 'command: ["postgres", "-c", "password=${DB_PASSWORD}"]'),
+        ("entrypoint", 'entrypoint: ["/init", "${DB_PASSWORD}"]'),
+    ],
+)
+def test_a_secret_in_a_vm_command_line_is_refused(project_dir, write, field, text):
+    """On a VM it would be an argument of docker run: in the process list for the container's
+    life; the container's shell can read it from the environment instead."""
+    write(f"services:\n  db:\n    image: postgres:16\n    {text}\n")
+    with pytest.raises(BerthError, match=f"service 'db', field '{field}'") as error:
+        gcp(["compose.yaml"], secrets={"DB_PASSWORD": "pw-9f8e7d6c"})
+    assert "process list" in str(error.value)
+    assert "$$PASSWORD" in str(error.value.hint)
+    assert "pw-9f8e7d6c" not in str(error.value)
+
+
+def test_a_secret_with_a_line_break_is_refused_on_a_vm(project_dir, write):
+    """Docker's env file holds one line per variable."""
+    write("services:\n  db:\n    image: postgres:16\n    environment: ['KEY=${PEM}']\n")
+    with pytest.raises(BerthError, match="service 'db', field 'environment'") as error:
+        gcp(["compose.yaml"], secrets={"PEM": "-----BEGIN KEY-----\nabc\n-----END KEY-----"})
+    assert "KEY holds a line break" in str(error.value)
+    assert "secrets:" in str(error.value.hint)
+    assert "abc" not in str(error.value)
 
 
 def test_two_runs_give_identical_resource_inputs(project_dir, write):

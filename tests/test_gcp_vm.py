@@ -7,6 +7,7 @@ import base64
 import itertools
 import os
 import shlex
+import shutil
 import signal
 import stat
 import subprocess
@@ -17,15 +18,17 @@ from pathlib import Path
 import pytest
 import yaml
 
-from berth.model import Healthcheck, Port, Secret, Service
+from berth.model import Healthcheck, Port, Service
 from providers.gcp import vm
 
 BASH = "/bin/bash"
 SECRETS = {
-    "projects/1/secrets/db-PASSWORD/versions/1": "p@ss word'\"$x",
-    "projects/1/secrets/db-health-1/versions/1": "s3cr3t;",
+    "projects/1/secrets/db-PASSWORD/versions/1": "p@ss word'\"$x %s \\n = end",
+    "projects/1/secrets/db-API_KEY/versions/1": "  key-77c1=with=equals ",
     "projects/1/secrets/db-file-token/versions/1": "token-42",
 }
+MARKERS = ("p@ss word", "key-77c1", "token-42")
+"""A part of each secret value that a trace of the boot script prints unescaped."""
 FAKE_CURL = """#!/bin/bash
 url="${@: -1}"
 case "$url" in
@@ -44,31 +47,32 @@ FAKE_DOCKER = """#!/bin/bash
 case "$1" in
   rm) ;;
   inspect) echo running/healthy ;;
-  *) printf '%s\\0' "$@" > "$DOCKER_ARGS" ;;
+  *)
+    printf '%s\\0' "$@" > "$DOCKER_ARGS"
+    while [ $# -gt 0 ]; do
+      if [ "$1" = --env-file ]; then cp "$2" "$ENV_COPY"; stat -c %a "$2" > "$ENV_MODE"; fi
+      shift
+    done ;;
 esac
+"""
+FAKE_IPTABLES = """#!/bin/bash
+[ "$1" = -C ] && exit 1
+printf '%s\\n' "$*" >> "$IPTABLES"
 """
 
 
 def spec(files_dir: Path) -> dict:
-    def word_of(text, label: str):
-        if isinstance(text, Secret):
-            return vm.secret_word("s1")
-        return text
-
     db = Service(
         name="db",
         image="postgres:16",
         ports=(Port(5432, 5433),),
-        healthcheck=Healthcheck(
-            ("CMD", "pg_isready", "--password", Secret("x", ("P",))), retries=5
-        ),
+        healthcheck=Healthcheck(("CMD", "pg_isready", "--host", "db; x"), retries=5),
         user="postgres",
     )
     run: list[vm.Group] = [["--name", "db"], *vm.ports(db)]
     run += [["--env", 'GREETING=hello world; it\'s "quoted" $HOME']]
-    run += [["--env", vm.secret_word("s0", "PASSWORD=")]]
     run += vm.settings_words(db)
-    run += vm.health_words(db.healthcheck, word_of)
+    run += vm.health_words(db.healthcheck)
     run += [["--volume", f"{files_dir}/db/0:/run/secrets/token:ro"]]
     run += [["docker.io/library/postgres:16", "-c", "max_connections=200"]]
     return {
@@ -76,8 +80,9 @@ def spec(files_dir: Path) -> dict:
         "registry": "europe-west1-docker.pkg.dev",
         "secrets": [
             {"var": "s0", "version": "projects/1/secrets/db-PASSWORD/versions/1"},
-            {"var": "s1", "version": "projects/1/secrets/db-health-1/versions/1"},
+            {"var": "s1", "version": "projects/1/secrets/db-API_KEY/versions/1"},
         ],
+        "env": [{"key": "PASSWORD", "var": "s0"}, {"key": "API_KEY", "var": "s1"}],
         "files": [
             {
                 "version": "projects/1/secrets/db-file-token/versions/1",
@@ -104,16 +109,19 @@ def test_the_user_data_is_cloud_config_with_a_unit_and_a_script(tmp_path):
     assert "Restart=always" in unit
     assert document["runcmd"][-1] == "systemctl start berth-db.service"
     assert "p@ss" not in text, "the metadata names secret versions, never values"
+    run = files["/etc/berth/db.sh"]["content"].split("exec docker run", 1)[1]
+    assert "$s" not in run, "no secret, nor the variable holding it, is a docker run argument"
+    assert f"--env-file {vm.FILES_DIR}/db.env" in run
 
 
-@pytest.mark.skipif(not Path(BASH).exists(), reason="the boot script is a bash script")
-def test_the_boot_script_passes_every_argument_through_exactly(tmp_path, monkeypatch):
+def run_boot_script(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, trace: Path | None) -> dict:
+    """Run the boot script with fake curl, docker and iptables; what each of them saw."""
     monkeypatch.setattr(vm, "FILES_DIR", str(tmp_path))
     document = yaml.safe_load(vm.cloud_config(spec(tmp_path)))
     script = next(f["content"] for f in document["write_files"] if f["path"].endswith(".sh"))
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
-    for name, body in (("curl", FAKE_CURL), ("docker", FAKE_DOCKER)):
+    for name, body in (("curl", FAKE_CURL), ("docker", FAKE_DOCKER), ("iptables", FAKE_IPTABLES)):
         path = bin_dir / name
         path.write_text(body)
         path.chmod(path.stat().st_mode | stat.S_IEXEC)
@@ -122,47 +130,112 @@ def test_the_boot_script_passes_every_argument_through_exactly(tmp_path, monkeyp
         "".join(f"{k} {base64.b64encode(v.encode()).decode()}\n" for k, v in SECRETS.items())
     )
     (tmp_path / "db.sh").write_text(script)
-    args_file = tmp_path / "args"
-    report = tmp_path / "report"
+    seen = {n: tmp_path / n for n in ("args", "report", "env", "mode", "iptables")}
     environment = {
         **os.environ,
         "PATH": f"{bin_dir}:{os.environ['PATH']}",
         "SECRETS_FILE": str(secrets_file),
-        "DOCKER_ARGS": str(args_file),
-        "REPORT": str(report),
+        "DOCKER_ARGS": str(seen["args"]),
+        "REPORT": str(seen["report"]),
+        "ENV_COPY": str(seen["env"]),
+        "ENV_MODE": str(seen["mode"]),
+        "IPTABLES": str(seen["iptables"]),
     }
-
     subprocess.run([BASH, "-n", str(tmp_path / "db.sh")], check=True)
+    tracer = [STRACE, "-f", "-qq", "-e", "trace=execve", "-s", "4096", "-o", str(trace)]
     boot = subprocess.Popen(
-        [BASH, str(tmp_path / "db.sh")], env=environment, start_new_session=True
+        [*(tracer if trace else []), BASH, str(tmp_path / "db.sh")],
+        env=environment,
+        start_new_session=True,
     )
     try:
-        assert boot.wait(timeout=30) == 0
-        deadline = time.monotonic() + 10
-        while not report.exists() and time.monotonic() < deadline:
+        if not trace:  # strace waits for the reporter loop too, which never ends
+            assert boot.wait(timeout=30) == 0
+        deadline = time.monotonic() + 30
+        while not (seen["report"].exists() and seen["args"].exists()):
+            assert time.monotonic() < deadline, "the boot script ran docker and reported"
             time.sleep(0.2)
     finally:
         os.killpg(boot.pid, signal.SIGTERM)  # the state reporter loops until the VM stops
-    assert report.read_text() == "healthy\n", "the container's state reached the deployment"
+    return seen
 
-    argv = args_file.read_text().split("\0")[:-1]
-    assert argv[:4] == ["run", "--rm", "--name", "db"]
+
+@pytest.mark.skipif(not Path(BASH).exists(), reason="the boot script is a bash script")
+def test_the_boot_script_passes_every_argument_through_exactly(tmp_path, monkeypatch):
+    seen = run_boot_script(tmp_path, monkeypatch, trace=None)
+    assert seen["report"].read_text() == "healthy\n", "the container's state reached the deployment"
+
+    argv = seen["args"].read_text().split("\0")[:-1]
+    assert argv[:4] == ["run", "--rm", "--env-file", str(tmp_path / "db.env")]
     pairs = list(itertools.pairwise(argv))
+    assert ("--name", "db") in pairs
     assert ("--publish", "5432:5432") in pairs
     assert ("--publish", "5433:5432") in pairs
     assert ("--env", 'GREETING=hello world; it\'s "quoted" $HOME') in pairs
-    assert ("--env", "PASSWORD=p@ss word'\"$x") in pairs
     assert ("--user", "postgres") in pairs
     health = argv[argv.index("--health-cmd") + 1]
-    assert shlex.split(health) == ["pg_isready", "--password", "s3cr3t;"]
+    assert shlex.split(health) == ["pg_isready", "--host", "db; x"]
     assert ("--health-retries", "5") in pairs
     assert argv[-3:] == ["docker.io/library/postgres:16", "-c", "max_connections=200"]
     assert (tmp_path / "db" / "0").read_text() == "token-42"
     assert oct((tmp_path / "db" / "0").stat().st_mode & 0o777) == "0o444"
 
 
-def test_a_service_with_no_port_shares_the_vm_network():
-    assert vm.ports(Service(name="db", image="postgres")) == [["--network", "host"]]
+@pytest.mark.skipif(not Path(BASH).exists(), reason="the boot script is a bash script")
+def test_secret_environment_reaches_docker_through_a_root_only_env_file(tmp_path, monkeypatch):
+    """Docker reads each line of an env file as KEY=value, the value exactly as written."""
+    seen = run_boot_script(tmp_path, monkeypatch, trace=None)
+
+    argv = "\0".join(seen["args"].read_text().split("\0"))
+    for value in SECRETS.values():
+        assert value not in argv
+    assert seen["env"].read_text() == (
+        f"PASSWORD={SECRETS['projects/1/secrets/db-PASSWORD/versions/1']}\n"
+        f"API_KEY={SECRETS['projects/1/secrets/db-API_KEY/versions/1']}\n"
+    )
+    assert seen["mode"].read_text() == "600\n", "only its owner (root on the VM) reads it"
+
+
+STRACE = shutil.which("strace") or "strace"
+
+
+@pytest.mark.skipif(not shutil.which("strace"), reason="needs strace to see every command line")
+@pytest.mark.skipif(not Path(BASH).exists(), reason="the boot script is a bash script")
+def test_no_command_the_boot_script_starts_sees_a_secret(tmp_path, monkeypatch):
+    """Every program the script runs (curl, docker, sed, base64, ...), traced: no secret value
+    is ever an argument, so ``ps`` and ``/proc/*/cmdline`` never show one."""
+    trace = tmp_path / "trace"
+    run_boot_script(tmp_path, monkeypatch, trace=trace)
+
+    commands = [line for line in trace.read_text().splitlines() if "execve(" in line]
+    assert any("docker" in line and '"run"' in line for line in commands), "it was traced"
+    for marker in MARKERS:
+        assert not [line for line in commands if marker in line], marker
+
+
+@pytest.mark.skipif(not Path(BASH).exists(), reason="the boot script is a bash script")
+def test_containers_are_refused_the_metadata_server_but_its_dns(tmp_path, monkeypatch):
+    seen = run_boot_script(tmp_path, monkeypatch, trace=None)
+
+    rules = seen["iptables"].read_text().splitlines()
+    assert rules == [
+        "-I DOCKER-USER -d 169.254.169.254/32 -p tcp ! --dport 53 -j REJECT "
+        "--reject-with tcp-reset",
+        "-I DOCKER-USER -d 169.254.169.254/32 -p udp ! --dport 53 -j REJECT",
+    ], "forwarded traffic (containers, not the VM) to the metadata server, DNS excepted"
+
+
+def test_a_service_with_no_port_stays_on_the_bridge_network():
+    """Never the host's network, where the container would reach the metadata server as the
+    VM (its service account's token) past the DOCKER-USER rules."""
+    quiet = Service(name="worker", image="example/worker")
+    assert vm.ports(quiet) == []
+    text = vm.cloud_config(
+        {"name": "worker", "registry": None, "secrets": [], "env": [], "files": [], "disks": []}
+        | {"run": [["--name", "worker"], *vm.ports(quiet), ["example/worker"]]}
+    )
+    assert "--network" not in text
+    assert "iptables -I DOCKER-USER" in text
     exposed = Service(name="db", image="postgres", expose=(5432,))
     assert vm.ports(exposed) == [["--publish", "5432:5432"]]
 
@@ -173,6 +246,7 @@ def test_disks_are_formatted_once_and_mounted_at_every_boot():
             "name": "db",
             "registry": None,
             "secrets": [],
+            "env": [],
             "files": [],
             "disks": [{"device": "data", "path": "/mnt/disks/data"}],
             "run": [["--volume", "/mnt/disks/data:/var/lib/postgresql/data"], ["postgres"]],

@@ -26,10 +26,13 @@ FIELD_SUPPORT: dict[str, Support] = {
         "deployed by digest; Cloud Run pulls other registries than Docker Hub and Artifact "
         "Registry through an Artifact Registry remote repository"
     ),
-    "command": supported("Cloud Run args; a secret in it is refused on Cloud Run"),
-    "entrypoint": supported("Cloud Run command; a secret in it is refused on Cloud Run"),
+    "command": supported("Cloud Run args; a secret in it is refused (read it from environment)"),
+    "entrypoint": supported(
+        "Cloud Run command; a secret in it is refused (read it from environment)"
+    ),
     "environment": supported(
-        "secrets via Secret Manager; references to other services rewritten to their address"
+        "secrets via Secret Manager (a VM: a root-only env file, one line each); references "
+        "to other services rewritten to their address"
     ),
     "ports": supported(
         "one HTTP port: a Cloud Run service, public by default; other ports: a Compute Engine "
@@ -38,7 +41,7 @@ FIELD_SUPPORT: dict[str, Support] = {
     "expose": supported("the service runs on a VM, reachable at its internal address"),
     "healthcheck": supported(
         "a curl/wget of localhost becomes a Cloud Run HTTP probe, others a TCP probe; "
-        "a VM runs the check as written"
+        "a VM runs the check as written (a secret in it is refused there)"
     ),
     "restart": supported('"no": a Cloud Run job; on-failure:N gives a job N retries'),
     "depends_on": supported("deployment order; a job gates its dependents on a successful run"),

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import pulumi
 
-from berth.model import Secret, Service, Text
+from berth.model import Secret, Service
 from providers.gcp import vm
 from providers.gcp.mounts import FILE_MODE, file_data, named
 from providers.gcp.names import cloud_name
@@ -28,6 +28,7 @@ class Boot:
         self.service = service
         self.parent = parent
         self.secrets: list[dict[str, Any]] = []
+        self.env: list[dict[str, str]] = []
         self.files: list[dict[str, Any]] = []
         self.disks: list[dict[str, str]] = []
         self.attached: list[dict[str, Any]] = []
@@ -37,7 +38,7 @@ class Boot:
         self._files()
         self._mounts()
         self.run += vm.settings_words(service)
-        self.run += vm.health_words(service.healthcheck, self.word)
+        self.run += vm.health_words(service.healthcheck)
         self._command()
 
     def user_data(self) -> pulumi.Output[str]:
@@ -45,6 +46,7 @@ class Boot:
             "name": self.service.name,
             "registry": self.target.registry_host if self.service.build else None,
             "secrets": self.secrets,
+            "env": self.env,
             "files": self.files,
             "disks": self.disks,
             "run": self.run,
@@ -58,19 +60,15 @@ class Boot:
         self.secrets.append({"var": f"s{len(self.secrets)}", "version": ref.version.name})
         return str(self.secrets[-1]["var"])
 
-    def word(self, text: Text, label: str) -> vm.Word:
-        return vm.secret_word(self.secret(label, text.value)) if isinstance(text, Secret) else text
-
     def _environment(self) -> None:
         service = self.service
         for key in sorted(service.environment):
             value = service.environment[key]
             rewritten = self.target.rewritten(service, key, value)
             if isinstance(value, Secret):
-                word = vm.secret_word(self.secret(key, rewritten), f"{key}=")
+                self.env.append({"key": key, "var": self.secret(key, rewritten)})
             else:
-                word = vm.env_word(key, rewritten)
-            self.run.append(["--env", word])
+                self.run.append(["--env", vm.env_word(key, rewritten)])
         for other, address in sorted(self.target.addresses.items()):
             if other != service.name:
                 self.run.append(["--add-host", pulumi.Output.concat(other, ":", address.address)])
@@ -103,10 +101,10 @@ class Boot:
                 self.run.append(["--volume", mount.target])
 
     def _command(self) -> None:
-        """``--entrypoint`` takes one word: the rest of compose's entrypoint follows the image."""
-        entrypoint = list(self.service.entrypoint or ())
+        """``--entrypoint`` takes one word: the rest of compose's entrypoint follows the image
+        (the target refused secrets in both)."""
+        entrypoint = [str(word) for word in self.service.entrypoint or ()]
         if entrypoint:
-            self.run.append(["--entrypoint", self.word(entrypoint[0], "entrypoint-0")])
-        command = [self.word(t, f"entrypoint-{i}") for i, t in enumerate(entrypoint) if i]
-        command += [self.word(t, f"command-{i}") for i, t in enumerate(self.service.command or ())]
+            self.run.append(["--entrypoint", entrypoint[0]])
+        command = [*entrypoint[1:], *(str(word) for word in self.service.command or ())]
         self.run.append([self.target.image(self.service, self.parent), *command])

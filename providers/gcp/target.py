@@ -775,15 +775,10 @@ class GcpTarget:
         except TooLarge as error:
             raise fail("deploy", f"{error} ({placement.kind})", "ask for less") from None
         self._check_volumes(service, placement, fail)
+        self._check_secret_arguments(service, placement, fail)
         if not placement.kind.cloud_run:
+            self._check_env_file(service, fail)
             return
-        for field, values in (("command", service.command), ("entrypoint", service.entrypoint)):
-            if any(isinstance(v, Secret) for v in values or ()):
-                raise fail(
-                    field,
-                    f"a secret in {field} would be stored in plain text in the {placement.kind}",
-                    "pass the secret through environment and read it from there",
-                )
         if service.image and not service.build and ImageRef.parse(service.image).unreachable:
             raise fail(
                 "image",
@@ -810,6 +805,38 @@ class GcpTarget:
                 f"Cloud Run sets PORT to the served port {placement.port}",
                 f"remove PORT, or publish port {port}",
             )
+
+    def _check_secret_arguments(self, service: Service, placement: Placement, fail: Any) -> None:
+        """Secrets only through environment and files: an argument is stored in plain text in
+        a Cloud Run definition, and on a VM every user sees it in the process list."""
+        arguments = [("command", service.command), ("entrypoint", service.entrypoint)]
+        if not placement.kind.cloud_run and service.healthcheck:
+            arguments.append(("healthcheck", service.healthcheck.test))
+        where = (
+            f"stored in plain text in the {placement.kind}"
+            if placement.kind.cloud_run
+            else "in the VM's process list (a command line) for the container's life"
+        )
+        for name, values in arguments:
+            if any(isinstance(v, Secret) for v in values or ()):
+                raise fail(
+                    name,
+                    f"a secret in {name} would be {where}",
+                    "pass the secret through environment and let the container's shell read "
+                    "it, e.g. sh -c 'exec tool --password \"$$PASSWORD\"' ($$ keeps compose "
+                    "from interpolating it)",
+                )
+
+    def _check_env_file(self, service: Service, fail: Any) -> None:
+        """A VM passes secret environment values through Docker's env file: one line each."""
+        for key, value in sorted(service.environment.items()):
+            if isinstance(value, Secret) and any(c in value.value for c in "\r\n"):
+                raise fail(
+                    "environment",
+                    f"the secret value of {key} holds a line break, which Docker's env file "
+                    "(how a VM passes secrets to the container) cannot carry",
+                    "pass it as a file (compose secrets:), or encode it on one line (e.g. base64)",
+                )
 
     def _check_image(self, service: Service) -> None:
         if service.image and not service.build:

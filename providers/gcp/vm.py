@@ -6,43 +6,40 @@ persistent disks of named volumes, reads the service's secrets from Secret Manag
 VM's service account, and runs the container. The instance metadata therefore holds no secret
 value, only the names of secret versions.
 
-The ``docker run`` arguments come in groups (an option and its value), one line each. An
-argument (a ``Word``) is one of:
+Secrets never reach a command line (``ps`` and ``/proc/*/cmdline`` show those to every user of
+the VM for the container's life): secret environment values go through a root-only env file on
+tmpfs (``--env-file``), secret files through files there; the target refuses secrets in a VM
+service's command, entrypoint or health check. The ``docker run`` arguments come in groups (an
+option and its value), one line each; each argument is a literal string (or an Output of one).
 
-- a string (or an Output of one): a literal argument;
-- ``{"var": "s0", "prefix": "KEY="}``: ``KEY=`` followed by the secret read into ``$s0``;
-- ``{"words": [...]}``: a shell command line (a health check) built from literal words and
-  secret variables, each quoted for the container's shell.
+The container runs on Docker's bridge network, never the host's, and the script refuses
+containers the metadata server (but its DNS, the VM's resolver): they cannot act as the VM's
+service account nor write the guest attributes that report the deployment's state.
 """
 
 from __future__ import annotations
 
 import shlex
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import pulumi
 import yaml
 
-from berth.model import ContainerSettings, Healthcheck, Port, Secret, Service, Text
+from berth.model import ContainerSettings, Healthcheck, Port, Service
 from berth.ports import not_http
 from providers.gcp.options import PUBLIC_NON_HTTP_PORTS
 
 COS_IMAGE = "projects/cos-cloud/global/images/family/cos-stable"
 FILES_DIR = "/run/berth"
-"""Secret and config files of a service: tmpfs, so they never reach a disk."""
+"""Secret and config files of a service, and its env file: tmpfs, so they never reach a disk."""
 DISKS_DIR = "/mnt/disks"
+METADATA_IP = "169.254.169.254"
+"""The metadata server, which is also the VM's DNS resolver (port 53)."""
 
-Word = Any
-"""str, Output[str], or a dict as described in the module docstring."""
+Word = pulumi.Input[str]
 Group = list[Word]
 """Arguments written on one line: an option and its value, or the image and its command."""
-WordOf = Callable[[Text, str], Word]
-"""Turns a Text into a Word; a secret gets a label that names its Secret Manager secret."""
-
-
-def secret_word(var: str, prefix: str = "") -> dict[str, str]:
-    return {"var": var, "prefix": prefix}
 
 
 def env_word(key: str, value: pulumi.Input[str]) -> Word:
@@ -50,13 +47,12 @@ def env_word(key: str, value: pulumi.Input[str]) -> Word:
 
 
 def ports(service: Service) -> list[Group]:
-    """Container ports published on the VM's address, or host networking when none is named.
+    """Container ports published on the VM's address; none for a service that names none
+    (it still runs on Docker's bridge network, never the host's).
 
     Other services reach a port on the VM's address by the container port (as compose
     services reach each other); a published port also answers on its own number.
     """
-    if not service.ports and not service.expose:
-        return [["--network", "host"]]
     mappings: dict[str, None] = {}
     for port in service.ports:
         mappings[_mapping(port.target, port.target, port.protocol)] = None
@@ -101,16 +97,13 @@ def public_ports(service: Service, non_http: bool) -> tuple[list[Port], list[str
 
 
 def settings_words(service: Service) -> list[Group]:
-    """``docker run`` options for the Linux container settings a Docker engine honours (a
-    container on the host's network keeps the host's name and ``net.*`` settings: Docker
-    refuses others there)."""
+    """``docker run`` options for the Linux container settings a Docker engine honours."""
     settings: ContainerSettings = service.container
-    own_network = bool(service.ports or service.expose)
     flags: list[tuple[str, str | None]] = [
         ("--user", service.user),
         ("--workdir", service.working_dir),
-        ("--hostname", service.hostname if own_network else None),
-        ("--domainname", settings.domainname if own_network else None),
+        ("--hostname", service.hostname),
+        ("--domainname", settings.domainname),
         ("--stop-signal", settings.stop_signal),
         ("--stop-timeout", _whole(settings.stop_grace_period)),
         ("--shm-size", str(settings.shm_size) if settings.shm_size else None),
@@ -124,11 +117,7 @@ def settings_words(service: Service) -> list[Group]:
     flags += [("--dns-search", d) for d in settings.dns_search]
     flags += [("--dns-option", d) for d in settings.dns_opt]
     flags += [("--add-host", f"{h}:{ip}") for h, ip in sorted(settings.extra_hosts.items())]
-    flags += [
-        ("--sysctl", f"{k}={v}")
-        for k, v in sorted(settings.sysctls.items())
-        if own_network or not k.startswith("net.")
-    ]
+    flags += [("--sysctl", f"{k}={v}") for k, v in sorted(settings.sysctls.items())]
     flags += [("--ulimit", f"{n}={s}:{h}") for n, (s, h) in sorted(settings.ulimits.items())]
     flags += [("--security-opt", o) for o in settings.security_opt]
     flags += [("--group-add", g) for g in settings.group_add]
@@ -148,17 +137,12 @@ def _whole(seconds: float | None) -> str | None:
     return str(int(seconds)) if seconds else None
 
 
-def health_words(check: Healthcheck | None, word_of: WordOf) -> list[Group]:
-    """``--health-*`` options; ``word_of`` turns a Text into a Word (secrets into variables)."""
+def health_words(check: Healthcheck | None) -> list[Group]:
+    """``--health-*`` options (the target refused secrets in a VM's health check)."""
     if check is None:
         return []
     kind, *parts = check.test
-    if kind == "CMD-SHELL":
-        command: Word = word_of(parts[0], "health")
-    elif any(isinstance(part, Secret) for part in parts):
-        command = {"words": [word_of(part, f"health-{i}") for i, part in enumerate(parts)]}
-    else:
-        command = shlex.join(str(part) for part in parts)
+    command = str(parts[0]) if kind == "CMD-SHELL" else shlex.join(str(part) for part in parts)
     timings = (
         ("--health-interval", check.interval),
         ("--health-timeout", check.timeout),
@@ -175,8 +159,9 @@ def health_words(check: Healthcheck | None, word_of: WordOf) -> list[Group]:
 def cloud_config(spec: Mapping[str, Any]) -> str:
     """The instance's ``user-data``: cloud-config writing the unit and the script, then starting
     the unit. ``spec`` is resolved (no Outputs): ``name``, ``registry``, ``secrets`` (``var``,
-    ``version``), ``files`` (``version``, ``path``, ``mode``), ``disks`` (``device``, ``path``),
-    ``run`` (the ``docker run`` Groups)."""
+    ``version``), ``env`` (``key``, ``var``: secret environment values), ``files``
+    (``version``, ``path``, ``mode``), ``disks`` (``device``, ``path``), ``run`` (the
+    ``docker run`` Groups)."""
     name = spec["name"]
     document = {
         "write_files": [
@@ -227,11 +212,43 @@ def _script(spec: Mapping[str, Any]) -> str:
             f"mkdir -p {disk['path']}",
             f"mountpoint -q {disk['path']} || mount -o discard,defaults {device} {disk['path']}",
         ]
+    run = ["exec docker run --rm"]
+    if spec["env"]:
+        env_file = shlex.quote(env_path(name))
+        pairs = " ".join(f'{shlex.quote(e["key"])} "${e["var"]}"' for e in spec["env"])
+        lines += [
+            f"install -d -m 0755 {FILES_DIR}",
+            f"rm -f {env_file}",
+            f"(umask 077 && printf '%s=%s\\n' {pairs} > {env_file})",
+        ]
+        run.append(f"--env-file {env_file}")
     lines += _reporter(name)
     lines.append(f"docker rm -f {shlex.quote(name)} >/dev/null 2>&1 || true")
-    groups = [" ".join(_word(word) for word in group) for group in spec["run"]]
-    lines.append(" \\\n  ".join(["exec docker run --rm", *groups]))
+    lines += _metadata_blocked()
+    run += [" ".join(shlex.quote(word) for word in group) for group in spec["run"]]
+    lines.append(" \\\n  ".join(run))
     return "\n".join(lines) + "\n"
+
+
+def env_path(name: str) -> str:
+    """The service's env file: root's, mode 0600, on tmpfs; printf (a bash builtin) writes it,
+    so no value is ever an argument of a process."""
+    return f"{FILES_DIR}/{name}.env"
+
+
+def _metadata_blocked() -> list[str]:
+    """Docker's ``DOCKER-USER`` chain (forwarded traffic: containers, not the host) refuses
+    the metadata server but DNS, once per boot. When the rule cannot be set the script stops
+    before the container runs (systemd tries again)."""
+    rules = [
+        f"-d {METADATA_IP}/32 -p {protocol} ! --dport 53 -j REJECT"
+        + (" --reject-with tcp-reset" if protocol == "tcp" else "")
+        for protocol in ("tcp", "udp")
+    ]
+    return [
+        f"iptables -C DOCKER-USER {rule} 2>/dev/null || iptables -I DOCKER-USER {rule}"
+        for rule in rules
+    ]
 
 
 def _reporter(name: str) -> list[str]:
@@ -258,20 +275,6 @@ def _reporter(name: str) -> list[str]:
         "}",
         "report &",
     ]
-
-
-def _word(word: Word) -> str:
-    if isinstance(word, str):
-        return shlex.quote(word)
-    if "words" in word:
-        return "' '".join(
-            shlex.quote(shlex.quote(part))
-            if isinstance(part, str)
-            else f'"$(printf %q "${part["var"]}")"'
-            for part in word["words"]
-        )
-    prefix = shlex.quote(word["prefix"]) if word["prefix"] else ""
-    return f'{prefix}"${word["var"]}"'
 
 
 def _unit(name: str, registry: str | None) -> str:
