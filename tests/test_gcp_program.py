@@ -9,7 +9,7 @@ import pytest
 
 from berth.errors import BerthError
 from berth.plan import Plan
-from providers.gcp.names import cloud_name
+from providers.gcp.names import account_id, cloud_name
 from tests.conftest import copy_example, program
 from tests.plans import find, waits_on_services
 from tests.secrets_check import assert_never_plain, count_wrapped
@@ -181,7 +181,7 @@ def test_secrets_never_appear_in_plain_text(project_dir, write):
         for r in plan.registrations
         if r.type == "gcp:secretmanager/secretIamMember:SecretIamMember"
     ]
-    assert grants, "the workloads' account may read each secret"
+    assert grants, "each workload's account may read its own secrets"
     assert {g.inputs["role"] for g in grants} == {"roles/secretmanager.secretAccessor"}
     run = find(plan, RUN, "migrate-run")
     assert run.inputs["scrubValues"] == "[secret]", "values to scrub from logs stay secret"
@@ -362,8 +362,10 @@ def test_stack_options_change_protection_access_and_machines(project_dir, write)
     plan = gcp(["compose.yaml"], variables=options)
 
     assert find(plan, SERVICE, "web").inputs["deletionProtection"] is False
-    invoker = find(plan, "gcp:cloudrunv2/serviceIamMember:ServiceIamMember", "web-invoker")
-    assert invoker.inputs["member"].startswith("serviceAccount:")
+    invoker = find(plan, "gcp:cloudrunv2/serviceIamMember:ServiceIamMember", "web-invoker-db")
+    assert invoker.inputs["member"] == (
+        f"serviceAccount:{account_id(prefix(plan), 'db')}@berth-plan.iam.gserviceaccount.com"
+    ), "a private service: the project's other workloads may call it"
     db = find(plan, INSTANCE, "db").inputs
     assert db["machineType"] == "e2-standard-4"
     assert not db["networkInterfaces"][0].get("accessConfigs")
@@ -453,8 +455,7 @@ def test_public_services_can_skip_the_invoker_check_instead_of_granting_all_user
     plan = gcp(["compose.yaml"], variables={"gcpInvokerIamDisabled": "true"})
     assert find(plan, SERVICE, "web").inputs["invokerIamDisabled"] is True
     members = [r.inputs["member"] for r in plan.registrations if r.type == INVOKER]
-    assert "allUsers" not in members, "no allUsers binding at all"
-    assert find(plan, INVOKER, "web-invoker").inputs["member"].startswith("serviceAccount:")
+    assert members == [], "no allUsers binding, and no other: Cloud Run checks no caller"
 
 
 def test_the_invoker_check_cannot_be_skipped_on_private_services(project_dir, write):

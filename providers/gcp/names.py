@@ -15,6 +15,7 @@ CLOUD_RUN_NAME = 49
 63-character DNS label of the service's deterministic URL."""
 COMPUTE_NAME = 63
 ACCOUNT_ID = 30
+ACCOUNT_ID_MIN = 6
 SECRET_ID = 255
 BUCKET_NAME = 63
 _HASH = 8
@@ -27,8 +28,13 @@ def cloud_name(*parts: str, limit: int = COMPUTE_NAME) -> str:
         text = f"b-{text}".rstrip("-")
     if len(text) <= limit:
         return text
-    digest = hashlib.sha256(text.encode()).hexdigest()[:_HASH]
-    return f"{text[: limit - _HASH - 1].rstrip('-')}-{digest}"
+    return f"{text[: limit - _HASH - 1].rstrip('-')}-{_digest(text)}"
+
+
+def account_id(*parts: str) -> str:
+    """A service account ID (6 to 30 characters): a name too short ends with its hash too."""
+    text = cloud_name(*parts, limit=ACCOUNT_ID)
+    return text if len(text) >= ACCOUNT_ID_MIN else f"{text}-{_digest(text)}"
 
 
 def secret_id(*parts: str) -> str:
@@ -36,5 +42,8 @@ def secret_id(*parts: str) -> str:
     text = re.sub(r"[^A-Za-z0-9_-]+", "-", "-".join(parts)).strip("-")
     if len(text) <= SECRET_ID:
         return text
-    digest = hashlib.sha256(text.encode()).hexdigest()[:_HASH]
-    return f"{text[: SECRET_ID - _HASH - 1]}-{digest}"
+    return f"{text[: SECRET_ID - _HASH - 1]}-{_digest(text)}"
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:_HASH]

@@ -1,5 +1,6 @@
 """GCP: Cloud Run services, worker pools and jobs; Compute Engine VMs for what Cloud Run cannot
-serve; one VPC network, one Artifact Registry repository, one service account, Secret Manager.
+serve; one VPC network, one Artifact Registry repository, Secret Manager, and a service account
+per service and job that may read only that workload's secrets and volumes.
 
 Where each service runs is decided in ``placement``; how services find each other in
 ``references``; the VM's boot script in ``vm``; the job's execution in ``run_once``.
@@ -9,8 +10,8 @@ from __future__ import annotations
 
 import os
 import posixpath
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
@@ -28,7 +29,7 @@ from providers.gcp.identity import IDENTITY
 from providers.gcp.images import BadImage, ImageRef
 from providers.gcp.machines import Boot
 from providers.gcp.mounts import FILE_MODE, file_data, in_memory, named, named_sources
-from providers.gcp.names import CLOUD_RUN_NAME, cloud_name, secret_id
+from providers.gcp.names import CLOUD_RUN_NAME, account_id, cloud_name, secret_id
 from providers.gcp.options import GcpOptions
 from providers.gcp.placement import Kind, Placement, ignored_here, place
 from providers.gcp.provider import configured_provider, identity
@@ -45,7 +46,7 @@ MAX_RETRIES = 10
 """Cloud Run's limit on a task's retries."""
 ACCESSOR_ROLE = "roles/secretmanager.secretAccessor"
 VM_ROLES = ("roles/logging.logWriter", "roles/monitoring.metricWriter")
-"""What the VMs' logging and monitoring agents need, on top of their secrets and images."""
+"""What a VM's logging and monitoring agents need, on top of its secrets and images."""
 
 
 @dataclass(frozen=True)
@@ -61,7 +62,8 @@ class _Volume:
 
     bucket: pulumi.Input[str] | None = None
     disk: pulumi.Input[str] | None = None
-    grants: tuple[pulumi.Resource, ...] = ()
+    grants: Mapping[str, pulumi.Resource] = field(default_factory=dict)
+    """A bucket's grant to each service that mounts it, by service name."""
 
 
 class GcpTarget:
@@ -139,13 +141,19 @@ class GcpTarget:
             private_ip_google_access=True,
             opts=child,
         )
-        self.account = gcp.serviceaccount.Account(
-            f"{project.name}-workloads",
-            account_id=cloud_name(self.prefix, "run", limit=30),
-            project=self.gcp_project,
-            display_name=f"Berth workloads of {project.name} ({pulumi.get_stack()})",
-            opts=self._after_api("iam", parent),
-        )
+        self.accounts = {
+            name: gcp.serviceaccount.Account(
+                f"{name}-account",
+                account_id=account_id(self.prefix, name),
+                project=self.gcp_project,
+                display_name=f"Berth {project.name} ({pulumi.get_stack()}): {name}"[:100],
+                opts=self._after_api("iam", parent),
+            )
+            for name in project.services
+        }
+        """Each service's and job's own identity: it reads only its own secrets and volumes.
+        The gcp provider waits until a new account is visible before it reports it created,
+        so the grants that name it follow it (``member`` is its output)."""
         vms = [n for n, p in self.placements.items() if p.kind is Kind.VM]
         self.machine_access: list[pulumi.Resource] = self._vm_network(parent) if vms else []
         self.volumes = self._volumes(parent)
@@ -185,6 +193,7 @@ class GcpTarget:
     ) -> JobHandle:
         container, volumes, grants = self._cloud_run_container(job, parent)
         task = self._template(
+            job.name,
             container,
             volumes,
             max_retries=_retries(job.restart),
@@ -257,6 +266,7 @@ class GcpTarget:
             ingress="INGRESS_TRAFFIC_ALL",
             invoker_iam_disabled=public and self.options.invoker_iam_disabled,
             template=self._template(
+                service.name,
                 container,
                 volumes,
                 execution_environment=GEN2,
@@ -264,18 +274,32 @@ class GcpTarget:
             ),
             opts=self._after_api("run", parent, *after, *grants),
         )
-        everyone = public and not self.options.invoker_iam_disabled
-        invoker = gcp.cloudrunv2.ServiceIamMember(
-            f"{service.name}-invoker",
-            name=run.name,
-            location=self.region,
-            project=self.gcp_project,
-            role="roles/run.invoker",
-            member="allUsers" if everyone else self.account.member,
-            opts=pulumi.ResourceOptions(parent=parent),
-        )
+        invokers = [
+            gcp.cloudrunv2.ServiceIamMember(
+                name,
+                name=run.name,
+                location=self.region,
+                project=self.gcp_project,
+                role="roles/run.invoker",
+                member=member,
+                opts=pulumi.ResourceOptions(parent=parent),
+            )
+            for name, member in self._invokers(service.name, public).items()
+        ]
         endpoints = run.uri.apply(lambda uri: [uri])
-        return ServiceHandle(started=[run, invoker], healthy=[run, invoker], endpoints=endpoints)
+        ready = [run, *invokers]
+        return ServiceHandle(started=ready, healthy=ready, endpoints=endpoints)
+
+    def _invokers(self, name: str, public: bool) -> dict[str, pulumi.Input[str]]:
+        """Who may call a Cloud Run service: everyone (``allUsers``, or no check at all with
+        ``gcpInvokerIamDisabled``) when it is public, else the project's other workloads."""
+        if public:
+            return {} if self.options.invoker_iam_disabled else {f"{name}-invoker": "allUsers"}
+        return {
+            f"{name}-invoker-{other}": account.member
+            for other, account in self.accounts.items()
+            if other != name
+        }
 
     def _worker_pool(
         self, service: Service, after: Sequence[pulumi.Resource], parent: pulumi.Resource
@@ -288,20 +312,25 @@ class GcpTarget:
             project=self.gcp_project,
             deletion_protection=self.options.deletion_protection,
             scaling={"manual_instance_count": 1 if service.replicas is None else service.replicas},
-            template=self._template(container, volumes),
+            template=self._template(service.name, container, volumes),
             opts=self._after_api("run", parent, *after, *grants),
         )
         return ServiceHandle(started=[pool], healthy=[pool])
 
     def _template(
-        self, container: cloudrun.Container, volumes: list[dict[str, Any]], **settings: Any
+        self,
+        name: str,
+        container: cloudrun.Container,
+        volumes: list[dict[str, Any]],
+        **settings: Any,
     ) -> Any:
         """What a Cloud Run service, worker pool or job task runs: the container and its
-        volumes, as the workloads' account, with Direct VPC egress to the project's subnet."""
+        volumes, as the workload's own account, with Direct VPC egress to the project's
+        subnet."""
         return {
             "containers": [container],
             "volumes": volumes or None,
-            "service_account": self.account.email,
+            "service_account": self.accounts[name].email,
             "vpc_access": cloudrun.vpc_access(self.subnet.id),
             **settings,
         }
@@ -372,7 +401,7 @@ class GcpTarget:
             mount(f"scratch-{index}", path, {"empty_dir": {"medium": "MEMORY"}})
         for index, shared in enumerate(m for m in service.mounts if named(m)):
             volume = self.volumes[str(shared.source)]
-            grants += volume.grants
+            grants.append(volume.grants[service.name])
             bucket = {"bucket": volume.bucket, **({"read_only": True} if shared.read_only else {})}
             mount(f"volume-{index}", shared.target, {"gcs": bucket})
         return volumes, mounts, grants
@@ -389,8 +418,7 @@ class GcpTarget:
     # -- Compute Engine ------------------------------------------------------------------
 
     def _vm_network(self, parent: pulumi.Resource) -> list[pulumi.Resource]:
-        """What VMs need around them: traffic from the subnet, a NAT to pull public images,
-        and roles for their agents and for pulling the project's images."""
+        """What VMs need around them: traffic from the subnet, a NAT to pull public images."""
         child = pulumi.ResourceOptions(parent=parent)
         name = self.project.name
         internal = gcp.compute.Firewall(
@@ -422,28 +450,36 @@ class GcpTarget:
             source_subnetwork_ip_ranges_to_nat="ALL_SUBNETWORKS_ALL_IP_RANGES",
             opts=child,
         )
+        return [internal, nat]
+
+    def _machine_roles(self, service: Service, parent: pulumi.Resource) -> list[pulumi.Resource]:
+        """The VM's account: its agents write logs and metrics; it pulls the service's image
+        from the project's registry when Berth built it."""
+        member = self.accounts[service.name].member
+        child = pulumi.ResourceOptions(parent=parent)
         roles: list[pulumi.Resource] = [
             gcp.projects.IAMMember(
-                f"{name}-{role.rsplit('.', 1)[-1]}",
+                f"{service.name}-{role.rsplit('.', 1)[-1]}",
                 project=self.gcp_project,
                 role=role,
-                member=self.account.member,
+                member=member,
                 opts=child,
             )
             for role in VM_ROLES
         ]
-        roles.append(
-            gcp.artifactregistry.RepositoryIamMember(
-                f"{name}-image-reader",
-                project=self.gcp_project,
-                location=self.region,
-                repository=self.registry.name,
-                role="roles/artifactregistry.reader",
-                member=self.account.member,
-                opts=child,
+        if service.build:
+            roles.append(
+                gcp.artifactregistry.RepositoryIamMember(
+                    f"{service.name}-image-reader",
+                    project=self.gcp_project,
+                    location=self.region,
+                    repository=self.registry.name,
+                    role="roles/artifactregistry.reader",
+                    member=member,
+                    opts=child,
+                )
             )
-        )
-        return [internal, nat, *roles]
+        return roles
 
     def _machine(
         self, service: Service, after: Sequence[pulumi.Resource], parent: pulumi.Resource
@@ -455,7 +491,11 @@ class GcpTarget:
         if access:
             interface["access_configs"] = access
         disks: Any = boot.attached or None
-        identity: Any = {"email": self.account.email, "scopes": ["cloud-platform"]}
+        identity: Any = {
+            "email": self.accounts[service.name].email,
+            "scopes": ["cloud-platform"],
+        }
+        roles = self._machine_roles(service, parent)
         metadata: Any = {
             "user-data": boot.user_data(),
             "google-logging-enabled": "true",
@@ -477,7 +517,13 @@ class GcpTarget:
             allow_stopping_for_update=True,
             opts=pulumi.ResourceOptions(
                 parent=parent,
-                depends_on=[*after, self.apis["compute"], *self.machine_access, *boot.grants],
+                depends_on=[
+                    *after,
+                    self.apis["compute"],
+                    *self.machine_access,
+                    *roles,
+                    *boot.grants,
+                ],
                 replace_on_changes=["metadata"],
                 delete_before_replace=True,
             ),
@@ -651,7 +697,8 @@ class GcpTarget:
     def secret_ref(
         self, owner: str, label: str, data: pulumi.Input[str], parent: pulumi.Resource
     ) -> _SecretRef:
-        """A Secret Manager secret holding ``data``, readable by the workloads' account only."""
+        """A Secret Manager secret holding ``data``, readable by its owner's account only
+        (each secret belongs to one service or job)."""
         name = f"{owner}-{label}"
         child = pulumi.ResourceOptions(parent=parent)
         secret = gcp.secretmanager.Secret(
@@ -669,7 +716,7 @@ class GcpTarget:
             project=self.gcp_project,
             secret_id=secret.id,
             role=ACCESSOR_ROLE,
-            member=self.account.member,
+            member=self.accounts[owner].member,
             opts=child,
         )
         return _SecretRef(secret, version, grant)
@@ -730,15 +777,26 @@ class GcpTarget:
                     opts=keep,
                 ).name
             )
-            grant = gcp.storage.BucketIAMMember(
-                f"{self.project.name}-{key}",
-                bucket=bucket,
-                role="roles/storage.objectUser",
-                member=self.account.member,
-                opts=pulumi.ResourceOptions(parent=parent),
-            )
-            volumes[key] = _Volume(bucket=bucket, grants=(grant,))
+            volumes[key] = _Volume(bucket=bucket, grants=self._bucket_grants(key, bucket, users))
         return volumes
+
+    def _bucket_grants(
+        self, key: str, bucket: pulumi.Input[str], users: list[Service]
+    ) -> dict[str, pulumi.Resource]:
+        """Each service that mounts the volume may use its bucket: read only when it mounts
+        it read only everywhere."""
+        grants: dict[str, pulumi.Resource] = {}
+        for user in users:
+            mounts = [m for m in user.mounts if named(m) and m.source == key]
+            writes = any(not m.read_only for m in mounts)
+            grants[user.name] = gcp.storage.BucketIAMMember(
+                f"{self.project.name}-{key}-{user.name}",
+                bucket=bucket,
+                role="roles/storage.objectUser" if writes else "roles/storage.objectViewer",
+                member=self.accounts[user.name].member,
+                opts=pulumi.ResourceOptions(parent=self.root),
+            )
+        return grants
 
     # -- checks before any resource ------------------------------------------------------
 
