@@ -13,6 +13,7 @@ from enum import StrEnum
 from berth.errors import BerthError
 from berth.model import ComposeProject
 from berth.sources import Sources
+from berth.stores import EXTENSIONS as STORE_EXTENSIONS
 
 SERVICE_FIELDS = (
     "annotations", "attach", "blkio_config", "build", "cap_add", "cap_drop", "cgroup",
@@ -46,7 +47,9 @@ ALL_FIELDS = (
     SERVICE_FIELDS
     + tuple(f"build.{f}" for f in BUILD_FIELDS)
     + tuple(f"deploy.{f}" for f in DEPLOY_FIELDS)
+    + tuple(STORE_EXTENSIONS)
 )
+"""Every field a target's support table speaks of, the managed-store extensions included."""
 
 
 class Level(StrEnum):
@@ -143,8 +146,10 @@ def compatibility_markdown(tables: Mapping[str, Mapping[str, Support]]) -> str:
         "- ⛔ refused: the deployment stops with an error naming the file, service and field",
         "",
         "Top-level `x-*` extensions and service-level `x-*` keys are kept in the model for targets",
-        "that read them (e.g. `x-defang-postgres`). Berth's own: `x-berth-run: always` (run a job",
-        "on every deployment) and `x-berth-timeout: 30m` (a job's time limit, default 10m).",
+        "that read them. `x-defang-postgres` (`true`, or `{allow-downtime: true}`) and",
+        "`x-defang-redis: true` mark a managed database or cache (rows at the end). Berth's own:",
+        "`x-berth-run: always` (run a job on every deployment) and `x-berth-timeout: 30m` (a job's",
+        "time limit, default 10m).",
         "",
         "| field | " + " | ".join(targets) + " |",
         "|---|" + "---|" * len(targets),

@@ -38,6 +38,7 @@ from berth.model import (
     Volume,
 )
 from berth.sources import MAX_PORTS, Sources, too_many_ports
+from berth.stores import EXTENSIONS as STORE_EXTENSIONS
 from berth.variables import Sealed
 
 BERTH_EXTENSIONS = {
@@ -495,7 +496,7 @@ def _unescape(node: Any) -> Any:
 def _present_fields(raw: dict[str, Any]) -> tuple[str, ...]:
     present = []
     for key, value in raw.items():
-        if key.startswith("x-") or value is None:
+        if (key.startswith("x-") and key not in STORE_EXTENSIONS) or value in (None, False):
             continue
         if key == "networks" and value == _COMPOSE_DEFAULT_NETWORKS:
             continue

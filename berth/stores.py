@@ -111,6 +111,11 @@ def store_warnings(project: ComposeProject) -> list[str]:
     for name, store in managed_stores(project).items():
         service = project.services[name]
         found = image_store(service.image)
+        if service.mounts:
+            warnings.append(
+                f"service '{name}': its volumes are not used: the managed {store.kind} keeps "
+                "its own storage"
+            )
         if service.build:
             warnings.append(
                 f"service '{name}': build is ignored: a managed {store.kind} runs no image"

@@ -780,7 +780,9 @@ def test_extensions_are_kept_at_top_level_on_services_and_on_volumes(load):
         "x-custom": {"nested": [1, 2]},
     }
     assert project.volumes["data"].extensions == {"x-backup": "daily"}
-    assert "x-defang-postgres" not in project.services["db"].fields
+    fields = project.services["db"].fields
+    assert "x-defang-postgres" in fields, "a managed store: every target says what it does"
+    assert "x-custom" not in fields
 
 
 def test_services_keep_the_order_of_the_file(load):

@@ -23,6 +23,7 @@ OPTION_KEYS: frozenset[str] = frozenset(
         "awsLogRetentionDays",
         "awsCertificateArn",
         "awsEcrKeepImages",
+        "awsThrowawayStores",
     }
 )
 
@@ -109,6 +110,14 @@ FIELD_SUPPORT: dict[str, Support] = {
     "deploy.mode": ignored("replicated services only"),
     "deploy.endpoint_mode": ignored("services resolve through Cloud Map DNS"),
     "deploy.labels": ignored("no service-level labels on ECS"),
+    "x-defang-postgres": supported(
+        "RDS for PostgreSQL in private subnets: version from the image tag, size from "
+        "deploy.resources, encrypted, protected; still reached as <service>:5432"
+    ),
+    "x-defang-redis": supported(
+        "ElastiCache (Valkey or Redis OSS) in private subnets, encrypted, REDIS_PASSWORD as AUTH "
+        "token; still reached as <service>:6379"
+    ),
     **dict.fromkeys(
         (
             "cpu_count", "cpu_percent", "cpu_period", "cpu_quota", "cpu_rt_period",
@@ -151,6 +160,12 @@ _ARNS = {
     "aws:efs/accessPoint:AccessPoint": "elasticfilesystem:access-point/{id}",
 }
 """The ARN of each resource type the program reads one of: service, then resource."""
+_AUTONAMED = {
+    "aws:ecs/service:Service": "service",
+    "aws:rds/subnetGroup:SubnetGroup": "db-subnets",
+    "aws:elasticache/subnetGroup:SubnetGroup": "cache-subnets",
+}
+"""Resources named by Pulumi's autonaming, whose name the program reads."""
 
 
 def plan_outputs(type_: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
@@ -179,8 +194,14 @@ def plan_outputs(type_: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
     elif type_ == "docker:index/image:Image":
         name = str(inputs.get("imageName", "")).rsplit(":", 1)[0]
         outputs |= {"repoDigest": f"{name}@sha256:{digest}", "imageName": inputs.get("imageName")}
-    elif type_ == "aws:ecs/service:Service":
-        outputs["name"] = inputs.get("name") or f"service-{short}"
+    elif type_ in _AUTONAMED:
+        outputs["name"] = inputs.get("name") or f"{_AUTONAMED[type_]}-{short}"
+    elif type_ == "aws:rds/instance:Instance":
+        outputs["address"] = f"{inputs.get('identifierPrefix')}{short}.rds.{PLAN_REGION}.aws"
+    elif type_ == "aws:elasticache/replicationGroup:ReplicationGroup":
+        outputs["primaryEndpointAddress"] = (
+            f"master.{inputs.get('replicationGroupId')}.{short}.cache.{PLAN_REGION}.aws"
+        )
     elif type_ == "aws:secretsmanager/secretVersion:SecretVersion":
         # From the secret's id alone: a digest of the value would print a hash of a secret.
         outputs["versionId"] = str(uuid.uuid5(uuid.NAMESPACE_URL, str(inputs.get("secretId"))))

@@ -17,6 +17,8 @@ from providers.aws.options import AwsOptions
 
 VPC_CIDR = "10.0.0.0/16"
 ZONES = ("a", "b")
+PRIVATE_BLOCK = 10
+"""Private subnets are 10.0.10.0/24 and 10.0.11.0/24."""
 ANYWHERE = {"cidr_blocks": ["0.0.0.0/0"], "ipv6_cidr_blocks": ["::/0"]}
 
 
@@ -28,14 +30,24 @@ class Network:
     """What makes the subnets reach the internet: a subnet exists before its route to the
     internet gateway, so the load balancer ("VPC has no internet gateway") and every task
     (image pulls) wait on these too. Empty for a VPC the stack config names."""
+    private_subnet_ids: list[pulumi.Input[str]] = field(default_factory=list)
+    """Subnets with no route to the internet, for managed stores; in a VPC the stack config
+    names, its subnets."""
 
 
 def create_network(
-    name: str, options: AwsOptions, region: pulumi.Input[str], parent: pulumi.Resource
+    name: str,
+    options: AwsOptions,
+    region: pulumi.Input[str],
+    parent: pulumi.Resource,
+    *,
+    private: bool = False,
 ) -> Network:
-    """The stack's VPC and subnets, or the ones its config names."""
+    """The stack's VPC and subnets (and, with ``private``, private subnets beside the public
+    ones, still no NAT), or the ones its config names."""
     if options.vpc_id:
-        return Network(options.vpc_id, list(options.subnet_ids))
+        subnets = list(options.subnet_ids)
+        return Network(options.vpc_id, subnets, private_subnet_ids=subnets)
     opts = pulumi.ResourceOptions(parent=parent)
     vpc = aws.ec2.Vpc(
         f"{name}-vpc",
@@ -73,7 +85,25 @@ def create_network(
         )
         subnets.append(subnet.id)
         associations.append(association)
-    return Network(vpc.id, subnets, ready=associations)
+    private_subnets = []
+    if private:
+        table = aws.ec2.RouteTable(
+            f"{name}-private", vpc_id=vpc.id, tags={"Name": f"{name}-private"}, opts=opts
+        )
+        for index, zone in enumerate(ZONES):
+            subnet = aws.ec2.Subnet(
+                f"{name}-private-{zone}",
+                vpc_id=vpc.id,
+                cidr_block=f"10.0.{PRIVATE_BLOCK + index}.0/24",
+                availability_zone=zones.names[index],
+                tags={"Name": f"{name}-private-{zone}"},
+                opts=opts,
+            )
+            aws.ec2.RouteTableAssociation(
+                f"{name}-private-{zone}", subnet_id=subnet.id, route_table_id=table.id, opts=opts
+            )
+            private_subnets.append(subnet.id)
+    return Network(vpc.id, subnets, ready=associations, private_subnet_ids=private_subnets)
 
 
 @dataclass(frozen=True)
@@ -100,12 +130,12 @@ def create_security_groups(
             f"{name}-lb",
             vpc_id=network.vpc_id,
             description=f"Berth {name}: the load balancer, open on its listener ports",
-            ingress=[_tcp(port, **ANYWHERE) for port in listeners],
+            ingress=[tcp_ingress(port, **ANYWHERE) for port in listeners],
             egress=[_out_anywhere()],
             opts=opts,
         )
     from_balancer = (
-        [_tcp(port, security_groups=[balancer.id]) for port in sorted(set(target_ports))]
+        [tcp_ingress(port, security_groups=[balancer.id]) for port in sorted(set(target_ports))]
         if balancer
         else []
     )
@@ -131,12 +161,14 @@ def nfs_security_group(
         f"{name}-efs",
         vpc_id=network.vpc_id,
         description=f"Berth {name}: the file system, open over NFS to the project's tasks",
-        ingress=[_tcp(2049, security_groups=[tasks.id])],
+        ingress=[tcp_ingress(2049, security_groups=[tasks.id])],
         opts=pulumi.ResourceOptions(parent=parent),
     )
 
 
-def _tcp(port: int, **sources: Sequence[pulumi.Input[str]]) -> aws.ec2.SecurityGroupIngressArgs:
+def tcp_ingress(
+    port: int, **sources: Sequence[pulumi.Input[str]]
+) -> aws.ec2.SecurityGroupIngressArgs:
     return aws.ec2.SecurityGroupIngressArgs(protocol="tcp", from_port=port, to_port=port, **sources)
 
 

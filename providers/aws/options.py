@@ -27,6 +27,9 @@ class AwsOptions:
     certificate_arn: str | None = None
     """An ACM certificate: the load balancer then serves HTTPS and redirects HTTP to it."""
     ecr_keep_images: int = 10
+    throwaway_stores: bool = False
+    """Managed stores without deletion protection, final snapshot or ``protect``: for stacks
+    whose data does not matter (dev, previews)."""
 
     @classmethod
     def parse(cls, raw: Mapping[str, str]) -> AwsOptions:
@@ -38,6 +41,7 @@ class AwsOptions:
             log_retention_days=option_int(raw, "awsLogRetentionDays", default=30),
             certificate_arn=raw.get("awsCertificateArn") or None,
             ecr_keep_images=option_int(raw, "awsEcrKeepImages", default=10),
+            throwaway_stores=option_bool(raw, "awsThrowawayStores", default=False),
         )
         options._check()
         return options

@@ -21,6 +21,7 @@ import pulumi_aws as aws
 from berth.errors import BerthError
 from berth.model import ComposeProject, Service
 from berth.settings import StackSettings
+from berth.stores import managed_stores, store_warnings
 from components.run_once import job_secrets
 from components.target import JobHandle, ServiceHandle
 from providers.aws.account import current_account
@@ -47,6 +48,7 @@ from providers.aws.readiness import READY_TIMEOUT, EcsServiceReady
 from providers.aws.run_once import EcsJob
 from providers.aws.secrets import SecretInput, SecretStore
 from providers.aws.sizing import task_size
+from providers.aws.stores import StoreSettings, store_resources
 from providers.aws.volumes import FileSystem, task_mounts
 
 RUNTIME_PLATFORMS = {"linux/amd64": "X86_64", "linux/arm64": "ARM64", "linux/arm64/v8": "ARM64"}
@@ -90,15 +92,21 @@ class AwsTarget:
             if key in settings.variables.secret_keys
         }
         _check_project(project, self.file)
+        self.stores = managed_stores(project)
+        for warning in store_warnings(project):
+            pulumi.log.warn(warning)
+        containers = [s for s in project.services.values() if s.name not in self.stores]
         name = project.name
         opts = pulumi.ResourceOptions(parent=parent)
         self.account = current_account(parent)
         self.region = self.account.region
         self.cluster = aws.ecs.Cluster(f"{name}-cluster", opts=opts)
-        self.network = create_network(name, self.options, self.region, parent)
+        self.network = create_network(
+            name, self.options, self.region, parent, private=bool(self.stores)
+        )
         https = self.options.certificate_arn is not None
         self.ingress: dict[str, list[Ingress]] = {
-            s.name: ingress_ports(s, https, _warner(s)) for s in project.long_running
+            s.name: ingress_ports(s, https, _warner(s)) for s in containers if not s.job
         }
         listeners = sorted(listener_ports(self.ingress, self.file))
         target_ports = [port.target for ports in self.ingress.values() for port in ports]
@@ -141,7 +149,7 @@ class AwsTarget:
             cache_prefix=self.images.cache_prefix,
             account=self.account,
             log_group_arn=self.logs.arn,
-            workloads=sorted(project.services),
+            workloads=sorted(s.name for s in containers),
             parent=parent,
         )
         self.namespace_name = f"{self.prefix}.internal"
@@ -153,7 +161,7 @@ class AwsTarget:
             opts=opts,
         )
         mounts: dict[str, dict[str, bool]] = {}
-        for service in project.services.values():
+        for service in containers:
             for mount in service.mounts:
                 if mount.type == "volume" and mount.source:
                     readers = mounts.setdefault(mount.source, {})
@@ -173,12 +181,23 @@ class AwsTarget:
         self.secrets = SecretStore(
             prefix=self.prefix, values=self.secret_values, file=self.file, parent=parent
         )
+        self.store_settings = StoreSettings(
+            prefix=self.prefix,
+            network=self.network,
+            tasks=self.security_groups.tasks,
+            namespace=self.namespace,
+            throwaway=self.options.throwaway_stores,
+            file=self.file,
+        )
 
     # -- the Target interface ----------------------------------------------------------
 
     def service(
         self, service: Service, after: Sequence[pulumi.Resource], parent: pulumi.Resource
     ) -> ServiceHandle:
+        if store := self.stores.get(service.name):
+            available = store_resources(store, service, self.store_settings, after, parent)
+            return ServiceHandle(started=available, healthy=available)
         task = self._task(service, parent)
         opts = pulumi.ResourceOptions(parent=parent)
         registry = aws.servicediscovery.Service(

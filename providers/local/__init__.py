@@ -18,6 +18,8 @@ OPTION_KEYS: frozenset[str] = frozenset()
 
 _ONE_NETWORK = "every service joins the project's one network and is reachable by its name"
 FIELD_SUPPORT: dict[str, Support] = {
+    "x-defang-postgres": supported("the postgres container, as written (managed only in clouds)"),
+    "x-defang-redis": supported("the redis container, as written (managed only in clouds)"),
     "build": supported("built on the local engine, never pushed"),
     "build.context": supported(),
     "build.dockerfile": supported(),

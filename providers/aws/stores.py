@@ -1,0 +1,281 @@
+"""Managed stores on AWS: ``x-defang-postgres`` is an RDS for PostgreSQL instance,
+``x-defang-redis`` an ElastiCache (Valkey or Redis OSS) replication group.
+
+Both live in the project's private subnets (no route to the internet), are encrypted at rest,
+are reachable only from the project's tasks, on their own port, and keep their compose name:
+Cloud Map answers ``db.<namespace>`` with a CNAME to the store's endpoint, so ``db:5432`` still
+works from every service and job. They are protected (``protect``, RDS deletion protection, a
+final snapshot) unless the stack says its stores are throwaway (``awsThrowawayStores``).
+A dependent waits until the store is available: Pulumi's create returns only then.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from berth.errors import BerthError
+from berth.model import Secret, Service, Text
+from berth.stores import ManagedStore, StoreKind
+from providers.aws.images import slug
+from providers.aws.network import Network, tcp_ingress
+
+GIB = 1024**3
+RDS_CLASSES = (
+    ("db.t4g.micro", 2, 1), ("db.t4g.small", 2, 2), ("db.t4g.medium", 2, 4),
+    ("db.t4g.large", 2, 8), ("db.m7g.xlarge", 4, 16), ("db.m7g.2xlarge", 8, 32),
+    ("db.m7g.4xlarge", 16, 64), ("db.m7g.8xlarge", 32, 128),
+)  # fmt: skip
+"""RDS instance classes, smallest first: (class, vCPUs, GiB of memory)."""
+CACHE_NODES = (
+    ("cache.t4g.micro", 2, 0.5), ("cache.t4g.small", 2, 1.37), ("cache.t4g.medium", 2, 3.09),
+    ("cache.m7g.large", 2, 6.38), ("cache.m7g.xlarge", 4, 12.93), ("cache.m7g.2xlarge", 8, 26.04),
+    ("cache.m7g.4xlarge", 16, 52.26),
+)  # fmt: skip
+"""ElastiCache node types, smallest first: (type, vCPUs, GiB of memory)."""
+CACHE_VERSIONS = {("redis", "6"): "6.2", ("redis", "7"): "7.1", ("valkey", "7"): "7.2",
+                  ("valkey", "8"): "8.0"}  # fmt: skip
+"""The ElastiCache engine version for each major version a compose image names."""
+STORAGE_GB = 20
+BACKUP_DAYS = 7
+_RDS_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,62}")
+_RDS_PASSWORD = re.compile(r"[\x21-\x7e]{8,128}")
+"""RDS master passwords: 8 to 128 printable ASCII characters, but / \" and @ (checked apart)."""
+_CACHE_TOKEN = re.compile(r"[\x21-\x7e]{16,128}")
+
+
+@dataclass(frozen=True)
+class StoreSettings:
+    """What every store of the stack shares."""
+
+    prefix: str
+    network: Network
+    tasks: aws.ec2.SecurityGroup
+    namespace: aws.servicediscovery.PrivateDnsNamespace
+    throwaway: bool
+    file: str
+
+
+def store_resources(
+    store: ManagedStore,
+    service: Service,
+    settings: StoreSettings,
+    after: Sequence[pulumi.Resource],
+    parent: pulumi.Resource,
+) -> list[pulumi.Resource]:
+    """The managed store (created after ``after``) and its DNS name: what a dependent waits
+    on, as both exist only once the store is available."""
+    security_group = aws.ec2.SecurityGroup(
+        f"{service.name}-store",
+        vpc_id=settings.network.vpc_id,
+        description=f"Berth {settings.prefix}: {service.name}, open to the project's tasks",
+        ingress=[tcp_ingress(store.port, security_groups=[settings.tasks.id])],
+        opts=pulumi.ResourceOptions(parent=parent),
+    )
+    kept = pulumi.ResourceOptions(
+        parent=parent, depends_on=list(after), protect=not settings.throwaway
+    )
+    if store.kind is StoreKind.POSTGRES:
+        resource, address = _postgres(store, service, settings, security_group, kept)
+    else:
+        resource, address = _cache(store, service, settings, security_group, kept)
+    name = _dns_name(store, address, settings, parent)
+    return [resource, name]
+
+
+def _postgres(
+    store: ManagedStore,
+    service: Service,
+    settings: StoreSettings,
+    security_group: aws.ec2.SecurityGroup,
+    opts: pulumi.ResourceOptions,
+) -> tuple[aws.rds.Instance, pulumi.Output[str]]:
+    password = _secret(store.password, service, settings.file, "POSTGRES_PASSWORD", _RDS_PASSWORD)
+    for key, value in (("POSTGRES_USER", store.user), ("POSTGRES_DB", store.database)):
+        _check_name(key, value, service, settings.file)
+    subnets = aws.rds.SubnetGroup(
+        f"{service.name}-db",
+        subnet_ids=settings.network.private_subnet_ids,
+        description=f"Berth {settings.prefix}: {service.name}, private subnets",
+        opts=pulumi.ResourceOptions(parent=opts.parent),
+    )
+    instance = aws.rds.Instance(
+        f"{service.name}-db",
+        identifier_prefix=_identifier(settings.prefix, service.name),
+        engine="postgres",
+        engine_version=store.version,
+        instance_class=_size(RDS_CLASSES, service, settings.file),
+        allocated_storage=STORAGE_GB,
+        storage_type="gp3",
+        storage_encrypted=True,
+        db_subnet_group_name=subnets.name,
+        vpc_security_group_ids=[security_group.id],
+        publicly_accessible=False,
+        username=_input(store.user),
+        password=password,
+        db_name=_input(store.database),
+        backup_retention_period=BACKUP_DAYS,
+        copy_tags_to_snapshot=True,
+        deletion_protection=not settings.throwaway,
+        skip_final_snapshot=settings.throwaway,
+        final_snapshot_identifier=None
+        if settings.throwaway
+        else _identifier(settings.prefix, service.name) + "final",
+        apply_immediately=store.allow_downtime,
+        auto_minor_version_upgrade=True,
+        opts=opts,
+    )
+    return instance, instance.address
+
+
+def _cache(
+    store: ManagedStore,
+    service: Service,
+    settings: StoreSettings,
+    security_group: aws.ec2.SecurityGroup,
+    opts: pulumi.ResourceOptions,
+) -> tuple[aws.elasticache.ReplicationGroup, pulumi.Output[str]]:
+    token = (
+        _secret(store.password, service, settings.file, "REDIS_PASSWORD", _CACHE_TOKEN)
+        if store.password
+        else None
+    )
+    subnets = aws.elasticache.SubnetGroup(
+        f"{service.name}-cache",
+        subnet_ids=settings.network.private_subnet_ids,
+        description=f"Berth {settings.prefix}: {service.name}, private subnets",
+        opts=pulumi.ResourceOptions(parent=opts.parent),
+    )
+    group = aws.elasticache.ReplicationGroup(
+        f"{service.name}-cache",
+        replication_group_id=_identifier(settings.prefix, service.name).rstrip("-"),
+        description=f"Berth {settings.prefix}: {service.name}",
+        engine=store.engine,
+        engine_version=CACHE_VERSIONS.get((store.engine, store.version or "")),
+        node_type=_size(CACHE_NODES, service, settings.file),
+        num_cache_clusters=1,
+        port=store.port,
+        subnet_group_name=subnets.name,
+        security_group_ids=[security_group.id],
+        at_rest_encryption_enabled=True,
+        # TLS for every client that asks for it (rediss://), while the compose file's plain
+        # redis://cache:6379 keeps working; AUTH needs it on.
+        transit_encryption_enabled=True,
+        transit_encryption_mode="preferred",
+        auth_token=token,
+        snapshot_retention_limit=BACKUP_DAYS,
+        final_snapshot_identifier=None
+        if settings.throwaway
+        else _identifier(settings.prefix, service.name) + "final",
+        apply_immediately=store.allow_downtime,
+        opts=opts,
+    )
+    return group, group.primary_endpoint_address
+
+
+def _dns_name(
+    store: ManagedStore,
+    address: pulumi.Output[str],
+    settings: StoreSettings,
+    parent: pulumi.Resource,
+) -> aws.servicediscovery.Instance:
+    """``<service>.<namespace>`` as a CNAME to the store's endpoint: the compose name resolves
+    from every task (their search domain is the namespace)."""
+    opts = pulumi.ResourceOptions(parent=parent)
+    registry = aws.servicediscovery.Service(
+        f"{store.service}-dns",
+        name=store.service,
+        dns_config=aws.servicediscovery.ServiceDnsConfigArgs(
+            namespace_id=settings.namespace.id,
+            dns_records=[aws.servicediscovery.ServiceDnsConfigDnsRecordArgs(ttl=60, type="CNAME")],
+            routing_policy="WEIGHTED",
+        ),
+        force_destroy=True,
+        opts=opts,
+    )
+    return aws.servicediscovery.Instance(
+        f"{store.service}-dns",
+        instance_id=slug(store.service) or "store",
+        service_id=registry.id,
+        attributes={"AWS_INSTANCE_CNAME": address},
+        opts=opts,
+    )
+
+
+def _secret(
+    value: Text | None,
+    service: Service,
+    file: str,
+    key: str,
+    allowed: re.Pattern[str],
+) -> pulumi.Output[str]:
+    """The store's password, from a stack secret, never as plain text in a resource input."""
+    if not isinstance(value, Secret):
+        raise BerthError(
+            f"a managed store's password must come from a stack secret; {key} is "
+            + ("not set" if value is None else "written in the compose file"),
+            file=file,
+            service=service.name,
+            field="environment",
+            hint=f"set {key}: ${{{key}}} and `pulumi config set --secret {key} <password>`",
+        )
+    if not allowed.fullmatch(value.value) or any(c in value.value for c in '/"@'):
+        raise BerthError(
+            f"{key} is not a password the managed store accepts (its value is not shown)",
+            file=file,
+            service=service.name,
+            field="environment",
+            hint='use printable ASCII without /, " or @: 8 to 128 characters for postgres, '
+            "16 to 128 for redis",
+        )
+    return pulumi.Output.secret(value.value)
+
+
+def _check_name(key: str, value: Text | None, service: Service, file: str) -> None:
+    if isinstance(value, str) and not _RDS_NAME.fullmatch(value):
+        raise BerthError(
+            f"{key} {value!r} is not a name RDS accepts",
+            file=file,
+            service=service.name,
+            field="environment",
+            hint="a letter, then letters, digits or _, at most 63 characters",
+        )
+
+
+def _input(value: Text | None) -> pulumi.Input[str] | None:
+    """A name for a resource input: a secret stays one."""
+    return pulumi.Output.secret(value.value) if isinstance(value, Secret) else value
+
+
+def _identifier(prefix: str, service: str) -> str:
+    """An RDS/ElastiCache identifier prefix: starts with a letter, letters, digits and single
+    hyphens, short enough for the random suffix Pulumi adds (a hash keeps long ones unique)."""
+    text = re.sub(r"-+", "-", slug(f"b-{prefix}-{service}"))
+    if len(text) > 30:
+        text = f"{text[:21]}-{hashlib.sha256(text.encode()).hexdigest()[:8]}"
+    return text.rstrip("-") + "-"
+
+
+def _size(sizes: tuple[tuple[str, int, float], ...], service: Service, file: str) -> str:
+    """The smallest class with at least the cpus and memory the service asks for (limits or
+    reservations, whichever is larger, as for tasks)."""
+    resources = service.resources
+    cpus = max(resources.cpus or 0.0, resources.reserved_cpus or 0.0)
+    memory = max(resources.memory or 0, resources.reserved_memory or 0) / GIB
+    for name, vcpus, gib in sizes:
+        if vcpus >= cpus and gib >= memory:
+            return name
+    largest, vcpus, gib = sizes[-1]
+    raise BerthError(
+        f"asks for {cpus:g} CPUs and {memory:g} GiB, more than the largest class Berth picks "
+        f"({largest}: {vcpus} vCPU, {gib:g} GiB)",
+        file=file,
+        service=service.name,
+        field="deploy.resources",
+        hint="lower the limit; for a larger store, create it yourself and pass its address",
+    )
