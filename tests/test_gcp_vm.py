@@ -27,8 +27,9 @@ SECRETS = {
     "projects/1/secrets/db-API_KEY/versions/1": "  key-77c1=with=equals ",
     "projects/1/secrets/db-file-token/versions/1": "token-42",
 }
-MARKERS = ("p@ss word", "key-77c1", "token-42")
-"""A part of each secret value that a trace of the boot script prints unescaped."""
+MARKERS = ("p@ss word", "key-77c1", "token-42", "ya29.fake")
+"""A part of each secret value (and of the VM's access token) that a trace of the boot script
+prints unescaped."""
 FAKE_CURL = """#!/bin/bash
 url="${@: -1}"
 case "$url" in
@@ -37,6 +38,7 @@ case "$url" in
     echo "$2" >> "$REPORT" ;;
   */token) echo '{"access_token":"ya29.fake","expires_in":3599,"token_type":"Bearer"}' ;;
   *:access)
+    read -r header; [ "$header" = "Authorization: Bearer ya29.fake" ] || exit 22  # on stdin
     name="${url#https://secretmanager.googleapis.com/v1/}"; name="${name%:access}"
     printf '{\\n  "name": "%s",\\n  "payload": {\\n    "data": "%s"\\n  }\\n}\\n' \\
       "$name" "$(grep -F "$name " "$SECRETS_FILE" | cut -d' ' -f2)" ;;
@@ -202,8 +204,9 @@ STRACE = shutil.which("strace") or "strace"
 @pytest.mark.skipif(not shutil.which("strace"), reason="needs strace to see every command line")
 @pytest.mark.skipif(not Path(BASH).exists(), reason="the boot script is a bash script")
 def test_no_command_the_boot_script_starts_sees_a_secret(tmp_path, monkeypatch):
-    """Every program the script runs (curl, docker, sed, base64, ...), traced: no secret value
-    is ever an argument, so ``ps`` and ``/proc/*/cmdline`` never show one."""
+    """Every program the script runs (curl, docker, sed, base64, ...), traced: no secret value,
+    nor the access token that reads them, is ever an argument, so ``ps`` and
+    ``/proc/*/cmdline`` never show one."""
     trace = tmp_path / "trace"
     run_boot_script(tmp_path, monkeypatch, trace=trace)
 

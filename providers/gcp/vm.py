@@ -8,8 +8,9 @@ value, only the names of secret versions.
 
 Secrets never reach a command line (``ps`` and ``/proc/*/cmdline`` show those to every user of
 the VM for the container's life): secret environment values go through a root-only env file on
-tmpfs (``--env-file``), secret files through files there; the target refuses secrets in a VM
-service's command, entrypoint or health check. The ``docker run`` arguments come in groups (an
+tmpfs (``--env-file``), secret files through files there, the access token to curl through its
+standard input; the target refuses secrets in a VM service's command, entrypoint or health
+check. The ``docker run`` arguments come in groups (an
 option and its value), one line each; each argument is a literal string (or an Output of one).
 
 The container runs on Docker's bridge network, never the host's, and the script refuses
@@ -191,7 +192,7 @@ def _script(spec: Mapping[str, Any]) -> str:
             '"$metadata/instance/service-accounts/default/token" '
             '| sed -E \'s/.*"access_token" *: *"([^"]+)".*/\\1/\')',
             "secret() {",
-            '  curl -sSf -H "Authorization: Bearer $token" '
+            "  printf 'Authorization: Bearer %s\\n' \"$token\" | curl -sSf -H @- "
             '"https://secretmanager.googleapis.com/v1/$1:access" '
             '| sed -nE \'s/.*"data" *: *"([^"]*)".*/\\1/p\' | base64 -d',
             "}",
