@@ -97,6 +97,16 @@ FIELD_SUPPORT: dict[str, Support] = {
     "tmpfs": supported("in-memory volumes"),
     "devices": refused("neither Cloud Run nor the VMs have host devices to give"),
     "gpus": refused("GPUs are not supported on gcp yet"),
+    "x-defang-postgres": supported(
+        "Cloud SQL for PostgreSQL with a private IP only: version from the image tag, tier "
+        "from deploy.resources, TLS required, backups, protected; still reached as "
+        "<service>:5432"
+    ),
+    "x-defang-redis": supported(
+        "Memorystore for Redis (Basic) with a private IP only; with REDIS_PASSWORD, AUTH with "
+        "the string Memorystore generates, given to the services in its place; still reached "
+        "as <service>:6379"
+    ),
 }
 
 
@@ -162,6 +172,21 @@ def _repository(inputs: Mapping[str, Any], _digest: str) -> dict[str, Any]:
     return {"name": repository, "registryUri": uri}
 
 
+def _private_ip(labels: Any) -> str:
+    """A private IP in the services range, from the store's labels (never from its inputs,
+    which hold its password)."""
+    number = int(hashlib.sha256(json.dumps(labels, sort_keys=True).encode()).hexdigest()[:6], 16)
+    return f"10.99.{number % 250}.{number // 250 % 250 + 2}"
+
+
+def _sql(inputs: Mapping[str, Any], _digest: str) -> dict[str, Any]:
+    labels = (inputs.get("settings") or {}).get("userLabels")
+    return {
+        "name": f"sql-{_private_ip(labels).replace('.', '-')}",
+        "privateIpAddress": _private_ip(labels),
+    }
+
+
 def _compute(inputs: Mapping[str, Any], _digest: str) -> dict[str, Any]:
     link = f"https://www.googleapis.com/compute/v1/projects/{_project(inputs)}/{inputs.get('name')}"
     return {"selfLink": link}
@@ -179,6 +204,11 @@ _PLAN_OUTPUTS: dict[str, Callable[[Mapping[str, Any], str], dict[str, Any]]] = {
         "version": "1",
     },
     "gcp:cloudrunv2/service:Service": _cloud_run,
+    "gcp:sql/databaseInstance:DatabaseInstance": _sql,
+    "gcp:redis/instance:Instance": lambda inputs, _: {
+        "host": _private_ip(inputs.get("labels")),
+        "authString": "plan-auth-string",
+    },
     "gcp:artifactregistry/repository:Repository": _repository,
     "gcp:storage/bucket:Bucket": lambda inputs, _: {"url": f"gs://{inputs.get('name')}"},
     "gcp:compute/instance:Instance": lambda inputs, digest: {

@@ -23,6 +23,7 @@ DISK_SIZE_GB = "gcpDiskSizeGb"
 ZONE = "gcpZone"
 SUBNET_RANGE = "gcpSubnetRange"
 REGISTRY_KEEP_VERSIONS = "gcpRegistryKeepVersions"
+THROWAWAY_STORES = "gcpThrowawayStores"
 KEYS = frozenset(
     {
         DELETION_PROTECTION,
@@ -34,6 +35,7 @@ KEYS = frozenset(
         ZONE,
         SUBNET_RANGE,
         REGISTRY_KEEP_VERSIONS,
+        THROWAWAY_STORES,
     }
 )
 
@@ -63,6 +65,9 @@ class GcpOptions:
     registry_keep_versions: int = 10
     """Versions of each image the Artifact Registry repositories keep; older ones are deleted,
     as ECR's lifecycle policy does on aws."""
+    throwaway_stores: bool = False
+    """Managed stores without deletion protection, final backup or ``protect``: for stacks
+    whose data does not matter (dev, previews)."""
 
     @classmethod
     def parse(cls, raw: Mapping[str, str]) -> GcpOptions:
@@ -86,6 +91,7 @@ class GcpOptions:
             zone=_matching(raw, ZONE, r"[a-z]+-[a-z]+\d+-[a-z]", "europe-west1-b"),
             subnet_range=_subnet(raw),
             registry_keep_versions=_keep_versions(raw),
+            throwaway_stores=option_bool(raw, THROWAWAY_STORES, default=False),
         )
 
 

@@ -81,3 +81,45 @@ def machine_type(request: Request) -> str:
     raise TooLarge(
         f"the largest machine type offered is {largest} ({most_cpus} vCPUs, {most_memory} GiB)"
     )
+
+
+SQL_SHARED_TIERS = (("db-f1-micro", 0.2, 614), ("db-g1-small", 0.5, 1740))
+"""Cloud SQL's shared-core tiers, smallest first: name, vCPU share, memory in MiB."""
+SQL_MAX_CPUS = 96
+SQL_MIN_MEMORY_MIB = 3840
+SQL_MEMORY_PER_CPU_MIB = (922, 6656)
+"""A custom tier's memory per vCPU: 0.9 to 6.5 GiB, in multiples of 256 MiB."""
+REDIS_MAX_GB = 300
+"""A Basic Memorystore for Redis instance holds at most 300 GB."""
+
+
+def sql_tier(request: Request) -> str:
+    """The smallest Cloud SQL tier with at least the requested CPUs and memory: a shared-core
+    tier for small requests, else a custom tier (1 or an even number of vCPUs)."""
+    cpus = request.cpus or 0.0
+    memory = math.ceil((request.memory or 0) / MIB)
+    for name, share, most in SQL_SHARED_TIERS:
+        if cpus <= share and memory <= most:
+            return name
+    vcpus = max(1, math.ceil(cpus))
+    vcpus += vcpus % 2 if vcpus > 1 else 0
+    memory = max(SQL_MIN_MEMORY_MIB, 256 * math.ceil(memory / 256))
+    low, high = SQL_MEMORY_PER_CPU_MIB
+    while memory > vcpus * high:
+        vcpus = 2 if vcpus == 1 else vcpus + 2
+    if vcpus > SQL_MAX_CPUS:
+        raise TooLarge(
+            f"the largest Cloud SQL custom tier has {SQL_MAX_CPUS} vCPUs and "
+            f"{SQL_MAX_CPUS * high // 1024} GiB"
+        )
+    memory = max(memory, 256 * math.ceil(vcpus * low / 256))
+    return f"db-custom-{vcpus}-{memory}"
+
+
+def redis_size_gb(request: Request) -> int:
+    """Memorystore capacity: the memory asked for, in whole GB, at least 1 (CPUs are not
+    sized on Memorystore)."""
+    size = max(1, math.ceil((request.memory or 0) / GIB))
+    if size > REDIS_MAX_GB:
+        raise TooLarge(f"a Basic Memorystore instance holds at most {REDIS_MAX_GB} GB")
+    return size

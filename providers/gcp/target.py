@@ -22,6 +22,7 @@ from berth.errors import BerthError
 from berth.model import ComposeProject, Secret, Service, Text
 from berth.settings import StackSettings
 from berth.sources import read_sources
+from berth.stores import ManagedStore, StoreKind, managed_stores, store_warnings
 from components.run_once import job_secrets
 from components.target import JobHandle, ServiceHandle
 from providers.gcp import cloudrun, vm
@@ -37,6 +38,14 @@ from providers.gcp.readiness import START_TIMEOUT, VmServiceReady
 from providers.gcp.references import Endpoint, references, rewrite
 from providers.gcp.run_once import CloudRunJobExecution
 from providers.gcp.sizing import Request, TooLarge, cloud_run_limits, machine_type
+from providers.gcp.stores import (
+    StoreAddress,
+    StoreSettings,
+    check_store,
+    private_services_access,
+    store_apis,
+    store_resources,
+)
 
 DEFAULT_REGION = "us-central1"
 APIS = ("artifactregistry", "compute", "iam", "run", "secretmanager", "storage")
@@ -90,8 +99,14 @@ class GcpTarget:
         self.identity = {IDENTITY: given} if (given := identity()) else {}
         """What Berth's dynamic providers act as: the gcp provider's identity."""
         self.prefix = cloud_name(project.name, pulumi.get_stack(), limit=30)
-        self.placements = place(project)
-        for service in project.services.values():
+        self.stores = managed_stores(project)
+        self.containers = [s for s in project.services.values() if s.name not in self.stores]
+        """The services Berth runs as containers: all but the managed stores."""
+        self.placements = {
+            name: placement for name, placement in place(project).items() if name not in self.stores
+        }
+        self._check_stores()
+        for service in self.containers:
             placement = self.placements[service.name]
             self._check_image(service)
             self._check(service, placement)
@@ -111,7 +126,7 @@ class GcpTarget:
                 disable_on_destroy=False,
                 opts=child,
             )
-            for api in APIS
+            for api in (*APIS, *store_apis(self.stores))
         }
         self.registry_host = f"{self.region}-docker.pkg.dev"
         self.registry = gcp.artifactregistry.Repository(
@@ -149,7 +164,7 @@ class GcpTarget:
                 display_name=f"Berth {project.name} ({pulumi.get_stack()}): {name}"[:100],
                 opts=self._after_api("iam", parent),
             )
-            for name in project.services
+            for name in (s.name for s in self.containers)
         }
         """Each service's and job's own identity: it reads only its own secrets and volumes.
         The gcp provider waits until a new account is visible before it reports it created,
@@ -175,12 +190,21 @@ class GcpTarget:
             if placement.kind is Kind.HTTP:
                 host = f"{self._cloud_run_name(name)}-{provider.number}.{self.region}.run.app"
                 self.hosts[name] = (host, True)
+        # Where each managed store will be: its compose name resolves there from the start.
+        self.store_addresses = {name: StoreAddress(store) for name, store in self.stores.items()}
+        self.hosts |= {
+            name: (address.host, False) for name, address in self.store_addresses.items()
+        }
+        self.peering: pulumi.Resource | None = None
+        """The peering of the range the stores' private IPs come from, made with the first."""
 
     # -- the Target interface ----------------------------------------------------------
 
     def service(
         self, service: Service, after: Sequence[pulumi.Resource], parent: pulumi.Resource
     ) -> ServiceHandle:
+        if store := self.stores.get(service.name):
+            return self._managed_store(store, service, parent)
         placement = self.placements[service.name]
         if placement.kind is Kind.VM:
             return self._machine(service, after, parent)
@@ -722,19 +746,63 @@ class GcpTarget:
         return _SecretRef(secret, version, grant)
 
     def rewritten(self, service: Service, key: str, value: Text) -> pulumi.Input[str]:
-        """``value`` with references to other services replaced by their addresses."""
+        """``value`` with references to other services replaced by their addresses, and in a
+        secret, a managed cache's compose password by the AUTH string Memorystore made."""
         text = value.value if isinstance(value, Secret) else value
         found = references(key, text, self.hosts, own=service.name)
-        if not found:
+        swaps = [
+            address.auth
+            for address in self.store_addresses.values()
+            if address.auth and isinstance(value, Secret) and address.auth[0] in text
+        ]
+        if not found and not swaps:
             return text
         hosts = {r.service: self.hosts[r.service][0] for r in found}
-        return pulumi.Output.all(**hosts).apply(
-            lambda resolved: rewrite(
-                text,
-                found,
-                {n: Endpoint(str(h), https_only=self.hosts[n][1]) for n, h in resolved.items()},
-            )
+
+        def resolve(resolved: dict[str, Any]) -> str:
+            endpoints = {
+                n: Endpoint(str(resolved[f"host:{n}"]), https_only=self.hosts[n][1]) for n in hosts
+            }
+            result = rewrite(text, found, endpoints)
+            for index, (password, _) in enumerate(swaps):
+                result = result.replace(password, str(resolved[f"auth:{index}"]))
+            return result
+
+        return pulumi.Output.all(
+            **{f"host:{n}": h for n, h in hosts.items()},
+            **{f"auth:{i}": auth for i, (_, auth) in enumerate(swaps)},
+        ).apply(resolve)
+
+    def _managed_store(
+        self, store: ManagedStore, service: Service, parent: pulumi.Resource
+    ) -> ServiceHandle:
+        """Cloud SQL or Memorystore for a managed store. It waits on the peering and its API
+        only, not on its own ``depends_on``: the others' environment already waits on its
+        address, so waiting on them could never end."""
+        settings = StoreSettings(
+            prefix=self.prefix,
+            project=self.gcp_project,
+            region=self.region,
+            network=self.network,
+            labels={
+                "berth-project": cloud_name(self.project.name),
+                "berth-stack": cloud_name(pulumi.get_stack()),
+            },
+            throwaway=self.options.throwaway_stores,
         )
+        if self.peering is None:
+            after = [self.apis["servicenetworking"], self.apis["compute"]]
+            self.peering = private_services_access(settings, after, self.root)
+        endpoint = store_resources(
+            store,
+            service,
+            settings=settings,
+            file=self.sources.origin(service.name, "environment"),
+            after=[self.peering, *(self.apis[api] for api in store_apis({service.name: store}))],
+            parent=parent,
+        )
+        self.store_addresses[service.name].resolve(endpoint)
+        return ServiceHandle(started=endpoint.ready, healthy=endpoint.ready)
 
     def _volumes(self, parent: pulumi.Resource) -> dict[str, _Volume]:
         """A persistent disk for a volume one VM uses, a bucket for volumes Cloud Run uses;
@@ -746,7 +814,7 @@ class GcpTarget:
         )
         volumes: dict[str, _Volume] = {}
         for key, volume in self.project.volumes.items():
-            users = [s for s in self.project.services.values() if key in named_sources(s)]
+            users = [s for s in self.containers if key in named_sources(s)]
             if not users:
                 continue
             if self.placements[users[0].name].kind is Kind.VM:
@@ -799,6 +867,17 @@ class GcpTarget:
         return grants
 
     # -- checks before any resource ------------------------------------------------------
+
+    def _check_stores(self) -> None:
+        """Refuse what a managed store cannot take; say what each store becomes."""
+        for warning in store_warnings(self.project):
+            pulumi.log.warn(warning)
+        for name, store in self.stores.items():
+            origin = self.sources.origin(name, "environment")
+            for warning in check_store(store, self.project.services[name], origin):
+                pulumi.log.warn(warning)
+            managed = "Cloud SQL" if store.kind is StoreKind.POSTGRES else "Memorystore"
+            pulumi.log.info(f"service '{name}': {managed}, it is marked a managed {store.kind}")
 
     def _warnings(self, service: Service) -> list[str]:
         placement = self.placements[service.name]
@@ -911,7 +990,7 @@ class GcpTarget:
 
     def _check_volumes(self, service: Service, placement: Placement, fail: Any) -> None:
         for key in named_sources(service):
-            users = [s.name for s in self.project.services.values() if key in named_sources(s)]
+            users = [s.name for s in self.containers if key in named_sources(s)]
             kinds = {self.placements[u].kind is Kind.VM for u in users}
             if (placement.kind is Kind.VM and len(users) > 1) or len(kinds) > 1:
                 raise fail(

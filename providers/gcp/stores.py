@@ -1,0 +1,359 @@
+"""Managed stores on GCP: ``x-defang-postgres`` is a Cloud SQL for PostgreSQL instance,
+``x-defang-redis`` a Memorystore for Redis instance (Basic tier).
+
+Both have a private IP only, in a range of the project's network reserved for Google's
+services (private services access: a ``VPC_PEERING`` global address and the Service Networking
+connection that peers it). Every Cloud Run workload (Direct VPC egress to private ranges) and
+every VM of the project reaches them there; no public IP exists. They keep their compose name
+through the target's reference rewriting (``db:5432`` becomes ``<private IP>:5432``). They are
+protected (``protect``, the provider's ``deletion_protection``, Cloud SQL's own deletion
+protection and a final backup) unless the stack says its stores are throwaway
+(``gcpThrowawayStores``). Cloud SQL accepts TLS connections only (as RDS does from PostgreSQL
+15); Memorystore keeps plain ``redis://`` (its TLS mode accepts TLS only, on port 6378).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_gcp as gcp
+
+from berth.errors import BerthError
+from berth.model import Secret, Service, Text
+from berth.stores import ManagedStore, StoreKind
+from providers.gcp.names import cloud_name
+from providers.gcp.sizing import Request, TooLarge, redis_size_gb, sql_tier
+
+SERVICES_RANGE_PREFIX = 20
+"""The range reserved for Google's services: Cloud SQL takes a /24 per region, Memorystore a
+/29, so a /20 leaves room for many stores."""
+POSTGRES_MAJORS = tuple(str(n) for n in range(12, 19))
+"""PostgreSQL majors Cloud SQL runs (``POSTGRES_12`` to ``POSTGRES_18``)."""
+DEFAULT_POSTGRES = "16"
+REDIS_VERSIONS = {"5": "REDIS_5_0", "6": "REDIS_6_X", "7": "REDIS_7_2"}
+NEWEST_REDIS = "REDIS_7_2"
+BACKUPS_KEPT = 7
+FINAL_BACKUP_DAYS = 30
+DISK_GB = 10
+ROOT_USER = "postgres"
+"""The user every Cloud SQL for PostgreSQL instance has; its password is the instance's
+``root_password``."""
+DEFAULT_DATABASE = "postgres"
+"""The database every Cloud SQL for PostgreSQL instance has."""
+_NAME = re.compile(r"[^\s\x00-\x1f\x7f]{1,63}")
+_PASSWORD = re.compile(r"[\x21-\x7e]{8,128}")
+
+
+@dataclass(frozen=True)
+class StoreSettings:
+    """What every store of the stack shares."""
+
+    prefix: str
+    project: pulumi.Input[str]
+    region: str
+    network: gcp.compute.Network
+    labels: Mapping[str, str]
+    throwaway: bool
+
+
+@dataclass(frozen=True)
+class ManagedEndpoint:
+    """A created store: what dependents wait on, where they reach it, and the AUTH string
+    Memorystore generated, when AUTH is on."""
+
+    ready: list[pulumi.Resource]
+    host: pulumi.Output[str]
+    auth_string: pulumi.Output[str] | None = None
+
+
+class StoreAddress:
+    """A store's address (and AUTH string) before the store exists: the other workloads'
+    environment reads them from the start, the store's own component resolves them."""
+
+    def __init__(self, store: ManagedStore) -> None:
+        self.host, self._resolve_host = pulumi.deferred_output()
+        self.auth: tuple[str, pulumi.Output[str]] | None = None
+        """The compose password, and what replaces it in the others' secret environment."""
+        self._resolve_auth: Callable[[pulumi.Output[str]], None] | None = None
+        if store.kind is StoreKind.REDIS and store.password is not None:
+            auth, self._resolve_auth = pulumi.deferred_output()
+            self.auth = (_value(store.password) or "", auth)
+
+    def resolve(self, endpoint: ManagedEndpoint) -> None:
+        self._resolve_host(endpoint.host)
+        if self._resolve_auth and endpoint.auth_string is not None:
+            self._resolve_auth(endpoint.auth_string)
+
+
+def store_apis(stores: Mapping[str, ManagedStore]) -> tuple[str, ...]:
+    """The APIs the stores need, beyond what every stack enables."""
+    if not stores:
+        return ()
+    kinds = {store.kind for store in stores.values()}
+    return (
+        "servicenetworking",
+        *(["sqladmin"] if StoreKind.POSTGRES in kinds else []),
+        *(["redis"] if StoreKind.REDIS in kinds else []),
+    )
+
+
+def check_store(store: ManagedStore, service: Service, file: str) -> list[str]:
+    """Refuse, before anything is created, credentials or sizes the store cannot take; the
+    warnings a user should read."""
+    try:
+        if store.kind is StoreKind.POSTGRES:
+            sql_tier(Request.of(service.resources))
+        else:
+            redis_size_gb(Request.of(service.resources))
+    except TooLarge as error:
+        raise BerthError(
+            str(error),
+            file=file,
+            service=service.name,
+            field="deploy.resources",
+            hint="lower the limit; for a larger store, create it yourself and pass its address",
+        ) from None
+    if store.kind is StoreKind.POSTGRES:
+        _password(store.password, service, file, "POSTGRES_PASSWORD")
+        for key, value in (("POSTGRES_USER", store.user), ("POSTGRES_DB", store.database)):
+            _check_name(key, value, service, file)
+        _postgres_version(store, service, file)
+        return []
+    if store.password is not None:
+        _password(store.password, service, file, "REDIS_PASSWORD")
+    _, warning = _redis_version(store)
+    return [f"service '{service.name}': {warning}"] if warning else []
+
+
+def private_services_access(
+    settings: StoreSettings, after: Sequence[pulumi.Resource], parent: pulumi.Resource
+) -> gcp.servicenetworking.Connection:
+    """A range of the project's network for Google's services, peered to it: where the
+    stores get their private IPs. Its deletion removes the peering even while Cloud SQL
+    still holds the range (``REMOVE_PEERING``), so a destroyed stack leaves a deletable
+    network."""
+    kept = pulumi.ResourceOptions(
+        parent=parent, depends_on=list(after), protect=not settings.throwaway
+    )
+    addresses = gcp.compute.GlobalAddress(
+        "services-range",
+        name=cloud_name(settings.prefix, "services"),
+        project=settings.project,
+        purpose="VPC_PEERING",
+        address_type="INTERNAL",
+        prefix_length=SERVICES_RANGE_PREFIX,
+        network=settings.network.id,
+        opts=kept,
+    )
+    return gcp.servicenetworking.Connection(
+        "services-peering",
+        network=settings.network.id,
+        service="servicenetworking.googleapis.com",
+        reserved_peering_ranges=[addresses.name],
+        deletion_policy="REMOVE_PEERING",
+        opts=kept,
+    )
+
+
+def store_resources(
+    store: ManagedStore,
+    service: Service,
+    *,
+    settings: StoreSettings,
+    file: str,
+    after: Sequence[pulumi.Resource],
+    parent: pulumi.Resource,
+) -> ManagedEndpoint:
+    """The managed store, created after ``after`` (the peering and the APIs: Cloud SQL and
+    Memorystore do not reference the connection, yet fail without it)."""
+    kept = pulumi.ResourceOptions(
+        parent=parent, depends_on=list(after), protect=not settings.throwaway
+    )
+    labels = {**settings.labels, "berth-service": cloud_name(service.name)}
+    if store.kind is StoreKind.POSTGRES:
+        return _postgres(store, service, settings=settings, file=file, labels=labels, opts=kept)
+    return _redis(store, service, settings=settings, file=file, labels=labels, opts=kept)
+
+
+def _postgres(
+    store: ManagedStore,
+    service: Service,
+    *,
+    settings: StoreSettings,
+    file: str,
+    labels: Mapping[str, str],
+    opts: pulumi.ResourceOptions,
+) -> ManagedEndpoint:
+    password = _password(store.password, service, file, "POSTGRES_PASSWORD")
+    root = _value(store.user) == ROOT_USER
+    protected = not settings.throwaway
+    instance = gcp.sql.DatabaseInstance(
+        # No name: Pulumi adds a random suffix, as Cloud SQL keeps a deleted instance's name
+        # reserved for up to a week.
+        cloud_name(settings.prefix, service.name),
+        project=settings.project,
+        region=settings.region,
+        database_version=f"POSTGRES_{_postgres_version(store, service, file)}",
+        root_password=password if root else None,
+        deletion_protection=protected,
+        settings={
+            "tier": sql_tier(Request.of(service.resources)),
+            "edition": "ENTERPRISE",
+            "availability_type": "ZONAL",
+            "disk_type": "PD_SSD",
+            "disk_size": DISK_GB,
+            "disk_autoresize": True,
+            "deletion_protection_enabled": protected,
+            "ip_configuration": {
+                "ipv4_enabled": False,
+                "private_network": settings.network.id,
+                "ssl_mode": "ENCRYPTED_ONLY",
+            },
+            "backup_configuration": {
+                "enabled": True,
+                "point_in_time_recovery_enabled": True,
+                "backup_retention_settings": {"retained_backups": BACKUPS_KEPT},
+            },
+            "final_backup_config": {"enabled": True, "retention_days": FINAL_BACKUP_DAYS}
+            if protected
+            else {"enabled": False},
+            "user_labels": dict(labels),
+        },
+        opts=opts,
+    )
+    child = pulumi.ResourceOptions(parent=opts.parent)
+    ready: list[pulumi.Resource] = [instance]
+    if not root:
+        # ABANDON: PostgreSQL refuses to drop a role that owns objects; the instance's
+        # deletion removes it anyway.
+        ready.append(
+            gcp.sql.User(
+                f"{service.name}-user",
+                project=settings.project,
+                instance=instance.name,
+                name=_input(store.user),
+                password=password,
+                deletion_policy="ABANDON",
+                opts=child,
+            )
+        )
+    if _value(store.database) != DEFAULT_DATABASE:
+        ready.append(
+            gcp.sql.Database(
+                f"{service.name}-database",
+                project=settings.project,
+                instance=instance.name,
+                name=_input(store.database),
+                deletion_policy="ABANDON",
+                opts=pulumi.ResourceOptions(parent=opts.parent, protect=protected),
+            )
+        )
+    return ManagedEndpoint(ready=ready, host=instance.private_ip_address)
+
+
+def _redis(
+    store: ManagedStore,
+    service: Service,
+    *,
+    settings: StoreSettings,
+    file: str,
+    labels: Mapping[str, str],
+    opts: pulumi.ResourceOptions,
+) -> ManagedEndpoint:
+    auth = store.password is not None
+    if auth:
+        _password(store.password, service, file, "REDIS_PASSWORD")
+    instance = gcp.redis.Instance(
+        f"{service.name}-cache",
+        name=cloud_name(settings.prefix, service.name, limit=40),
+        project=settings.project,
+        region=settings.region,
+        tier="BASIC",
+        memory_size_gb=redis_size_gb(Request.of(service.resources)),
+        redis_version=_redis_version(store)[0],
+        authorized_network=settings.network.id,
+        connect_mode="PRIVATE_SERVICE_ACCESS",
+        auth_enabled=auth,
+        # Memorystore's TLS mode accepts TLS only (on 6378): plain redis://cache:6379 from the
+        # compose file would stop working. Traffic stays on Google's private network.
+        transit_encryption_mode="DISABLED",
+        persistence_config={"persistence_mode": "RDB", "rdb_snapshot_period": "TWELVE_HOURS"},
+        deletion_protection=not settings.throwaway,
+        labels=dict(labels),
+        opts=opts,
+    )
+    auth_string = pulumi.Output.secret(instance.auth_string) if auth else None
+    return ManagedEndpoint(ready=[instance], host=instance.host, auth_string=auth_string)
+
+
+def _postgres_version(store: ManagedStore, service: Service, file: str) -> str:
+    major = store.version or DEFAULT_POSTGRES
+    if major not in POSTGRES_MAJORS:
+        raise BerthError(
+            f"Cloud SQL does not run PostgreSQL {major}",
+            file=file,
+            service=service.name,
+            field="image",
+            hint=f"use a tag of PostgreSQL {POSTGRES_MAJORS[0]} to {POSTGRES_MAJORS[-1]}, "
+            f"e.g. postgres:{DEFAULT_POSTGRES}",
+        )
+    return major
+
+
+def _redis_version(store: ManagedStore) -> tuple[str, str | None]:
+    """The Memorystore version, and what a user should know when it is not the image's."""
+    if store.engine == "valkey":
+        return NEWEST_REDIS, (
+            "Memorystore for Redis runs Redis 7.2 for this valkey image (Valkey speaks the "
+            "same protocol); Memorystore for Valkey is not supported on gcp yet"
+        )
+    if store.version is None:
+        return NEWEST_REDIS, None
+    if store.version in REDIS_VERSIONS:
+        return REDIS_VERSIONS[store.version], None
+    return NEWEST_REDIS, f"Memorystore has no Redis {store.version}: it runs Redis 7.2"
+
+
+def _password(value: Text | None, service: Service, file: str, key: str) -> pulumi.Output[str]:
+    """The store's password, from a stack secret, never as plain text in a resource input."""
+    if not isinstance(value, Secret):
+        raise BerthError(
+            f"a managed store's password must come from a stack secret; {key} is "
+            + ("not set" if value is None else "written in the compose file"),
+            file=file,
+            service=service.name,
+            field="environment",
+            hint=f"set {key}: ${{{key}}} and `pulumi config set --secret {key} <password>`",
+        )
+    if not _PASSWORD.fullmatch(value.value):
+        raise BerthError(
+            f"{key} is not a password Berth gives a managed store (its value is not shown)",
+            file=file,
+            service=service.name,
+            field="environment",
+            hint="use 8 to 128 printable ASCII characters, no spaces",
+        )
+    return pulumi.Output.secret(value.value)
+
+
+def _check_name(key: str, value: Text | None, service: Service, file: str) -> None:
+    if value is not None and not _NAME.fullmatch(_value(value) or ""):
+        raise BerthError(
+            f"{key} is not a name Cloud SQL accepts",
+            file=file,
+            service=service.name,
+            field="environment",
+            hint="1 to 63 characters, no spaces",
+        )
+
+
+def _value(value: Text | None) -> str | None:
+    return value.value if isinstance(value, Secret) else value
+
+
+def _input(value: Text | None) -> pulumi.Input[str] | None:
+    """A name for a resource input: a secret stays one."""
+    return pulumi.Output.secret(value.value) if isinstance(value, Secret) else value
