@@ -312,3 +312,30 @@ def test_two_runs_give_identical_store_inputs(project_dir):
         )
 
     assert snapshot(first) == snapshot(second)
+
+
+def test_a_vm_reaches_the_database_by_its_compose_name_too(project_dir, write):
+    write(
+        """
+        name: crm
+        services:
+          db:
+            image: postgres:16
+            x-defang-postgres: true
+            environment:
+              POSTGRES_PASSWORD: ${PW}
+          broker:
+            image: acme/broker
+            expose: ["4222"]
+            environment:
+              DB_ADDR: db:5432
+            depends_on: [db]
+        """
+    )
+    plan = gcp(["compose.yaml"], secrets={"PW": PASSWORD})
+
+    db = find(plan, SQL, "crm-dev-db")
+    vm = find(plan, INSTANCE, "broker")
+    ip = private_ip(db.inputs["settings"]["userLabels"])
+    assert f"DB_ADDR={ip}:5432" in vm.inputs["metadata"]["user-data"]
+    assert db.urn in vm.dependencies
