@@ -14,7 +14,7 @@ from providers.gcp.sizing import Request, TooLarge, redis_size_gb, sql_tier
 from tests.conftest import copy_example
 from tests.plans import find, of_type, waits_on_services
 from tests.secrets_check import assert_never_plain, count_wrapped
-from tests.test_aws_support import resource_options
+from tests.test_aws_support import component_outputs, resource_options
 from tests.test_gcp_program import INSTANCE, JOB, RUN, SERVICE, env, gcp
 
 SQL = "gcp:sql/databaseInstance:DatabaseInstance"
@@ -339,3 +339,33 @@ def test_a_vm_reaches_the_database_by_its_compose_name_too(project_dir, write):
     ip = private_ip(db.inputs["settings"]["userLabels"])
     assert f"DB_ADDR={ip}:5432" in vm.inputs["metadata"]["user-data"]
     assert db.urn in vm.dependencies
+
+
+def test_the_stores_private_address_is_its_endpoint(project_dir):
+    with component_outputs() as outputs:
+        plan = managed_seed(project_dir)
+
+    ip = private_ip(find(plan, SQL, "migrate-dev-db").inputs["settings"]["userLabels"])
+    db = find(plan, "berth:index:Service", "db")
+    assert outputs[db.urn]["endpoints"] == [f"{ip}:5432"]
+
+
+def test_a_refusal_names_the_file_that_set_the_field(project_dir, write):
+    write(
+        """
+        services:
+          db:
+            image: postgres:16
+            environment:
+              POSTGRES_PASSWORD: ${PW}
+        """
+    )
+    (project_dir / "compose.managed.yaml").write_text(
+        "services:\n  db:\n    image: postgres:11\n    x-defang-postgres: true\n"
+    )
+    with pytest.raises(BerthError) as refused:
+        gcp(["compose.yaml", "compose.managed.yaml"], secrets={"PW": PASSWORD})
+
+    assert "PostgreSQL 11" in refused.value.message
+    assert refused.value.file.endswith("compose.managed.yaml")
+    assert refused.value.field == "image"

@@ -23,6 +23,7 @@ import pulumi_gcp as gcp
 
 from berth.errors import BerthError
 from berth.model import Secret, Service, Text
+from berth.sources import Sources
 from berth.stores import ManagedStore, StoreKind
 from providers.gcp.names import cloud_name
 from providers.gcp.sizing import Request, TooLarge, redis_size_gb, sql_tier
@@ -100,7 +101,7 @@ def store_apis(stores: Mapping[str, ManagedStore]) -> tuple[str, ...]:
     )
 
 
-def check_store(store: ManagedStore, service: Service, file: str) -> list[str]:
+def check_store(store: ManagedStore, service: Service, sources: Sources) -> list[str]:
     """Refuse, before anything is created, credentials or sizes the store cannot take; the
     warnings a user should read."""
     try:
@@ -111,19 +112,19 @@ def check_store(store: ManagedStore, service: Service, file: str) -> list[str]:
     except TooLarge as error:
         raise BerthError(
             str(error),
-            file=file,
+            file=sources.origin(service.name, "deploy"),
             service=service.name,
             field="deploy.resources",
             hint="lower the limit; for a larger store, create it yourself and pass its address",
         ) from None
     if store.kind is StoreKind.POSTGRES:
-        _password(store.password, service, file, "POSTGRES_PASSWORD")
+        _password(store.password, service, sources, "POSTGRES_PASSWORD")
         for key, value in (("POSTGRES_USER", store.user), ("POSTGRES_DB", store.database)):
-            _check_name(key, value, service, file)
-        _postgres_version(store, service, file)
+            _check_name(key, value, service, sources)
+        _postgres_version(store, service, sources)
         return []
     if store.password is not None:
-        _password(store.password, service, file, "REDIS_PASSWORD")
+        _password(store.password, service, sources, "REDIS_PASSWORD")
     _, warning = _redis_version(store)
     return [f"service '{service.name}': {warning}"] if warning else []
 
@@ -163,7 +164,7 @@ def store_resources(
     service: Service,
     *,
     settings: StoreSettings,
-    file: str,
+    sources: Sources,
     after: Sequence[pulumi.Resource],
     parent: pulumi.Resource,
 ) -> ManagedEndpoint:
@@ -174,8 +175,10 @@ def store_resources(
     )
     labels = {**settings.labels, "berth-service": cloud_name(service.name)}
     if store.kind is StoreKind.POSTGRES:
-        return _postgres(store, service, settings=settings, file=file, labels=labels, opts=kept)
-    return _redis(store, service, settings=settings, file=file, labels=labels, opts=kept)
+        return _postgres(
+            store, service, settings=settings, sources=sources, labels=labels, opts=kept
+        )
+    return _redis(store, service, settings=settings, sources=sources, labels=labels, opts=kept)
 
 
 def _postgres(
@@ -183,11 +186,11 @@ def _postgres(
     service: Service,
     *,
     settings: StoreSettings,
-    file: str,
+    sources: Sources,
     labels: Mapping[str, str],
     opts: pulumi.ResourceOptions,
 ) -> ManagedEndpoint:
-    password = _password(store.password, service, file, "POSTGRES_PASSWORD")
+    password = _password(store.password, service, sources, "POSTGRES_PASSWORD")
     root = _value(store.user) == ROOT_USER
     protected = not settings.throwaway
     instance = gcp.sql.DatabaseInstance(
@@ -196,7 +199,7 @@ def _postgres(
         cloud_name(settings.prefix, service.name),
         project=settings.project,
         region=settings.region,
-        database_version=f"POSTGRES_{_postgres_version(store, service, file)}",
+        database_version=f"POSTGRES_{_postgres_version(store, service, sources)}",
         root_password=password if root else None,
         deletion_protection=protected,
         settings={
@@ -259,13 +262,13 @@ def _redis(
     service: Service,
     *,
     settings: StoreSettings,
-    file: str,
+    sources: Sources,
     labels: Mapping[str, str],
     opts: pulumi.ResourceOptions,
 ) -> ManagedEndpoint:
     auth = store.password is not None
     if auth:
-        _password(store.password, service, file, "REDIS_PASSWORD")
+        _password(store.password, service, sources, "REDIS_PASSWORD")
     instance = gcp.redis.Instance(
         f"{service.name}-cache",
         name=cloud_name(settings.prefix, service.name, limit=40),
@@ -289,12 +292,12 @@ def _redis(
     return ManagedEndpoint(ready=[instance], host=instance.host, auth_string=auth_string)
 
 
-def _postgres_version(store: ManagedStore, service: Service, file: str) -> str:
+def _postgres_version(store: ManagedStore, service: Service, sources: Sources) -> str:
     major = store.version or DEFAULT_POSTGRES
     if major not in POSTGRES_MAJORS:
         raise BerthError(
             f"Cloud SQL does not run PostgreSQL {major}",
-            file=file,
+            file=sources.origin(service.name, "image"),
             service=service.name,
             field="image",
             hint=f"use a tag of PostgreSQL {POSTGRES_MAJORS[0]} to {POSTGRES_MAJORS[-1]}, "
@@ -317,13 +320,15 @@ def _redis_version(store: ManagedStore) -> tuple[str, str | None]:
     return NEWEST_REDIS, f"Memorystore has no Redis {store.version}: it runs Redis 7.2"
 
 
-def _password(value: Text | None, service: Service, file: str, key: str) -> pulumi.Output[str]:
+def _password(
+    value: Text | None, service: Service, sources: Sources, key: str
+) -> pulumi.Output[str]:
     """The store's password, from a stack secret, never as plain text in a resource input."""
     if not isinstance(value, Secret):
         raise BerthError(
             f"a managed store's password must come from a stack secret; {key} is "
             + ("not set" if value is None else "written in the compose file"),
-            file=file,
+            file=sources.origin(service.name, "environment"),
             service=service.name,
             field="environment",
             hint=f"set {key}: ${{{key}}} and `pulumi config set --secret {key} <password>`",
@@ -331,7 +336,7 @@ def _password(value: Text | None, service: Service, file: str, key: str) -> pulu
     if not _PASSWORD.fullmatch(value.value):
         raise BerthError(
             f"{key} is not a password Berth gives a managed store (its value is not shown)",
-            file=file,
+            file=sources.origin(service.name, "environment"),
             service=service.name,
             field="environment",
             hint="use 8 to 128 printable ASCII characters, no spaces",
@@ -339,11 +344,11 @@ def _password(value: Text | None, service: Service, file: str, key: str) -> pulu
     return pulumi.Output.secret(value.value)
 
 
-def _check_name(key: str, value: Text | None, service: Service, file: str) -> None:
+def _check_name(key: str, value: Text | None, service: Service, sources: Sources) -> None:
     if value is not None and not _NAME.fullmatch(_value(value) or ""):
         raise BerthError(
             f"{key} is not a name Cloud SQL accepts",
-            file=file,
+            file=sources.origin(service.name, "environment"),
             service=service.name,
             field="environment",
             hint="1 to 63 characters, no spaces",

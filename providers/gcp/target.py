@@ -797,12 +797,17 @@ class GcpTarget:
             store,
             service,
             settings=settings,
-            file=self.sources.origin(service.name, "environment"),
+            sources=self.sources,
             after=[self.peering, *(self.apis[api] for api in store_apis({service.name: store}))],
             parent=parent,
         )
         self.store_addresses[service.name].resolve(endpoint)
-        return ServiceHandle(started=endpoint.ready, healthy=endpoint.ready)
+        address = pulumi.Output.concat(endpoint.host, f":{store.port}")
+        return ServiceHandle(
+            started=endpoint.ready,
+            healthy=endpoint.ready,
+            endpoints=pulumi.Output.all(address),
+        )
 
     def _volumes(self, parent: pulumi.Resource) -> dict[str, _Volume]:
         """A persistent disk for a volume one VM uses, a bucket for volumes Cloud Run uses;
@@ -873,8 +878,7 @@ class GcpTarget:
         for warning in store_warnings(self.project):
             pulumi.log.warn(warning)
         for name, store in self.stores.items():
-            origin = self.sources.origin(name, "environment")
-            for warning in check_store(store, self.project.services[name], origin):
+            for warning in check_store(store, self.project.services[name], self.sources):
                 pulumi.log.warn(warning)
             managed = "Cloud SQL" if store.kind is StoreKind.POSTGRES else "Memorystore"
             pulumi.log.info(f"service '{name}': {managed}, it is marked a managed {store.kind}")
