@@ -23,7 +23,7 @@ from berth.fields import Support
 from berth.model import ComposeProject, Service
 from berth.settings import StackSettings
 
-TARGETS = ("local", "aws", "gcp")
+TARGETS = ("local", "aws", "gcp", "digitalocean")
 
 
 @dataclass(frozen=True)

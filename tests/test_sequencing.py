@@ -14,6 +14,14 @@ from tests.conftest import copy_example, program
 from tests.plans import named, resources_of, waits_on_services
 
 TARGETS = available_targets()
+PHASED = {
+    "digitalocean": "App Platform orders jobs by phase inside the one app resource, not by "
+    "resource dependencies: tests/test_digitalocean_program.py proves db -> migrate -> web"
+}
+"""Targets whose order is not a graph of resources, and where their own tests prove it."""
+GRAPHED = [
+    pytest.param(t, marks=pytest.mark.skip(reason=PHASED[t])) if t in PHASED else t for t in TARGETS
+]
 
 
 @pytest.mark.parametrize("target", TARGETS)
@@ -26,7 +34,7 @@ def test_release_runs_concurrently_with_app(project_dir, target):
         assert all(waits_on_services(plan, r) == set() for r in resources), service
 
 
-@pytest.mark.parametrize("target", TARGETS)
+@pytest.mark.parametrize("target", GRAPHED)
 def test_migrate_runs_after_db_and_before_web(project_dir, target):
     plan = program([copy_example("migrate", project_dir)], target=target)
 
@@ -39,7 +47,7 @@ def test_migrate_runs_after_db_and_before_web(project_dir, target):
     assert all(waits_on_services(plan, r) == set() for r in resources_of(plan, "db"))
 
 
-@pytest.mark.parametrize("target", TARGETS)
+@pytest.mark.parametrize("target", GRAPHED)
 def test_a_failed_job_creates_nothing_it_gates(project_dir, target):
     file = copy_example("migrate", project_dir)
     plan = program([file], target=target)

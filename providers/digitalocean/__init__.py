@@ -1,0 +1,141 @@
+"""The ``digitalocean`` target: the project as one App Platform app, one-off jobs as its
+PRE_DEPLOY or POST_DEPLOY jobs, postgres and redis as its databases (docs/digitalocean.md)."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import uuid
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import pulumi
+
+from berth.fields import Support, ignored, refused, supported
+from berth.model import ComposeProject
+from berth.settings import StackSettings
+from providers.digitalocean.options import KEYS
+
+NAME = "digitalocean"
+OPTION_KEYS: frozenset[str] = KEYS
+
+_ONE_APP = "one app: components reach each other by component name on their internal ports"
+_NO_FILES = "App Platform cannot place files in a container; read the value from environment"
+_ONE_SIZE = "one instance size for every component, berth:digitaloceanInstanceSize"
+FIELD_SUPPORT: dict[str, Support] = {
+    "build": supported(
+        "built for linux/amd64, pushed to the DigitalOcean Container Registry, deployed by digest"
+    ),
+    "image": supported(
+        "pulled from Docker Hub or GHCR (other registries refused); postgres, redis and valkey "
+        "images become App Platform databases"
+    ),
+    "command": supported("with entrypoint, the run command; a secret in it is refused"),
+    "entrypoint": supported("with command, the run command; a secret in it is refused"),
+    "environment": supported(
+        "stack secrets as SECRET variables; a database's URL, host or password as its "
+        "bindable variables (${db.DATABASE_URL})"
+    ),
+    "ports": supported(
+        "the first published HTTP port on the app's URL (the next ones at /<name>); other TCP "
+        "ports internal; UDP ignored"
+    ),
+    "expose": supported("internal ports"),
+    "healthcheck": supported(
+        "a curl/wget of localhost: an HTTP check of its path; another command: a TCP check of "
+        "the port; ignored on workers"
+    ),
+    "restart": supported(
+        '"no": a PRE_DEPLOY job when a service waits on it, else POST_DEPLOY (never beside '
+        "the services); jobs run on every deployment of the app, not once per definition"
+    ),
+    "depends_on": supported(
+        "App Platform's phases: databases, PRE_DEPLOY jobs, services, POST_DEPLOY jobs; an "
+        "order they cannot give is refused; services are released together (warning)"
+    ),
+    "deploy": supported("replicas"),
+    "deploy.replicas": supported("instance count"),
+    "scale": supported("instance count"),
+    "deploy.resources": ignored(_ONE_SIZE),
+    "cpus": ignored(_ONE_SIZE),
+    "mem_limit": ignored(_ONE_SIZE),
+    "mem_reservation": ignored(_ONE_SIZE),
+    "deploy.restart_policy": ignored("App Platform restarts services; use restart for jobs"),
+    "volumes": ignored(
+        "App Platform has no volumes: a container's files last until its next deployment; "
+        "keep data in a database"
+    ),
+    "secrets": refused(_NO_FILES),
+    "configs": refused(_NO_FILES),
+    "working_dir": ignored("App Platform runs in the image's working directory"),
+    "user": ignored("App Platform runs as the image's user"),
+    "hostname": ignored("the component name is the host name"),
+    "container_name": ignored("the component name is the host name"),
+    "links": ignored(_ONE_APP),
+    "networks": ignored(_ONE_APP),
+    "network_mode": ignored(_ONE_APP),
+    "external_links": ignored(_ONE_APP),
+    "platform": ignored("App Platform runs linux/amd64; images are built for it"),
+    "labels": ignored("App Platform has no container labels"),
+    "logging": ignored("logs go to App Platform's runtime logs"),
+    "privileged": refused("App Platform never runs privileged containers"),
+    "devices": refused("App Platform containers have no devices"),
+    "gpus": refused("App Platform has no GPUs"),
+}
+
+
+def create(project: ComposeProject, settings: StackSettings, parent: pulumi.Resource) -> Any:
+    from providers.digitalocean.target import DigitalOceanTarget  # noqa: PLC0415 - slow SDK
+
+    return DigitalOceanTarget(project, settings, parent)
+
+
+def plan_outputs(type_: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
+    """What the resources report once created, for the offline plan: derived from their
+    inputs, so two plans of the same project are identical."""
+    digest = hashlib.sha256(json.dumps(inputs, sort_keys=True, default=str).encode()).hexdigest()
+    outputs = _PLAN_OUTPUTS.get(type_)
+    return outputs(inputs, digest) if outputs else {}
+
+
+def _app(inputs: Mapping[str, Any], digest: str) -> dict[str, Any]:
+    name = (inputs.get("spec") or {}).get("name")
+    return {
+        "liveUrl": f"https://{name}-{digest[:5]}.ondigitalocean.app",
+        "activeDeploymentId": str(uuid.uuid5(uuid.NAMESPACE_URL, digest)),
+    }
+
+
+def _image(inputs: Mapping[str, Any], digest: str) -> dict[str, Any]:
+    repository = str(inputs.get("imageName", "")).rsplit(":", 1)[0]
+    return {"repoDigest": f"{repository}@sha256:{digest}", "imageName": inputs.get("imageName")}
+
+
+def _credentials(_inputs: Mapping[str, Any], _digest: str) -> dict[str, Any]:
+    auth = base64.b64encode(b"plan-token:plan-token").decode()
+    return {
+        "dockerCredentials": json.dumps({"auths": {"registry.digitalocean.com": {"auth": auth}}})
+    }
+
+
+def _named(inputs: Mapping[str, Any], _digest: str) -> dict[str, Any]:
+    return {"name": inputs.get("name")}
+
+
+_PLAN_OUTPUTS: dict[str, Callable[[Mapping[str, Any], str], dict[str, Any]]] = {
+    "digitalocean:index/app:App": _app,
+    "docker:index/image:Image": _image,
+    "digitalocean:index/containerRegistry:ContainerRegistry": _named,
+    "digitalocean:index/containerRegistryDockerCredentials:ContainerRegistryDockerCredentials": (
+        _credentials
+    ),
+    "digitalocean:index/databaseCluster:DatabaseCluster": _named,
+    "digitalocean:index/databaseDb:DatabaseDb": _named,
+    "digitalocean:index/databaseUser:DatabaseUser": _named,
+}
+
+
+def plan_call(token: str, args: Mapping[str, Any]) -> dict[str, Any]:
+    """The digitalocean target calls no provider functions."""
+    return {}

@@ -1,0 +1,300 @@
+"""The digitalocean target under Pulumi's mocks: the app spec App Platform receives.
+
+App Platform orders an app by phases (databases, PRE_DEPLOY jobs, services, POST_DEPLOY
+jobs), so the seed's workflows are proved here in those terms, on the recorded spec.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from berth.errors import BerthError
+from berth.plan import Plan, ProgramFailed
+from tests.conftest import copy_example, program
+from tests.plans import find, of_type
+from tests.secrets_check import assert_never_plain, count_wrapped
+
+APP = "digitalocean:index/app:App"
+CLUSTER = "digitalocean:index/databaseCluster:DatabaseCluster"
+IMAGE = "docker:index/image:Image"
+
+
+def deploy(files: list[str], **kwargs: Any) -> Plan:
+    return program(files, target="digitalocean", **kwargs)
+
+
+def spec(plan: Plan) -> dict[str, Any]:
+    (app,) = of_type(plan, APP)
+    return app.inputs["spec"]
+
+
+def component(plan: Plan, section: str, name: str) -> dict[str, Any]:
+    (found,) = [c for c in spec(plan).get(section, []) if c["name"] == name]
+    return found
+
+
+def env(part: dict[str, Any]) -> dict[str, Any]:
+    return {e["key"]: e for e in part.get("envs", [])}
+
+
+def test_migrate_is_db_then_a_pre_deploy_job_then_web(project_dir):
+    plan = deploy([copy_example("migrate", project_dir)])
+
+    app = spec(plan)
+    assert app["databases"] == [{"engine": "PG", "name": "db", "production": False}]
+    (job,) = app["jobs"]
+    assert (job["name"], job["kind"]) == ("migrate", "PRE_DEPLOY")
+    assert [s["name"] for s in app["services"]] == ["web"]
+    assert "workers" not in app
+    for part in (job, component(plan, "services", "web")):
+        assert env(part)["DATABASE_URL"]["value"] == "${db.DATABASE_URL}"
+    assert app["ingress"]["rules"] == [
+        {"component": {"name": "web"}, "match": {"path": {"prefix": "/"}}}
+    ]
+    web = component(plan, "services", "web")
+    assert web["httpPort"] == 80
+    digest = find(plan, IMAGE, "web-image")
+    assert web["image"]["registryType"] == "DOCR"
+    assert web["image"]["digest"].startswith("sha256:")
+    assert (find(plan, APP, "migrate-app").urn, digest.urn) and digest.urn in find(
+        plan, APP, "migrate-app"
+    ).dependencies
+    assert any("PRE_DEPLOY" in w and "every deployment" in w for w in plan.warnings)
+
+
+def test_a_failed_deployment_releases_nothing(project_dir):
+    """The app is one resource: the provider waits for its deployment, which App Platform
+    cancels when the PRE_DEPLOY job fails, so nothing is created after it."""
+    file = copy_example("migrate", project_dir)
+
+    def fail(type_: str, _name: str) -> str | None:
+        return "deployment failed: job migrate exited 1" if type_ == APP else None
+
+    with pytest.raises(ProgramFailed, match="exited 1") as failure:
+        deploy([file], fail=fail)
+    assert not [r for r in failure.value.registrations if r.type == APP and r.custom]
+
+
+def test_release_job_runs_after_the_services_not_before(project_dir):
+    plan = deploy([copy_example("release", project_dir)])
+
+    (job,) = spec(plan)["jobs"]
+    assert (job["name"], job["kind"]) == ("release", "POST_DEPLOY")
+    assert [s["name"] for s in spec(plan)["services"]] == ["app"]
+    assert any("'release'" in w and "POST_DEPLOY" in w for w in plan.warnings)
+
+
+ORDERS = """
+    services:
+      api:
+        image: nginx
+        ports: ["8080:80"]
+      seed:
+        image: busybox
+        restart: "no"
+        depends_on: [api]
+      web:
+        image: nginx
+        ports: ["80:80"]
+        depends_on: [seed]
+"""
+
+
+def test_a_job_between_two_services_is_refused(project_dir, write):
+    write(ORDERS)
+
+    with pytest.raises(BerthError) as refused:
+        deploy(["compose.yaml"])
+    error = refused.value
+    assert (error.file, error.service, error.field) == ("compose.yaml", "seed", "depends_on")
+    assert "never between two" in error.message and error.hint
+
+
+def test_a_chain_of_pre_deploy_jobs_is_refused(project_dir, write):
+    write("""
+        services:
+          one: {image: busybox, restart: "no"}
+          two: {image: busybox, restart: "no", depends_on: [one]}
+          web: {image: nginx, ports: ["80:80"], depends_on: [two]}
+    """)
+
+    with pytest.raises(BerthError, match="side by side") as refused:
+        deploy(["compose.yaml"])
+    assert (refused.value.service, refused.value.field) == ("two", "depends_on")
+
+
+def test_a_post_deploy_job_may_follow_a_pre_deploy_job(project_dir, write):
+    write("""
+        services:
+          migrate: {image: busybox, restart: "no"}
+          web: {image: nginx, ports: ["80:80"], depends_on: [migrate]}
+          smoke: {image: busybox, restart: "no", depends_on: [migrate, web]}
+          cache: {image: nginx, depends_on: [web]}
+    """)
+
+    plan = deploy(["compose.yaml"])
+    kinds = {job["name"]: job["kind"] for job in spec(plan)["jobs"]}
+    assert kinds == {"migrate": "PRE_DEPLOY", "smoke": "POST_DEPLOY"}
+    assert [w["name"] for w in spec(plan)["workers"]] == ["cache"]
+    assert any("'cache'" in w and "services together" in w for w in plan.warnings), plan.warnings
+
+
+SECRETS = """
+    services:
+      db:
+        image: postgres:16
+        environment:
+          POSTGRES_PASSWORD: ${DB_PASSWORD}
+      migrate:
+        build: .
+        environment:
+          DATABASE_URL: postgres://postgres:${DB_PASSWORD}@db:5432/postgres
+          PGPASSWORD: ${DB_PASSWORD}
+          API_TOKEN: ${API_TOKEN}
+        restart: "no"
+        depends_on: [db]
+      web:
+        image: ghcr.io/acme/web:1.2
+        ports: ["80:80"]
+        environment:
+          - API_TOKEN
+        depends_on: [migrate]
+"""
+
+
+def test_stack_secrets_are_secret_variables_never_plain_text(project_dir, write):
+    write(SECRETS)
+    plan = deploy(["compose.yaml"], secrets={"DB_PASSWORD": "pw-9f8e7d6c", "API_TOKEN": "tok-1a2b"})
+
+    assert_never_plain(plan, "pw-9f8e7d6c", "tok-1a2b")
+    assert count_wrapped(plan, "tok-1a2b") == 2, "the token reached the app, wrapped"
+    job = env(component(plan, "jobs", "migrate"))
+    assert job["API_TOKEN"] == {
+        "key": "API_TOKEN", "scope": "RUN_TIME", "type": "SECRET", "value": "[secret]"
+    }  # fmt: skip
+    assert job["DATABASE_URL"]["value"] == "${db.DATABASE_URL}"
+    assert job["PGPASSWORD"]["value"] == "${db.PASSWORD}"
+    assert env(component(plan, "services", "web"))["API_TOKEN"]["type"] == "SECRET"
+    assert component(plan, "services", "web")["image"] == {
+        "registryType": "GHCR", "registry": "acme", "repository": "web", "tag": "1.2"
+    }  # fmt: skip
+    assert spec(plan)["databases"][0]["version"] == "16"
+
+
+def test_a_secret_in_a_command_is_refused(project_dir, write):
+    write("""
+        services:
+          job:
+            image: busybox
+            command: ["login", "${TOKEN}"]
+            restart: "no"
+    """)
+
+    with pytest.raises(BerthError, match="plain text") as refused:
+        deploy(["compose.yaml"], secrets={"TOKEN": "tok-5e6f"})
+    assert (refused.value.service, refused.value.field) == ("job", "command")
+    assert "tok-5e6f" not in refused.value.message
+
+
+def test_an_image_of_another_registry_is_refused(project_dir, write):
+    write("services:\n  web:\n    image: quay.io/acme/web\n    ports: ['80:80']\n")
+
+    with pytest.raises(BerthError, match=r"not quay\.io") as refused:
+        deploy(["compose.yaml"])
+    assert (refused.value.service, refused.value.field) == ("web", "image")
+
+
+def test_health_checks_become_http_or_tcp_checks(project_dir, write):
+    write("""
+        services:
+          web:
+            image: nginx
+            ports: ["80:80"]
+            healthcheck:
+              test: ["CMD", "curl", "-f", "http://localhost/healthz"]
+              interval: 15s
+          api:
+            image: nginx
+            expose: [8080]
+            healthcheck:
+              test: ["CMD-SHELL", "pg_isready"]
+    """)
+
+    plan = deploy(["compose.yaml"])
+    assert component(plan, "services", "web")["healthCheck"] == {
+        "httpPath": "/healthz", "port": 80, "periodSeconds": 15, "timeoutSeconds": 1,
+        "failureThreshold": 3, "initialDelaySeconds": 0,
+    }  # fmt: skip
+    api = component(plan, "services", "api")
+    assert api["internalPorts"] == [8080] and "httpPort" not in api
+    assert "httpPath" not in api["healthCheck"] and api["healthCheck"]["port"] == 8080
+    assert any("'api'" in w and "TCP check" in w for w in plan.warnings)
+
+
+def test_marked_stores_are_managed_clusters_the_app_binds_to(project_dir, write):
+    write("""
+        services:
+          db:
+            image: postgres:15
+            x-defang-postgres: true
+            environment:
+              POSTGRES_USER: app
+              POSTGRES_DB: shop
+          cache:
+            image: redis:7
+          web:
+            image: nginx
+            ports: ["80:80"]
+            environment:
+              DATABASE_URL: postgres://app:pw@db:5432/shop
+              REDIS_HOST: cache
+              REDIS_ADDR: cache:6379
+    """)
+
+    plan = deploy(["compose.yaml"])
+    clusters = {c.name: c.inputs for c in of_type(plan, CLUSTER)}
+    assert clusters["db-cluster"]["engine"] == "pg" and clusters["db-cluster"]["version"] == "15"
+    assert clusters["cache-cluster"]["engine"] == "valkey"
+    assert clusters["db-cluster"]["region"] == "nyc3"
+    databases = {d["name"]: d for d in spec(plan)["databases"]}
+    assert databases["db"] == {
+        "name": "db", "engine": "PG", "production": True,
+        "clusterName": clusters["db-cluster"]["name"], "dbName": "shop", "dbUser": "app",
+    }  # fmt: skip
+    assert databases["cache"]["engine"] == "VALKEY" and databases["cache"]["production"]
+    variables = env(component(plan, "services", "web"))
+    assert variables["DATABASE_URL"]["value"] == "${db.DATABASE_URL}"
+    assert variables["REDIS_HOST"]["value"] == "${cache.HOSTNAME}"
+    assert variables["REDIS_ADDR"]["value"] == "${cache.HOSTNAME}:${cache.PORT}"
+    assert [s["name"] for s in spec(plan)["services"]] == ["web"]
+
+
+def test_settings_choose_region_size_and_registry(project_dir, write):
+    write("services:\n  web:\n    build: .\n    ports: ['80:80']\n")
+
+    plan = deploy(
+        ["compose.yaml"],
+        variables={
+            "digitaloceanRegion": "fra",
+            "digitaloceanInstanceSize": "apps-d-1vcpu-2gb",
+            "digitaloceanRegistry": "acme",
+        },
+    )
+    assert spec(plan)["region"] == "fra"
+    assert component(plan, "services", "web")["instanceSizeSlug"] == "apps-d-1vcpu-2gb"
+    assert (
+        find(plan, IMAGE, "web-image")
+        .inputs["imageName"]
+        .startswith("registry.digitalocean.com/acme/")
+    )
+    assert not of_type(plan, "digitalocean:index/containerRegistry:ContainerRegistry")
+    with pytest.raises(BerthError, match="digitaloceanRegion"):
+        deploy(["compose.yaml"], variables={"digitaloceanRegion": "mars"})
+
+
+def test_two_runs_give_the_same_spec(project_dir):
+    file = copy_example("migrate", project_dir)
+
+    assert spec(deploy([file])) == spec(deploy([file]))
