@@ -46,25 +46,30 @@ def gates(project: ComposeProject, service: Service) -> list[tuple[str, Gate]]:
 
 
 def find_cycle(edges: Mapping[str, Sequence[str]]) -> list[str] | None:
-    """A dependency cycle as ``[a, b, ..., a]``, or None; ``edges`` maps a node to what it needs."""
-    state: dict[str, int] = {}
-    stack: list[str] = []
+    """A dependency cycle as ``[a, b, ..., a]``, or None; ``edges`` maps a node to what it needs.
 
-    def visit(node: str) -> list[str] | None:
-        state[node] = 1
-        stack.append(node)
-        for needed in edges.get(node, ()):
-            if state.get(needed) == 1:
-                return [*stack[stack.index(needed) :], needed]
-            if needed not in state and (cycle := visit(needed)):
-                return cycle
-        stack.pop()
-        state[node] = 2
-        return None
-
-    for node in edges:
-        if node not in state and (cycle := visit(node)):
-            return cycle
+    A depth-first search with its own stack, not Python's: a chain of thousands of services
+    is no recursion error.
+    """
+    state: dict[str, int] = {}  # 1 on the current path, 2 done
+    for root in edges:
+        if root in state:
+            continue
+        state[root] = 1
+        path = [root]
+        pending = [iter(edges.get(root, ()))]
+        while pending:
+            for needed in pending[-1]:
+                if state.get(needed) == 1:
+                    return [*path[path.index(needed) :], needed]
+                if needed not in state:
+                    state[needed] = 1
+                    path.append(needed)
+                    pending.append(iter(edges.get(needed, ())))
+                    break
+            else:
+                state[path.pop()] = 2
+                pending.pop()
     return None
 
 

@@ -230,3 +230,16 @@ def test_a_diagram_from_a_project_without_dependencies():
         "    solo --> deployment_complete\n"
         "  end\n"
     )
+
+
+def test_a_chain_of_thousands_of_services_is_ordered_and_checked_without_recursion():
+    """Each service depends on the next one declared: the deepest search there is."""
+    count = 5000
+    edges = {f"s{i}": [f"s{i + 1}"] if i + 1 < count else [] for i in range(count)}
+
+    assert find_cycle(edges) is None
+    assert topological_order(edges) == [f"s{i}" for i in reversed(range(count))]
+    assert find_cycle({**edges, f"s{count - 1}": ["s4990"]}) == [
+        *(f"s{i}" for i in range(4990, count)),
+        "s4990",
+    ]
