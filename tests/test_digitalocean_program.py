@@ -12,6 +12,7 @@ import pytest
 
 from berth.errors import BerthError
 from berth.plan import Plan, ProgramFailed
+from berth.render import as_mermaid
 from tests.conftest import copy_example, program
 from tests.plans import find, of_type
 from tests.secrets_check import assert_never_plain, count_wrapped
@@ -298,3 +299,12 @@ def test_two_runs_give_the_same_spec(project_dir):
     file = copy_example("migrate", project_dir)
 
     assert spec(deploy([file])) == spec(deploy([file]))
+
+
+@pytest.mark.parametrize("example", ["migrate", "release"])
+def test_the_mermaid_workflow_is_the_other_targets(project_dir, example):
+    file = copy_example(example, project_dir)
+
+    diagram = as_mermaid(deploy([file]))
+    assert diagram == as_mermaid(program([file], target="local"))
+    assert diagram == as_mermaid(program([file], target="gcp"))
