@@ -46,6 +46,11 @@ class JobFailed(Exception):
 class RunOnceProvider(ResourceProvider):
     """Runs a job once per definition; subclasses say how a job runs on their target."""
 
+    unordered: ClassVar[frozenset[str]] = frozenset()
+    """Dotted paths of ``definition`` lists whose order means nothing (mounts, say): compared
+    sorted, so reordering them in compose, or a state written before they were sorted, runs
+    nothing."""
+
     @abstractmethod
     def run(self, props: Mapping[str, Any]) -> dict[str, Any]:
         """Run the job to completion; return ``exitCode`` and ``logTail``, or raise JobFailed."""
@@ -75,10 +80,22 @@ class RunOnceProvider(ResourceProvider):
         return CreateResult(id_=f"{props['job']}-{uuid.uuid4().hex[:12]}", outs=outs)
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        if news.get("runAlways") or _differs(olds.get("definition"), news.get("definition")):
+        old, new = (self.canonical(props.get("definition")) for props in (olds, news))
+        if news.get("runAlways") or _differs(old, new):
             return DiffResult(changes=True, replaces=["definition"], delete_before_replace=False)
         changed = [key for key in news if key not in _NOT_SETTINGS and olds.get(key) != news[key]]
         return DiffResult(changes=bool(changed), replaces=[])
+
+    def canonical(self, definition: Any, path: str = "") -> Any:
+        """``definition`` with its ``unordered`` lists sorted (``path``: where it lies)."""
+        if isinstance(definition, Mapping):
+            return {
+                key: self.canonical(value, f"{path}.{key}" if path else key)
+                for key, value in definition.items()
+            }
+        if isinstance(definition, list) and path in self.unordered:
+            return sorted(definition, key=lambda item: json.dumps(item, sort_keys=True))
+        return definition
 
     def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
         """Settings changed (a timeout, say): keep the last run's result, run nothing."""

@@ -16,6 +16,11 @@ from providers.local.runner import JobSpec, run_job
 class LocalJobProvider(RunOnceProvider):
     """Runs the job's container on the project network and removes it afterwards."""
 
+    unordered = frozenset(
+        {"mounts", "files"}
+        | {f"container.{key}" for key in ("cap_add", "cap_drop", "security_opt", "group_add")}
+    )
+
     def run(self, props: Mapping[str, Any]) -> dict[str, Any]:
         definition = props["definition"]
         environment = definition.get("environment") or {}

@@ -100,7 +100,7 @@ class LocalTarget:
             "command": texts_input(job.command),
             "entrypoint": texts_input(job.entrypoint),
             "environment": env_input(job.environment),
-            "mounts": [self._job_mount(m) for m in job.mounts],
+            "mounts": [self._job_mount(m) for m in sorted(job.mounts, key=_mount_order)],
             "files": [
                 {
                     "path": f.target,
@@ -108,7 +108,7 @@ class LocalTarget:
                     "mode": f.mode,
                     "secret": not isinstance(f.content, str),
                 }
-                for f in job.files
+                for f in sorted(job.files, key=lambda f: f.target)
             ],
             "workingDir": job.working_dir,
             "user": job.user,
@@ -191,6 +191,11 @@ class LocalTarget:
         }
 
 
+def _mount_order(mount: Mount) -> tuple[str, str, str]:
+    """Mounts in a job's definition sorted: their order in compose means nothing."""
+    return (mount.target, mount.type, str(mount.source))
+
+
 def _tmpfs(service: Service) -> dict[str, str]:
     paths = [m.target for m in service.mounts if m.type == "tmpfs"] + list(service.container.tmpfs)
     return dict.fromkeys(paths, "")
@@ -236,8 +241,8 @@ def _job_container_settings(job: Service) -> dict[str, Any]:
     """The same settings for the job runner, as Docker SDK ``containers.create`` arguments."""
     settings = job.container
     return {
-        "cap_add": list(settings.cap_add) or None,
-        "cap_drop": list(settings.cap_drop) or None,
+        "cap_add": sorted(settings.cap_add) or None,
+        "cap_drop": sorted(settings.cap_drop) or None,
         "privileged": settings.privileged,
         "read_only": settings.read_only,
         "init": settings.init,
@@ -257,8 +262,8 @@ def _job_container_settings(job: Service) -> dict[str, Any]:
             for name, (soft, hard) in settings.ulimits.items()
         ]
         or None,
-        "security_opt": list(settings.security_opt) or None,
-        "group_add": list(settings.group_add) or None,
+        "security_opt": sorted(settings.security_opt) or None,
+        "group_add": sorted(settings.group_add) or None,
         "runtime": settings.runtime,
         "log_config": {"type": settings.log_driver, "config": settings.log_options}
         if settings.log_driver
