@@ -46,6 +46,20 @@ def parser() -> argparse.ArgumentParser:
     plan.add_argument("--secret", action="append", type=_pair, default=[], metavar="KEY=VALUE")
     plan.add_argument("--stack", default="dev", help="stack name used in resource names")
     plan.add_argument("--format", choices=("text", "mermaid", "json"), default="text")
+    diff = commands.add_parser(
+        "diff",
+        help="show which jobs a deployment will run, and why, offline",
+        description="Plan the deployed (--base) and the new (-f) compose files and compare them "
+        "by the run-once resources' own re-run rule.",
+    )
+    diff.add_argument("--base", action="append", required=True, metavar="FILE")
+    diff.add_argument("-f", "--file", action="append", dest="files", metavar="FILE")
+    diff.add_argument("--target", default="local")
+    diff.add_argument("--profile", action="append", dest="profiles", default=[])
+    diff.add_argument("--set", action="append", type=_pair, default=[], metavar="KEY=VALUE")
+    diff.add_argument("--secret", action="append", type=_pair, default=[], metavar="KEY=VALUE")
+    diff.add_argument("--stack", default="dev", help="stack name used in resource names")
+    diff.add_argument("--format", choices=("text", "markdown", "json"), default="text")
     commands.add_parser("compatibility", help="print docs/compatibility.md")
     return root
 
@@ -60,6 +74,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "compatibility":
             sys.stdout.write(compatibility())
             return 0
+        if args.command == "diff":
+            return _diff(args)
         return _plan(args)
     except BerthError as error:
         print(f"error: {error.message}", file=sys.stderr)
@@ -85,6 +101,23 @@ def _plan(args: argparse.Namespace) -> int:
     for warning in plan.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     sys.stdout.write(FORMATS[args.format](plan))
+    return 0
+
+
+def _diff(args: argparse.Namespace) -> int:
+    from berth.diff import FORMATS, diff_files  # noqa: PLC0415 - imports Pulumi, slowly
+    from berth.plan import plan_config  # noqa: PLC0415
+
+    files = args.files or ["compose.yaml"]
+    config, secret_keys = plan_config(
+        files,
+        target=args.target,
+        profiles=args.profiles,
+        variables=dict(args.set),
+        secrets=dict(args.secret),
+    )
+    result = diff_files(args.base, files, config, secret_keys, stack=args.stack)
+    sys.stdout.write(FORMATS[args.format](result))
     return 0
 
 

@@ -34,6 +34,8 @@ SECRET_SIG = "4dabf18193072939515e22adb298388d"  # noqa: S105 - a marker, not a 
 COMPONENT_TYPES = {"berth:index:Service", "berth:index:Job"}
 Failure = Callable[[str, str], str | None]
 """Given a resource's type and name, the error its creation fails with, or None."""
+Outputs = Callable[[str, Mapping[str, Any]], dict[str, Any]]
+"""Given a resource's type and inputs, what it reports once created (``plan_outputs``)."""
 
 
 @dataclass(frozen=True)
@@ -133,15 +135,22 @@ def _service_of(by_urn: Mapping[str, Registration], urn: str) -> str | None:
 class PlanMocks(mocks.Mocks):
     """Resources report what their target says they would; in a preview, as unknowns."""
 
-    def __init__(self, target: TargetModule, preview: bool, fail: Failure | None) -> None:
+    def __init__(
+        self,
+        target: TargetModule,
+        preview: bool,
+        fail: Failure | None,
+        outputs: Outputs | None = None,
+    ) -> None:
         self.target = target
         self.preview = preview
         self.fail = fail
+        self.outputs = outputs or target.plan_outputs
 
     def new_resource(self, args: mocks.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
         if self.fail and (message := self.fail(args.typ, args.name)):
             raise RuntimeError(message)
-        outputs = self.target.plan_outputs(args.typ, args.inputs)
+        outputs = self.outputs(args.typ, args.inputs)
         if self.preview:
             outputs = dict.fromkeys(outputs, UNKNOWN)
         return f"{args.name}-id", {**args.inputs, **outputs}
@@ -192,10 +201,12 @@ def run_plan(
     stack: str = "dev",
     preview: bool = True,
     fail: Failure | None = None,
+    outputs: Outputs | None = None,
 ) -> Plan:
-    """Run the program under mocks; BerthError for bad input, the mock's error for ``fail``."""
+    """Run the program under mocks; BerthError for bad input, the mock's error for ``fail``;
+    ``outputs`` replaces the target's ``plan_outputs`` (``berth diff`` digests built images)."""
     target = load_target(config.get("berth:target") or "local")
-    monitor = RecordingMonitor(PlanMocks(target, preview, fail))
+    monitor = RecordingMonitor(PlanMocks(target, preview, fail, outputs))
     logger = logging.getLogger(f"berth.plan.{id(monitor)}")
     logger.propagate = False
     collected = _Collect()

@@ -1,0 +1,339 @@
+"""``berth diff``: which jobs a deployment runs, and why, offline; and the re-run rule itself."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from berth.diff import Diff, diff_files, digest_outputs
+from berth.plan import plan_config, run_plan
+from components.target import load_target
+from tests.conftest import ROOT
+
+TARGETS = ("local", "aws", "gcp")
+SECRET = "s3cret-database-password"  # a test value, checked never to print
+
+COMPOSE = """\
+services:
+  db:
+    image: postgres:16
+    environment:
+      POSTGRES_PASSWORD: ${DB_PASSWORD}
+  migrate:
+    build: .
+    command: ["./migrate.sh"]
+    environment:
+      DATABASE_URL: postgres://app:${DB_PASSWORD}@db/app
+    volumes:
+      - data:/data
+      - cache:/cache
+    depends_on: [db]
+    restart: "no"
+  web:
+    build: .
+    ports: ["8080:80"]
+    environment:
+      GREETING: hello
+    depends_on:
+      migrate:
+        condition: service_completed_successfully
+volumes:
+  data: {}
+  cache: {}
+"""
+FILES = {
+    "Dockerfile": "FROM busybox\nCOPY . /app\n",
+    "migrate.sh": "#!/bin/sh\necho migrating\n",
+    "web.py": "print('web')\n",
+    "notes.txt": "not in the image\n",
+    ".dockerignore": "# docs and the compose file stay out of the image\nnotes.txt\ncompose.yaml\n",
+}
+
+
+@pytest.fixture
+def versions(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path]:
+    """The deployed (base) and the new version of one project, in two checkouts."""
+    monkeypatch.chdir(tmp_path)
+    folders = (tmp_path / "base" / "app", tmp_path / "head" / "app")
+    for folder in folders:
+        folder.mkdir(parents=True)
+        for name, text in {"compose.yaml": COMPOSE, **FILES}.items():
+            (folder / name).write_text(text)
+    return folders
+
+
+def edit(folder: Path, name: str, old: str, new: str) -> None:
+    path = folder / name
+    text = path.read_text()
+    assert old in text, f"{old!r} not in {name}"
+    path.write_text(text.replace(old, new))
+
+
+def run_diff(versions: tuple[Path, Path], target: str = "local", secret: str = SECRET) -> Diff:
+    base, head = versions
+    config, secret_keys = plan_config(
+        ["x"], target=target, secrets={"DB_PASSWORD": secret}, variables=_settings(target)
+    )
+    return diff_files(
+        [str(base / "compose.yaml")], [str(head / "compose.yaml")], config, secret_keys
+    )
+
+
+def _settings(target: str) -> dict[str, str]:
+    return {"gcpProject": "plan-project", "gcpRegion": "europe-west1"} if target == "gcp" else {}
+
+
+def document(diff: Diff) -> dict[str, Any]:
+    return json.loads(diff.as_json())
+
+
+def job(diff: Diff, name: str = "migrate") -> dict[str, Any]:
+    return next(j for j in document(diff)["jobs"] if j["name"] == name)
+
+
+def service(diff: Diff, name: str) -> dict[str, Any]:
+    return next(s for s in document(diff)["services"] if s["name"] == name)
+
+
+# -- the issue's cases, on every target --------------------------------------------------------
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_same_files_run_nothing(versions: tuple[Path, Path], target: str) -> None:
+    diff = run_diff(versions, target)
+    assert document(diff) == {
+        "jobs": [{"name": "migrate", "runs": False, "because": []}],
+        "services": [
+            {"name": "db", "change": "none", "because": []},
+            {"name": "web", "change": "none", "because": []},
+        ],
+    }
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_web_environment_alone_runs_no_migration(versions: tuple[Path, Path], target: str) -> None:
+    edit(versions[1], "compose.yaml", "GREETING: hello", "GREETING: bonjour")
+    diff = run_diff(versions, target)
+    assert job(diff) == {"name": "migrate", "runs": False, "because": []}
+    assert service(diff, "web")["because"] == ["environment"]
+    assert service(diff, "web")["change"] in ("update", "replace")
+    assert service(diff, "db")["change"] == "none"
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_db_image_alone_runs_no_migration(versions: tuple[Path, Path], target: str) -> None:
+    edit(versions[1], "compose.yaml", "postgres:16", "postgres:17")
+    diff = run_diff(versions, target)
+    assert job(diff)["runs"] is False
+    assert service(diff, "db")["because"] == ["image"]
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_a_changed_command_runs_the_migration(versions: tuple[Path, Path], target: str) -> None:
+    edit(versions[1], "compose.yaml", '["./migrate.sh"]', '["./migrate.sh", "--all"]')
+    diff = run_diff(versions, target)
+    assert job(diff) == {"name": "migrate", "runs": True, "because": ["command"]}
+    assert "migrate: runs: command changed" in diff.as_text()
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_a_changed_script_in_the_context_rebuilds_and_runs(
+    versions: tuple[Path, Path], target: str
+) -> None:
+    edit(versions[1], "migrate.sh", "migrating", "migrating twice")
+    diff = run_diff(versions, target)
+    assert job(diff) == {"name": "migrate", "runs": True, "because": ["build"]}
+    assert "the image is rebuilt from a changed context (migrate.sh)" in diff.as_text()
+    assert "the image is rebuilt from a changed context (migrate.sh)" in diff.as_markdown()
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_an_ignored_file_changes_nothing(versions: tuple[Path, Path], target: str) -> None:
+    edit(versions[1], "notes.txt", "not in", "never in")
+    diff = run_diff(versions, target)
+    assert not any(j["runs"] for j in document(diff)["jobs"])
+    assert {s["change"] for s in document(diff)["services"]} == {"none"}
+
+
+def test_a_shared_context_reruns_the_migration_for_web_py(versions: tuple[Path, Path]) -> None:
+    """web and migrate share one context: the migration's image holds web.py too."""
+    edit(versions[1], "web.py", "'web'", "'web 2'")
+    diff = run_diff(versions)
+    assert job(diff) == {"name": "migrate", "runs": True, "because": ["build"]}
+    assert "(web.py)" in diff.as_text()
+    assert service(diff, "web")["because"] == ["build"]
+
+
+def test_a_new_tag_on_a_built_image_runs_nothing(versions: tuple[Path, Path]) -> None:
+    """A job re-runs when its image's digest changes, not its tag."""
+    for folder, tag in zip(versions, ("1.0", "1.1"), strict=True):
+        edit(folder, "compose.yaml", "    build: .\n    command", f"    image: app/m:{tag}\n"
+             "    build: .\n    command")  # fmt: skip
+    assert job(run_diff(versions))["runs"] is False
+
+
+def test_run_always_says_always(versions: tuple[Path, Path]) -> None:
+    edit(versions[1], "compose.yaml", 'restart: "no"', 'restart: "no"\n    x-berth-run: always')
+    assert job(run_diff(versions)) == {"name": "migrate", "runs": True, "because": ["always"]}
+
+
+def test_a_changed_value_holding_a_secret_runs_without_printing_it(
+    versions: tuple[Path, Path],
+) -> None:
+    edit(versions[1], "compose.yaml", "postgres://app:", "postgres://admin:")
+    diff = run_diff(versions)
+    assert job(diff) == {"name": "migrate", "runs": True, "because": ["environment"]}
+    for text in (diff.as_json(), diff.as_text(), diff.as_markdown()):
+        assert SECRET not in text
+        assert "admin" not in text
+
+
+@pytest.mark.parametrize("target", ["local", "aws"])
+def test_reordered_volumes_run_nothing(versions: tuple[Path, Path], target: str) -> None:
+    edit(versions[1], "compose.yaml", "- data:/data\n      - cache:/cache",
+         "- cache:/cache\n      - data:/data")  # fmt: skip
+    assert job(run_diff(versions, target))["runs"] is False
+
+
+# -- the diff agrees with the run-once provider's own diff -------------------------------------
+
+
+CHANGES = {
+    "nothing": ("compose.yaml", "", ""),
+    "web environment": ("compose.yaml", "GREETING: hello", "GREETING: hi"),
+    "db image": ("compose.yaml", "postgres:16", "postgres:17"),
+    "command": ("compose.yaml", '["./migrate.sh"]', '["./migrate.sh", "-v"]'),
+    "volumes order": ("compose.yaml", "- data:/data\n      - cache:/cache",
+                      "- cache:/cache\n      - data:/data"),
+    "context": ("migrate.sh", "migrating", "migrating again"),
+    "ignored file": ("notes.txt", "not in", "never in"),
+}  # fmt: skip
+
+
+def _run_once_inputs(folder: Path, target: str) -> dict[str, Any]:
+    """The migrate job's run-once inputs as the engine hands them to the provider."""
+    config, secret_keys = plan_config(
+        [str(folder / "compose.yaml")],
+        target=target,
+        secrets={"DB_PASSWORD": SECRET},
+        variables=_settings(target),
+    )
+    module = load_target(target)
+    plan = run_plan(config, secret_keys, preview=False, outputs=digest_outputs(module.plan_outputs))
+    (run,) = [
+        r
+        for r in plan.registrations
+        if "__provider" in r.raw_inputs
+        and plan.service_of(r) == "migrate"
+        and r.name.endswith("-run")
+    ]
+    text = json.dumps(run.raw_inputs).replace(str(folder), "/project")
+    return _unwrap(json.loads(text))
+
+
+def _unwrap(node: Any) -> Any:
+    if isinstance(node, dict):
+        if "4dabf18193072939515e22adb298388d" in node:
+            return _unwrap(node["value"])
+        return {k: _unwrap(v) for k, v in node.items() if k != "__provider"}
+    if isinstance(node, list):
+        return [_unwrap(v) for v in node]
+    return node
+
+
+@pytest.mark.parametrize("target", TARGETS)
+@pytest.mark.parametrize("change", sorted(CHANGES))
+def test_diff_agrees_with_the_run_once_provider(
+    versions: tuple[Path, Path], target: str, change: str
+) -> None:
+    name, old, new = CHANGES[change]
+    if old:
+        edit(versions[1], name, old, new)
+    providers = {
+        "local": "providers.local.run_once:LocalJobProvider",
+        "aws": "providers.aws.run_once:EcsJobProvider",
+        "gcp": "providers.gcp.run_once:CloudRunJobExecutionProvider",
+    }
+    module, _, cls = providers[target].partition(":")
+    provider = getattr(__import__(module, fromlist=[cls]), cls)()
+    olds, news = (_run_once_inputs(folder, target) for folder in versions)
+    replaced = bool(provider.diff("id", olds, news).replaces)
+    assert job(run_diff(versions, target))["runs"] is replaced
+
+
+# -- the rule inside the run-once provider and the local target --------------------------------
+
+
+def test_old_state_with_mounts_in_another_order_runs_nothing() -> None:
+    """A state written before mounts were sorted must not re-run every job on upgrade."""
+    from providers.local.run_once import LocalJobProvider
+
+    mounts = [{"target": "/data", "source": "d"}, {"target": "/cache", "source": "c"}]
+    olds = {"definition": {"image": "sha256:1", "mounts": mounts}, "exitCode": 0}
+    news = {"definition": {"image": "sha256:1", "mounts": mounts[::-1]}}
+    assert LocalJobProvider().diff("id", olds, news).replaces == []
+    changed = {"definition": {"image": "sha256:2", "mounts": mounts}}
+    assert LocalJobProvider().diff("id", olds, changed).replaces == ["definition"]
+
+
+def test_local_job_definition_sorts_order_free_lists(versions: tuple[Path, Path]) -> None:
+    edit(versions[1], "compose.yaml", "- data:/data\n      - cache:/cache",
+         "- cache:/cache\n      - data:/data")  # fmt: skip
+    edit(
+        versions[1],
+        "compose.yaml",
+        'restart: "no"',
+        'restart: "no"\n    cap_add: [NET_ADMIN, CHOWN]',
+    )
+    edit(
+        versions[0],
+        "compose.yaml",
+        'restart: "no"',
+        'restart: "no"\n    cap_add: [CHOWN, NET_ADMIN]',
+    )
+    old, new = (_run_once_inputs(folder, "local")["definition"] for folder in versions)
+    assert new == old
+    assert [m["target"] for m in new["mounts"]] == ["/cache", "/data"]
+
+
+# -- the command line ----------------------------------------------------------------------------
+
+
+def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    environment = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.run(
+        [sys.executable, "-m", "berth", "diff", *args],
+        cwd=cwd,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_cli_prints_the_json_contract(versions: tuple[Path, Path]) -> None:
+    base, head = versions
+    edit(head, "compose.yaml", '["./migrate.sh"]', '["./migrate.sh", "--all"]')
+    result = _cli(
+        "--base", "base/app/compose.yaml", "-f", "head/app/compose.yaml",
+        "--secret", f"DB_PASSWORD={SECRET}", "--format", "json", cwd=base.parent.parent,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["jobs"] == [
+        {"name": "migrate", "runs": True, "because": ["command"]}
+    ]
+    assert SECRET not in result.stdout + result.stderr
+
+
+def test_cli_bad_base_is_one_line(versions: tuple[Path, Path]) -> None:
+    result = _cli("--base", "missing.yaml", "-f", "head/app/compose.yaml",
+                  cwd=versions[0].parent.parent)  # fmt: skip
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1 and "missing.yaml" in result.stderr
