@@ -221,6 +221,9 @@ def test_health_checks_become_http_or_tcp_checks(project_dir, write):
             expose: [8080]
             healthcheck:
               test: ["CMD-SHELL", "pg_isready"]
+          search:
+            image: nginx
+            expose: [9200]
     """)
 
     plan = deploy(["compose.yaml"])
@@ -232,6 +235,8 @@ def test_health_checks_become_http_or_tcp_checks(project_dir, write):
     assert api["internalPorts"] == [8080] and "httpPort" not in api
     assert "httpPath" not in api["healthCheck"] and api["healthCheck"]["port"] == 8080
     assert any("'api'" in w and "TCP check" in w for w in plan.warnings)
+    search = component(plan, "services", "search")
+    assert search["healthCheck"] == {"port": 9200}, "not App Platform's default port 8080"
 
 
 def test_marked_stores_are_managed_clusters_the_app_binds_to(project_dir, write):
@@ -308,3 +313,30 @@ def test_the_mermaid_workflow_is_the_other_targets(project_dir, example):
     diagram = as_mermaid(deploy([file]))
     assert diagram == as_mermaid(program([file], target="local"))
     assert diagram == as_mermaid(program([file], target="gcp"))
+
+
+def test_the_production_override_keeps_the_password_secret(project_dir):
+    base = copy_example("migrate", project_dir)
+    prod = base.replace("compose.yaml", "compose.prod.yaml")
+
+    plan = deploy([base, prod], secrets={"POSTGRES_PASSWORD": "prod-pw-5e6f7a8b"})
+    assert_never_plain(plan, "prod-pw-5e6f7a8b")
+    web = component(plan, "services", "web")
+    assert web["instanceCount"] == 2
+    assert env(web)["DATABASE_URL"]["value"] == "${db.DATABASE_URL}"
+    assert env(component(plan, "jobs", "migrate"))["DATABASE_URL"]["value"] == "${db.DATABASE_URL}"
+
+
+@pytest.mark.timeout(60)
+def test_an_error_after_a_handle_fails_the_program_instead_of_hanging(project_dir, monkeypatch):
+    """The app's outputs resolve once the last component is handed over; an error before
+    that must fail them, or the components waiting on them would wait forever."""
+    from providers.digitalocean import spec as spec_module
+
+    def broken(*_args: object) -> None:
+        raise RuntimeError("broken health check")
+
+    monkeypatch.setattr(spec_module, "health_check", broken)
+    file = copy_example("migrate", project_dir)
+    with pytest.raises(ProgramFailed, match="broken health check"):
+        deploy([file])

@@ -143,11 +143,14 @@ def health_check(
     service: Service, component: Component, warnings: list[str]
 ) -> dict[str, Any] | None:
     """A curl/wget of localhost: an HTTP check of its path; any other check a TCP check of
-    the service's port (App Platform runs no commands); none: App Platform's default."""
+    the service's port (App Platform runs no commands); none: App Platform's default, or a TCP
+    check of the first internal port of a service with no HTTP port."""
     check = service.healthcheck
-    if check is None or check.test[:1] == ("NONE",):
-        return None
     port = component.http_port or next(iter(component.internal_ports), None)
+    if check is None or check.test[:1] == ("NONE",):
+        # Without an HTTP port App Platform checks its default one, 8080: a service that
+        # listens only on other ports is checked on the first of them instead.
+        return {"port": port} if port is not None and component.http_port is None else None
     path = _http_path(check)
     if port is None:
         warnings.append(
