@@ -325,6 +325,7 @@ def test_the_production_override_keeps_the_password_secret(project_dir):
     assert web["instanceCount"] == 2
     assert env(web)["DATABASE_URL"]["value"] == "${db.DATABASE_URL}"
     assert env(component(plan, "jobs", "migrate"))["DATABASE_URL"]["value"] == "${db.DATABASE_URL}"
+    assert any("'migrate'" in w and "x-berth-timeout is ignored" in w for w in plan.warnings)
 
 
 @pytest.mark.timeout(60)

@@ -103,6 +103,11 @@ def layout(project: ComposeProject) -> Layout:
             )
         elif service.job:
             components[service.name] = Component(service.name, name, _job_phase(project, service))
+            if "x-berth-timeout" in service.extensions:
+                warnings.append(
+                    f"job '{service.name}': x-berth-timeout is ignored: an App Platform job "
+                    "has no time limit in the app spec"
+                )
         else:
             components[service.name] = _long_running(service, name, warnings)
     _check_orders(project, components, warnings)
