@@ -10,13 +10,13 @@ safe is deployed with a warning. Pulumi-free.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 
 from berth.errors import BerthError
 from berth.model import ComposeProject, Service, Text
 from berth.ports import not_http
-from berth.stores import PORTS, StoreKind, image_store, managed_stores
+from berth.stores import EXTENSIONS, StoreKind, image_store, managed_stores
 
 
 class Kind(StrEnum):
@@ -120,39 +120,44 @@ def _databases(project: ComposeProject, warnings: list[str]) -> dict[str, Databa
     (it has no volumes): postgres a dev database, redis a managed Valkey cluster (App Platform
     has no dev Redis)."""
     marked = managed_stores(project)
+    implied = managed_stores(replace(project, services=_as_marked(project, set(marked))))
     databases: dict[str, Database] = {}
-    for service in project.services.values():
-        store = marked.get(service.name)
-        found = None if service.build or service.job else image_store(service.image)
-        if store is None and found is None:
-            continue
-        kind = store.kind if store else found.kind  # type: ignore[union-attr]
-        version = store.version if store else found.version  # type: ignore[union-attr]
-        production = store is not None or kind is StoreKind.REDIS
-        if kind is StoreKind.REDIS:
-            version = None if (store or found).engine != "valkey" else version  # type: ignore[union-attr]
+    for name, store in {**marked, **implied}.items():
+        postgres = store.kind is StoreKind.POSTGRES
+        production = name in marked or not postgres
+        if not postgres:
             warnings.append(
-                f"service '{service.name}': a managed Valkey cluster (DigitalOcean's Redis-"
-                "compatible store), billed on its own"
+                f"service '{name}': a managed Valkey cluster (DigitalOcean's Redis-compatible "
+                "store), billed on its own"
             )
-        environment = service.environment
-        postgres = kind is StoreKind.POSTGRES
-        user = (environment.get("POSTGRES_USER") or "postgres") if postgres else None
-        databases[service.name] = Database(
-            engine="PG" if postgres else "VALKEY",
-            version=version,
-            production=production,
-            port=PORTS[kind],
-            database=(environment.get("POSTGRES_DB") or user) if postgres else None,
-            user=user,
-            password=environment.get("POSTGRES_PASSWORD" if postgres else "REDIS_PASSWORD"),
-        )
-        if not production:
+        elif not production:
             warnings.append(
-                f"service '{service.name}': an App Platform dev database (postgres); mark it "
+                f"service '{name}': an App Platform dev database (postgres); mark it "
                 "x-defang-postgres: true for a managed cluster"
             )
-    return databases
+        databases[name] = Database(
+            engine="PG" if postgres else "VALKEY",
+            version=store.version if postgres or store.engine == "valkey" else None,
+            production=production,
+            port=store.port,
+            database=store.database,
+            user=store.user,
+            password=store.password,
+        )
+    return {name: databases[name] for name in project.services if name in databases}
+
+
+def _as_marked(project: ComposeProject, marked: set[str]) -> dict[str, Service]:
+    """The unmarked services whose image is a store, marked: ``berth.stores`` then reads their
+    engine, version and credentials by the same rules as marked ones."""
+    extension = {kind: key for key, kind in EXTENSIONS.items()}
+    implied = {}
+    for service in project.services.values():
+        found = None if service.build or service.job else image_store(service.image)
+        if found is not None and service.name not in marked:
+            extensions = {**service.extensions, extension[found.kind.value]: True}
+            implied[service.name] = replace(service, extensions=extensions)
+    return implied
 
 
 def _long_running(service: Service, name: str, warnings: list[str]) -> Component:
