@@ -9,11 +9,8 @@ file system when a named volume is used, and one Secrets Manager secret per stac
 from __future__ import annotations
 
 import hashlib
-import json
 import re
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Sequence
 
 import pulumi
 import pulumi_aws as aws
@@ -27,14 +24,9 @@ from components.target import JobHandle, ServiceHandle
 from providers.aws.account import current_account
 from providers.aws.containers import (
     ecs_name,
-    health_command,
-    init_container,
-    log_configuration,
-    secret_env_name,
-    service_container,
 )
 from providers.aws.iam import create_roles
-from providers.aws.images import DEFAULT_PLATFORM, Images, slug
+from providers.aws.images import Images, slug
 from providers.aws.ingress import (
     Ingress,
     LoadBalancer,
@@ -46,32 +38,15 @@ from providers.aws.network import create_network, create_security_groups
 from providers.aws.options import AwsOptions
 from providers.aws.readiness import READY_TIMEOUT, EcsServiceReady
 from providers.aws.run_once import EcsJob
-from providers.aws.secrets import SecretInput, SecretStore
-from providers.aws.sizing import task_size
+from providers.aws.secrets import SecretStore
 from providers.aws.stores import StoreSettings, store_resources
-from providers.aws.volumes import FileSystem, task_mounts
+from providers.aws.tasks import TaskShared, create_task, warner
+from providers.aws.volumes import FileSystem
 
 RUNTIME_PLATFORMS = {"linux/amd64": "X86_64", "linux/arm64": "ARM64", "linux/arm64/v8": "ARM64"}
 STARTED_BY_LIMIT = 128
 """RunTask's startedBy: at most 128 letters, digits, hyphens, underscores and slashes."""
 _DNS_LABEL = re.compile(r"[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?")
-
-
-@dataclass(frozen=True)
-class Task:
-    """A service's or job's task definition, and what must exist before it runs."""
-
-    definition: aws.ecs.TaskDefinition
-    container: str
-    containers: pulumi.Output[list[dict[str, Any]]]
-    """The container definitions: everything the task runs, but the values of secrets."""
-    secrets: dict[str, pulumi.Output[str]]
-    """Environment variables filled from Secrets Manager, with their values, as secrets."""
-    volumes: dict[str, pulumi.Input[str]]
-    """Named volumes, to their access points."""
-    cpu: int
-    memory: int
-    waits: list[pulumi.Resource]
 
 
 class AwsTarget:
@@ -106,7 +81,7 @@ class AwsTarget:
         )
         https = self.options.certificate_arn is not None
         self.ingress: dict[str, list[Ingress]] = {
-            s.name: ingress_ports(s, https, _warner(s)) for s in containers if not s.job
+            s.name: ingress_ports(s, https, warner(s)) for s in containers if not s.job
         }
         listeners = sorted(listener_ports(self.ingress, self.file))
         target_ports = [port.target for ports in self.ingress.values() for port in ports]
@@ -181,6 +156,18 @@ class AwsTarget:
         self.secrets = SecretStore(
             prefix=self.prefix, values=self.secret_values, file=self.file, parent=parent
         )
+        self.tasks = TaskShared(
+            prefix=self.prefix,
+            file=self.file,
+            region=self.region,
+            namespace_name=self.namespace_name,
+            logs=self.logs,
+            images=self.images,
+            secrets=self.secrets,
+            secret_values=self.secret_values,
+            roles=self.roles,
+            storage=self.storage,
+        )
         self.store_settings = StoreSettings(
             prefix=self.prefix,
             network=self.network,
@@ -198,7 +185,7 @@ class AwsTarget:
         if store := self.stores.get(service.name):
             available = store_resources(store, service, self.store_settings, after, parent)
             return ServiceHandle(started=available, healthy=available)
-        task = self._task(service, parent)
+        task = create_task(self.tasks, service, parent)
         opts = pulumi.ResourceOptions(parent=parent)
         registry = aws.servicediscovery.Service(
             f"{service.name}-dns",
@@ -261,7 +248,7 @@ class AwsTarget:
     def job(
         self, job: Service, after: Sequence[pulumi.Resource], parent: pulumi.Resource
     ) -> JobHandle:
-        task = self._task(job, parent)
+        task = create_task(self.tasks, job, parent)
         run = EcsJob(
             f"{job.name}-run",
             {
@@ -331,86 +318,6 @@ class AwsTarget:
 
     # -- one task --------------------------------------------------------------------------
 
-    def _task(self, service: Service, parent: pulumi.Resource) -> Task:
-        warn = _warner(service)
-        container = ecs_name(service.name)
-        init = f"{container}-init"
-        image, _ = self.images.image(service, parent)
-        environment = self.secrets.environment(service, parent)
-        health = None
-        if service.healthcheck:
-            health, keys = health_command(
-                service.healthcheck, service.name, self.file, self.secret_values
-            )
-            environment |= {
-                secret_env_name(key): SecretInput(self.secrets.key(key), self.secret_values[key])
-                for key in keys
-            }
-        files = self.secrets.files(service, parent)
-        mount_points, volumes, access_points = task_mounts(service, self.storage, warn)
-        log = log_configuration(self.logs.name, self.region, container)
-        rendered = pulumi.Output.json_dumps(
-            [
-                init_container(
-                    init,
-                    image=self.images.init_image,
-                    search_domain=self.namespace_name,
-                    files=[(file, variable) for variable, (file, _) in files.items()],
-                    secrets={v: s.stored.value_from for v, (_, s) in files.items()},
-                    log_configuration=log,
-                ),
-                service_container(
-                    service,
-                    self.file,
-                    image=image,
-                    secrets={name: s.stored.value_from for name, s in environment.items()},
-                    health_command=health,
-                    mount_points=mount_points,
-                    log_configuration=log,
-                    init=init,
-                    warn=warn,
-                ),
-            ],
-            sort_keys=True,
-        )
-        secrets = environment | {variable: secret for variable, (_, secret) in files.items()}
-        stored = list({id(s.stored): s.stored for s in secrets.values()}.values())
-        waits: list[pulumi.Resource] = [
-            self.roles.execution_policy,
-            self.images.cache_rule,
-            *(s.version for s in stored),
-        ]
-        if self.storage and access_points:
-            waits.extend(self.storage.ready)
-        size = task_size(service, self.file)
-        definition = aws.ecs.TaskDefinition(
-            service.name,
-            family=f"{self.prefix}-{container}",
-            container_definitions=rendered,
-            cpu=str(size.cpu),
-            memory=str(size.memory),
-            network_mode="awsvpc",
-            requires_compatibilities=["FARGATE"],
-            execution_role_arn=self.roles.execution.arn,
-            task_role_arn=self.roles.tasks[service.name].arn,
-            runtime_platform=aws.ecs.TaskDefinitionRuntimePlatformArgs(
-                operating_system_family="LINUX",
-                cpu_architecture=_architecture(service, warn),
-            ),
-            volumes=volumes or None,
-            opts=pulumi.ResourceOptions(parent=parent),
-        )
-        return Task(
-            definition=definition,
-            container=container,
-            containers=rendered.apply(json.loads),
-            secrets={name: pulumi.Output.secret(secrets[name].value) for name in sorted(secrets)},
-            volumes=access_points,
-            cpu=size.cpu,
-            memory=size.memory,
-            waits=waits,
-        )
-
     # -- volumes and network -------------------------------------------------------------------
 
     def _network_configuration(self) -> aws.ecs.ServiceNetworkConfigurationArgs:
@@ -440,21 +347,3 @@ def _check_project(project: ComposeProject, file: str) -> None:
                 service=service.name,
                 hint="use letters, digits, '-' and '_' only, at most 63 characters",
             )
-
-
-def _architecture(service: Service, warn: Callable[[str], None]) -> str:
-    """Fargate's CPU architecture for the compose platform."""
-    platform = service.platform or DEFAULT_PLATFORM
-    if platform not in RUNTIME_PLATFORMS:
-        warn(
-            f"platform {platform} cannot run on Fargate (linux/amd64 or linux/arm64 only); "
-            "the task is started as linux/amd64 and will likely fail"
-        )
-    return RUNTIME_PLATFORMS.get(platform, "X86_64")
-
-
-def _warner(service: Service) -> Callable[[str], None]:
-    def warn(message: str) -> None:
-        pulumi.log.warn(f"service '{service.name}': {message}")
-
-    return warn

@@ -1,0 +1,165 @@
+"""A service's or job's ECS task definition: its containers (an init container, then the
+service's), its size, its volumes, its roles, and what must exist before it can run.
+
+Everything every task of the project shares is in ``TaskShared``, which the target builds once.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+from berth.model import Service
+from providers.aws.containers import (
+    ecs_name,
+    health_command,
+    init_container,
+    log_configuration,
+    secret_env_name,
+    service_container,
+)
+from providers.aws.iam import Roles
+from providers.aws.images import DEFAULT_PLATFORM, Images
+from providers.aws.secrets import SecretInput, SecretStore
+from providers.aws.sizing import task_size
+from providers.aws.volumes import FileSystem, task_mounts
+
+RUNTIME_PLATFORMS = {"linux/amd64": "X86_64", "linux/arm64": "ARM64", "linux/arm64/v8": "ARM64"}
+
+
+@dataclass(frozen=True)
+class Task:
+    """A service's or job's task definition, and what must exist before it runs."""
+
+    definition: aws.ecs.TaskDefinition
+    container: str
+    containers: pulumi.Output[list[dict[str, Any]]]
+    """The container definitions: everything the task runs, but the values of secrets."""
+    secrets: dict[str, pulumi.Output[str]]
+    """Environment variables filled from Secrets Manager, with their values, as secrets."""
+    volumes: dict[str, pulumi.Input[str]]
+    """Named volumes, to their access points."""
+    cpu: int
+    memory: int
+    waits: list[pulumi.Resource]
+
+
+@dataclass(frozen=True)
+class TaskShared:
+    """What every task of the project uses."""
+
+    prefix: str
+    file: str
+    region: pulumi.Input[str]
+    namespace_name: str
+    logs: aws.cloudwatch.LogGroup
+    images: Images
+    secrets: SecretStore
+    secret_values: Mapping[str, str]
+    roles: Roles
+    storage: FileSystem | None
+
+
+def create_task(shared: TaskShared, service: Service, parent: pulumi.Resource) -> Task:
+    """The task definition of ``service`` (or a job), under ``parent``."""
+    warn = warner(service)
+    container = ecs_name(service.name)
+    init = f"{container}-init"
+    image, _ = shared.images.image(service, parent)
+    environment = shared.secrets.environment(service, parent)
+    health = None
+    if service.healthcheck:
+        health, keys = health_command(
+            service.healthcheck, service.name, shared.file, shared.secret_values
+        )
+        environment |= {
+            secret_env_name(key): SecretInput(shared.secrets.key(key), shared.secret_values[key])
+            for key in keys
+        }
+    files = shared.secrets.files(service, parent)
+    mount_points, volumes, access_points = task_mounts(service, shared.storage, warn)
+    log = log_configuration(shared.logs.name, shared.region, container)
+    rendered = pulumi.Output.json_dumps(
+        [
+            init_container(
+                init,
+                image=shared.images.init_image,
+                search_domain=shared.namespace_name,
+                files=[(file, variable) for variable, (file, _) in files.items()],
+                secrets={v: s.stored.value_from for v, (_, s) in files.items()},
+                log_configuration=log,
+            ),
+            service_container(
+                service,
+                shared.file,
+                image=image,
+                secrets={name: s.stored.value_from for name, s in environment.items()},
+                health_command=health,
+                mount_points=mount_points,
+                log_configuration=log,
+                init=init,
+                warn=warn,
+            ),
+        ],
+        sort_keys=True,
+    )
+    secrets = environment | {variable: secret for variable, (_, secret) in files.items()}
+    stored = list({id(s.stored): s.stored for s in secrets.values()}.values())
+    waits: list[pulumi.Resource] = [
+        shared.roles.execution_policy,
+        shared.images.cache_rule,
+        *(s.version for s in stored),
+    ]
+    if shared.storage and access_points:
+        waits.extend(shared.storage.ready)
+    size = task_size(service, shared.file)
+    definition = aws.ecs.TaskDefinition(
+        service.name,
+        family=f"{shared.prefix}-{container}",
+        container_definitions=rendered,
+        cpu=str(size.cpu),
+        memory=str(size.memory),
+        network_mode="awsvpc",
+        requires_compatibilities=["FARGATE"],
+        execution_role_arn=shared.roles.execution.arn,
+        task_role_arn=shared.roles.tasks[service.name].arn,
+        runtime_platform=aws.ecs.TaskDefinitionRuntimePlatformArgs(
+            operating_system_family="LINUX",
+            cpu_architecture=_architecture(service, warn),
+        ),
+        volumes=volumes or None,
+        opts=pulumi.ResourceOptions(parent=parent),
+    )
+    return Task(
+        definition=definition,
+        container=container,
+        containers=rendered.apply(json.loads),
+        secrets={name: pulumi.Output.secret(secrets[name].value) for name in sorted(secrets)},
+        volumes=access_points,
+        cpu=size.cpu,
+        memory=size.memory,
+        waits=waits,
+    )
+
+
+def _architecture(service: Service, warn: Callable[[str], None]) -> str:
+    """Fargate's CPU architecture for the compose platform."""
+    platform = service.platform or DEFAULT_PLATFORM
+    if platform not in RUNTIME_PLATFORMS:
+        warn(
+            f"platform {platform} cannot run on Fargate (linux/amd64 or linux/arm64 only); "
+            "the task is started as linux/amd64 and will likely fail"
+        )
+    return RUNTIME_PLATFORMS.get(platform, "X86_64")
+
+
+def warner(service: Service) -> Callable[[str], None]:
+    def warn(message: str) -> None:
+        pulumi.log.warn(f"service '{service.name}': {message}")
+
+    return warn
