@@ -59,7 +59,10 @@ def test_the_database_is_private_and_open_only_to_the_projects_tasks(project_dir
     plan = managed_seed(project_dir)
 
     group = find(plan, "aws:rds/subnetGroup:SubnetGroup", "db-db")
-    private = [r for r in of_type(plan, "aws:ec2/subnet:Subnet") if "-private-" in r.name]
+    private = sorted(
+        (r for r in of_type(plan, "aws:ec2/subnet:Subnet") if "-private-" in r.name),
+        key=lambda subnet: subnet.name,
+    )
     assert len(private) == 2
     assert all(not s.inputs.get("mapPublicIpOnLaunch") for s in private)
     assert group.inputs["subnetIds"] == [f"{s.name}-id" for s in private]
