@@ -9,8 +9,9 @@ Nothing else in Berth changes when a target is added.
 
 from __future__ import annotations
 
+import functools
 import importlib
-import importlib.util
+import pkgutil
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from types import ModuleType
@@ -18,12 +19,13 @@ from typing import Any, Protocol
 
 import pulumi
 
+import providers
 from berth.errors import BerthError
 from berth.fields import Support
 from berth.model import ComposeProject, Service
 from berth.settings import StackSettings
 
-TARGETS = ("local", "aws", "gcp", "digitalocean")
+DEFAULT_TARGET = "local"
 
 
 @dataclass(frozen=True)
@@ -75,10 +77,10 @@ class TargetModule(Protocol):
 
 def load_target(name: str) -> TargetModule:
     """The target package ``providers.<name>``, imported only when chosen (cloud SDKs are slow)."""
-    if name not in TARGETS:
+    if name not in available_targets():
         raise BerthError(
             f"unknown target {name!r}",
-            hint=f"set berth:target to one of {', '.join(TARGETS)}",
+            hint=f"set berth:target to one of {', '.join(available_targets())}",
         )
     try:
         module: ModuleType = importlib.import_module(f"providers.{name}")
@@ -92,8 +94,16 @@ def load_target(name: str) -> TargetModule:
     return module  # type: ignore[return-value]
 
 
+@functools.cache
 def available_targets() -> list[str]:
-    return [name for name in TARGETS if importlib.util.find_spec(f"providers.{name}") is not None]
+    """Every package under ``providers/``, the default target first: adding a target is adding
+    a package, nothing else."""
+    found = sorted(
+        module.name
+        for module in pkgutil.iter_modules(providers.__path__)
+        if module.ispkg and not module.name.startswith("_")
+    )
+    return sorted(found, key=lambda name: name != DEFAULT_TARGET)
 
 
 def all_option_keys() -> frozenset[str]:

@@ -6,13 +6,16 @@ import hashlib
 import json
 import uuid
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pulumi
 
 from berth.fields import Support, ignored, refused, supported
 from berth.model import ComposeProject
 from berth.settings import StackSettings
+
+if TYPE_CHECKING:
+    from components.target import Target
 
 NAME = "aws"
 OPTION_KEYS: frozenset[str] = frozenset(
@@ -136,7 +139,7 @@ FIELD_SUPPORT: dict[str, Support] = {
 }  # fmt: skip
 
 
-def create(project: ComposeProject, settings: StackSettings, parent: pulumi.Resource) -> Any:
+def create(project: ComposeProject, settings: StackSettings, parent: pulumi.Resource) -> Target:
     from providers.aws.target import AwsTarget  # noqa: PLC0415 - pulumi_aws loads slowly
 
     return AwsTarget(project, settings, parent)

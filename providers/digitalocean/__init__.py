@@ -8,7 +8,7 @@ import hashlib
 import json
 import uuid
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pulumi
 
@@ -16,6 +16,9 @@ from berth.fields import Support, ignored, refused, supported
 from berth.model import ComposeProject
 from berth.settings import StackSettings
 from providers.digitalocean.options import KEYS
+
+if TYPE_CHECKING:
+    from components.target import Target
 
 NAME = "digitalocean"
 OPTION_KEYS: frozenset[str] = KEYS
@@ -85,7 +88,7 @@ FIELD_SUPPORT: dict[str, Support] = {
 }
 
 
-def create(project: ComposeProject, settings: StackSettings, parent: pulumi.Resource) -> Any:
+def create(project: ComposeProject, settings: StackSettings, parent: pulumi.Resource) -> Target:
     from providers.digitalocean.target import DigitalOceanTarget  # noqa: PLC0415 - slow SDK
 
     return DigitalOceanTarget(project, settings, parent)

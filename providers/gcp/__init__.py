@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pulumi
 
@@ -14,6 +14,9 @@ from berth.fields import Support, ignored, refused, supported
 from berth.model import ComposeProject
 from berth.settings import StackSettings
 from providers.gcp.options import KEYS
+
+if TYPE_CHECKING:
+    from components.target import Target
 
 NAME = "gcp"
 OPTION_KEYS: frozenset[str] = KEYS
@@ -110,7 +113,7 @@ FIELD_SUPPORT: dict[str, Support] = {
 }
 
 
-def create(project: ComposeProject, settings: StackSettings, parent: pulumi.Resource) -> Any:
+def create(project: ComposeProject, settings: StackSettings, parent: pulumi.Resource) -> Target:
     from providers.gcp.target import GcpTarget  # noqa: PLC0415 - pulumi_gcp loads slowly
 
     return GcpTarget(project, settings, parent)

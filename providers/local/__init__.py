@@ -5,13 +5,16 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pulumi
 
 from berth.fields import Support, ignored, supported
 from berth.model import ComposeProject
 from berth.settings import StackSettings
+
+if TYPE_CHECKING:
+    from components.target import Target
 
 NAME = "local"
 OPTION_KEYS: frozenset[str] = frozenset()
@@ -64,7 +67,7 @@ FIELD_SUPPORT: dict[str, Support] = {
 }  # fmt: skip
 
 
-def create(project: ComposeProject, settings: StackSettings, parent: pulumi.Resource) -> Any:
+def create(project: ComposeProject, settings: StackSettings, parent: pulumi.Resource) -> Target:
     from providers.local.target import LocalTarget  # noqa: PLC0415 - pulumi_docker loads slowly
 
     return LocalTarget(project, parent, settings.variables.secrets)

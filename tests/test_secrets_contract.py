@@ -1,0 +1,69 @@
+"""One contract for every target: a stack secret never appears in plain text in a resource
+input, a warning or any form of the offline plan's output, and it does reach the resources that
+need it, inside Pulumi's secret wrapper. A new target under providers/ is held to it at once."""
+
+from __future__ import annotations
+
+import pytest
+
+from berth.render import as_json, as_mermaid, as_text
+from components.target import available_targets
+from tests.conftest import program
+from tests.secrets_check import assert_never_plain, count_wrapped
+
+PASSWORD, TOKEN = "pw-contract-7f6e5d4c", "tok-contract-3b2a1908"
+COMPOSE = """
+    name: shop
+    services:
+      db:
+        image: postgres:16
+        environment:
+          POSTGRES_PASSWORD: ${DB_PASSWORD}
+      migrate:
+        image: migrate/migrate
+        environment:
+          DATABASE_URL: postgres://app:${DB_PASSWORD}@db:5432/app
+          API_TOKEN: ${API_TOKEN}
+        restart: "no"
+        depends_on: [db]
+      web:
+        image: nginx
+        ports: ["80:80"]
+        environment:
+          - API_TOKEN
+        depends_on: [migrate]
+    """
+
+
+@pytest.mark.parametrize("target", available_targets())
+def test_secrets_reach_resources_only_as_secrets(project_dir, write, target):
+    write(COMPOSE)
+
+    plan = program(
+        ["compose.yaml"], target=target, secrets={"DB_PASSWORD": PASSWORD, "API_TOKEN": TOKEN}
+    )
+
+    assert_never_plain(plan, PASSWORD, TOKEN)
+    assert count_wrapped(plan, TOKEN) >= 1, "the token reached a resource, wrapped"
+    for rendered in (as_text(plan), as_json(plan), as_mermaid(plan)):
+        assert PASSWORD not in rendered
+        assert TOKEN not in rendered
+
+
+@pytest.mark.parametrize("target", available_targets())
+def test_a_jobs_log_tail_is_a_secret_output_when_the_job_holds_secrets(project_dir, write, target):
+    write(COMPOSE)
+    plan = program(
+        ["compose.yaml"], target=target, secrets={"DB_PASSWORD": PASSWORD, "API_TOKEN": TOKEN}
+    )
+
+    runs = [
+        r
+        for r in plan.registrations
+        if r.type.startswith("pulumi-python:dynamic/") and r.name == "migrate-run"
+    ]
+    if not runs:
+        pytest.skip(f"{target} runs jobs inside another resource, with no log tail of its own")
+    (run,) = runs
+    assert "logTail" in run.secret_outputs
+    assert run.inputs["scrubValues"] == "[secret]"
