@@ -24,6 +24,7 @@ from pulumi.runtime.stack import run_pulumi_func
 from berth.errors import BerthError
 from berth.graph import deployment_order
 from berth.model import ComposeProject
+from berth.settings import declared_defaults
 from components.program import deploy
 from components.project import Project
 from components.run_once import UNKNOWN
@@ -205,7 +206,7 @@ def run_plan(
 ) -> Plan:
     """Run the program under mocks; BerthError for bad input, the mock's error for ``fail``;
     ``outputs`` replaces the target's ``plan_outputs`` (``berth diff`` digests built images)."""
-    target = load_target(config.get("berth:target") or "local")
+    target = load_target(config.get("berth:target") or declared_defaults()["target"])
     monitor = RecordingMonitor(PlanMocks(target, preview, fail, outputs))
     logger = logging.getLogger(f"berth.plan.{id(monitor)}")
     logger.propagate = False

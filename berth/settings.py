@@ -2,26 +2,56 @@
 
 Every key of the namespace that is not one of Berth's settings is a variable for the compose
 files: it fills ``${VAR}`` and bare environment keys. Secret keys stay secret.
+
+Every setting's default is written once, in Pulumi.yaml: ``pulumi up`` applies it to the stack
+config, and the offline plan, which has no CLI, reads it from there (``declared_defaults``).
 """
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
 
 from berth.errors import BerthError
 from berth.variables import Variables
+
+PROJECT_FILE = Path(__file__).resolve().parents[1] / "Pulumi.yaml"
 
 NAMESPACE = "berth"
 SETTING_KEYS = frozenset({"composeFiles", "target", "profiles"})
 
 
+@functools.cache
+def declared_defaults() -> dict[str, str]:
+    """Each setting's default as Pulumi.yaml declares it, in its config-string form."""
+    declared = yaml.safe_load(PROJECT_FILE.read_text(encoding="utf-8")).get("config") or {}
+    return {
+        key: _config_string(spec["default"])
+        for key, spec in declared.items()
+        if isinstance(spec, dict) and "default" in spec
+    }
+
+
+def _config_string(value: Any) -> str:
+    """How the stack config holds a value: booleans lowercase, lists as JSON."""
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, list | dict):
+        return json.dumps(value)
+    return "" if value is None else str(value)
+
+
 @dataclass(frozen=True)
 class StackSettings:
-    compose_files: tuple[str, ...] = ("compose.yaml",)
-    target: str = "local"
-    profiles: tuple[str, ...] = ()
+    compose_files: tuple[str, ...]
+    target: str
+    profiles: tuple[str, ...]
     variables: Variables = field(default_factory=Variables)
     options: Mapping[str, str] = field(default_factory=dict)
     """Target settings (keys the target declares), as raw config strings."""
@@ -44,9 +74,9 @@ class StackSettings:
                 hint=f"set it again without --secret: `pulumi config set {key} <value>`",
             )
         return cls(
-            compose_files=tuple(_string_list(own, "composeFiles", ["compose.yaml"])),
-            target=own.get("target") or "local",
-            profiles=tuple(_string_list(own, "profiles", [])),
+            compose_files=tuple(_string_list(own, "composeFiles")),
+            target=option_text(own, "target"),
+            profiles=tuple(_string_list(own, "profiles")),
             variables=Variables(
                 values={k: v for k, v in own.items() if k not in reserved},
                 secret_keys=frozenset(secret - reserved),
@@ -55,37 +85,37 @@ class StackSettings:
         )
 
 
-def option_bool(options: Mapping[str, str], key: str, *, default: bool) -> bool:
-    """A target's boolean setting (``true``/``false``), its default when unset or empty."""
-    text = (options.get(key) or "").strip().lower()
-    if not text:
-        return default
+def option_text(options: Mapping[str, str], key: str) -> str:
+    """A setting's config string: Pulumi.yaml's default when unset or empty."""
+    value = options.get(key)
+    return (declared_defaults()[key] if value in (None, "") else str(value)).strip()
+
+
+def option_bool(options: Mapping[str, str], key: str) -> bool:
+    """A boolean setting (``true``/``false``)."""
+    text = option_text(options, key).lower()
     if text in ("true", "false"):
         return text == "true"
     raise BerthError(
         f"berth:{key} must be true or false, got {options[key]!r}",
-        hint=f"`pulumi config set {key} {str(default).lower()}`",
+        hint=f"`pulumi config set {key} {declared_defaults()[key]}`",
     )
 
 
-def option_int(options: Mapping[str, str], key: str, *, default: int) -> int:
-    """A target's whole-number setting, its default when unset or empty."""
-    text = (options.get(key) or "").strip()
-    if not text:
-        return default
+def option_int(options: Mapping[str, str], key: str) -> int:
+    """A whole-number setting."""
+    text = option_text(options, key)
     try:
         return int(text)
     except ValueError:
         raise BerthError(
             f"berth:{key} must be a whole number, got {options[key]!r}",
-            hint=f"`pulumi config set {key} {default}`",
+            hint=f"`pulumi config set {key} {declared_defaults()[key]}`",
         ) from None
 
 
-def _string_list(own: Mapping[str, str], key: str, default: list[str]) -> list[str]:
-    raw = own.get(key)
-    if raw is None or raw == "":
-        return default
+def _string_list(own: Mapping[str, str], key: str) -> list[str]:
+    raw = option_text(own, key)
     try:
         value = json.loads(raw)
     except json.JSONDecodeError:

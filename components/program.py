@@ -13,7 +13,7 @@ from pulumi.runtime import config as runtime_config
 
 from berth.errors import BerthError
 from berth.load import load_project
-from berth.settings import NAMESPACE, StackSettings
+from berth.settings import NAMESPACE, StackSettings, declared_defaults
 from components.project import Project, ProjectArgs
 from components.target import all_option_keys, load_target
 
@@ -32,7 +32,7 @@ def stack_config() -> tuple[dict[str, str], set[str]]:
 
 def deploy() -> Project:
     values, secret_keys = stack_config()
-    target = load_target(values.get(f"{NAMESPACE}:target") or "local")
+    target = load_target(values.get(f"{NAMESPACE}:target") or declared_defaults()["target"])
     settings = StackSettings.from_config(values, secret_keys, all_option_keys())
     compose = load_project(
         settings.compose_files,

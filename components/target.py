@@ -23,9 +23,7 @@ import providers
 from berth.errors import BerthError
 from berth.fields import Support
 from berth.model import ComposeProject, Service
-from berth.settings import StackSettings
-
-DEFAULT_TARGET = "local"
+from berth.settings import StackSettings, declared_defaults
 
 
 @dataclass(frozen=True)
@@ -103,7 +101,7 @@ def available_targets() -> list[str]:
         for module in pkgutil.iter_modules(providers.__path__)
         if module.ispkg and not module.name.startswith("_")
     )
-    return sorted(found, key=lambda name: name != DEFAULT_TARGET)
+    return sorted(found, key=lambda name: name != declared_defaults()["target"])
 
 
 def all_option_keys() -> frozenset[str]:

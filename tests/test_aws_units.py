@@ -61,7 +61,8 @@ def test_settings_accept_lists_as_json_or_commas():
     as_text = AwsOptions.parse({"awsVpcId": "vpc-1", "awsSubnetIds": "subnet-a, subnet-b"})
     assert as_json == as_text
     assert as_json.subnet_ids == ("subnet-a", "subnet-b")
-    assert AwsOptions.parse({}) == AwsOptions()
+    defaults = AwsOptions.parse({})
+    assert (defaults.vpc_id, defaults.subnet_ids, defaults.assign_public_ip) == (None, (), True)
 
 
 def test_a_shell_health_check_reads_its_secret_from_the_environment():

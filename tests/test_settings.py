@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from berth.errors import BerthError
-from berth.settings import StackSettings
+from berth.settings import StackSettings, declared_defaults
 
 
 def test_defaults_with_an_empty_config():
@@ -113,3 +113,26 @@ def test_sealed_variables_hide_secrets_from_the_compose_process():
     assert revealed.value == "postgres://app:hunter2@db"
     assert revealed.keys == ("DB_PASSWORD",)
     assert "hunter2" not in repr(sealed)
+
+
+def test_every_default_is_pulumi_yamls(monkeypatch):
+    """One source for defaults: change one in Pulumi.yaml and every target's options follow."""
+    from components.target import available_targets, load_target
+    from providers.aws.options import AwsOptions
+
+    declared = dict(declared_defaults())
+    assert AwsOptions.parse({}).ecr_keep_images == int(declared["awsEcrKeepImages"])
+    monkeypatch.setattr(
+        "berth.settings.declared_defaults", lambda: {**declared, "awsEcrKeepImages": "3"}
+    )
+    assert AwsOptions.parse({}).ecr_keep_images == 3
+    for name in available_targets():
+        assert set(declared) >= load_target(name).OPTION_KEYS, f"{name}: a setting without default"
+
+
+def test_the_default_target_is_pulumi_yamls():
+    from components.target import available_targets
+
+    assert available_targets()[0] == declared_defaults()["target"] == "local"
+    assert StackSettings.from_config({}).target == "local"
+    assert StackSettings.from_config({}).compose_files == ("compose.yaml",)

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from berth.errors import BerthError
-from berth.settings import option_bool, option_int
+from berth.settings import option_bool, option_int, option_text
 
 LOG_RETENTION_DAYS = (
     1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
@@ -18,16 +18,18 @@ LOG_RETENTION_DAYS = (
 
 @dataclass(frozen=True)
 class AwsOptions:
-    vpc_id: str | None = None
+    """The settings, their defaults from Pulumi.yaml (``berth.settings.declared_defaults``)."""
+
+    vpc_id: str | None
     """An existing VPC; None creates one with two public subnets and no NAT gateway."""
-    subnet_ids: tuple[str, ...] = ()
-    assign_public_ip: bool = True
+    subnet_ids: tuple[str, ...]
+    assign_public_ip: bool
     """Tasks get public IPs so they pull images without a NAT gateway."""
-    log_retention_days: int = 30
-    certificate_arn: str | None = None
+    log_retention_days: int
+    certificate_arn: str | None
     """An ACM certificate: the load balancer then serves HTTPS and redirects HTTP to it."""
-    ecr_keep_images: int = 10
-    throwaway_stores: bool = False
+    ecr_keep_images: int
+    throwaway_stores: bool
     """Managed stores without deletion protection, final snapshot or ``protect``: for stacks
     whose data does not matter (dev, previews)."""
 
@@ -35,13 +37,13 @@ class AwsOptions:
     def parse(cls, raw: Mapping[str, str]) -> AwsOptions:
         """Options from ``StackSettings.options``; a BerthError naming the key for a bad value."""
         options = cls(
-            vpc_id=raw.get("awsVpcId") or None,
+            vpc_id=option_text(raw, "awsVpcId") or None,
             subnet_ids=_strings(raw, "awsSubnetIds"),
-            assign_public_ip=option_bool(raw, "awsAssignPublicIp", default=True),
-            log_retention_days=option_int(raw, "awsLogRetentionDays", default=30),
-            certificate_arn=raw.get("awsCertificateArn") or None,
-            ecr_keep_images=option_int(raw, "awsEcrKeepImages", default=10),
-            throwaway_stores=option_bool(raw, "awsThrowawayStores", default=False),
+            assign_public_ip=option_bool(raw, "awsAssignPublicIp"),
+            log_retention_days=option_int(raw, "awsLogRetentionDays"),
+            certificate_arn=option_text(raw, "awsCertificateArn") or None,
+            ecr_keep_images=option_int(raw, "awsEcrKeepImages"),
+            throwaway_stores=option_bool(raw, "awsThrowawayStores"),
         )
         options._check()
         return options
@@ -77,8 +79,8 @@ class AwsOptions:
 
 def _strings(raw: Mapping[str, str], key: str) -> tuple[str, ...]:
     """A JSON list (how ``pulumi config set --path`` stores one) or comma-separated values."""
-    text = (raw.get(key) or "").strip()
-    if not text:
+    text = option_text(raw, key)
+    if text in ("", "[]"):
         return ()
     if text.startswith("["):
         try:

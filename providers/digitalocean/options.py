@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from berth.errors import BerthError
+from berth.settings import declared_defaults, option_text
 
 REGION = "digitaloceanRegion"
 INSTANCE_SIZE = "digitaloceanInstanceSize"
@@ -37,13 +38,15 @@ _SLUG = re.compile(r"[a-z0-9][a-z0-9-]*[a-z0-9]")
 
 @dataclass(frozen=True)
 class DigitalOceanOptions:
-    region: str = "nyc"
-    instance_size: str = "apps-s-1vcpu-1gb"
+    """The settings, their defaults from Pulumi.yaml (``berth.settings.declared_defaults``)."""
+
+    region: str
+    instance_size: str
     """One App Platform instance size for every service, worker and job."""
-    registry: str = ""
+    registry: str
     """The account's DigitalOcean Container Registry (an account has one); empty creates one
     named after the project when a service is built."""
-    database_size: str = "db-s-1vcpu-1gb"
+    database_size: str
     """Node size of the managed database clusters."""
 
     @property
@@ -52,25 +55,23 @@ class DigitalOceanOptions:
 
     @classmethod
     def parse(cls, options: Mapping[str, str]) -> DigitalOceanOptions:
-        defaults = cls()
-        region = (options.get(REGION) or defaults.region).strip()
+        defaults = declared_defaults()
+        region = option_text(options, REGION)
         if region not in DATACENTERS:
             raise BerthError(
                 f"berth:{REGION} must be an App Platform region, got {region!r}",
                 hint=f"one of {', '.join(sorted(DATACENTERS))}, e.g. "
-                f"`pulumi config set {REGION} {defaults.region}`",
+                f"`pulumi config set {REGION} {defaults[REGION]}`",
             )
         values = {
-            INSTANCE_SIZE: options.get(INSTANCE_SIZE) or defaults.instance_size,
-            REGISTRY: options.get(REGISTRY) or "",
-            DATABASE_SIZE: options.get(DATABASE_SIZE) or defaults.database_size,
+            key: option_text(options, key) for key in (INSTANCE_SIZE, REGISTRY, DATABASE_SIZE)
         }
         for key, value in values.items():
             if value and not _SLUG.fullmatch(value):
                 raise BerthError(
                     f"berth:{key} must be a DigitalOcean slug (lowercase letters, digits and "
                     f"dashes), got {value!r}",
-                    hint=f"`pulumi config set {key} {getattr(defaults, _FIELDS[key]) or 'name'}`",
+                    hint=f"`pulumi config set {key} {defaults[key] or 'name'}`",
                 )
         return cls(
             region=region,
@@ -78,6 +79,3 @@ class DigitalOceanOptions:
             registry=values[REGISTRY],
             database_size=values[DATABASE_SIZE],
         )
-
-
-_FIELDS = {INSTANCE_SIZE: "instance_size", REGISTRY: "registry", DATABASE_SIZE: "database_size"}

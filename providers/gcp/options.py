@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from berth.errors import BerthError
-from berth.settings import option_bool, option_int
+from berth.settings import declared_defaults, option_bool, option_int, option_text
 
 DELETION_PROTECTION = "gcpDeletionProtection"
 PUBLIC_SERVICES = "gcpPublicServices"
@@ -39,41 +39,42 @@ KEYS = frozenset(
     }
 )
 
-DEFAULT_SUBNET_RANGE = "10.20.0.0/20"
-"""Room for Compute Engine VMs and Direct VPC egress (Cloud Run asks for /26 at least)."""
 _MIN_DISK_GB = 10
 
 
 @dataclass(frozen=True)
 class GcpOptions:
-    deletion_protection: bool = True
+    """The settings, their defaults from Pulumi.yaml (``berth.settings.declared_defaults``)."""
+
+    deletion_protection: bool
     """Cloud Run services, jobs and worker pools refuse deletion: the safe default for prod."""
-    public_services: bool = True
+    public_services: bool
     """Published ports are reachable from the internet (allUsers invoker, external VM address)."""
-    public_non_http_ports: bool = False
+    public_non_http_ports: bool
     """Published ports that are not HTTP (databases, caches, UDP: ``berth.ports``) are opened to
     the internet too; off by default, so a database is never public by accident."""
-    invoker_iam_disabled: bool = False
+    invoker_iam_disabled: bool
     """Public Cloud Run services skip the invoker IAM check instead of granting ``allUsers``,
     which organisations with Domain Restricted Sharing refuse."""
-    machine_type: str | None = None
+    machine_type: str | None
     """One machine type for every VM; None picks the smallest e2 type fitting deploy.resources."""
-    disk_size_gb: int = _MIN_DISK_GB
-    zone: str | None = None
+    disk_size_gb: int
+    zone: str | None
     """None uses the provider's zone, else ``<region>-b``."""
-    subnet_range: str = DEFAULT_SUBNET_RANGE
-    registry_keep_versions: int = 10
+    subnet_range: str
+    """Room for Compute Engine VMs and Direct VPC egress (Cloud Run asks for /26 at least)."""
+    registry_keep_versions: int
     """Versions of each image the Artifact Registry repositories keep; older ones are deleted,
     as ECR's lifecycle policy does on aws."""
-    throwaway_stores: bool = False
+    throwaway_stores: bool
     """Managed stores without deletion protection, final backup or ``protect``: for stacks
     whose data does not matter (dev, previews)."""
 
     @classmethod
     def parse(cls, raw: Mapping[str, str]) -> GcpOptions:
         """Options from ``StackSettings.options``; a BerthError naming the key for a bad value."""
-        public_services = option_bool(raw, PUBLIC_SERVICES, default=True)
-        invoker_iam_disabled = option_bool(raw, INVOKER_IAM_DISABLED, default=False)
+        public_services = option_bool(raw, PUBLIC_SERVICES)
+        invoker_iam_disabled = option_bool(raw, INVOKER_IAM_DISABLED)
         if invoker_iam_disabled and not public_services:
             raise BerthError(
                 f"berth:{INVOKER_IAM_DISABLED} makes public services reachable without IAM, "
@@ -82,21 +83,21 @@ class GcpOptions:
                 f"public with `pulumi config set {PUBLIC_SERVICES} true`",
             )
         return cls(
-            deletion_protection=option_bool(raw, DELETION_PROTECTION, default=True),
+            deletion_protection=option_bool(raw, DELETION_PROTECTION),
             public_services=public_services,
             invoker_iam_disabled=invoker_iam_disabled,
-            public_non_http_ports=option_bool(raw, PUBLIC_NON_HTTP_PORTS, default=False),
+            public_non_http_ports=option_bool(raw, PUBLIC_NON_HTTP_PORTS),
             machine_type=_matching(raw, MACHINE_TYPE, r"[a-z][a-z0-9-]*", "e2-standard-2"),
             disk_size_gb=_disk_size(raw),
             zone=_matching(raw, ZONE, r"[a-z]+-[a-z]+\d+-[a-z]", "europe-west1-b"),
             subnet_range=_subnet(raw),
             registry_keep_versions=_keep_versions(raw),
-            throwaway_stores=option_bool(raw, THROWAWAY_STORES, default=False),
+            throwaway_stores=option_bool(raw, THROWAWAY_STORES),
         )
 
 
 def _matching(raw: Mapping[str, str], key: str, pattern: str, example: str) -> str | None:
-    text = (raw.get(key) or "").strip()
+    text = option_text(raw, key)
     if not text:
         return None
     if not re.fullmatch(pattern, text):
@@ -108,9 +109,7 @@ def _matching(raw: Mapping[str, str], key: str, pattern: str, example: str) -> s
 
 
 def _disk_size(raw: Mapping[str, str]) -> int:
-    text = (raw.get(DISK_SIZE_GB) or "").strip()
-    if not text:
-        return _MIN_DISK_GB
+    text = option_text(raw, DISK_SIZE_GB)
     if not text.isdigit() or int(text) < _MIN_DISK_GB:
         raise BerthError(
             f"berth:{DISK_SIZE_GB} must be a whole number of GB from {_MIN_DISK_GB}, got {text!r}",
@@ -120,7 +119,7 @@ def _disk_size(raw: Mapping[str, str]) -> int:
 
 
 def _keep_versions(raw: Mapping[str, str]) -> int:
-    count = option_int(raw, REGISTRY_KEEP_VERSIONS, default=10)
+    count = option_int(raw, REGISTRY_KEEP_VERSIONS)
     if count < 1:
         raise BerthError(
             f"berth:{REGISTRY_KEEP_VERSIONS} must keep at least one version, got {count}",
@@ -130,7 +129,7 @@ def _keep_versions(raw: Mapping[str, str]) -> int:
 
 
 def _subnet(raw: Mapping[str, str]) -> str:
-    text = (raw.get(SUBNET_RANGE) or "").strip() or DEFAULT_SUBNET_RANGE
+    text = option_text(raw, SUBNET_RANGE)
     try:
         network = ipaddress.ip_network(text)
     except ValueError:
@@ -138,6 +137,6 @@ def _subnet(raw: Mapping[str, str]) -> str:
     if network is None or network.version != 4 or not network.is_private or network.prefixlen > 26:
         raise BerthError(
             f"berth:{SUBNET_RANGE} {text!r} is not a private IPv4 range of /26 or larger",
-            hint=f"`pulumi config set {SUBNET_RANGE} {DEFAULT_SUBNET_RANGE}`",
+            hint=f"`pulumi config set {SUBNET_RANGE} {declared_defaults()[SUBNET_RANGE]}`",
         )
     return str(network)
