@@ -1,31 +1,34 @@
-"""Plan time and memory: the seed example, and a generated 200-service project.
+"""Plan time as a user sees it: ``python -m berth plan`` in a fresh process, imports included.
 
-    .venv/bin/python benchmarks/plan_time.py [--repeat 5] [--services 200] [--target local]
+    .venv/bin/python benchmarks/plan_time.py [--repeat 5] [--services 200] [--target local ...]
 
-Measures, per project: loading alone (Docker Compose plus the model), and the whole offline
-plan (the program under Pulumi's mock engine). Prints the median and the peak of Python
-memory; nothing is asserted.
+For each target, the seed example (examples/migrate) and a generated project of ``--services``
+services are planned in new interpreters, ``--repeat`` times each. Prints the median wall and
+CPU time (the child's user + system), the share of it spent importing (``-X importtime``, the
+top-level imports' cumulative time), and the generated project's ratio to the seed. Nothing is
+asserted: numbers depend on the machine.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import re
+import resource
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
-import tracemalloc
-from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from berth.load import load_project  # noqa: E402
-from berth.plan import plan_config, run_plan  # noqa: E402
+SETTINGS = {"gcp": ["--set", "gcpProject=plan-project", "--set", "gcpRegion=europe-west1"]}
+"""The stack settings a target needs before it plans anything."""
+_IMPORT_LINE = re.compile(r"import time:\s+\d+ \|\s+(\d+) \| (\S.*)$")
 
 
 def generated_project(services: int) -> dict:
@@ -37,50 +40,73 @@ def generated_project(services: int) -> dict:
         if index % 10 == 0:
             spec |= {"restart": "no", "command": ["./migrate.sh"], "depends_on": ["db"]}
         else:
-            spec |= {"ports": [f"{10000 + index}:80"], "depends_on": [f"svc{index // 10 * 10:03d}"]}
+            # A few published ports (an AWS load balancer takes at most 50 listeners).
+            reach = {"ports": [f"{10000 + index}:80"]} if index % 20 == 1 else {"expose": [80]}
+            spec |= {**reach, "depends_on": [f"svc{index // 10 * 10:03d}"]}
         document["services"][name] = spec
     return document
 
 
-def measure(label: str, action: Callable[[], object], repeat: int) -> None:
-    action()  # warm-up: imports and caches
-    times = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        action()
-        times.append(time.perf_counter() - started)
-    tracemalloc.start()
-    action()
-    _, peak = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
-    print(
-        f"{label:42s} median {statistics.median(times) * 1000:8.1f} ms"
-        f"   min {min(times) * 1000:8.1f} ms   peak Python memory {peak / 2**20:6.1f} MiB"
+@dataclass(frozen=True)
+class Run:
+    wall: float
+    cpu: float
+    imports: float
+    """Seconds the top-level imports took, nested ones included (``-X importtime``)."""
+
+
+def plan_once(file: str, target: str) -> Run:
+    """One ``python -m berth plan`` in a new interpreter, as a user or CI runs it."""
+    command = [sys.executable, "-X", "importtime", "-m", "berth", "plan", "-f", file]
+    command += ["--target", target, "--format", "json", *SETTINGS.get(target, [])]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False)
+    wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if result.returncode != 0:
+        errors = [line for line in result.stderr.splitlines() if not _IMPORT_LINE.match(line)]
+        raise SystemExit(f"plan of {file} on {target} failed: {' '.join(errors)[-2000:]}")
+    imports = sum(
+        int(match[1])
+        for line in result.stderr.splitlines()
+        if (match := _IMPORT_LINE.match(line)) and not match[2].startswith(" ")
     )
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return Run(wall=wall, cpu=cpu, imports=imports / 1e6)
+
+
+def measure(file: str, target: str, repeat: int) -> Run:
+    runs = [plan_once(file, target) for _ in range(repeat)]
+    return Run(*(statistics.median(getattr(r, key) for r in runs) for key in Run.__annotations__))
 
 
 def main() -> None:
     options = argparse.ArgumentParser(description=__doc__)
     options.add_argument("--repeat", type=int, default=5)
     options.add_argument("--services", type=int, default=200)
-    options.add_argument("--target", default="local", choices=("local", "aws", "gcp"))
+    options.add_argument(
+        "--target", action="append", choices=("local", "aws", "gcp", "digitalocean")
+    )
     args = options.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         generated = Path(folder) / "compose.yaml"
         generated.write_text(yaml.safe_dump(generated_project(args.services)))
         projects = {
-            "seed example (examples/migrate)": str(ROOT / "examples/migrate/compose.yaml"),
-            f"generated, {args.services} services": str(generated),
+            "seed": str(ROOT / "examples/migrate/compose.yaml"),
+            f"{args.services} services": str(generated),
         }
-        os.chdir(ROOT)
-        for label, file in projects.items():
-            measure(f"load  {label}", lambda f=file: load_project([f]), args.repeat)
-            config, secrets = plan_config([file], target=args.target)
-            measure(
-                f"plan  {label} on {args.target}",
-                lambda c=config, s=secrets: run_plan(c, s),
-                args.repeat,
-            )
+        print(f"{'target':8s} {'project':14s} {'wall s':>8s} {'cpu s':>8s} {'imports s':>10s}")
+        for target in args.target or ["local", "aws", "gcp"]:
+            seed: Run | None = None
+            for label, file in projects.items():
+                run = measure(os.fspath(file), target, args.repeat)
+                seed = seed or run
+                print(
+                    f"{target:8s} {label:14s} {run.wall:8.2f} {run.cpu:8.2f} {run.imports:10.2f}"
+                    f"   wall x{run.wall / seed.wall:.1f}, cpu x{run.cpu / seed.cpu:.1f},"
+                    f" imports {run.imports / run.wall:.0%} of wall"
+                )
 
 
 if __name__ == "__main__":

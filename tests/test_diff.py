@@ -337,3 +337,47 @@ def test_cli_bad_base_is_one_line(versions: tuple[Path, Path]) -> None:
                   cwd=versions[0].parent.parent)  # fmt: skip
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1 and "missing.yaml" in result.stderr
+
+
+# -- speed: parse once, with libyaml; import only what a plan uses --------------------------------
+
+
+def test_sources_are_parsed_once_with_libyaml(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """gcp reads the sources again after the loader did: the second read parses nothing."""
+    import yaml
+
+    from berth import sources
+
+    if hasattr(yaml, "CSafeLoader"):
+        assert issubclass(sources._ComposeYamlLoader, yaml.CSafeLoader)
+    file = tmp_path / "compose.yaml"
+    file.write_text(COMPOSE)
+    sources._parsed.cache_clear()  # earlier tests parsed the same text
+    parses = []
+    real_load = yaml.load
+    monkeypatch.setattr(
+        sources.yaml, "load", lambda *a, **k: parses.append(1) or real_load(*a, **k)
+    )
+    first = sources.read_sources([str(file)])
+    first.documents[0]["services"].clear()  # a reader's change never reaches the next reader
+    second = sources.read_sources([str(file)])
+    assert len(parses) == 1
+    assert list(second.documents[0]["services"]) == ["db", "migrate", "web"]
+
+
+def test_a_local_plan_imports_no_docker_sdk() -> None:
+    """The Docker SDK (0.1 s) is for running a job and for managed stores, not for planning."""
+    code = (
+        "import contextlib, io, sys\n"
+        "from berth.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        "    main(['plan', '-f', 'examples/migrate/compose.yaml'])\n"
+        "print(sorted(m for m in ('docker', 'requests') if m in sys.modules))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"

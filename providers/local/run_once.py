@@ -10,7 +10,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from components.run_once import RunOnceProvider, RunOnceResource, scrub_values
-from providers.local.runner import JobSpec, run_job
+
+OWNER_KEYS = ("berth.project", "berth.stack", "berth.job")
+"""The labels that say whose run a job container is (a run left behind is found by them)."""
 
 
 class LocalJobProvider(RunOnceProvider):
@@ -22,6 +24,9 @@ class LocalJobProvider(RunOnceProvider):
     )
 
     def run(self, props: Mapping[str, Any]) -> dict[str, Any]:
+        # The Docker SDK only where a job runs: a plan or a preview never imports it.
+        from providers.local.runner import JobSpec, run_job  # noqa: PLC0415
+
         definition = props["definition"]
         environment = definition.get("environment") or {}
         spec = JobSpec(

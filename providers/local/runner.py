@@ -21,9 +21,9 @@ from docker.types import LogConfig, Mount, Ulimit
 
 from berth.durations import format_duration
 from components.run_once import JobFailed, scrub, tail
+from providers.local.run_once import OWNER_KEYS
 
 LOG_SETTLE_READS = 20
-OWNER_KEYS = ("berth.project", "berth.stack", "berth.job")
 LEFTOVER_STOP_SECONDS = 10
 """A leftover run gets SIGTERM and this long to exit, as ``docker stop`` gives it."""
 STDERR_SEARCH_LINES = 1000
