@@ -6,6 +6,8 @@ Exit codes: 0 on success, 2 with one line on stderr for any compose or config pr
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import signal
 import sys
 from collections.abc import Sequence
@@ -52,9 +54,18 @@ def parser() -> argparse.ArgumentParser:
         description="Plan the deployed (--base) and the new (-f) compose files and compare them "
         "by the run-once resources' own re-run rule.",
     )
-    diff.add_argument("--base", action="append", required=True, metavar="FILE")
+    diff.add_argument("--base", action="append", metavar="FILE", help="the deployed files")
+    diff.add_argument(
+        "--base-root", metavar="DIR", help="the deployed checkout: --base is the -f files there"
+    )
     diff.add_argument("-f", "--file", action="append", dest="files", metavar="FILE")
-    diff.add_argument("--target", default="local")
+    diff.add_argument(
+        "--stack-config",
+        metavar="FILE",
+        help="a stack's config as `pulumi config --json --show-secrets` prints it ('-': stdin); "
+        "flags override it",
+    )
+    diff.add_argument("--target")
     diff.add_argument("--profile", action="append", dest="profiles", default=[])
     diff.add_argument("--set", action="append", type=_pair, default=[], metavar="KEY=VALUE")
     diff.add_argument("--secret", action="append", type=_pair, default=[], metavar="KEY=VALUE")
@@ -105,18 +116,23 @@ def _plan(args: argparse.Namespace) -> int:
 
 
 def _diff(args: argparse.Namespace) -> int:
-    from berth.diff import FORMATS, diff_files  # noqa: PLC0415 - imports Pulumi, slowly
+    from berth.diff import FORMATS, diff_files, read_stack_config  # noqa: PLC0415 - slow imports
     from berth.plan import plan_config  # noqa: PLC0415
 
-    files = args.files or ["compose.yaml"]
+    stored, stored_secrets = read_stack_config(args.stack_config) if args.stack_config else ({}, [])
+    files = args.files or json.loads(stored.get("berth:composeFiles") or '["compose.yaml"]')
+    if not args.base and not args.base_root:
+        parser().error("diff needs the deployed files: --base FILE or --base-root DIR")
+    base = args.base or [os.path.join(args.base_root, file) for file in files]
     config, secret_keys = plan_config(
         files,
-        target=args.target,
-        profiles=args.profiles,
+        target=args.target or stored.get("berth:target") or "local",
+        profiles=args.profiles or json.loads(stored.get("berth:profiles") or "[]"),
         variables=dict(args.set),
         secrets=dict(args.secret),
     )
-    result = diff_files(args.base, files, config, secret_keys, stack=args.stack)
+    secret_keys += [key for key in stored_secrets if key not in config]
+    result = diff_files(base, files, {**stored, **config}, secret_keys, stack=args.stack)
     sys.stdout.write(FORMATS[args.format](result))
     return 0
 

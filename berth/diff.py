@@ -17,11 +17,13 @@ import functools
 import hashlib
 import json
 import os
+import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from berth.errors import BerthError
 from berth.model import Build, ContainerSettings, Service
 from berth.plan import SECRET_SIG, Plan, Registration, run_plan
 from components.target import load_target
@@ -29,6 +31,8 @@ from components.target import load_target
 IMAGE_TYPE = "docker:index/image:Image"
 PROVIDER_KEY = "__provider"
 ALWAYS = "always"
+PROJECT = "<project>"
+"""Where a version's folder was, in paths: two checkouts of one project compare equal."""
 
 _COMPOSE_NAMES = {
     "resources": "deploy.resources",
@@ -226,7 +230,7 @@ def plan_version(
 
 def compare(old: Version, new: Version) -> Diff:
     """Which jobs of ``new`` run when it replaces ``old``, and how each service changes."""
-    olds = _resources(old, moved_to=new.root)
+    olds = _resources(old)
     news = _resources(new)
     old_project, new_project = old.plan.compose, new.plan.compose
     jobs = []
@@ -266,51 +270,49 @@ def _changes(
 ) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """The compose fields that changed, and the build context's changed files (``build``
     among the fields when there are any)."""
-    fields = changed_fields(_relocated(before, old_root, new_root), now)
+    fields = changed_fields(_relocated(before, old_root), _relocated(now, new_root))
     rebuilt = context_changes(before.build, now.build)
     if rebuilt and "build" not in fields:
         fields.append("build")
     return tuple(fields), tuple(rebuilt)
 
 
-def _resources(version: Version, moved_to: str | None = None) -> dict[str, dict[str, Any]]:
+def _resources(version: Version) -> dict[str, dict[str, Any]]:
     """Per service, its custom resources' inputs by name, secrets as their values (a changed
-    secret changes a definition; it is never printed). ``moved_to``: the other version's folder,
-    which this one's absolute paths are read as (a base branch checked out elsewhere)."""
+    secret changes a definition; it is never printed), paths in the version's folder relative to
+    it (a base branch checked out elsewhere is the same project)."""
     plan = version.plan
     by_service: dict[str, dict[str, Any]] = {}
     for registration in plan.registrations:
         service = plan.service_of(registration)
         if registration.custom and service is not None:
             inputs = _plain(registration.raw_inputs)
-            if moved_to and moved_to != version.root:
-                inputs = _moved(inputs, version.root, moved_to)
+            inputs = _moved(inputs, version.root)
             by_service.setdefault(service, {})[_key(registration)] = inputs
     return by_service
 
 
-def _moved(node: Any, root: str, to: str) -> Any:
+def _moved(node: Any, root: str) -> Any:
     """``node`` with every path in ``root`` (absolute, or relative to the working directory,
-    as build contexts are) read as the same path in ``to``."""
+    as build contexts are) written from ``PROJECT``."""
     if isinstance(node, dict):
-        return {key: _moved(value, root, to) for key, value in node.items()}
+        return {key: _moved(value, root) for key, value in node.items()}
     if isinstance(node, list):
-        return [_moved(value, root, to) for value in node]
+        return [_moved(value, root) for value in node]
     if isinstance(node, str):
-        for before, after in ((root, to), (os.path.relpath(root), os.path.relpath(to))):
+        for before in (root, os.path.relpath(root)):
             if node == before or node.startswith(before + os.sep):
-                return after + node[len(before) :]
+                return PROJECT + node[len(before) :]
     return node
 
 
-def _relocated(service: Service, root: str, to: str) -> Service:
-    """``service`` of the version in ``root`` with its paths read as in ``to``."""
+def _relocated(service: Service, root: str) -> Service:
+    """``service`` of the version in ``root`` with its paths relative to it."""
     build = service.build and dataclasses.replace(
-        service.build, context=_moved(service.build.context, root, to)
+        service.build, context=_moved(service.build.context, root)
     )
     mounts = tuple(
-        dataclasses.replace(mount, source=_moved(mount.source, root, to))
-        for mount in service.mounts
+        dataclasses.replace(mount, source=_moved(mount.source, root)) for mount in service.mounts
     )
     return dataclasses.replace(service, build=build, mounts=mounts)
 
@@ -385,6 +387,24 @@ def context_changes(before: Build | None, now: Build | None) -> list[str]:
     old = context_files(before.context, before.dockerfile)
     new = context_files(now.context, now.dockerfile)
     return sorted(path for path in old.keys() | new.keys() if old.get(path) != new.get(path))
+
+
+def read_stack_config(file: str) -> tuple[dict[str, str], list[str]]:
+    """A stack's config and its secret keys, from ``pulumi config --json --show-secrets``
+    (``-``: standard input), as ``plan_config`` gives them."""
+    try:
+        text = sys.stdin.read() if file == "-" else Path(file).read_text()
+        entries = json.loads(text)
+        if not isinstance(entries, dict):
+            raise TypeError(f"a {type(entries).__name__}, not an object")
+        config = {str(key): str(entry["value"]) for key, entry in entries.items()}
+    except (OSError, ValueError, TypeError, KeyError) as error:
+        raise BerthError(
+            f"the stack config cannot be read ({type(error).__name__}: {error})",
+            file=file,
+            hint="give the output of `pulumi config --json --show-secrets --stack <stack>`",
+        ) from None
+    return config, [key for key, entry in entries.items() if entry.get("secret")]
 
 
 def diff_files(

@@ -332,6 +332,28 @@ def test_cli_prints_the_json_contract(versions: tuple[Path, Path]) -> None:
     assert SECRET not in result.stdout + result.stderr
 
 
+def test_cli_reads_the_stack_config_as_ci_gives_it(versions: tuple[Path, Path]) -> None:
+    """The workflow pipes `pulumi config --json --show-secrets` in; secrets stay unprinted."""
+    base, head = versions
+    edit(head, "compose.yaml", '["./migrate.sh"]', '["./migrate.sh", "--all"]')
+    config = {
+        "berth:composeFiles": {"value": '["app/compose.yaml"]', "secret": False},
+        "berth:target": {"value": "aws", "secret": False},
+        "berth:DB_PASSWORD": {"value": SECRET, "secret": True},
+    }
+    environment = {**os.environ, "PYTHONPATH": str(ROOT)}
+    result = subprocess.run(
+        [sys.executable, "-m", "berth", "diff", "--stack-config", "-",
+         "--base-root", str(base.parent), "--format", "markdown"],
+        cwd=head.parent, env=environment, input=json.dumps(config),
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "### berth diff (aws): 1 of 1 jobs will run" in result.stdout
+    assert "| `migrate` | **yes** | command changed |" in result.stdout
+    assert SECRET not in result.stdout + result.stderr
+
+
 def test_cli_bad_base_is_one_line(versions: tuple[Path, Path]) -> None:
     result = _cli("--base", "missing.yaml", "-f", "head/app/compose.yaml",
                   cwd=versions[0].parent.parent)  # fmt: skip
