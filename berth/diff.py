@@ -31,6 +31,8 @@ from components.target import load_target
 IMAGE_TYPE = "docker:index/image:Image"
 PROVIDER_KEY = "__provider"
 ALWAYS = "always"
+SHARED = ""
+"""Where the resources of no service are kept (a network, one app for all services)."""
 PROJECT = "<project>"
 """Where a version's folder was, in paths: two checkouts of one project compare equal."""
 
@@ -126,6 +128,8 @@ class JobChange:
     because: tuple[str, ...]
     rebuilt_from: tuple[str, ...] = ()
     """Files of the job's build context that changed (the image is rebuilt from them)."""
+    every: bool = False
+    """The target runs it on every deployment: it has no run-once resource."""
 
     def as_dict(self) -> dict[str, Any]:
         return {"name": self.name, "runs": self.runs, "because": list(self.because)}
@@ -133,6 +137,8 @@ class JobChange:
     def sentence(self) -> str:
         if not self.runs:
             return "does not run"
+        if self.every:
+            return "runs: this target runs jobs on every deployment, and this is one"
         reasons = [reason for reason in self.because if reason != "build" or not self.rebuilt_from]
         parts = [f"{', '.join(reasons)} changed"] if reasons and reasons != [ALWAYS] else []
         if reasons == [ALWAYS]:
@@ -233,11 +239,15 @@ def compare(old: Version, new: Version) -> Diff:
     olds = _resources(old)
     news = _resources(new)
     old_project, new_project = old.plan.compose, new.plan.compose
+    deploys = olds != news
     jobs = []
     for job in new_project.jobs:
         before = old_project.services.get(job.name)
         runs = _runs(olds.get(job.name, {}), news.get(job.name, {}))
-        if before is None or not before.job:
+        if not _run_once(news.get(job.name, {})):
+            # No run-once resource (digitalocean's App Platform jobs): every deployment runs it.
+            jobs.append(JobChange(job.name, deploys, (ALWAYS,) if deploys else (), every=True))
+        elif before is None or not before.job:
             jobs.append(JobChange(job.name, runs, ("new job",) if runs else ()))
         elif not runs:
             jobs.append(JobChange(job.name, False, ()))
@@ -254,15 +264,29 @@ def compare(old: Version, new: Version) -> Diff:
             continue
         if before is None or now is None:
             services.append(ServiceChange(name, "delete" if now is None else "create", ()))
-        elif olds.get(name, {}) == news.get(name, {}):
-            services.append(ServiceChange(name, "none", ()))
         else:
-            # Offline, no provider schema says which input changes force a replacement; a
-            # resource that appears or disappears is one for sure.
-            replaced = set(olds.get(name, {})) != set(news.get(name, {}))
-            fields, _ = _changes(before, now, old.root, new.root)
-            services.append(ServiceChange(name, "replace" if replaced else "update", fields))
+            services.append(_service_change(name, (before, now), (old, new), olds, news))
     return Diff(new.plan.target, tuple(jobs), tuple(services))
+
+
+def _service_change(
+    name: str,
+    services: tuple[Service, Service],
+    versions: tuple[Version, Version],
+    olds: Mapping[str, Mapping[str, Any]],
+    news: Mapping[str, Mapping[str, Any]],
+) -> ServiceChange:
+    """How a service present in both versions changes. Offline, no provider schema says which
+    input changes force a replacement: a resource that appears or disappears is one for sure.
+    A change to a resource all services share (one app for all) counts for the services whose
+    compose fields changed."""
+    fields, _ = _changes(*services, versions[0].root, versions[1].root)
+    old, new = olds.get(name, {}), news.get(name, {})
+    if old != new:
+        return ServiceChange(name, "replace" if set(old) != set(new) else "update", fields)
+    if fields and olds.get(SHARED) != news.get(SHARED):
+        return ServiceChange(name, "update", fields)
+    return ServiceChange(name, "none", ())
 
 
 def _changes(
@@ -285,10 +309,9 @@ def _resources(version: Version) -> dict[str, dict[str, Any]]:
     by_service: dict[str, dict[str, Any]] = {}
     for registration in plan.registrations:
         service = plan.service_of(registration)
-        if registration.custom and service is not None:
-            inputs = _plain(registration.raw_inputs)
-            inputs = _moved(inputs, version.root)
-            by_service.setdefault(service, {})[_key(registration)] = inputs
+        if registration.custom:
+            inputs = _moved(_plain(registration.raw_inputs), version.root)
+            by_service.setdefault(service or SHARED, {})[_key(registration)] = inputs
     return by_service
 
 
@@ -335,12 +358,17 @@ def _plain(node: Any) -> Any:
 def _runs(olds: Mapping[str, Any], news: Mapping[str, Any]) -> bool:
     """The run-once resource's own verdict: replaced means its job runs."""
     for key, inputs in news.items():
-        if PROVIDER_KEY not in inputs or "definition" not in inputs:
+        if not _run_once({key: inputs}):
             continue
         if key not in olds:
             return True
         return bool(_provider(inputs[PROVIDER_KEY]).diff("", olds[key], inputs).replaces)
     return False
+
+
+def _run_once(resources: Mapping[str, Mapping[str, Any]]) -> bool:
+    """Whether one of ``resources`` is a run-once resource (a dynamic one with a definition)."""
+    return any(PROVIDER_KEY in inputs and "definition" in inputs for inputs in resources.values())
 
 
 @functools.cache

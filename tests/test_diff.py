@@ -161,6 +161,16 @@ def test_an_ignored_file_changes_nothing(versions: tuple[Path, Path], target: st
     assert {s["change"] for s in document(diff)["services"]} == {"none"}
 
 
+def test_digitalocean_jobs_run_on_every_deployment_of_the_app(versions: tuple[Path, Path]) -> None:
+    """App Platform has no run-once: a job runs whenever the app deploys, and only then."""
+    assert job(run_diff(versions, "digitalocean"))["runs"] is False
+    edit(versions[1], "compose.yaml", "GREETING: hello", "GREETING: bonjour")
+    diff = run_diff(versions, "digitalocean")
+    assert job(diff) == {"name": "migrate", "runs": True, "because": ["always"]}
+    assert "runs jobs on every deployment" in diff.as_text()
+    assert service(diff, "web") == {"name": "web", "change": "update", "because": ["environment"]}
+
+
 def test_a_shared_context_reruns_the_migration_for_web_py(versions: tuple[Path, Path]) -> None:
     """web and migrate share one context: the migration's image holds web.py too."""
     edit(versions[1], "web.py", "'web'", "'web 2'")
@@ -403,3 +413,21 @@ def test_a_local_plan_imports_no_docker_sdk() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
+
+
+def test_the_workflow_posts_the_diff_of_each_stack_beside_the_preview() -> None:
+    import yaml
+
+    workflow = yaml.safe_load((ROOT / ".github" / "workflows" / "pulumi.yml").read_text())
+    preview = workflow["jobs"]["preview"]
+    steps = preview["steps"]
+    names = [step.get("name") for step in steps]
+    run = steps[names.index("berth diff (which jobs will run)")]
+    assert "${{ matrix.stack }}" in run["env"]["STACK"]
+    command = " ".join(run["run"].replace("\\\n", " ").split())
+    assert 'pulumi config --stack "$STACK" --json --show-secrets | ' in command
+    assert "-m berth diff --stack-config - --base-root" in command
+    assert "--format markdown" in command
+    comment = steps[names.index("Comment the berth diff")]
+    assert "berth-diff.md" in comment["with"]["script"]
+    assert preview["permissions"]["pull-requests"] == "write"
