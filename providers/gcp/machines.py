@@ -1,30 +1,138 @@
-"""A VM service's boot script, assembled from its compose definition (see ``vm``).
-
-The pieces that need resources (the service's secrets, its disks, its image) come from the
-target; what the script does with them is ``vm``'s.
+"""Compute Engine VMs for the services Cloud Run cannot serve: the instance, its account's
+roles, and its boot script, assembled from its compose definition (what the script does is
+``vm``'s).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
 
 import pulumi
+import pulumi_gcp as gcp
 
 from berth.model import Secret, Service
+from components.target import ServiceHandle
 from providers.gcp import vm
+from providers.gcp.discovery import Directory
+from providers.gcp.iam import Accounts, machine_roles
 from providers.gcp.mounts import FILE_MODE, file_data, named
 from providers.gcp.names import cloud_name
+from providers.gcp.network import Network, public_access
+from providers.gcp.readiness import START_TIMEOUT, VmServiceReady
+from providers.gcp.registry import Registry
+from providers.gcp.secrets import Secrets
+from providers.gcp.shared import Shared
+from providers.gcp.sizing import Request, machine_type
+from providers.gcp.volumes import Volume
 
-if TYPE_CHECKING:
-    from providers.gcp.target import GcpTarget
+
+@dataclass(frozen=True)
+class Machines:
+    """Makes the project's VM services."""
+
+    shared: Shared
+    network: Network
+    accounts: Accounts
+    secrets: Secrets
+    registry: Registry
+    volumes: Mapping[str, Volume]
+    directory: Directory
+    identity: Mapping[str, pulumi.Output[dict[str, Any]]]
+    """What Berth's dynamic providers act as: the gcp provider's identity, if the stack sets
+    one."""
+    access: Sequence[pulumi.Resource]
+    """What every VM needs around it first: the firewall and the NAT."""
+
+    def service(
+        self, service: Service, after: Sequence[pulumi.Resource], parent: pulumi.Resource
+    ) -> ServiceHandle:
+        """A Compute Engine VM running the service's container (see ``vm``), and the
+        resources that wait until it runs, and is healthy when it has a healthcheck."""
+        shared = self.shared
+        boot = Boot(self, service, parent)
+        access, endpoints = public_access(shared, self.network, service, parent)
+        address = self.directory.addresses[service.name].address
+        interface: Any = {"subnetwork": self.network.subnet.id, "network_ip": address}
+        if access:
+            interface["access_configs"] = access
+        disks: Any = boot.attached or None
+        identity: Any = {
+            "email": self.accounts[service.name].email,
+            "scopes": ["cloud-platform"],
+        }
+        roles = machine_roles(shared, self.accounts, self.registry.repository, service, parent)
+        metadata: Any = {
+            "user-data": boot.user_data(),
+            "google-logging-enabled": "true",
+            "enable-guest-attributes": "TRUE",
+        }
+        instance = gcp.compute.Instance(
+            service.name,
+            name=cloud_name(shared.prefix, service.name),
+            project=shared.gcp_project,
+            zone=shared.zone,
+            machine_type=shared.options.machine_type or machine_type(Request.of(service.resources)),
+            boot_disk={"initialize_params": {"image": vm.COS_IMAGE}},
+            network_interfaces=[interface],
+            attached_disks=disks,
+            service_account=identity,
+            metadata=metadata,
+            tags=[shared.prefix, cloud_name(shared.prefix, service.name)],
+            shielded_instance_config={"enable_secure_boot": True},
+            allow_stopping_for_update=True,
+            opts=pulumi.ResourceOptions(
+                parent=parent,
+                depends_on=[
+                    *after,
+                    shared.apis["compute"],
+                    *self.access,
+                    *roles,
+                    *boot.grants,
+                ],
+                replace_on_changes=["metadata"],
+                delete_before_replace=True,
+            ),
+        )
+        internal = [
+            pulumi.Output.concat(address, f":{port}")
+            for port in dict.fromkeys([*(p.target for p in service.ports), *service.expose])
+        ]
+        waiting = {
+            "service": service.name,
+            "instance": pulumi.Output.concat(
+                "projects/",
+                shared.gcp_project,
+                "/zones/",
+                shared.zone,
+                "/instances/",
+                instance.name,
+            ),
+            "instanceId": instance.instance_id,
+            "timeout": START_TIMEOUT,
+            **self.identity,
+        }
+        child = pulumi.ResourceOptions(parent=parent)
+        running = VmServiceReady(f"{service.name}-running", {**waiting, "want": "running"}, child)
+        healthy = (
+            VmServiceReady(f"{service.name}-healthy", {**waiting, "want": "healthy"}, child)
+            if service.healthcheck
+            else running
+        )
+        return ServiceHandle(
+            started=[instance, running],
+            healthy=[instance, healthy],
+            endpoints=pulumi.Output.all(*(endpoints or internal)),
+        )
 
 
 class Boot:
     """A VM service's boot script, assembled: the secret versions it reads, the files and
     disks it mounts, and the ``docker run`` words (see ``vm``)."""
 
-    def __init__(self, target: GcpTarget, service: Service, parent: pulumi.Resource) -> None:
-        self.target = target
+    def __init__(self, machines: Machines, service: Service, parent: pulumi.Resource) -> None:
+        self.machines = machines
         self.service = service
         self.parent = parent
         self.secrets: list[dict[str, Any]] = []
@@ -44,7 +152,7 @@ class Boot:
     def user_data(self) -> pulumi.Output[str]:
         spec = {
             "name": self.service.name,
-            "registry": self.target.registry_host if self.service.build else None,
+            "registry": self.machines.registry.host if self.service.build else None,
             "secrets": self.secrets,
             "env": self.env,
             "files": self.files,
@@ -55,7 +163,7 @@ class Boot:
 
     def secret(self, label: str, data: pulumi.Input[str]) -> str:
         """A shell variable the script reads the secret into: the metadata names its version."""
-        ref = self.target.secret_ref(self.service.name, label, data, self.parent)
+        ref = self.machines.secrets.ref(self.service.name, label, data, self.parent)
         self.grants.append(ref.grant)
         self.secrets.append({"var": f"s{len(self.secrets)}", "version": ref.version.name})
         return str(self.secrets[-1]["var"])
@@ -64,19 +172,19 @@ class Boot:
         service = self.service
         for key in sorted(service.environment):
             value = service.environment[key]
-            rewritten = self.target.rewritten(service, key, value)
+            rewritten = self.machines.directory.rewritten(service, key, value)
             if isinstance(value, Secret):
                 self.env.append({"key": key, "var": self.secret(key, rewritten)})
             else:
                 self.run.append(["--env", vm.env_word(key, rewritten)])
-        for other, address in sorted(self.target.addresses.items()):
+        for other, address in sorted(self.machines.directory.addresses.items()):
             if other != service.name:
                 self.run.append(["--add-host", pulumi.Output.concat(other, ":", address.address)])
 
     def _files(self) -> None:
         for index, file in enumerate(self.service.files):
             label = f"file-{file.name}"
-            ref = self.target.secret_ref(
+            ref = self.machines.secrets.ref(
                 self.service.name, label, file_data(file.content), self.parent
             )
             self.grants.append(ref.grant)
@@ -93,7 +201,7 @@ class Boot:
                 device = cloud_name(str(mount.source))
                 path = f"{vm.DISKS_DIR}/{device}"
                 self.disks.append({"device": device, "path": path})
-                disk = self.target.volumes[str(mount.source)].disk
+                disk = self.machines.volumes[str(mount.source)].disk
                 self.attached.append({"source": disk, "device_name": device})
                 read_only = ":ro" if mount.read_only else ""
                 self.run.append(["--volume", f"{path}:{mount.target}{read_only}"])
@@ -102,9 +210,10 @@ class Boot:
 
     def _command(self) -> None:
         """``--entrypoint`` takes one word: the rest of compose's entrypoint follows the image
-        (the target refused secrets in both)."""
+        (the checks refused secrets in both)."""
         entrypoint = [str(word) for word in self.service.entrypoint or ()]
         if entrypoint:
             self.run.append(["--entrypoint", entrypoint[0]])
         command = [*entrypoint[1:], *(str(word) for word in self.service.command or ())]
-        self.run.append([self.target.image(self.service, self.parent), *command])
+        image = self.machines.registry.image(self.service, self.parent, cloud_run=False)
+        self.run.append([image, *command])

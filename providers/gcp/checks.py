@@ -1,0 +1,177 @@
+"""What the gcp target refuses, or warns about, before it creates any resource."""
+
+from __future__ import annotations
+
+import posixpath
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+import pulumi
+
+from berth.errors import BerthError
+from berth.model import ComposeProject, Secret, Service
+from berth.sources import Sources
+from berth.stores import ManagedStore, StoreKind, store_warnings
+from providers.gcp import vm
+from providers.gcp.images import BadImage, ImageRef
+from providers.gcp.mounts import named_sources
+from providers.gcp.options import GcpOptions
+from providers.gcp.placement import Kind, Placement, ignored_here
+from providers.gcp.sizing import Request, TooLarge, cloud_run_limits, machine_type
+from providers.gcp.stores import check_store
+
+Fail = Callable[[str, str, str], BerthError]
+"""A service's error: field, problem, hint."""
+
+
+@dataclass(frozen=True)
+class Checks:
+    project: ComposeProject
+    options: GcpOptions
+    sources: Sources
+    stores: Mapping[str, ManagedStore]
+    containers: Sequence[Service]
+    placements: Mapping[str, Placement]
+
+    def run(self) -> None:
+        """Refuse what the project cannot deploy; log where each service runs and warn of
+        what is ignored."""
+        self._check_stores()
+        for service in self.containers:
+            placement = self.placements[service.name]
+            self._check_image(service)
+            self._check(service, placement)
+            pulumi.log.info(f"service '{service.name}': {placement.kind}, {placement.reason}")
+            for warning in self._warnings(service):
+                pulumi.log.warn(warning)
+
+    def _check_stores(self) -> None:
+        """Refuse what a managed store cannot take; say what each store becomes."""
+        for warning in store_warnings(self.project):
+            pulumi.log.warn(warning)
+        for name, store in self.stores.items():
+            for warning in check_store(store, self.project.services[name], self.sources):
+                pulumi.log.warn(warning)
+            managed = "Cloud SQL" if store.kind is StoreKind.POSTGRES else "Memorystore"
+            pulumi.log.info(f"service '{name}': {managed}, it is marked a managed {store.kind}")
+
+    def _warnings(self, service: Service) -> list[str]:
+        placement = self.placements[service.name]
+        warnings = ignored_here(service, placement)
+        if placement.kind is Kind.VM and self.options.public_services:
+            warnings += vm.public_ports(service, self.options.public_non_http_ports)[1]
+        warnings += [
+            f"service '{service.name}': bind mount {m.source} -> {m.target} is ignored on gcp: "
+            "files of the deploying machine are not uploaded; build them into the image"
+            for m in service.mounts
+            if m.type == "bind"
+        ]
+        return warnings
+
+    def _check(self, service: Service, placement: Placement) -> None:
+        """Refuse, before anything is created, what this placement cannot deploy."""
+
+        def fail(field: str, problem: str, hint: str) -> BerthError:
+            return BerthError(
+                problem,
+                file=self.sources.origin(service.name, field),
+                service=service.name,
+                field=field,
+                hint=hint,
+            )
+
+        try:
+            if placement.kind.cloud_run:
+                cloud_run_limits(Request.of(service.resources))
+            elif not self.options.machine_type:
+                machine_type(Request.of(service.resources))
+        except TooLarge as error:
+            raise fail("deploy", f"{error} ({placement.kind})", "ask for less") from None
+        self._check_volumes(service, placement, fail)
+        self._check_secret_arguments(service, placement, fail)
+        if not placement.kind.cloud_run:
+            self._check_env_file(service, fail)
+            return
+        if service.image and not service.build and ImageRef.parse(service.image).unreachable:
+            raise fail(
+                "image",
+                f"{service.image} is in a registry of this machine, which Cloud Run cannot reach",
+                "push it to a registry Google Cloud can reach, or add build:",
+            )
+        folders: set[str] = set()
+        for file in service.files:
+            folder = posixpath.dirname(file.target)
+            if folder == "/" or folder in folders:
+                secret = isinstance(file.content, Secret) or "configs" not in service.fields
+                raise fail(
+                    "secrets" if secret else "configs",
+                    f"{file.name!r}: Cloud Run mounts each secret or config as a folder of its "
+                    "own, "
+                    + ("never /" if folder == "/" else f"and {folder} already holds another"),
+                    f"give it a target: in a folder of its own, e.g. /run/{file.name}/{file.name}",
+                )
+            folders.add(folder)
+        port = service.environment.get("PORT")
+        if placement.port is not None and port is not None and str(port) != str(placement.port):
+            raise fail(
+                "environment",
+                f"Cloud Run sets PORT to the served port {placement.port}",
+                f"remove PORT, or publish port {port}",
+            )
+
+    def _check_secret_arguments(self, service: Service, placement: Placement, fail: Fail) -> None:
+        """Secrets only through environment and files: an argument is stored in plain text in
+        a Cloud Run definition, and on a VM every user sees it in the process list."""
+        arguments = [("command", service.command), ("entrypoint", service.entrypoint)]
+        if not placement.kind.cloud_run and service.healthcheck:
+            arguments.append(("healthcheck", service.healthcheck.test))
+        where = (
+            f"stored in plain text in the {placement.kind}"
+            if placement.kind.cloud_run
+            else "in the VM's process list (a command line) for the container's life"
+        )
+        for name, values in arguments:
+            if any(isinstance(v, Secret) for v in values or ()):
+                raise fail(
+                    name,
+                    f"a secret in {name} would be {where}",
+                    "pass the secret through environment and let the container's shell read "
+                    "it, e.g. sh -c 'exec tool --password \"$$PASSWORD\"' ($$ keeps compose "
+                    "from interpolating it)",
+                )
+
+    def _check_env_file(self, service: Service, fail: Fail) -> None:
+        """A VM passes secret environment values through Docker's env file: one line each."""
+        for key, value in sorted(service.environment.items()):
+            if isinstance(value, Secret) and any(c in value.value for c in "\r\n"):
+                raise fail(
+                    "environment",
+                    f"the secret value of {key} holds a line break, which Docker's env file "
+                    "(how a VM passes secrets to the container) cannot carry",
+                    "pass it as a file (compose secrets:), or encode it on one line (e.g. base64)",
+                )
+
+    def _check_image(self, service: Service) -> None:
+        if service.image and not service.build:
+            try:
+                ImageRef.parse(service.image)
+            except BadImage as error:
+                raise BerthError(
+                    f"image {service.image!r} is not a valid image reference: {error}",
+                    file=self.sources.origin(service.name, "image"),
+                    service=service.name,
+                    field="image",
+                    hint="e.g. image: quay.io/prometheus/prometheus:v2.53.0",
+                ) from None
+
+    def _check_volumes(self, service: Service, placement: Placement, fail: Fail) -> None:
+        for key in named_sources(service):
+            users = [s.name for s in self.containers if key in named_sources(s)]
+            kinds = {self.placements[u].kind is Kind.VM for u in users}
+            if (placement.kind is Kind.VM and len(users) > 1) or len(kinds) > 1:
+                raise fail(
+                    "volumes",
+                    f"named volume {key!r} is used by {', '.join(users)}; on gcp a volume is "
+                    "either a VM's persistent disk (one VM) or a bucket shared by Cloud Run",
+                    "give each VM service its own volume",
+                )

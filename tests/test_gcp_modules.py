@@ -1,0 +1,99 @@
+"""The gcp target's modules: none imports another that imports it back (issue 11), even under
+``TYPE_CHECKING`` or inside a function, and each imports on its own in a fresh interpreter."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from graphlib import CycleError, TopologicalSorter
+from pathlib import Path
+
+from tests.conftest import ROOT
+
+PACKAGE = "providers.gcp"
+FOLDER = ROOT / "providers" / "gcp"
+
+
+def module_name(path: Path) -> str:
+    return PACKAGE if path.name == "__init__.py" else f"{PACKAGE}.{path.stem}"
+
+
+MODULES = {module_name(path): path for path in sorted(FOLDER.glob("*.py"))}
+
+
+def imported(path: Path) -> set[str]:
+    """The package's modules that ``path`` imports anywhere in it: ``from providers.gcp
+    import vm`` names the module ``vm``, ``from providers.gcp import NAME`` the package."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module == PACKAGE:
+            found |= {
+                name if (name := f"{PACKAGE}.{alias.name}") in MODULES else PACKAGE
+                for alias in node.names
+            }
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            found.add(node.module)
+    return (found & MODULES.keys()) - {module_name(path)}
+
+
+def import_graph() -> dict[str, set[str]]:
+    return {name: imported(path) for name, path in MODULES.items()}
+
+
+def test_the_walk_sees_the_imports_it_must():
+    graph = import_graph()
+    assert "providers.gcp.target" in graph[PACKAGE], "create() imports the target lazily"
+    assert "providers.gcp.vm" in graph["providers.gcp.machines"], "from providers.gcp import vm"
+    assert "providers.gcp.shared" in graph["providers.gcp.registry"]
+
+
+def test_no_module_of_the_gcp_target_imports_itself_back():
+    try:
+        order = list(TopologicalSorter(import_graph()).static_order())
+    except CycleError as error:
+        raise AssertionError(f"import cycle in {PACKAGE}: {' -> '.join(error.args[1])}") from None
+    assert set(order) == MODULES.keys()
+
+
+def test_a_cycle_is_found():
+    """The check itself: machines importing target back (as it once did) is a cycle."""
+    graph = import_graph()
+    graph["providers.gcp.machines"].add("providers.gcp.target")
+    try:
+        list(TopologicalSorter(graph).static_order())
+    except CycleError:
+        return
+    raise AssertionError("the cycle machines -> target -> machines went unseen")
+
+
+def test_each_module_imports_on_its_own_in_a_fresh_interpreter():
+    """Each module first, with none of the package loaded yet: a cycle at import time fails
+    with a partly initialized module."""
+    script = (
+        "import importlib, sys\n"
+        f"for name in {sorted(MODULES)!r}:\n"
+        "    for loaded in [m for m in sys.modules if m == 'providers' or "
+        "m.startswith('providers.')]:\n"
+        "        del sys.modules[loaded]\n"
+        "    importlib.import_module(name)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        check=False,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+
+
+def test_no_module_grows_past_400_lines():
+    """One concern per module (issue 11): a module past this has started mixing again."""
+    long = {
+        name: n for name, path in MODULES.items() if (n := len(path.read_text().splitlines())) > 400
+    }
+    assert not long, long
