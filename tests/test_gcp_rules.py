@@ -206,4 +206,4 @@ def test_the_defaults_pulumi_yaml_would_declare_are_the_defaults():
         "gcpZone": "",
         "gcpSubnetRange": "10.20.0.0/20",
     }
-    assert GcpOptions.parse(declared) == GcpOptions() == GcpOptions.parse({})
+    assert GcpOptions.parse(declared) == GcpOptions.parse({}), "Pulumi.yaml's defaults"
