@@ -11,9 +11,6 @@ from typing import Any
 
 from components.run_once import RunOnceProvider, RunOnceResource, scrub_values
 
-OWNER_KEYS = ("berth.project", "berth.stack", "berth.job")
-"""The labels that say whose run a job container is (a run left behind is found by them)."""
-
 
 class LocalJobProvider(RunOnceProvider):
     """Runs the job's container on the project network and removes it afterwards."""

@@ -21,7 +21,7 @@ from docker.types import LogConfig, Mount, Ulimit
 
 from berth.durations import format_duration
 from components.run_once import JobFailed, scrub, tail
-from providers.local.run_once import OWNER_KEYS
+from providers.local.labels import OWNER_KEYS
 
 LOG_SETTLE_READS = 20
 LEFTOVER_STOP_SECONDS = 10

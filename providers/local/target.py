@@ -13,7 +13,8 @@ from berth.model import ComposeProject, ContainerSettings, Healthcheck, Mount, P
 from components.run_once import job_secrets
 from components.target import JobHandle, ServiceHandle
 from components.values import env_input, env_list_input, text_input, texts_input
-from providers.local.run_once import OWNER_KEYS, LocalJob
+from providers.local.labels import OWNER_KEYS
+from providers.local.run_once import LocalJob
 
 DEFAULT_RESTART = "unless-stopped"
 """Restart policy of a service with no ``restart`` key: a deployed service keeps running."""

@@ -1,5 +1,6 @@
-"""The gcp target's modules: none imports another that imports it back (issue 11), even under
-``TYPE_CHECKING`` or inside a function, and each imports on its own in a fresh interpreter."""
+"""Every target's modules: none imports another that imports it back (issue 11), even under
+``TYPE_CHECKING`` or inside a function, each imports on its own in a fresh interpreter, and
+none grows past one concern's size."""
 
 from __future__ import annotations
 
@@ -9,58 +10,66 @@ import sys
 from graphlib import CycleError, TopologicalSorter
 from pathlib import Path
 
+import pytest
+
+from components.target import available_targets
 from tests.conftest import ROOT
 
-PACKAGE = "providers.gcp"
-FOLDER = ROOT / "providers" / "gcp"
+
+def module_name(package: str, path: Path) -> str:
+    return package if path.name == "__init__.py" else f"{package}.{path.stem}"
 
 
-def module_name(path: Path) -> str:
-    return PACKAGE if path.name == "__init__.py" else f"{PACKAGE}.{path.stem}"
+def modules(target: str) -> dict[str, Path]:
+    package = f"providers.{target}"
+    folder = ROOT / "providers" / target
+    return {module_name(package, path): path for path in sorted(folder.glob("*.py"))}
 
 
-MODULES = {module_name(path): path for path in sorted(FOLDER.glob("*.py"))}
-
-
-def imported(path: Path) -> set[str]:
+def imported(package: str, modules: dict[str, Path], path: Path) -> set[str]:
     """The package's modules that ``path`` imports anywhere in it: ``from providers.gcp
     import vm`` names the module ``vm``, ``from providers.gcp import NAME`` the package."""
     found: set[str] = set()
     for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
         if isinstance(node, ast.Import):
             found |= {alias.name for alias in node.names}
-        elif isinstance(node, ast.ImportFrom) and node.module == PACKAGE:
+        elif isinstance(node, ast.ImportFrom) and node.module == package:
             found |= {
-                name if (name := f"{PACKAGE}.{alias.name}") in MODULES else PACKAGE
+                name if (name := f"{package}.{alias.name}") in modules else package
                 for alias in node.names
             }
         elif isinstance(node, ast.ImportFrom) and node.module:
             found.add(node.module)
-    return (found & MODULES.keys()) - {module_name(path)}
+    return (found & modules.keys()) - {module_name(package, path)}
 
 
-def import_graph() -> dict[str, set[str]]:
-    return {name: imported(path) for name, path in MODULES.items()}
+def import_graph(target: str) -> dict[str, set[str]]:
+    found = modules(target)
+    return {name: imported(f"providers.{target}", found, path) for name, path in found.items()}
+
+
+PACKAGE = "providers.gcp"
 
 
 def test_the_walk_sees_the_imports_it_must():
-    graph = import_graph()
+    graph = import_graph("gcp")
     assert "providers.gcp.target" in graph[PACKAGE], "create() imports the target lazily"
     assert "providers.gcp.vm" in graph["providers.gcp.machines"], "from providers.gcp import vm"
     assert "providers.gcp.shared" in graph["providers.gcp.registry"]
 
 
-def test_no_module_of_the_gcp_target_imports_itself_back():
+@pytest.mark.parametrize("target", available_targets())
+def test_no_module_of_a_target_imports_itself_back(target):
     try:
-        order = list(TopologicalSorter(import_graph()).static_order())
+        order = list(TopologicalSorter(import_graph(target)).static_order())
     except CycleError as error:
-        raise AssertionError(f"import cycle in {PACKAGE}: {' -> '.join(error.args[1])}") from None
-    assert set(order) == MODULES.keys()
+        raise AssertionError(f"import cycle in {target}: {' -> '.join(error.args[1])}") from None
+    assert set(order) == modules(target).keys()
 
 
 def test_a_cycle_is_found():
     """The check itself: machines importing target back (as it once did) is a cycle."""
-    graph = import_graph()
+    graph = import_graph("gcp")
     graph["providers.gcp.machines"].add("providers.gcp.target")
     try:
         list(TopologicalSorter(graph).static_order())
@@ -69,12 +78,13 @@ def test_a_cycle_is_found():
     raise AssertionError("the cycle machines -> target -> machines went unseen")
 
 
-def test_each_module_imports_on_its_own_in_a_fresh_interpreter():
+@pytest.mark.parametrize("target", available_targets())
+def test_each_module_imports_on_its_own_in_a_fresh_interpreter(target):
     """Each module first, with none of the package loaded yet: a cycle at import time fails
     with a partly initialized module."""
     script = (
         "import importlib, sys\n"
-        f"for name in {sorted(MODULES)!r}:\n"
+        f"for name in {sorted(modules(target))!r}:\n"
         "    for loaded in [m for m in sys.modules if m == 'providers' or "
         "m.startswith('providers.')]:\n"
         "        del sys.modules[loaded]\n"
@@ -91,9 +101,12 @@ def test_each_module_imports_on_its_own_in_a_fresh_interpreter():
     assert done.returncode == 0, done.stderr
 
 
-def test_no_module_grows_past_400_lines():
+@pytest.mark.parametrize("target", available_targets())
+def test_no_module_grows_past_400_lines(target):
     """One concern per module (issue 11): a module past this has started mixing again."""
     long = {
-        name: n for name, path in MODULES.items() if (n := len(path.read_text().splitlines())) > 400
+        name: n
+        for name, path in modules(target).items()
+        if (n := len(path.read_text().splitlines())) > 400
     }
     assert not long, long
