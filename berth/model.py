@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 DEFAULT_JOB_TIMEOUT = 600.0
 """Seconds a job may run before the deployment fails (``x-berth-timeout`` overrides it)."""
@@ -74,6 +74,9 @@ class Healthcheck:
     start_interval: float | None = None
 
 
+_Number = TypeVar("_Number", int, float)
+
+
 @dataclass(frozen=True)
 class Resources:
     """``deploy.resources``: cpus in cores, memory in bytes."""
@@ -82,6 +85,21 @@ class Resources:
     memory: int | None = None
     reserved_cpus: float | None = None
     reserved_memory: int | None = None
+
+    @property
+    def wanted_cpus(self) -> float | None:
+        """What a target sizes for: the larger of limit and reservation (one rule everywhere)."""
+        return _larger(self.cpus, self.reserved_cpus)
+
+    @property
+    def wanted_memory(self) -> int | None:
+        """Bytes: the larger of limit and reservation."""
+        return _larger(self.memory, self.reserved_memory)
+
+
+def _larger(limit: _Number | None, reservation: _Number | None) -> _Number | None:
+    given = [value for value in (limit, reservation) if value is not None]
+    return max(given) if given else None
 
 
 @dataclass(frozen=True)

@@ -156,3 +156,15 @@ def test_a_database_images_port_stays_internal_whatever_its_number():
 
     assert ingress_ports(service, https=False, warn=warnings.append) == []
     assert "reachable only inside the project" in warnings[0]
+
+
+def test_every_target_sizes_by_the_larger_of_limit_and_reservation():
+    """One sizing rule (issue 11): a reservation above the limit is what the service needs."""
+    from providers.gcp.sizing import Request, machine_type
+
+    resources = Resources(cpus=1.0, memory=2 * 1024**3, reserved_cpus=4.0, reserved_memory=None)
+    service = Service(name="api", image="a", resources=resources)
+
+    assert (resources.wanted_cpus, resources.wanted_memory) == (4.0, 2 * 1024**3)
+    assert task_size(service, "compose.yaml").cpu == 4096
+    assert machine_type(Request.of(resources)) == "e2-standard-4"

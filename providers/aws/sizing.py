@@ -39,8 +39,8 @@ class TaskSize:
 def task_size(service: Service, file: str) -> TaskSize:
     """The Fargate size for ``service``; a BerthError when it asks for more than Fargate has."""
     resources = service.resources
-    cpus = max(resources.cpus or 0.0, resources.reserved_cpus or 0.0)
-    memory = max(resources.memory or 0, resources.reserved_memory or 0)
+    cpus = resources.wanted_cpus or 0.0
+    memory = resources.wanted_memory or 0
     want_cpu = math.ceil(cpus * 1024)
     want_memory = math.ceil(memory / MIB)
     if want_cpu > MAX_CPU or want_memory > MAX_MEMORY:

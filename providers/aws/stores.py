@@ -265,8 +265,8 @@ def _size(sizes: tuple[tuple[str, int, float], ...], service: Service, file: str
     """The smallest class with at least the cpus and memory the service asks for (limits or
     reservations, whichever is larger, as for tasks)."""
     resources = service.resources
-    cpus = max(resources.cpus or 0.0, resources.reserved_cpus or 0.0)
-    memory = max(resources.memory or 0, resources.reserved_memory or 0) / GIB
+    cpus = resources.wanted_cpus or 0.0
+    memory = (resources.wanted_memory or 0) / GIB
     for name, vcpus, gib in sizes:
         if vcpus >= cpus and gib >= memory:
             return name

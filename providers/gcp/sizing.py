@@ -47,11 +47,8 @@ class Request:
 
     @classmethod
     def of(cls, resources: Resources) -> Request:
-        """The limits, or the reservations when no limit is set."""
-        return cls(
-            cpus=resources.cpus or resources.reserved_cpus,
-            memory=resources.memory or resources.reserved_memory,
-        )
+        """What the service asks for, by the rule every target sizes with."""
+        return cls(cpus=resources.wanted_cpus, memory=resources.wanted_memory)
 
 
 def cloud_run_limits(request: Request) -> dict[str, str]:
