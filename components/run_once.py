@@ -30,10 +30,18 @@ from pulumi.dynamic import CreateResult, DiffResult, Resource, ResourceProvider,
 
 from berth.model import Secret, Service, Text
 from berth.variables import MIN_SECRET_LENGTH
+from components.target import JobHandle
 
 UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
 """How the engine passes a value that is not known yet (pulumi.runtime.rpc.UNKNOWN)."""
 RESULT_KEYS = ("exitCode", "durationSeconds", "finishedAt", "logTail")
+OFFLINE_RESULT: dict[str, Any] = {
+    "exitCode": 0,
+    "durationSeconds": 0.0,
+    "finishedAt": "",
+    "logTail": "",
+}
+"""What a successful run reports in the offline plan, on every target."""
 SCRUB_KEY = "scrubValues"
 _NOT_SETTINGS = ("__provider", "definition", *RESULT_KEYS)
 MASK = "[secret]"
@@ -132,6 +140,12 @@ class RunOnceResource(Resource):
             secret_tail = pulumi.ResourceOptions(additional_secret_outputs=["logTail"])
             opts = pulumi.ResourceOptions.merge(opts, secret_tail)
         super().__init__(self.provider_type(), name, inputs, opts)
+
+    def handle(self) -> JobHandle:
+        """What the job's dependents wait on (this run), and the result the Job component
+        outputs: exit code, duration and finish time (the log tail stays in the state)."""
+        result = {key: getattr(self, key) for key in RESULT_KEYS if key != "logTail"}
+        return JobHandle(run=self, result=result)
 
 
 def job_secrets(job: Service, stack_secrets: Mapping[str, str]) -> list[str]:

@@ -13,6 +13,7 @@ import pulumi
 from berth.fields import Support, ignored, refused, supported
 from berth.model import ComposeProject
 from berth.settings import StackSettings
+from components.run_once import OFFLINE_RESULT
 
 if TYPE_CHECKING:
     from components.target import Target
@@ -209,7 +210,7 @@ def plan_outputs(type_: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
         # From the secret's id alone: a digest of the value would print a hash of a secret.
         outputs["versionId"] = str(uuid.uuid5(uuid.NAMESPACE_URL, str(inputs.get("secretId"))))
     elif type_ == "pulumi-python:dynamic/berth:EcsJob":
-        outputs |= {"exitCode": 0, "durationSeconds": 0.0, "finishedAt": "", "logTail": ""}
+        outputs |= OFFLINE_RESULT
     elif type_ == "pulumi-python:dynamic/berth:EcsServiceReady":
         outputs["state"] = f"{inputs.get('desiredCount')} running"
     return outputs

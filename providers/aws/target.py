@@ -282,8 +282,7 @@ class AwsTarget:
             ),
             secrets=job_secrets(job, self.secret_values),
         )
-        result = {"exitCode": run.exitCode, "durationSeconds": run.durationSeconds}
-        return JobHandle(run=run, result={**result, "finishedAt": run.finishedAt})
+        return run.handle()
 
     def _started_by(self, job: Service) -> str:
         """The tag every run of ``job`` in this stack starts with: how a leftover is found."""

@@ -13,6 +13,7 @@ import pulumi
 from berth.fields import Support, ignored, refused, supported
 from berth.model import ComposeProject
 from berth.settings import StackSettings
+from components.run_once import OFFLINE_RESULT
 from providers.gcp.options import KEYS
 
 if TYPE_CHECKING:
@@ -219,12 +220,7 @@ _PLAN_OUTPUTS: dict[str, Callable[[Mapping[str, Any], str], dict[str, Any]]] = {
         "instanceId": str(int(digest[:12], 16)),
     },
     "pulumi-python:dynamic/berth:VmServiceReady": lambda inputs, _: {"state": inputs.get("want")},
-    "pulumi-python:dynamic/berth:CloudRunJobExecution": lambda _inputs, _digest: {
-        "exitCode": 0,
-        "durationSeconds": 0.0,
-        "finishedAt": "",
-        "logTail": "",
-    },
+    "pulumi-python:dynamic/berth:CloudRunJobExecution": lambda _inputs, _digest: OFFLINE_RESULT,
 }
 _PLAN_CALLS: dict[str, Callable[[Mapping[str, Any]], dict[str, Any]]] = {
     CLIENT_CONFIG: lambda _: {

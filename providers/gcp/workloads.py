@@ -106,8 +106,7 @@ class CloudRun:
             opts=pulumi.ResourceOptions(parent=parent, depends_on=[*after, definition]),
             secrets=job_secrets(job, self.stack_secrets),
         )
-        result = {"exitCode": run.exitCode, "durationSeconds": run.durationSeconds}
-        return JobHandle(run=run, result={**result, "finishedAt": run.finishedAt})
+        return run.handle()
 
     def service(
         self,

@@ -12,6 +12,7 @@ import pulumi
 from berth.fields import Support, ignored, supported
 from berth.model import ComposeProject
 from berth.settings import StackSettings
+from components.run_once import OFFLINE_RESULT
 
 if TYPE_CHECKING:
     from components.target import Target
@@ -84,7 +85,7 @@ def plan_outputs(type_: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
     if type_ == "docker:index/remoteImage:RemoteImage":
         return {"imageId": fingerprint, "repoDigest": f"{inputs.get('name')}@{fingerprint}"}
     if type_ == "pulumi-python:dynamic/berth:LocalJob":
-        return {"exitCode": 0, "durationSeconds": 0.0, "finishedAt": "", "logTail": ""}
+        return OFFLINE_RESULT
     return {}
 
 

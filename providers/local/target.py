@@ -131,8 +131,7 @@ class LocalTarget:
             opts=pulumi.ResourceOptions(parent=parent, depends_on=list(after)),
             secrets=job_secrets(job, self.stack_secrets),
         )
-        result = {"exitCode": run.exitCode, "durationSeconds": run.durationSeconds}
-        return JobHandle(run=run, result={**result, "finishedAt": run.finishedAt})
+        return run.handle()
 
     # -- pieces --------------------------------------------------------------------------
 
