@@ -61,11 +61,7 @@ class AwsTarget:
         self.options = AwsOptions.parse(settings.options)
         self.prefix = slug(f"{project.name}-{pulumi.get_stack()}")
         """AWS object names carry the stack, so several stacks share one account."""
-        self.secret_values = {
-            key: value
-            for key, value in settings.variables.values.items()
-            if key in settings.variables.secret_keys
-        }
+        self.secret_values = settings.variables.secrets
         _check_project(project, self.file)
         self.stores = managed_stores(project)
         for warning in store_warnings(project):

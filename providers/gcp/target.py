@@ -53,11 +53,7 @@ class GcpTarget:
         self.project = project
         options = GcpOptions.parse(settings.options)
         self.sources = read_sources(list(project.files))
-        stack_secrets = {
-            key: value
-            for key, value in settings.variables.values.items()
-            if key in settings.variables.secret_keys
-        }
+        stack_secrets = settings.variables.secrets
         provider = configured_provider()
         region = provider.region or DEFAULT_REGION
         if not provider.region:
