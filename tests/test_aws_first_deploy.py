@@ -15,9 +15,9 @@ import providers.aws
 from berth.errors import BerthError
 from providers.aws import plan_call, plan_digest, plan_outputs
 from providers.aws.images import cache_prefix
+from tests.aws_support import ECS_SERVICE, JOB, READY, TASK_DEFINITION, aws_program, containers
 from tests.conftest import copy_example
 from tests.plans import find, of_type
-from tests.test_aws_support import ECS_SERVICE, JOB, READY, TASK_DEFINITION, aws_program, containers
 
 ASSOCIATION = "aws:ec2/routeTableAssociation:RouteTableAssociation"
 ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"

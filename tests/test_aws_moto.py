@@ -9,9 +9,9 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from tests.aws_support import aws_program
 from tests.conftest import copy_example
 from tests.plans import of_type
-from tests.test_aws_support import aws_program
 
 
 @pytest.fixture

@@ -11,10 +11,7 @@ import pytest
 from berth.errors import BerthError
 from providers.aws import plan_digest, plan_outputs
 from providers.aws.images import cache_prefix
-from tests.conftest import ROOT, copy_example
-from tests.plans import find, of_type, waits_on_services
-from tests.secrets_check import assert_never_plain, count_wrapped
-from tests.test_aws_support import (
+from tests.aws_support import (
     ECS_SERVICE,
     IMAGE,
     JOB,
@@ -26,6 +23,9 @@ from tests.test_aws_support import (
     ecs_validation_errors,
     resource_options,
 )
+from tests.conftest import ROOT, copy_example
+from tests.plans import find, of_type, waits_on_services
+from tests.secrets_check import assert_never_plain, count_wrapped
 
 SECRET = "aws:secretsmanager/secret:Secret"
 SECRET_VERSION = "aws:secretsmanager/secretVersion:SecretVersion"

@@ -16,10 +16,10 @@ from botocore.stub import ANY, Stubber
 from components.run_once import JobFailed
 from providers.aws import run_once
 from providers.aws.run_once import EcsJobProvider, JobRun, Pace, run_job
+from tests.aws_support import JOB, aws_program
 from tests.conftest import copy_example
 from tests.pickling import unpickled_in_project_root
 from tests.plans import find
-from tests.test_aws_support import JOB, aws_program
 
 CLUSTER = "arn:aws:ecs:eu-west-1:123456789012:cluster/migrate"
 TASK = "arn:aws:ecs:eu-west-1:123456789012:task/migrate/0123456789abcdef"

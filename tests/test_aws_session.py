@@ -13,9 +13,9 @@ from moto import mock_aws
 
 from providers.aws.run_once import EcsJobProvider
 from providers.aws.session import aws_clients, aws_session, identity_config
+from tests.aws_support import JOB, READY, aws_program
 from tests.conftest import copy_example
 from tests.plans import find
-from tests.test_aws_support import JOB, READY, aws_program
 
 ACCOUNT = "123456789012"
 

@@ -9,10 +9,10 @@ import json
 import pytest
 
 from berth.errors import BerthError
+from tests.aws_support import ECS_SERVICE, JOB, TASK_DEFINITION, aws_program, resource_options
 from tests.conftest import copy_example
 from tests.plans import find, of_type
 from tests.secrets_check import assert_never_plain, count_wrapped
-from tests.test_aws_support import ECS_SERVICE, JOB, TASK_DEFINITION, aws_program, resource_options
 
 RDS = "aws:rds/instance:Instance"
 CACHE = "aws:elasticache/replicationGroup:ReplicationGroup"

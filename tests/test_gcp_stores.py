@@ -11,10 +11,10 @@ import pytest
 from berth.errors import BerthError
 from providers.gcp import _private_ip as private_ip
 from providers.gcp.sizing import Request, TooLarge, redis_size_gb, sql_tier
+from tests.aws_support import component_outputs, resource_options
 from tests.conftest import copy_example
 from tests.plans import find, of_type, waits_on_services
 from tests.secrets_check import assert_never_plain, count_wrapped
-from tests.test_aws_support import component_outputs, resource_options
 from tests.test_gcp_program import INSTANCE, JOB, RUN, SERVICE, env, gcp
 
 SQL = "gcp:sql/databaseInstance:DatabaseInstance"
