@@ -40,8 +40,8 @@ def generated_project(services: int) -> dict:
         if index % 10 == 0:
             spec |= {"restart": "no", "command": ["./migrate.sh"], "depends_on": ["db"]}
         else:
-            # A few published ports (an AWS load balancer takes at most 50 listeners).
-            reach = {"ports": [f"{10000 + index}:80"]} if index % 20 == 1 else {"expose": [80]}
+            # A few published ports (an AWS load balancer takes at most 50 listeners), workers.
+            reach = {"ports": [f"{10000 + index}:80"]} if index % 20 == 1 else {}
             spec |= {**reach, "depends_on": [f"svc{index // 10 * 10:03d}"]}
         document["services"][name] = spec
     return document
