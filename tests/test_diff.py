@@ -204,7 +204,7 @@ def test_a_changed_value_holding_a_secret_runs_without_printing_it(
         assert "admin" not in text
 
 
-@pytest.mark.parametrize("target", ["local", "aws"])
+@pytest.mark.parametrize("target", ["local", "aws", "gcp"])
 def test_reordered_volumes_run_nothing(versions: tuple[Path, Path], target: str) -> None:
     edit(versions[1], "compose.yaml", "- data:/data\n      - cache:/cache",
          "- cache:/cache\n      - data:/data")  # fmt: skip

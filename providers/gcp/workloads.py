@@ -237,7 +237,8 @@ class CloudRun:
     def _volumes(
         self, service: Service, parent: pulumi.Resource
     ) -> tuple[list[dict[str, Any]], list[dict[str, str]], list[pulumi.Resource]]:
-        """Secret files, in-memory scratch space and buckets: the volumes and their mounts."""
+        """Secret files, in-memory scratch space and buckets: the volumes and their mounts, each
+        kind in the order of its path, so that reordering compose's lists changes nothing."""
         volumes: list[dict[str, Any]] = []
         mounts: list[dict[str, str]] = []
         grants: list[pulumi.Resource] = []
@@ -246,7 +247,7 @@ class CloudRun:
             volumes.append({"name": name, **volume})
             mounts.append({"name": name, "mount_path": path})
 
-        for index, file in enumerate(service.files):
+        for index, file in enumerate(sorted(service.files, key=lambda f: f.target)):
             ref = self.secrets.ref(
                 service.name, f"file-{file.name}", file_data(file.content), parent
             )
@@ -258,10 +259,11 @@ class CloudRun:
             }
             secret = {"secret": ref.secret.secret_id, "items": [item]}
             mount(f"file-{index}", posixpath.dirname(file.target), {"secret": secret})
-        scratch = [m.target for m in service.mounts if in_memory(m)]
-        for index, path in enumerate([*scratch, *service.container.tmpfs]):
+        scratch = {m.target for m in service.mounts if in_memory(m)}
+        for index, path in enumerate(sorted(scratch | set(service.container.tmpfs))):
             mount(f"scratch-{index}", path, {"empty_dir": {"medium": "MEMORY"}})
-        for index, named_mount in enumerate(m for m in service.mounts if named(m)):
+        named_mounts = sorted((m for m in service.mounts if named(m)), key=lambda m: m.target)
+        for index, named_mount in enumerate(named_mounts):
             volume = self.volumes[str(named_mount.source)]
             grants.append(volume.grants[service.name])
             bucket = {
