@@ -98,8 +98,8 @@ def _exit_on_signal(number: int, _frame: FrameType | None) -> NoReturn:
 
 
 def _plan(args: argparse.Namespace) -> int:
-    from berth.plan import plan_config, run_plan  # noqa: PLC0415 - imports Pulumi, slowly
-    from berth.render import FORMATS  # noqa: PLC0415
+    from offline.plan import plan_config, run_plan  # noqa: PLC0415 - imports Pulumi, slowly
+    from offline.render import FORMATS  # noqa: PLC0415
 
     config, secret_keys = plan_config(
         args.files or ["compose.yaml"],
@@ -116,8 +116,8 @@ def _plan(args: argparse.Namespace) -> int:
 
 
 def _diff(args: argparse.Namespace) -> int:
-    from berth.diff import FORMATS, diff_files, read_stack_config  # noqa: PLC0415 - slow imports
-    from berth.plan import plan_config  # noqa: PLC0415
+    from offline.diff import FORMATS, diff_files, read_stack_config  # noqa: PLC0415 - slow imports
+    from offline.plan import plan_config  # noqa: PLC0415
 
     stored, stored_secrets = read_stack_config(args.stack_config) if args.stack_config else ({}, [])
     files = args.files or json.loads(stored.get("berth:composeFiles") or '["compose.yaml"]')

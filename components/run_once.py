@@ -30,10 +30,9 @@ from pulumi.dynamic import CreateResult, DiffResult, Resource, ResourceProvider,
 
 from berth.model import Secret, Service, Text
 from berth.variables import MIN_SECRET_LENGTH
+from components.pulumi_internals import UNKNOWN
 from components.target import JobHandle
 
-UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
-"""How the engine passes a value that is not known yet (pulumi.runtime.rpc.UNKNOWN)."""
 RESULT_KEYS = ("exitCode", "durationSeconds", "finishedAt", "logTail")
 OFFLINE_RESULT: dict[str, Any] = {
     "exitCode": 0,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from berth.plan import Plan, Registration
+from offline.plan import Plan, Registration
 
 
 def find(plan: Plan, type_: str, name: str) -> Registration:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from berth.plan import SECRET_SIG, Plan
+from components.pulumi_internals import is_secret
+from offline.plan import Plan
 
 
 def plain_occurrences(node: Any, value: str, path: str = "") -> list[str]:
     """Paths where ``value`` appears outside a secret wrapper."""
     if isinstance(node, dict):
-        if SECRET_SIG in node:
+        if is_secret(node):
             return []
         return [p for k, v in node.items() for p in plain_occurrences(v, value, f"{path}.{k}")]
     if isinstance(node, list):
@@ -35,7 +36,7 @@ def count_wrapped(plan: Plan, value: str) -> int:
 
     def walk(node: Any) -> int:
         if isinstance(node, dict):
-            if SECRET_SIG in node:
+            if is_secret(node):
                 return int(value in repr(node.get("value")))
             return sum(walk(v) for v in node.values())
         if isinstance(node, list):

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from berth.errors import BerthError
-from berth.plan import Plan, plan_config, run_plan
 from components.target import available_targets
+from offline.plan import Plan, plan_config, run_plan
 from tests.conftest import FIXTURES
 
 CORPUS = FIXTURES / "corpus" / "awesome-compose"

@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from berth.diff import Diff, diff_files, digest_outputs
-from berth.plan import plan_config, run_plan
 from components.target import load_target
+from offline.diff import Diff, diff_files, digest_outputs
+from offline.plan import plan_config, run_plan
 from tests.conftest import ROOT
 
 TARGETS = ("local", "aws", "gcp")

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from berth.errors import BerthError
-from berth.plan import Plan, ProgramFailed
-from berth.render import as_mermaid
+from offline.plan import Plan, ProgramFailed
+from offline.render import as_mermaid
 from tests.conftest import copy_example, program
 from tests.plans import find, of_type
 from tests.secrets_check import assert_never_plain, count_wrapped

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 
-from berth.plan import Plan
+from offline.plan import Plan
 from providers.gcp.names import account_id
 from tests.conftest import program
 from tests.plans import find, of_type

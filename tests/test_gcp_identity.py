@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from google.auth import impersonated_credentials
 from google.oauth2 import service_account
 
-from berth.plan import plan_config, run_plan
+from offline.plan import plan_config, run_plan
 from providers.gcp.identity import IdentityError, credentials
 from providers.gcp.readiness import VmServiceReadyProvider
 from providers.gcp.run_once import CloudRunJobExecutionProvider

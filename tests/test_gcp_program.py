@@ -8,7 +8,7 @@ import re
 import pytest
 
 from berth.errors import BerthError
-from berth.plan import Plan
+from offline.plan import Plan
 from providers.gcp.names import account_id, cloud_name
 from tests.conftest import copy_example, program
 from tests.plans import find, waits_on_services

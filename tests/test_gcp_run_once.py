@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from components.run_once import UNKNOWN, JobFailed
+from components.pulumi_internals import UNKNOWN
+from components.run_once import JobFailed
 from providers.gcp.api import ApiError, Backoff, CloudRunApi
 from providers.gcp.readiness import VmServiceReadyProvider
 from providers.gcp.run_once import CloudRunJobExecutionProvider

@@ -8,10 +8,10 @@ import pulumi
 import pulumi_docker as docker
 import pytest
 
-from berth import plan as plan_module
 from berth.errors import BerthError
 from berth.names import cloud_slug
-from berth.plan import plan_config, run_plan
+from offline import plan as plan_module
+from offline.plan import plan_config, run_plan
 from providers.gcp.names import cloud_name
 from tests.conftest import refused
 

@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from components.run_once import UNKNOWN, JobFailed, RunOnceProvider, scrub, tail
+from components.pulumi_internals import UNKNOWN
+from components.run_once import JobFailed, RunOnceProvider, scrub, tail
 from providers.local.run_once import LocalJobProvider
 from tests.pickling import unpickled_in_project_root
 

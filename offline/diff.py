@@ -1,6 +1,6 @@
 """``python -m berth diff``: what a deployment will run, offline, from two versions of a project.
 
-Both versions are planned with the real program under the mock engine (``berth.plan``). A job
+Both versions are planned with the real program under the mock engine (``offline.plan``). A job
 runs when its run-once resource's own ``diff`` (the function the engine calls in ``pulumi
 preview`` and ``pulumi up``, unpickled from the resource's ``__provider`` input as the dynamic
 provider process does) says it is replaced; ``because`` then names the compose fields of the
@@ -25,8 +25,9 @@ from typing import Any
 
 from berth.errors import BerthError
 from berth.model import Build, ContainerSettings, Service
-from berth.plan import SECRET_SIG, Plan, Registration, run_plan
+from components.pulumi_internals import is_secret
 from components.target import load_target
+from offline.plan import Plan, Registration, run_plan
 
 IMAGE_TYPE = "docker:index/image:Image"
 PROVIDER_KEY = "__provider"
@@ -347,7 +348,7 @@ def _key(registration: Registration) -> str:
 def _plain(node: Any) -> Any:
     """Inputs as the provider receives them: secrets unwrapped (it does not accept secrets)."""
     if isinstance(node, dict):
-        if SECRET_SIG in node:
+        if is_secret(node):
             return _plain(node.get("value"))
         return {key: _plain(value) for key, value in node.items()}
     if isinstance(node, list):

@@ -18,7 +18,6 @@ from typing import Any
 import pulumi
 from google.protobuf import json_format
 from pulumi.runtime import mocks
-from pulumi.runtime.settings import SETTINGS
 from pulumi.runtime.stack import run_pulumi_func
 
 from berth.errors import BerthError
@@ -27,11 +26,9 @@ from berth.model import ComposeProject
 from berth.settings import declared_defaults
 from components.program import deploy
 from components.project import Project
-from components.run_once import UNKNOWN
+from components.pulumi_internals import UNKNOWN, forget_earlier_runs, is_secret
 from components.target import TargetModule, load_target
 
-SECRET_SIG = "4dabf18193072939515e22adb298388d"  # noqa: S105 - a marker, not a password
-"""How a secret value is wrapped in a registration (pulumi.runtime.rpc._special_secret_sig)."""
 COMPONENT_TYPES = {"berth:index:Service", "berth:index:Job"}
 Failure = Callable[[str, str], str | None]
 """Given a resource's type and name, the error its creation fails with, or None."""
@@ -208,7 +205,7 @@ def run_plan(
     ``outputs`` replaces the target's ``plan_outputs`` (``berth diff`` digests built images)."""
     target = load_target(config.get("berth:target") or declared_defaults()["target"])
     monitor = RecordingMonitor(PlanMocks(target, preview, fail, outputs))
-    logger = logging.getLogger(f"berth.plan.{id(monitor)}")
+    logger = logging.getLogger(f"offline.plan.{id(monitor)}")
     logger.propagate = False
     collected = _Collect()
     logger.addHandler(collected)
@@ -226,10 +223,7 @@ def run_plan(
             logger=logger,
             monitor=monitor,
         )
-        # Output tasks of an earlier run in this process belong to its closed loop; Pulumi's own
-        # test decorator forgets them the same way before each run.
-        SETTINGS.outputs.clear()
-        SETTINGS.rpc_manager.clear()
+        forget_earlier_runs()
         pulumi.runtime.set_all_config(dict(config), list(secret_keys))
         loop.run_until_complete(run_pulumi_func(lambda: deployed.append(deploy())))
     except BerthError:
@@ -292,7 +286,7 @@ def _report_unless_reraised(loop: asyncio.AbstractEventLoop, context: dict[str, 
 def _displayed(node: Any) -> Any:
     """Inputs for display: secrets as ``[secret]``, unknowns as ``(known after apply)``."""
     if isinstance(node, dict):
-        if SECRET_SIG in node:
+        if is_secret(node):
             return "[secret]"
         return {k: _displayed(v) for k, v in sorted(node.items()) if k != "__provider"}
     if isinstance(node, list):

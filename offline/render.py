@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from berth.graph import Workflow
-from berth.plan import Plan
+from offline.plan import Plan
 
 
 def as_mermaid(plan: Plan) -> str:

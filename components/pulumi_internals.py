@@ -1,0 +1,31 @@
+"""What Berth relies on inside the Pulumi SDK that is not its public API, in one place.
+
+Each name says which SDK internal it stands for; tests/test_pulumi_internals.py fails, naming
+it, when an SDK upgrade changes one, instead of the plan or the re-run rule going quietly wrong.
+"""
+
+from __future__ import annotations
+
+from pulumi.runtime.settings import SETTINGS
+
+UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
+"""How the engine passes a value that is not known yet (``pulumi.runtime.rpc.UNKNOWN``): a
+dynamic provider's diff sees it in a preview."""
+SIG_KEY = "4dabf18193072939515e22adb298388d"
+"""The key marking a special value in a registration (``pulumi.runtime.rpc._special_sig_key``)."""
+SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"  # noqa: S105 - a marker, not a password
+"""Its value for a secret (``pulumi.runtime.rpc._special_secret_sig``): a secret travels as
+``{SIG_KEY: SECRET_SIG, "value": ...}``."""
+
+
+def is_secret(node: object) -> bool:
+    """Whether a serialized value is a wrapped secret."""
+    return isinstance(node, dict) and node.get(SIG_KEY) == SECRET_SIG
+
+
+def forget_earlier_runs() -> None:
+    """Drop the output tasks and RPCs an earlier mocked run in this process left behind: they
+    belong to its closed event loop. Pulumi's own test decorator does the same
+    (``SETTINGS.outputs``, ``SETTINGS.rpc_manager``)."""
+    SETTINGS.outputs.clear()
+    SETTINGS.rpc_manager.clear()
