@@ -197,7 +197,8 @@ esac
 """
 
 
-def test_a_terminated_plan_takes_its_compose_child_with_it(tmp_path):
+def plan_waiting_on_compose(tmp_path: Path) -> tuple[subprocess.Popen[str], int]:
+    """A ``berth plan`` whose Compose child hangs: the plan, and the child's pid."""
     pids = tmp_path / "compose.pid"
     fake = tmp_path / "docker-compose"
     fake.write_text(FAKE_COMPOSE.format(pids=pids))
@@ -213,7 +214,11 @@ def test_a_terminated_plan_takes_its_compose_child_with_it(tmp_path):
     deadline = time.monotonic() + DEADLINE
     while not pids.exists() and time.monotonic() < deadline:
         time.sleep(0.1)
-    child = int(pids.read_text())
+    return running, int(pids.read_text())
+
+
+def test_a_terminated_plan_takes_its_compose_child_with_it(tmp_path):
+    running, child = plan_waiting_on_compose(tmp_path)
 
     running.send_signal(signal.SIGTERM)
     running.wait(timeout=DEADLINE)
@@ -246,26 +251,12 @@ def test_a_compose_run_past_its_deadline_says_what_timed_out(tmp_path, monkeypat
 
 def test_a_killed_plan_takes_its_compose_child_with_it(tmp_path):
     """SIGKILL cannot be caught: the child dies with its parent all the same (Linux)."""
-    pids = tmp_path / "compose.pid"
-    fake = tmp_path / "docker-compose"
-    fake.write_text(FAKE_COMPOSE.format(pids=pids))
-    fake.chmod(0o755)
-    (tmp_path / "compose.yaml").write_text(SERVICE)
-    running = subprocess.Popen(
-        [sys.executable, "-m", "berth", "plan", "-f", "compose.yaml"],
-        cwd=tmp_path,
-        env={**os.environ, "PYTHONPATH": str(ROOT), "BERTH_COMPOSE": str(fake)},
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    deadline = time.monotonic() + DEADLINE
-    while not pids.exists() and time.monotonic() < deadline:
-        time.sleep(0.1)
-    child = int(pids.read_text())
+    running, child = plan_waiting_on_compose(tmp_path)
 
     running.kill()
     running.wait(timeout=DEADLINE)
 
+    deadline = time.monotonic() + DEADLINE
     status = Path(f"/proc/{child}/status")
     while time.monotonic() < deadline and status.exists() and "\tZ" not in status.read_text():
         time.sleep(0.1)
