@@ -14,7 +14,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from providers.aws.session import STRUCTURED_KEYS, identity_config
+from providers.aws.identity import STRUCTURED_KEYS, identity_config
 
 
 @dataclass(frozen=True)

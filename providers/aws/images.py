@@ -19,7 +19,6 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 import pulumi_docker as docker
-from docker.utils import parse_repository_tag
 
 from berth.model import Build, Service
 from providers.aws.account import Account
@@ -77,6 +76,8 @@ class Images:
 
     def resolved(self, image: str) -> pulumi.Input[str]:
         """``image`` pinned to the digest its tag names now (an image given by digest as is)."""
+        from docker.utils import parse_repository_tag  # noqa: PLC0415 - the SDK only when used
+
         repository, tag = parse_repository_tag(image)
         if tag and tag.startswith("sha256:"):
             return image

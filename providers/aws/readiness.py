@@ -25,7 +25,6 @@ from pulumi.dynamic import CreateResult, DiffResult, Resource, ResourceProvider,
 
 from berth.durations import format_duration
 from providers.aws.run_once import Pace
-from providers.aws.session import aws_clients
 
 READY_TIMEOUT = 900.0
 """Seconds a deployed service has to complete its rollout and, if asked, report healthy."""
@@ -164,6 +163,8 @@ class EcsServiceReadyProvider(ResourceProvider):
         self.poll_seconds = poll_seconds
 
     def create(self, props: dict[str, Any]) -> CreateResult:
+        from providers.aws.session import aws_clients  # noqa: PLC0415 - boto3 only here
+
         (ecs,) = aws_clients(props.get("identity") or {}, props["region"], ("ecs",))
         state = wait_until_released(
             Release.from_props(props), ecs, Pace(poll_seconds=self.poll_seconds)

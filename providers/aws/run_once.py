@@ -30,7 +30,6 @@ from components.run_once import (
     RunOnceResource,
     tail,
 )
-from providers.aws.session import aws_clients
 
 POLL_SECONDS = 6.0
 """How often a running task is described: ECS reports state changes within seconds."""
@@ -244,6 +243,9 @@ def _log_tail(run: JobRun, logs: Any, arn: str) -> str:
 
 
 def _clients(props: Mapping[str, Any]) -> tuple[Any, Any]:
+    # boto3 only where a job runs: a plan or a preview never loads it.
+    from providers.aws.session import aws_clients  # noqa: PLC0415
+
     ecs, logs = aws_clients(props.get("identity") or {}, props["region"], ("ecs", "logs"))
     return ecs, logs
 

@@ -28,28 +28,8 @@ from botocore.credentials import (
 
 from berth.durations import parse_duration
 
-PLAIN_KEYS = (
-    "region", "profile", "accessKey", "secretKey", "token", "stsRegion", "customCaBundle",
-    "insecure", "maxRetries", "retryMode",
-)  # fmt: skip
-"""``aws:*`` settings that are one value each."""
-STRUCTURED_KEYS = (
-    "sharedCredentialsFiles", "sharedConfigFiles", "assumeRoles", "assumeRole",
-    "assumeRoleWithWebIdentity", "endpoints",
-)  # fmt: skip
-"""``aws:*`` settings that are lists or objects (JSON in the stack config)."""
 DEFAULT_MAX_ATTEMPTS = 10
 """Throttling and 5xx answers are retried (botocore's standard mode) this many times in all."""
-
-
-def identity_config(read: Callable[[str], Any]) -> dict[str, Any]:
-    """The ``aws:*`` settings that decide who the provider is, where set; ``read(key)`` gives
-    a key's value (parsed JSON for the structured ones) or None."""
-    return {
-        key: value
-        for key in (*PLAIN_KEYS, *STRUCTURED_KEYS)
-        if (value := read(key)) not in (None, "", [], {})
-    }
 
 
 def aws_session(identity: Mapping[str, Any], region: str) -> boto3.session.Session:
