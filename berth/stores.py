@@ -16,7 +16,7 @@ from enum import StrEnum
 from typing import Any
 
 from berth.errors import BerthError
-from berth.model import ComposeProject, Service, Text
+from berth.model import ComposeProject, Secret, Service, Text
 
 EXTENSIONS = {"x-defang-postgres": "postgres", "x-defang-redis": "redis"}
 """The extension that marks a managed store, and the kind it asks for."""
@@ -196,3 +196,18 @@ def _options(service: Service, key: str, file: str) -> dict[str, Any] | None:
         field=key,
         hint=f"e.g. {key}: true",
     )
+
+
+def secret_password(value: Text | None, service: Service, key: str, file: str) -> str:
+    """A managed store's password, which must come from a stack secret (a cloud keeps it as a
+    resource input: one written in the compose file would be plain text there)."""
+    if not isinstance(value, Secret):
+        raise BerthError(
+            f"a managed store's password must come from a stack secret; {key} is "
+            + ("not set" if value is None else "written in the compose file"),
+            file=file,
+            service=service.name,
+            field="environment",
+            hint=f"set {key}: ${{{key}}} and `pulumi config set --secret {key} <password>`",
+        )
+    return value.value

@@ -21,7 +21,7 @@ import pulumi_aws as aws
 
 from berth.errors import BerthError
 from berth.model import Secret, Service, Text
-from berth.stores import ManagedStore, StoreKind
+from berth.stores import ManagedStore, StoreKind, secret_password
 from providers.aws.images import slug
 from providers.aws.network import Network, tcp_ingress
 
@@ -215,16 +215,8 @@ def _secret(
     allowed: re.Pattern[str],
 ) -> pulumi.Output[str]:
     """The store's password, from a stack secret, never as plain text in a resource input."""
-    if not isinstance(value, Secret):
-        raise BerthError(
-            f"a managed store's password must come from a stack secret; {key} is "
-            + ("not set" if value is None else "written in the compose file"),
-            file=file,
-            service=service.name,
-            field="environment",
-            hint=f"set {key}: ${{{key}}} and `pulumi config set --secret {key} <password>`",
-        )
-    if not allowed.fullmatch(value.value) or any(c in value.value for c in '/"@'):
+    password = secret_password(value, service, key, file)
+    if not allowed.fullmatch(password) or any(c in password for c in '/"@'):
         raise BerthError(
             f"{key} is not a password the managed store accepts (its value is not shown)",
             file=file,
@@ -233,7 +225,7 @@ def _secret(
             hint='use printable ASCII without /, " or @: 8 to 128 characters for postgres, '
             "16 to 128 for redis",
         )
-    return pulumi.Output.secret(value.value)
+    return pulumi.Output.secret(password)
 
 
 def _check_name(key: str, value: Text | None, service: Service, file: str) -> None:

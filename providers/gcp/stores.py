@@ -24,7 +24,7 @@ import pulumi_gcp as gcp
 from berth.errors import BerthError
 from berth.model import Secret, Service, Text
 from berth.sources import Sources
-from berth.stores import ManagedStore, StoreKind
+from berth.stores import ManagedStore, StoreKind, secret_password
 from providers.gcp.names import cloud_name
 from providers.gcp.sizing import Request, TooLarge, redis_size_gb, sql_tier
 
@@ -324,16 +324,8 @@ def _password(
     value: Text | None, service: Service, sources: Sources, key: str
 ) -> pulumi.Output[str]:
     """The store's password, from a stack secret, never as plain text in a resource input."""
-    if not isinstance(value, Secret):
-        raise BerthError(
-            f"a managed store's password must come from a stack secret; {key} is "
-            + ("not set" if value is None else "written in the compose file"),
-            file=sources.origin(service.name, "environment"),
-            service=service.name,
-            field="environment",
-            hint=f"set {key}: ${{{key}}} and `pulumi config set --secret {key} <password>`",
-        )
-    if not _PASSWORD.fullmatch(value.value):
+    password = secret_password(value, service, key, sources.origin(service.name, "environment"))
+    if not _PASSWORD.fullmatch(password):
         raise BerthError(
             f"{key} is not a password Berth gives a managed store (its value is not shown)",
             file=sources.origin(service.name, "environment"),
@@ -341,7 +333,7 @@ def _password(
             field="environment",
             hint="use 8 to 128 printable ASCII characters, no spaces",
         )
-    return pulumi.Output.secret(value.value)
+    return pulumi.Output.secret(password)
 
 
 def _check_name(key: str, value: Text | None, service: Service, sources: Sources) -> None:
