@@ -12,7 +12,6 @@ import pulumi
 from pulumi.runtime import config as runtime_config
 
 from berth.errors import BerthError
-from berth.load import load_project
 from berth.settings import NAMESPACE, StackSettings, declared_defaults
 from components.project import Project, ProjectArgs
 from components.target import all_option_keys, load_target
@@ -34,16 +33,15 @@ def deploy() -> Project:
     values, secret_keys = stack_config()
     target = load_target(values.get(f"{NAMESPACE}:target") or declared_defaults()["target"])
     settings = StackSettings.from_config(values, secret_keys, all_option_keys())
-    compose = load_project(
+    args = ProjectArgs.from_files(
         settings.compose_files,
-        settings.variables,
-        settings.profiles,
-        target=target.NAME,
-        support=target.FIELD_SUPPORT,
+        target.NAME,
+        options=target.Options.parse(settings.options),
+        variables=settings.variables,
+        profiles=settings.profiles,
+        legacy_names=True,
     )
-    for warning in compose.warnings:
-        pulumi.log.warn(warning)
-    project = Project(compose.name, ProjectArgs(compose, settings, target))
+    project = Project(args.compose.name, args)
     pulumi.export("services", project.endpoints)
     pulumi.export("jobs", project.results)
     return project

@@ -3,28 +3,74 @@
 The sequencing of ``depends_on`` lives here and nowhere else: every target receives, for each
 service or job, exactly the resources it must wait on, and no others. Services that do not
 depend on each other therefore deploy concurrently.
+
+A Pulumi program can build on a Project (see ``examples/extend``): the target's shared
+resources (``shared``), each service's and job's main resources (``resources``), their
+endpoints and results are attributes; the Project's name names every child resource and
+cloud object, and an explicit provider given in its options is used for every resource and
+every provider function beneath it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+import dataclasses
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
 
 from berth.graph import Gate, deployment_order, gates
+from berth.load import load_project
 from berth.model import ComposeProject
 from berth.model import Service as ServiceModel
-from berth.settings import StackSettings
-from components.target import JobHandle, ServiceHandle, Target, TargetModule
+from berth.settings import declared_defaults
+from berth.variables import Variables
+from components.names import Names
+from components.target import (
+    JobHandle,
+    ServiceHandle,
+    Target,
+    TargetArgs,
+    TargetModule,
+    load_target,
+)
 
 
 @dataclass(frozen=True)
 class ProjectArgs:
     compose: ComposeProject
-    settings: StackSettings
+    """The loaded compose files (``ProjectArgs.from_files`` loads them)."""
     target: TargetModule
+    options: Any = None
+    """The target's ``Options`` (e.g. ``providers.aws.Options``); None: Pulumi.yaml's defaults."""
+    secrets: Mapping[str, str] = field(default_factory=dict)
+    """Secret values to scrub from job logs and failure messages (the stack's secrets)."""
+    legacy_names: bool = False
+    """Alias renamed children to the names Berth gave them before they began with the
+    Project's name: for stacks first deployed by an earlier Berth (the Berth program sets it)."""
+
+    @classmethod
+    def from_files(
+        cls,
+        files: Sequence[str],
+        target: str | None = None,
+        *,
+        options: Any = None,
+        variables: Variables | None = None,
+        profiles: Sequence[str] = (),
+        legacy_names: bool = False,
+    ) -> ProjectArgs:
+        """Load ``files`` for ``target`` (Pulumi.yaml's default target when None), warning
+        about every compose field the target ignores."""
+        module = load_target(target or declared_defaults()["target"])
+        variables = variables or Variables()
+        compose = load_project(
+            list(files), variables, list(profiles), target=module.NAME, support=module.FIELD_SUPPORT
+        )
+        for warning in compose.warnings:
+            pulumi.log.warn(warning)
+        return cls(compose, module, options, variables.secrets, legacy_names)
 
 
 class Service(pulumi.ComponentResource):
@@ -41,6 +87,8 @@ class Service(pulumi.ComponentResource):
         super().__init__("berth:index:Service", name, None, opts)
         self.handle: ServiceHandle = target.service(service, after, self)
         self.endpoints = pulumi.Output.from_input(self.handle.endpoints)
+        self.resources: Mapping[str, pulumi.Resource] = self.handle.resources
+        """The service's main resources by role: ``workload`` and the target's others."""
         self.register_outputs({"endpoints": self.endpoints})
 
 
@@ -58,6 +106,9 @@ class Job(pulumi.ComponentResource):
         super().__init__("berth:index:Job", name, None, opts)
         self.handle: JobHandle = target.job(job, after, self)
         self.result = pulumi.Output.from_input(self.handle.result)
+        self.run = self.handle.run
+        """The run-once resource: wait on it (``depends_on``) to start after the job exited 0."""
+        self.resources: Mapping[str, pulumi.Resource] = self.handle.resources
         self.register_outputs({"result": self.result})
 
 
@@ -67,19 +118,28 @@ class Project(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: ProjectArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
+        names = Names(name, legacy=args.legacy_names)
         super().__init__("berth:index:Project", name, None, opts)
-        self.compose = args.compose
-        target = args.target.create(args.compose, args.settings, self)
+        self.compose = dataclasses.replace(args.compose, name=name)
+        """The compose project as deployed: under the Project's name."""
+        options = args.options if args.options is not None else args.target.Options.parse({})
+        target = args.target.create(self.compose, TargetArgs(names, options, args.secrets), self)
+        self.shared: Mapping[str, pulumi.Resource] = target.shared
+        """The target's shared resources by role (network, cluster, load balancer, ...)."""
         self.services: dict[str, Service] = {}
         self.jobs: dict[str, Job] = {}
-        for service_name in deployment_order(args.compose):
-            model = args.compose.services[service_name]
-            after = self._gating_resources(args.compose, model)
-            child = pulumi.ResourceOptions(parent=self)
+        for service_name in deployment_order(self.compose):
+            model = self.compose.services[service_name]
+            after = self._gating_resources(self.compose, model)
+            child = pulumi.ResourceOptions.merge(
+                pulumi.ResourceOptions(parent=self), names.aliased(service_name)
+            )
             if model.job:
-                self.jobs[service_name] = Job(service_name, model, target, after, child)
+                self.jobs[service_name] = Job(names(service_name), model, target, after, child)
             else:
-                self.services[service_name] = Service(service_name, model, target, after, child)
+                self.services[service_name] = Service(
+                    names(service_name), model, target, after, child
+                )
         self.endpoints: Mapping[str, pulumi.Output[Any]] = {
             n: s.endpoints for n, s in self.services.items()
         }

@@ -6,7 +6,13 @@ it, when an SDK upgrade changes one, instead of the plan or the re-run rule goin
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
+from typing import TypeVar
+
 from pulumi.runtime.settings import SETTINGS
+from pulumi.runtime.sync_await import _sync_await
+
+T = TypeVar("T")
 
 UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
 """How the engine passes a value that is not known yet (``pulumi.runtime.rpc.UNKNOWN``): a
@@ -29,3 +35,10 @@ def forget_earlier_runs() -> None:
     (``SETTINGS.outputs``, ``SETTINGS.rpc_manager``)."""
     SETTINGS.outputs.clear()
     SETTINGS.rpc_manager.clear()
+
+
+def sync_await(awaitable: Awaitable[T]) -> T:
+    """Wait for ``awaitable`` from the engine's executor thread, as the mock monitor's own
+    ``Invoke`` does (``pulumi.runtime.sync_await._sync_await``): the offline plan answers
+    provider method calls, which the mock monitor does not."""
+    return _sync_await(awaitable)

@@ -1,9 +1,9 @@
 """The small interface a deployment target implements, and how a target is found by name.
 
 A target is a package under ``providers/`` exposing ``NAME``, ``FIELD_SUPPORT``,
-``OPTION_KEYS``, ``create(project, settings, parent) -> Target`` (which makes the shared
-resources), and for the offline plan ``plan_outputs(type_, inputs)`` and
-``plan_call(token, args)`` (what its resources and functions return once created).
+``OPTION_KEYS``, ``Options`` (its typed settings), ``create(project, args, parent) -> Target``
+(which makes the shared resources), and for the offline plan ``plan_outputs(type_, inputs)``
+and ``plan_call(token, args)`` (what its resources and functions return once created).
 Nothing else in Berth changes when a target is added.
 """
 
@@ -23,7 +23,8 @@ import providers
 from berth.errors import BerthError
 from berth.fields import Support
 from berth.model import ComposeProject, Service
-from berth.settings import StackSettings, declared_defaults
+from berth.settings import declared_defaults
+from components.names import Names
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,9 @@ class ServiceHandle:
     healthy: Sequence[pulumi.Resource]
     """Resources that exist once the workload reports healthy (``service_healthy``)."""
     endpoints: pulumi.Input[Sequence[str]] = field(default_factory=list)
+    resources: Mapping[str, pulumi.Resource] = field(default_factory=dict)
+    """The service's main resources by role (``workload`` always, where the target makes
+    one), for programs that build on a Project; each target's page lists its keys."""
 
 
 @dataclass(frozen=True)
@@ -43,9 +47,35 @@ class JobHandle:
 
     run: pulumi.Resource
     result: pulumi.Input[Mapping[str, Any]]
+    resources: Mapping[str, pulumi.Resource] = field(default_factory=dict)
+    """The job's main resources by role (``run`` always), as for a service."""
+
+
+@dataclass(frozen=True)
+class TargetArgs:
+    """What a target is created with, besides the compose project and its parent."""
+
+    names: Names
+    """Names of the Project's children (and of the cloud objects, through ``names.project``)."""
+    options: Any
+    """The target's ``Options``: its typed settings."""
+    secrets: Mapping[str, str] = field(default_factory=dict)
+    """The stack's secret values, scrubbed from job logs and failure messages."""
+
+
+class Options(Protocol):
+    @classmethod
+    def parse(cls, raw: Mapping[str, str]) -> Any:
+        """The settings from their raw stack-config strings (``{}``: Pulumi.yaml's defaults);
+        a BerthError naming the key for a bad value."""
+        ...
 
 
 class Target(Protocol):
+    shared: Mapping[str, pulumi.Resource]
+    """The resources every service shares (network, cluster, load balancer, registry, ...)
+    by role; each target's page lists its keys."""
+
     def service(
         self, service: Service, after: Sequence[pulumi.Resource], parent: pulumi.Resource
     ) -> ServiceHandle:
@@ -63,9 +93,10 @@ class TargetModule(Protocol):
     NAME: str
     FIELD_SUPPORT: Mapping[str, Support]
     OPTION_KEYS: frozenset[str]
+    Options: type[Options]
 
     def create(
-        self, project: ComposeProject, settings: StackSettings, parent: pulumi.Resource
+        self, project: ComposeProject, args: TargetArgs, parent: pulumi.Resource
     ) -> Target: ...
 
     def plan_outputs(self, type_: str, inputs: Mapping[str, Any]) -> dict[str, Any]: ...

@@ -17,7 +17,8 @@ from typing import Any
 
 import pulumi
 from google.protobuf import json_format
-from pulumi.runtime import mocks
+from pulumi.runtime import mocks, rpc
+from pulumi.runtime.proto import resource_pb2
 from pulumi.runtime.stack import run_pulumi_func
 
 from berth.errors import BerthError
@@ -26,7 +27,7 @@ from berth.model import ComposeProject
 from berth.settings import declared_defaults
 from components.program import deploy
 from components.project import Project
-from components.pulumi_internals import UNKNOWN, forget_earlier_runs, is_secret
+from components.pulumi_internals import UNKNOWN, forget_earlier_runs, is_secret, sync_await
 from components.target import TargetModule, load_target
 
 COMPONENT_TYPES = {"berth:index:Service", "berth:index:Job"}
@@ -49,6 +50,18 @@ class Registration:
     """The inputs as sent to the engine, secret wrappers included (for tests that prove it)."""
     secret_outputs: tuple[str, ...] = ()
     """Outputs the program asks the engine to store as secrets (``additional_secret_outputs``)."""
+    aliases: tuple[str, ...] = ()
+    """The URNs of the resource's explicit aliases, as the engine resolves them."""
+    provider: str = ""
+    """The provider reference given (``urn::id``), empty for the default provider."""
+
+
+@dataclass(frozen=True)
+class Invocation:
+    """A provider function the program called, and the provider reference it passed."""
+
+    token: str
+    provider: str
 
 
 @dataclass
@@ -58,6 +71,7 @@ class Plan:
     stack: str
     registrations: list[Registration]
     warnings: list[str] = field(default_factory=list)
+    invocations: list[Invocation] = field(default_factory=list)
 
     def service_of(self, registration: Registration) -> str | None:
         """The compose service a resource belongs to; None for shared resources."""
@@ -89,8 +103,19 @@ class RecordingMonitor(mocks.MockMonitor):
     def __init__(self, mock: mocks.Mocks) -> None:
         super().__init__(mock)
         self.registrations: list[Registration] = []
+        self.invocations: list[Invocation] = []
         self.urns: set[str] = set()
         self.by_urn: dict[str, Registration] = {}
+
+    def Invoke(self, request: Any) -> Any:
+        self.invocations.append(Invocation(request.tok, request.provider))
+        return super().Invoke(request)
+
+    def Call(self, request: Any) -> Any:
+        """A provider method (e.g. ``aws.Provider.terraform_config()``), answered by the mocks'
+        ``call`` like a function: the mock monitor has no ``Call`` of its own."""
+        self.invocations.append(Invocation(request.tok, request.provider))
+        return _call_response(self.mocks, request)
 
     def RegisterResource(self, request: Any) -> Any:
         urn = self.make_urn(request.parent, request.type, request.name)
@@ -115,19 +140,41 @@ class RecordingMonitor(mocks.MockMonitor):
                 inputs=_displayed(raw),
                 raw_inputs=raw,
                 secret_outputs=tuple(request.additionalSecretOutputs),
+                aliases=tuple(self._alias_urn(request, alias) for alias in request.aliases),
+                provider=request.provider,
             )
             self.registrations.append(registration)
             self.by_urn[registration.urn] = registration
         return response
 
+    def _alias_urn(self, request: Any, alias: Any) -> str:
+        """An alias as the engine resolves it (``collapseAliasToUrn``): what the spec leaves
+        out is the resource's own type, name and parent."""
+        if not alias.HasField("spec"):
+            return str(alias.urn)
+        spec = alias.spec
+        parent = "" if spec.noParent else (spec.parentUrn or request.parent)
+        return self.make_urn(parent, spec.type or request.type, spec.name or request.name)
+
+
+def _call_response(mock: mocks.Mocks, request: Any) -> Any:
+    args = rpc.deserialize_properties(request.args, keep_unknowns=True)
+    answer, _ = mock.call(mocks.MockCallArgs(request.tok, args, request.provider))
+    serialized = sync_await(rpc.serialize_properties(answer, {}))
+    return resource_pb2.ResourceCallResponse(**{"return": serialized})
+
 
 def _service_of(by_urn: Mapping[str, Registration], urn: str) -> str | None:
     """The compose service whose component is, or holds, the resource ``urn``; None for
-    shared resources."""
+    shared resources. A component's name is its Project's name, ``-`` and the service's."""
     current = by_urn.get(urn)
     while current is not None and current.type not in COMPONENT_TYPES:
         current = by_urn.get(current.parent)
-    return current.name if current else None
+    if current is None:
+        return None
+    project = by_urn.get(current.parent)
+    prefix = f"{project.name}-" if project else ""
+    return current.name.removeprefix(prefix)
 
 
 class PlanMocks(mocks.Mocks):
@@ -200,9 +247,11 @@ def run_plan(
     preview: bool = True,
     fail: Failure | None = None,
     outputs: Outputs | None = None,
+    program: Callable[[], Project] = deploy,
 ) -> Plan:
     """Run the program under mocks; BerthError for bad input, the mock's error for ``fail``;
-    ``outputs`` replaces the target's ``plan_outputs`` (``berth diff`` digests built images)."""
+    ``outputs`` replaces the target's ``plan_outputs`` (``berth diff`` digests built images);
+    ``program`` replaces Berth's own (a program that builds on a Project, returning it)."""
     target = load_target(config.get("berth:target") or declared_defaults()["target"])
     monitor = RecordingMonitor(PlanMocks(target, preview, fail, outputs))
     logger = logging.getLogger(f"offline.plan.{id(monitor)}")
@@ -225,7 +274,7 @@ def run_plan(
         )
         forget_earlier_runs()
         pulumi.runtime.set_all_config(dict(config), list(secret_keys))
-        loop.run_until_complete(run_pulumi_func(lambda: deployed.append(deploy())))
+        loop.run_until_complete(run_pulumi_func(lambda: deployed.append(program())))
     except BerthError:
         raise
     except Exception as error:
@@ -238,6 +287,7 @@ def run_plan(
         stack=stack,
         registrations=monitor.registrations,
         warnings=collected.messages,
+        invocations=monitor.invocations,
     )
 
 

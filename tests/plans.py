@@ -6,7 +6,9 @@ from offline.plan import Plan, Registration
 
 
 def find(plan: Plan, type_: str, name: str) -> Registration:
-    matches = [r for r in plan.registrations if r.type == type_ and r.name == name]
+    """The resource of ``type_`` named ``name``, or the Project's name, ``-`` and ``name``."""
+    names = {name, f"{plan.compose.name}-{name}"}
+    matches = [r for r in plan.registrations if r.type == type_ and r.name in names]
     assert len(matches) == 1, f"{type_} {name}: {[r.urn for r in plan.registrations]}"
     return matches[0]
 
@@ -16,7 +18,12 @@ def of_type(plan: Plan, type_: str) -> list[Registration]:
 
 
 def named(registrations: list[Registration], name: str) -> Registration | None:
-    return next((r for r in registrations if r.name == name and r.custom), None)
+    """The custom resource named ``name``, or ending in ``-`` and ``name`` (the Project's
+    name comes first)."""
+    return next(
+        (r for r in registrations if r.custom and (r.name == name or r.name.endswith(f"-{name}"))),
+        None,
+    )
 
 
 def waits_on_services(plan: Plan, registration: Registration) -> set[str]:

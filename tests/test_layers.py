@@ -54,8 +54,13 @@ def test_the_pulumi_internals_berth_relies_on_are_still_there():
     assert pulumi_internals.UNKNOWN == rpc.UNKNOWN, "pulumi.runtime.rpc.UNKNOWN moved"
     assert rpc._special_sig_key == pulumi_internals.SIG_KEY, "the special-value key moved"
     assert rpc._special_secret_sig == pulumi_internals.SECRET_SIG, "the secret signature moved"
+    assert pulumi_internals.sync_await(_answer()) == 42, "pulumi.runtime.sync_await moved"
     wrapped = {rpc._special_sig_key: rpc._special_secret_sig, "value": "x"}
     assert pulumi_internals.is_secret(wrapped)
     assert callable(SETTINGS.outputs.clear), "SETTINGS.outputs is gone"
     assert callable(SETTINGS.rpc_manager.clear), "SETTINGS.rpc_manager is gone"
     assert hasattr(mocks.MockMonitor, "RegisterResource"), "the mock monitor changed"
+
+
+async def _answer() -> int:
+    return 42

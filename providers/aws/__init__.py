@@ -12,11 +12,11 @@ import pulumi
 
 from berth.fields import Support, ignored, refused, supported
 from berth.model import ComposeProject
-from berth.settings import StackSettings
 from components.run_once import OFFLINE_RESULT
+from providers.aws.options import AwsOptions
 
 if TYPE_CHECKING:
-    from components.target import Target
+    from components.target import Target, TargetArgs
 
 NAME = "aws"
 OPTION_KEYS: frozenset[str] = frozenset(
@@ -140,10 +140,14 @@ FIELD_SUPPORT: dict[str, Support] = {
 }  # fmt: skip
 
 
-def create(project: ComposeProject, settings: StackSettings, parent: pulumi.Resource) -> Target:
+Options = AwsOptions
+"""The target's typed settings, for ``ProjectArgs.options``."""
+
+
+def create(project: ComposeProject, args: TargetArgs, parent: pulumi.Resource) -> Target:
     from providers.aws.target import AwsTarget  # noqa: PLC0415 - pulumi_aws loads slowly
 
-    return AwsTarget(project, settings, parent)
+    return AwsTarget(project, args, parent)
 
 
 PLAN_REGION = "eu-west-1"

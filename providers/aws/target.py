@@ -17,10 +17,9 @@ import pulumi_aws as aws
 
 from berth.errors import BerthError
 from berth.model import ComposeProject, Service
-from berth.settings import StackSettings
 from berth.stores import managed_stores, store_warnings
 from components.run_once import job_secrets
-from components.target import JobHandle, ServiceHandle
+from components.target import JobHandle, ServiceHandle, TargetArgs
 from providers.aws.account import current_account
 from providers.aws.containers import (
     ecs_name,
@@ -52,16 +51,15 @@ _DNS_LABEL = re.compile(r"[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?")
 class AwsTarget:
     """Deploys to the AWS account and region of Pulumi's aws provider."""
 
-    def __init__(
-        self, project: ComposeProject, settings: StackSettings, parent: pulumi.Resource
-    ) -> None:
+    def __init__(self, project: ComposeProject, args: TargetArgs, parent: pulumi.Resource) -> None:
         self.project = project
         self.parent = parent
+        self.names = args.names
         self.file = project.files[0]
-        self.options = AwsOptions.parse(settings.options)
+        self.options: AwsOptions = args.options
         self.prefix = slug(f"{project.name}-{pulumi.get_stack()}")
         """AWS object names carry the stack, so several stacks share one account."""
-        self.secret_values = settings.variables.secrets
+        self.secret_values = args.secrets
         _check_project(project, self.file)
         self.stores = managed_stores(project)
         for warning in store_warnings(project):

@@ -14,11 +14,10 @@ import pulumi
 
 from berth.fields import Support, ignored, refused, supported
 from berth.model import ComposeProject
-from berth.settings import StackSettings
-from providers.digitalocean.options import KEYS
+from providers.digitalocean.options import KEYS, DigitalOceanOptions
 
 if TYPE_CHECKING:
-    from components.target import Target
+    from components.target import Target, TargetArgs
 
 NAME = "digitalocean"
 OPTION_KEYS: frozenset[str] = KEYS
@@ -88,10 +87,14 @@ FIELD_SUPPORT: dict[str, Support] = {
 }
 
 
-def create(project: ComposeProject, settings: StackSettings, parent: pulumi.Resource) -> Target:
+Options = DigitalOceanOptions
+"""The target's typed settings, for ``ProjectArgs.options``."""
+
+
+def create(project: ComposeProject, args: TargetArgs, parent: pulumi.Resource) -> Target:
     from providers.digitalocean.target import DigitalOceanTarget  # noqa: PLC0415 - slow SDK
 
-    return DigitalOceanTarget(project, settings, parent)
+    return DigitalOceanTarget(project, args, parent)
 
 
 def plan_outputs(type_: str, inputs: Mapping[str, Any]) -> dict[str, Any]:

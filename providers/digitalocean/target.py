@@ -21,8 +21,7 @@ import pulumi_digitalocean as do
 import pulumi_docker as docker
 
 from berth.model import ComposeProject, Service
-from berth.settings import StackSettings
-from components.target import JobHandle, ServiceHandle
+from components.target import JobHandle, ServiceHandle, TargetArgs
 from components.values import text_input
 from providers.digitalocean import spec
 from providers.digitalocean.layout import Component, Database, Kind, component_name, layout
@@ -38,12 +37,11 @@ BUILT_IN_NAMES = {"postgres", "defaultdb", "doadmin"}
 
 
 class DigitalOceanTarget:
-    def __init__(
-        self, project: ComposeProject, settings: StackSettings, parent: pulumi.Resource
-    ) -> None:
+    def __init__(self, project: ComposeProject, args: TargetArgs, parent: pulumi.Resource) -> None:
         self.project = project
         self.parent = parent
-        self.options = DigitalOceanOptions.parse(settings.options)
+        self.names = args.names
+        self.options: DigitalOceanOptions = args.options
         self.layout = layout(project)
         spec.check_project(project, self.layout)
         self.file = project.files[0]

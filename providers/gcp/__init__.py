@@ -12,12 +12,11 @@ import pulumi
 
 from berth.fields import Support, ignored, refused, supported
 from berth.model import ComposeProject
-from berth.settings import StackSettings
 from components.run_once import OFFLINE_RESULT
-from providers.gcp.options import KEYS
+from providers.gcp.options import KEYS, GcpOptions
 
 if TYPE_CHECKING:
-    from components.target import Target
+    from components.target import Target, TargetArgs
 
 NAME = "gcp"
 OPTION_KEYS: frozenset[str] = KEYS
@@ -114,10 +113,14 @@ FIELD_SUPPORT: dict[str, Support] = {
 }
 
 
-def create(project: ComposeProject, settings: StackSettings, parent: pulumi.Resource) -> Target:
+Options = GcpOptions
+"""The target's typed settings, for ``ProjectArgs.options``."""
+
+
+def create(project: ComposeProject, args: TargetArgs, parent: pulumi.Resource) -> Target:
     from providers.gcp.target import GcpTarget  # noqa: PLC0415 - pulumi_gcp loads slowly
 
-    return GcpTarget(project, settings, parent)
+    return GcpTarget(project, args, parent)
 
 
 CLIENT_CONFIG = "gcp:organizations/getClientConfig:getClientConfig"

@@ -15,10 +15,9 @@ from collections.abc import Sequence
 import pulumi
 
 from berth.model import ComposeProject, Service
-from berth.settings import StackSettings
 from berth.sources import read_sources
 from berth.stores import ManagedStore, managed_stores
-from components.target import JobHandle, ServiceHandle
+from components.target import JobHandle, ServiceHandle, TargetArgs
 from providers.gcp.checks import Checks
 from providers.gcp.discovery import Directory
 from providers.gcp.iam import create_accounts
@@ -47,13 +46,12 @@ DEFAULT_REGION = "us-central1"
 class GcpTarget:
     """Deploys to the project and region the gcp provider is configured with."""
 
-    def __init__(
-        self, project: ComposeProject, settings: StackSettings, parent: pulumi.Resource
-    ) -> None:
+    def __init__(self, project: ComposeProject, args: TargetArgs, parent: pulumi.Resource) -> None:
         self.project = project
-        options = GcpOptions.parse(settings.options)
+        self.names = args.names
+        options: GcpOptions = args.options
         self.sources = read_sources(list(project.files))
-        stack_secrets = settings.variables.secrets
+        stack_secrets = args.secrets
         provider = configured_provider()
         region = provider.region or DEFAULT_REGION
         if not provider.region:

@@ -11,11 +11,11 @@ import pulumi
 
 from berth.fields import Support, ignored, supported
 from berth.model import ComposeProject
-from berth.settings import StackSettings
 from components.run_once import OFFLINE_RESULT
+from providers.local.options import LocalOptions
 
 if TYPE_CHECKING:
-    from components.target import Target
+    from components.target import Target, TargetArgs
 
 NAME = "local"
 OPTION_KEYS: frozenset[str] = frozenset()
@@ -68,10 +68,14 @@ FIELD_SUPPORT: dict[str, Support] = {
 }  # fmt: skip
 
 
-def create(project: ComposeProject, settings: StackSettings, parent: pulumi.Resource) -> Target:
+Options = LocalOptions
+"""The target's typed settings, for ``ProjectArgs.options``."""
+
+
+def create(project: ComposeProject, args: TargetArgs, parent: pulumi.Resource) -> Target:
     from providers.local.target import LocalTarget  # noqa: PLC0415 - pulumi_docker loads slowly
 
-    return LocalTarget(project, parent, settings.variables.secrets)
+    return LocalTarget(project, args, parent)
 
 
 def plan_outputs(type_: str, inputs: Mapping[str, Any]) -> dict[str, Any]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import pulumi
@@ -11,7 +11,7 @@ import pulumi_docker as docker
 
 from berth.model import ComposeProject, ContainerSettings, Healthcheck, Mount, Port, Service
 from components.run_once import job_secrets
-from components.target import JobHandle, ServiceHandle
+from components.target import JobHandle, ServiceHandle, TargetArgs
 from components.values import env_input, env_list_input, text_input, texts_input
 from providers.local.labels import OWNER_KEYS
 from providers.local.run_once import LocalJob
@@ -23,11 +23,10 @@ DEFAULT_RESTART = "unless-stopped"
 class LocalTarget:
     """Deploys to the Docker engine Pulumi's docker provider talks to (DOCKER_HOST)."""
 
-    def __init__(
-        self, project: ComposeProject, parent: pulumi.Resource, stack_secrets: Mapping[str, str]
-    ) -> None:
+    def __init__(self, project: ComposeProject, args: TargetArgs, parent: pulumi.Resource) -> None:
         self.project = project
-        self.stack_secrets = stack_secrets
+        self.names = args.names
+        self.stack_secrets = args.secrets
         self.prefix = f"{project.name}-{pulumi.get_stack()}".lower()
         """Docker object names carry the stack, so dev and test stacks share one engine."""
         child = pulumi.ResourceOptions(parent=parent)
