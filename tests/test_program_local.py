@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 
 from berth.errors import BerthError
+from components.project import Project, ProjectArgs
+from offline.plan import plan_config, run_plan
 from tests.conftest import copy_example, program
 from tests.plans import find, waits_on_services
 from tests.secrets_check import assert_never_plain, count_wrapped
@@ -45,9 +47,9 @@ def test_migrate_example_components_and_outputs(project_dir):
     components = {(r.type, r.name) for r in plan.registrations if not r.custom}
     assert components == {
         ("berth:index:Project", "migrate"),
-        ("berth:index:Service", "db"),
-        ("berth:index:Job", "migrate"),
-        ("berth:index:Service", "web"),
+        ("berth:index:Service", "migrate-db"),
+        ("berth:index:Job", "migrate-migrate"),
+        ("berth:index:Service", "migrate-web"),
     }
     run = find(plan, JOB, "migrate-run")
     assert run.inputs["definition"]["command"] == ["./migrate.sh"]
@@ -227,3 +229,63 @@ def test_the_prod_override_without_the_secret_says_how_to_set_it(project_dir):
         program([base, override])
     assert failure.value.file == override
     assert "pulumi config set --secret POSTGRES_PASSWORD" in failure.value.message
+
+
+SHOP = """
+services:
+  db:
+    image: postgres:16
+    volumes: [data:/var/lib/postgresql/data, cache:/cache]
+  migrate:
+    image: migrate/migrate
+    restart: "no"
+    depends_on: [db]
+  web:
+    build: .
+    depends_on: [migrate]
+volumes:
+  data: {}
+  cache:
+    external: true
+"""
+
+
+def test_a_program_builds_on_the_shared_and_each_workloads_resources(project_dir, write):
+    """A Project named unlike its compose project: every child is named from the Project,
+    and its network, volumes, containers, images and job run come out by role."""
+    import pulumi_docker as docker
+
+    from providers.local.run_once import LocalJob
+
+    write(SHOP)
+    write("FROM busybox\n", "Dockerfile")
+    built: list[Project] = []
+
+    def shop() -> Project:
+        built.append(Project("shop", ProjectArgs.from_files(["compose.yaml"], "local")))
+        return built[0]
+
+    plan = run_plan(plan_config(["compose.yaml"])[0], program=shop)
+    (project,) = built
+
+    assert set(project.shared) == {"network", "volume_data"}, "an external volume is not Berth's"
+    assert isinstance(project.shared["network"], docker.Network)
+    assert isinstance(project.shared["volume_data"], docker.Volume)
+    db, web = project.services["db"].resources, project.services["web"].resources
+    assert isinstance(db["workload"], docker.Container)
+    assert isinstance(db["image"], docker.RemoteImage)
+    assert isinstance(web["image"], docker.Image)
+    run = project.jobs["migrate"].resources
+    assert run["run"] is project.jobs["migrate"].run and isinstance(run["run"], LocalJob)
+    assert isinstance(run["image"], docker.RemoteImage)
+    names = sorted(r.name for r in plan.registrations if r.custom)
+    assert names == [
+        "shop-data",
+        "shop-db",
+        "shop-db-image",
+        "shop-migrate-image",
+        "shop-migrate-run",
+        "shop-network",
+        "shop-web",
+        "shop-web-image",
+    ]

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pulumi
@@ -30,18 +31,24 @@ class LocalTarget:
         self.prefix = f"{project.name}-{pulumi.get_stack()}".lower()
         """Docker object names carry the stack, so dev and test stacks share one engine."""
         child = pulumi.ResourceOptions(parent=parent)
-        self.network = docker.Network(f"{project.name}-network", name=self.prefix, opts=child)
+        self.network = docker.Network(self.names("network"), name=self.prefix, opts=child)
+        shared: dict[str, pulumi.Resource] = {"network": self.network}
         self.volumes: dict[str, pulumi.Input[str]] = {}
         for key, volume in project.volumes.items():
             if volume.external:
                 self.volumes[key] = volume.name
                 continue
-            self.volumes[key] = docker.Volume(
-                f"{project.name}-{key}",
+            created = docker.Volume(
+                self.names(key),
                 name=f"{self.prefix}_{key}",
                 driver=volume.driver,
                 opts=pulumi.ResourceOptions(parent=parent, retain_on_delete=True),
-            ).name
+            )
+            shared[f"volume_{key}"] = created
+            self.volumes[key] = created.name
+        self.shared: Mapping[str, pulumi.Resource] = shared
+        """The network, and ``volume_<key>`` for each named volume Berth creates (the compose
+        key as written: external volumes are not Berth's)."""
 
     # -- the Target interface ----------------------------------------------------------
 
@@ -49,10 +56,11 @@ class LocalTarget:
         self, service: Service, after: Sequence[pulumi.Resource], parent: pulumi.Resource
     ) -> ServiceHandle:
         restart, retries = _restart_policy(service.restart)
+        image, image_id = self._image(service, parent)
         container = docker.Container(
-            service.name,
+            self.names(service.name),
             name=service.container_name or f"{self.prefix}-{service.name}",
-            image=self._image(service, parent),
+            image=image_id,
             hostname=service.hostname,
             networks_advanced=[
                 docker.ContainerNetworksAdvancedArgs(name=self.network.name, aliases=[service.name])
@@ -87,14 +95,18 @@ class LocalTarget:
             opts=pulumi.ResourceOptions(parent=parent, depends_on=list(after)),
         )
         return ServiceHandle(
-            started=[container], healthy=[container], endpoints=container.ports.apply(_endpoints)
+            started=[container],
+            healthy=[container],
+            endpoints=container.ports.apply(_endpoints),
+            resources={"workload": container, "image": image},
         )
 
     def job(
         self, job: Service, after: Sequence[pulumi.Resource], parent: pulumi.Resource
     ) -> JobHandle:
+        image, image_id = self._image(job, parent)
         definition: dict[str, Any] = {
-            "image": self._image(job, parent),
+            "image": image_id,
             "network": self.network.name,
             "command": texts_input(job.command),
             "entrypoint": texts_input(job.entrypoint),
@@ -116,7 +128,7 @@ class LocalTarget:
             "container": _job_container_settings(job),
         }
         run = LocalJob(
-            f"{job.name}-run",
+            self.names(job.name, "run"),
             {
                 "job": f"{self.prefix}-{job.name}",
                 "definition": definition,
@@ -130,17 +142,21 @@ class LocalTarget:
             opts=pulumi.ResourceOptions(parent=parent, depends_on=list(after)),
             secrets=job_secrets(job, self.stack_secrets),
         )
-        return run.handle()
+        return dataclasses.replace(run.handle(), resources={"run": run, "image": image})
 
     # -- pieces --------------------------------------------------------------------------
 
-    def _image(self, service: Service, parent: pulumi.Resource) -> pulumi.Output[str]:
-        """The image's ID: it changes exactly when the image does, which re-runs jobs."""
+    def _image(
+        self, service: Service, parent: pulumi.Resource
+    ) -> tuple[pulumi.CustomResource, pulumi.Output[str]]:
+        """The image resource and the image's ID: it changes exactly when the image does,
+        which re-runs jobs."""
         opts = pulumi.ResourceOptions(parent=parent)
+        name = self.names(service.name, "image")
         if service.build:
             context = service.build.context
             image = docker.Image(
-                f"{service.name}-image",
+                name,
                 image_name=(service.image or f"berth/{self.prefix}-{service.name}").lower(),
                 build=docker.DockerBuildArgs(
                     context=context,
@@ -152,15 +168,15 @@ class LocalTarget:
                 skip_push=True,
                 opts=opts,
             )
-            return image.repo_digest
+            return image, image.repo_digest
         remote = docker.RemoteImage(
-            f"{service.name}-image",
+            name,
             name=str(service.image),
             keep_locally=True,
             platform=service.platform,
             opts=opts,
         )
-        return remote.image_id
+        return remote, remote.image_id
 
     def _volume(self, mount: Mount) -> docker.ContainerVolumeArgs:
         if mount.type == "bind":
