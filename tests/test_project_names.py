@@ -94,8 +94,9 @@ def test_two_projects_of_one_compose_file_live_in_one_program(target: str) -> No
 
     def program() -> Project:
         files = [str(ROOT / "examples/release/compose.yaml")]
-        projects = [Project(name, ProjectArgs.from_files(files, target)) for name in ("blue", "green")]
-        return projects[0]
+        blue = Project("blue", ProjectArgs.from_files(files, target))
+        Project("green", ProjectArgs.from_files(files, target))
+        return blue
 
     plan = _plan(CASES["release"], target, program)
     by_project: dict[str, set[str]] = {"blue": set(), "green": set()}
