@@ -25,15 +25,15 @@ def bin_with(folder: Path, *fakes: str, docker_running: bool = True) -> Path:
     for tool in fakes:
         failing = tool == "docker" and not docker_running
         (folder / tool).write_text(
-            f'#!/bin/sh\necho "{tool} $*" >> {folder}/calls\nexit {1 if failing else 0}\n'
+            f'#!/bin/sh\necho "{tool} $* @ $PWD $PULUMI_BACKEND_URL" >> {folder}/calls\nexit {1 if failing else 0}\n'
         )
         (folder / tool).chmod(0o755)
     return folder
 
 
-def deploy_local(folder: Path) -> subprocess.CompletedProcess[str]:
+def deploy_local(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [str(ROOT / "scripts" / "deploy-local")],
+        [str(ROOT / "scripts" / "deploy-local"), *args],
         env={"PATH": str(folder), "HOME": str(folder)},
         capture_output=True,
         text=True,
@@ -71,3 +71,15 @@ def test_with_every_tool_the_deployment_goes_ahead(tmp_path):
 
     assert done.returncode == 0, done.stderr
     assert "pulumi up --stack dev --yes" in (folder / "calls").read_text()
+
+
+def test_a_program_folder_deploys_that_program_with_the_same_state(tmp_path):
+    folder = bin_with(tmp_path / "bin", "pulumi", "docker")
+
+    done = deploy_local(folder, "examples/extend", "--skip-preview")
+
+    assert done.returncode == 0, done.stderr
+    calls = (folder / "calls").read_text()
+    where = f"@ {ROOT / 'examples' / 'extend'} file://{ROOT / '.pulumi-state'}"
+    assert f"pulumi install {where}" in calls
+    assert f"pulumi up --stack dev --yes --skip-preview {where}" in calls

@@ -2,11 +2,10 @@
 
 The Project deploys ``../migrate/compose.yaml`` (db, the migrate job, web). The extra resource,
 an Adminer container, uses two Project outputs: the project's network (a shared resource), and
-the migrate job's run, so Adminer starts only once the schema exists. Run it from this
-directory (README.md, "Build on a Project"):
+the migrate job's run, so Adminer starts only once the schema exists. Deploy it to local
+Docker from the repository's root (README.md, "Build on a Project"):
 
-    PULUMI_BACKEND_URL=file://$PWD/.pulumi-state PULUMI_CONFIG_PASSPHRASE= \
-        pulumi up --stack dev
+    scripts/deploy-local examples/extend
 """
 
 from __future__ import annotations
