@@ -24,9 +24,8 @@ def bin_with(folder: Path, *fakes: str, docker_running: bool = True) -> Path:
         (folder / tool).symlink_to(found)
     for tool in fakes:
         failing = tool == "docker" and not docker_running
-        (folder / tool).write_text(
-            f'#!/bin/sh\necho "{tool} $* @ $PWD $PULUMI_BACKEND_URL" >> {folder}/calls\nexit {1 if failing else 0}\n'
-        )
+        record = f'echo "{tool} $* @ $PWD $PULUMI_BACKEND_URL" >> {folder}/calls'
+        (folder / tool).write_text(f"#!/bin/sh\n{record}\nexit {1 if failing else 0}\n")
         (folder / tool).chmod(0o755)
     return folder
 
