@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 
 from berth.errors import BerthError
-from offline.plan import Plan, ProgramFailed
+from components.project import Project, ProjectArgs
+from offline.plan import Plan, ProgramFailed, plan_config, run_plan
 from offline.render import as_mermaid
 from tests.conftest import copy_example, program
 from tests.plans import find, of_type
@@ -260,14 +261,13 @@ def test_marked_stores_are_managed_clusters_the_app_binds_to(project_dir, write)
     """)
 
     plan = deploy(["compose.yaml"])
-    clusters = {c.name: c.inputs for c in of_type(plan, CLUSTER)}
-    assert clusters["db-cluster"]["engine"] == "pg" and clusters["db-cluster"]["version"] == "15"
-    assert clusters["cache-cluster"]["engine"] == "valkey"
-    assert clusters["db-cluster"]["region"] == "nyc3"
+    db, cache = (find(plan, CLUSTER, f"{name}-cluster").inputs for name in ("db", "cache"))
+    assert db["engine"] == "pg" and db["version"] == "15" and db["region"] == "nyc3"
+    assert cache["engine"] == "valkey"
     databases = {d["name"]: d for d in spec(plan)["databases"]}
     assert databases["db"] == {
         "name": "db", "engine": "PG", "production": True,
-        "clusterName": clusters["db-cluster"]["name"], "dbName": "shop", "dbUser": "app",
+        "clusterName": db["name"], "dbName": "shop", "dbUser": "app",
     }  # fmt: skip
     assert databases["cache"]["engine"] == "VALKEY" and databases["cache"]["production"]
     variables = env(component(plan, "services", "web"))
@@ -341,3 +341,93 @@ def test_an_error_after_a_handle_fails_the_program_instead_of_hanging(project_di
     file = copy_example("migrate", project_dir)
     with pytest.raises(ProgramFailed, match="broken health check"):
         deploy([file])
+
+
+SHOP = """
+    services:
+      db:
+        image: postgres:16
+        x-defang-postgres: true
+        environment: {POSTGRES_USER: app, POSTGRES_DB: shop}
+      migrate:
+        build: .
+        restart: "no"
+        depends_on: [db]
+      web:
+        image: nginx
+        ports: ["80:80"]
+        depends_on: [migrate]
+"""
+
+
+def shop_plan(opts: Any = None) -> tuple[Plan, Project]:
+    """SHOP deployed by a program of one's own, as the Project ``shop``."""
+    built: list[Project] = []
+
+    def shop() -> Project:
+        args = ProjectArgs.from_files(["compose.yaml"], "digitalocean")
+        built.append(Project("shop", args, opts() if opts else None))
+        return built[0]
+
+    plan = run_plan(plan_config(["compose.yaml"], "digitalocean")[0], program=shop)
+    return plan, built[0]
+
+
+def test_a_program_builds_on_the_app_and_each_workloads_resources(project_dir, write):
+    """One App for every component: it is the shared ``app`` and every service's workload;
+    the registry, images and managed database come out by role, all named from the Project."""
+    import pulumi_digitalocean as do
+    import pulumi_docker as docker
+
+    write(SHOP)
+    write("FROM busybox\n", "Dockerfile")
+    plan, project = shop_plan()
+
+    assert set(project.shared) == {"app", "registry", "registry_credentials"}
+    app = project.shared["app"]
+    assert isinstance(app, do.App)
+    assert isinstance(project.shared["registry"], do.ContainerRegistry)
+    assert isinstance(project.shared["registry_credentials"], do.ContainerRegistryDockerCredentials)
+    db, web = project.services["db"].resources, project.services["web"].resources
+    assert web == {"workload": app}
+    assert db.keys() == {"workload", "cluster", "database", "user"} and db["workload"] is app
+    assert isinstance(db["cluster"], do.DatabaseCluster)
+    assert isinstance(db["database"], do.DatabaseDb) and isinstance(db["user"], do.DatabaseUser)
+    job = project.jobs["migrate"]
+    assert job.resources.keys() == {"run", "image"} and job.resources["run"] is job.run
+    assert isinstance(job.resources["image"], docker.Image)
+    names = sorted(r.name for r in plan.registrations if r.custom)
+    assert names == [
+        "shop-app",
+        "shop-db-cluster",
+        "shop-db-name",
+        "shop-db-user",
+        "shop-migrate-image",
+        "shop-registry",
+        "shop-registry-push",
+    ]
+    renamed = [
+        r.urn for r in plan.registrations if {a.rsplit("::", 1)[1] for a in r.aliases} - {r.name}
+    ]
+    assert renamed == [], "a new program: no alias to an old name (docker.Image has a type alias)"
+
+
+def test_an_explicit_provider_makes_every_digitalocean_resource(project_dir, write):
+    """``Project(..., opts=ResourceOptions(providers=[provider]))``: the app, registry,
+    credentials and database cluster are the account's of that provider. The target calls
+    no provider function and has no dynamic provider, so nothing else needs its token."""
+    import pulumi
+    import pulumi_digitalocean as do
+
+    write(SHOP)
+    write("FROM busybox\n", "Dockerfile")
+
+    def opts() -> pulumi.ResourceOptions:
+        return pulumi.ResourceOptions(providers=[do.Provider("explicit", token="plan-token")])
+
+    plan, _ = shop_plan(opts)
+    (provider,) = of_type(plan, "pulumi:providers:digitalocean")
+    made = [r for r in plan.registrations if r.custom and r.type.startswith("digitalocean:")]
+    assert len(made) == 6
+    assert [r.urn for r in made if not r.provider.startswith(f"{provider.urn}::")] == []
+    assert [i.token for i in plan.invocations if i.token.startswith("digitalocean:")] == []

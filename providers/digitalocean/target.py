@@ -1,8 +1,9 @@
 """The project as one App Platform app: services, workers, PRE/POST_DEPLOY jobs, databases.
 
 App Platform deploys a whole app at once, its order given by phases (``layout.py``), so the
-app is one resource registered once every service and job has been handed over: each one's
-image (built and pushed by digest) or managed database cluster under its own component first.
+app is one resource, registered first (it is every handle's workload) with a spec that is
+complete once every service and job has been handed over: each one's image (built and pushed
+by digest) or managed database cluster under its own component.
 The provider waits for the deployment, so ``pulumi up`` fails when a PRE_DEPLOY job fails.
 """
 
@@ -13,6 +14,7 @@ import base64
 import contextlib
 import json
 import os
+from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -50,15 +52,31 @@ class DigitalOceanTarget:
         self.pending = set(project.services)
         self.parts: dict[str, dict[str, Any]] = {}
         self.databases: list[do.AppSpecDatabaseArgs] = []
-        self.app = _Later()
+        self.owned: defaultdict[str, dict[str, pulumi.Resource]] = defaultdict(dict)
+        """Each service's and job's own resources by role, for its handle."""
+        self.shared: dict[str, pulumi.Resource] = {}
         self._registry: tuple[pulumi.Input[str], pulumi.Output[str]] | None = None
+        if any(
+            service.build and self.layout.components[name].database is None
+            for name, service in project.services.items()
+        ):
+            self._registry_access()  # now, so that ``shared`` holds it from the start
+        self._spec = _Later()
+        self.app = do.App(
+            self.names("app"),
+            spec=self._spec.output,
+            opts=pulumi.ResourceOptions(parent=parent),
+        )
+        """Registered now, so every handle and ``shared`` holds it; its spec is known once the
+        last service or job is handed over (``_handed``)."""
+        self.shared["app"] = self.app
 
     def service(
         self, service: Service, after: Sequence[pulumi.Resource], parent: pulumi.Resource
     ) -> ServiceHandle:
         """App Platform orders the app's components itself: ``after`` is kept by its phases
         (``layout.py``), not by waiting on resources."""
-        with self.app.failing():
+        with self._spec.failing():
             return self._service(service, parent)
 
     def _service(self, service: Service, parent: pulumi.Resource) -> ServiceHandle:
@@ -68,18 +86,19 @@ class DigitalOceanTarget:
         else:
             self.parts[service.name] = self._part(service, component, parent)
         prefix = spec.routes(self.layout).get(component)
-        endpoints = self.app.output.apply(
-            lambda app: [f"{app['url']}{prefix}"] if prefix and app["url"] else []
+        endpoints = self.app.live_url.apply(
+            lambda url: [f"{url}{prefix}"] if prefix and url else []
         )
         self._handed(service.name)
-        return ServiceHandle(started=[], healthy=[], endpoints=endpoints)
+        resources = {"workload": self.app, **self.owned[service.name]}
+        return ServiceHandle(started=[], healthy=[], endpoints=endpoints, resources=resources)
 
     def job(
         self, job: Service, after: Sequence[pulumi.Resource], parent: pulumi.Resource
     ) -> JobHandle:
         """The job runs inside each deployment of the app, in its phase; ``run`` is the job's
         component, as no resource of its own stands for one run."""
-        with self.app.failing():
+        with self._spec.failing():
             return self._job(job, parent)
 
     def _job(self, job: Service, parent: pulumi.Resource) -> JobHandle:
@@ -88,11 +107,13 @@ class DigitalOceanTarget:
             **self._part(job, component, parent),
             "kind": component.kind.value,
         }
-        result = self.app.output.apply(
-            lambda app: {"kind": component.kind.value, "app": app["id"], "deployment": app["run"]}
+        result = pulumi.Output.all(self.app.id, self.app.active_deployment_id).apply(
+            lambda ids: {"kind": component.kind.value, "app": ids[0], "deployment": ids[1]}
         )
         self._handed(job.name)
-        return JobHandle(run=parent, result=result)
+        return JobHandle(
+            run=parent, result=result, resources={"run": parent, **self.owned[job.name]}
+        )
 
     def _part(self, service: Service, component: Component, parent: pulumi.Resource) -> dict:
         """One service, worker or job of the spec, as its args' keywords."""
@@ -121,7 +142,7 @@ class DigitalOceanTarget:
         repository = f"{self.name}-{component.name}"
         build = service.build
         image = docker.Image(
-            f"{service.name}-image",
+            self.names(service.name, "image"),
             image_name=pulumi.Output.concat(DOCR, "/", registry, "/", repository, ":latest"),
             build=docker.DockerBuildArgs(
                 context=build.context,
@@ -133,6 +154,7 @@ class DigitalOceanTarget:
             registry=docker.RegistryArgs(server=DOCR, username=password, password=password),
             opts=pulumi.ResourceOptions(parent=parent),
         )
+        self.owned[service.name]["image"] = image
         return {
             "registry_type": "DOCR",
             "repository": repository,
@@ -143,22 +165,33 @@ class DigitalOceanTarget:
         """The registry's name and a write token for it (DOCR takes the token as user name and
         password): the account's registry, or one created for the project."""
         if self._registry is None:
-            opts = pulumi.ResourceOptions(parent=self.parent)
             name: pulumi.Input[str] = self.options.registry
             if not name:
-                name = do.ContainerRegistry(
-                    "registry",
+                registry = do.ContainerRegistry(
+                    self.names("registry"),
                     name=self.name,
                     subscription_tier_slug="basic",
                     region=self.options.datacenter,
-                    opts=opts,
-                ).name
+                    opts=self._shared_opts("registry"),
+                )
+                self.shared["registry"] = registry
+                name = registry.name
             credentials = do.ContainerRegistryDockerCredentials(
-                "registry-push", registry_name=name, write=True, opts=opts
+                self.names("registry-push"),
+                registry_name=name,
+                write=True,
+                opts=self._shared_opts("registry-push"),
             )
+            self.shared["registry_credentials"] = credentials
             token = credentials.docker_credentials.apply(_token)
             self._registry = (name, pulumi.Output.secret(token))
         return self._registry
+
+    def _shared_opts(self, old_name: str) -> pulumi.ResourceOptions:
+        """Options of a resource parented to the Project, once named ``old_name``."""
+        return pulumi.ResourceOptions.merge(
+            pulumi.ResourceOptions(parent=self.parent), self.names.aliased(old_name)
+        )
 
     def _database(
         self, component: Component, database: Database, parent: pulumi.Resource
@@ -173,7 +206,7 @@ class DigitalOceanTarget:
         opts = pulumi.ResourceOptions(parent=parent)
         engine, default_version = CLUSTER_ENGINES[database.engine]
         cluster = do.DatabaseCluster(
-            f"{component.service}-cluster",
+            self.names(component.service, "cluster"),
             name=f"{self.name}-{component.name}"[:63],
             engine=engine,
             version=database.version or default_version,
@@ -182,18 +215,21 @@ class DigitalOceanTarget:
             node_count=1,
             opts=opts,
         )
+        owned = self.owned[component.service]
+        owned["cluster"] = cluster
         names: dict[str, pulumi.Input[str]] = {}
-        for key, value, resource in (
-            ("db_name", database.database, do.DatabaseDb),
-            ("db_user", database.user, do.DatabaseUser),
+        for key, role, value, kind in (
+            ("db_name", "database", database.database, do.DatabaseDb),
+            ("db_user", "user", database.user, do.DatabaseUser),
         ):
             if value is not None and str(value) not in BUILT_IN_NAMES:
-                names[key] = resource(
-                    f"{component.service}-{key.removeprefix('db_')}",
+                owned[role] = kind(
+                    self.names(component.service, key.removeprefix("db_")),
                     cluster_id=cluster.id,
                     name=text_input(value),
                     opts=opts,
-                ).name
+                )
+                names[key] = owned[role].name
         return do.AppSpecDatabaseArgs(
             name=component.name,
             engine=database.engine,
@@ -214,9 +250,8 @@ class DigitalOceanTarget:
             for kind in Kind
             if kind is not Kind.DATABASE
         }
-        app = do.App(
-            f"{self.project.name}-app",
-            spec=do.AppSpecArgs(
+        self._spec.resolve(
+            do.AppSpecArgs(
                 name=self.name,
                 region=self.options.region,
                 services=[do.AppSpecServiceArgs(**p) for p in by_kind[Kind.SERVICE]] or None,
@@ -228,11 +263,7 @@ class DigitalOceanTarget:
                 or None,
                 databases=self.databases or None,
                 ingress=spec.ingress(self.layout),
-            ),
-            opts=pulumi.ResourceOptions(parent=self.parent),
-        )
-        self.app.resolve(
-            pulumi.Output.all(url=app.live_url, id=app.id, run=app.active_deployment_id)
+            )
         )
 
 
@@ -243,32 +274,20 @@ def _token(docker_config: str) -> str:
 
 
 class _Later:
-    """An output whose value comes from a resource registered later: the app, once every
-    service and job is known, while each one's handle needs its endpoints at once."""
+    """An output whose value is known later: the app's spec, once every service and job is
+    handed over, while the app itself is registered first, for ``shared`` and every handle."""
 
     def __init__(self) -> None:
         loop = asyncio.get_event_loop()
         self._futures = [loop.create_future() for _ in range(4)]
         resources, value, known, secret = self._futures
         self.output: pulumi.Output[Any] = pulumi.Output(resources, value, known, secret)
-        self._task: asyncio.Future[None] | None = None
 
-    def resolve(self, source: pulumi.Output[Any]) -> None:
-        async def forward() -> None:
-            try:
-                results = (
-                    await source.resources(),
-                    await source.future(),
-                    await source.is_known(),
-                    await source.is_secret(),
-                )
-            except Exception as error:  # handed to whoever awaits the output
-                self._fail(error)
-                return
-            for future, result in zip(self._futures, results, strict=True):
-                future.set_result(result)
-
-        self._task = asyncio.ensure_future(forward())
+    def resolve(self, value: Any) -> None:
+        """``value`` as it is: outputs inside it keep their own dependencies, secrecy and
+        unknowns (``Output.from_input`` would make the whole value unknown in a preview)."""
+        for future, result in zip(self._futures, (set(), value, True, False), strict=True):
+            future.set_result(result)
 
     @contextlib.contextmanager
     def failing(self) -> Iterator[None]:
