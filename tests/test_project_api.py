@@ -1,0 +1,70 @@
+"""The Project as a program of one's own uses it: its name, its typed options, its outputs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from berth.errors import BerthError
+from components.project import Project, ProjectArgs
+from offline.plan import Plan, plan_config, run_plan
+from providers import aws
+from tests.conftest import ROOT
+
+RELEASE = [str(ROOT / "examples/release/compose.yaml")]
+
+
+def _run(target: str, program: Callable[[], Project]) -> Plan:
+    config, secret_keys = plan_config([], target)
+    return run_plan(config, secret_keys, preview=False, program=program)
+
+
+def test_typed_options_reach_the_target() -> None:
+    options = aws.Options.parse({"awsCertificateArn": "arn:aws:acm:eu-west-1:123:certificate/x"})
+
+    def program() -> Project:
+        return Project("shop", ProjectArgs.from_files(RELEASE, "aws", options=options))
+
+    listeners = [
+        r.inputs for r in _run("aws", program).registrations if r.type == "aws:lb/listener:Listener"
+    ]
+    assert {listener["protocol"] for listener in listeners} == {"HTTP", "HTTPS"}
+
+
+def test_options_left_out_are_pulumi_yamls_defaults() -> None:
+    def program() -> Project:
+        return Project("shop", ProjectArgs.from_files(RELEASE, "aws"))
+
+    listeners = [
+        r.inputs for r in _run("aws", program).registrations if r.type == "aws:lb/listener:Listener"
+    ]
+    assert {listener["protocol"] for listener in listeners} == {"HTTP"}
+
+
+@pytest.mark.parametrize("name", ["Shop", "-shop", "shop.web", ""])
+def test_a_name_that_cannot_name_cloud_objects_is_refused(name: str) -> None:
+    def program() -> Project:
+        return Project(name, ProjectArgs.from_files(RELEASE, "local"))
+
+    with pytest.raises(BerthError) as caught:
+        _run("local", program)
+    assert "cannot name a Berth Project" in str(caught.value)
+
+
+def test_the_outputs_a_program_builds_on() -> None:
+    seen: dict[str, set[str]] = {}
+
+    def program() -> Project:
+        project = Project("shop", ProjectArgs.from_files(RELEASE, "local"))
+        seen.update(
+            shared=set(project.shared),
+            service=set(project.services["app"].resources),
+            job=set(project.jobs["release"].resources),
+        )
+        return project
+
+    _run("local", program)
+    assert "network" in seen["shared"]
+    assert "workload" in seen["service"]
+    assert "run" in seen["job"]
