@@ -63,14 +63,15 @@ def test_sample_plans_or_fails_with_an_error_naming_the_file(sample, target):
         assert result.hint, f"no advice in: {result.message}"
         assert "context" not in result.message, "a missing build context stopped the plan"
         return
+    project = result.compose.name
     components = {(r.type, r.name) for r in result.registrations if not r.custom}
     for service in result.compose.services.values():
         kind = "berth:index:Job" if service.job else "berth:index:Service"
-        assert (kind, service.name) in components
+        assert (kind, f"{project}-{service.name}") in components
     images = {r.name for r in result.registrations if r.type == "docker:index/image:Image"}
     for service in result.compose.services.values():
         if service.build:
-            assert f"{service.name}-image" in images
+            assert f"{project}-{service.name}-image" in images
 
 
 @pytest.mark.parametrize("target", TARGETS)
