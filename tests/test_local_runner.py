@@ -1,16 +1,156 @@
-"""The local job runner against a real Docker engine (skipped, with the reason, without one)."""
+"""The local job runner: how it reaches the engine (no engine needed), and real runs against a
+Docker engine (skipped, with the reason, without one)."""
 
 from __future__ import annotations
 
+import json
+import os
 import uuid
+from pathlib import Path
 
+import docker
 import pytest
+from docker.transport.sshconn import SSHHTTPAdapter
 
 from components.run_once import JobFailed
 from providers.local.run_once import LocalJobProvider
-from providers.local.runner import JobSpec, run_job
+from providers.local.runner import JobSpec, client_arguments, engine_client, run_job
 
-pytestmark = pytest.mark.docker
+API = "1.41"
+"""A fixed API version: a client built with one does not ask an engine for its version."""
+CA, CERT, KEY = (
+    f"-----BEGIN {kind}-----\nMIIB{kind[:3]}test\n-----END {kind}-----\n"
+    for kind in ("CERTIFICATE", "CERTIFICATE REQUEST", "PRIVATE KEY")
+)
+
+
+def client(engine: dict, tmp_path: Path, environ: dict | None = None) -> docker.DockerClient:
+    """The Docker SDK's client for ``engine``, as the runner builds it, without connecting."""
+    return docker.DockerClient(**client_arguments(engine, environ or {}, tmp_path), version=API)
+
+
+def test_with_no_setting_the_runner_reads_the_environment_as_the_provider_does(tmp_path):
+    assert client_arguments({}, {}, tmp_path) == {"base_url": "unix:///var/run/docker.sock"}
+    environ = {"DOCKER_HOST": "tcp://from-env:2375"}
+    assert client_arguments({}, environ, tmp_path) == {"base_url": "tcp://from-env:2375"}
+    engine = {"host": "tcp://from-config:2375"}
+    assert client_arguments(engine, environ, tmp_path) == {"base_url": "tcp://from-config:2375"}
+
+
+def test_a_host_is_used_as_it_is(tmp_path):
+    api = client({"host": "tcp://10.0.0.9:2375"}, tmp_path).api
+    assert api.base_url == "http://10.0.0.9:2375"
+    assert api.cert is None
+
+
+def test_a_cert_path_means_tls_verified_with_its_ca(tmp_path):
+    certs = tmp_path / "certs"
+    certs.mkdir()
+    for name in ("ca", "cert", "key"):
+        (certs / f"{name}.pem").write_text(name)
+    api = client({"host": "tcp://engine:2376", "certPath": str(certs)}, tmp_path).api
+    assert api.base_url == "https://engine:2376"
+    assert api.cert == (str(certs / "cert.pem"), str(certs / "key.pem"))
+    assert api.verify == str(certs / "ca.pem")
+    (certs / "ca.pem").unlink()
+    with (
+        pytest.raises(JobFailed, match="Docker engine at the docker provider's settings name: "),
+        engine_client({"certPath": str(certs)}, {}),
+    ):
+        pytest.fail("no CA to verify the engine with")
+
+
+def test_certificate_material_is_written_for_the_client_and_verified_with_its_ca(tmp_path):
+    engine = {
+        "host": "tcp://engine:2376",
+        "caMaterial": CA,
+        "certMaterial": CERT,
+        "keyMaterial": KEY,
+    }
+    api = client(engine, tmp_path).api
+    assert api.base_url == "https://engine:2376"
+    cert, key = api.cert
+    assert (Path(cert).read_text(), Path(key).read_text(), Path(api.verify).read_text()) == (
+        CERT,
+        KEY,
+        CA,
+    )
+    (tmp_path / "other").mkdir()
+    without_ca = client({**engine, "caMaterial": ""}, tmp_path / "other").api
+    assert without_ca.verify is False, "as the provider: no CA, the engine is not verified"
+
+
+def test_material_from_the_environment_and_its_mistakes(tmp_path):
+    environ = {"DOCKER_CERT_MATERIAL": CERT, "DOCKER_KEY_MATERIAL": KEY}
+    assert Path(client({"host": "tcp://e:2376"}, tmp_path, environ).api.cert[1]).read_text() == KEY
+    with pytest.raises(JobFailed, match="certMaterial and docker:keyMaterial must be set together"):
+        client_arguments({"certMaterial": CERT}, {}, tmp_path)
+    with pytest.raises(JobFailed, match="certPath must not be set with docker:certMaterial"):
+        client_arguments({"certMaterial": CERT, "keyMaterial": KEY, "certPath": "/c"}, {}, tmp_path)
+
+
+def test_an_ssh_host_shells_out_to_ssh(tmp_path):
+    api = client({"host": "ssh://deploy@engine.internal:2222"}, tmp_path).api
+    adapter = api.get_adapter(api.base_url)
+    assert isinstance(adapter, SSHHTTPAdapter)
+    assert adapter.ssh_host == "deploy@engine.internal:2222"
+    assert adapter.ssh_client is None, "the ssh binary (~/.ssh/config, agent), not paramiko"
+
+
+def test_ssh_options_the_sdk_cannot_pass_are_refused_with_what_to_do(tmp_path):
+    for engine, environ in (
+        ({"host": "ssh://engine", "sshOpts": ["-i", "/keys/deploy"]}, {}),
+        ({"host": "ssh://engine"}, {"DOCKER_SSH_OPTS": "-o StrictHostKeyChecking=no"}),
+    ):
+        with pytest.raises(JobFailed, match=r"~/.ssh/config for ssh://engine"):
+            client_arguments(engine, environ, tmp_path)
+
+
+def test_a_context_names_the_host(tmp_path, monkeypatch):
+    """As the docker CLI stores a context (``docker context create remote --docker ...``)."""
+    monkeypatch.setenv("HOME", str(tmp_path))
+    meta = tmp_path / ".docker" / "contexts" / "meta" / "b711"
+    meta.mkdir(parents=True)
+    endpoint = {"Host": "tcp://from-context:2375", "SkipTLSVerify": False}
+    (meta / "meta.json").write_text(
+        json.dumps({"Name": "remote", "Metadata": {}, "Endpoints": {"docker": endpoint}})
+    )
+    engine = {"context": "remote", "host": "tcp://overridden:2375"}
+    assert client_arguments(engine, {}, tmp_path) == {"base_url": "tcp://from-context:2375"}
+    with pytest.raises(JobFailed, match="Docker context 'gone' not found"):
+        client_arguments({"context": "gone"}, {}, tmp_path)
+
+
+def test_an_unreachable_engine_fails_naming_it():
+    engine = {"host": "tcp://127.0.0.1:9", "certMaterial": CERT, "keyMaterial": KEY}
+    with (
+        pytest.raises(JobFailed, match=r"cannot reach the Docker engine at tcp://127.0.0.1:9"),
+        engine_client(engine, {}),
+    ):
+        pytest.fail("no engine listens there")
+
+
+def test_the_key_material_is_private_and_removed_after_the_run(tmp_path, monkeypatch):
+    seen: list[Path] = []
+    build = docker.DockerClient
+
+    def recording(**arguments):
+        key = Path(arguments["tls"].cert[1])
+        seen.append(key)
+        assert oct(key.parent.stat().st_mode & 0o777) == "0o700"
+        return build(**arguments, version=API)
+
+    monkeypatch.setattr(docker, "DockerClient", recording)
+    with engine_client({"host": "tcp://e:2376", "certMaterial": CERT, "keyMaterial": KEY}, {}):
+        assert seen[0].read_text() == KEY
+    assert not seen[0].exists()
+
+
+def test_a_new_engine_updates_the_run_without_running_the_job():
+    props = {"job": "migrate", "definition": {"image": "sha256:1"}, "engine": {"host": "a"}}
+    moved = {**props, "engine": {"host": "ssh://b"}}
+    diff = LocalJobProvider().diff("id", props, moved)
+    assert diff.changes and not diff.replaces
 
 
 @pytest.fixture
@@ -43,6 +183,7 @@ def spec(image: str, network: str, label: dict[str, str], script: str, **kwargs)
     )
 
 
+@pytest.mark.docker
 def test_exit_zero_succeeds_and_removes_the_container(docker_client, busybox_image, network, label):
     result = run_job(spec(busybox_image, network, label, "echo migrated 42 rows"), docker_client)
 
@@ -50,6 +191,7 @@ def test_exit_zero_succeeds_and_removes_the_container(docker_client, busybox_ima
     assert leftovers(docker_client, label) == []
 
 
+@pytest.mark.docker
 def test_exit_one_fails_with_the_exit_code_and_the_log_tail(
     docker_client, busybox_image, network, label
 ):
@@ -65,6 +207,7 @@ def test_exit_one_fails_with_the_exit_code_and_the_log_tail(
     assert leftovers(docker_client, label) == []
 
 
+@pytest.mark.docker
 def test_a_job_past_its_timeout_is_killed_removed_and_fails(
     docker_client, busybox_image, network, label
 ):
@@ -79,6 +222,7 @@ def test_a_job_past_its_timeout_is_killed_removed_and_fails(
     assert leftovers(docker_client, label) == []
 
 
+@pytest.mark.docker
 def test_environment_entrypoint_and_command_reach_the_container(
     docker_client, busybox_image, network, label
 ):
@@ -94,6 +238,7 @@ def test_environment_entrypoint_and_command_reach_the_container(
     assert run_job(job, docker_client)["logTail"] == "hello from release"
 
 
+@pytest.mark.docker
 def test_a_job_reaches_a_service_by_its_compose_name(docker_client, busybox_image, network, label):
     docker_client.containers.run(
         busybox_image,
@@ -112,6 +257,7 @@ def test_a_job_reaches_a_service_by_its_compose_name(docker_client, busybox_imag
     assert run_job(spec(busybox_image, network, label, script), docker_client)["logTail"] == "pong"
 
 
+@pytest.mark.docker
 def test_secret_values_never_reach_the_failure_message(
     docker_client, busybox_image, network, label
 ):
@@ -130,6 +276,7 @@ def test_secret_values_never_reach_the_failure_message(
     assert "connecting with [secret]" in str(failure.value)
 
 
+@pytest.mark.docker
 def test_secrets_and_configs_are_placed_as_files(docker_client, busybox_image, network, label):
     job = spec(
         busybox_image,
@@ -144,12 +291,14 @@ def test_secrets_and_configs_are_placed_as_files(docker_client, busybox_image, n
     assert run_job(job, docker_client)["logTail"] == "workers=4\ntoken-present"
 
 
+@pytest.mark.docker
 def test_an_image_that_does_not_exist_fails_clearly(docker_client, network, label):
     job = spec("sha256:" + "0" * 64, network, label, "true")
     with pytest.raises(JobFailed, match="job 'job' could not start"):
         run_job(job, docker_client)
 
 
+@pytest.mark.docker
 def test_the_provider_creates_on_success_and_records_nothing_on_failure(
     docker_client, busybox_image, network, label
 ):
@@ -178,6 +327,7 @@ def test_the_provider_creates_on_success_and_records_nothing_on_failure(
     assert leftovers(docker_client, label) == []
 
 
+@pytest.mark.docker
 def test_container_settings_reach_the_job(docker_client, busybox_image, network, label):
     job = spec(
         busybox_image,
@@ -197,13 +347,15 @@ def test_container_settings_reach_the_job(docker_client, busybox_image, network,
 
 KILLED_RUN = """
 import sys
-from providers.local.runner import JobSpec, run_job
+from providers.local.runner import JobSpec, engine_client, run_job
 image, network, job = sys.argv[1:4]
 owner = {"berth.project": "shop", "berth.stack": "dev", "berth.job": job}
-run_job(JobSpec(name=job, image=image, network=network, command=["sleep", "300"], owner=owner))
+with engine_client(None) as client:
+    run_job(JobSpec(job, image, network, command=["sleep", "300"], owner=owner), client)
 """
 
 
+@pytest.mark.docker
 def test_a_run_left_by_a_killed_process_is_removed_before_the_next_run(
     docker_client, busybox_image, network
 ):
@@ -250,6 +402,7 @@ def test_a_run_left_by_a_killed_process_is_removed_before_the_next_run(
     assert bystander.status == "running", "another stack's run of the job is not touched"
 
 
+@pytest.mark.docker
 def test_the_local_provider_hides_the_secrets_it_is_given(
     docker_client, busybox_image, network, label
 ):
@@ -275,3 +428,24 @@ def test_the_local_provider_hides_the_secrets_it_is_given(
         provider.run(props)
     assert "token=[secret]" in str(failure.value)
     assert "tok-9f8e7d6c" not in str(failure.value)
+
+
+@pytest.mark.docker
+def test_the_job_runs_on_the_engine_its_input_names_not_the_environments(
+    docker_client, busybox_image, network, label, monkeypatch
+):
+    """``docker:host`` given explicitly as the local socket, DOCKER_HOST pointing nowhere: the
+    job runs where the provider's setting says (it used to follow the environment)."""
+    socket = os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
+    if not socket.startswith("unix://"):
+        pytest.skip(f"the test engine is not on a local socket ({socket})")
+    monkeypatch.setenv("DOCKER_HOST", "tcp://127.0.0.1:9")
+    props = {
+        "job": "migrate",
+        "definition": {"image": busybox_image, "network": network, "command": ["echo", "here"]},
+        "timeout": 30,
+        "labels": label,
+        "engine": {"host": socket},
+    }
+    assert LocalJobProvider().run(props)["logTail"] == "here"
+    assert leftovers(docker_client, label) == []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pulumi
 import pytest
 
 from berth.errors import BerthError
@@ -289,3 +290,77 @@ def test_a_program_builds_on_the_shared_and_each_workloads_resources(project_dir
         "shop-web",
         "shop-web-image",
     ]
+
+
+RUN = """
+services:
+  migrate:
+    image: migrate/migrate
+    restart: "no"
+"""
+
+
+def _shop(providers: list | None = None) -> Project:
+    return Project(
+        "shop",
+        ProjectArgs.from_files(["compose.yaml"], "local"),
+        opts=pulumi.ResourceOptions(providers=providers or []),
+    )
+
+
+def test_an_explicit_docker_provider_deploys_everything_and_names_the_jobs_engine(
+    project_dir, write
+):
+    """Every docker resource is the explicit provider's, and the job's ``engine`` is that
+    provider's settings (its ``terraform_config()``), not the stack's ``docker:host``."""
+    import pulumi_docker as docker
+
+    write(SHOP)
+    write("FROM busybox\n", "Dockerfile")
+
+    def program() -> Project:
+        explicit = docker.Provider("explicit", host="unix:///var/run/docker.sock")
+        return _shop([explicit])
+
+    config = {**plan_config(["compose.yaml"])[0], "docker:host": "tcp://stack-config:2375"}
+    plan = run_plan(config, preview=False, program=program)
+
+    (provider,) = [r for r in plan.registrations if r.type == "pulumi:providers:docker"]
+    own = [r for r in plan.registrations if r.custom and r.type.startswith("docker:")]
+    assert len(own) == 7, "network, volume, 3 images, 2 containers"
+    assert all(r.provider.startswith(f"{provider.urn}::") for r in own), own
+    calls = [i for i in plan.invocations if i.token.startswith("pulumi:providers:docker")]
+    assert [i.token for i in calls] == ["pulumi:providers:docker/terraformConfig"]
+    run = find(plan, JOB, "migrate-run")
+    assert run.inputs["engine"] == {"host": "unix:///var/run/docker.sock"}
+    assert "engine" not in run.inputs["definition"], "a new engine runs no job"
+
+
+def test_the_stack_docker_settings_name_the_jobs_engine_and_key_material_stays_secret(
+    project_dir, write
+):
+    write(RUN)
+    config = {
+        **plan_config(["compose.yaml"])[0],
+        "docker:host": "tcp://engine.internal:2376",
+        "docker:certMaterial": "-----BEGIN CERTIFICATE-----cert",
+        "docker:keyMaterial": "-----BEGIN PRIVATE KEY-----k3y-9f8e7d6c",
+    }
+    for secret_keys in (["docker:keyMaterial"], []):  # material is secret, set so or not
+        plan = run_plan(config, secret_keys, preview=False)
+        assert find(plan, JOB, "migrate-run").inputs["engine"] == "[secret]"
+        assert_never_plain(plan, "k3y-9f8e7d6c", "-----BEGIN CERTIFICATE-----cert")
+        assert count_wrapped(plan, "k3y-9f8e7d6c") == 1
+
+    ssh = {**plan_config(["compose.yaml"])[0], "docker:host": "ssh://deploy@engine"}
+    plan = run_plan(ssh, preview=False)
+    assert find(plan, JOB, "migrate-run").inputs["engine"] == {"host": "ssh://deploy@engine"}
+    plan = run_plan(ssh, ["docker:host"], preview=False)
+    assert find(plan, JOB, "migrate-run").inputs["engine"] == "[secret]", "a secret host too"
+
+
+def test_with_no_docker_settings_the_job_has_no_engine_input(project_dir, write):
+    """The runner then reads the environment as the provider does; a stack deployed before
+    sees no change at all."""
+    write(RUN)
+    assert "engine" not in find(program(["compose.yaml"]), JOB, "migrate-run").inputs

@@ -12,6 +12,7 @@ import pulumi
 from berth.fields import Support, ignored, supported
 from berth.model import ComposeProject
 from components.run_once import OFFLINE_RESULT
+from providers.local.engine import TERRAFORM_CONFIG
 from providers.local.options import LocalOptions
 
 if TYPE_CHECKING:
@@ -94,5 +95,9 @@ def plan_outputs(type_: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def plan_call(token: str, args: Mapping[str, Any]) -> dict[str, Any]:
-    """The local target calls no provider functions."""
+    """An explicit docker provider's settings (``terraform_config()``, the one call the local
+    target makes): fixed, as a provider configured for the local socket reports them (a mock
+    call sees the provider's reference, not its inputs)."""
+    if token == TERRAFORM_CONFIG:
+        return {"result": {"host": "unix:///var/run/docker.sock"}}
     return {}

@@ -13,7 +13,8 @@ from components.run_once import RunOnceProvider, RunOnceResource, scrub_values
 
 
 class LocalJobProvider(RunOnceProvider):
-    """Runs the job's container on the project network and removes it afterwards."""
+    """Runs the job's container on the project network and removes it afterwards, on the
+    engine the docker provider talks to (the input ``engine``, a setting)."""
 
     unordered = frozenset(
         {"mounts", "files"}
@@ -22,7 +23,7 @@ class LocalJobProvider(RunOnceProvider):
 
     def run(self, props: Mapping[str, Any]) -> dict[str, Any]:
         # The Docker SDK only where a job runs: a plan or a preview never imports it.
-        from providers.local.runner import JobSpec, run_job  # noqa: PLC0415
+        from providers.local.runner import JobSpec, engine_client, run_job  # noqa: PLC0415
 
         definition = props["definition"]
         environment = definition.get("environment") or {}
@@ -45,7 +46,8 @@ class LocalJobProvider(RunOnceProvider):
             timeout=float(props["timeout"]),
             secrets=scrub_values(props),
         )
-        return run_job(spec)
+        with engine_client(props.get("engine")) as client:
+            return run_job(spec, client)
 
 
 class LocalJob(RunOnceResource, module="berth", name="LocalJob"):

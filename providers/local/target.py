@@ -14,6 +14,7 @@ from berth.model import ComposeProject, ContainerSettings, Healthcheck, Mount, P
 from components.run_once import job_secrets
 from components.target import JobHandle, ServiceHandle, TargetArgs
 from components.values import env_input, env_list_input, text_input, texts_input
+from providers.local.engine import engine_input
 from providers.local.labels import OWNER_KEYS
 from providers.local.run_once import LocalJob
 
@@ -127,18 +128,21 @@ class LocalTarget:
             "memory": job.resources.memory,
             "container": _job_container_settings(job),
         }
+        props: dict[str, Any] = {
+            "job": f"{self.prefix}-{job.name}",
+            "definition": definition,
+            "runAlways": job.run_always,
+            "timeout": job.timeout,
+            "labels": job.labels,
+            "owner": dict(
+                zip(OWNER_KEYS, (self.project.name, pulumi.get_stack(), job.name), strict=True)
+            ),
+        }
+        if (engine := engine_input(parent)) is not None:
+            props["engine"] = engine
         run = LocalJob(
             self.names(job.name, "run"),
-            {
-                "job": f"{self.prefix}-{job.name}",
-                "definition": definition,
-                "runAlways": job.run_always,
-                "timeout": job.timeout,
-                "labels": job.labels,
-                "owner": dict(
-                    zip(OWNER_KEYS, (self.project.name, pulumi.get_stack(), job.name), strict=True)
-                ),
-            },
+            props,
             opts=pulumi.ResourceOptions(parent=parent, depends_on=list(after)),
             secrets=job_secrets(job, self.stack_secrets),
         )
