@@ -85,7 +85,9 @@ def test_the_init_image_comes_from_the_accounts_registry_through_a_pull_through_
             f"123456789012.dkr.ecr.eu-west-1.amazonaws.com/{prefix}/docker/library/busybox:1.37"
         )
         assert rule.urn in definition.dependencies or any(
-            rule.urn in r.dependencies for r in migrate.registrations if r.name in ("db", "web")
+            rule.urn in r.dependencies
+            for r in migrate.registrations
+            if r.name in ("migrate-db", "migrate-web")
         )
     assert rule.urn in find(migrate, JOB, "migrate-run").dependencies
 
@@ -249,7 +251,7 @@ def test_each_volume_is_mounted_only_by_the_task_roles_of_its_services(project_d
     plan = aws_program(["compose.yaml"])
 
     roles = {r.name: r for r in of_type(plan, "aws:iam/role:Role")}
-    assert sorted(roles) == ["backup-task", "db-task", "shop-execution", "web-task"]
+    assert sorted(roles) == ["shop-backup-task", "shop-db-task", "shop-execution", "shop-web-task"]
     for role in roles.values():
         (trust,) = json.loads(role.inputs["assumeRolePolicy"])["Statement"]
         assert trust["Condition"] == {
@@ -258,7 +260,7 @@ def test_each_volume_is_mounted_only_by_the_task_roles_of_its_services(project_d
         }
 
     def role_arn(name: str) -> str:
-        return plan_outputs("aws:iam/role:Role", roles[f"{name}-task"].inputs)["arn"]
+        return plan_outputs("aws:iam/role:Role", roles[f"shop-{name}-task"].inputs)["arn"]
 
     assert len({role_arn(name) for name in ("db", "backup", "web")}) == 3
     for name in ("db", "backup", "web"):

@@ -27,10 +27,10 @@ def test_iam_accepts_every_role_and_policy(prod_plan, monkeypatch):
     iam = boto3.client("iam")
     roles = {r.urn: r for r in of_type(prod_plan, "aws:iam/role:Role")}
     assert sorted(r.name for r in roles.values()) == [
-        "db-task",
+        "migrate-db-task",
         "migrate-execution",
-        "migrate-task",
-        "web-task",
+        "migrate-migrate-task",
+        "migrate-web-task",
     ], "one execution role, and a task role per service and job"
     for urn, role in roles.items():
         iam.create_role(

@@ -104,12 +104,13 @@ def test_the_offline_plan_of_the_production_override_keeps_the_password_secret()
     assert done.returncode == 0, done.stderr
     assert "pw-0c1d2e3f" not in done.stdout + done.stderr
     resources = {(r["type"], r["name"]): r for r in json.loads(done.stdout)["resources"]}
-    web = resources[(ECS_SERVICE, "web")]
+    web = resources[(ECS_SERVICE, "migrate-web")]
+    run = resources[(JOB, "migrate-migrate-run")]
     assert web["inputs"]["desiredCount"] == 2
-    assert resources[(JOB, "migrate-run")]["inputs"]["timeout"] == 1200
-    assert resources[(READY, "db-ready")]["urn"] in resources[(JOB, "migrate-run")]["dependencies"]
-    assert resources[(JOB, "migrate-run")]["urn"] in web["dependencies"]
-    size = resources[(TASK_DEFINITION, "web")]["inputs"]
+    assert run["inputs"]["timeout"] == 1200
+    assert resources[(READY, "migrate-db-ready")]["urn"] in run["dependencies"]
+    assert run["urn"] in web["dependencies"]
+    size = resources[(TASK_DEFINITION, "migrate-web")]["inputs"]
     assert (size["cpu"], size["memory"]) == ("512", "1024")
 
 

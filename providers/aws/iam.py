@@ -19,6 +19,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from components.names import Names
 from providers.aws.account import Account
 
 PULL = ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"]
@@ -58,7 +59,7 @@ def ecs_tasks_trust(account: Account) -> pulumi.Output[str]:
 
 
 def create_roles(
-    name: str,
+    names: Names,
     *,
     prefix: str,
     cache_prefix: str,
@@ -69,9 +70,9 @@ def create_roles(
 ) -> Roles:
     opts = pulumi.ResourceOptions(parent=parent)
     trust = ecs_tasks_trust(account)
-    execution = aws.iam.Role(f"{name}-execution", assume_role_policy=trust, opts=opts)
+    execution = aws.iam.Role(names("execution"), assume_role_policy=trust, opts=opts)
     policy = aws.iam.RolePolicy(
-        f"{name}-execution",
+        names("execution"),
         role=execution.id,
         policy=pulumi.Output.json_dumps(
             policy_document(
@@ -100,10 +101,10 @@ def create_roles(
     )
     tasks = {
         workload: aws.iam.Role(
-            f"{workload}-task",
+            names(workload, "task"),
             assume_role_policy=trust,
             tags={"berth:stack": prefix, "berth:service": workload},
-            opts=opts,
+            opts=pulumi.ResourceOptions.merge(opts, names.aliased(f"{workload}-task")),
         )
         for workload in workloads
     }

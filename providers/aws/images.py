@@ -21,6 +21,7 @@ import pulumi_aws as aws
 import pulumi_docker as docker
 
 from berth.model import Build, Service
+from components.names import Names
 from providers.aws.account import Account
 
 DEFAULT_PLATFORM = "linux/amd64"
@@ -42,20 +43,21 @@ class Images:
 
     def __init__(
         self,
-        name: str,
+        names: Names,
         *,
         prefix: str,
         account: Account,
         keep_images: int,
         parent: pulumi.Resource,
     ) -> None:
+        self.names = names
         self.prefix = prefix
         self.account = account
         self.keep_images = keep_images
         self.parent = parent
         self.cache_prefix = cache_prefix(prefix)
         self.cache_rule = aws.ecr.PullThroughCacheRule(
-            f"{name}-ecr-public",
+            names("ecr-public"),
             ecr_repository_prefix=self.cache_prefix,
             upstream_registry_url=ECR_PUBLIC,
             opts=pulumi.ResourceOptions(parent=parent),
@@ -68,11 +70,12 @@ class Images:
 
     def image(
         self, service: Service, parent: pulumi.Resource
-    ) -> tuple[pulumi.Input[str], aws.ecr.Repository | None]:
-        """The service's image by digest, and the repository it was pushed to, if built."""
+    ) -> tuple[pulumi.Input[str], dict[str, pulumi.Resource]]:
+        """The service's image by digest; if built, its ``repository`` and ``image`` (the
+        build) by role."""
         if service.build:
             return self._built(service, service.build, parent)
-        return self.resolved(str(service.image)), None
+        return self.resolved(str(service.image)), {}
 
     def resolved(self, image: str) -> pulumi.Input[str]:
         """``image`` pinned to the digest its tag names now (an image given by digest as is)."""
@@ -98,12 +101,12 @@ class Images:
 
     def _built(
         self, service: Service, build: Build, parent: pulumi.Resource
-    ) -> tuple[pulumi.Input[str], aws.ecr.Repository]:
+    ) -> tuple[pulumi.Input[str], dict[str, pulumi.Resource]]:
         """Built, pushed to the service's repository, and referenced by digest, so that a new
         build (and only a new build) rolls it out."""
         opts = pulumi.ResourceOptions(parent=parent)
         repository = aws.ecr.Repository(
-            f"{service.name}-repo",
+            self.names(service.name, "repo"),
             name=f"{self.prefix}/{slug(service.name)}",
             force_delete=True,
             image_scanning_configuration=aws.ecr.RepositoryImageScanningConfigurationArgs(
@@ -112,7 +115,7 @@ class Images:
             opts=opts,
         )
         aws.ecr.LifecyclePolicy(
-            f"{service.name}-repo",
+            self.names(service.name, "repo"),
             repository=repository.name,
             policy=json.dumps(keep_last(self.keep_images)),
             opts=opts,
@@ -122,7 +125,7 @@ class Images:
         )
         context = build.context
         image = docker.Image(
-            f"{service.name}-image",
+            self.names(service.name, "image"),
             image_name=pulumi.Output.concat(repository.repository_url, ":latest"),
             build=docker.DockerBuildArgs(
                 context=context,
@@ -138,7 +141,7 @@ class Images:
             ),
             opts=opts,
         )
-        return image.repo_digest, repository
+        return image.repo_digest, {"repository": repository, "image": image}
 
 
 def keep_last(count: int) -> dict[str, Any]:

@@ -20,6 +20,7 @@ import pulumi_aws as aws
 from berth.errors import BerthError
 from berth.model import Healthcheck, Secret, Service
 from berth.ports import not_http
+from components.names import Names
 from providers.aws.network import Network
 
 MAX_LISTENERS = 50
@@ -108,7 +109,7 @@ class LoadBalancer:
 
     def __init__(
         self,
-        name: str,
+        names: Names,
         *,
         ports: Sequence[int],
         network: Network,
@@ -117,9 +118,10 @@ class LoadBalancer:
         parent: pulumi.Resource,
     ) -> None:
         opts = pulumi.ResourceOptions(parent=parent)
+        self.names = names
         self.https = certificate_arn is not None
         self.balancer = aws.lb.LoadBalancer(
-            _fit(f"{name}-lb"),
+            _fit(names("lb")),
             load_balancer_type="application",
             subnets=network.subnet_ids,
             security_groups=[security_group.id],
@@ -129,7 +131,7 @@ class LoadBalancer:
         self.listeners: dict[int, aws.lb.Listener] = {}
         for port in ports:
             self.listeners[port] = aws.lb.Listener(
-                f"{name}-{port}",
+                names(str(port)),
                 load_balancer_arn=self.balancer.arn,
                 port=port,
                 protocol="HTTPS" if self.https else "HTTP",
@@ -147,7 +149,7 @@ class LoadBalancer:
             )
         if self.https and 443 in ports:
             aws.lb.Listener(
-                f"{name}-80",
+                names("80"),
                 load_balancer_arn=self.balancer.arn,
                 port=80,
                 protocol="HTTP",
@@ -176,8 +178,15 @@ class LoadBalancer:
     ) -> tuple[aws.lb.TargetGroup, aws.lb.ListenerRule]:
         """The service's target group, and the rule that sends its listener's traffic there."""
         opts = pulumi.ResourceOptions(parent=parent)
+        full = self.names(service.name, str(ingress.target))
+        name = _fit(full)
+        if name != full:
+            # Cut to fit, the name no longer begins with its component's: the engine then
+            # derives no alias from the component's, so it gets its own.
+            legacy = self.names.aliased(_fit(f"{service.name}-{ingress.target}"))
+            opts = pulumi.ResourceOptions.merge(opts, legacy)
         group = aws.lb.TargetGroup(
-            _fit(f"{service.name}-{ingress.target}"),
+            name,
             port=ingress.target,
             protocol="HTTP",
             target_type="ip",
@@ -187,7 +196,7 @@ class LoadBalancer:
             opts=opts,
         )
         rule = aws.lb.ListenerRule(
-            f"{service.name}-{ingress.listener}",
+            self.names(service.name, str(ingress.listener)),
             listener_arn=self.listeners[ingress.listener].arn,
             priority=RULE_PRIORITY,
             actions=[aws.lb.ListenerRuleActionArgs(type="forward", target_group_arn=group.arn)],
@@ -196,7 +205,7 @@ class LoadBalancer:
                     path_pattern=aws.lb.ListenerRuleConditionPathPatternArgs(values=["/*"])
                 )
             ],
-            opts=opts,
+            opts=pulumi.ResourceOptions(parent=parent),
         )
         return group, rule
 

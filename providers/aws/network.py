@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
+from components.names import Names
 from providers.aws.options import AwsOptions
 
 VPC_CIDR = "10.0.0.0/16"
@@ -33,10 +34,12 @@ class Network:
     private_subnet_ids: list[pulumi.Input[str]] = field(default_factory=list)
     """Subnets with no route to the internet, for managed stores; in a VPC the stack config
     names, its subnets."""
+    vpc: aws.ec2.Vpc | None = None
+    """The VPC the stack created; None for one the stack config names."""
 
 
 def create_network(
-    name: str,
+    names: Names,
     options: AwsOptions,
     region: pulumi.Input[str],
     parent: pulumi.Resource,
@@ -49,8 +52,9 @@ def create_network(
         subnets = list(options.subnet_ids)
         return Network(options.vpc_id, subnets, private_subnet_ids=subnets)
     opts = pulumi.ResourceOptions(parent=parent)
+    name = names.project
     vpc = aws.ec2.Vpc(
-        f"{name}-vpc",
+        names("vpc"),
         cidr_block=VPC_CIDR,
         enable_dns_support=True,
         enable_dns_hostnames=True,
@@ -60,9 +64,9 @@ def create_network(
     zones = aws.get_availability_zones_output(
         state="available", region=region, opts=pulumi.InvokeOptions(parent=parent)
     )
-    gateway = aws.ec2.InternetGateway(f"{name}-igw", vpc_id=vpc.id, tags={"Name": name}, opts=opts)
+    gateway = aws.ec2.InternetGateway(names("igw"), vpc_id=vpc.id, tags={"Name": name}, opts=opts)
     routes = aws.ec2.RouteTable(
-        f"{name}-public",
+        names("public"),
         vpc_id=vpc.id,
         routes=[aws.ec2.RouteTableRouteArgs(cidr_block="0.0.0.0/0", gateway_id=gateway.id)],
         tags={"Name": f"{name}-public"},
@@ -72,7 +76,7 @@ def create_network(
     associations: list[pulumi.Resource] = []
     for index, zone in enumerate(ZONES):
         subnet = aws.ec2.Subnet(
-            f"{name}-public-{zone}",
+            names("public", zone),
             vpc_id=vpc.id,
             cidr_block=f"10.0.{index}.0/24",
             availability_zone=zones.names[index],
@@ -81,18 +85,18 @@ def create_network(
             opts=opts,
         )
         association = aws.ec2.RouteTableAssociation(
-            f"{name}-public-{zone}", subnet_id=subnet.id, route_table_id=routes.id, opts=opts
+            names("public", zone), subnet_id=subnet.id, route_table_id=routes.id, opts=opts
         )
         subnets.append(subnet.id)
         associations.append(association)
     private_subnets = []
     if private:
         table = aws.ec2.RouteTable(
-            f"{name}-private", vpc_id=vpc.id, tags={"Name": f"{name}-private"}, opts=opts
+            names("private"), vpc_id=vpc.id, tags={"Name": f"{name}-private"}, opts=opts
         )
         for index, zone in enumerate(ZONES):
             subnet = aws.ec2.Subnet(
-                f"{name}-private-{zone}",
+                names("private", zone),
                 vpc_id=vpc.id,
                 cidr_block=f"10.0.{PRIVATE_BLOCK + index}.0/24",
                 availability_zone=zones.names[index],
@@ -100,10 +104,10 @@ def create_network(
                 opts=opts,
             )
             aws.ec2.RouteTableAssociation(
-                f"{name}-private-{zone}", subnet_id=subnet.id, route_table_id=table.id, opts=opts
+                names("private", zone), subnet_id=subnet.id, route_table_id=table.id, opts=opts
             )
             private_subnets.append(subnet.id)
-    return Network(vpc.id, subnets, ready=associations, private_subnet_ids=private_subnets)
+    return Network(vpc.id, subnets, ready=associations, private_subnet_ids=private_subnets, vpc=vpc)
 
 
 @dataclass(frozen=True)
@@ -114,7 +118,7 @@ class SecurityGroups:
 
 
 def create_security_groups(
-    name: str,
+    names: Names,
     network: Network,
     listener_ports: Iterable[int],
     target_ports: Iterable[int],
@@ -123,11 +127,12 @@ def create_security_groups(
     """The load balancer open to the internet on its listener ports only (none: no balancer),
     the tasks open to each other and, on the ports it forwards to, to the load balancer."""
     opts = pulumi.ResourceOptions(parent=parent)
+    name = names.project
     balancer = None
     listeners = sorted(set(listener_ports))
     if listeners:
         balancer = aws.ec2.SecurityGroup(
-            f"{name}-lb",
+            names("lb"),
             vpc_id=network.vpc_id,
             description=f"Berth {name}: the load balancer, open on its listener ports",
             ingress=[tcp_ingress(port, **ANYWHERE) for port in listeners],
@@ -140,7 +145,7 @@ def create_security_groups(
         else []
     )
     tasks = aws.ec2.SecurityGroup(
-        f"{name}-tasks",
+        names("tasks"),
         vpc_id=network.vpc_id,
         description=f"Berth {name}: the project's tasks, open to each other and the load balancer",
         ingress=[
@@ -154,13 +159,13 @@ def create_security_groups(
 
 
 def nfs_security_group(
-    name: str, network: Network, tasks: aws.ec2.SecurityGroup, parent: pulumi.Resource
+    names: Names, network: Network, tasks: aws.ec2.SecurityGroup, parent: pulumi.Resource
 ) -> aws.ec2.SecurityGroup:
     """The file system's mount targets, reachable over NFS from the project's tasks only."""
     return aws.ec2.SecurityGroup(
-        f"{name}-efs",
+        names("efs"),
         vpc_id=network.vpc_id,
-        description=f"Berth {name}: the file system, open over NFS to the project's tasks",
+        description=f"Berth {names.project}: the file system, open over NFS to the project's tasks",
         ingress=[tcp_ingress(2049, security_groups=[tasks.id])],
         opts=pulumi.ResourceOptions(parent=parent),
     )

@@ -16,6 +16,7 @@ import pulumi_aws as aws
 
 from berth.errors import BerthError
 from berth.model import FileMount, Secret, Service, Text
+from components.names import Names
 from providers.aws.containers import FILE_ENV_PREFIX, FILES_DIR
 
 
@@ -47,12 +48,14 @@ class SecretStore:
 
     def __init__(
         self,
+        names: Names,
         *,
         prefix: str,
         values: Mapping[str, str],
         file: str,
         parent: pulumi.Resource,
     ) -> None:
+        self.names = names
         self.prefix = prefix
         self.values = values
         """The stack secrets, by key."""
@@ -92,7 +95,8 @@ class SecretStore:
     def key(self, key: str) -> StoredSecret:
         """The stack secret ``key``, stored once for every service that uses it."""
         if key not in self.by_key:
-            self.by_key[key] = self._new(f"stack-{key}", self.values[key], self.parent)
+            name = f"stack-{key}"
+            self.by_key[key] = self._new(name, self.values[key], self.parent, legacy=True)
         return self.by_key[key]
 
     def _store(self, value: Text, name: str, parent: pulumi.Resource) -> StoredSecret:
@@ -104,14 +108,26 @@ class SecretStore:
             value = value.value
         return self._new(name, value, parent)
 
-    def _new(self, name: str, value: str, parent: pulumi.Resource) -> StoredSecret:
+    def _new(
+        self, name: str, value: str, parent: pulumi.Resource, *, legacy: bool = False
+    ) -> StoredSecret:
         """A Secrets Manager secret, deleted at once with the stack (no recovery window), so
-        that a new stack of the same name can create it again."""
+        that a new stack of the same name can create it again. ``name`` names the cloud
+        secret; the resource is that under the Project's name, aliased to it when ``legacy``
+        (a resource parented to the Project; a component's child needs no alias)."""
         opts = pulumi.ResourceOptions(parent=parent)
+        if legacy:
+            opts = pulumi.ResourceOptions.merge(opts, self.names.aliased(name))
         secret = aws.secretsmanager.Secret(
-            name, name=f"berth/{self.prefix}/{name}", recovery_window_in_days=0, opts=opts
+            self.names(name),
+            name=f"berth/{self.prefix}/{name}",
+            recovery_window_in_days=0,
+            opts=opts,
         )
         version = aws.secretsmanager.SecretVersion(
-            name, secret_id=secret.id, secret_string=pulumi.Output.secret(value), opts=opts
+            self.names(name),
+            secret_id=secret.id,
+            secret_string=pulumi.Output.secret(value),
+            opts=opts,
         )
         return StoredSecret(secret.arn, version)

@@ -22,6 +22,7 @@ import pulumi_aws as aws
 from berth.errors import BerthError
 from berth.model import Secret, Service, Text
 from berth.stores import ManagedStore, StoreKind, secret_password
+from components.names import Names
 from providers.aws.images import slug
 from providers.aws.network import Network, tcp_ingress
 
@@ -53,6 +54,7 @@ _CACHE_TOKEN = re.compile(r"[\x21-\x7e]{16,128}")
 class StoreSettings:
     """What every store of the stack shares."""
 
+    names: Names
     prefix: str
     network: Network
     tasks: aws.ec2.SecurityGroup
@@ -67,11 +69,12 @@ def store_resources(
     settings: StoreSettings,
     after: Sequence[pulumi.Resource],
     parent: pulumi.Resource,
-) -> list[pulumi.Resource]:
-    """The managed store (created after ``after``) and its DNS name: what a dependent waits
-    on, as both exist only once the store is available."""
+) -> dict[str, pulumi.Resource]:
+    """The managed store (created after ``after``), its security group and its DNS name, by
+    role: ``workload`` (the store) and ``dns_record`` exist only once the store is available,
+    so they are what a dependent waits on."""
     security_group = aws.ec2.SecurityGroup(
-        f"{service.name}-store",
+        settings.names(service.name, "store"),
         vpc_id=settings.network.vpc_id,
         description=f"Berth {settings.prefix}: {service.name}, open to the project's tasks",
         ingress=[tcp_ingress(store.port, security_groups=[settings.tasks.id])],
@@ -84,8 +87,13 @@ def store_resources(
         resource, address = _postgres(store, service, settings, security_group, kept)
     else:
         resource, address = _cache(store, service, settings, security_group, kept)
-    name = _dns_name(store, address, settings, parent)
-    return [resource, name]
+    registry, record = _dns_name(store, address, settings, parent)
+    return {
+        "workload": resource,
+        "security_group": security_group,
+        "dns_service": registry,
+        "dns_record": record,
+    }
 
 
 def _postgres(
@@ -99,13 +107,13 @@ def _postgres(
     for key, value in (("POSTGRES_USER", store.user), ("POSTGRES_DB", store.database)):
         _check_name(key, value, service, settings.file)
     subnets = aws.rds.SubnetGroup(
-        f"{service.name}-db",
+        settings.names(service.name, "db"),
         subnet_ids=settings.network.private_subnet_ids,
         description=f"Berth {settings.prefix}: {service.name}, private subnets",
         opts=pulumi.ResourceOptions(parent=opts.parent),
     )
     instance = aws.rds.Instance(
-        f"{service.name}-db",
+        settings.names(service.name, "db"),
         identifier_prefix=_identifier(settings.prefix, service.name),
         engine="postgres",
         engine_version=store.version,
@@ -146,13 +154,13 @@ def _cache(
         else None
     )
     subnets = aws.elasticache.SubnetGroup(
-        f"{service.name}-cache",
+        settings.names(service.name, "cache"),
         subnet_ids=settings.network.private_subnet_ids,
         description=f"Berth {settings.prefix}: {service.name}, private subnets",
         opts=pulumi.ResourceOptions(parent=opts.parent),
     )
     group = aws.elasticache.ReplicationGroup(
-        f"{service.name}-cache",
+        settings.names(service.name, "cache"),
         replication_group_id=_identifier(settings.prefix, service.name).rstrip("-"),
         description=f"Berth {settings.prefix}: {service.name}",
         engine=store.engine,
@@ -183,12 +191,12 @@ def _dns_name(
     address: pulumi.Output[str],
     settings: StoreSettings,
     parent: pulumi.Resource,
-) -> aws.servicediscovery.Instance:
+) -> tuple[aws.servicediscovery.Service, aws.servicediscovery.Instance]:
     """``<service>.<namespace>`` as a CNAME to the store's endpoint: the compose name resolves
     from every task (their search domain is the namespace)."""
     opts = pulumi.ResourceOptions(parent=parent)
     registry = aws.servicediscovery.Service(
-        f"{store.service}-dns",
+        settings.names(store.service, "dns"),
         name=store.service,
         dns_config=aws.servicediscovery.ServiceDnsConfigArgs(
             namespace_id=settings.namespace.id,
@@ -198,13 +206,14 @@ def _dns_name(
         force_destroy=True,
         opts=opts,
     )
-    return aws.servicediscovery.Instance(
-        f"{store.service}-dns",
+    record = aws.servicediscovery.Instance(
+        settings.names(store.service, "dns"),
         instance_id=slug(store.service) or "store",
         service_id=registry.id,
         attributes={"AWS_INSTANCE_CNAME": address},
         opts=opts,
     )
+    return registry, record
 
 
 def _secret(

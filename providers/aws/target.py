@@ -8,9 +8,10 @@ file system when a named volume is used, and one Secrets Manager secret per stac
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import pulumi
 import pulumi_aws as aws
@@ -65,13 +66,13 @@ class AwsTarget:
         for warning in store_warnings(project):
             pulumi.log.warn(warning)
         containers = [s for s in project.services.values() if s.name not in self.stores]
-        name = project.name
+        names = self.names
         opts = pulumi.ResourceOptions(parent=parent)
         self.account = current_account(parent)
         self.region = self.account.region
-        self.cluster = aws.ecs.Cluster(f"{name}-cluster", opts=opts)
+        self.cluster = aws.ecs.Cluster(names("cluster"), opts=opts)
         self.network = create_network(
-            name, self.options, self.region, parent, private=bool(self.stores)
+            names, self.options, self.region, parent, private=bool(self.stores)
         )
         https = self.options.certificate_arn is not None
         self.ingress: dict[str, list[Ingress]] = {
@@ -81,7 +82,7 @@ class AwsTarget:
         target_ports = [port.target for ports in self.ingress.values() for port in ports]
         check_quotas(listeners, https, self.file)
         self.security_groups = create_security_groups(
-            name,
+            names,
             self.network,
             LoadBalancer.open_ports(listeners, https),
             target_ports,
@@ -89,7 +90,7 @@ class AwsTarget:
         )
         self.load_balancer = (
             LoadBalancer(
-                name,
+                names,
                 ports=listeners,
                 network=self.network,
                 security_group=self.security_groups.load_balancer,
@@ -100,20 +101,20 @@ class AwsTarget:
             else None
         )
         self.logs = aws.cloudwatch.LogGroup(
-            f"{name}-logs",
+            names("logs"),
             name=f"/berth/{self.prefix}",
             retention_in_days=self.options.log_retention_days,
             opts=opts,
         )
         self.images = Images(
-            name,
+            names,
             prefix=self.prefix,
             account=self.account,
             keep_images=self.options.ecr_keep_images,
             parent=parent,
         )
         self.roles = create_roles(
-            name,
+            names,
             prefix=self.prefix,
             cache_prefix=self.images.cache_prefix,
             account=self.account,
@@ -123,7 +124,7 @@ class AwsTarget:
         )
         self.namespace_name = f"{self.prefix}.internal"
         self.namespace = aws.servicediscovery.PrivateDnsNamespace(
-            f"{name}-dns",
+            names("dns"),
             name=self.namespace_name,
             vpc=self.network.vpc_id,
             description=f"Berth {self.prefix}: every service by its compose name",
@@ -137,7 +138,7 @@ class AwsTarget:
                     readers[service.name] = readers.get(service.name, True) and mount.read_only
         self.storage = (
             FileSystem(
-                name,
+                names,
                 mounts=mounts,
                 roles=self.roles.tasks,
                 network=self.network,
@@ -148,9 +149,10 @@ class AwsTarget:
             else None
         )
         self.secrets = SecretStore(
-            prefix=self.prefix, values=self.secret_values, file=self.file, parent=parent
+            names, prefix=self.prefix, values=self.secret_values, file=self.file, parent=parent
         )
         self.tasks = TaskShared(
+            names=names,
             prefix=self.prefix,
             file=self.file,
             region=self.region,
@@ -163,6 +165,7 @@ class AwsTarget:
             storage=self.storage,
         )
         self.store_settings = StoreSettings(
+            names=names,
             prefix=self.prefix,
             network=self.network,
             tasks=self.security_groups.tasks,
@@ -170,6 +173,23 @@ class AwsTarget:
             throwaway=self.options.throwaway_stores,
             file=self.file,
         )
+        self.shared: Mapping[str, pulumi.Resource] = self._shared()
+
+    def _shared(self) -> dict[str, pulumi.Resource]:
+        """The shared resources by role, those the project has (docs/aws.md lists them)."""
+        found: dict[str, pulumi.Resource | None] = {
+            "cluster": self.cluster,
+            "network": self.network.vpc,
+            "tasks_security_group": self.security_groups.tasks,
+            "load_balancer": self.load_balancer.balancer if self.load_balancer else None,
+            "load_balancer_security_group": self.security_groups.load_balancer,
+            "log_group": self.logs,
+            "execution_role": self.roles.execution,
+            "dns_namespace": self.namespace,
+            "pull_through_cache": self.images.cache_rule,
+            "file_system": self.storage.file_system if self.storage else None,
+        }
+        return {role: resource for role, resource in found.items() if resource is not None}
 
     # -- the Target interface ----------------------------------------------------------
 
@@ -177,12 +197,13 @@ class AwsTarget:
         self, service: Service, after: Sequence[pulumi.Resource], parent: pulumi.Resource
     ) -> ServiceHandle:
         if store := self.stores.get(service.name):
-            available = store_resources(store, service, self.store_settings, after, parent)
-            return ServiceHandle(started=available, healthy=available)
+            resources = store_resources(store, service, self.store_settings, after, parent)
+            available = [resources["workload"], resources["dns_record"]]
+            return ServiceHandle(started=available, healthy=available, resources=resources)
         task = create_task(self.tasks, service, parent)
         opts = pulumi.ResourceOptions(parent=parent)
         registry = aws.servicediscovery.Service(
-            f"{service.name}-dns",
+            self.names(service.name, "dns"),
             name=service.name,
             dns_config=aws.servicediscovery.ServiceDnsConfigArgs(
                 namespace_id=self.namespace.id,
@@ -193,11 +214,11 @@ class AwsTarget:
             force_destroy=True,
             opts=opts,
         )
-        balancers, rules, endpoints = self._routes(service, task.container, parent)
+        balancers, rules, endpoints, groups = self._routes(service, task.container, parent)
         stateful = any(m.type == "volume" and m.source for m in service.mounts)
         start_period = service.healthcheck.start_period if service.healthcheck else None
         workload = aws.ecs.Service(
-            service.name,
+            self.names(service.name),
             cluster=self.cluster.arn,
             task_definition=task.definition.arn,
             desired_count=1 if service.replicas is None else service.replicas,
@@ -221,7 +242,7 @@ class AwsTarget:
             ),
         )
         ready = EcsServiceReady(
-            f"{service.name}-ready",
+            self.names(service.name, "ready"),
             {
                 "service": service.name,
                 "cluster": self.cluster.arn,
@@ -237,14 +258,23 @@ class AwsTarget:
                 parent=parent, depends_on=[workload], additional_secret_outputs=["identity"]
             ),
         )
-        return ServiceHandle(started=[ready], healthy=[ready], endpoints=endpoints)
+        resources = {
+            "workload": workload,
+            **task.resources,
+            "dns_service": registry,
+            **groups,
+            "readiness": ready,
+        }
+        return ServiceHandle(
+            started=[ready], healthy=[ready], endpoints=endpoints, resources=resources
+        )
 
     def job(
         self, job: Service, after: Sequence[pulumi.Resource], parent: pulumi.Resource
     ) -> JobHandle:
         task = create_task(self.tasks, job, parent)
         run = EcsJob(
-            f"{job.name}-run",
+            self.names(job.name, "run"),
             {
                 "job": job.name,
                 "definition": {
@@ -276,7 +306,7 @@ class AwsTarget:
             ),
             secrets=job_secrets(job, self.secret_values),
         )
-        return run.handle()
+        return dataclasses.replace(run.handle(), resources={"run": run, **task.resources})
 
     def _started_by(self, job: Service) -> str:
         """The tag every run of ``job`` in this stack starts with: how a leftover is found."""
@@ -288,14 +318,19 @@ class AwsTarget:
     def _routes(
         self, service: Service, container: str, parent: pulumi.Resource
     ) -> tuple[
-        list[aws.ecs.ServiceLoadBalancerArgs], list[pulumi.Resource], list[pulumi.Output[str]]
+        list[aws.ecs.ServiceLoadBalancerArgs],
+        list[pulumi.Resource],
+        list[pulumi.Output[str]],
+        dict[str, pulumi.Resource],
     ]:
         """The service's ingress ports on the load balancer: what the ECS service registers its
-        tasks with, the rules that must exist first, and the URLs."""
+        tasks with, the rules that must exist first, the URLs, and the target groups by role
+        (``target_group`` the first listener's, ``target_group_<listener>`` each)."""
         balancers, rules, endpoints = [], [], []
+        groups: dict[str, pulumi.Resource] = {}
         balancer = self.load_balancer
         if balancer is None:
-            return balancers, rules, endpoints
+            return balancers, rules, endpoints, groups
         for ingress in self.ingress[service.name]:
             group, rule = balancer.route(service, ingress, self.network.vpc_id, parent)
             balancers.append(
@@ -307,11 +342,9 @@ class AwsTarget:
             )
             rules.append(rule)
             endpoints.append(balancer.url(ingress.listener))
-        return balancers, rules, endpoints
-
-    # -- one task --------------------------------------------------------------------------
-
-    # -- volumes and network -------------------------------------------------------------------
+            groups.setdefault("target_group", group)
+            groups[f"target_group_{ingress.listener}"] = group
+        return balancers, rules, endpoints, groups
 
     def _network_configuration(self) -> aws.ecs.ServiceNetworkConfigurationArgs:
         return aws.ecs.ServiceNetworkConfigurationArgs(

@@ -15,6 +15,7 @@ import pulumi
 import pulumi_aws as aws
 
 from berth.model import Service
+from components.names import Names
 from providers.aws.containers import (
     ecs_name,
     health_command,
@@ -47,12 +48,15 @@ class Task:
     cpu: int
     memory: int
     waits: list[pulumi.Resource]
+    resources: dict[str, pulumi.Resource]
+    """The task's main resources by role, for programs that build on the Project."""
 
 
 @dataclass(frozen=True)
 class TaskShared:
     """What every task of the project uses."""
 
+    names: Names
     prefix: str
     file: str
     region: pulumi.Input[str]
@@ -70,7 +74,7 @@ def create_task(shared: TaskShared, service: Service, parent: pulumi.Resource) -
     warn = warner(service)
     container = ecs_name(service.name)
     init = f"{container}-init"
-    image, _ = shared.images.image(service, parent)
+    image, built = shared.images.image(service, parent)
     environment = shared.secrets.environment(service, parent)
     health = None
     if service.healthcheck:
@@ -119,7 +123,7 @@ def create_task(shared: TaskShared, service: Service, parent: pulumi.Resource) -
         waits.extend(shared.storage.ready)
     size = task_size(service, shared.file)
     definition = aws.ecs.TaskDefinition(
-        service.name,
+        shared.names(service.name),
         family=f"{shared.prefix}-{container}",
         container_definitions=rendered,
         cpu=str(size.cpu),
@@ -144,6 +148,11 @@ def create_task(shared: TaskShared, service: Service, parent: pulumi.Resource) -
         cpu=size.cpu,
         memory=size.memory,
         waits=waits,
+        resources={
+            "task_definition": definition,
+            "task_role": shared.roles.tasks[service.name],
+            **built,
+        },
     )
 
 

@@ -18,6 +18,7 @@ import pulumi
 import pulumi_aws as aws
 
 from berth.model import Service
+from components.names import Names
 from providers.aws.containers import FILES_DIR, FILES_VOLUME, ecs_name
 from providers.aws.network import Network, nfs_security_group
 
@@ -27,7 +28,7 @@ class FileSystem:
 
     def __init__(
         self,
-        name: str,
+        names: Names,
         *,
         mounts: Mapping[str, Mapping[str, bool]],
         roles: Mapping[str, aws.iam.Role],
@@ -41,12 +42,12 @@ class FileSystem:
         opts = pulumi.ResourceOptions(parent=parent)
         kept = pulumi.ResourceOptions(parent=parent, protect=True)
         self.file_system = aws.efs.FileSystem(
-            f"{name}-efs", encrypted=True, tags={"Name": f"berth-{name}"}, opts=kept
+            names("efs"), encrypted=True, tags={"Name": f"berth-{names.project}"}, opts=kept
         )
-        security_group = nfs_security_group(name, network, tasks, parent)
+        security_group = nfs_security_group(names, network, tasks, parent)
         self.mount_targets = [
             aws.efs.MountTarget(
-                f"{name}-efs-{index}",
+                names("efs", str(index)),
                 file_system_id=self.file_system.id,
                 subnet_id=subnet,
                 security_groups=[security_group.id],
@@ -56,7 +57,7 @@ class FileSystem:
         ]
         self.access_points = {
             volume: aws.efs.AccessPoint(
-                f"{name}-{volume}",
+                names(volume),
                 file_system_id=self.file_system.id,
                 root_directory=aws.efs.AccessPointRootDirectoryArgs(
                     path=f"/{volume}",
@@ -66,13 +67,13 @@ class FileSystem:
                         owner_uid=0, owner_gid=0, permissions="777"
                     ),
                 ),
-                tags={"Name": f"berth-{name}-{volume}"},
+                tags={"Name": f"berth-{names(volume)}"},
                 opts=kept,
             )
             for volume in sorted(mounts)
         }
         self.policy = aws.efs.FileSystemPolicy(
-            f"{name}-efs",
+            names("efs"),
             file_system_id=self.file_system.id,
             policy=pulumi.Output.json_dumps(
                 {
