@@ -1,21 +1,29 @@
 """A Pulumi program of a user's own building on an aws Project: its shared and per-workload
-resources, and children named from the Project's name."""
+resources, and an explicit aws provider used for every resource, every provider function
+and the run-once resources' identity."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 import pulumi
 import pulumi_aws as aws
 import pulumi_docker as docker
+import pytest
+from moto import mock_aws
 
 from berth.variables import Variables
 from components.project import Project, ProjectArgs
 from offline.plan import Plan, plan_config, run_plan
-from providers.aws import AwsOptions
+from providers.aws import PLAN_ACCOUNT, PLAN_REGION, AwsOptions
+from providers.aws.identity import terraform_identity
 from providers.aws.readiness import EcsServiceReady
 from providers.aws.run_once import EcsJob
+from providers.aws.session import aws_clients, aws_session
+from tests.aws_support import JOB, READY
 from tests.conftest import copy_example
+from tests.plans import find
 
 SECRETS = {"POSTGRES_PASSWORD": "pw-1a2b3c4d"}
 
@@ -99,6 +107,135 @@ def test_a_managed_store_and_a_given_vpc(project_dir):
     assert isinstance(db["security_group"], aws.ec2.SecurityGroup)
     assert isinstance(db["dns_record"], aws.servicediscovery.Instance)
     assert db["dns_record"] in shop.services["db"].handle.healthy
+
+
+# -- an explicit aws provider ------------------------------------------------------------------
+
+PLAN_IDENTITY = {
+    "region": PLAN_REGION,
+    "profile": "plan",
+    "insecure": False,
+    "maxRetries": 25,
+    "assumeRoles": [{"roleArn": f"arn:aws:iam::{PLAN_ACCOUNT}:role/plan", "sessionName": "plan"}],
+}
+"""The identity of the offline plan's explicit provider (its fixed ``terraformConfig``)."""
+
+
+def explicit_program(files: list[str]) -> Callable[[], Project]:
+    def program() -> Project:
+        provider = aws.Provider("explicit", region="us-west-2")
+        args = ProjectArgs.from_files(files, "aws")
+        return Project("shop", args, opts=pulumi.ResourceOptions(providers=[provider]))
+
+    return program
+
+
+@pytest.mark.parametrize("preview", [False, True])
+def test_an_explicit_provider_is_used_for_every_resource_and_function(project_dir, preview):
+    files = [copy_example("migrate", project_dir)]
+    stack = {"aws:region": "us-east-2", "aws:profile": "stack"}
+    plan = plan_of(files, explicit_program(files), config=stack, preview=preview)
+
+    provider = find(plan, "pulumi:providers:aws", "explicit").urn
+    resources = [r for r in plan.registrations if r.custom and r.type.startswith("aws:")]
+    assert resources and [r.urn for r in resources if not r.provider.startswith(provider)] == []
+    invoked = [i for i in plan.invocations if i.token.startswith("aws:")]
+    tokens = {re.split("[:/]", i.token)[-1] for i in invoked}
+    assert {"getCallerIdentity", "getPartition", "getRegion", "getAvailabilityZones"} <= tokens
+    assert [i.token for i in invoked if not i.provider.startswith(provider)] == []
+    # A method is the provider's own: its request names no provider, its ``__self__`` does.
+    assert "pulumi:providers:aws/terraformConfig" in {i.token for i in plan.invocations}
+    if preview:
+        return
+    for registration in (find(plan, JOB, "migrate-run"), find(plan, READY, "db-ready")):
+        assert registration.inputs["region"] == PLAN_REGION, "the provider's, not aws:region"
+        assert registration.raw_inputs["identity"]["value"] == PLAN_IDENTITY
+
+
+# -- the explicit provider's Terraform config, mapped to the identity ---------------------------
+
+TERRAFORM_CONFIG = {
+    "access_key": "AKIAEXPLICIT",
+    "secret_key": "explicit-secret",
+    "token": None,
+    "profile": "",
+    "region": "us-east-2",
+    "sts_region": "us-east-1",
+    "custom_ca_bundle": None,
+    "insecure": False,
+    "max_retries": 3.0,
+    "retry_mode": "adaptive",
+    "shared_credentials_files": ["/ci/credentials"],
+    "shared_config_files": None,
+    "assume_role": [
+        {
+            "role_arn": f"arn:aws:iam::{PLAN_ACCOUNT}:role/jump",
+            "session_name": "ci",
+            "external_id": None,
+            "duration": "15m",
+            "policy_arns": [],
+            "tags": {"cost_center": "ops"},
+            "transitive_tag_keys": ["cost_center"],
+        },
+        {"role_arn": f"arn:aws:iam::{PLAN_ACCOUNT}:role/deploy", "external_id": "ext-1"},
+    ],
+    "assume_role_with_web_identity": [],
+    "endpoints": [{"ecs": "http://localhost:4566", "sts": None, "logs": ""}],
+    "default_tags": [{"tags": {"team": "web"}}],
+    "skip_region_validation": True,
+}
+
+
+def test_terraform_names_map_to_the_identity_the_session_reads():
+    assert terraform_identity(TERRAFORM_CONFIG) == {
+        "accessKey": "AKIAEXPLICIT",
+        "secretKey": "explicit-secret",
+        "region": "us-east-2",
+        "stsRegion": "us-east-1",
+        "insecure": False,
+        "maxRetries": 3.0,
+        "retryMode": "adaptive",
+        "sharedCredentialsFiles": ["/ci/credentials"],
+        "assumeRoles": [
+            {
+                "roleArn": f"arn:aws:iam::{PLAN_ACCOUNT}:role/jump",
+                "sessionName": "ci",
+                "duration": "15m",
+                "tags": {"cost_center": "ops"},
+                "transitiveTagKeys": ["cost_center"],
+            },
+            {"roleArn": f"arn:aws:iam::{PLAN_ACCOUNT}:role/deploy", "externalId": "ext-1"},
+        ],
+        "endpoints": [{"ecs": "http://localhost:4566"}],
+    }
+
+
+def test_web_identity_is_one_block_and_empty_settings_are_left_out():
+    web = {"role_arn": f"arn:aws:iam::{PLAN_ACCOUNT}:role/gha", "web_identity_token_file": "/t"}
+
+    assert terraform_identity(
+        {"assume_role_with_web_identity": [web], "assume_role": None, "endpoints": [{"ecs": None}]}
+    ) == {
+        "assumeRoleWithWebIdentity": {
+            "roleArn": f"arn:aws:iam::{PLAN_ACCOUNT}:role/gha",
+            "webIdentityTokenFile": "/t",
+        }
+    }
+
+
+def test_the_session_authenticates_as_the_explicit_provider(monkeypatch, tmp_path):
+    for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    identity = terraform_identity({**TERRAFORM_CONFIG, "shared_credentials_files": None})
+
+    with mock_aws():
+        arn = aws_session(identity, "us-east-2").client("sts").get_caller_identity()["Arn"]
+    (ecs,) = aws_clients(identity, "us-east-2", ("ecs",))
+
+    assert arn == f"arn:aws:sts::{PLAN_ACCOUNT}:assumed-role/deploy/berth", "the last role"
+    assert ecs.meta.endpoint_url == "http://localhost:4566"
+    assert ecs.meta.config.retries == {"total_max_attempts": 4, "mode": "adaptive"}
 
 
 # -- names -----------------------------------------------------------------------------------

@@ -251,8 +251,44 @@ _PLAN_ANSWERS: dict[str, dict[str, Any]] = {
         "dnsSuffix": "amazonaws.com",
         "reverseDnsPrefix": "com.amazonaws",
     },
+    "pulumi:providers:aws/terraformConfig": {
+        "result": {
+            "region": PLAN_REGION,
+            "profile": "plan",
+            "access_key": None,
+            "secret_key": None,
+            "token": None,
+            "assume_role": [
+                {
+                    "role_arn": f"arn:aws:iam::{PLAN_ACCOUNT}:role/plan",
+                    "session_name": "plan",
+                    "external_id": None,
+                    "duration": None,
+                    "policy": None,
+                    "policy_arns": [],
+                    "source_identity": None,
+                    "tags": {},
+                    "transitive_tag_keys": [],
+                }
+            ],
+            "assume_role_with_web_identity": [],
+            "shared_credentials_files": [],
+            "shared_config_files": [],
+            "sts_region": None,
+            "custom_ca_bundle": None,
+            "insecure": False,
+            "max_retries": 25,
+            "retry_mode": None,
+            "endpoints": [],
+            "default_tags": [],
+            "skip_credentials_validation": False,
+        }
+    },
 }
-"""What the AWS provider functions the program calls return in the offline plan's account."""
+"""What the AWS provider functions the program calls return in the offline plan's account;
+an explicit aws provider's Terraform config (``terraformConfig``) is a fixed one, in
+Terraform's shape (every setting, unset ones null, blocks as lists): the mock engine cannot
+derive it from the provider's inputs."""
 
 
 def plan_call(function: str, args: Mapping[str, Any]) -> dict[str, Any]:

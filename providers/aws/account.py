@@ -14,7 +14,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from providers.aws.identity import STRUCTURED_KEYS, identity_config
+from providers.aws.identity import STRUCTURED_KEYS, identity_config, terraform_identity
 
 
 @dataclass(frozen=True)
@@ -42,11 +42,13 @@ class Account:
 
 
 def current_account(parent: pulumi.Resource) -> Account:
-    """The account, region and identity of the aws provider the project deploys with."""
+    """The account, region and identity of the aws provider the project deploys with: the one
+    given to the Project (``parent``) if any, else the stack's default provider."""
     invoke = pulumi.InvokeOptions(parent=parent)
-    config = pulumi.Config("aws")
-    region = aws.config.region  # aws:region, else AWS_REGION / AWS_DEFAULT_REGION, as the provider
     partition = aws.get_partition_output(opts=invoke)
+    provider = parent.get_provider("aws:index:Provider")
+    # aws:region, else AWS_REGION / AWS_DEFAULT_REGION, as the default provider reads them
+    region = None if provider else aws.config.region
     return Account(
         region=pulumi.Output.from_input(region)
         if region
@@ -55,8 +57,27 @@ def current_account(parent: pulumi.Resource) -> Account:
         partition=partition.partition,
         dns_suffix=partition.dns_suffix,
         identity=pulumi.Output.secret(
-            identity_config(
-                lambda key: config.get_object(key) if key in STRUCTURED_KEYS else config.get(key)
-            )
+            _provider_identity(provider) if provider else _stack_identity()
         ),
+    )
+
+
+def _stack_identity() -> dict[str, Any]:
+    """The default provider's identity: the stack's ``aws:*`` config."""
+    config = pulumi.Config("aws")
+    return identity_config(
+        lambda key: config.get_object(key) if key in STRUCTURED_KEYS else config.get(key)
+    )
+
+
+def _provider_identity(provider: pulumi.ProviderResource) -> pulumi.Output[dict[str, Any]]:
+    """An explicit provider's identity, from its Terraform config. Asked once the provider
+    exists: a provider a preview has yet to create has no id, and asking it then fails
+    ("unknown provider", pulumi/pulumi-aws#5634); the identity is then unknown, which no
+    run-once resource's diff reads."""
+    return provider.id.apply(
+        # any provider of the aws package answers the method, an aws.Provider or not
+        lambda _: aws.Provider.terraform_config(provider).apply(
+            lambda config: terraform_identity(config.result)
+        )
     )
