@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
-from google.protobuf import json_format
+from google.protobuf import json_format, struct_pb2
 from pulumi.runtime import mocks, rpc
-from pulumi.runtime.proto import resource_pb2
+from pulumi.runtime.proto import provider_pb2
 from pulumi.runtime.stack import run_pulumi_func
 
 from berth.errors import BerthError
@@ -158,10 +158,17 @@ class RecordingMonitor(mocks.MockMonitor):
 
 
 def _call_response(mock: mocks.Mocks, request: Any) -> Any:
-    args = rpc.deserialize_properties(request.args, keep_unknowns=True)
+    """The method's answer; its receiver (``__self__``) is left out of the arguments: read
+    back, it would rebuild the provider resource from this executor thread, which can wait
+    forever for a thread the engine has no more of."""
+    receiverless = struct_pb2.Struct()
+    receiverless.CopyFrom(request.args)
+    if "__self__" in receiverless.fields:
+        del receiverless.fields["__self__"]
+    args = rpc.deserialize_properties(receiverless, keep_unknowns=True)
     answer, _ = mock.call(mocks.MockCallArgs(request.tok, args, request.provider))
     serialized = sync_await(rpc.serialize_properties(answer, {}))
-    return resource_pb2.ResourceCallResponse(**{"return": serialized})
+    return provider_pb2.CallResponse(**{"return": serialized})
 
 
 def _service_of(by_urn: Mapping[str, Registration], urn: str) -> str | None:
