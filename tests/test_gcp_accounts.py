@@ -75,7 +75,8 @@ def test_every_service_and_job_runs_as_its_own_account(project_dir, write):
     plan = deploy(write)
 
     accounts = of_type(plan, ACCOUNT)
-    assert sorted(a.name for a in accounts) == sorted(f"{n}-account" for n in WORKLOADS)
+    project = plan.compose.name
+    assert sorted(a.name for a in accounts) == sorted(f"{project}-{n}-account" for n in WORKLOADS)
     ids = [a.inputs["accountId"] for a in accounts]
     assert len(set(ids)) == len(ids)
     assert all(ACCOUNT_ID.match(i) for i in ids), ids
@@ -100,7 +101,8 @@ def test_each_secret_is_readable_only_by_the_account_of_the_service_that_uses_it
     grants = of_type(plan, GRANT)
     readers: dict[str, set[str]] = {}
     for grant in grants:
-        readers.setdefault(grant.name, set()).add(grant.inputs["member"])
+        name = grant.name.removeprefix(f"{plan.compose.name}-")
+        readers.setdefault(name, set()).add(grant.inputs["member"])
     assert readers == {
         "db-POSTGRES_PASSWORD": {member["db"]},
         "api-DATABASE_URL": {member["api"]},

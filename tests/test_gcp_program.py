@@ -172,7 +172,7 @@ def test_secrets_never_appear_in_plain_text(project_dir, write):
     }
     assert job["volumes"][0]["secret"]["items"][0]["path"] == "token"
     user_data = find(plan, INSTANCE, "db").inputs["metadata"]["user-data"]
-    assert re.search(r"s\d=\$\(secret db-POSTGRES_PASSWORD-id/versions/1\)", user_data)
+    assert re.search(r"s\d=\$\(secret \w+-db-POSTGRES_PASSWORD-id/versions/1\)", user_data)
     run = user_data.split("exec docker run", 1)[1]
     assert "--env-file /run/berth/db.env" in run
     assert "$s" not in run, "a secret reaches docker run only through the env file"
@@ -544,15 +544,15 @@ def test_the_provider_project_is_required(monkeypatch):
     from providers.gcp import provider as configured
 
     client = SimpleNamespace(project="", region="", zone="", access_token="t")
-    monkeypatch.setattr(configured.gcp.organizations, "get_client_config", lambda: client)
+    monkeypatch.setattr(configured.gcp.organizations, "get_client_config", lambda opts: client)
     with pytest.raises(BerthError, match="no Google Cloud project") as error:
-        configured.configured_provider()
+        configured.configured_provider(None)  # type: ignore[arg-type]
     assert "pulumi config set gcp:project" in str(error.value.hint)
 
     client.project = "shop-prod"
     number = SimpleNamespace(number="4242")
-    monkeypatch.setattr(configured.gcp.organizations, "get_project", lambda project: number)
-    provider = configured.configured_provider()
+    monkeypatch.setattr(configured.gcp.organizations, "get_project", lambda project, opts: number)
+    provider = configured.configured_provider(None)  # type: ignore[arg-type]
     assert (provider.project, provider.region, provider.number) == ("shop-prod", "", "4242")
 
 

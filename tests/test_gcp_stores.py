@@ -45,7 +45,7 @@ def test_the_seeds_database_is_cloud_sql_on_a_private_ip_only_and_protected(proj
         plan = managed_seed(project_dir)
 
     assert not [r for r in of_type(plan, INSTANCE) if r.name == "db"], "no VM for db"
-    db = find(plan, SQL, "migrate-dev-db")
+    db = find(plan, SQL, "db-dev")
     inputs = db.inputs
     settings = inputs["settings"]
     assert inputs["databaseVersion"] == "POSTGRES_16"
@@ -80,7 +80,7 @@ def test_the_seeds_database_is_cloud_sql_on_a_private_ip_only_and_protected(proj
 def test_the_migration_runs_after_the_database_and_web_after_the_migration(project_dir):
     plan = managed_seed(project_dir)
 
-    db = find(plan, SQL, "migrate-dev-db")
+    db = find(plan, SQL, "db-dev")
     run = find(plan, RUN, "migrate-run")
     web = find(plan, SERVICE, "web")
     assert db.urn in run.dependencies, "the migration waits on the database"
@@ -94,7 +94,7 @@ def test_db_resolves_to_the_private_ip_for_the_job_and_the_password_stays_secret
 ):
     plan = managed_seed(project_dir)
 
-    ip = private_ip(find(plan, SQL, "migrate-dev-db").inputs["settings"]["userLabels"])
+    ip = private_ip(find(plan, SQL, "db-dev").inputs["settings"]["userLabels"])
     for owner in ("migrate", "web"):
         data = secret_data(plan, owner, "DATABASE_URL")
         assert data["value"] == f"postgres://postgres:{PASSWORD}@{ip}:5432/postgres"
@@ -108,7 +108,7 @@ def test_a_throwaway_stack_drops_the_protections(project_dir):
     with resource_options() as options:
         plan = managed_seed(project_dir, variables={"gcpThrowawayStores": "true"})
 
-    db = find(plan, SQL, "migrate-dev-db")
+    db = find(plan, SQL, "db-dev")
     assert db.inputs["deletionProtection"] is False
     assert db.inputs["settings"]["deletionProtectionEnabled"] is False
     assert db.inputs["settings"]["finalBackupConfig"] == {"enabled": False}
@@ -142,7 +142,7 @@ def test_another_user_and_database_are_created_with_the_password_as_a_secret(pro
     )
     plan = gcp(["compose.yaml"], secrets={"PW": PASSWORD})
 
-    db = find(plan, SQL, "shop-dev-db")
+    db = find(plan, SQL, "db-dev")
     assert db.inputs["databaseVersion"] == "POSTGRES_17"
     assert db.inputs["settings"]["tier"] == "db-custom-2-8192"
     assert "rootPassword" not in db.inputs
@@ -334,7 +334,7 @@ def test_a_vm_reaches_the_database_by_its_compose_name_too(project_dir, write):
     )
     plan = gcp(["compose.yaml"], secrets={"PW": PASSWORD})
 
-    db = find(plan, SQL, "crm-dev-db")
+    db = find(plan, SQL, "db-dev")
     vm = find(plan, INSTANCE, "broker")
     ip = private_ip(db.inputs["settings"]["userLabels"])
     assert f"DB_ADDR={ip}:5432" in vm.inputs["metadata"]["user-data"]
@@ -345,7 +345,7 @@ def test_the_stores_private_address_is_its_endpoint(project_dir):
     with component_outputs() as outputs:
         plan = managed_seed(project_dir)
 
-    ip = private_ip(find(plan, SQL, "migrate-dev-db").inputs["settings"]["userLabels"])
+    ip = private_ip(find(plan, SQL, "db-dev").inputs["settings"]["userLabels"])
     db = find(plan, "berth:index:Service", "db")
     assert outputs[db.urn]["endpoints"] == [f"{ip}:5432"]
 

@@ -126,6 +126,8 @@ def create(project: ComposeProject, args: TargetArgs, parent: pulumi.Resource) -
 CLIENT_CONFIG = "gcp:organizations/getClientConfig:getClientConfig"
 PROJECT = "gcp:organizations/getProject:getProject"
 REGISTRY_IMAGE = "docker:index/getRegistryImage:getRegistryImage"
+TERRAFORM_CONFIG = "pulumi:providers:gcp/terraformConfig"
+"""``gcp.Provider.terraform_config()``: an explicit provider's settings, under terraform's names."""
 PLAN_PROJECT = "berth-plan"
 PLAN_PROJECT_NUMBER = "123456789012"
 PLAN_REGION = "us-central1"
@@ -236,6 +238,16 @@ _PLAN_CALLS: dict[str, Callable[[Mapping[str, Any]], dict[str, Any]]] = {
     REGISTRY_IMAGE: lambda args: {
         "name": args.get("name"),
         "sha256Digest": "sha256:" + hashlib.sha256(str(args.get("name")).encode()).hexdigest(),
+    },
+    # The offline plan cannot read an explicit provider's inputs here: a fixed, realistic one
+    # (an access token, acting as a deployer account).
+    TERRAFORM_CONFIG: lambda _: {
+        "result": {
+            "project": PLAN_PROJECT,
+            "region": PLAN_REGION,
+            "access_token": "plan-explicit-access-token",
+            "impersonate_service_account": f"deployer@{PLAN_PROJECT}.iam.gserviceaccount.com",
+        }
     },
     PROJECT: lambda args: {
         "number": PLAN_PROJECT_NUMBER,

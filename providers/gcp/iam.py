@@ -28,11 +28,11 @@ def create_accounts(
     project = shared.project.name
     return {
         name: gcp.serviceaccount.Account(
-            f"{name}-account",
+            shared.names(f"{name}-account"),
             account_id=account_id(shared.prefix, name),
             project=shared.gcp_project,
             display_name=f"Berth {project} ({pulumi.get_stack()}): {name}"[:100],
-            opts=shared.after_api("iam", shared.root),
+            opts=shared.at_root(f"{name}-account", shared.apis["iam"]),
         )
         for name in workloads
     }
@@ -51,7 +51,7 @@ def machine_roles(
     child = pulumi.ResourceOptions(parent=parent)
     roles: list[pulumi.Resource] = [
         gcp.projects.IAMMember(
-            f"{service.name}-{role.rsplit('.', 1)[-1]}",
+            shared.names(service.name, role.rsplit(".", 1)[-1]),
             project=shared.gcp_project,
             role=role,
             member=member,
@@ -62,7 +62,7 @@ def machine_roles(
     if service.build:
         roles.append(
             gcp.artifactregistry.RepositoryIamMember(
-                f"{service.name}-image-reader",
+                shared.names(service.name, "image-reader"),
                 project=shared.gcp_project,
                 location=shared.region,
                 repository=registry.name,
@@ -77,12 +77,11 @@ def machine_roles(
 def invoker_members(
     accounts: Accounts, name: str, *, public: bool, iam_disabled: bool
 ) -> dict[str, pulumi.Input[str]]:
-    """Who may call a Cloud Run service: everyone (``allUsers``, or no check at all with
-    ``gcpInvokerIamDisabled``) when it is public, else the project's other workloads."""
+    """Who may call a Cloud Run service, by the suffix of the grant's name: everyone
+    (``allUsers``, or no check at all with ``gcpInvokerIamDisabled``) when it is public, else
+    the project's other workloads."""
     if public:
-        return {} if iam_disabled else {f"{name}-invoker": "allUsers"}
+        return {} if iam_disabled else {"invoker": "allUsers"}
     return {
-        f"{name}-invoker-{other}": account.member
-        for other, account in accounts.items()
-        if other != name
+        f"invoker-{other}": account.member for other, account in accounts.items() if other != name
     }

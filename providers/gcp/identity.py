@@ -8,6 +8,10 @@ two only when the stack sets neither (``GOOGLE_OAUTH_ACCESS_TOKEN``; ``GOOGLE_CR
 (or ``GOOGLE_IMPERSONATE_SERVICE_ACCOUNT``) then acts as that account, through
 ``gcp:impersonateServiceAccountDelegates``.
 
+With an explicit provider given to the Project, its own settings count instead of the stack's:
+the program reads them from the provider (``terraform_config``, terraform's names) and maps them
+to the same keys (``from_terraform``).
+
 The program passes the stack's values to the dynamic providers as one secret input,
 ``identity``; the environment is read here, in the provider process (the engine starts it with
 the CLI's environment), so a key held in an environment variable never reaches the state.
@@ -32,6 +36,13 @@ KEYS = (
     "impersonateServiceAccountDelegates",
 )
 """The gcp provider's settings (``gcp:<key>``) that decide its identity."""
+TERRAFORM = {
+    "access_token": "accessToken",
+    "credentials": "credentials",
+    "impersonate_service_account": "impersonateServiceAccount",
+    "impersonate_service_account_delegates": "impersonateServiceAccountDelegates",
+}
+"""The same settings under terraform's names, as ``gcp.Provider.terraform_config()`` gives them."""
 ENVIRONMENT = {
     "accessToken": ("GOOGLE_OAUTH_ACCESS_TOKEN",),
     "credentials": ("GOOGLE_CREDENTIALS", "GOOGLE_CLOUD_KEYFILE_JSON", "GCLOUD_KEYFILE_JSON"),
@@ -42,6 +53,12 @@ SCOPES = ("https://www.googleapis.com/auth/cloud-platform",)
 
 class IdentityError(Exception):
     """The configured identity cannot be used; the message never quotes a secret."""
+
+
+def from_terraform(config: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The identity settings of a provider's terraform configuration, under ``KEYS``."""
+    found = config or {}
+    return {key: found[name] for name, key in TERRAFORM.items() if found.get(name)}
 
 
 def settings(given: Mapping[str, Any] | None, environ: Mapping[str, str]) -> dict[str, Any]:

@@ -26,6 +26,7 @@ from providers.gcp.secrets import Secrets
 from providers.gcp.shared import Shared
 from providers.gcp.sizing import Request, machine_type
 from providers.gcp.volumes import Volume
+from providers.gcp.workloads import workload_resources
 
 
 @dataclass(frozen=True)
@@ -69,7 +70,7 @@ class Machines:
             "enable-guest-attributes": "TRUE",
         }
         instance = gcp.compute.Instance(
-            service.name,
+            shared.names(service.name),
             name=cloud_name(shared.prefix, service.name),
             project=shared.gcp_project,
             zone=shared.zone,
@@ -114,9 +115,13 @@ class Machines:
             **self.identity,
         }
         child = pulumi.ResourceOptions(parent=parent)
-        running = VmServiceReady(f"{service.name}-running", {**waiting, "want": "running"}, child)
+        running = VmServiceReady(
+            shared.names(service.name, "running"), {**waiting, "want": "running"}, child
+        )
         healthy = (
-            VmServiceReady(f"{service.name}-healthy", {**waiting, "want": "healthy"}, child)
+            VmServiceReady(
+                shared.names(service.name, "healthy"), {**waiting, "want": "healthy"}, child
+            )
             if service.healthcheck
             else running
         )
@@ -124,6 +129,13 @@ class Machines:
             started=[instance, running],
             healthy=[instance, healthy],
             endpoints=pulumi.Output.all(*(endpoints or internal)),
+            resources=workload_resources(
+                service.name,
+                self.accounts,
+                self.registry,
+                workload=instance,
+                address=self.directory.addresses[service.name],
+            ),
         )
 
 

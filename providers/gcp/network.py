@@ -25,16 +25,15 @@ class Network:
 
 
 def create_network(shared: Shared) -> Network:
-    name = shared.project.name
     network = gcp.compute.Network(
-        f"{name}-network",
+        shared.names("network"),
         name=shared.prefix,
         project=shared.gcp_project,
         auto_create_subnetworks=False,
         opts=shared.after_api("compute", shared.root),
     )
     subnet = gcp.compute.Subnetwork(
-        f"{name}-subnet",
+        shared.names("subnet"),
         name=shared.prefix,
         project=shared.gcp_project,
         region=shared.region,
@@ -46,12 +45,12 @@ def create_network(shared: Shared) -> Network:
     return Network(network, subnet)
 
 
-def vm_network(shared: Shared, network: Network) -> list[pulumi.Resource]:
-    """What VMs need around them: traffic from the subnet, a NAT to pull public images."""
+def vm_network(shared: Shared, network: Network) -> dict[str, pulumi.Resource]:
+    """What VMs need around them: traffic from the subnet (``firewall``), a NAT to pull
+    public images (``router``, ``nat``)."""
     child = pulumi.ResourceOptions(parent=shared.root)
-    name = shared.project.name
     internal = gcp.compute.Firewall(
-        f"{name}-internal",
+        shared.names("internal"),
         name=cloud_name(shared.prefix, "internal"),
         project=shared.gcp_project,
         network=network.network.id,
@@ -62,7 +61,7 @@ def vm_network(shared: Shared, network: Network) -> list[pulumi.Resource]:
         opts=child,
     )
     router = gcp.compute.Router(
-        f"{name}-router",
+        shared.names("router"),
         name=shared.prefix,
         project=shared.gcp_project,
         region=shared.region,
@@ -70,7 +69,7 @@ def vm_network(shared: Shared, network: Network) -> list[pulumi.Resource]:
         opts=child,
     )
     nat = gcp.compute.RouterNat(
-        f"{name}-nat",
+        shared.names("nat"),
         name=shared.prefix,
         project=shared.gcp_project,
         region=shared.region,
@@ -79,7 +78,7 @@ def vm_network(shared: Shared, network: Network) -> list[pulumi.Resource]:
         source_subnetwork_ip_ranges_to_nat="ALL_SUBNETWORKS_ALL_IP_RANGES",
         opts=child,
     )
-    return [internal, nat]
+    return {"firewall": internal, "router": router, "nat": nat}
 
 
 def internal_addresses(
@@ -88,13 +87,13 @@ def internal_addresses(
     """Each VM service's fixed internal address: others reach it there."""
     return {
         name: gcp.compute.Address(
-            f"{name}-address",
+            shared.names(f"{name}-address"),
             name=cloud_name(shared.prefix, name),
             project=shared.gcp_project,
             region=shared.region,
             address_type="INTERNAL",
             subnetwork=network.subnet.id,
-            opts=pulumi.ResourceOptions(parent=shared.root),
+            opts=shared.at_root(f"{name}-address"),
         )
         for name in services
     }
@@ -114,7 +113,7 @@ def public_access(
         return None, []
     child = pulumi.ResourceOptions(parent=parent)
     address = gcp.compute.Address(
-        f"{service.name}-public-address",
+        shared.names(service.name, "public-address"),
         name=cloud_name(shared.prefix, service.name, "public"),
         project=shared.gcp_project,
         region=shared.region,
@@ -125,7 +124,7 @@ def public_access(
     for port in ports:
         by_protocol.setdefault(port.protocol, []).append(str(port.published or port.target))
     gcp.compute.Firewall(
-        f"{service.name}-public",
+        shared.names(service.name, "public"),
         name=cloud_name(shared.prefix, service.name, "public"),
         project=shared.gcp_project,
         network=network.network.id,

@@ -28,9 +28,11 @@ class Registry:
         self.host = f"{shared.region}-docker.pkg.dev"
         self.lookup: docker.Provider | None = None
         self.remotes: dict[str, gcp.artifactregistry.Repository] = {}
+        self.images: dict[str, docker.Image] = {}
+        """The images Berth built, by service or job name."""
         project = shared.project.name
         self.repository = gcp.artifactregistry.Repository(
-            f"{project}-registry",
+            shared.names("registry"),
             repository_id=shared.prefix,
             location=shared.region,
             project=shared.gcp_project,
@@ -50,7 +52,7 @@ class Registry:
         shared = self.shared
         context = service.build.context
         image = docker.Image(
-            f"{service.name}-image",
+            shared.names(service.name, "image"),
             image_name=f"{self.host}/{shared.gcp_project}/{shared.prefix}/"
             f"{cloud_name(service.name)}:latest",
             build=docker.DockerBuildArgs(
@@ -65,13 +67,17 @@ class Registry:
             ),
             opts=pulumi.ResourceOptions(parent=parent, depends_on=[self.repository]),
         )
+        self.images[service.name] = image
         return image.repo_digest
 
     def _pulled(self, ref: ImageRef, *, cloud_run: bool) -> pulumi.Input[str]:
         digest: pulumi.Input[str] = (
             ref.digest
             or docker.get_registry_image_output(
-                name=ref.lookup, opts=pulumi.InvokeOutputOptions(provider=self._registry_lookup())
+                name=ref.lookup,
+                opts=pulumi.InvokeOutputOptions(
+                    parent=self.shared.root, provider=self._registry_lookup()
+                ),
             ).sha256_digest
         )
         if ref.served_directly or not cloud_run:
@@ -109,9 +115,9 @@ class Registry:
         """The docker provider that reads digests from registries: no Docker engine needed."""
         if self.lookup is None:
             self.lookup = docker.Provider(
-                "registry-lookup",
+                self.shared.names("registry-lookup"),
                 disable_docker_daemon_check=True,
-                opts=pulumi.ResourceOptions(parent=self.shared.root),
+                opts=self.shared.at_root("registry-lookup"),
             )
         return self.lookup
 
@@ -121,7 +127,7 @@ class Registry:
         shared = self.shared
         if ref.registry not in self.remotes:
             self.remotes[ref.registry] = gcp.artifactregistry.Repository(
-                f"{shared.project.name}-{cloud_name(ref.registry)}",
+                shared.names(cloud_name(ref.registry)),
                 repository_id=cloud_name(shared.prefix, ref.registry),
                 location=shared.region,
                 project=shared.gcp_project,

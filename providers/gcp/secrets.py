@@ -35,7 +35,7 @@ class Secrets:
         """A Secret Manager secret holding ``data``, readable by its owner's account only
         (each secret belongs to one service or job)."""
         shared = self.shared
-        name = f"{owner}-{label}"
+        name = shared.names(owner, label)
         child = pulumi.ResourceOptions(parent=parent)
         secret = gcp.secretmanager.Secret(
             name,

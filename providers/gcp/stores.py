@@ -25,6 +25,7 @@ from berth.errors import BerthError
 from berth.model import Secret, Service, Text
 from berth.sources import Sources
 from berth.stores import ManagedStore, StoreKind, secret_password
+from components.names import Names
 from providers.gcp.names import cloud_name
 from providers.gcp.sizing import Request, TooLarge, redis_size_gb, sql_tier
 
@@ -52,6 +53,7 @@ _PASSWORD = re.compile(r"[\x21-\x7e]{8,128}")
 class StoreSettings:
     """What every store of the stack shares."""
 
+    names: Names
     prefix: str
     project: pulumi.Input[str]
     region: str
@@ -66,6 +68,7 @@ class ManagedEndpoint:
     Memorystore generated, when AUTH is on."""
 
     ready: list[pulumi.Resource]
+    """The instance first, then its user and database when Berth creates them."""
     host: pulumi.Output[str]
     auth_string: pulumi.Output[str] | None = None
 
@@ -131,32 +134,34 @@ def check_store(store: ManagedStore, service: Service, sources: Sources) -> list
 
 def private_services_access(
     settings: StoreSettings, after: Sequence[pulumi.Resource], parent: pulumi.Resource
-) -> gcp.servicenetworking.Connection:
-    """A range of the project's network for Google's services, peered to it: where the
-    stores get their private IPs. Its deletion removes the peering even while Cloud SQL
-    still holds the range (``REMOVE_PEERING``), so a destroyed stack leaves a deletable
-    network."""
+) -> dict[str, pulumi.Resource]:
+    """A range of the project's network for Google's services (``services_range``), peered
+    to it (``services_peering``): where the stores get their private IPs. Its deletion
+    removes the peering even while Cloud SQL still holds the range (``REMOVE_PEERING``), so a
+    destroyed stack leaves a deletable network."""
     kept = pulumi.ResourceOptions(
         parent=parent, depends_on=list(after), protect=not settings.throwaway
     )
+    names = settings.names
     addresses = gcp.compute.GlobalAddress(
-        "services-range",
+        names("services-range"),
         name=cloud_name(settings.prefix, "services"),
         project=settings.project,
         purpose="VPC_PEERING",
         address_type="INTERNAL",
         prefix_length=SERVICES_RANGE_PREFIX,
         network=settings.network.id,
-        opts=kept,
+        opts=pulumi.ResourceOptions.merge(kept, names.aliased("services-range")),
     )
-    return gcp.servicenetworking.Connection(
-        "services-peering",
+    peering = gcp.servicenetworking.Connection(
+        names("services-peering"),
         network=settings.network.id,
         service="servicenetworking.googleapis.com",
         reserved_peering_ranges=[addresses.name],
         deletion_policy="REMOVE_PEERING",
-        opts=kept,
+        opts=pulumi.ResourceOptions.merge(kept, names.aliased("services-peering")),
     )
+    return {"services_range": addresses, "services_peering": peering}
 
 
 def store_resources(
@@ -194,9 +199,9 @@ def _postgres(
     root = _value(store.user) == ROOT_USER
     protected = not settings.throwaway
     instance = gcp.sql.DatabaseInstance(
-        # No name: Pulumi adds a random suffix, as Cloud SQL keeps a deleted instance's name
-        # reserved for up to a week.
-        cloud_name(settings.prefix, service.name),
+        # No name: Pulumi adds a random suffix to this one, as Cloud SQL keeps a deleted
+        # instance's name reserved for up to a week.
+        cloud_name(settings.names(service.name), pulumi.get_stack()),
         project=settings.project,
         region=settings.region,
         database_version=f"POSTGRES_{_postgres_version(store, service, sources)}",
@@ -225,7 +230,9 @@ def _postgres(
             else {"enabled": False},
             "user_labels": dict(labels),
         },
-        opts=opts,
+        opts=pulumi.ResourceOptions.merge(
+            opts, settings.names.aliased(cloud_name(settings.prefix, service.name))
+        ),
     )
     child = pulumi.ResourceOptions(parent=opts.parent)
     ready: list[pulumi.Resource] = [instance]
@@ -234,7 +241,7 @@ def _postgres(
         # deletion removes it anyway.
         ready.append(
             gcp.sql.User(
-                f"{service.name}-user",
+                settings.names(service.name, "user"),
                 project=settings.project,
                 instance=instance.name,
                 name=_input(store.user),
@@ -246,7 +253,7 @@ def _postgres(
     if _value(store.database) != DEFAULT_DATABASE:
         ready.append(
             gcp.sql.Database(
-                f"{service.name}-database",
+                settings.names(service.name, "database"),
                 project=settings.project,
                 instance=instance.name,
                 name=_input(store.database),
@@ -270,7 +277,7 @@ def _redis(
     if auth:
         _password(store.password, service, sources, "REDIS_PASSWORD")
     instance = gcp.redis.Instance(
-        f"{service.name}-cache",
+        settings.names(service.name, "cache"),
         name=cloud_name(settings.prefix, service.name, limit=40),
         project=settings.project,
         region=settings.region,

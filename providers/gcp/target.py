@@ -10,7 +10,7 @@ This module wires the pieces: what is refused is in ``checks``; where each servi
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import pulumi
 
@@ -44,7 +44,7 @@ DEFAULT_REGION = "us-central1"
 
 
 class GcpTarget:
-    """Deploys to the project and region the gcp provider is configured with."""
+    """Deploys to the project and region of the gcp provider the Project's children use."""
 
     def __init__(self, project: ComposeProject, args: TargetArgs, parent: pulumi.Resource) -> None:
         self.project = project
@@ -52,13 +52,13 @@ class GcpTarget:
         options: GcpOptions = args.options
         self.sources = read_sources(list(project.files))
         stack_secrets = args.secrets
-        provider = configured_provider()
+        provider = configured_provider(parent)
         region = provider.region or DEFAULT_REGION
         if not provider.region:
             pulumi.log.warn(f"gcp:region is not set: deploying to {DEFAULT_REGION}")
         zone = options.zone or provider.zone or f"{region}-b"
         token = pulumi.Output.secret(provider.access_token)
-        given = identity()
+        given = identity(parent)
         acting = {IDENTITY: given} if given else {}
         self.stores = managed_stores(project)
         containers = [s for s in project.services.values() if s.name not in self.stores]
@@ -68,34 +68,68 @@ class GcpTarget:
         }
         Checks(project, options, self.sources, self.stores, containers, self.placements).run()
 
-        self.shared = Shared(
+        self.setup = Shared(
             project=project,
+            names=self.names,
             options=options,
             gcp_project=provider.project,
             region=region,
             zone=zone,
             prefix=cloud_name(project.name, pulumi.get_stack(), limit=30),
             root=parent,
-            apis=enable_apis(provider.project, store_apis(self.stores), parent),
+            apis=enable_apis(provider.project, store_apis(self.stores), self.names, parent),
         )
-        shared = self.shared
-        registry = Registry(shared, token)
-        self.network = create_network(shared)
-        accounts = create_accounts(shared, [s.name for s in containers])
+        setup = self.setup
+        registry = Registry(setup, token)
+        self.network = create_network(setup)
+        accounts = create_accounts(setup, [s.name for s in containers])
         vms = [n for n, p in self.placements.items() if p.kind is Kind.VM]
-        access = vm_network(shared, self.network) if vms else []
-        volumes = create_volumes(shared, containers, self.placements, accounts)
+        around_vms = vm_network(setup, self.network) if vms else {}
+        access = [around_vms[key] for key in ("firewall", "nat") if key in around_vms]
+        volumes = create_volumes(setup, containers, self.placements, accounts)
         directory = Directory(
-            shared,
+            setup,
             self.placements,
-            internal_addresses(shared, self.network, vms),
+            internal_addresses(setup, self.network, vms),
             self.stores,
             provider.number,
         )
         self.store_addresses = directory.store_addresses
-        secrets = Secrets(shared, accounts)
+        self.store_settings = StoreSettings(
+            names=self.names,
+            prefix=setup.prefix,
+            project=setup.gcp_project,
+            region=setup.region,
+            network=self.network.network,
+            labels={
+                "berth-project": cloud_name(project.name),
+                "berth-stack": cloud_name(pulumi.get_stack()),
+            },
+            throwaway=options.throwaway_stores,
+        )
+        # The range the stores' private IPs come from, and its peering: made with the rest.
+        peering = (
+            private_services_access(
+                self.store_settings,
+                [setup.apis["servicenetworking"], setup.apis["compute"]],
+                parent,
+            )
+            if self.stores
+            else {}
+        )
+        self.peered = [peering["services_peering"]] if peering else []
+        """What every store waits on: the peering."""
+        self.shared: Mapping[str, pulumi.Resource] = {
+            "network": self.network.network,
+            "subnetwork": self.network.subnet,
+            "registry": registry.repository,
+            **around_vms,
+            **peering,
+        }
+        """The shared resources by role (docs/gcp.md, *Building on a Project*)."""
+        secrets = Secrets(setup, accounts)
         self.cloud_run = CloudRun(
-            shared,
+            setup,
             self.network,
             accounts,
             secrets,
@@ -107,10 +141,8 @@ class GcpTarget:
             stack_secrets,
         )
         self.machines = Machines(
-            shared, self.network, accounts, secrets, registry, volumes, directory, acting, access
+            setup, self.network, accounts, secrets, registry, volumes, directory, acting, access
         )
-        self.peering: pulumi.Resource | None = None
-        """The peering of the range the stores' private IPs come from, made with the first."""
 
     # -- the Target interface ----------------------------------------------------------
 
@@ -139,27 +171,13 @@ class GcpTarget:
         """Cloud SQL or Memorystore for a managed store. It waits on the peering and its API
         only, not on its own ``depends_on``: the others' environment already waits on its
         address, so waiting on them could never end."""
-        shared = self.shared
-        settings = StoreSettings(
-            prefix=shared.prefix,
-            project=shared.gcp_project,
-            region=shared.region,
-            network=self.network.network,
-            labels={
-                "berth-project": cloud_name(self.project.name),
-                "berth-stack": cloud_name(pulumi.get_stack()),
-            },
-            throwaway=shared.options.throwaway_stores,
-        )
-        if self.peering is None:
-            after = [shared.apis["servicenetworking"], shared.apis["compute"]]
-            self.peering = private_services_access(settings, after, shared.root)
+        apis = self.setup.apis
         endpoint = store_resources(
             store,
             service,
-            settings=settings,
+            settings=self.store_settings,
             sources=self.sources,
-            after=[self.peering, *(shared.apis[api] for api in store_apis({service.name: store}))],
+            after=[*self.peered, *(apis[api] for api in store_apis({service.name: store}))],
             parent=parent,
         )
         self.store_addresses[service.name].resolve(endpoint)
@@ -168,4 +186,5 @@ class GcpTarget:
             started=endpoint.ready,
             healthy=endpoint.ready,
             endpoints=pulumi.Output.all(address),
+            resources={"workload": endpoint.ready[0]},
         )

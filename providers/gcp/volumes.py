@@ -51,7 +51,7 @@ def create_volumes(
                 f"projects/{shared.gcp_project}/zones/{shared.zone}/disks/{volume.name}"
                 if volume.external
                 else gcp.compute.Disk(
-                    f"{project.name}-{key}",
+                    shared.names(key),
                     name=cloud_name(shared.prefix, key),
                     project=shared.gcp_project,
                     zone=shared.zone,
@@ -66,7 +66,7 @@ def create_volumes(
             volume.name
             if volume.external
             else gcp.storage.Bucket(
-                f"{project.name}-{key}",
+                shared.names(key),
                 name=cloud_name(shared.gcp_project, shared.prefix, key),
                 project=shared.gcp_project,
                 location=shared.region,
@@ -93,7 +93,7 @@ def _bucket_grants(
         mounts = [m for m in user.mounts if named(m) and m.source == key]
         writes = any(not m.read_only for m in mounts)
         grants[user.name] = gcp.storage.BucketIAMMember(
-            f"{shared.project.name}-{key}-{user.name}",
+            shared.names(key, user.name),
             bucket=bucket,
             role="roles/storage.objectUser" if writes else "roles/storage.objectViewer",
             member=accounts[user.name].member,

@@ -5,6 +5,7 @@ account, with Direct VPC egress to the project's subnet (the container spec is `
 
 from __future__ import annotations
 
+import dataclasses
 import posixpath
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -68,7 +69,7 @@ class CloudRun:
             execution_environment=GEN2,
         )
         definition = gcp.cloudrunv2.Job(
-            job.name,
+            shared.names(job.name),
             name=shared.cloud_run_name(job.name),
             location=shared.region,
             project=shared.gcp_project,
@@ -86,7 +87,7 @@ class CloudRun:
             opts=shared.after_api("run", parent, *grants),
         )
         run = CloudRunJobExecution(
-            f"{job.name}-run",
+            shared.names(job.name, "run"),
             {
                 "job": job.name,
                 "jobName": pulumi.Output.concat(
@@ -106,7 +107,9 @@ class CloudRun:
             opts=pulumi.ResourceOptions(parent=parent, depends_on=[*after, definition]),
             secrets=job_secrets(job, self.stack_secrets),
         )
-        return run.handle()
+        return dataclasses.replace(
+            run.handle(), resources=self._resources(job.name, run=run, job=definition)
+        )
 
     def service(
         self,
@@ -124,7 +127,7 @@ class CloudRun:
             {"ports": {"container_port": port}, **cloudrun.probes(service.healthcheck, port)}
         )
         run = gcp.cloudrunv2.Service(
-            service.name,
+            shared.names(service.name),
             name=shared.cloud_run_name(service.name),
             location=shared.region,
             project=shared.gcp_project,
@@ -142,7 +145,7 @@ class CloudRun:
         )
         invokers = [
             gcp.cloudrunv2.ServiceIamMember(
-                name,
+                shared.names(service.name, suffix),
                 name=run.name,
                 location=shared.region,
                 project=shared.gcp_project,
@@ -150,7 +153,7 @@ class CloudRun:
                 member=member,
                 opts=pulumi.ResourceOptions(parent=parent),
             )
-            for name, member in invoker_members(
+            for suffix, member in invoker_members(
                 self.accounts,
                 service.name,
                 public=public,
@@ -159,7 +162,12 @@ class CloudRun:
         ]
         endpoints = run.uri.apply(lambda uri: [uri])
         ready = [run, *invokers]
-        return ServiceHandle(started=ready, healthy=ready, endpoints=endpoints)
+        return ServiceHandle(
+            started=ready,
+            healthy=ready,
+            endpoints=endpoints,
+            resources=self._resources(service.name, workload=run),
+        )
 
     def worker_pool(
         self, service: Service, after: Sequence[pulumi.Resource], parent: pulumi.Resource
@@ -168,7 +176,7 @@ class CloudRun:
         shared = self.shared
         container, volumes, grants = self._container(service, parent)
         pool = gcp.cloudrunv2.WorkerPool(
-            service.name,
+            shared.names(service.name),
             name=shared.cloud_run_name(service.name),
             location=shared.region,
             project=shared.gcp_project,
@@ -177,7 +185,13 @@ class CloudRun:
             template=self._template(service.name, container, volumes),
             opts=shared.after_api("run", parent, *after, *grants),
         )
-        return ServiceHandle(started=[pool], healthy=[pool])
+        return ServiceHandle(
+            started=[pool], healthy=[pool], resources=self._resources(service.name, workload=pool)
+        )
+
+    def _resources(self, name: str, **main: pulumi.Resource) -> dict[str, pulumi.Resource]:
+        """A workload's main resources (``main``), its account and its built image."""
+        return workload_resources(name, self.accounts, self.registry, **main)
 
     def _template(
         self,
@@ -272,6 +286,15 @@ class CloudRun:
             }
             mount(f"volume-{index}", named_mount.target, {"gcs": bucket})
         return volumes, mounts, grants
+
+
+def workload_resources(
+    name: str, accounts: Accounts, registry: Registry, **main: pulumi.Resource
+) -> dict[str, pulumi.Resource]:
+    """The main resources of a service or job (docs/gcp.md lists them): ``main``, the
+    workload's service account, and its image when Berth built it."""
+    image = registry.images.get(name)
+    return {**main, "service_account": accounts[name], **({"image": image} if image else {})}
 
 
 def _retries(restart: str | None) -> int:
