@@ -141,7 +141,9 @@ def run_config(
             ) from None
         except (OSError, subprocess.SubprocessError) as error:
             raise BerthError(f"could not run Docker Compose ({error})", hint=INSTALL_HINT) from None
-    warnings = tuple(_unquote(m["msg"]) for m in _WARNING.finditer(done.stderr))
+    # Sorted and once each: Compose prints them in its maps' random order, and a variable as
+    # often as it is used, which made two plans of one project differ.
+    warnings = tuple(sorted({_unquote(m["msg"]) for m in _WARNING.finditer(done.stderr)}))
     # A wrapper that drops the exit code prints nothing on stdout instead: never an empty project.
     if done.returncode != 0 or not done.stdout.strip():
         raise compose_error(done.stderr, files)

@@ -1079,3 +1079,23 @@ def test_numbers_out_of_range_are_refused(load, spec, field, problem):
 
     assert (error.service, error.field) == ("web", field)
     assert problem in error.message
+
+
+def test_composes_unset_variable_warnings_come_sorted_and_once(load):
+    """Compose prints them in random map order, once per use: two plans must not differ."""
+    text = """
+services:
+  web:
+    image: nginx
+    environment:
+      ZED: ${ZED}
+      ALPHA: ${ALPHA}
+      MIDDLE: ${MIDDLE}
+      AGAIN: ${ALPHA}
+"""
+    runs = {load(text).warnings for _ in range(4)}
+    assert len(runs) == 1
+    (warnings,) = runs
+    unset = [w for w in warnings if "variable is not set" in w]
+    assert unset == sorted(unset)
+    assert len(unset) == len(set(unset)) == 3
