@@ -56,13 +56,13 @@ def test_a_failed_job_creates_nothing_it_gates(project_dir, target):
     gated = {(r.type, r.name) for r in resources_of(plan, "web") if run.urn in r.dependencies}
 
     def fail(_type: str, name: str) -> str | None:
-        return "job 'migrate' failed with exit code 1" if name == "migrate-run" else None
+        return "job 'migrate' failed with exit code 1" if name == run.name else None
 
     with pytest.raises(ProgramFailed, match="exit code 1") as failure:
         program([file], target=target, fail=fail)
     created = {(r.type, r.name) for r in failure.value.registrations if r.custom}
     assert gated and not gated & created
-    assert (run.type, "migrate-run") not in created
+    assert (run.type, run.name) not in created
 
 
 @pytest.mark.parametrize("target", TARGETS)

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 from typing import Any
 
@@ -21,6 +20,7 @@ import pulumi_aws as aws
 import pulumi_docker as docker
 
 from berth.model import Build, Service
+from components.images import build_image
 from components.names import Names
 from providers.aws.account import Account
 
@@ -123,17 +123,11 @@ class Images:
         token = aws.ecr.get_authorization_token_output(
             registry_id=repository.registry_id, opts=pulumi.InvokeOptions(parent=parent)
         )
-        context = build.context
-        image = docker.Image(
+        image = build_image(
             self.names(service.name, "image"),
+            build,
             image_name=pulumi.Output.concat(repository.repository_url, ":latest"),
-            build=docker.DockerBuildArgs(
-                context=context,
-                dockerfile=os.path.join(context, build.dockerfile),
-                args=build.args or None,
-                target=build.target,
-                platform=service.platform or DEFAULT_PLATFORM,
-            ),
+            platform=service.platform or DEFAULT_PLATFORM,
             registry=docker.RegistryArgs(
                 server=repository.repository_url,
                 username=token.user_name,

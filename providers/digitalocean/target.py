@@ -13,7 +13,6 @@ import asyncio
 import base64
 import contextlib
 import json
-import os
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -23,6 +22,7 @@ import pulumi_digitalocean as do
 import pulumi_docker as docker
 
 from berth.model import ComposeProject, Service
+from components.images import build_image
 from components.target import JobHandle, ServiceHandle, TargetArgs
 from components.values import text_input
 from providers.digitalocean import spec
@@ -140,17 +140,11 @@ class DigitalOceanTarget:
             return spec.pulled(service, self.file).args()
         registry, password = self._registry_access()
         repository = f"{self.name}-{component.name}"
-        build = service.build
-        image = docker.Image(
+        image = build_image(
             self.names(service.name, "image"),
+            service.build,
             image_name=pulumi.Output.concat(DOCR, "/", registry, "/", repository, ":latest"),
-            build=docker.DockerBuildArgs(
-                context=build.context,
-                dockerfile=os.path.join(build.context, build.dockerfile),
-                args=build.args or None,
-                target=build.target,
-                platform=PLATFORM,
-            ),
+            platform=PLATFORM,
             registry=docker.RegistryArgs(server=DOCR, username=password, password=password),
             opts=pulumi.ResourceOptions(parent=parent),
         )

@@ -4,7 +4,6 @@ their registry (see ``images`` for how a reference is read)."""
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import pulumi
@@ -12,6 +11,7 @@ import pulumi_docker as docker
 import pulumi_gcp as gcp
 
 from berth.model import Service
+from components.images import build_image
 from providers.gcp.images import ImageRef
 from providers.gcp.names import cloud_name
 from providers.gcp.shared import Shared
@@ -50,18 +50,12 @@ class Registry:
         if not service.build:
             return self._pulled(ImageRef.parse(str(service.image)), cloud_run=cloud_run)
         shared = self.shared
-        context = service.build.context
-        image = docker.Image(
+        image = build_image(
             shared.names(service.name, "image"),
+            service.build,
             image_name=f"{self.host}/{shared.gcp_project}/{shared.prefix}/"
             f"{cloud_name(service.name)}:latest",
-            build=docker.DockerBuildArgs(
-                context=context,
-                dockerfile=os.path.join(context, service.build.dockerfile),
-                args=service.build.args or None,
-                target=service.build.target,
-                platform="linux/amd64",
-            ),
+            platform="linux/amd64",
             registry=docker.RegistryArgs(
                 server=self.host, username="oauth2accesstoken", password=self.token
             ),

@@ -11,6 +11,7 @@ import pulumi
 import pulumi_docker as docker
 
 from berth.model import ComposeProject, ContainerSettings, Healthcheck, Mount, Port, Service
+from components.images import build_image
 from components.run_once import job_secrets
 from components.target import JobHandle, ServiceHandle, TargetArgs
 from components.values import env_input, env_list_input, text_input, texts_input
@@ -158,18 +159,12 @@ class LocalTarget:
         opts = pulumi.ResourceOptions(parent=parent)
         name = self.names(service.name, "image")
         if service.build:
-            context = service.build.context
-            image = docker.Image(
+            image = build_image(
                 name,
+                service.build,
                 image_name=(service.image or f"berth/{self.prefix}-{service.name}").lower(),
-                build=docker.DockerBuildArgs(
-                    context=context,
-                    dockerfile=os.path.join(context, service.build.dockerfile),
-                    args=service.build.args or None,
-                    target=service.build.target,
-                    platform=service.platform,
-                ),
-                skip_push=True,
+                platform=service.platform,
+                registry=None,
                 opts=opts,
             )
             return image, image.repo_digest
