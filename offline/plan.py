@@ -114,7 +114,7 @@ class RecordingMonitor(mocks.MockMonitor):
     def Call(self, request: Any) -> Any:
         """A provider method (e.g. ``aws.Provider.terraform_config()``), answered by the mocks'
         ``call`` like a function: the mock monitor has no ``Call`` of its own."""
-        self.invocations.append(Invocation(request.tok, request.provider))
+        self.invocations.append(Invocation(request.tok, request.provider or _receiver(request)))
         return _call_response(self.mocks, request)
 
     def RegisterResource(self, request: Any) -> Any:
@@ -155,6 +155,16 @@ class RecordingMonitor(mocks.MockMonitor):
         spec = alias.spec
         parent = "" if spec.noParent else (spec.parentUrn or request.parent)
         return self.make_urn(parent, spec.type or request.type, spec.name or request.name)
+
+
+def _receiver(request: Any) -> str:
+    """The provider reference (``urn::id``) of a method's receiver: the SDK sends a provider
+    method's provider as the ``__self__`` argument, not as the request's provider."""
+    receiver = request.args.fields.get("__self__")
+    if receiver is None or not receiver.HasField("struct_value"):
+        return ""
+    fields = receiver.struct_value.fields
+    return f"{fields['urn'].string_value}::{fields['id'].string_value}"
 
 
 def _call_response(mock: mocks.Mocks, request: Any) -> Any:

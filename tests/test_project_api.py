@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import pulumi
+import pulumi_aws
 import pytest
 
 from berth.errors import BerthError
@@ -68,3 +70,14 @@ def test_the_outputs_a_program_builds_on() -> None:
     assert "network" in seen["shared"]
     assert "workload" in seen["service"]
     assert "run" in seen["job"]
+
+
+def test_a_provider_methods_call_is_recorded_with_its_receiver() -> None:
+    def program() -> Project:
+        provider = pulumi_aws.Provider("explicit", region="us-west-2")
+        opts = pulumi.ResourceOptions(providers=[provider])
+        return Project("shop", ProjectArgs.from_files(RELEASE, "aws"), opts=opts)
+
+    calls = [i for i in _run("aws", program).invocations if i.token.endswith("/terraformConfig")]
+    assert calls
+    assert {call.provider.split("::")[3] for call in calls} == {"explicit"}
