@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
+import pulumi
+
+from berth.variables import Variables
+from components.project import Project, ProjectArgs
 from offline.plan import Plan, Registration
 
 
@@ -37,3 +44,23 @@ def waits_on_services(plan: Plan, registration: Registration) -> set[str]:
 def resources_of(plan: Plan, service: str) -> list[Registration]:
     """The custom resources that belong to one compose service."""
     return [r for r in plan.registrations if r.custom and plan.service_of(r) == service]
+
+
+def user_program(
+    files: list[str],
+    target: str,
+    built: list[Project],
+    *,
+    opts: pulumi.ResourceOptions | None = None,
+    options: Any = None,
+    variables: Variables | None = None,
+) -> Callable[[], Project]:
+    """A program of one's own that deploys ``files`` as the Project ``shop``, keeping it in
+    ``built`` for the test to read its attributes."""
+
+    def program() -> Project:
+        args = ProjectArgs.from_files(files, target, options=options, variables=variables)
+        built.append(Project("shop", args, opts=opts))
+        return built[-1]
+
+    return program

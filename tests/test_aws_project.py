@@ -23,9 +23,10 @@ from providers.aws.run_once import EcsJob
 from providers.aws.session import aws_clients, aws_session
 from tests.aws_support import JOB, READY
 from tests.conftest import copy_example
-from tests.plans import find
+from tests.plans import find, user_program
 
 SECRETS = {"POSTGRES_PASSWORD": "pw-1a2b3c4d"}
+VARIABLES = Variables(SECRETS, frozenset(SECRETS))
 
 
 def plan_of(
@@ -38,27 +39,10 @@ def plan_of(
     return run_plan({**base, **(config or {})}, secret_keys, preview=preview, program=program)
 
 
-def user_program(
-    files: list[str],
-    built: list[Project],
-    opts: pulumi.ResourceOptions | None = None,
-    options: AwsOptions | None = None,
-) -> Callable[[], Project]:
-    """A program that deploys ``files`` as the Project ``shop``, keeping it in ``built``."""
-
-    def program() -> Project:
-        variables = Variables(SECRETS, frozenset(SECRETS))
-        args = ProjectArgs.from_files(files, "aws", options=options, variables=variables)
-        built.append(Project("shop", args, opts=opts))
-        return built[-1]
-
-    return program
-
-
 def test_the_shared_resources_and_each_workload_s_main_ones_are_exposed(project_dir):
     files = [copy_example("migrate", project_dir)]
     built: list[Project] = []
-    plan_of(files, user_program(files, built))
+    plan_of(files, user_program(files, "aws", built, variables=VARIABLES))
 
     shop = built[0]
     expected = {
@@ -98,7 +82,7 @@ def test_a_managed_store_and_a_given_vpc(project_dir):
     files = [copy_example("migrate", project_dir), "examples/migrate/compose.managed.yaml"]
     options = AwsOptions.parse({"awsVpcId": "vpc-123", "awsSubnetIds": '["subnet-1", "subnet-2"]'})
     built: list[Project] = []
-    plan_of(files, user_program(files, built, options=options))
+    plan_of(files, user_program(files, "aws", built, options=options, variables=VARIABLES))
 
     shop = built[0]
     assert "network" not in shop.shared
@@ -256,7 +240,7 @@ def test_a_target_group_name_cut_to_fit_is_aliased_to_its_old_one(write):
     files = [write(LONG)]
     config, _ = plan_config(files, target="aws")
     own = run_plan(config, preview=False)
-    fresh = plan_of(files, user_program(files, []))
+    fresh = plan_of(files, user_program(files, "aws", [], variables=VARIABLES))
 
     (group,) = [r for r in own.registrations if r.type == TARGET_GROUP]
     assert len(group.name) == 24 and not group.name.startswith("storefront-production-admin")

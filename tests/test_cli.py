@@ -43,9 +43,9 @@ def test_plan_as_json_describes_the_workflow_and_every_resource():
     for resource in plan["resources"]:
         assert {"urn", "type", "name", "service", "dependencies", "inputs"} <= resource.keys()
     by_name = {(r["type"], r["name"]): r for r in plan["resources"]}
-    run = by_name[("pulumi-python:dynamic/berth:LocalJob", "migrate-run")]
+    run = by_name[("pulumi-python:dynamic/berth:LocalJob", "migrate-migrate-run")]
     assert run["service"] == "migrate"
-    assert by_name[("docker:index/container:Container", "db")]["urn"] in run["dependencies"]
+    assert by_name[("docker:index/container:Container", "migrate-db")]["urn"] in run["dependencies"]
 
 
 def test_plan_as_mermaid_is_the_seed_diagram():

@@ -16,7 +16,7 @@ from berth.variables import Variables
 from components.project import Project, ProjectArgs
 from offline.plan import Plan, plan_config, run_plan
 from tests.conftest import copy_example
-from tests.plans import find
+from tests.plans import find, user_program
 
 PASSWORD = "pw-1a2b3c4d"
 VARIABLES = Variables({"POSTGRES_PASSWORD": PASSWORD}, frozenset({"POSTGRES_PASSWORD"}))
@@ -35,23 +35,10 @@ def plan_of(
     return run_plan({**base, **(config or {})}, secret_keys, preview=False, program=program)
 
 
-def user_program(
-    files: list[str], built: list[Project], opts: pulumi.ResourceOptions | None = None
-) -> Callable[[], Project]:
-    """A program that deploys ``files`` as the Project ``shop``, keeping it in ``built``."""
-
-    def program() -> Project:
-        args = ProjectArgs.from_files(files, "gcp", variables=VARIABLES)
-        built.append(Project("shop", args, opts=opts))
-        return built[-1]
-
-    return program
-
-
 def test_the_shared_resources_and_each_workload_s_main_ones_are_exposed(project_dir):
     files = [copy_example("migrate", project_dir)]
     built: list[Project] = []
-    plan_of(files, user_program(files, built))
+    plan_of(files, user_program(files, "gcp", built, variables=VARIABLES))
 
     shop = built[0]
     assert isinstance(shop.shared["network"], gcp.compute.Network)
@@ -78,7 +65,7 @@ def test_a_managed_store_s_workload_and_its_private_services_access(project_dir)
     base = copy_example("migrate", project_dir)
     files = [base, base.replace("compose.yaml", "compose.managed.yaml")]
     built: list[Project] = []
-    plan_of(files, user_program(files, built))
+    plan_of(files, user_program(files, "gcp", built, variables=VARIABLES))
 
     shop = built[0]
     assert isinstance(shop.shared["services_range"], gcp.compute.GlobalAddress)
@@ -143,7 +130,7 @@ def explicit(project_dir) -> tuple[Plan, list[Project]]:
     def program() -> Project:
         provider = gcp.Provider("explicit", project="explicit-project", region="europe-west1")
         opts = pulumi.ResourceOptions(providers=[provider])
-        return user_program(files, built, opts)()
+        return user_program(files, "gcp", built, opts=opts, variables=VARIABLES)()
 
     stack = {"gcp:accessToken": "stack-token", "gcp:project": "stack-project"}
     return plan_of(files, program, stack), built

@@ -10,7 +10,6 @@ import pytest
 
 from berth.errors import BerthError
 from berth.names import cloud_slug
-from offline import plan as plan_module
 from offline.plan import plan_config, run_plan
 from providers.gcp.names import cloud_name
 from tests.conftest import refused
@@ -62,9 +61,7 @@ def test_the_slug_is_what_gcp_names_are_made_of(name):
     assert cloud_name("p", name) == cloud_name("p", cloud_slug(name))
 
 
-def test_the_offline_plan_refuses_a_duplicate_urn_as_the_engine_does(
-    project_dir, write, monkeypatch
-):
+def test_the_offline_plan_refuses_a_duplicate_urn_as_the_engine_does(project_dir, write):
     write("services:\n  web:\n    image: nginx\n")
 
     def deploy_twice() -> Any:
@@ -74,11 +71,10 @@ def test_the_offline_plan_refuses_a_duplicate_urn_as_the_engine_does(
         docker.Network("web-network", opts=opts)
         docker.Network("web-network", opts=opts)
 
-    monkeypatch.setattr(plan_module, "deploy", deploy_twice)
     config, secret_keys = plan_config(["compose.yaml"])
 
     with pytest.raises(BerthError) as duplicate:
-        run_plan(config, secret_keys, preview=False)
+        run_plan(config, secret_keys, preview=False, program=deploy_twice)
 
     assert "duplicate resource URN" in duplicate.value.message
     assert "docker:index/network:Network::web-network" in duplicate.value.message
