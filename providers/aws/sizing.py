@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 from berth.errors import BerthError
 from berth.model import Service
+from berth.sizing import MIB, Request
 
-MIB = 1024 * 1024
 FARGATE_SIZES: dict[int, tuple[int, ...]] = {
     256: (512, 1024, 2048),
     512: tuple(range(1024, 4096 + 1, 1024)),
@@ -24,6 +24,12 @@ FARGATE_SIZES: dict[int, tuple[int, ...]] = {
     16384: tuple(range(32768, 122880 + 1, 8192)),
 }
 """CPU units (1024 per vCPU) to the memory sizes (MiB) Fargate allows with them (Linux)."""
+FARGATE_PAIRS = tuple(
+    ((cpu, memory), cpu / 1024, memory)
+    for cpu, memories in FARGATE_SIZES.items()
+    for memory in memories
+)
+"""Every valid pair, smallest first: ((CPU units, MiB), vCPUs, MiB)."""
 MAX_CPU = max(FARGATE_SIZES)
 MAX_MEMORY = max(FARGATE_SIZES[MAX_CPU])
 
@@ -38,25 +44,23 @@ class TaskSize:
 
 def task_size(service: Service, file: str) -> TaskSize:
     """The Fargate size for ``service``; a BerthError when it asks for more than Fargate has."""
-    resources = service.resources
-    cpus = resources.wanted_cpus or 0.0
-    memory = resources.wanted_memory or 0
-    want_cpu = math.ceil(cpus * 1024)
-    want_memory = math.ceil(memory / MIB)
-    if want_cpu > MAX_CPU or want_memory > MAX_MEMORY:
-        asked = f"{cpus:g} CPUs" if want_cpu > MAX_CPU else f"{want_memory} MiB of memory"
-        raise BerthError(
-            f"asks for {asked}, more than a Fargate task has "
-            f"({MAX_CPU // 1024} vCPU, {MAX_MEMORY // 1024} GiB)",
-            file=file,
-            service=service.name,
-            field=_resources_field(service),
-            hint="lower the limit, or split the work across replicas",
-        )
-    cpu = next(
-        c for c, sizes in FARGATE_SIZES.items() if c >= want_cpu and sizes[-1] >= want_memory
+    request = Request.of(service.resources)
+    if size := request.smallest(FARGATE_PAIRS, MIB):
+        return TaskSize(*size)
+    cpus = request.cpus or 0.0
+    asked = (
+        f"{cpus:g} CPUs"
+        if math.ceil(cpus * 1024) > MAX_CPU
+        else f"{math.ceil((request.memory or 0) / MIB)} MiB of memory"
     )
-    return TaskSize(cpu, next(m for m in FARGATE_SIZES[cpu] if m >= want_memory))
+    raise BerthError(
+        f"asks for {asked}, more than a Fargate task has "
+        f"({MAX_CPU // 1024} vCPU, {MAX_MEMORY // 1024} GiB)",
+        file=file,
+        service=service.name,
+        field=_resources_field(service),
+        hint="lower the limit, or split the work across replicas",
+    )
 
 
 def _resources_field(service: Service) -> str:

@@ -9,12 +9,9 @@ a clear error when nothing is that large.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
-from berth.model import Resources
+from berth.sizing import GIB, MIB, Request
 
-MIB = 1024 * 1024
-GIB = 1024 * MIB
 CLOUD_RUN_CPUS = (1, 2, 4, 6, 8)
 CLOUD_RUN_DEFAULT_MEMORY_MIB = 512
 CLOUD_RUN_MAX_MEMORY_MIB = 32 * 1024
@@ -39,18 +36,6 @@ class TooLarge(ValueError):
     """No size on offer covers the request."""
 
 
-@dataclass(frozen=True)
-class Request:
-    cpus: float | None
-    memory: int | None
-    """Bytes."""
-
-    @classmethod
-    def of(cls, resources: Resources) -> Request:
-        """What the service asks for, by the rule every target sizes with."""
-        return cls(cpus=resources.wanted_cpus, memory=resources.wanted_memory)
-
-
 def cloud_run_limits(request: Request) -> dict[str, str]:
     """Cloud Run ``limits``: ``{"cpu": "2", "memory": "1024Mi"}``."""
     memory = max(
@@ -69,11 +54,8 @@ def cloud_run_limits(request: Request) -> dict[str, str]:
 
 def machine_type(request: Request) -> str:
     """The smallest e2 machine type with at least the requested CPUs and memory."""
-    cpus = request.cpus or 0.0
-    memory = (request.memory or 0) / GIB
-    for name, machine_cpus, machine_memory in MACHINE_TYPES:
-        if machine_cpus >= cpus and machine_memory >= memory:
-            return name
+    if (name := request.smallest(MACHINE_TYPES, GIB)) is not None:
+        return name
     largest, most_cpus, most_memory = MACHINE_TYPES[-1]
     raise TooLarge(
         f"the largest machine type offered is {largest} ({most_cpus} vCPUs, {most_memory} GiB)"
@@ -93,11 +75,10 @@ REDIS_MAX_GB = 300
 def sql_tier(request: Request) -> str:
     """The smallest Cloud SQL tier with at least the requested CPUs and memory: a shared-core
     tier for small requests, else a custom tier (1 or an even number of vCPUs)."""
+    if (shared := request.smallest(SQL_SHARED_TIERS, MIB)) is not None:
+        return shared
     cpus = request.cpus or 0.0
     memory = math.ceil((request.memory or 0) / MIB)
-    for name, share, most in SQL_SHARED_TIERS:
-        if cpus <= share and memory <= most:
-            return name
     vcpus = max(1, math.ceil(cpus))
     vcpus += vcpus % 2 if vcpus > 1 else 0
     memory = max(SQL_MIN_MEMORY_MIB, 256 * math.ceil(memory / 256))
