@@ -15,18 +15,20 @@ import hashlib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 import pulumi
 import pulumi_aws as aws
 
 from berth.errors import BerthError
 from berth.model import Secret, Service, Text
+from berth.sizing import GIB, Request
 from berth.stores import ManagedStore, StoreKind, secret_password
 from components.names import Names
+from providers.aws.discovery import dns_service
 from providers.aws.images import slug
 from providers.aws.network import Network, tcp_ingress
 
-GIB = 1024**3
 RDS_CLASSES = (
     ("db.t4g.micro", 2, 1), ("db.t4g.small", 2, 2), ("db.t4g.medium", 2, 4),
     ("db.t4g.large", 2, 8), ("db.m7g.xlarge", 4, 16), ("db.m7g.2xlarge", 8, 32),
@@ -48,6 +50,7 @@ _RDS_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,62}")
 _RDS_PASSWORD = re.compile(r"[\x21-\x7e]{8,128}")
 """RDS master passwords: 8 to 128 printable ASCII characters, but / \" and @ (checked apart)."""
 _CACHE_TOKEN = re.compile(r"[\x21-\x7e]{16,128}")
+SubnetGroup = TypeVar("SubnetGroup", aws.rds.SubnetGroup, aws.elasticache.SubnetGroup)
 
 
 @dataclass(frozen=True)
@@ -106,12 +109,7 @@ def _postgres(
     password = _secret(store.password, service, settings.file, "POSTGRES_PASSWORD", _RDS_PASSWORD)
     for key, value in (("POSTGRES_USER", store.user), ("POSTGRES_DB", store.database)):
         _check_name(key, value, service, settings.file)
-    subnets = aws.rds.SubnetGroup(
-        settings.names(service.name, "db"),
-        subnet_ids=settings.network.private_subnet_ids,
-        description=f"Berth {settings.prefix}: {service.name}, private subnets",
-        opts=pulumi.ResourceOptions(parent=opts.parent),
-    )
+    subnets = _private_subnets(aws.rds.SubnetGroup, "db", service, settings, opts)
     instance = aws.rds.Instance(
         settings.names(service.name, "db"),
         identifier_prefix=_identifier(settings.prefix, service.name),
@@ -131,9 +129,7 @@ def _postgres(
         copy_tags_to_snapshot=True,
         deletion_protection=not settings.throwaway,
         skip_final_snapshot=settings.throwaway,
-        final_snapshot_identifier=None
-        if settings.throwaway
-        else _identifier(settings.prefix, service.name) + "final",
+        final_snapshot_identifier=_final_snapshot(service, settings),
         apply_immediately=store.allow_downtime,
         auto_minor_version_upgrade=True,
         opts=opts,
@@ -153,12 +149,7 @@ def _cache(
         if store.password
         else None
     )
-    subnets = aws.elasticache.SubnetGroup(
-        settings.names(service.name, "cache"),
-        subnet_ids=settings.network.private_subnet_ids,
-        description=f"Berth {settings.prefix}: {service.name}, private subnets",
-        opts=pulumi.ResourceOptions(parent=opts.parent),
-    )
+    subnets = _private_subnets(aws.elasticache.SubnetGroup, "cache", service, settings, opts)
     group = aws.elasticache.ReplicationGroup(
         settings.names(service.name, "cache"),
         replication_group_id=_identifier(settings.prefix, service.name).rstrip("-"),
@@ -177,9 +168,7 @@ def _cache(
         transit_encryption_mode="preferred",
         auth_token=token,
         snapshot_retention_limit=BACKUP_DAYS,
-        final_snapshot_identifier=None
-        if settings.throwaway
-        else _identifier(settings.prefix, service.name) + "final",
+        final_snapshot_identifier=_final_snapshot(service, settings),
         apply_immediately=store.allow_downtime,
         opts=opts,
     )
@@ -195,16 +184,8 @@ def _dns_name(
     """``<service>.<namespace>`` as a CNAME to the store's endpoint: the compose name resolves
     from every task (their search domain is the namespace)."""
     opts = pulumi.ResourceOptions(parent=parent)
-    registry = aws.servicediscovery.Service(
-        settings.names(store.service, "dns"),
-        name=store.service,
-        dns_config=aws.servicediscovery.ServiceDnsConfigArgs(
-            namespace_id=settings.namespace.id,
-            dns_records=[aws.servicediscovery.ServiceDnsConfigDnsRecordArgs(ttl=60, type="CNAME")],
-            routing_policy="WEIGHTED",
-        ),
-        force_destroy=True,
-        opts=opts,
+    registry = dns_service(
+        settings.names(store.service, "dns"), store.service, settings.namespace, "CNAME", opts
     )
     record = aws.servicediscovery.Instance(
         settings.names(store.service, "dns"),
@@ -253,6 +234,27 @@ def _input(value: Text | None) -> pulumi.Input[str] | None:
     return pulumi.Output.secret(value.value) if isinstance(value, Secret) else value
 
 
+def _private_subnets(
+    kind: type[SubnetGroup],
+    suffix: str,
+    service: Service,
+    settings: StoreSettings,
+    opts: pulumi.ResourceOptions,
+) -> SubnetGroup:
+    """The project's private subnets, as the subnet group RDS or ElastiCache places a store in."""
+    return kind(
+        settings.names(service.name, suffix),
+        subnet_ids=settings.network.private_subnet_ids,
+        description=f"Berth {settings.prefix}: {service.name}, private subnets",
+        opts=pulumi.ResourceOptions(parent=opts.parent),
+    )
+
+
+def _final_snapshot(service: Service, settings: StoreSettings) -> str | None:
+    """The snapshot a protected store leaves when deleted; none for a throwaway one."""
+    return None if settings.throwaway else _identifier(settings.prefix, service.name) + "final"
+
+
 def _identifier(prefix: str, service: str) -> str:
     """An RDS/ElastiCache identifier prefix: starts with a letter, letters, digits and single
     hyphens, short enough for the random suffix Pulumi adds (a hash keeps long ones unique)."""
@@ -265,16 +267,13 @@ def _identifier(prefix: str, service: str) -> str:
 def _size(sizes: tuple[tuple[str, int, float], ...], service: Service, file: str) -> str:
     """The smallest class with at least the cpus and memory the service asks for (limits or
     reservations, whichever is larger, as for tasks)."""
-    resources = service.resources
-    cpus = resources.wanted_cpus or 0.0
-    memory = (resources.wanted_memory or 0) / GIB
-    for name, vcpus, gib in sizes:
-        if vcpus >= cpus and gib >= memory:
-            return name
+    request = Request.of(service.resources)
+    if (name := request.smallest(sizes, GIB)) is not None:
+        return name
     largest, vcpus, gib = sizes[-1]
     raise BerthError(
-        f"asks for {cpus:g} CPUs and {memory:g} GiB, more than the largest class Berth picks "
-        f"({largest}: {vcpus} vCPU, {gib:g} GiB)",
+        f"asks for {request.cpus or 0.0:g} CPUs and {(request.memory or 0) / GIB:g} GiB, more "
+        f"than the largest class Berth picks ({largest}: {vcpus} vCPU, {gib:g} GiB)",
         file=file,
         service=service.name,
         field="deploy.resources",

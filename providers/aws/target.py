@@ -25,6 +25,7 @@ from providers.aws.account import current_account
 from providers.aws.containers import (
     ecs_name,
 )
+from providers.aws.discovery import dns_service
 from providers.aws.iam import create_roles
 from providers.aws.images import Images, slug
 from providers.aws.ingress import (
@@ -201,18 +202,12 @@ class AwsTarget:
             available = [resources["workload"], resources["dns_record"]]
             return ServiceHandle(started=available, healthy=available, resources=resources)
         task = create_task(self.tasks, service, parent)
-        opts = pulumi.ResourceOptions(parent=parent)
-        registry = aws.servicediscovery.Service(
+        registry = dns_service(
             self.names(service.name, "dns"),
-            name=service.name,
-            dns_config=aws.servicediscovery.ServiceDnsConfigArgs(
-                namespace_id=self.namespace.id,
-                dns_records=[aws.servicediscovery.ServiceDnsConfigDnsRecordArgs(ttl=10, type="A")],
-                routing_policy="MULTIVALUE",
-            ),
-            health_check_custom_config=aws.servicediscovery.ServiceHealthCheckCustomConfigArgs(),
-            force_destroy=True,
-            opts=opts,
+            service.name,
+            self.namespace,
+            "A",
+            pulumi.ResourceOptions(parent=parent),
         )
         balancers, rules, endpoints, groups = self._routes(service, task.container, parent)
         stateful = any(m.type == "volume" and m.source for m in service.mounts)
