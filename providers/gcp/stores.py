@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 import pulumi
 import pulumi_gcp as gcp
@@ -47,6 +48,7 @@ DEFAULT_DATABASE = "postgres"
 """The database every Cloud SQL for PostgreSQL instance has."""
 _NAME = re.compile(r"[^\s\x00-\x1f\x7f]{1,63}")
 _PASSWORD = re.compile(r"[\x21-\x7e]{8,128}")
+SqlChild = TypeVar("SqlChild", gcp.sql.User, gcp.sql.Database)
 
 
 @dataclass(frozen=True)
@@ -60,6 +62,34 @@ class StoreSettings:
     network: gcp.compute.Network
     labels: Mapping[str, str]
     throwaway: bool
+
+    def kept(
+        self, after: Sequence[pulumi.Resource], parent: pulumi.Resource
+    ) -> pulumi.ResourceOptions:
+        """Options of what holds data or its network: created after ``after``, protected unless
+        the stores are throwaway."""
+        return pulumi.ResourceOptions(
+            parent=parent, depends_on=list(after), protect=not self.throwaway
+        )
+
+
+@dataclass(frozen=True)
+class _NewStore:
+    """One store being created: what Cloud SQL and Memorystore both read."""
+
+    store: ManagedStore
+    service: Service
+    settings: StoreSettings
+    sources: Sources
+    opts: pulumi.ResourceOptions
+    """The instance's options (parent, after, protect)."""
+
+    @property
+    def labels(self) -> dict[str, str]:
+        return {**self.settings.labels, "berth-service": cloud_name(self.service.name)}
+
+    def password(self, key: str) -> pulumi.Output[str]:
+        return _password(self.store.password, self.service, self.sources, key)
 
 
 @dataclass(frozen=True)
@@ -139,9 +169,7 @@ def private_services_access(
     to it (``services_peering``): where the stores get their private IPs. Its deletion
     removes the peering even while Cloud SQL still holds the range (``REMOVE_PEERING``), so a
     destroyed stack leaves a deletable network."""
-    kept = pulumi.ResourceOptions(
-        parent=parent, depends_on=list(after), protect=not settings.throwaway
-    )
+    kept = settings.kept(after, parent)
     names = settings.names
     addresses = gcp.compute.GlobalAddress(
         names("services-range"),
@@ -175,27 +203,13 @@ def store_resources(
 ) -> ManagedEndpoint:
     """The managed store, created after ``after`` (the peering and the APIs: Cloud SQL and
     Memorystore do not reference the connection, yet fail without it)."""
-    kept = pulumi.ResourceOptions(
-        parent=parent, depends_on=list(after), protect=not settings.throwaway
-    )
-    labels = {**settings.labels, "berth-service": cloud_name(service.name)}
-    if store.kind is StoreKind.POSTGRES:
-        return _postgres(
-            store, service, settings=settings, sources=sources, labels=labels, opts=kept
-        )
-    return _redis(store, service, settings=settings, sources=sources, labels=labels, opts=kept)
+    new = _NewStore(store, service, settings, sources, settings.kept(after, parent))
+    return _postgres(new) if store.kind is StoreKind.POSTGRES else _redis(new)
 
 
-def _postgres(
-    store: ManagedStore,
-    service: Service,
-    *,
-    settings: StoreSettings,
-    sources: Sources,
-    labels: Mapping[str, str],
-    opts: pulumi.ResourceOptions,
-) -> ManagedEndpoint:
-    password = _password(store.password, service, sources, "POSTGRES_PASSWORD")
+def _postgres(new: _NewStore) -> ManagedEndpoint:
+    store, service, settings, opts = new.store, new.service, new.settings, new.opts
+    password = new.password("POSTGRES_PASSWORD")
     root = _value(store.user) == ROOT_USER
     protected = not settings.throwaway
     instance = gcp.sql.DatabaseInstance(
@@ -204,7 +218,7 @@ def _postgres(
         cloud_name(settings.names(service.name), pulumi.get_stack()),
         project=settings.project,
         region=settings.region,
-        database_version=f"POSTGRES_{_postgres_version(store, service, sources)}",
+        database_version=f"POSTGRES_{_postgres_version(store, service, new.sources)}",
         root_password=password if root else None,
         deletion_protection=protected,
         settings={
@@ -228,54 +242,40 @@ def _postgres(
             "final_backup_config": {"enabled": True, "retention_days": FINAL_BACKUP_DAYS}
             if protected
             else {"enabled": False},
-            "user_labels": dict(labels),
+            "user_labels": new.labels,
         },
         opts=pulumi.ResourceOptions.merge(
             opts, settings.names.aliased(cloud_name(settings.prefix, service.name))
         ),
     )
-    child = pulumi.ResourceOptions(parent=opts.parent)
+
+    def in_instance(kind: type[SqlChild], suffix: str, name: Text | None, **args: Any) -> SqlChild:
+        """A user or database of the instance, abandoned on delete: the instance's deletion
+        removes it anyway, and PostgreSQL refuses to drop a role that owns objects."""
+        return kind(
+            settings.names(service.name, suffix),
+            project=settings.project,
+            instance=instance.name,
+            name=_input(name),
+            deletion_policy="ABANDON",
+            **args,
+        )
+
     ready: list[pulumi.Resource] = [instance]
     if not root:
-        # ABANDON: PostgreSQL refuses to drop a role that owns objects; the instance's
-        # deletion removes it anyway.
-        ready.append(
-            gcp.sql.User(
-                settings.names(service.name, "user"),
-                project=settings.project,
-                instance=instance.name,
-                name=_input(store.user),
-                password=password,
-                deletion_policy="ABANDON",
-                opts=child,
-            )
-        )
+        child = pulumi.ResourceOptions(parent=opts.parent)
+        ready.append(in_instance(gcp.sql.User, "user", store.user, password=password, opts=child))
     if _value(store.database) != DEFAULT_DATABASE:
-        ready.append(
-            gcp.sql.Database(
-                settings.names(service.name, "database"),
-                project=settings.project,
-                instance=instance.name,
-                name=_input(store.database),
-                deletion_policy="ABANDON",
-                opts=pulumi.ResourceOptions(parent=opts.parent, protect=protected),
-            )
-        )
+        kept = pulumi.ResourceOptions(parent=opts.parent, protect=protected)
+        ready.append(in_instance(gcp.sql.Database, "database", store.database, opts=kept))
     return ManagedEndpoint(ready=ready, host=instance.private_ip_address)
 
 
-def _redis(
-    store: ManagedStore,
-    service: Service,
-    *,
-    settings: StoreSettings,
-    sources: Sources,
-    labels: Mapping[str, str],
-    opts: pulumi.ResourceOptions,
-) -> ManagedEndpoint:
+def _redis(new: _NewStore) -> ManagedEndpoint:
+    store, service, settings = new.store, new.service, new.settings
     auth = store.password is not None
     if auth:
-        _password(store.password, service, sources, "REDIS_PASSWORD")
+        new.password("REDIS_PASSWORD")
     instance = gcp.redis.Instance(
         settings.names(service.name, "cache"),
         name=cloud_name(settings.prefix, service.name, limit=40),
@@ -292,8 +292,8 @@ def _redis(
         transit_encryption_mode="DISABLED",
         persistence_config={"persistence_mode": "RDB", "rdb_snapshot_period": "TWELVE_HOURS"},
         deletion_protection=not settings.throwaway,
-        labels=dict(labels),
-        opts=opts,
+        labels=new.labels,
+        opts=new.opts,
     )
     auth_string = pulumi.Output.secret(instance.auth_string) if auth else None
     return ManagedEndpoint(ready=[instance], host=instance.host, auth_string=auth_string)

@@ -70,10 +70,7 @@ class CloudRun:
         )
         definition = gcp.cloudrunv2.Job(
             shared.names(job.name),
-            name=shared.cloud_run_name(job.name),
-            location=shared.region,
-            project=shared.gcp_project,
-            deletion_protection=shared.options.deletion_protection,
+            **self._placed(job.name),
             template={
                 "task_count": 1,
                 "parallelism": 1,
@@ -128,10 +125,7 @@ class CloudRun:
         )
         run = gcp.cloudrunv2.Service(
             shared.names(service.name),
-            name=shared.cloud_run_name(service.name),
-            location=shared.region,
-            project=shared.gcp_project,
-            deletion_protection=shared.options.deletion_protection,
+            **self._placed(service.name),
             ingress="INGRESS_TRAFFIC_ALL",
             invoker_iam_disabled=public and shared.options.invoker_iam_disabled,
             template=self._template(
@@ -177,10 +171,7 @@ class CloudRun:
         container, volumes, grants = self._container(service, parent)
         pool = gcp.cloudrunv2.WorkerPool(
             shared.names(service.name),
-            name=shared.cloud_run_name(service.name),
-            location=shared.region,
-            project=shared.gcp_project,
-            deletion_protection=shared.options.deletion_protection,
+            **self._placed(service.name),
             scaling={"manual_instance_count": 1 if service.replicas is None else service.replicas},
             template=self._template(service.name, container, volumes),
             opts=shared.after_api("run", parent, *after, *grants),
@@ -192,6 +183,17 @@ class CloudRun:
     def _resources(self, name: str, **main: pulumi.Resource) -> dict[str, pulumi.Resource]:
         """A workload's main resources (``main``), its account and its built image."""
         return workload_resources(name, self.accounts, self.registry, **main)
+
+    def _placed(self, name: str) -> dict[str, Any]:
+        """Name, region, project and deletion protection: the same for a Cloud Run service,
+        worker pool and job of the workload."""
+        shared = self.shared
+        return {
+            "name": shared.cloud_run_name(name),
+            "location": shared.region,
+            "project": shared.gcp_project,
+            "deletion_protection": shared.options.deletion_protection,
+        }
 
     def _template(
         self,
