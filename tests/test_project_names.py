@@ -23,7 +23,10 @@ BEFORE = json.loads((FIXTURES / "names_before.json").read_text())["urns"]
 CASES = {
     "migrate": ["examples/migrate/compose.yaml"],
     "migrate-prod": ["examples/migrate/compose.yaml", "examples/migrate/compose.prod.yaml"],
-    "migrate-managed": ["examples/migrate/compose.managed.yaml"],
+    "migrate-managed": [
+        "examples/migrate/compose.yaml",
+        "examples/migrate/compose.managed.yaml",
+    ],
     "release": ["examples/release/compose.yaml"],
 }
 SECRETS = {"POSTGRES_PASSWORD": "plan-password-1"}
