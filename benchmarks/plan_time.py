@@ -1,11 +1,13 @@
 """Plan time as a user sees it: ``python -m berth plan`` in a fresh process, imports included.
 
     .venv/bin/python benchmarks/plan_time.py [--repeat 5] [--services 200] [--target local ...]
+    .venv/bin/python benchmarks/plan_time.py --vms 50 100 200 --target gcp --repeat 3
 
 For each target, the seed example (examples/migrate) and a generated project of ``--services``
-services are planned in new interpreters, ``--repeat`` times each. Prints the median wall and
-CPU time (the child's user + system), the share of it spent importing (``-X importtime``, the
-top-level imports' cumulative time), and the generated project's ratio to the seed. Nothing is
+services (or, with ``--vms``, projects of that many plain-TCP services: VMs on gcp) are
+planned in new interpreters, ``--repeat`` times each. Prints the median wall and CPU time (the
+child's user + system), the share of it spent importing (``-X importtime``, the top-level
+imports' cumulative time), and each generated project's ratio to the seed. Nothing is
 asserted: numbers depend on the machine.
 """
 
@@ -44,6 +46,23 @@ def generated_project(services: int) -> dict:
             reach = {"ports": [f"{10000 + index}:80"]} if index % 20 == 1 else {}
             spec |= {**reach, "depends_on": [f"svc{index // 10 * 10:03d}"]}
         document["services"][name] = spec
+    return document
+
+
+def vm_project(services: int) -> dict:
+    """Plain-TCP services (each a VM on gcp): databases, and TCP apps that each name the
+    database before them in a URL (which the target rewrites to its address)."""
+    document: dict = {"services": {}}
+    for index in range(services):
+        if index % 2 == 0:
+            spec: dict = {"image": "postgres:16", "ports": ["5432"]}
+        else:
+            spec = {
+                "image": f"example/tcp{index:03d}:1.0",
+                "expose": ["7000"],
+                "environment": {"DATABASE_URL": f"postgres://vm{index - 1:03d}:5432/app"},
+            }
+        document["services"][f"vm{index:03d}"] = spec
     return document
 
 
@@ -86,16 +105,26 @@ def main() -> None:
     options.add_argument("--repeat", type=int, default=5)
     options.add_argument("--services", type=int, default=200)
     options.add_argument(
+        "--vms",
+        type=int,
+        nargs="+",
+        help="instead of the layered project, projects of this many plain-TCP services each",
+    )
+    options.add_argument(
         "--target", action="append", choices=("local", "aws", "gcp", "digitalocean")
     )
     args = options.parse_args()
+    generated = (
+        {f"{n} VMs": vm_project(n) for n in args.vms}
+        if args.vms
+        else {f"{args.services} services": generated_project(args.services)}
+    )
     with tempfile.TemporaryDirectory() as folder:
-        generated = Path(folder) / "compose.yaml"
-        generated.write_text(yaml.safe_dump(generated_project(args.services)))
-        projects = {
-            "seed": str(ROOT / "examples/migrate/compose.yaml"),
-            f"{args.services} services": str(generated),
-        }
+        projects = {"seed": str(ROOT / "examples/migrate/compose.yaml")}
+        for index, (label, document) in enumerate(generated.items()):
+            path = Path(folder) / f"compose{index}.yaml"
+            path.write_text(yaml.safe_dump(document))
+            projects[label] = str(path)
         print(f"{'target':8s} {'project':14s} {'wall s':>8s} {'cpu s':>8s} {'imports s':>10s}")
         for target in args.target or ["local", "aws", "gcp"]:
             seed: Run | None = None

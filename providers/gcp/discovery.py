@@ -5,6 +5,8 @@ exists, and the values that name another service rewritten to reach it there (se
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import cached_property
+from types import MappingProxyType
 from typing import Any
 
 import pulumi
@@ -16,6 +18,10 @@ from providers.gcp.placement import Kind, Placement
 from providers.gcp.references import Endpoint, references, rewrite
 from providers.gcp.shared import Shared
 from providers.gcp.stores import StoreAddress
+
+Hosts = MappingProxyType[str, str]
+"""VM services' internal IPs by name: read-only, which Pulumi does not lift into an Output per
+entry (as it does a dict's) whenever the value passes through ``Output.all``."""
 
 
 class Directory:
@@ -45,6 +51,32 @@ class Directory:
         self.hosts |= {
             name: (address.host, False) for name, address in self.store_addresses.items()
         }
+
+    def other_vms(self, own: str) -> pulumi.Output[Hosts]:
+        """Every VM service's internal IP by name but ``own``'s: known (in a preview) once the
+        other VMs' addresses are, whether ``own``'s is or not."""
+        before, after = self._chains[own]
+        return pulumi.Output.all(before, after).apply(lambda two: Hosts({**two[0], **two[1]}))
+
+    @cached_property
+    def _chains(self) -> dict[str, tuple[pulumi.Output[Hosts], pulumi.Output[Hosts]]]:
+        """For each VM, the addresses of the VMs before it in name order and of those after
+        it: two chains every VM shares, so N VMs make O(N) Outputs, where an Output over the
+        N - 1 other addresses for each VM made N² of Pulumi's tasks and callbacks."""
+        names = sorted(self.addresses)
+
+        def chain(order: list[str]) -> dict[str, pulumi.Output[Hosts]]:
+            so_far = pulumi.Output.from_input(Hosts({}))
+            upto: dict[str, pulumi.Output[Hosts]] = {}
+            for name in order:
+                upto[name] = so_far
+                so_far = pulumi.Output.all(so_far, self.addresses[name].address).apply(
+                    lambda pair, name=name: Hosts({**pair[0], name: pair[1]})
+                )
+            return upto
+
+        before, after = chain(names), chain(names[::-1])
+        return {name: (before[name], after[name]) for name in names}
 
     def rewritten(self, service: Service, key: str, value: Text) -> pulumi.Input[str]:
         """``value`` with references to other services replaced by their addresses, and in a

@@ -155,6 +155,9 @@ class Boot:
         self.grants: list[pulumi.Resource] = []
         self.run: list[vm.Group] = [["--name", service.name], *vm.ports(service)]
         self._environment()
+        self.hosts_at = len(self.run)
+        """Where in ``run`` the ``--add-host`` groups go, after the environment: added once
+        the other VMs' addresses are known (``user_data``)."""
         self._files()
         self._mounts()
         self.run += vm.settings_words(service)
@@ -162,6 +165,8 @@ class Boot:
         self._command()
 
     def user_data(self) -> pulumi.Output[str]:
+        """The cloud-config, once this VM's own Outputs and the other VMs' addresses are
+        known."""
         spec = {
             "name": self.service.name,
             "registry": self.machines.registry.host if self.service.build else None,
@@ -171,7 +176,14 @@ class Boot:
             "disks": self.disks,
             "run": self.run,
         }
-        return pulumi.Output.from_input(spec).apply(vm.cloud_config)
+        hosts = self.machines.directory.other_vms(self.service.name)
+        return pulumi.Output.all(pulumi.Output.from_input(spec), hosts).apply(self._cloud_config)
+
+    def _cloud_config(self, resolved: list[Any]) -> str:
+        spec, hosts = resolved
+        run = list(spec["run"])
+        run[self.hosts_at : self.hosts_at] = vm.host_words(hosts)
+        return vm.cloud_config({**spec, "run": run})
 
     def secret(self, label: str, data: pulumi.Input[str]) -> str:
         """A shell variable the script reads the secret into: the metadata names its version."""
@@ -189,9 +201,6 @@ class Boot:
                 self.env.append({"key": key, "var": self.secret(key, rewritten)})
             else:
                 self.run.append(["--env", vm.env_word(key, rewritten)])
-        for other, address in sorted(self.machines.directory.addresses.items()):
-            if other != service.name:
-                self.run.append(["--add-host", pulumi.Output.concat(other, ":", address.address)])
 
     def _files(self) -> None:
         for index, file in enumerate(self.service.files):

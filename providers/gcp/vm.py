@@ -47,6 +47,12 @@ def env_word(key: str, value: pulumi.Input[str]) -> Word:
     return f"{key}={value}" if isinstance(value, str) else pulumi.Output.concat(key, "=", value)
 
 
+def host_words(hosts: Mapping[str, str]) -> list[Group]:
+    """``--add-host`` for each other VM service: its compose name resolves to its internal IP
+    inside the container, as on compose's network."""
+    return [["--add-host", f"{name}:{ip}"] for name, ip in sorted(hosts.items())]
+
+
 def ports(service: Service) -> list[Group]:
     """Container ports published on the VM's address; none for a service that names none
     (it still runs on Docker's bridge network, never the host's).
