@@ -62,7 +62,7 @@ def references(
     """The references to ``services`` (not ``own``) in one environment value, in order."""
     found: list[Reference] = []
     for name in services:
-        if name == own:
+        if name == own or name not in value:  # each shape names the service verbatim
             continue
         if value == name and HOST_KEY.search(key.upper()):
             found.append(Reference(name, 0, len(value), None, None))
