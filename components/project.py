@@ -20,6 +20,7 @@ from typing import Any
 
 import pulumi
 
+from berth.errors import BerthError
 from berth.graph import Gate, deployment_order, gates
 from berth.load import load_project
 from berth.model import ComposeProject
@@ -41,7 +42,8 @@ from components.target import (
 class ProjectArgs:
     compose: ComposeProject
     """The loaded compose files (``ProjectArgs.from_files`` loads them)."""
-    target: TargetModule
+    target: TargetModule | str
+    """The target, or its name (``"aws"``)."""
     options: Any = None
     """The target's ``Options`` (e.g. ``providers.aws.Options``); None: Pulumi.yaml's defaults."""
     secrets: Mapping[str, str] = field(default_factory=dict)
@@ -119,11 +121,12 @@ class Project(pulumi.ComponentResource):
         self, name: str, args: ProjectArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         names = Names(name, legacy=args.legacy_names)
+        module = load_target(args.target) if isinstance(args.target, str) else args.target
+        options = _options(module, args.options)
         super().__init__("berth:index:Project", name, None, opts)
         self.compose = dataclasses.replace(args.compose, name=name)
         """The compose project as deployed: under the Project's name."""
-        options = args.options if args.options is not None else args.target.Options.parse({})
-        target = args.target.create(self.compose, TargetArgs(names, options, args.secrets), self)
+        target = module.create(self.compose, TargetArgs(names, options, args.secrets), self)
         self.shared: Mapping[str, pulumi.Resource] = target.shared
         """The target's shared resources by role (network, cluster, load balancer, ...)."""
         self.services: dict[str, Service] = {}
@@ -159,3 +162,17 @@ class Project(pulumi.ComponentResource):
             else:
                 resources.extend(self.services[dependency].handle.started)
         return resources
+
+
+def _options(target: TargetModule, given: Any) -> Any:
+    """The target's typed settings: ``given``, or Pulumi.yaml's defaults; another target's
+    settings are refused by name rather than failing deep inside the target."""
+    if given is None:
+        return target.Options.parse({})
+    if not isinstance(given, target.Options):
+        raise BerthError(
+            f"the {target.NAME} target was given {type(given).__name__} as its options",
+            hint=f"pass providers.{target.NAME}.Options (e.g. "
+            f"providers.{target.NAME}.Options.parse({{...}})), or no options for the defaults",
+        )
+    return given

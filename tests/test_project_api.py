@@ -81,3 +81,23 @@ def test_a_provider_methods_call_is_recorded_with_its_receiver() -> None:
     calls = [i for i in _run("aws", program).invocations if i.token.endswith("/terraformConfig")]
     assert calls
     assert {call.provider.split("::")[3] for call in calls} == {"explicit"}
+
+
+def test_another_targets_options_are_refused_by_name() -> None:
+    options = aws.Options.parse({})
+
+    def program() -> Project:
+        return Project("shop", ProjectArgs.from_files(RELEASE, "local", options=options))
+
+    with pytest.raises(BerthError) as caught:
+        _run("local", program)
+    assert "the local target was given AwsOptions as its options" in caught.value.message
+
+
+def test_the_target_may_be_given_by_name() -> None:
+    def program() -> Project:
+        compose = ProjectArgs.from_files(RELEASE, "local").compose
+        return Project("shop", ProjectArgs(compose, "local"))
+
+    plan = _run("local", program)
+    assert any(r.type == "docker:index/network:Network" for r in plan.registrations)
