@@ -14,6 +14,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from components.provider_config import provider_config
 from providers.aws.identity import STRUCTURED_KEYS, identity_config, terraform_identity
 
 
@@ -71,13 +72,6 @@ def _stack_identity() -> dict[str, Any]:
 
 
 def _provider_identity(provider: pulumi.ProviderResource) -> pulumi.Output[dict[str, Any]]:
-    """An explicit provider's identity, from its Terraform config. Asked once the provider
-    exists: a provider a preview has yet to create has no id, and asking it then fails
-    ("unknown provider", pulumi/pulumi-aws#5634); the identity is then unknown, which no
-    run-once resource's diff reads."""
-    return provider.id.apply(
-        # any provider of the aws package answers the method, an aws.Provider or not
-        lambda _: aws.Provider.terraform_config(provider).apply(
-            lambda config: terraform_identity(config.result)
-        )
-    )
+    """An explicit provider's identity, from its Terraform config (unknown in a preview that
+    creates the provider, which no run-once resource's diff reads)."""
+    return provider_config(provider).apply(terraform_identity)

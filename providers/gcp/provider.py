@@ -17,6 +17,7 @@ import pulumi
 import pulumi_gcp as gcp
 
 from berth.errors import BerthError
+from components.provider_config import provider_config
 from providers.gcp.identity import KEYS, from_terraform
 
 
@@ -53,9 +54,8 @@ def identity(parent: pulumi.Resource) -> pulumi.Output[dict[str, Any]] | None:
     the environment, as the gcp provider does). Secret whether or not they were set with
     ``--secret``."""
     explicit = parent.get_provider("gcp::Provider")
-    if isinstance(explicit, gcp.Provider):
-        config = explicit.terraform_config().apply(lambda found: from_terraform(found.result))
-        return pulumi.Output.secret(config)
+    if explicit is not None:
+        return pulumi.Output.secret(provider_config(explicit).apply(from_terraform))
     stack = pulumi.Config("gcp")
     delegates = "impersonateServiceAccountDelegates"
     values: dict[str, Any] = {key: stack.get_secret(key) for key in KEYS if key != delegates}

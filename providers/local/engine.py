@@ -18,6 +18,8 @@ from typing import Any
 import pulumi
 from pulumi.runtime.config import is_config_secret
 
+from components.provider_config import provider_config
+
 SETTINGS: Mapping[str, str] = {
     "host": "DOCKER_HOST",
     "context": "DOCKER_CONTEXT",
@@ -41,8 +43,8 @@ def engine_input(parent: pulumi.Resource) -> pulumi.Input[dict[str, Any]] | None
     sets any (the runner then reads the environment, as the provider does)."""
     provider = parent.get_provider("docker::Provider")
     if provider is not None:
-        config = provider.terraform_config()  # type: ignore[attr-defined]
-        return config.apply(lambda c: _marked(_engine(_terraform_reader(c.result))))
+        config = provider_config(provider)
+        return config.apply(lambda c: _marked(_engine(_terraform_reader(c))))
     stack = pulumi.Config("docker")
     engine = _engine(lambda key: stack.get_object(key) if key == "sshOpts" else stack.get(key))
     if not engine:
