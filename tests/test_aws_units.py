@@ -160,7 +160,8 @@ def test_a_database_images_port_stays_internal_whatever_its_number():
 
 def test_every_target_sizes_by_the_larger_of_limit_and_reservation():
     """One sizing rule (issue 11): a reservation above the limit is what the service needs."""
-    from providers.gcp.sizing import Request, machine_type
+    from berth.sizing import Request
+    from providers.gcp.sizing import machine_type
 
     resources = Resources(cpus=1.0, memory=2 * 1024**3, reserved_cpus=4.0, reserved_memory=None)
     service = Service(name="api", image="a", resources=resources)

@@ -7,12 +7,13 @@ import pytest
 
 from berth.errors import BerthError
 from berth.model import ComposeProject, Healthcheck, Port, Resources, Service
+from berth.sizing import GIB, MIB, Request
 from providers.gcp.cloudrun import probes
 from providers.gcp.names import CLOUD_RUN_NAME, cloud_name, secret_id
 from providers.gcp.options import GcpOptions
 from providers.gcp.placement import Kind, place
 from providers.gcp.references import Endpoint, references, rewrite
-from providers.gcp.sizing import GIB, MIB, Request, TooLarge, cloud_run_limits, machine_type
+from providers.gcp.sizing import TooLarge, cloud_run_limits, machine_type
 
 ENDPOINTS = {
     "db": Endpoint("10.20.0.7"),

@@ -9,8 +9,9 @@ import json
 import pytest
 
 from berth.errors import BerthError
+from berth.sizing import Request
 from providers.gcp import _private_ip as private_ip
-from providers.gcp.sizing import Request, TooLarge, redis_size_gb, sql_tier
+from providers.gcp.sizing import TooLarge, redis_size_gb, sql_tier
 from tests.aws_support import component_outputs, resource_options
 from tests.conftest import copy_example
 from tests.plans import find, of_type, waits_on_services

@@ -10,6 +10,7 @@ import pulumi
 
 from berth.errors import BerthError
 from berth.model import ComposeProject, Secret, Service
+from berth.sizing import Request
 from berth.sources import Sources
 from berth.stores import ManagedStore, StoreKind, store_warnings
 from providers.gcp import vm
@@ -17,7 +18,7 @@ from providers.gcp.images import BadImage, ImageRef
 from providers.gcp.mounts import named_sources
 from providers.gcp.options import GcpOptions
 from providers.gcp.placement import Kind, Placement, ignored_here
-from providers.gcp.sizing import Request, TooLarge, cloud_run_limits, machine_type
+from providers.gcp.sizing import TooLarge, cloud_run_limits, machine_type
 from providers.gcp.stores import check_store
 
 Fail = Callable[[str, str, str], BerthError]

@@ -13,6 +13,7 @@ import pulumi
 import pulumi_gcp as gcp
 
 from berth.model import Secret, Service
+from berth.sizing import Request
 from components.target import ServiceHandle
 from providers.gcp import vm
 from providers.gcp.discovery import Directory
@@ -24,7 +25,7 @@ from providers.gcp.readiness import START_TIMEOUT, VmServiceReady
 from providers.gcp.registry import Registry
 from providers.gcp.secrets import Secrets
 from providers.gcp.shared import Shared
-from providers.gcp.sizing import Request, machine_type
+from providers.gcp.sizing import machine_type
 from providers.gcp.volumes import Volume
 from providers.gcp.workloads import workload_resources
 

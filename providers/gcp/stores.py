@@ -24,11 +24,12 @@ import pulumi_gcp as gcp
 
 from berth.errors import BerthError
 from berth.model import Secret, Service, Text
+from berth.sizing import Request
 from berth.sources import Sources
 from berth.stores import ManagedStore, StoreKind, secret_password
 from components.names import Names
 from providers.gcp.names import cloud_name
-from providers.gcp.sizing import Request, TooLarge, redis_size_gb, sql_tier
+from providers.gcp.sizing import TooLarge, redis_size_gb, sql_tier
 
 SERVICES_RANGE_PREFIX = 20
 """The range reserved for Google's services: Cloud SQL takes a /24 per region, Memorystore a

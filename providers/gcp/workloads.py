@@ -15,6 +15,7 @@ import pulumi
 import pulumi_gcp as gcp
 
 from berth.model import Secret, Service, Text
+from berth.sizing import Request
 from components.run_once import job_secrets
 from components.target import JobHandle, ServiceHandle
 from providers.gcp import cloudrun
@@ -28,7 +29,7 @@ from providers.gcp.registry import Registry
 from providers.gcp.run_once import CloudRunJobExecution
 from providers.gcp.secrets import Secrets
 from providers.gcp.shared import Shared
-from providers.gcp.sizing import Request, cloud_run_limits
+from providers.gcp.sizing import cloud_run_limits
 from providers.gcp.volumes import Volume
 
 GEN2 = "EXECUTION_ENVIRONMENT_GEN2"
