@@ -11,6 +11,7 @@ name begins with its parent's name is aliased to the parent's old name plus the 
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass
 
@@ -18,6 +19,8 @@ import pulumi
 
 from berth.errors import BerthError
 
+AUTONAME_SUFFIX = 8
+"""What Pulumi's autonaming adds to a logical name: ``-`` and 7 random hex characters."""
 PROJECT_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 """What Compose accepts as a project name: cloud resource names are derived from it."""
 
@@ -47,3 +50,13 @@ class Names:
         """Options for a resource parented to the Project, now named ``self(old_name)``:
         an alias to ``old_name`` when the stack may hold it under that name."""
         return pulumi.ResourceOptions(aliases=[pulumi.Alias(name=old_name)] if self.legacy else [])
+
+
+def fitted(name: str, limit: int) -> str:
+    """``name``, cut so that the name Pulumi's autonaming makes of it is at most ``limit``
+    characters (a cloud's limit: Pulumi refuses a longer one at preview); a hash of the whole
+    keeps cut names unique."""
+    room = limit - AUTONAME_SUFFIX
+    if len(name) <= room:
+        return name
+    return f"{name[: room - 7]}-{hashlib.sha256(name.encode()).hexdigest()[:6]}"

@@ -189,6 +189,45 @@ def test_images_already_pinned_and_ecr_images_resolve_without_docker_hub(project
     )
 
 
+def test_ecr_images_outside_the_stack_are_pulled_with_a_grant_and_looked_up_in_their_region(
+    project_dir, write
+):
+    """The execution role may pull only what it is granted: a same-account repository of
+    another team, or another region's, fails with CannotPullContainer unless named; and an
+    image in another region is looked up there, not in the stack's."""
+    write(
+        """
+        name: shop
+        services:
+          api:
+            image: 123456789012.dkr.ecr.eu-west-1.amazonaws.com/team/api:1.0
+          worker:
+            image: 210987654321.dkr.ecr.us-east-1.amazonaws.com/shared/base:2
+          job:
+            image: 123456789012.dkr.ecr.eu-west-1.amazonaws.com/team/api:1.1
+            restart: "no"
+        """
+    )
+    lookups: list[dict] = []
+
+    def recording(function, args):
+        if function == "aws:ecr/getImage:getImage":
+            lookups.append(dict(args))
+        return plan_call(function, args)
+
+    with mock.patch.object(providers.aws, "plan_call", recording):
+        plan = aws_program(["compose.yaml"])
+
+    policy = json.loads(find(plan, ROLE_POLICY, "shop-execution").inputs["policy"])
+    (pull,) = [s for s in policy["Statement"] if "ecr:BatchGetImage" in s["Action"]]
+    assert pull["Resource"][2:] == [
+        "arn:aws:ecr:eu-west-1:123456789012:repository/team/api",
+        "arn:aws:ecr:us-east-1:210987654321:repository/shared/base",
+    ], "each referenced repository once, after the stack's own and its cache"
+    regions = {(a["repositoryName"], a["region"]) for a in lookups}
+    assert regions == {("team/api", "eu-west-1"), ("shared/base", "us-east-1")}
+
+
 def test_reordered_volumes_do_not_change_a_jobs_definition(project_dir, write):
     compose = """
         name: shop
@@ -266,24 +305,71 @@ def test_each_volume_is_mounted_only_by_the_task_roles_of_its_services(project_d
     for name in ("db", "backup", "web"):
         assert find(plan, TASK_DEFINITION, name).inputs["taskRoleArn"] == role_arn(name)
 
-    policy = json.loads(
-        find(plan, "aws:efs/fileSystemPolicy:FileSystemPolicy", "shop-efs").inputs["policy"]
-    )
-    grants = {
-        s["Condition"]["StringEquals"]["elasticfilesystem:AccessPointArn"]: s
-        for s in policy["Statement"]
-        if s["Effect"] == "Allow"
-    }
-    pgdata = grants[next(arn for arn in grants if "pgdata" in arn)]
-    reports = grants[next(arn for arn in grants if "reports" in arn)]
-    assert pgdata["Principal"]["AWS"] == [role_arn("backup"), role_arn("db")]
-    assert "elasticfilesystem:ClientRootAccess" in pgdata["Action"], "db writes it"
-    assert reports["Principal"]["AWS"] == [role_arn("backup")]
-    deny = next(s for s in policy["Statement"] if s["Effect"] == "Deny")
+    def access_point(volume: str) -> str:
+        registration = find(plan, "aws:efs/accessPoint:AccessPoint", f"shop-{volume}")
+        return plan_outputs(registration.type, registration.inputs)["arn"]
+
+    def grants(name: str) -> dict[str, list[str]]:
+        """Each access point the role may mount, to what it may do there."""
+        policy = json.loads(find(plan, ROLE_POLICY, f"shop-{name}-volumes").inputs["policy"])
+        return {
+            arn: statement["Action"]
+            for statement in policy["Statement"]
+            for arn in statement["Condition"]["StringEquals"]["elasticfilesystem:AccessPointArn"]
+        }
+
+    mount, root, write = (f"elasticfilesystem:Client{a}" for a in ("Mount", "RootAccess", "Write"))
+    assert grants("db") == {access_point("pgdata"): [mount, root, write]}, "db writes it"
+    assert grants("backup") == {
+        access_point("pgdata"): [mount, root],
+        access_point("reports"): [mount, root, write],
+    }, "backup reads pgdata and writes reports, nothing else"
+    assert not [r for r in of_type(plan, ROLE_POLICY) if r.name == "shop-web-volumes"]
+    for name in ("db", "backup"):
+        role_policy = find(plan, ROLE_POLICY, f"shop-{name}-volumes")
+        assert role_policy.inputs["role"] == f"shop-{name}-task-id"
+    file_system_policy = find(plan, "aws:efs/fileSystemPolicy:FileSystemPolicy", "shop-efs")
+    (deny,) = json.loads(file_system_policy.inputs["policy"])["Statement"]
+    assert deny["Effect"] == "Deny"
     assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
     definition = find(plan, TASK_DEFINITION, "db")
     (volume,) = definition.inputs["volumes"]
     assert volume["efsVolumeConfiguration"]["authorizationConfig"]["iam"] == "ENABLED"
-    policy_urn = find(plan, "aws:efs/fileSystemPolicy:FileSystemPolicy", "shop-efs").urn
-    assert policy_urn in find(plan, ECS_SERVICE, "db").dependencies
-    assert policy_urn in find(plan, JOB, "backup-run").dependencies
+    for name, waiting in (
+        ("db", find(plan, ECS_SERVICE, "db")),
+        ("backup", find(plan, JOB, "backup-run")),
+    ):
+        assert file_system_policy.urn in waiting.dependencies
+        assert find(plan, ROLE_POLICY, f"shop-{name}-volumes").urn in waiting.dependencies
+
+
+def _volumes_compose(count: int) -> str:
+    mounts = "".join(f"\n      - v{i}:/data/{i}" for i in range(count))
+    named = "".join(f"\n  v{i}: {{}}" for i in range(count))
+    service = f"  app:\n    image: busybox\n    volumes:{mounts}"
+    return f"name: shop\nservices:\n{service}\nvolumes:{named}\n"
+
+
+def test_volume_grants_stay_within_iam_limits_however_many_volumes(project_dir, write):
+    """Issue 18: in the file system policy, each volume's grant took about 460 characters,
+    past EFS's 20,000 near 43 volumes. In the task role, with the longest real ARNs (partition
+    aws-us-gov, a 14-character region, fsap- and 17 hex digits), 80 volumes fit IAM's limit,
+    and the file system policy no longer grows."""
+    from providers.aws.volumes import MAX_VOLUMES_PER_ROLE
+
+    write(_volumes_compose(MAX_VOLUMES_PER_ROLE))
+    plan = aws_program(["compose.yaml"])
+
+    longest = "arn:aws-us-gov:elasticfilesystem:ap-southeast-4:123456789012:access-point/fsap-"
+    policy = find(plan, ROLE_POLICY, "shop-app-volumes").inputs["policy"]
+    realistic = re.sub(
+        r"arn:aws:elasticfilesystem:[^\"]*access-point/[^\"]*", longest + "0" * 17, policy
+    )
+    assert realistic.count(longest) == MAX_VOLUMES_PER_ROLE
+    assert len(re.sub(r"\s", "", realistic)) <= INLINE_POLICIES_LIMIT
+    file_system = find(plan, "aws:efs/fileSystemPolicy:FileSystemPolicy", "shop-efs")
+    assert len(file_system.inputs["policy"]) < 400
+
+    write(_volumes_compose(MAX_VOLUMES_PER_ROLE + 1))
+    with pytest.raises(BerthError, match=r"service 'app', field 'volumes'.*81 named volumes"):
+        aws_program(["compose.yaml"])

@@ -5,6 +5,8 @@ deployment makes are well-formed."""
 
 from __future__ import annotations
 
+import json
+
 import boto3
 import pytest
 from moto import mock_aws
@@ -63,3 +65,64 @@ def test_secrets_manager_and_ecr_accept_the_names_and_the_lifecycle_policy(prod_
             repositoryName=lifecycle.inputs["repository"],
             lifecyclePolicyText=lifecycle.inputs["policy"],
         )
+
+
+@mock_aws
+def test_destroy_deletes_the_repositories_the_pull_through_cache_filled(monkeypatch):
+    """ECR makes a repository the first time a task pulls through the cache rule; nothing of
+    the stack owns it, so ``pulumi destroy`` would leave it: the cleanup resource deletes those
+    under the stack's prefix, with their images, and no other."""
+    from providers.aws.cleanup import CachedRepositoriesProvider, delete_cached_repositories
+    from providers.aws.images import INIT_REPOSITORY, cache_prefix
+
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
+    ecr = boto3.client("ecr")
+    prefix = cache_prefix("shop-dev")
+    for name in (f"{prefix}/{INIT_REPOSITORY}", f"{prefix}/library/nginx", "shop-dev/web"):
+        ecr.create_repository(repositoryName=name)
+    ecr.put_image(
+        repositoryName=f"{prefix}/{INIT_REPOSITORY}",
+        imageManifest=json.dumps(
+            {
+                "schemaVersion": 2,
+                "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+            }
+        ),
+        imageTag="1.37",
+    )
+    ecr.create_repository(repositoryName=f"{prefix}x/other")
+
+    assert sorted(delete_cached_repositories(ecr, prefix)) == [
+        f"{prefix}/{INIT_REPOSITORY}",
+        f"{prefix}/library/nginx",
+    ]
+    left = {r["repositoryName"] for r in ecr.describe_repositories()["repositories"]}
+    assert left == {"shop-dev/web", f"{prefix}x/other"}
+
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    ecr.create_repository(repositoryName=f"{prefix}/{INIT_REPOSITORY}")
+    CachedRepositoriesProvider().delete(prefix, {"prefix": prefix, "region": "eu-west-1"})
+    assert {r["repositoryName"] for r in ecr.describe_repositories()["repositories"]} == left
+
+
+def test_the_cleanup_is_deleted_before_the_cache_rule(prod_plan):
+    from tests.plans import find
+
+    cleanup = find(
+        prod_plan, "pulumi-python:dynamic/berth:CachedRepositories", "ecr-public-repositories"
+    )
+    rule = find(prod_plan, "aws:ecr/pullThroughCacheRule:PullThroughCacheRule", "ecr-public")
+    assert rule.urn in cleanup.dependencies
+    assert cleanup.inputs["identity"] == "[secret]"
+
+
+def test_the_cleanup_unpickles_in_a_fresh_interpreter_in_the_project_root():
+    from providers.aws.cleanup import CachedRepositoriesProvider
+    from tests.pickling import unpickled_in_project_root
+
+    printed = unpickled_in_project_root(
+        CachedRepositoriesProvider(),
+        'print(provider.create({"prefix": "berth-0a1b"}).id)',
+    )
+    assert printed.split() == ["berth-0a1b"]

@@ -55,7 +55,7 @@ def test_migrate_example_runs_db_then_the_job_then_web(project_dir):
     assert waits_on_services(plan, run) == {"db"}
     assert waits_on_services(plan, db) == set()
     for service in (db, web):
-        assert service.inputs["waitForSteadyState"] is True
+        assert "waitForSteadyState" not in service.inputs, "the release check waits instead"
         assert service.inputs["deploymentCircuitBreaker"] == {"enable": True, "rollback": True}
         assert service.inputs["launchType"] == "FARGATE"
 
@@ -384,6 +384,42 @@ def test_two_services_on_one_published_port_are_refused(project_dir, write):
         aws_program(["compose.yaml"])
 
 
+def test_two_published_ports_of_one_container_port_are_both_served(project_dir, write):
+    """``5173:5173`` and ``5174:5173`` (an override with ``extends`` often gives both): one
+    target group per container port, one listener and rule per published port."""
+    write(
+        """
+        name: shop
+        services:
+          web:
+            image: nginx
+            ports: ["5173:5173", "5174:5173", "8080:80"]
+        """
+    )
+    plan = aws_program(["compose.yaml"])
+
+    groups = {r.name: r for r in of_type(plan, "aws:lb/targetGroup:TargetGroup")}
+    assert sorted(groups) == ["shop-web-5173", "shop-web-80"]
+    listeners = {r.urn: r.name for r in of_type(plan, "aws:lb/listener:Listener")}
+    rules = of_type(plan, "aws:lb/listenerRule:ListenerRule")
+    waits = {r.name: {u.rsplit("::", 1)[-1] for u in r.dependencies} for r in rules}
+    assert {name: sorted(on & {*listeners.values()}) for name, on in waits.items()} == {
+        "shop-web-5173": ["shop-5173"],
+        "shop-web-5174": ["shop-5174"],
+        "shop-web-8080": ["shop-8080"],
+    }
+    assert "shop-web-5173" in waits["shop-web-5174"], "forwards to the 5173 target group"
+    service = find(plan, ECS_SERVICE, "web").inputs
+    assert sorted(b["containerPort"] for b in service["loadBalancers"]) == [80, 5173]
+
+
+def test_more_container_ports_than_ecs_attaches_target_groups_are_refused(project_dir, write):
+    ports = ", ".join(f'"{8000 + i}:{8000 + i}"' for i in range(6))
+    write(f"name: shop\nservices:\n  web:\n    image: nginx\n    ports: [{ports}]\n")
+    with pytest.raises(BerthError, match=r"service 'web', field 'ports'.*at most 5 target"):
+        aws_program(["compose.yaml"])
+
+
 def test_no_load_balancer_without_a_published_port(project_dir, write):
     write("name: shop\nservices:\n  worker:\n    image: worker\n    expose: [9000]\n")
     plan = aws_program(["compose.yaml"])
@@ -578,7 +614,7 @@ def test_privileged_is_refused_and_fargate_limits_are_warned_about(project_dir, 
     plan = aws_program(["compose.yaml"])
     vpn = main_container(plan, "vpn")
     assert vpn["linuxParameters"] == {
-        "capabilities": {"add": ["SYS_PTRACE"], "drop": []},
+        "capabilities": {"add": ["SYS_PTRACE"]},
         "initProcessEnabled": True,
     }
     assert vpn["ulimits"] == [{"hardLimit": 4096, "name": "nofile", "softLimit": 1024}]

@@ -141,6 +141,32 @@ def test_a_failed_rollout_fails(ecs):
         ecs.check()
 
 
+def test_a_new_service_whose_first_deployment_fails_names_why(ecs):
+    """Issue 18: the ECS service has no steady-state wait (it ended a failed first deployment
+    in a bare 20-minute timeout), so the check follows a new service from its creation: its
+    one deployment in progress, then failed by the circuit breaker, with its tasks' reasons."""
+    ecs.service(deployment(NEW, "IN_PROGRESS", running=0))
+    ecs.service(deployment(NEW, "IN_PROGRESS", running=0))
+    ecs.service(
+        deployment(NEW, "FAILED", running=0, rolloutStateReason="ECS deployment circuit breaker")
+    )
+    ecs.tasks(
+        "STOPPED",
+        {
+            "taskDefinitionArn": NEW,
+            "stoppedReason": "CannotPullContainerError: pull image manifest has been retried",
+        },
+    )
+
+    with pytest.raises(NotReady) as failure:
+        ecs.check()
+
+    assert str(failure.value) == (
+        "service 'web' failed to deploy: ECS deployment circuit breaker. Stopped tasks: "
+        "CannotPullContainerError: pull image manifest has been retried"
+    )
+
+
 def test_service_healthy_waits_until_enough_tasks_are_healthy(ecs):
     clock = Clock()
     ecs.service(deployment(NEW, "COMPLETED"))

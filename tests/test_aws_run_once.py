@@ -270,6 +270,57 @@ def test_an_api_error_on_start_is_a_job_failure(aws):
         aws.run()
 
 
+UNASSUMABLE = (
+    "ECS was unable to assume the role 'arn:aws:iam::123456789012:role/migrate-migrate-task' "
+    "that was provided for this task. Please verify that the role being passed has the proper "
+    "trust relationship and permissions and that your IAM user has permissions to pass this role."
+)
+
+
+def test_a_role_too_new_for_ecs_is_tried_again_until_it_propagates(aws):
+    """pulumi/pulumi-awsx#927: right after its role is created, RunTask can refuse it."""
+    clock = Clock()
+    aws.leftovers()
+    for _ in range(2):
+        aws.ecs_stub.add_client_error(
+            "run_task", service_error_code="InvalidParameterException", service_message=UNASSUMABLE
+        )
+    aws.run_task(leftovers=True)
+    aws.stopped(0)
+    aws.log("done")
+
+    assert aws.run(pace=clock.pace())["exitCode"] == 0
+    assert clock.slept[:2] == [2.0, 4.0]
+
+
+def test_a_role_still_refused_after_two_minutes_fails_the_job(aws):
+    aws.leftovers()
+    for _ in range(8):  # tried at 0, 2, 6, 14, 30, 60, 90 and 120 s: two minutes, then no more
+        aws.ecs_stub.add_client_error(
+            "run_task", service_error_code="InvalidParameterException", service_message=UNASSUMABLE
+        )
+
+    with pytest.raises(JobFailed, match=r"could not start: .*unable to assume the role"):
+        aws.run()
+
+
+def test_a_task_that_iam_kept_from_starting_runs_again(aws):
+    """The execution role's policy, made moments before, not yet seen: the task never ran."""
+    aws.run_task()
+    aws.stopped(
+        None,
+        stopCode="TaskFailedToStart",
+        stoppedReason="ResourceInitializationError: unable to pull secrets or registry auth: "
+        "AccessDeniedException: User: arn:aws:sts::123456789012:assumed-role/x/y is not "
+        "authorized to perform: secretsmanager:GetSecretValue",
+    )
+    aws.run_task(leftovers=True)
+    aws.stopped(0)
+    aws.log("done")
+
+    assert aws.run()["exitCode"] == 0
+
+
 def test_an_interrupted_wait_stops_the_task(aws):
     def interrupt(_seconds: float) -> None:
         raise KeyboardInterrupt
@@ -341,6 +392,40 @@ def test_a_leftover_run_past_its_timeout_is_stopped_first(aws):
     aws.log("done")
 
     assert aws.run(job(timeout=600.0), clock.pace(poll_seconds=6))["exitCode"] == 0
+
+
+def test_deleting_the_job_stops_its_runs_so_the_cluster_can_go(aws):
+    """Issue 18: ``pulumi destroy`` failed with ClusterContainsTasksException when a run was
+    left over (an interrupted ``up``) or hung: the job's delete stops every run of it."""
+    clock = Clock()
+    aws.leftovers(LEFTOVER)
+    started = datetime.fromtimestamp(1_800_000_000.0 - 60, tz=UTC)
+    aws.ecs_stub.add_response(
+        "describe_tasks",
+        {"tasks": [{"taskArn": LEFTOVER, "lastStatus": "RUNNING", "startedAt": started}]},
+        {"cluster": CLUSTER, "tasks": [LEFTOVER]},
+    )
+    aws.stop("berth: the job was deleted", LEFTOVER)
+    aws.describe("DEPROVISIONING", LEFTOVER)
+    aws.describe("STOPPED", LEFTOVER)
+
+    with aws.ecs_stub:
+        run_once.stop_runs(job(), aws.ecs, clock.pace(poll_seconds=6))
+    aws.ecs_stub.assert_no_pending_responses()
+
+
+def test_deleting_a_job_whose_cluster_is_gone_stops_nothing(aws):
+    aws.ecs_stub.add_client_error(
+        "list_tasks", service_error_code="ClusterNotFoundException", service_message="gone"
+    )
+    with aws.ecs_stub:
+        run_once.stop_runs(job(), aws.ecs, Clock().pace())
+    aws.ecs_stub.assert_no_pending_responses()
+
+
+def test_the_provider_deletes_by_stopping_the_jobs_runs(props, stubbed):
+    stubbed.leftovers()
+    EcsJobProvider(poll_seconds=0).delete("migrate-1", {**props, "cluster": CLUSTER})
 
 
 # -- the provider: re-runs, updates, the engine's round trip ----------------------------------

@@ -5,6 +5,7 @@ the migration exactly as the container database did."""
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -18,6 +19,7 @@ RDS = "aws:rds/instance:Instance"
 CACHE = "aws:elasticache/replicationGroup:ReplicationGroup"
 DNS_INSTANCE = "aws:servicediscovery/instance:Instance"
 SECURITY_GROUP = "aws:ec2/securityGroup:SecurityGroup"
+RANDOM_ID = "random:index/randomId:RandomId"
 PASSWORD = "pw-managed-0a1b2c3d"
 
 
@@ -42,7 +44,8 @@ def test_the_seeds_database_is_rds_and_the_migration_waits_for_it(project_dir):
     assert inputs["publiclyAccessible"] is False
     assert inputs["deletionProtection"] is True
     assert inputs["skipFinalSnapshot"] is False
-    assert inputs["finalSnapshotIdentifier"] == "b-migrate-dev-db-final"
+    assert re.fullmatch(r"b-migrate-dev-db-final-[0-9a-f]{8}", inputs["finalSnapshotIdentifier"])
+    assert find(plan, RANDOM_ID, "db-snapshot").urn in db.dependencies, "drawn once per store"
     assert inputs["password"] == "[secret]"
     assert (inputs["username"], inputs["dbName"]) == ("postgres", "postgres")
     assert inputs["applyImmediately"] is False
@@ -173,3 +176,193 @@ def test_store_warnings_reach_the_plan(project_dir, write):
 
     assert any("its volumes are not used" in w for w in plan.warnings)
     assert not of_type(plan, "aws:efs/fileSystem:FileSystem"), "no EFS for a managed store"
+
+
+# -- what ElastiCache and RDS accept (issue 18) ------------------------------------------------
+
+CACHE_FILE = """
+services:
+  cache:
+    image: {image}
+    x-defang-redis: true
+    environment: {environment}
+  worker:
+    image: acme/worker
+    environment:
+      CACHE_URL: "{url}"
+"""
+TOKEN = "token-0123456789abcdef"
+
+
+def cache_plan(write, image="valkey/valkey:8", token=TOKEN, url="rediss://cache:6379"):
+    environment = '{REDIS_PASSWORD: "${REDIS_PASSWORD}"}' if token else "{}"
+    write(CACHE_FILE.format(image=image, environment=environment, url=url))
+    return aws_program(["compose.yaml"], secrets={"REDIS_PASSWORD": token} if token else {})
+
+
+@pytest.mark.parametrize("image", ["valkey/valkey:8", "redis:7", "redis:latest"])
+def test_an_auth_token_requires_tls_as_elasticache_demands(project_dir, write, image):
+    """ElastiCache refuses AUTH with transit_encryption_mode "preferred" ("Transit encryption
+    preferred is not supported with redis access control")."""
+    inputs = find(cache_plan(write, image), CACHE, "cache-cache").inputs
+    assert inputs["transitEncryptionEnabled"] is True
+    assert inputs["transitEncryptionMode"] == "required"
+    assert inputs["authToken"] == "[secret]"
+
+
+def test_redis_6_gets_tls_without_a_mode(project_dir, write):
+    """For Redis OSS 6.2 ElastiCache refuses any transit encryption mode ("not supported for
+    engine version 6.2.6"): only 7.0.5 and later take one."""
+    inputs = find(cache_plan(write, "redis:6.2-alpine"), CACHE, "cache-cache").inputs
+    assert inputs["engineVersion"] == "6.2"
+    assert inputs["transitEncryptionEnabled"] is True
+    assert "transitEncryptionMode" not in inputs
+
+
+@pytest.mark.parametrize("image", ["valkey/valkey:8", "redis:6"])
+def test_a_cache_without_a_token_stays_plain(project_dir, write, image):
+    inputs = find(cache_plan(write, image, token=None), CACHE, "cache-cache").inputs
+    assert inputs["transitEncryptionEnabled"] is False
+    assert "transitEncryptionMode" not in inputs
+    assert "authToken" not in inputs
+    assert inputs["atRestEncryptionEnabled"] is True
+
+
+def test_a_plain_client_of_a_cache_with_a_token_is_warned(project_dir, write):
+    plan = cache_plan(write, url="redis://:${REDIS_PASSWORD}@cache:6379/0")
+    (warning,) = [w for w in plan.warnings if "rediss://" in w]
+    assert "service 'worker': CACHE_URL connects to 'cache' with redis://" in warning
+    assert TOKEN not in " ".join(plan.warnings)
+    assert not [w for w in cache_plan(write).warnings if "rediss://" in w]
+
+
+def test_a_cache_version_elasticache_does_not_run_is_warned(project_dir, write):
+    plan = cache_plan(write, "redis:5")
+    assert find(plan, CACHE, "cache-cache").inputs["engineVersion"] == "7.1"
+    assert "service 'cache': ElastiCache runs no redis 5 that Berth maps; it runs 7.1" in (
+        plan.warnings
+    )
+
+
+@pytest.mark.parametrize(
+    "token",
+    ["my.redis_token+2024%x", "short-but-valid", "with space 0123456789", "x" * 129],
+)
+def test_an_auth_token_elasticache_refuses_is_refused_at_plan_time(project_dir, write, token):
+    with pytest.raises(BerthError) as refused:
+        cache_plan(write, token=token)
+    assert "REDIS_PASSWORD is not a password the managed store accepts" in refused.value.message
+    assert "! & # $ ^ < > -" in refused.value.hint
+    assert refused.value.service == "cache"
+    assert token not in str(refused.value)
+
+
+def test_every_character_elasticache_allows_is_accepted(project_dir, write):
+    token = "Aa0!&#$^<>-Zz9" + "x" * 4
+    assert find(cache_plan(write, token=token), CACHE, "cache-cache").inputs["authToken"]
+
+
+# -- identifiers: RDS and ElastiCache refuse "--", a trailing "-" and more than their length -----
+
+PROJECTS = ("billing", "a", "shop-front", "x" * 40, "my_app", "data-platform-reporting")
+STACKS = ("dev", "production", "pr-1234", "staging-eu-west-1", "s" * 30, "feature_x--y")
+SERVICES = ("db", "Orders_DB", "cache", "a" * 50, "pg-", "redis.primary")
+_AWS_IDENTIFIER = re.compile(r"[a-z](?:[a-z0-9]|-(?!-))*(?<!-)")
+"""RDS DBInstanceIdentifier / ElastiCache ReplicationGroupId: a letter first, letters, digits
+and single hyphens, no hyphen last."""
+
+
+@pytest.mark.parametrize("project", PROJECTS)
+def test_identifiers_are_valid_for_every_project_stack_and_service(project):
+    from providers.aws.stores import _identifier
+    from providers.aws.upgrades import MajorVersionProvider  # noqa: F401 - importable alone
+
+    seen: dict[str, tuple[str, str]] = {}
+    for stack in STACKS:
+        for service in SERVICES:
+            prefix = f"{project}-{stack}"
+            identifier = _identifier(prefix, service)
+            assert _AWS_IDENTIFIER.fullmatch(identifier), (prefix, service, identifier)
+            assert len(identifier) <= 30, "ElastiCache: 40; RDS: 63 with Terraform's 26 + '-'"
+            assert len(identifier + "-") + 26 <= 63
+            assert _AWS_IDENTIFIER.fullmatch(f"{identifier}-final-0a1b2c3d")
+            assert seen.setdefault(identifier, (stack, service)) == (stack, service)
+
+
+def test_the_identifier_of_the_issue_has_no_double_hyphen():
+    from providers.aws.stores import _identifier
+
+    assert "--" not in _identifier("billing-production", "db")
+    assert _identifier("billing-production", "db") == "b-billing-production-db"
+
+
+# -- a major version move is refused at preview unless downtime is allowed ---------------------
+
+
+def test_rds_gets_major_upgrades_exactly_when_downtime_is_allowed(project_dir, write):
+    for allowed in (False, True):
+        marking = "{allow-downtime: true}" if allowed else "true"
+        write(
+            "services:\n  db:\n    image: postgres:17\n"
+            f"    x-defang-postgres: {marking}\n"
+            "    environment: {POSTGRES_PASSWORD: '${PW}'}\n"
+        )
+        plan = aws_program(["compose.yaml"], secrets={"PW": "long-enough-pw"})
+        db = find(plan, RDS, "db-db")
+        assert db.inputs["allowMajorVersionUpgrade"] is allowed
+        assert db.inputs["applyImmediately"] is allowed
+        guard = find(plan, "pulumi-python:dynamic/berth:MajorVersion", "db-version")
+        assert guard.urn in db.dependencies, "RDS is asked only after the guard's check"
+        assert (guard.inputs["major"], guard.inputs["allowDowntime"]) == ("17", allowed)
+
+
+def test_postgres_latest_is_pinned_so_rds_defaults_never_move_a_stack(project_dir, write):
+    write(
+        "services:\n  db:\n    image: postgres:latest\n    x-defang-postgres: true\n"
+        "    environment: {POSTGRES_PASSWORD: '${PW}'}\n"
+    )
+    plan = aws_program(["compose.yaml"], secrets={"PW": "long-enough-pw"})
+    assert find(plan, RDS, "db-db").inputs["engineVersion"] == "17"
+
+
+def _guard(major: str, allow: bool = False) -> dict:
+    return {"store": "db", "engine": "PostgreSQL", "major": major, "allowDowntime": allow}
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "refused"),
+    [
+        (None, _guard("16"), None),
+        (_guard("16"), _guard("16"), None),
+        (_guard("16"), _guard("17"), "write x-defang-postgres: {allow-downtime: true}"),
+        (_guard("16"), _guard("17", allow=True), None),
+        (_guard("17", allow=True), _guard("16", allow=True), "cannot move back to 16"),
+        (_guard("9.6"), _guard("16"), "restarts the database"),
+    ],
+)
+def test_the_guard_refuses_a_move_rds_would_refuse(old, new, refused):
+    from providers.aws.upgrades import MajorVersionProvider
+
+    result = MajorVersionProvider().check(old or {}, new)
+    assert result.inputs == new
+    if refused is None:
+        assert result.failures == []
+    else:
+        (failure,) = result.failures
+        assert failure.property == "major"
+        assert refused in failure.reason
+        assert failure.reason.startswith("service 'db': ")
+
+
+def test_the_guard_unpickles_in_a_fresh_interpreter_in_the_project_root():
+    from providers.aws.upgrades import MajorVersionProvider
+    from tests.pickling import unpickled_in_project_root
+
+    printed = unpickled_in_project_root(
+        MajorVersionProvider(),
+        """
+        old = {"store": "db", "engine": "PostgreSQL", "major": "16", "allowDowntime": False}
+        print(len(provider.check(old, {**old, "major": "17"}).failures))
+        """,
+    )
+    assert printed.split() == ["1"]

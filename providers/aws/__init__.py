@@ -116,11 +116,12 @@ FIELD_SUPPORT: dict[str, Support] = {
     "deploy.labels": ignored("no service-level labels on ECS"),
     "x-defang-postgres": supported(
         "RDS for PostgreSQL in private subnets: version from the image tag, size from "
-        "deploy.resources, encrypted, protected; still reached as <service>:5432"
+        "deploy.resources, encrypted, protected; a major upgrade only with allow-downtime; "
+        "still reached as <service>:5432"
     ),
     "x-defang-redis": supported(
-        "ElastiCache (Valkey or Redis OSS) in private subnets, encrypted, REDIS_PASSWORD as AUTH "
-        "token; still reached as <service>:6379"
+        "ElastiCache (Valkey or Redis OSS) in private subnets, encrypted; with REDIS_PASSWORD "
+        "as AUTH token, TLS only (rediss://); still reached as <service>:6379"
     ),
     **dict.fromkeys(
         (
@@ -179,7 +180,7 @@ _AUTONAMED = {
 def plan_outputs(type_: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
     """What the AWS resources report once created, for the offline plan: derived from their
     inputs, so two plans of the same project are identical."""
-    digest = hashlib.sha256(json.dumps(inputs, sort_keys=True, default=str).encode()).hexdigest()
+    digest = _digest(json.dumps(inputs, sort_keys=True, default=str))
     short = digest[:12]
     outputs: dict[str, Any] = {}
     if type_ in _ARNS:
@@ -205,14 +206,19 @@ def plan_outputs(type_: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
     elif type_ in _AUTONAMED:
         outputs["name"] = inputs.get("name") or f"{_AUTONAMED[type_]}-{short}"
     elif type_ == "aws:rds/instance:Instance":
-        outputs["address"] = f"{inputs.get('identifierPrefix')}{short}.rds.{PLAN_REGION}.aws"
+        # From the identifier alone, as AWS derives it: an update (a new password) keeps it.
+        prefix = str(inputs.get("identifierPrefix"))
+        outputs["address"] = f"{prefix}{_digest(prefix)[:12]}.rds.{PLAN_REGION}.aws"
     elif type_ == "aws:elasticache/replicationGroup:ReplicationGroup":
+        group = str(inputs.get("replicationGroupId"))
         outputs["primaryEndpointAddress"] = (
-            f"master.{inputs.get('replicationGroupId')}.{short}.cache.{PLAN_REGION}.aws"
+            f"master.{group}.{_digest(group)[:6]}.cache.{PLAN_REGION}.aws"
         )
     elif type_ == "aws:secretsmanager/secretVersion:SecretVersion":
         # From the secret's id alone: a digest of the value would print a hash of a secret.
         outputs["versionId"] = str(uuid.uuid5(uuid.NAMESPACE_URL, str(inputs.get("secretId"))))
+    elif type_ == "random:index/randomId:RandomId":
+        outputs["hex"] = short[: 2 * int(inputs.get("byteLength", 4))]
     elif type_ == "pulumi-python:dynamic/berth:EcsJob":
         outputs |= OFFLINE_RESULT
     elif type_ == "pulumi-python:dynamic/berth:EcsServiceReady":
@@ -299,6 +305,10 @@ def plan_call(function: str, args: Mapping[str, Any]) -> dict[str, Any]:
         reference = f"{args.get('registryId')}/{args['repositoryName']}:{args.get('imageTag')}"
         return {"id": reference, "imageDigest": plan_digest(reference)}
     return _PLAN_ANSWERS.get(function, {})
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def plan_digest(reference: str) -> str:

@@ -163,6 +163,10 @@ def health_check(check: Healthcheck, command: Sequence[str], warn: Warn) -> dict
         result[key] = min(max(wanted, low), high)
         if result[key] != wanted:
             warn(f"healthcheck {key} {wanted} is outside what ECS accepts; using {result[key]}")
+    if result["startPeriod"] == 0:
+        # ECS's own default (no start period); sent, the 0 it does not store would differ
+        # from the stored definition on every `pulumi up`.
+        del result["startPeriod"]
     return result
 
 
@@ -212,8 +216,11 @@ def linux_settings(settings: ContainerSettings, warn: Warn) -> dict[str, Any]:
     dropped = sorted(set(settings.cap_add) - FARGATE_CAPABILITIES)
     if dropped:
         warn(f"cap_add {', '.join(dropped)} dropped: Fargate allows adding SYS_PTRACE only")
-    if added or settings.cap_drop:
-        linux["capabilities"] = {"add": added, "drop": sorted(settings.cap_drop)}
+    # Only the lists that hold something: ECS stores no empty one, and an empty list sent
+    # would differ from the stored definition on every `pulumi up`.
+    capabilities = {"add": added, "drop": sorted(settings.cap_drop)}
+    if capabilities := {key: names for key, names in capabilities.items() if names}:
+        linux["capabilities"] = capabilities
     if settings.init:
         linux["initProcessEnabled"] = True
     if linux:

@@ -32,7 +32,13 @@ def dns_service(
             ],
             routing_policy="MULTIVALUE" if tasks else "WEIGHTED",
         ),
-        health_check_custom_config=aws.servicediscovery.ServiceHealthCheckCustomConfigArgs()
+        # ECS reports its tasks' health to Cloud Map. An empty block is never stored, so every
+        # `pulumi up` would replace the service (hashicorp/terraform-provider-aws#44285); the
+        # 1 Cloud Map stores whatever is sent matches. (The typed dict, not the Args class,
+        # whose deprecation notice would print once per service.)
+        health_check_custom_config=aws.servicediscovery.ServiceHealthCheckCustomConfigArgsDict(
+            failure_threshold=1
+        )
         if tasks
         else None,
         force_destroy=True,

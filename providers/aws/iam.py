@@ -19,13 +19,20 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from components.names import Names
+from components.names import Names, fitted
 from providers.aws.account import Account
+from providers.aws.images import EcrRepository
 
 PULL = ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"]
 CACHE_FILL = ["ecr:BatchImportUpstreamImage", "ecr:CreateRepository"]
 """What a pull through the cache needs the first time an image is pulled (ECR user guide,
 "IAM permissions required to sync an upstream registry")."""
+
+
+ROLE_NAME_LIMIT = 64
+"""IAM role names."""
+POLICY_NAME_LIMIT = 128
+"""IAM inline policy names."""
 
 
 @dataclass(frozen=True)
@@ -66,8 +73,11 @@ def create_roles(
     account: Account,
     log_group_arn: pulumi.Input[str],
     workloads: Sequence[str],
+    pulled: Sequence[EcrRepository],
     parent: pulumi.Resource,
 ) -> Roles:
+    """``pulled``: the ECR repositories outside the stack's own that ``image:`` names (another
+    team's, another region's); the execution role may pull from each."""
     opts = pulumi.ResourceOptions(parent=parent)
     trust = ecs_tasks_trust(account)
     execution = aws.iam.Role(names("execution"), assume_role_policy=trust, opts=opts)
@@ -87,6 +97,7 @@ def create_roles(
                         [
                             account.arn("ecr", f"repository/{prefix}/*"),
                             account.arn("ecr", f"repository/{cache_prefix}/*"),
+                            *(repository.arn(account.partition) for repository in pulled),
                         ],
                     ),
                     (CACHE_FILL, [account.arn("ecr", f"repository/{cache_prefix}/*")]),
@@ -101,7 +112,7 @@ def create_roles(
     )
     tasks = {
         workload: aws.iam.Role(
-            names(workload, "task"),
+            fitted(names(workload, "task"), ROLE_NAME_LIMIT),
             assume_role_policy=trust,
             tags={"berth:stack": prefix, "berth:service": workload},
             opts=pulumi.ResourceOptions.merge(opts, names.aliased(f"{workload}-task")),

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from dataclasses import dataclass
 from typing import Any
 
 import pulumi
@@ -20,9 +21,11 @@ import pulumi_aws as aws
 import pulumi_docker as docker
 
 from berth.model import Build, Service
+from berth.names import cloud_slug
 from components.images import build_image
 from components.names import Names
 from providers.aws.account import Account
+from providers.aws.cleanup import CachedRepositories
 
 DEFAULT_PLATFORM = "linux/amd64"
 """Fargate's default architecture: images are built for it unless compose names a platform."""
@@ -30,7 +33,9 @@ ECR_PUBLIC = "public.ecr.aws"
 INIT_REPOSITORY = "docker/library/busybox"
 INIT_TAG = "1.37"
 """The init container's image: Docker's official busybox, as ECR Public serves it."""
-_ECR_HOST = re.compile(r"(?P<account>\d{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com")
+_ECR_HOST = re.compile(
+    r"(?P<account>\d{12})\.dkr\.ecr(?:-fips)?\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(?:\.cn)?"
+)
 
 
 def cache_prefix(prefix: str) -> str:
@@ -62,6 +67,16 @@ class Images:
             upstream_registry_url=ECR_PUBLIC,
             opts=pulumi.ResourceOptions(parent=parent),
         )
+        self.cached = CachedRepositories(
+            names("ecr-public", "repositories"),
+            {"prefix": self.cache_prefix, "region": account.region, "identity": account.identity},
+            opts=pulumi.ResourceOptions(
+                parent=parent,
+                depends_on=[self.cache_rule],
+                additional_secret_outputs=["identity"],
+            ),
+        )
+        """Deleted before the rule: the repositories the rule filled go with the stack."""
         self.init_image = pulumi.Output.concat(
             account.registry, f"/{self.cache_prefix}/{INIT_REPOSITORY}:{INIT_TAG}"
         )
@@ -78,19 +93,21 @@ class Images:
         return self.resolved(str(service.image)), {}
 
     def resolved(self, image: str) -> pulumi.Input[str]:
-        """``image`` pinned to the digest its tag names now (an image given by digest as is)."""
+        """``image`` pinned to the digest its tag names now (an image given by digest as is);
+        an ECR image is looked up in its own registry's region, which need not be the stack's."""
         from docker.utils import parse_repository_tag  # noqa: PLC0415 - the SDK only when used
 
         repository, tag = parse_repository_tag(image)
         if tag and tag.startswith("sha256:"):
             return image
         invoke = pulumi.InvokeOptions(parent=self.parent)
-        ecr = _ECR_HOST.match(repository)
+        ecr = ecr_repository(image)
         if ecr:
             digest = aws.ecr.get_image_output(
-                registry_id=ecr["account"],
-                repository_name=repository.split("/", 1)[1],
+                registry_id=ecr.account,
+                repository_name=ecr.name,
                 image_tag=tag or "latest",
+                region=ecr.region,
                 opts=invoke,
             ).image_digest
         else:
@@ -107,7 +124,7 @@ class Images:
         opts = pulumi.ResourceOptions(parent=parent)
         repository = aws.ecr.Repository(
             self.names(service.name, "repo"),
-            name=f"{self.prefix}/{slug(service.name)}",
+            name=f"{self.prefix}/{cloud_slug(service.name)}",
             force_delete=True,
             image_scanning_configuration=aws.ecr.RepositoryImageScanningConfigurationArgs(
                 scan_on_push=True
@@ -138,6 +155,32 @@ class Images:
         return image.repo_digest, {"repository": repository, "image": image}
 
 
+@dataclass(frozen=True)
+class EcrRepository:
+    """A private ECR repository an ``image:`` names: the execution role must be allowed to
+    pull from it, as it is from the stack's own repositories."""
+
+    account: str
+    region: str
+    name: str
+
+    def arn(self, partition: pulumi.Input[str]) -> pulumi.Output[str]:
+        return pulumi.Output.concat(
+            "arn:", partition, f":ecr:{self.region}:{self.account}:repository/{self.name}"
+        )
+
+
+def ecr_repository(image: str) -> EcrRepository | None:
+    """The ECR repository ``image`` is in (``<account>.dkr.ecr.<region>.amazonaws.com/<name>``),
+    or None for any other registry."""
+    from docker.utils import parse_repository_tag  # noqa: PLC0415 - the SDK only when used
+
+    repository, _ = parse_repository_tag(image)
+    host, _, name = repository.partition("/")
+    found = _ECR_HOST.fullmatch(host)
+    return EcrRepository(found["account"], found["region"], name) if found and name else None
+
+
 def keep_last(count: int) -> dict[str, Any]:
     """An ECR lifecycle policy that keeps the newest ``count`` images."""
     return {
@@ -154,8 +197,3 @@ def keep_last(count: int) -> dict[str, Any]:
             }
         ]
     }
-
-
-def slug(text: str) -> str:
-    """Lowercase letters, digits and hyphens: valid in every AWS name Berth sets."""
-    return re.sub(r"[^a-z0-9-]+", "-", text.lower()).strip("-")

@@ -9,7 +9,6 @@ non-HTTP protocols stay inside the project: an Application Load Balancer speaks 
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -20,11 +19,15 @@ import pulumi_aws as aws
 from berth.errors import BerthError
 from berth.model import Healthcheck, Secret, Service
 from berth.ports import not_http
-from components.names import Names
+from components.names import Names, fitted
 from providers.aws.network import Network
 
 MAX_LISTENERS = 50
 """Listeners per Application Load Balancer, the default Elastic Load Balancing quota."""
+NAME_LIMIT = 32
+"""Load balancer and target group names (Elastic Load Balancing)."""
+MAX_TARGET_GROUPS = 5
+"""Target groups per ECS service (ECS service quotas)."""
 RULE_PRIORITY = 100
 """Each listener serves one service, so its one rule needs no ordering."""
 SSL_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
@@ -86,6 +89,24 @@ def listener_ports(ingress: Mapping[str, Sequence[Ingress]], file: str) -> dict[
     return owners
 
 
+def check_target_groups(ingress: Mapping[str, Sequence[Ingress]], file: str) -> None:
+    """Refuse a service whose published ports reach more container ports than ECS attaches
+    target groups to one service (5): each container port is one target group, however many
+    published ports reach it."""
+    for service, ports in sorted(ingress.items()):
+        targets = sorted({port.target for port in ports})
+        if len(targets) > MAX_TARGET_GROUPS:
+            raise BerthError(
+                f"its published ports reach {len(targets)} container ports "
+                f"({', '.join(map(str, targets))}); ECS attaches at most {MAX_TARGET_GROUPS} "
+                "target groups, one per container port, to a service",
+                file=file,
+                service=service,
+                field="ports",
+                hint="publish fewer container ports, or keep some internal (expose)",
+            )
+
+
 def check_quotas(listeners: Sequence[int], https: bool, file: str) -> None:
     """Refuse, at plan time, more published ports than one load balancer takes, rather than
     fail half-way through a deployment. Listeners are the binding quota: each has one rule
@@ -121,7 +142,7 @@ class LoadBalancer:
         self.names = names
         self.https = certificate_arn is not None
         self.balancer = aws.lb.LoadBalancer(
-            _fit(names("lb")),
+            balancer_name(names),
             load_balancer_type="application",
             subnets=network.subnet_ids,
             security_groups=[security_group.id],
@@ -169,35 +190,44 @@ class LoadBalancer:
         """The ports the load balancer listens on, the HTTPS redirect included."""
         return sorted({*ports, *([80] if https and 443 in ports else [])})
 
-    def route(
+    def target_group(
         self,
         service: Service,
-        ingress: Ingress,
+        port: int,
         vpc_id: pulumi.Input[str],
         parent: pulumi.Resource,
-    ) -> tuple[aws.lb.TargetGroup, aws.lb.ListenerRule]:
-        """The service's target group, and the rule that sends its listener's traffic there."""
+    ) -> aws.lb.TargetGroup:
+        """The service's tasks on one container port, where its listeners' rules forward."""
         opts = pulumi.ResourceOptions(parent=parent)
-        full = self.names(service.name, str(ingress.target))
+        full = self.names(service.name, str(port))
         name = _fit(full)
         if name != full:
             # Cut to fit, the name no longer begins with its component's: the engine then
             # derives no alias from the component's, so it gets its own.
-            legacy = self.names.aliased(_fit(f"{service.name}-{ingress.target}"))
+            legacy = self.names.aliased(_fit(f"{service.name}-{port}"))
             opts = pulumi.ResourceOptions.merge(opts, legacy)
-        group = aws.lb.TargetGroup(
+        return aws.lb.TargetGroup(
             name,
-            port=ingress.target,
+            port=port,
             protocol="HTTP",
             target_type="ip",
             vpc_id=vpc_id,
             deregistration_delay=30,
-            health_check=target_health_check(service.healthcheck, ingress.target),
+            health_check=target_health_check(service.healthcheck, port),
             opts=opts,
         )
-        rule = aws.lb.ListenerRule(
-            self.names(service.name, str(ingress.listener)),
-            listener_arn=self.listeners[ingress.listener].arn,
+
+    def rule(
+        self,
+        service: Service,
+        listener: int,
+        group: aws.lb.TargetGroup,
+        parent: pulumi.Resource,
+    ) -> aws.lb.ListenerRule:
+        """What sends a listener's traffic to the service's target group."""
+        return aws.lb.ListenerRule(
+            self.names(service.name, str(listener)),
+            listener_arn=self.listeners[listener].arn,
             priority=RULE_PRIORITY,
             actions=[aws.lb.ListenerRuleActionArgs(type="forward", target_group_arn=group.arn)],
             conditions=[
@@ -207,7 +237,6 @@ class LoadBalancer:
             ],
             opts=pulumi.ResourceOptions(parent=parent),
         )
-        return group, rule
 
     def url(self, listener: int) -> pulumi.Output[str]:
         scheme = "https" if self.https else "http"
@@ -244,11 +273,14 @@ def http_check_path(check: Healthcheck, port: int) -> str | None:
     return match["path"] or "/"
 
 
-def _fit(name: str, limit: int = 24) -> str:
+def balancer_name(names: Names) -> str:
+    """The load balancer's logical name, which its autoname begins with: never ``internal-``,
+    which Elastic Load Balancing refuses at the start of a load balancer's name."""
+    name = _fit(names("lb"))
+    return _fit(f"lb-{names.project}") if name.startswith("internal-") else name
+
+
+def _fit(name: str) -> str:
     """A logical name an autonamed load balancer or target group accepts: letters, digits and
-    hyphens, 32 characters with Pulumi's 8-character random suffix; a hash keeps cut names
-    unique."""
-    name = re.sub(r"[^A-Za-z0-9-]", "-", name)
-    if len(name) <= limit:
-        return name
-    return f"{name[: limit - 7]}-{hashlib.sha256(name.encode()).hexdigest()[:6]}"
+    hyphens, 32 characters with Pulumi's random suffix."""
+    return fitted(re.sub(r"[^A-Za-z0-9-]", "-", name), NAME_LIMIT)

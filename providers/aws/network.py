@@ -147,7 +147,7 @@ def create_security_groups(
     tasks = aws.ec2.SecurityGroup(
         names("tasks"),
         vpc_id=network.vpc_id,
-        description=f"Berth {name}: the project's tasks, open to each other and the load balancer",
+        description=f"Berth {name}: the tasks of the project, open to each other and the balancer",
         ingress=[
             aws.ec2.SecurityGroupIngressArgs(protocol="-1", from_port=0, to_port=0, self=True),
             *from_balancer,
@@ -165,7 +165,7 @@ def nfs_security_group(
     return aws.ec2.SecurityGroup(
         names("efs"),
         vpc_id=network.vpc_id,
-        description=f"Berth {names.project}: the file system, open over NFS to the project's tasks",
+        description=f"Berth {names.project}: the file system, open over NFS to the tasks",
         ingress=[tcp_ingress(2049, security_groups=[tasks.id])],
         opts=pulumi.ResourceOptions(parent=parent),
     )

@@ -4,9 +4,10 @@
 failed deployment rolls back to the previous task definition and the wait then reports success
 (hashicorp/terraform-provider-aws#19519), so jobs and dependents would go ahead on a failed
 release. And steady state counts running tasks, not healthy ones, so ``service_healthy`` would
-mean "running". This resource checks, after the service's own wait, that the primary deployment
-runs the new task definition and completed, and, when a dependent needs it, that enough of its
-tasks report HEALTHY; otherwise ``pulumi up`` fails, naming the service and why its tasks stopped.
+mean "running". This resource does the waiting instead (the ECS service has no steady-state
+wait, so a failed first deployment too reaches it): it checks that the primary deployment runs
+the new task definition and completed, and, when a dependent needs it, that enough of its tasks
+report HEALTHY; otherwise ``pulumi up`` fails, naming the service and why its tasks stopped.
 
 A Pulumi dynamic provider, pickled by reference: this module imports cleanly with no side
 effects. It checks again when the service's task definition or size changes.

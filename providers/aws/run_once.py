@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import itertools
 import json
+import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -38,6 +40,11 @@ MISSING_GRACE = 60.0
 """How long a task just started may be unknown to DescribeTasks (ECS is eventually
 consistent: right after RunTask it can answer MISSING, or nothing) before it counts as lost."""
 MISSING_BACKOFF = (1.0, 2.0, 4.0, 8.0, 15.0)
+IAM_SETTLING = 120.0
+"""How long after its first attempt a start IAM refused is tried again: a role or policy made
+moments before (on a first deployment) reaches ECS within seconds, rarely a minute."""
+IAM_BACKOFF = (2.0, 4.0, 8.0, 16.0, 30.0)
+_IAM_REFUSAL = re.compile(r"unable to assume the role|AccessDenied|is not authorized to perform")
 STOP_ALLOWANCE = 300.0
 """How long a stopped task may take to reach STOPPED (its stop timeout is at most 120 s)."""
 
@@ -100,30 +107,22 @@ def run_job(run: JobRun, ecs: Any, logs: Any, pace: Pace | None = None) -> dict[
     """Run the task to completion: ``exitCode`` and ``logTail``, or JobFailed.
 
     A task still running when this stops waiting (timeout, error, interrupt) is stopped, so
-    no task is left behind.
+    no task is left behind. A start that IAM refused because a role or policy created moments
+    before has not reached ECS yet is tried again, for ``IAM_SETTLING`` seconds.
     """
     pace = pace or Pace()
     try:
         _wait_for_leftovers(run, ecs, pace)
-        arn = _start(run, ecs)
     except (BotoCoreError, ClientError) as error:
         raise JobFailed(f"job '{run.job}' could not start: {error}") from None
+    settled = pace.clock() + IAM_SETTLING
     deadline = pace.clock() + run.timeout
-    try:
-        task = _wait_until_stopped(run, ecs, arn, deadline=deadline, pace=pace)
-    except BaseException as error:
-        timed_out = isinstance(error, _TimedOut)
-        reason = f"timed out after {format_duration(run.timeout)}" if timed_out else "interrupted"
-        _stop(run, ecs, arn, f"berth: job {reason}")
-        if timed_out:
-            raise JobFailed(
-                f"job '{run.job}' timed out after {format_duration(run.timeout)} and was "
-                f"stopped (raise x-berth-timeout to allow more). Last log lines:\n"
-                f"{_log_tail(run, logs, arn)}"
-            ) from None
-        if isinstance(error, BotoCoreError | ClientError):
-            raise JobFailed(f"job '{run.job}' could not be followed: {error}") from None
-        raise
+    for attempt in itertools.count():
+        arn = _start(run, ecs, pace, settled)
+        task = _follow(run, ecs, logs, arn, deadline=deadline, pace=pace)
+        if not (_refused_by_iam(task) and pace.clock() < settled):
+            break
+        _back_off(pace, attempt)
     container = next((c for c in task.get("containers", []) if c["name"] == run.container), {})
     exit_code = container.get("exitCode")
     log_tail = _log_tail(run, logs, arn)
@@ -140,37 +139,115 @@ def run_job(run: JobRun, ecs: Any, logs: Any, pace: Pace | None = None) -> dict[
     raise JobFailed(f"job '{run.job}' {outcome} ({stop}). Last log lines:\n{log_tail}")
 
 
-def _wait_for_leftovers(run: JobRun, ecs: Any, pace: Pace) -> None:
-    """Wait for a run of this job that is still going (an earlier ``pulumi up`` was killed
-    while it ran): to its own timeout, then stop it and wait until it has stopped."""
+def _follow(
+    run: JobRun, ecs: Any, logs: Any, arn: str, *, deadline: float, pace: Pace
+) -> dict[str, Any]:
+    """The task once stopped; stopped by this if it runs past ``deadline`` or this is
+    interrupted."""
+    try:
+        return _wait_until_stopped(run, ecs, arn, deadline=deadline, pace=pace)
+    except BaseException as error:
+        timed_out = isinstance(error, _TimedOut)
+        reason = f"timed out after {format_duration(run.timeout)}" if timed_out else "interrupted"
+        _stop(run, ecs, arn, f"berth: job {reason}")
+        if timed_out:
+            raise JobFailed(
+                f"job '{run.job}' timed out after {format_duration(run.timeout)} and was "
+                f"stopped (raise x-berth-timeout to allow more). Last log lines:\n"
+                f"{_log_tail(run, logs, arn)}"
+            ) from None
+        if isinstance(error, BotoCoreError | ClientError):
+            raise JobFailed(f"job '{run.job}' could not be followed: {error}") from None
+        raise
+
+
+def _back_off(pace: Pace, attempt: int) -> None:
+    pace.sleep(IAM_BACKOFF[min(attempt, len(IAM_BACKOFF) - 1)])
+
+
+def _role_not_assumable(error: ClientError) -> bool:
+    """RunTask's refusal of a role IAM has not yet shown ECS (InvalidParameterException "ECS
+    was unable to assume the role ..."), as opposed to the deployer's own lack of a right."""
+    code = error.response.get("Error", {}).get("Code")
+    return code == "InvalidParameterException" and bool(_IAM_REFUSAL.search(str(error)))
+
+
+def _refused_by_iam(task: Mapping[str, Any]) -> bool:
+    """The task never ran because IAM refused ECS what it needed to start it (a role or a
+    policy too new to have propagated, pulumi/pulumi-awsx#927): running it again is safe."""
+    return task.get("stopCode") == "TaskFailedToStart" and bool(
+        _IAM_REFUSAL.search(task.get("stoppedReason", ""))
+    )
+
+
+def _wait_for_leftovers(
+    run: JobRun,
+    ecs: Any,
+    pace: Pace,
+    allowed: float | None = None,
+    reason: str = "berth: a leftover run passed its timeout",
+) -> None:
+    """Wait for the runs of this job that are still going (an earlier ``pulumi up`` was killed
+    while one ran): each to its own timeout (or until it is ``allowed`` seconds old), then stop
+    it, saying ``reason``, and wait until it has stopped."""
     # startedBy must be ListTasks' only filter (ECS API reference); RUNNING is its default.
     listed = ecs.list_tasks(cluster=run.cluster, startedBy=run.started_by)
     if listed["taskArns"]:
         for task in ecs.describe_tasks(cluster=run.cluster, tasks=listed["taskArns"])["tasks"]:
-            _wait_out(run, ecs, task, pace)
+            patience = run.timeout if allowed is None else allowed
+            _wait_out(run, ecs, task, pace, allowed=patience, reason=reason)
 
 
-def _wait_out(run: JobRun, ecs: Any, task: Mapping[str, Any], pace: Pace) -> None:
+def stop_runs(run: JobRun, ecs: Any, pace: Pace) -> None:
+    """Stop every run of the job still going and wait until each has stopped: its resource is
+    deleted (``pulumi destroy``), and a task left running would keep the cluster from being
+    deleted (ClusterContainsTasksException)."""
+    try:
+        _wait_for_leftovers(run, ecs, pace, allowed=0.0, reason="berth: the job was deleted")
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") != "ClusterNotFoundException":
+            raise JobFailed(f"job '{run.job}': its runs could not be stopped: {error}") from None
+
+
+def _wait_out(
+    run: JobRun, ecs: Any, task: Mapping[str, Any], pace: Pace, *, allowed: float, reason: str
+) -> None:
     arn = task["taskArn"]
     began = task.get("startedAt") or task.get("createdAt")
     age = pace.now() - began.timestamp() if isinstance(began, datetime) else 0.0
-    deadline = pace.clock() + max(0.0, run.timeout - age)
+    deadline = pace.clock() + max(0.0, allowed - age)
     stopping = False
     while task.get("lastStatus") != "STOPPED":
         if pace.clock() >= deadline and not stopping:
-            _stop(run, ecs, arn, "berth: a leftover run passed its timeout")
+            _stop(run, ecs, arn, reason)
             stopping = True
         if pace.clock() >= deadline + STOP_ALLOWANCE:
             raise JobFailed(
                 f"job '{run.job}': an earlier run ({arn}) is still running and would not "
-                "stop; stop it in the ECS console, then run pulumi up again"
+                "stop; stop it in the ECS console, then run pulumi again"
             )
         pace.sleep(pace.poll_seconds)
         found = ecs.describe_tasks(cluster=run.cluster, tasks=[arn]).get("tasks", [])
         task = found[0] if found else {"lastStatus": "STOPPED"}
 
 
-def _start(run: JobRun, ecs: Any) -> str:
+def _start(run: JobRun, ecs: Any, pace: Pace, settled: float) -> str:
+    """Start the task; ECS refusing to assume a role it was just given ("ECS was unable to
+    assume the role") is tried again until ``settled``."""
+    attempt = 0
+    while True:
+        try:
+            return _run_task(run, ecs)
+        except ClientError as error:
+            if not (_role_not_assumable(error) and pace.clock() < settled):
+                raise JobFailed(f"job '{run.job}' could not start: {error}") from None
+        except BotoCoreError as error:
+            raise JobFailed(f"job '{run.job}' could not start: {error}") from None
+        _back_off(pace, attempt)
+        attempt += 1
+
+
+def _run_task(run: JobRun, ecs: Any) -> str:
     response = ecs.run_task(
         cluster=run.cluster,
         taskDefinition=run.task_definition,
@@ -260,6 +337,11 @@ class EcsJobProvider(RunOnceProvider):
     def run(self, props: Mapping[str, Any]) -> dict[str, Any]:
         ecs, logs = _clients(props)
         return run_job(JobRun.from_props(props), ecs, logs, Pace(poll_seconds=self.poll_seconds))
+
+    def delete(self, _id: str, props: dict[str, Any]) -> None:
+        """The job leaves the stack (or the stack is destroyed): no run of it may go on."""
+        ecs, _ = _clients(props)
+        stop_runs(JobRun.from_props(props), ecs, Pace(poll_seconds=self.poll_seconds))
 
 
 class EcsJob(RunOnceResource, module="berth", name="EcsJob"):

@@ -13,21 +13,23 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
 import pulumi
 import pulumi_aws as aws
+import pulumi_random as random
 
 from berth.errors import BerthError
-from berth.model import Secret, Service, Text
+from berth.model import ComposeProject, Secret, Service, Text
+from berth.names import cloud_slug
 from berth.sizing import GIB, Request
 from berth.stores import ManagedStore, StoreKind, secret_password
 from components.names import Names
 from providers.aws.discovery import dns_service
-from providers.aws.images import slug
 from providers.aws.network import Network, tcp_ingress
+from providers.aws.upgrades import MajorVersion
 
 RDS_CLASSES = (
     ("db.t4g.micro", 2, 1), ("db.t4g.small", 2, 2), ("db.t4g.medium", 2, 4),
@@ -41,15 +43,30 @@ CACHE_NODES = (
     ("cache.m7g.4xlarge", 16, 52.26),
 )  # fmt: skip
 """ElastiCache node types, smallest first: (type, vCPUs, GiB of memory)."""
+DEFAULT_POSTGRES = "17"
+"""The major version of ``postgres:latest`` (or an image that names none): pinned, so that what
+RDS makes its default later never changes a deployed stack."""
 CACHE_VERSIONS = {("redis", "6"): "6.2", ("redis", "7"): "7.1", ("valkey", "7"): "7.2",
                   ("valkey", "8"): "8.0"}  # fmt: skip
 """The ElastiCache engine version for each major version a compose image names."""
+NEWEST_CACHE = {"redis": "7.1", "valkey": "8.0"}
+"""The version of an image that names no major ElastiCache runs (``redis:latest``)."""
+TRANSIT_MODE_FROM = 7
+"""ElastiCache takes a transit encryption mode from Redis OSS 7.0.5 (and every Valkey) on;
+for 6.2 it refuses one ("not supported for engine version 6.2.6")."""
 STORAGE_GB = 20
 BACKUP_DAYS = 7
 _RDS_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,62}")
-_RDS_PASSWORD = re.compile(r"[\x21-\x7e]{8,128}")
-"""RDS master passwords: 8 to 128 printable ASCII characters, but / \" and @ (checked apart)."""
-_CACHE_TOKEN = re.compile(r"[\x21-\x7e]{16,128}")
+_RDS_PASSWORD = re.compile(r'(?:(?![/"@])[\x21-\x7e]){8,128}')
+"""RDS master passwords: 8 to 128 printable ASCII characters but / " and @ (CreateDBInstance)."""
+_CACHE_TOKEN = re.compile(r"[A-Za-z0-9!&#$^<>-]{16,128}")
+"""ElastiCache AUTH tokens: 16 to 128 letters, digits and ! & # $ ^ < > - (CreateReplicationGroup
+AuthToken)."""
+_PASSWORD_RULES = {
+    "POSTGRES_PASSWORD": (_RDS_PASSWORD, '8 to 128 printable ASCII characters but /, " and @'),
+    "REDIS_PASSWORD": (_CACHE_TOKEN, "16 to 128 letters, digits and ! & # $ ^ < > -"),
+}
+"""What each store accepts as a password, and how to say it."""
 SubnetGroup = TypeVar("SubnetGroup", aws.rds.SubnetGroup, aws.elasticache.SubnetGroup)
 
 
@@ -79,7 +96,7 @@ def store_resources(
     security_group = aws.ec2.SecurityGroup(
         settings.names(service.name, "store"),
         vpc_id=settings.network.vpc_id,
-        description=f"Berth {settings.prefix}: {service.name}, open to the project's tasks",
+        description=f"Berth {settings.prefix}: {service.name}, open to the tasks of the project",
         ingress=[tcp_ingress(store.port, security_groups=[settings.tasks.id])],
         opts=pulumi.ResourceOptions(parent=parent),
     )
@@ -106,15 +123,24 @@ def _postgres(
     security_group: aws.ec2.SecurityGroup,
     opts: pulumi.ResourceOptions,
 ) -> tuple[aws.rds.Instance, pulumi.Output[str]]:
-    password = _secret(store.password, service, settings.file, "POSTGRES_PASSWORD", _RDS_PASSWORD)
+    password = _secret(store.password, service, settings.file, "POSTGRES_PASSWORD")
     for key, value in (("POSTGRES_USER", store.user), ("POSTGRES_DB", store.database)):
         _check_name(key, value, service, settings.file)
     subnets = _private_subnets(aws.rds.SubnetGroup, "db", service, settings, opts)
+    major = store.version or DEFAULT_POSTGRES
+    version = MajorVersion(
+        settings.names(service.name, "version"),
+        store=service.name,
+        engine="PostgreSQL",
+        major=major,
+        allow_downtime=store.allow_downtime,
+        opts=pulumi.ResourceOptions(parent=opts.parent),
+    )
     instance = aws.rds.Instance(
         settings.names(service.name, "db"),
-        identifier_prefix=_identifier(settings.prefix, service.name),
+        identifier_prefix=_identifier(settings.prefix, service.name) + "-",
         engine="postgres",
-        engine_version=store.version,
+        engine_version=major,
         instance_class=_size(RDS_CLASSES, service, settings.file),
         allocated_storage=STORAGE_GB,
         storage_type="gp3",
@@ -129,10 +155,13 @@ def _postgres(
         copy_tags_to_snapshot=True,
         deletion_protection=not settings.throwaway,
         skip_final_snapshot=settings.throwaway,
-        final_snapshot_identifier=_final_snapshot(service, settings),
+        final_snapshot_identifier=_final_snapshot(service, settings, opts),
         apply_immediately=store.allow_downtime,
+        # RDS refuses a new major version without it; MajorVersion refuses that move at
+        # preview unless downtime is allowed, so it is set exactly then.
+        allow_major_version_upgrade=store.allow_downtime,
         auto_minor_version_upgrade=True,
-        opts=opts,
+        opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[version])),
     )
     return instance, instance.address
 
@@ -145,34 +174,70 @@ def _cache(
     opts: pulumi.ResourceOptions,
 ) -> tuple[aws.elasticache.ReplicationGroup, pulumi.Output[str]]:
     token = (
-        _secret(store.password, service, settings.file, "REDIS_PASSWORD", _CACHE_TOKEN)
+        _secret(store.password, service, settings.file, "REDIS_PASSWORD")
         if store.password
         else None
     )
+    version = cache_version(store)
     subnets = _private_subnets(aws.elasticache.SubnetGroup, "cache", service, settings, opts)
     group = aws.elasticache.ReplicationGroup(
         settings.names(service.name, "cache"),
-        replication_group_id=_identifier(settings.prefix, service.name).rstrip("-"),
+        replication_group_id=_identifier(settings.prefix, service.name),
         description=f"Berth {settings.prefix}: {service.name}",
         engine=store.engine,
-        engine_version=CACHE_VERSIONS.get((store.engine, store.version or "")),
+        engine_version=version,
         node_type=_size(CACHE_NODES, service, settings.file),
         num_cache_clusters=1,
         port=store.port,
         subnet_group_name=subnets.name,
         security_group_ids=[security_group.id],
         at_rest_encryption_enabled=True,
-        # TLS for every client that asks for it (rediss://), while the compose file's plain
-        # redis://cache:6379 keeps working; AUTH needs it on.
-        transit_encryption_enabled=True,
-        transit_encryption_mode="preferred",
+        # AUTH needs TLS, and ElastiCache refuses AUTH with the "preferred" mode: with a token
+        # every client speaks TLS (rediss://); without one, plain redis:// as under Compose.
+        transit_encryption_enabled=token is not None,
+        transit_encryption_mode="required"
+        if token is not None and int(version.split(".")[0]) >= TRANSIT_MODE_FROM
+        else None,
         auth_token=token,
         snapshot_retention_limit=BACKUP_DAYS,
-        final_snapshot_identifier=_final_snapshot(service, settings),
+        final_snapshot_identifier=_final_snapshot(service, settings, opts),
         apply_immediately=store.allow_downtime,
         opts=opts,
     )
     return group, group.primary_endpoint_address
+
+
+def cache_version(store: ManagedStore) -> str:
+    """The ElastiCache engine version for the image's major version: the newest one for an
+    image that names none or one Berth does not map (``cache_warnings`` says so)."""
+    return CACHE_VERSIONS.get((store.engine, store.version or ""), NEWEST_CACHE[store.engine])
+
+
+def cache_warnings(project: ComposeProject, stores: Mapping[str, ManagedStore]) -> list[str]:
+    """What a user of a managed cache should know: a version it does not run, and clients that
+    connect in plain text to a cache that requires TLS (it has an AUTH token)."""
+    warnings = []
+    for name, store in sorted(stores.items()):
+        if store.kind is not StoreKind.REDIS:
+            continue
+        if store.version and (store.engine, store.version) not in CACHE_VERSIONS:
+            warnings.append(
+                f"service '{name}': ElastiCache runs no {store.engine} {store.version} that "
+                f"Berth maps; it runs {cache_version(store)}"
+            )
+        if not store.password:
+            continue
+        plain = re.compile(rf"\bredis://(?:[^@/\s]*@)?{re.escape(name)}(?![\w.-])")
+        for service in sorted(project.services.values(), key=lambda s: s.name):
+            for variable, value in sorted(service.environment.items()):
+                text = value.value if isinstance(value, Secret) else value
+                if isinstance(text, str) and plain.search(text):
+                    warnings.append(
+                        f"service '{service.name}': {variable} connects to '{name}' with "
+                        "redis://, but a cache with an AUTH token accepts TLS only: use "
+                        f"rediss://{name}:{store.port}"
+                    )
+    return warnings
 
 
 def _dns_name(
@@ -189,7 +254,7 @@ def _dns_name(
     )
     record = aws.servicediscovery.Instance(
         settings.names(store.service, "dns"),
-        instance_id=slug(store.service) or "store",
+        instance_id=cloud_slug(store.service) or "store",
         service_id=registry.id,
         attributes={"AWS_INSTANCE_CNAME": address},
         opts=opts,
@@ -197,23 +262,18 @@ def _dns_name(
     return registry, record
 
 
-def _secret(
-    value: Text | None,
-    service: Service,
-    file: str,
-    key: str,
-    allowed: re.Pattern[str],
-) -> pulumi.Output[str]:
-    """The store's password, from a stack secret, never as plain text in a resource input."""
+def _secret(value: Text | None, service: Service, file: str, key: str) -> pulumi.Output[str]:
+    """The store's password, from a stack secret, never as plain text in a resource input,
+    and one the store accepts (refused here rather than half-way through ``pulumi up``)."""
     password = secret_password(value, service, key, file)
-    if not allowed.fullmatch(password) or any(c in password for c in '/"@'):
+    allowed, rule = _PASSWORD_RULES[key]
+    if not allowed.fullmatch(password):
         raise BerthError(
             f"{key} is not a password the managed store accepts (its value is not shown)",
             file=file,
             service=service.name,
             field="environment",
-            hint='use printable ASCII without /, " or @: 8 to 128 characters for postgres, '
-            "16 to 128 for redis",
+            hint=f"set another value with `pulumi config set --secret`: {rule}",
         )
     return pulumi.Output.secret(password)
 
@@ -250,18 +310,31 @@ def _private_subnets(
     )
 
 
-def _final_snapshot(service: Service, settings: StoreSettings) -> str | None:
-    """The snapshot a protected store leaves when deleted; none for a throwaway one."""
-    return None if settings.throwaway else _identifier(settings.prefix, service.name) + "final"
+def _final_snapshot(
+    service: Service, settings: StoreSettings, opts: pulumi.ResourceOptions
+) -> pulumi.Output[str] | None:
+    """The snapshot a protected store leaves when deleted; none for a throwaway one. A random
+    part drawn once per store keeps it unique: a stack destroyed and created again under the
+    same name would otherwise fail to delete its store ("snapshot already exists")."""
+    if settings.throwaway:
+        return None
+    suffix = random.RandomId(
+        settings.names(service.name, "snapshot"),
+        byte_length=4,
+        opts=pulumi.ResourceOptions(parent=opts.parent),
+    )
+    return pulumi.Output.concat(_identifier(settings.prefix, service.name), "-final-", suffix.hex)
 
 
 def _identifier(prefix: str, service: str) -> str:
-    """An RDS/ElastiCache identifier prefix: starts with a letter, letters, digits and single
-    hyphens, short enough for the random suffix Pulumi adds (a hash keeps long ones unique)."""
-    text = re.sub(r"-+", "-", slug(f"b-{prefix}-{service}"))
+    """An RDS or ElastiCache identifier: a letter first, then letters, digits and single
+    hyphens, never a hyphen last; at most 30 characters, so that Terraform's 26-character
+    suffix (``identifier_prefix``) fits RDS's 63, and a snapshot name fits after it. A hash
+    keeps a cut one unique."""
+    text = cloud_slug(f"b-{prefix}-{service}")
     if len(text) > 30:
         text = f"{text[:21]}-{hashlib.sha256(text.encode()).hexdigest()[:8]}"
-    return text.rstrip("-") + "-"
+    return re.sub(r"-+", "-", text)
 
 
 def _size(sizes: tuple[tuple[str, int, float], ...], service: Service, file: str) -> str:

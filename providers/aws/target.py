@@ -18,6 +18,7 @@ import pulumi_aws as aws
 
 from berth.errors import BerthError
 from berth.model import ComposeProject, Service
+from berth.names import cloud_slug
 from berth.stores import managed_stores, store_warnings
 from components.run_once import job_secrets
 from components.target import JobHandle, ServiceHandle, TargetArgs
@@ -27,11 +28,12 @@ from providers.aws.containers import (
 )
 from providers.aws.discovery import dns_service
 from providers.aws.iam import create_roles
-from providers.aws.images import Images, slug
+from providers.aws.images import EcrRepository, Images, ecr_repository
 from providers.aws.ingress import (
     Ingress,
     LoadBalancer,
     check_quotas,
+    check_target_groups,
     ingress_ports,
     listener_ports,
 )
@@ -40,7 +42,7 @@ from providers.aws.options import AwsOptions
 from providers.aws.readiness import READY_TIMEOUT, EcsServiceReady
 from providers.aws.run_once import EcsJob
 from providers.aws.secrets import SecretStore
-from providers.aws.stores import StoreSettings, store_resources
+from providers.aws.stores import StoreSettings, cache_warnings, store_resources
 from providers.aws.tasks import TaskShared, create_task, warner
 from providers.aws.volumes import FileSystem
 
@@ -59,12 +61,12 @@ class AwsTarget:
         self.names = args.names
         self.file = project.files[0]
         self.options: AwsOptions = args.options
-        self.prefix = slug(f"{project.name}-{pulumi.get_stack()}")
+        self.prefix = cloud_slug(f"{project.name}-{pulumi.get_stack()}")
         """AWS object names carry the stack, so several stacks share one account."""
         self.secret_values = args.secrets
         _check_project(project, self.file)
         self.stores = managed_stores(project)
-        for warning in store_warnings(project):
+        for warning in [*store_warnings(project), *cache_warnings(project, self.stores)]:
             pulumi.log.warn(warning)
         containers = [s for s in project.services.values() if s.name not in self.stores]
         names = self.names
@@ -82,6 +84,7 @@ class AwsTarget:
         listeners = sorted(listener_ports(self.ingress, self.file))
         target_ports = [port.target for ports in self.ingress.values() for port in ports]
         check_quotas(listeners, https, self.file)
+        check_target_groups(self.ingress, self.file)
         self.security_groups = create_security_groups(
             names,
             self.network,
@@ -121,6 +124,7 @@ class AwsTarget:
             account=self.account,
             log_group_arn=self.logs.arn,
             workloads=sorted(s.name for s in containers),
+            pulled=_pulled_repositories(containers),
             parent=parent,
         )
         self.namespace_name = f"{self.prefix}.internal"
@@ -144,6 +148,7 @@ class AwsTarget:
                 roles=self.roles.tasks,
                 network=self.network,
                 tasks=self.security_groups.tasks,
+                file=self.file,
                 parent=parent,
             )
             if mounts
@@ -231,7 +236,9 @@ class AwsTarget:
             # share one data directory, even during a deployment.
             deployment_minimum_healthy_percent=0 if stateful else 100,
             deployment_maximum_percent=100 if stateful else 200,
-            wait_for_steady_state=True,
+            # No steady-state wait: the release check waits, for a new service as for an
+            # update, and names why tasks stopped; Terraform's wait would end a failed first
+            # deployment in a bare 20-minute timeout before the check could say why.
             opts=pulumi.ResourceOptions(
                 parent=parent, depends_on=[*after, *rules, *task.waits, *self.network.ready]
             ),
@@ -326,16 +333,21 @@ class AwsTarget:
         balancer = self.load_balancer
         if balancer is None:
             return balancers, rules, endpoints, groups
+        by_port: dict[int, aws.lb.TargetGroup] = {}
         for ingress in self.ingress[service.name]:
-            group, rule = balancer.route(service, ingress, self.network.vpc_id, parent)
-            balancers.append(
-                aws.ecs.ServiceLoadBalancerArgs(
-                    target_group_arn=group.arn,
-                    container_name=container,
-                    container_port=ingress.target,
+            group = by_port.get(ingress.target)
+            if group is None:
+                group = by_port[ingress.target] = balancer.target_group(
+                    service, ingress.target, self.network.vpc_id, parent
                 )
-            )
-            rules.append(rule)
+                balancers.append(
+                    aws.ecs.ServiceLoadBalancerArgs(
+                        target_group_arn=group.arn,
+                        container_name=container,
+                        container_port=ingress.target,
+                    )
+                )
+            rules.append(balancer.rule(service, ingress.listener, group, parent))
             endpoints.append(balancer.url(ingress.listener))
             groups.setdefault("target_group", group)
             groups[f"target_group_{ingress.listener}"] = group
@@ -347,6 +359,12 @@ class AwsTarget:
             security_groups=[self.security_groups.tasks.id],
             assign_public_ip=self.options.assign_public_ip,
         )
+
+
+def _pulled_repositories(services: Sequence[Service]) -> list[EcrRepository]:
+    """The ECR repositories the services' ``image:`` names, each once, in a stable order."""
+    found = {ecr_repository(s.image) for s in services if s.image and not s.build}
+    return sorted((r for r in found if r), key=lambda r: (r.account, r.region, r.name))
 
 
 def _check_project(project: ComposeProject, file: str) -> None:

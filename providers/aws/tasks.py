@@ -6,6 +6,7 @@ Everything every task of the project shares is in ``TaskShared``, which the targ
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -14,7 +15,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from berth.model import Service
+from berth.model import Secret, Service
 from components.names import Names
 from providers.aws.containers import (
     ecs_name,
@@ -72,6 +73,7 @@ class TaskShared:
 def create_task(shared: TaskShared, service: Service, parent: pulumi.Resource) -> Task:
     """The task definition of ``service`` (or a job), under ``parent``."""
     warn = warner(service)
+    service = _without_empty_variables(service, warn)
     container = ecs_name(service.name)
     init = f"{container}-init"
     image, built = shared.images.image(service, parent)
@@ -120,7 +122,7 @@ def create_task(shared: TaskShared, service: Service, parent: pulumi.Resource) -
         *(s.version for s in stored),
     ]
     if shared.storage and access_points:
-        waits.extend(shared.storage.ready)
+        waits.extend(shared.storage.ready(service.name))
     size = task_size(service, shared.file)
     definition = aws.ecs.TaskDefinition(
         shared.names(service.name),
@@ -154,6 +156,25 @@ def create_task(shared: TaskShared, service: Service, parent: pulumi.Resource) -
             **built,
         },
     )
+
+
+def _without_empty_variables(service: Service, warn: Callable[[str], None]) -> Service:
+    """``service`` without its empty environment variables: ECS does not pass one to the
+    container and does not store it, so one sent would show as a change on every ``pulumi up``
+    (hashicorp/terraform-provider-aws#39533), and Secrets Manager refuses an empty secret."""
+    empty = sorted(
+        key
+        for key, value in service.environment.items()
+        if str(value.value if isinstance(value, Secret) else value) == ""
+    )
+    if not empty:
+        return service
+    warn(
+        f"environment {', '.join(empty)} left out: ECS does not pass an empty variable to a "
+        "container; give it a value, or read its absence as empty"
+    )
+    kept = {k: v for k, v in service.environment.items() if k not in empty}
+    return dataclasses.replace(service, environment=kept)
 
 
 def _architecture(service: Service, warn: Callable[[str], None]) -> str:

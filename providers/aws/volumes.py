@@ -3,9 +3,9 @@
 The file system and its access points hold the project's data, so they are created with
 ``protect=True``: `pulumi destroy` stops at them instead of deleting data (see docs/aws.md).
 
-Mounts use IAM authorization: the file system's policy lets each access point be mounted only
-by the task roles of the services that mount that volume (read-only when they all mount it
-read-only), and only over TLS. Reaching the NFS port is not enough: a compromised service
+Mounts use IAM authorization: each service's task role may mount the access points of the
+volumes it mounts (writing only those it mounts read-write), and the file system's policy
+denies every mount without TLS. Reaching the NFS port is not enough: a compromised service
 cannot mount another's volume.
 """
 
@@ -17,10 +17,21 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from berth.errors import BerthError
 from berth.model import Service
-from components.names import Names
+from components.names import Names, fitted
 from providers.aws.containers import FILES_DIR, FILES_VOLUME, ecs_name
+from providers.aws.iam import POLICY_NAME_LIMIT
 from providers.aws.network import Network, nfs_security_group
+
+READ = ["elasticfilesystem:ClientMount", "elasticfilesystem:ClientRootAccess"]
+"""Mounting read-only, as root too: a root that cannot read the files another service's user
+owns (postgres's 0700 data directory) would see less than Docker shows it."""
+INLINE_POLICIES_LIMIT = 10_240
+"""IAM: the aggregate size of a role's inline policies, whitespace not counted."""
+MAX_VOLUMES_PER_ROLE = 80
+"""An access point's ARN takes about 100 characters in the grant (90 and quotes, in the
+longest partition and region): 80 of them, and the rest of the policy, stay within the limit."""
 
 
 class FileSystem:
@@ -34,11 +45,11 @@ class FileSystem:
         roles: Mapping[str, aws.iam.Role],
         network: Network,
         tasks: aws.ec2.SecurityGroup,
+        file: str,
         parent: pulumi.Resource,
     ) -> None:
         """``mounts``: each volume, with the services that mount it and whether each mounts
         it read-only; ``roles``: each service's task role."""
-        self.roles = roles
         opts = pulumi.ResourceOptions(parent=parent)
         kept = pulumi.ResourceOptions(parent=parent, protect=True)
         self.file_system = aws.efs.FileSystem(
@@ -79,7 +90,6 @@ class FileSystem:
                 {
                     "Version": "2012-10-17",
                     "Statement": [
-                        *(self._grant(volume, mounts[volume]) for volume in sorted(mounts)),
                         {
                             "Sid": "TlsOnly",
                             "Effect": "Deny",
@@ -87,32 +97,66 @@ class FileSystem:
                             "Action": "*",
                             "Resource": self.file_system.arn,
                             "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-                        },
+                        }
                     ],
                 }
             ),
             opts=opts,
         )
-        self.ready: list[pulumi.Resource] = [*self.mount_targets, self.policy]
-        """What a task that mounts a volume waits on."""
-
-    def _grant(self, volume: str, mounted_by: Mapping[str, bool]) -> dict[str, object]:
-        """The task roles that mount ``volume`` may mount its access point, and only that one;
-        as root too, as Docker lets a container's root own its volume (postgres chowns its
-        data directory)."""
-        writes = not all(mounted_by.values())
-        actions = ["elasticfilesystem:ClientMount"]
-        if writes:
-            actions += ["elasticfilesystem:ClientWrite", "elasticfilesystem:ClientRootAccess"]
-        return {
-            "Effect": "Allow",
-            "Principal": {"AWS": [self.roles[service].arn for service in sorted(mounted_by)]},
-            "Action": actions,
-            "Resource": self.file_system.arn,
-            "Condition": {
-                "StringEquals": {"elasticfilesystem:AccessPointArn": self.access_points[volume].arn}
-            },
+        mounted: dict[str, dict[str, bool]] = {}
+        for volume, mounted_by in mounts.items():
+            for service, read_only in mounted_by.items():
+                mounted.setdefault(service, {})[volume] = read_only
+        self.grants = {
+            service: aws.iam.RolePolicy(
+                fitted(names(service, "volumes"), POLICY_NAME_LIMIT),
+                role=roles[service].id,
+                policy=pulumi.Output.json_dumps(self._grants(service, mounted[service], file)),
+                opts=opts,
+            )
+            for service in sorted(mounted)
         }
+        """Each service's task role may mount the access points of its volumes, and no other:
+        in the role, not in the file system policy, whose 20,000 characters would hold only
+        about 40 volumes' grants."""
+
+    def ready(self, service: str) -> list[pulumi.Resource]:
+        """What a task of ``service`` that mounts a volume waits on."""
+        return [*self.mount_targets, self.policy, self.grants[service]]
+
+    def _grants(self, service: str, volumes: Mapping[str, bool], file: str) -> dict[str, Any]:
+        """``service`` may mount its volumes' access points, over TLS (the file system's policy
+        denies any other way), writing those it mounts read-write; as root too, as Docker
+        lets a container's root own its volume (postgres chowns its data directory)."""
+        if len(volumes) > MAX_VOLUMES_PER_ROLE:
+            raise BerthError(
+                f"it mounts {len(volumes)} named volumes; the grants for more than "
+                f"{MAX_VOLUMES_PER_ROLE} would pass IAM's {INLINE_POLICIES_LIMIT:,}-character "
+                "limit for a role's inline policies",
+                file=file,
+                service=service,
+                field="volumes",
+                hint="mount fewer volumes: several directories of one volume need one mount",
+            )
+        statements = []
+        for writes, actions in ((False, READ), (True, [*READ, "elasticfilesystem:ClientWrite"])):
+            chosen = sorted(v for v, read_only in volumes.items() if read_only is not writes)
+            if chosen:
+                statements.append(
+                    {
+                        "Effect": "Allow",
+                        "Action": actions,
+                        "Resource": self.file_system.arn,
+                        "Condition": {
+                            "StringEquals": {
+                                "elasticfilesystem:AccessPointArn": [
+                                    self.access_points[volume].arn for volume in chosen
+                                ]
+                            }
+                        },
+                    }
+                )
+        return {"Version": "2012-10-17", "Statement": statements}
 
     def task_volume(self, volume: str) -> aws.ecs.TaskDefinitionVolumeArgs:
         """The volume as a task sees it: the access point, over TLS (access points need it)."""

@@ -1,0 +1,110 @@
+"""What AWS and the provider store for the fields Berth sets, so that a second ``pulumi up`` of
+an unchanged stack changes nothing (issue 18). Each case is a value the provider's read gives
+back otherwise than it was sent, found in terraform-provider-aws's read/flatten code or its
+issues: sent that way, every ``pulumi up`` would show a change, or a replacement."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.aws_support import TASK_DEFINITION, aws_program, containers
+from tests.plans import find, of_type
+
+CLOUD_MAP = "aws:servicediscovery/service:Service"
+
+
+def test_cloud_map_services_send_the_health_config_cloud_map_stores(project_dir, write):
+    """``expandHealthCheckCustomConfig`` sends nothing for an empty block, so Cloud Map stores
+    none and the ForceNew block is added back on every plan: a replacement of every service's
+    DNS name, and a redeployment of every ECS service (terraform-provider-aws#44285). Cloud
+    Map stores a failure threshold of 1 whatever it is sent."""
+    write("name: shop\nservices:\n  web:\n    image: nginx\n    expose: [80]\n")
+    registry = find(aws_program(["compose.yaml"]), CLOUD_MAP, "web-dns")
+    assert registry.inputs["healthCheckCustomConfig"] == {"failureThreshold": 1}
+
+
+def main(plan, service: str) -> dict:
+    return containers(find(plan, TASK_DEFINITION, service))[-1]
+
+
+def test_an_empty_variable_is_left_out_with_a_warning(project_dir, write):
+    """ECS drops ``{"value": ""}`` and the provider's comparison does not: a new task
+    definition revision, a rollout and a job re-run on every ``pulumi up``
+    (terraform-provider-aws#39533); and Secrets Manager refuses an empty secret."""
+    write(
+        """
+        name: shop
+        services:
+          web:
+            image: nginx
+            environment:
+              EMPTY: ""
+              FROM_SECRET: ${BLANK}
+              KEPT: "0"
+        """
+    )
+    plan = aws_program(["compose.yaml"], secrets={"BLANK": ""})
+
+    assert main(plan, "web")["environment"] == [{"name": "KEPT", "value": "0"}]
+    assert "secrets" not in main(plan, "web")
+    assert not of_type(plan, "aws:secretsmanager/secretVersion:SecretVersion")
+    assert (
+        "service 'web': environment EMPTY, FROM_SECRET left out: ECS does not pass an empty "
+        "variable to a container; give it a value, or read its absence as empty"
+    ) in plan.warnings
+
+
+@pytest.mark.parametrize(
+    ("settings", "expected"),
+    [
+        ("cap_drop: [NET_RAW]", {"capabilities": {"drop": ["NET_RAW"]}}),
+        ("cap_add: [SYS_PTRACE]", {"capabilities": {"add": ["SYS_PTRACE"]}}),
+        ("init: true", {"initProcessEnabled": True}),
+    ],
+)
+def test_no_empty_capability_list_is_sent(project_dir, write, settings, expected):
+    """The provider's comparison leaves nested lists alone: an ``add: []`` ECS does not store
+    would differ from the stored definition forever."""
+    write(f"name: shop\nservices:\n  web:\n    image: nginx\n    {settings}\n")
+    assert main(aws_program(["compose.yaml"]), "web")["linuxParameters"] == expected
+
+
+def test_a_health_check_without_a_start_period_sends_none(project_dir, write):
+    """ECS's default is no start period; the 0 Docker's default would send is not stored."""
+    write(
+        """
+        name: shop
+        services:
+          web:
+            image: nginx
+            healthcheck:
+              test: ["CMD", "true"]
+          api:
+            image: nginx
+            healthcheck:
+              test: ["CMD", "true"]
+              start_period: 20s
+        """
+    )
+    plan = aws_program(["compose.yaml"])
+    assert "startPeriod" not in main(plan, "web")["healthCheck"]
+    assert main(plan, "api")["healthCheck"]["startPeriod"] == 20
+
+
+@pytest.mark.parametrize(
+    ("project", "name"), [("shop", "shop-lb"), ("internal-tools", "lb-internal-tools")]
+)
+def test_the_load_balancer_name_never_begins_with_internal(project, name):
+    """CreateLoadBalancer: "A load balancer name ... must not begin with internal-"."""
+    from components.names import Names
+    from providers.aws.ingress import balancer_name
+
+    assert balancer_name(Names(project)) == name
+
+
+def test_names_made_of_several_separators_keep_one_hyphen(project_dir, write):
+    """ECR refuses two hyphens in a row in a repository name (``a-_b`` once gave ``a--b``)."""
+    write("name: shop\nservices:\n  a-_b:\n    build: .\n")
+    (project_dir / "Dockerfile").write_text("FROM busybox\n")
+    (repository,) = of_type(aws_program(["compose.yaml"]), "aws:ecr/repository:Repository")
+    assert repository.inputs["name"] == "shop-dev/a-b"
