@@ -1,0 +1,366 @@
+"""Every AWS resource Berth plans, held to AWS's own resource schemas.
+
+Each plan's AWS resources become the equivalent CloudFormation template (tests/aws_cfn.py) and
+cfn-lint checks it in the plan's region: the patterns, lengths, enums and cross-property rules of
+the CloudFormation registry's schemas, which are AWS's, plus the names pulumi-aws generates and
+the constraints AWS documents where CloudFormation has no property. The examples (with managed
+stores, and with long names), every corpus sample that plans on aws and a generated 120-service
+project are checked; any error or warning fails, but for the rules ``IGNORED`` names.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import json
+import re
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from berth.errors import BerthError
+from berth.model import ComposeProject
+from offline.plan import Plan, Registration, plan_config, run_plan
+from tests.aws_cfn import Created, Unmapped, lint, recorded, template
+from tests.aws_support import JOB, TASK_DEFINITION, aws_program
+from tests.conftest import copy_example
+from tests.plans import of_type
+from tests.test_corpus import CORPUS, SAMPLES
+
+IGNORED: dict[str, str] = {
+    "E3010": "more than 500 resources in one template: a CloudFormation stack's quota, and "
+    "the template stands for a whole Pulumi stack, which has none",
+    "W2501": "a password in plain text: the converter inlines secret values so that AWS's "
+    "constraints check them; Berth sends them as Pulumi secrets, never in a template",
+    "W3010": "a hardcoded availability zone: Berth takes the zones from "
+    "aws.get_availability_zones when the program runs (what Fn::GetAZs does in a "
+    "template); the template holds the plan's answer",
+}
+"""The cfn-lint rules this module does not fail on, and why: each is about the template the
+conversion makes, not about a value Berth sends."""
+IGNORED_WHEN: dict[str, tuple[re.Pattern[str], str]] = {
+    "W3691": (
+        re.compile(r"Engine version '\d+' for engine 'postgres' is deprecated"),
+        "a bare major version (RDS takes it as that major's default minor: \"If you specify "
+        "only a major version, Amazon RDS updates the DB instance to the default minor "
+        "version\", ModifyDBInstance; Terraform documents the prefix form). cfn-lint's list "
+        "marks a bare major deprecated once its oldest minors are (16 and 17, not 18); a "
+        "deprecated minor, such as 16.1, still fails",
+    ),
+}
+"""Rules ignored only for the findings their pattern matches, and why."""
+MIN_CORPUS_LINTED = 20
+"""Corpus samples that must plan on aws and be linted: fewer means the corpus, or the filter
+that picks it, no longer checks anything."""
+SECRETS = {
+    "POSTGRES_PASSWORD": "pw-managed-0a1b2c3d",
+    "REDIS_PASSWORD": "token-0123456789abcdef",
+    "API_KEY": "key-4f3e2d1c0b",
+}
+CERTIFICATE = "arn:aws:acm:eu-west-1:123456789012:certificate/0b7e4b52-1c3a-4f7e-9c3d-2f1e0a9b8c7d"
+HTTPS_IN_AN_EXISTING_VPC = {
+    "awsCertificateArn": CERTIFICATE,
+    "awsVpcId": "vpc-0a1b2c3d4e5f60718",
+    "awsSubnetIds": json.dumps(["subnet-0a1b2c3d4e5f60718", "subnet-1a2b3c4d5e6f70819"]),
+}
+
+
+def findings(run: Callable[[], Plan]) -> tuple[Plan, list[str]]:
+    """The plan ``run`` makes, and what cfn-lint and the conversion find in it (but the
+    ignored rules)."""
+    with recorded() as created:
+        plan = run()
+    lines = lint(template(plan, created))
+    return plan, [line for line in lines if not _ignored(line)]
+
+
+def _ignored(line: str) -> bool:
+    rule = line.split(" ", 1)[0]
+    narrowly = IGNORED_WHEN.get(rule)
+    return rule in IGNORED or bool(narrowly and narrowly[0].search(line))
+
+
+def report(lines: list[str]) -> str:
+    return "what AWS would refuse or warn about:\n" + "\n".join(lines)
+
+
+# -- the examples -------------------------------------------------------------------------
+
+REDIS = """\
+services:
+  cache:
+    image: valkey/valkey:8
+    x-defang-redis: true
+{environment}
+  web:
+    environment:
+      REDIS_URL: redis://cache:6379
+"""
+LONG_NAMES = {
+    "name": "acme-customer-facing-platform-backend",
+    "services": {
+        "payments-reconciliation-and-settlement-worker": {
+            "image": "nginx:1.27",
+            "ports": ["8080:80"],
+            "volumes": ["ledger-data-for-payments-reconciliation:/data"],
+            "healthcheck": {"test": ["CMD-SHELL", "curl -f http://localhost/health"]},
+        },
+        "customer-notifications-database": {
+            "image": "postgres:16",
+            "x-defang-postgres": True,
+            "environment": {"POSTGRES_PASSWORD": "${POSTGRES_PASSWORD}"},
+        },
+    },
+    "volumes": {"ledger-data-for-payments-reconciliation": {}},
+}
+"""Names as long as real projects have, against AWS's shortest limits (IAM roles 64, load
+balancers and target groups 32)."""
+
+
+@pytest.fixture(scope="module")
+def examples(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The examples, the migrate example with a managed cache (``x-defang-redis``) with and
+    without a password, and a project of long names."""
+    folder = tmp_path_factory.mktemp("examples")
+    migrate = folder / copy_example("migrate", folder)
+    copy_example("release", folder)
+    migrate.with_name("compose.redis-auth.yaml").write_text(
+        REDIS.format(environment="    environment:\n      REDIS_PASSWORD: ${REDIS_PASSWORD}")
+    )
+    migrate.with_name("compose.redis.yaml").write_text(REDIS.format(environment=""))
+    (folder / "examples" / "long-names").mkdir()
+    (folder / "examples" / "long-names" / "compose.yaml").write_text(json.dumps(LONG_NAMES))
+    return folder / "examples"
+
+
+EXAMPLE_PLANS: dict[str, tuple[str, ...]] = {
+    "migrate": ("compose.yaml",),
+    "release": ("compose.yaml",),
+    "migrate/managed-postgres": ("compose.yaml", "compose.managed.yaml"),
+    "migrate/managed-redis-with-password": ("compose.yaml", "compose.redis-auth.yaml"),
+    "migrate/managed-redis-without-password": ("compose.yaml", "compose.redis.yaml"),
+    "migrate/managed-postgres-and-redis": (
+        "compose.yaml",
+        "compose.managed.yaml",
+        "compose.redis-auth.yaml",
+    ),
+    "long-names": ("compose.yaml",),
+}
+"""Each case: the example's folder (before a slash), and the compose files it deploys."""
+
+
+@pytest.mark.parametrize("case", EXAMPLE_PLANS)
+def test_the_examples_resources_are_what_aws_accepts(case: str, examples: Path) -> None:
+    with contextlib.chdir(examples / case.split("/", maxsplit=1)[0]):
+        _, lines = findings(lambda: aws_program(list(EXAMPLE_PLANS[case]), secrets=SECRETS))
+
+    assert lines == [], report(lines)
+
+
+# -- the corpus ---------------------------------------------------------------------------
+
+
+@functools.cache
+def corpus(sample: str) -> list[str] | BerthError:
+    """What linting one corpus sample's plan finds, or the BerthError that refused it."""
+    with contextlib.chdir(CORPUS):
+        config, secret_keys = plan_config([sample], target="aws")
+        try:
+            return findings(lambda: run_plan(config, secret_keys, preview=False))[1]
+        except BerthError as error:
+            return error
+
+
+@pytest.mark.parametrize("sample", SAMPLES)
+def test_every_corpus_samples_resources_are_what_aws_accepts(sample: str) -> None:
+    result = corpus(sample)
+    if isinstance(result, BerthError):
+        pytest.skip(f"refused, as tests/test_corpus.py checks: {result.message}")
+
+    assert result == [], report(result)
+
+
+def test_most_corpus_samples_are_linted() -> None:
+    linted = [sample for sample in SAMPLES if not isinstance(corpus(sample), BerthError)]
+
+    assert len(linted) >= MIN_CORPUS_LINTED, f"only {len(linted)} samples linted: {linted}"
+
+
+# -- a large project ----------------------------------------------------------------------
+
+SERVICES = 120
+VARIANT_SERVICES = 24
+"""The variant with HTTPS and an existing VPC has fewer services (no jobs): linting 120
+services' resources once is what this module can afford (about 25 s of its 60)."""
+JOBS = (45, 80, 110)
+SETTINGS: dict[int, dict[str, Any]] = {
+    1: {"labels": {"com.example.team": "payments", "traefik.enable": "true"}, "user": "1000"},
+    2: {"working_dir": "/srv/app", "read_only": True, "init": True, "tmpfs": ["/tmp"]},
+    3: {"cap_add": ["SYS_PTRACE"], "cap_drop": ["NET_RAW"], "stop_grace_period": "45s"},
+    4: {"sysctls": {"net.core.somaxconn": "1024"}, "ulimits": {"nofile": 8192}},
+    5: {"tty": True, "stdin_open": True, "entrypoint": ["/entrypoint.sh"], "command": ["serve"]},
+    6: {"platform": "linux/arm64", "deploy": {"replicas": 2}, "cpus": 2, "mem_limit": "4g"},
+    7: {"healthcheck": {"test": ["CMD", "wget", "-qO-", "http://localhost:8080/ready"]}},
+}
+"""Container settings a few services add, so that each one Berth renders is checked too."""
+
+
+def fleet_compose(count: int) -> dict[str, Any]:
+    """``count`` services: built and pulled images, published ports (one listener each, the
+    first on 80) and internal ones, named volumes, stack secrets in the environment and as a
+    compose secret, health checks, a few jobs, and a managed postgres and redis."""
+    services: dict[str, Any] = {
+        "db": {
+            "image": "postgres:16",
+            "x-defang-postgres": True,
+            "environment": {"POSTGRES_PASSWORD": "${POSTGRES_PASSWORD}"},
+        },
+        "cache": {
+            "image": "valkey/valkey:8",
+            "x-defang-redis": True,
+            "environment": {"REDIS_PASSWORD": "${REDIS_PASSWORD}"},
+        },
+    }
+    volumes: dict[str, Any] = {}
+    for index in range(count - len(services)):
+        service: dict[str, Any] = [
+            {"build": "."},
+            {"image": f"ghcr.io/acme/app-{index}:1.{index}"},
+            {"build": {"context": ".", "dockerfile": "Dockerfile"}, "image": f"acme/app-{index}"},
+        ][index % 3]
+        service["environment"] = {
+            "LOG_LEVEL": "info",
+            **({"API_KEY": "${API_KEY}"} if index % 4 == 0 else {}),
+            **({"DATABASE_URL": "postgres://app:${POSTGRES_PASSWORD}@db:5432/app"}
+               if index % 5 == 0 else {}),
+        }  # fmt: skip
+        if index % 7 == 0:
+            service["secrets"] = ["api-key"]
+        if index % 10 == 0:
+            volumes[f"data-{index}"] = {}
+            service["volumes"] = [f"data-{index}:/var/lib/data"]
+        if index in JOBS:
+            service |= {"restart": "no", "command": ["./migrate.sh"], "depends_on": ["db"]}
+        else:
+            published = 80 if index == 0 else 8000 + index
+            service |= {"ports": [f"{published}:8080"]} if index < 40 else {"expose": ["8080"]}
+            if index % 2 == 0:
+                service["healthcheck"] = {
+                    "test": ["CMD-SHELL", "curl -f http://localhost:8080/health"],
+                    "interval": "10s",
+                    "timeout": "3s",
+                }
+            if index % 9 == 0:
+                service["depends_on"] = ["cache"]
+        services[f"svc-{index:03d}"] = service | SETTINGS.get(index, {})
+    return {
+        "name": "fleet",
+        "services": services,
+        "volumes": volumes,
+        "secrets": {"api-key": {"environment": "API_KEY"}},
+    }
+
+
+@pytest.fixture(scope="module")
+def fleet(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The project (compose.yaml) and its smaller variant (compose.variant.yaml)."""
+    folder = tmp_path_factory.mktemp("fleet")
+    for name, count in (("compose.yaml", SERVICES), ("compose.variant.yaml", VARIANT_SERVICES)):
+        (folder / name).write_text(json.dumps(fleet_compose(count), indent=1))
+    (folder / "Dockerfile").write_text("FROM busybox\n")
+    return folder
+
+
+@pytest.mark.parametrize(
+    ("file", "count", "settings"),
+    [
+        ("compose.yaml", SERVICES, {}),
+        ("compose.variant.yaml", VARIANT_SERVICES, HTTPS_IN_AN_EXISTING_VPC),
+    ],
+    ids=["120-services-new-vpc", "https-and-an-existing-vpc"],
+)
+def test_a_large_projects_resources_are_what_aws_accepts(
+    fleet: Path, file: str, count: int, settings: Mapping[str, str]
+) -> None:
+    with contextlib.chdir(fleet):
+        plan, lines = findings(
+            lambda: aws_program([file], variables=dict(settings), secrets=SECRETS)
+        )
+
+    assert len(of_type(plan, TASK_DEFINITION)) == count - 2, "the stores are not tasks"
+    assert len(of_type(plan, JOB)) == len([job for job in JOBS if job < count - 2])
+    assert lines == [], report(lines)
+
+
+# -- the check itself ---------------------------------------------------------------------
+
+SECURITY_GROUP = "aws:ec2/securityGroup:SecurityGroup"
+
+
+def handmade(type_: str, name: str, inputs: dict[str, Any]) -> tuple[Plan, dict[str, Created]]:
+    """A plan of one registration, and the engine's answer to it."""
+    registration = Registration(
+        urn=f"urn:pulumi:dev::berth::{type_}::{name}",
+        type=type_,
+        name=name,
+        parent="",
+        custom=True,
+        dependencies=(),
+        inputs=inputs,
+        raw_inputs=inputs,
+    )
+    plan = Plan(ComposeProject("shop", ("compose.yaml",), {}), "aws", "dev", [registration])
+    return plan, {registration.urn: Created(f"{name}-id", {})}
+
+
+def test_an_apostrophe_in_a_security_group_description_is_an_error() -> None:
+    """EC2 takes only ``a-zA-Z0-9. _-:/()#,@[]+=&;{}!$*`` in a group description."""
+    inputs = {"description": "Berth shop: the project's tasks", "vpcId": "vpc-0a1b2c3d4e5f60718"}
+
+    lines = lint(template(*handmade(SECURITY_GROUP, "shop-tasks", inputs)))
+
+    assert [line for line in lines if line.startswith("E3031")] == [
+        "E3031 ShopTasksSecurityGroup (AWS::EC2::SecurityGroup) Properties/GroupDescription: "
+        '"Berth shop: the project\'s tasks" does not match '
+        "'^([a-z,A-Z,0-9,. _\\\\-:/()#,@[\\\\]+=&;\\\\{\\\\}!$*])*$'"
+    ], lines
+
+
+def test_a_name_pulumi_cannot_generate_is_an_error() -> None:
+    """pulumi-aws names a target group ``<name>-`` and 7 hex characters, at most 32."""
+    plan = handmade("aws:lb/targetGroup:TargetGroup", "shop-a-rather-long-service-8080", {})
+
+    lines = lint(template(*plan))
+
+    assert any(line.startswith("PULUMI-AUTONAME") for line in lines), lines
+
+
+@pytest.mark.parametrize(
+    ("type_", "inputs"),
+    [
+        (SECURITY_GROUP, {"description": "Berth shop", "revokeRulesOnDelete": True}),
+        ("aws:ec2/natGateway:NatGateway", {}),
+    ],
+    ids=["an-input", "a-type"],
+)
+def test_what_the_converter_cannot_map_fails(type_: str, inputs: dict[str, Any]) -> None:
+    """A field or type Berth starts to send is never passed over unchecked."""
+    with pytest.raises(Unmapped, match=r"revokeRulesOnDelete|NatGateway"):
+        template(*handmade(type_, "shop-x", inputs))
+
+
+@pytest.mark.parametrize(("version", "kept"), [("16", False), ("16.1", True)])
+def test_only_a_bare_major_version_is_spared_the_deprecation_rule(version: str, kept: bool):
+    """A deprecated minor version (RDS refuses new instances on it) still fails."""
+    inputs = {
+        "engine": "postgres",
+        "engineVersion": version,
+        "instanceClass": "db.t4g.micro",
+        "allocatedStorage": 20,
+    }
+    plan = handmade("aws:rds/instance:Instance", "shop-db-db", inputs)
+    found = [line for line in lint(template(*plan)) if line.startswith("W3691")]
+    assert len(found) == 1, "cfn-lint calls both deprecated"
+    assert [line for line in found if not _ignored(line)] == (found if kept else [])
