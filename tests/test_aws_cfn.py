@@ -117,6 +117,23 @@ LONG_NAMES = {
 }
 """Names as long as real projects have, against AWS's shortest limits (IAM roles 64, load
 balancers and target groups 32)."""
+ODD_NAMES = {
+    "name": "shop",
+    "services": {
+        "Orders_DB": {
+            "image": "postgres:16",
+            "x-defang-postgres": True,
+            "environment": {"POSTGRES_PASSWORD": "${POSTGRES_PASSWORD}"},
+        },
+        "my_cache": {"image": "redis:7", "x-defang-redis": True},
+        "Web_front": {"image": "nginx", "ports": ["80:80"], "volumes": ["data.v:/data"]},
+        "job_x.y": {"image": "busybox", "restart": "no", "volumes": ["data.v:/in:ro"]},
+    },
+    "volumes": {"data.v": {}},
+}
+"""Names compose allows that AWS's names do not all take: capitals (RDS stores subnet group
+names lowercased, and Terraform refuses capitals there), underscores (ElastiCache takes
+letters, digits and hyphens) and dots."""
 
 
 @pytest.fixture(scope="module")
@@ -130,8 +147,9 @@ def examples(tmp_path_factory: pytest.TempPathFactory) -> Path:
         REDIS.format(environment="    environment:\n      REDIS_PASSWORD: ${REDIS_PASSWORD}")
     )
     migrate.with_name("compose.redis.yaml").write_text(REDIS.format(environment=""))
-    (folder / "examples" / "long-names").mkdir()
-    (folder / "examples" / "long-names" / "compose.yaml").write_text(json.dumps(LONG_NAMES))
+    for name, document in (("long-names", LONG_NAMES), ("odd-names", ODD_NAMES)):
+        (folder / "examples" / name).mkdir()
+        (folder / "examples" / name / "compose.yaml").write_text(json.dumps(document))
     return folder / "examples"
 
 
@@ -147,6 +165,7 @@ EXAMPLE_PLANS: dict[str, tuple[str, ...]] = {
         "compose.redis-auth.yaml",
     ),
     "long-names": ("compose.yaml",),
+    "odd-names": ("compose.yaml",),
 }
 """Each case: the example's folder (before a slash), and the compose files it deploys."""
 

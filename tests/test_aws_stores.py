@@ -20,6 +20,7 @@ CACHE = "aws:elasticache/replicationGroup:ReplicationGroup"
 DNS_INSTANCE = "aws:servicediscovery/instance:Instance"
 SECURITY_GROUP = "aws:ec2/securityGroup:SecurityGroup"
 RANDOM_ID = "random:index/randomId:RandomId"
+STORE_VERSION = "pulumi-python:dynamic/berth:StoreVersion"
 PASSWORD = "pw-managed-0a1b2c3d"
 
 
@@ -275,7 +276,6 @@ and single hyphens, no hyphen last."""
 @pytest.mark.parametrize("project", PROJECTS)
 def test_identifiers_are_valid_for_every_project_stack_and_service(project):
     from providers.aws.stores import _identifier
-    from providers.aws.upgrades import MajorVersionProvider  # noqa: F401 - importable alone
 
     seen: dict[str, tuple[str, str]] = {}
     for stack in STACKS:
@@ -311,9 +311,25 @@ def test_rds_gets_major_upgrades_exactly_when_downtime_is_allowed(project_dir, w
         db = find(plan, RDS, "db-db")
         assert db.inputs["allowMajorVersionUpgrade"] is allowed
         assert db.inputs["applyImmediately"] is allowed
-        guard = find(plan, "pulumi-python:dynamic/berth:MajorVersion", "db-version")
+        guard = find(plan, STORE_VERSION, "db-version")
         assert guard.urn in db.dependencies, "RDS is asked only after the guard's check"
-        assert (guard.inputs["major"], guard.inputs["allowDowntime"]) == ("17", allowed)
+        assert guard.inputs == {
+            "store": "db",
+            "marking": "x-defang-postgres",
+            "engine": "postgres",
+            "version": "17",
+            "allowDowntime": allowed,
+            "upgradeRestarts": True,
+        }
+
+
+def test_a_cache_waits_on_its_version_guard(project_dir, write):
+    plan = cache_plan(write, "redis:7")
+    cache = find(plan, CACHE, "cache-cache")
+    guard = find(plan, STORE_VERSION, "cache-version")
+    assert guard.urn in cache.dependencies
+    assert (guard.inputs["engine"], guard.inputs["version"]) == ("redis", "7.1")
+    assert guard.inputs["upgradeRestarts"] is False, "ElastiCache upgrades in place"
 
 
 def test_postgres_latest_is_pinned_so_rds_defaults_never_move_a_stack(project_dir, write):
@@ -325,44 +341,68 @@ def test_postgres_latest_is_pinned_so_rds_defaults_never_move_a_stack(project_di
     assert find(plan, RDS, "db-db").inputs["engineVersion"] == "17"
 
 
-def _guard(major: str, allow: bool = False) -> dict:
-    return {"store": "db", "engine": "PostgreSQL", "major": major, "allowDowntime": allow}
+def _db(version: str, allow: bool = False) -> dict:
+    return {
+        "store": "db",
+        "marking": "x-defang-postgres",
+        "engine": "postgres",
+        "version": version,
+        "allowDowntime": allow,
+        "upgradeRestarts": True,
+    }
+
+
+def _cache(engine: str, version: str) -> dict:
+    return {
+        "store": "cache",
+        "marking": "x-defang-redis",
+        "engine": engine,
+        "version": version,
+        "allowDowntime": False,
+        "upgradeRestarts": False,
+    }
 
 
 @pytest.mark.parametrize(
     ("old", "new", "refused"),
     [
-        (None, _guard("16"), None),
-        (_guard("16"), _guard("16"), None),
-        (_guard("16"), _guard("17"), "write x-defang-postgres: {allow-downtime: true}"),
-        (_guard("16"), _guard("17", allow=True), None),
-        (_guard("17", allow=True), _guard("16", allow=True), "cannot move back to 16"),
-        (_guard("9.6"), _guard("16"), "restarts the database"),
+        (None, _db("16"), None),
+        (_db("16"), _db("16"), None),
+        (_db("16"), _db("16", allow=True), None),
+        (_db("16"), _db("17"), "write x-defang-postgres: {allow-downtime: true}"),
+        (_db("16"), _db("17", allow=True), None),
+        (_db("17", allow=True), _db("16", allow=True), "cannot move back to 16"),
+        (_db("9.6"), _db("16"), "restarts it"),
+        (_cache("redis", "6.2"), _cache("redis", "7.1"), None),
+        (_cache("redis", "7.1"), _cache("valkey", "8.0"), None),
+        (_cache("valkey", "8.0"), _cache("redis", "7.1"), "running valkey cannot move to redis"),
+        (_cache("valkey", "8.0"), _cache("valkey", "7.2"), "cannot move back to 7.2"),
     ],
 )
-def test_the_guard_refuses_a_move_rds_would_refuse(old, new, refused):
-    from providers.aws.upgrades import MajorVersionProvider
+def test_the_guard_refuses_a_move_the_cloud_would_refuse(old, new, refused):
+    from providers.aws.upgrades import StoreVersionProvider
 
-    result = MajorVersionProvider().check(old or {}, new)
+    result = StoreVersionProvider().check(old or {}, new)
     assert result.inputs == new
     if refused is None:
         assert result.failures == []
     else:
         (failure,) = result.failures
-        assert failure.property == "major"
+        assert failure.property == "version"
         assert refused in failure.reason
-        assert failure.reason.startswith("service 'db': ")
+        assert failure.reason.startswith(f"service '{new['store']}': ")
 
 
 def test_the_guard_unpickles_in_a_fresh_interpreter_in_the_project_root():
-    from providers.aws.upgrades import MajorVersionProvider
+    from providers.aws.upgrades import StoreVersionProvider
     from tests.pickling import unpickled_in_project_root
 
     printed = unpickled_in_project_root(
-        MajorVersionProvider(),
+        StoreVersionProvider(),
         """
-        old = {"store": "db", "engine": "PostgreSQL", "major": "16", "allowDowntime": False}
-        print(len(provider.check(old, {**old, "major": "17"}).failures))
+        old = {"store": "db", "marking": "x-defang-postgres", "engine": "postgres",
+               "version": "16", "allowDowntime": False, "upgradeRestarts": True}
+        print(len(provider.check(old, {**old, "version": "17"}).failures))
         """,
     )
     assert printed.split() == ["1"]

@@ -29,7 +29,7 @@ from berth.stores import ManagedStore, StoreKind, secret_password
 from components.names import Names
 from providers.aws.discovery import dns_service
 from providers.aws.network import Network, tcp_ingress
-from providers.aws.upgrades import MajorVersion
+from providers.aws.upgrades import StoreVersion
 
 RDS_CLASSES = (
     ("db.t4g.micro", 2, 1), ("db.t4g.small", 2, 2), ("db.t4g.medium", 2, 4),
@@ -128,14 +128,7 @@ def _postgres(
         _check_name(key, value, service, settings.file)
     subnets = _private_subnets(aws.rds.SubnetGroup, "db", service, settings, opts)
     major = store.version or DEFAULT_POSTGRES
-    version = MajorVersion(
-        settings.names(service.name, "version"),
-        store=service.name,
-        engine="PostgreSQL",
-        major=major,
-        allow_downtime=store.allow_downtime,
-        opts=pulumi.ResourceOptions(parent=opts.parent),
-    )
+    version = _version(store, major, settings, opts, upgrade_restarts=True)
     instance = aws.rds.Instance(
         settings.names(service.name, "db"),
         identifier_prefix=_identifier(settings.prefix, service.name) + "-",
@@ -157,7 +150,7 @@ def _postgres(
         skip_final_snapshot=settings.throwaway,
         final_snapshot_identifier=_final_snapshot(service, settings, opts),
         apply_immediately=store.allow_downtime,
-        # RDS refuses a new major version without it; MajorVersion refuses that move at
+        # RDS refuses a new major version without it; StoreVersion refuses that move at
         # preview unless downtime is allowed, so it is set exactly then.
         allow_major_version_upgrade=store.allow_downtime,
         auto_minor_version_upgrade=True,
@@ -179,6 +172,7 @@ def _cache(
         else None
     )
     version = cache_version(store)
+    guard = _version(store, version, settings, opts, upgrade_restarts=False)
     subnets = _private_subnets(aws.elasticache.SubnetGroup, "cache", service, settings, opts)
     group = aws.elasticache.ReplicationGroup(
         settings.names(service.name, "cache"),
@@ -202,9 +196,33 @@ def _cache(
         snapshot_retention_limit=BACKUP_DAYS,
         final_snapshot_identifier=_final_snapshot(service, settings, opts),
         apply_immediately=store.allow_downtime,
-        opts=opts,
+        opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[guard])),
     )
     return group, group.primary_endpoint_address
+
+
+def _version(
+    store: ManagedStore,
+    version: str,
+    settings: StoreSettings,
+    opts: pulumi.ResourceOptions,
+    *,
+    upgrade_restarts: bool,
+) -> StoreVersion:
+    """What the store runs, remembered: the store waits on it, and its check refuses at
+    preview a move the cloud would refuse or replace the store for."""
+    return StoreVersion(
+        settings.names(store.service, "version"),
+        {
+            "store": store.service,
+            "marking": f"x-defang-{store.kind}",
+            "engine": store.engine,
+            "version": version,
+            "allowDowntime": store.allow_downtime,
+            "upgradeRestarts": upgrade_restarts,
+        },
+        opts=pulumi.ResourceOptions(parent=opts.parent),
+    )
 
 
 def cache_version(store: ManagedStore) -> str:
@@ -301,9 +319,11 @@ def _private_subnets(
     settings: StoreSettings,
     opts: pulumi.ResourceOptions,
 ) -> SubnetGroup:
-    """The project's private subnets, as the subnet group RDS or ElastiCache places a store in."""
+    """The project's private subnets, as the subnet group RDS or ElastiCache places a store in;
+    its autonamed name from the service's slug: RDS takes no capitals there, ElastiCache no
+    underscores or dots."""
     return kind(
-        settings.names(service.name, suffix),
+        settings.names(cloud_slug(service.name), suffix),
         subnet_ids=settings.network.private_subnet_ids,
         description=f"Berth {settings.prefix}: {service.name}, private subnets",
         opts=pulumi.ResourceOptions(parent=opts.parent),

@@ -1,11 +1,13 @@
-"""A managed database's major version, remembered, so that moving it is refused at preview
-unless the compose file allows the downtime it costs.
+"""A managed store's engine and version, remembered, so that a move the cloud would refuse, or
+replace the store for, is refused at preview instead.
 
 RDS moves a database to a new major version only when asked with ``AllowMajorVersionUpgrade``
-(and restarts it to do so), and never back to an older one; Terraform learns either only from
-RDS's refusal, half-way through ``pulumi up``. This resource holds the major version the store
-runs; its ``check``, which the engine calls in ``pulumi preview`` as in ``pulumi up``, compares
-the new one with it and refuses, naming the store and what to write, a move RDS would refuse.
+(and restarts it to do so), and never back to an older one; ElastiCache upgrades a cache in
+place, moves Redis OSS to Valkey, but never back, and never to an older version (Terraform
+would replace the cache: its data, or a refusal on a protected one). Terraform learns of most
+of it only half-way through ``pulumi up``. This resource holds what the store runs; its
+``check``, which the engine calls in ``pulumi preview`` as in ``pulumi up``, compares the new
+one with it and refuses such a move, naming the store and what to write.
 
 A Pulumi dynamic provider, pickled by reference: this module imports cleanly, with no side
 effects, and makes no cloud call.
@@ -25,62 +27,73 @@ from pulumi.dynamic import (
     UpdateResult,
 )
 
+ENGINE_MOVES = {("redis", "valkey")}
+"""The engine changes a store takes in place (ElastiCache: Redis OSS to Valkey)."""
+
 
 def refusal(olds: dict[str, Any], news: dict[str, Any]) -> str | None:
-    """Why the store cannot move from its deployed major version to the new one, if it
-    cannot."""
-    old, new = olds.get("major"), news.get("major")
-    if not old or not new or old == new:
+    """Why the store cannot move from what it runs to what ``news`` asks, if it cannot."""
+    if not olds:
         return None
-    store, engine = news["store"], news["engine"]
-    if _number(new) < _number(old):
-        return (
-            f"service '{store}': {engine} {old} cannot move back to {new} (RDS upgrades only); "
-            f"keep the image at {old}, or restore a snapshot into a new service"
-        )
-    if news.get("allowDowntime"):
+    store, old, new = news["store"], olds.get("engine"), news.get("engine")
+    if old == new:
+        return _version_refusal(olds, news)
+    if (old, new) in ENGINE_MOVES:
         return None
     return (
-        f"service '{store}': moving {engine} {old} to {new} restarts the database, which "
-        f"x-defang-postgres does not allow; write x-defang-postgres: {{allow-downtime: true}} "
-        f"for this deployment, or keep the image at {old}"
+        f"service '{store}': a store running {old} cannot move to {new} in place; keep a "
+        f"{old} image, or restore a snapshot into a new service"
     )
 
 
-def _number(major: str) -> float:
-    try:
-        return float(major)
-    except ValueError:
-        return 0.0
+def _version_refusal(olds: dict[str, Any], news: dict[str, Any]) -> str | None:
+    store, engine, marking = news["store"], news["engine"], news["marking"]
+    old, new = olds.get("version"), news.get("version")
+    if old == new:
+        return None
+    if _number(new) < _number(old):
+        return (
+            f"service '{store}': {engine} {old} cannot move back to {new} (upgrades only); "
+            f"keep the image at {old}, or restore a snapshot into a new service"
+        )
+    if news.get("allowDowntime") or not news.get("upgradeRestarts"):
+        return None
+    return (
+        f"service '{store}': moving {engine} {old} to {new} restarts it, which {marking} does "
+        f"not allow; write {marking}: {{allow-downtime: true}} for this deployment, or keep "
+        f"the image at {old}"
+    )
 
 
-class MajorVersionProvider(ResourceProvider):
-    """Refuses, in ``check``, a major version move the store cannot make as configured."""
+def _number(version: str | None) -> tuple[int, ...]:
+    return tuple(int(part) for part in (version or "0").split(".") if part.isdigit())
+
+
+class StoreVersionProvider(ResourceProvider):
+    """Refuses, in ``check``, a move the store cannot make as configured."""
 
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         reason = refusal(_olds or {}, news)
-        return CheckResult(news, [CheckFailure("major", reason)] if reason else [])
+        return CheckResult(news, [CheckFailure("version", reason)] if reason else [])
 
     def create(self, props: dict[str, Any]) -> CreateResult:
-        return CreateResult(id_=f"{props['store']}-major-version", outs=props)
+        return CreateResult(id_=f"{props['store']}-version", outs=props)
 
     def update(self, _id: str, _olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
         return UpdateResult(outs=news)
 
 
-class MajorVersion(Resource, module="berth", name="MajorVersion"):
-    """The store's deployed major version: its database waits on it, so a refused move stops
-    the deployment before RDS is asked."""
+class StoreVersion(Resource, module="berth", name="StoreVersion"):
+    """What the store runs: the store waits on it, so a refused move stops the deployment
+    before the cloud is asked."""
 
     def __init__(
         self,
         name: str,
-        *,
-        store: str,
-        engine: str,
-        major: str,
-        allow_downtime: bool,
+        props: dict[str, Any],
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
-        props = {"store": store, "engine": engine, "major": major, "allowDowntime": allow_downtime}
-        super().__init__(MajorVersionProvider(), name, props, opts)
+        """``props``: ``store`` (the compose name), ``marking`` (its extension), ``engine``,
+        ``version``, ``allowDowntime``, and ``upgradeRestarts`` (an upgrade restarts it, so
+        it needs ``allowDowntime``)."""
+        super().__init__(StoreVersionProvider(), name, props, opts)
