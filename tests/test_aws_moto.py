@@ -11,7 +11,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from tests.aws_support import aws_program
+from tests.aws_support import JOB, aws_program
 from tests.conftest import copy_example
 from tests.plans import of_type
 
@@ -115,6 +115,8 @@ def test_the_cleanup_is_deleted_before_the_cache_rule(prod_plan):
     rule = find(prod_plan, "aws:ecr/pullThroughCacheRule:PullThroughCacheRule", "ecr-public")
     assert rule.urn in cleanup.dependencies
     assert cleanup.inputs["identity"] == "[secret]"
+    for waiting in (*of_type(prod_plan, "aws:ecs/service:Service"), *of_type(prod_plan, JOB)):
+        assert cleanup.urn in waiting.dependencies, "deleted only once no task can pull"
 
 
 def test_the_cleanup_unpickles_in_a_fresh_interpreter_in_the_project_root():

@@ -220,15 +220,23 @@ def test_a_service_not_yet_visible_is_waited_for(ecs):
 def test_a_new_task_definition_checks_again_and_new_credentials_do_not():
     provider = EcsServiceReadyProvider()
     olds = {
+        "ecsService": "web-1234567",
         "taskDefinition": OLD,
         "desiredCount": 2,
         "healthy": False,
+        "rollout": {"targetGroups": ["tg-1"], "subnets": ["subnet-a"], "registry": "r"},
         "identity": {},
         "state": "x",
     }
 
     assert provider.diff("id", olds, {**olds, "taskDefinition": NEW}).replaces == ["taskDefinition"]
     assert provider.diff("id", olds, {**olds, "desiredCount": 3}).replaces == ["desiredCount"]
+    # Issue 18: the service has no steady-state wait of its own, so whatever makes ECS deploy
+    # it anew is checked again: a replaced service, new target groups, subnets, registry.
+    replaced = {**olds, "ecsService": "web-7654321"}
+    assert provider.diff("id", olds, replaced).replaces == ["ecsService"]
+    moved = {**olds, "rollout": {**olds["rollout"], "targetGroups": ["tg-2"]}}
+    assert provider.diff("id", olds, moved).replaces == ["rollout"]
     credentials = provider.diff("id", olds, {**olds, "identity": {"profile": "p"}})
     assert credentials.changes is True
     assert credentials.replaces == []

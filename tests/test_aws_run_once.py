@@ -277,13 +277,14 @@ UNASSUMABLE = (
 )
 
 
-def test_a_role_too_new_for_ecs_is_tried_again_until_it_propagates(aws):
+@pytest.mark.parametrize("code", ["ClientException", "InvalidParameterException"])
+def test_a_role_too_new_for_ecs_is_tried_again_until_it_propagates(aws, code):
     """pulumi/pulumi-awsx#927: right after its role is created, RunTask can refuse it."""
     clock = Clock()
     aws.leftovers()
     for _ in range(2):
         aws.ecs_stub.add_client_error(
-            "run_task", service_error_code="InvalidParameterException", service_message=UNASSUMABLE
+            "run_task", service_error_code=code, service_message=UNASSUMABLE
         )
     aws.run_task(leftovers=True)
     aws.stopped(0)
@@ -297,23 +298,29 @@ def test_a_role_still_refused_after_two_minutes_fails_the_job(aws):
     aws.leftovers()
     for _ in range(8):  # tried at 0, 2, 6, 14, 30, 60, 90 and 120 s: two minutes, then no more
         aws.ecs_stub.add_client_error(
-            "run_task", service_error_code="InvalidParameterException", service_message=UNASSUMABLE
+            "run_task", service_error_code="ClientException", service_message=UNASSUMABLE
         )
 
     with pytest.raises(JobFailed, match=r"could not start: .*unable to assume the role"):
         aws.run()
 
 
-def test_a_task_that_iam_kept_from_starting_runs_again(aws):
-    """The execution role's policy, made moments before, not yet seen: the task never ran."""
-    aws.run_task()
-    aws.stopped(
-        None,
-        stopCode="TaskFailedToStart",
-        stoppedReason="ResourceInitializationError: unable to pull secrets or registry auth: "
+@pytest.mark.parametrize(
+    "reason",
+    [
+        "ResourceInitializationError: unable to pull secrets or registry auth: "
         "AccessDeniedException: User: arn:aws:sts::123456789012:assumed-role/x/y is not "
         "authorized to perform: secretsmanager:GetSecretValue",
-    )
+        "ResourceInitializationError: failed to invoke EFS utils commands to set up EFS "
+        "volumes: stderr: b'mount.nfs4: access denied by server while mounting 127.0.0.1:/'",
+    ],
+    ids=["secrets", "efs"],
+)
+def test_a_task_that_iam_kept_from_starting_runs_again(aws, reason):
+    """A policy made moments before (the execution role's, or the task role's volume grants),
+    not yet seen: the task never ran."""
+    aws.run_task()
+    aws.stopped(None, stopCode="TaskFailedToStart", stoppedReason=reason)
     aws.run_task(leftovers=True)
     aws.stopped(0)
     aws.log("done")

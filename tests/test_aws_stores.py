@@ -119,7 +119,7 @@ def test_a_managed_cache_is_elasticache_with_encryption_and_its_password_as_auth
 
     cache = find(plan, CACHE, "cache-cache")
     inputs = cache.inputs
-    assert (inputs["engine"], inputs["engineVersion"]) == ("valkey", "8.0")
+    assert (inputs["engine"], inputs["engineVersion"]) == ("valkey", "8.2")
     assert inputs["atRestEncryptionEnabled"] is True
     assert inputs["transitEncryptionEnabled"] is True
     assert inputs["authToken"] == "[secret]"
@@ -238,9 +238,9 @@ def test_a_plain_client_of_a_cache_with_a_token_is_warned(project_dir, write):
 
 
 def test_a_cache_version_elasticache_does_not_run_is_warned(project_dir, write):
-    plan = cache_plan(write, "redis:5")
+    plan = cache_plan(write, "redis:3")
     assert find(plan, CACHE, "cache-cache").inputs["engineVersion"] == "7.1"
-    assert "service 'cache': ElastiCache runs no redis 5 that Berth maps; it runs 7.1" in (
+    assert "service 'cache': ElastiCache runs no redis 3 that Berth maps; it runs 7.1" in (
         plan.warnings
     )
 
@@ -330,6 +330,7 @@ def test_a_cache_waits_on_its_version_guard(project_dir, write):
     assert guard.urn in cache.dependencies
     assert (guard.inputs["engine"], guard.inputs["version"]) == ("redis", "7.1")
     assert guard.inputs["upgradeRestarts"] is False, "ElastiCache upgrades in place"
+    assert guard.inputs["tls"] is True, "with a password; turning it off later is refused"
 
 
 def test_postgres_latest_is_pinned_so_rds_defaults_never_move_a_stack(project_dir, write):
@@ -352,7 +353,7 @@ def _db(version: str, allow: bool = False) -> dict:
     }
 
 
-def _cache(engine: str, version: str) -> dict:
+def _cache(engine: str, version: str, tls: bool = True) -> dict:
     return {
         "store": "cache",
         "marking": "x-defang-redis",
@@ -360,6 +361,7 @@ def _cache(engine: str, version: str) -> dict:
         "version": version,
         "allowDowntime": False,
         "upgradeRestarts": False,
+        "tls": tls,
     }
 
 
@@ -377,6 +379,8 @@ def _cache(engine: str, version: str) -> dict:
         (_cache("redis", "7.1"), _cache("valkey", "8.0"), None),
         (_cache("valkey", "8.0"), _cache("redis", "7.1"), "running valkey cannot move to redis"),
         (_cache("valkey", "8.0"), _cache("valkey", "7.2"), "cannot move back to 7.2"),
+        (_cache("valkey", "8.0", tls=False), _cache("valkey", "8.0"), "would turn TLS on"),
+        (_cache("redis", "6.2"), _cache("redis", "6.2", tls=False), "would turn TLS off"),
     ],
 )
 def test_the_guard_refuses_a_move_the_cloud_would_refuse(old, new, refused):
@@ -406,3 +410,32 @@ def test_the_guard_unpickles_in_a_fresh_interpreter_in_the_project_root():
         """,
     )
     assert printed.split() == ["1"]
+
+
+def test_cache_versions_are_the_newest_elasticache_runs_of_each_major():
+    """AWS's own list of ElastiCache engine versions (DescribeCacheEngineVersions, as cfn-lint
+    ships it): every version Berth picks is one, the newest of its major; a newer major in the
+    list fails this until Berth maps it."""
+    import json
+    from pathlib import Path
+
+    import cfnlint
+
+    from providers.aws.stores import CACHE_VERSIONS, NEWEST_CACHE
+
+    data = Path(cfnlint.__file__).parent / "data/schemas/extensions/aws_elasticache_cachecluster"
+    offered: dict[str, list[str]] = {}
+    for rule in json.loads((data / "engine_version.json").read_text())["allOf"]:
+        engine = rule["if"]["properties"]["Engine"].get("const")
+        if engine in ("redis", "valkey"):
+            offered[engine] = rule["then"]["properties"]["EngineVersion"]["enum"]
+
+    def key(version: str) -> tuple[int, ...]:
+        return tuple(int(part) for part in version.split("."))
+
+    newest: dict[tuple[str, str], str] = {}
+    for engine, versions in offered.items():
+        for version in sorted(versions, key=key):
+            newest[(engine, version.split(".")[0])] = version
+    assert newest == CACHE_VERSIONS
+    assert {e: max(v, key=key) for e, v in offered.items()} == NEWEST_CACHE

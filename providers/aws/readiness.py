@@ -10,7 +10,7 @@ the new task definition and completed, and, when a dependent needs it, that enou
 report HEALTHY; otherwise ``pulumi up`` fails, naming the service and why its tasks stopped.
 
 A Pulumi dynamic provider, pickled by reference: this module imports cleanly with no side
-effects. It checks again when the service's task definition or size changes.
+effects. It checks again whenever ECS deploys the service anew (``RECHECK_KEYS``).
 """
 
 from __future__ import annotations
@@ -31,8 +31,10 @@ READY_TIMEOUT = 900.0
 """Seconds a deployed service has to complete its rollout and, if asked, report healthy."""
 STOPPED_REASONS = 5
 """How many stopped tasks' reasons a failure names."""
-RECHECK_KEYS = ("taskDefinition", "desiredCount", "healthy")
-"""Inputs whose change means a new release to check."""
+RECHECK_KEYS = ("ecsService", "taskDefinition", "desiredCount", "healthy", "rollout")
+"""Inputs whose change means a new release to check: a new (replaced) service, task
+definition or size, and the service's other settings whose change makes ECS deploy anew
+(its target groups, subnets and security groups, Cloud Map registry)."""
 
 
 class NotReady(Exception):

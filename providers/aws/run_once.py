@@ -44,7 +44,12 @@ IAM_SETTLING = 120.0
 """How long after its first attempt a start IAM refused is tried again: a role or policy made
 moments before (on a first deployment) reaches ECS within seconds, rarely a minute."""
 IAM_BACKOFF = (2.0, 4.0, 8.0, 16.0, 30.0)
-_IAM_REFUSAL = re.compile(r"unable to assume the role|AccessDenied|is not authorized to perform")
+_IAM_REFUSAL = re.compile(
+    r"unable to assume the role|access ?denied|is not authorized to perform", re.IGNORECASE
+)
+"""What ECS says when IAM refused it, in RunTask's error or a stopped task's reason (an EFS
+mount refused by the file system's IAM authorization: "access denied by server")."""
+_ROLE_REFUSALS = frozenset({"ClientException", "InvalidParameterException"})
 STOP_ALLOWANCE = 300.0
 """How long a stopped task may take to reach STOPPED (its stop timeout is at most 120 s)."""
 
@@ -166,10 +171,11 @@ def _back_off(pace: Pace, attempt: int) -> None:
 
 
 def _role_not_assumable(error: ClientError) -> bool:
-    """RunTask's refusal of a role IAM has not yet shown ECS (InvalidParameterException "ECS
-    was unable to assume the role ..."), as opposed to the deployer's own lack of a right."""
+    """RunTask's refusal of a role IAM has not yet shown ECS ("ECS was unable to assume the
+    role ...", a ClientException, or InvalidParameterException), as opposed to the deployer's
+    own lack of a right (AccessDeniedException), which waiting does not mend."""
     code = error.response.get("Error", {}).get("Code")
-    return code == "InvalidParameterException" and bool(_IAM_REFUSAL.search(str(error)))
+    return code in _ROLE_REFUSALS and bool(_IAM_REFUSAL.search(str(error)))
 
 
 def _refused_by_iam(task: Mapping[str, Any]) -> bool:

@@ -46,10 +46,13 @@ CACHE_NODES = (
 DEFAULT_POSTGRES = "17"
 """The major version of ``postgres:latest`` (or an image that names none): pinned, so that what
 RDS makes its default later never changes a deployed stack."""
-CACHE_VERSIONS = {("redis", "6"): "6.2", ("redis", "7"): "7.1", ("valkey", "7"): "7.2",
-                  ("valkey", "8"): "8.0"}  # fmt: skip
-"""The ElastiCache engine version for each major version a compose image names."""
-NEWEST_CACHE = {"redis": "7.1", "valkey": "8.0"}
+CACHE_VERSIONS = {
+    ("redis", "4"): "4.0.10", ("redis", "5"): "5.0.6", ("redis", "6"): "6.2",
+    ("redis", "7"): "7.1", ("valkey", "7"): "7.2", ("valkey", "8"): "8.2", ("valkey", "9"): "9.1",
+}  # fmt: skip
+"""The ElastiCache engine version for each major version a compose image names: the newest
+ElastiCache runs of it (tests/test_aws_stores.py holds it to AWS's list, as cfn-lint ships it)."""
+NEWEST_CACHE = {"redis": "7.1", "valkey": "9.1"}
 """The version of an image that names no major ElastiCache runs (``redis:latest``)."""
 TRANSIT_MODE_FROM = 7
 """ElastiCache takes a transit encryption mode from Redis OSS 7.0.5 (and every Valkey) on;
@@ -172,7 +175,7 @@ def _cache(
         else None
     )
     version = cache_version(store)
-    guard = _version(store, version, settings, opts, upgrade_restarts=False)
+    guard = _version(store, version, settings, opts, upgrade_restarts=False, tls=token is not None)
     subnets = _private_subnets(aws.elasticache.SubnetGroup, "cache", service, settings, opts)
     group = aws.elasticache.ReplicationGroup(
         settings.names(service.name, "cache"),
@@ -188,6 +191,7 @@ def _cache(
         at_rest_encryption_enabled=True,
         # AUTH needs TLS, and ElastiCache refuses AUTH with the "preferred" mode: with a token
         # every client speaks TLS (rediss://); without one, plain redis:// as under Compose.
+        # Turning it on or off later is refused at preview (StoreVersion).
         transit_encryption_enabled=token is not None,
         transit_encryption_mode="required"
         if token is not None and int(version.split(".")[0]) >= TRANSIT_MODE_FROM
@@ -208,19 +212,21 @@ def _version(
     opts: pulumi.ResourceOptions,
     *,
     upgrade_restarts: bool,
+    tls: bool | None = None,
 ) -> StoreVersion:
     """What the store runs, remembered: the store waits on it, and its check refuses at
     preview a move the cloud would refuse or replace the store for."""
+    props = {
+        "store": store.service,
+        "marking": f"x-defang-{store.kind}",
+        "engine": store.engine,
+        "version": version,
+        "allowDowntime": store.allow_downtime,
+        "upgradeRestarts": upgrade_restarts,
+    }
     return StoreVersion(
         settings.names(store.service, "version"),
-        {
-            "store": store.service,
-            "marking": f"x-defang-{store.kind}",
-            "engine": store.engine,
-            "version": version,
-            "allowDowntime": store.allow_downtime,
-            "upgradeRestarts": upgrade_restarts,
-        },
+        props if tls is None else {**props, "tls": tls},
         opts=pulumi.ResourceOptions(parent=opts.parent),
     )
 

@@ -252,6 +252,13 @@ class AwsTarget:
                 "taskDefinition": task.definition.arn,
                 "desiredCount": workload.desired_count,
                 "healthy": service.healthcheck is not None,
+                "rollout": {
+                    "targetGroups": [b.target_group_arn for b in balancers],
+                    "subnets": self.network.subnet_ids,
+                    "securityGroups": [self.security_groups.tasks.id],
+                    "assignPublicIp": self.options.assign_public_ip,
+                    "registry": registry.arn,
+                },
                 "timeout": READY_TIMEOUT,
                 "region": self.region,
                 "identity": self.account.identity,

@@ -119,6 +119,8 @@ def create_task(shared: TaskShared, service: Service, parent: pulumi.Resource) -
     waits: list[pulumi.Resource] = [
         shared.roles.execution_policy,
         shared.images.cache_rule,
+        # Deleted after every task then: a task still starting would fill the cache again.
+        shared.images.cached,
         *(s.version for s in stored),
     ]
     if shared.storage and access_points:

@@ -7,7 +7,8 @@ place, moves Redis OSS to Valkey, but never back, and never to an older version 
 would replace the cache: its data, or a refusal on a protected one). Terraform learns of most
 of it only half-way through ``pulumi up``. This resource holds what the store runs; its
 ``check``, which the engine calls in ``pulumi preview`` as in ``pulumi up``, compares the new
-one with it and refuses such a move, naming the store and what to write.
+one with it and refuses such a move, naming the store and what to write; and, for a cache,
+turning TLS on or off (ElastiCache does that only in steps: preferred, then required).
 
 A Pulumi dynamic provider, pickled by reference: this module imports cleanly, with no side
 effects, and makes no cloud call.
@@ -36,6 +37,14 @@ def refusal(olds: dict[str, Any], news: dict[str, Any]) -> str | None:
     if not olds:
         return None
     store, old, new = news["store"], olds.get("engine"), news.get("engine")
+    if olds.get("tls") != news.get("tls"):
+        change = "on" if news.get("tls") else "off"
+        return (
+            f"service '{store}': REDIS_PASSWORD would turn TLS {change} for a cache that "
+            "exists, which ElastiCache does only in steps across deployments (and below "
+            "Redis OSS 7.0.5 not at all: the cache would be replaced); keep the cache as it "
+            "is, or deploy it as a new service under another name and move its data"
+        )
     if old == new:
         return _version_refusal(olds, news)
     if (old, new) in ENGINE_MOVES:
@@ -94,6 +103,6 @@ class StoreVersion(Resource, module="berth", name="StoreVersion"):
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         """``props``: ``store`` (the compose name), ``marking`` (its extension), ``engine``,
-        ``version``, ``allowDowntime``, and ``upgradeRestarts`` (an upgrade restarts it, so
-        it needs ``allowDowntime``)."""
+        ``version``, ``allowDowntime``, ``upgradeRestarts`` (an upgrade restarts it, so it
+        needs ``allowDowntime``), and for a cache ``tls`` (in-transit encryption)."""
         super().__init__(StoreVersionProvider(), name, props, opts)
