@@ -108,3 +108,33 @@ def test_names_made_of_several_separators_keep_one_hyphen(project_dir, write):
     (project_dir / "Dockerfile").write_text("FROM busybox\n")
     (repository,) = of_type(aws_program(["compose.yaml"]), "aws:ecr/repository:Repository")
     assert repository.inputs["name"] == "shop-dev/a-b"
+
+
+def test_an_empty_compose_secret_is_refused_at_plan_time(project_dir, write):
+    """Secrets Manager refuses an empty SecretString (its model: at least 1 character)."""
+    import botocore.session
+
+    from berth.errors import BerthError
+
+    shape = botocore.session.get_session().get_service_model("secretsmanager")
+    assert (
+        shape.operation_model("CreateSecret").input_shape.members["SecretString"].metadata["min"]
+        == 1
+    )
+    write(
+        """
+        name: shop
+        services:
+          web:
+            image: nginx
+            secrets: [token]
+        secrets:
+          token:
+            file: ./token.txt
+        """
+    )
+    (project_dir / "token.txt").write_text("")
+    with pytest.raises(BerthError) as refused:
+        aws_program(["compose.yaml"])
+    assert "service 'web', field 'secrets'" in str(refused.value)
+    assert "the secret 'token' is empty" in refused.value.message

@@ -87,8 +87,17 @@ class SecretStore:
                     field="secrets",
                     hint=f"remove its target (it defaults to {FILES_DIR}/{file.name})",
                 )
-            stored = self._store(file.content, f"{service.name}-file-{file.name}", parent)
             value = file.content.value if isinstance(file.content, Secret) else file.content
+            if not value:
+                raise BerthError(
+                    f"the secret {file.name!r} is empty; Secrets Manager, where aws keeps it, "
+                    "stores no empty value",
+                    file=self.file,
+                    service=service.name,
+                    field="secrets",
+                    hint="give the secret's file or variable a value, or remove the secret",
+                )
+            stored = self._store(file.content, f"{service.name}-file-{file.name}", parent)
             files[f"{FILE_ENV_PREFIX}{index}"] = (file, SecretInput(stored, value))
         return files
 
