@@ -9,6 +9,7 @@ import pulumi
 
 from berth.variables import Variables
 from components.project import Project, ProjectArgs
+from components.pulumi_internals import is_secret
 from offline.plan import Plan, Registration
 
 
@@ -64,3 +65,15 @@ def user_program(
         return built[-1]
 
     return program
+
+
+def provider_inputs(node: Any) -> Any:
+    """Registered inputs as the engine hands them to a dynamic provider: secrets as their
+    values (it does not accept secrets), without the provider itself (``__provider``)."""
+    if isinstance(node, dict):
+        if is_secret(node):
+            return provider_inputs(node["value"])
+        return {k: provider_inputs(v) for k, v in node.items() if k != "__provider"}
+    if isinstance(node, list):
+        return [provider_inputs(v) for v in node]
+    return node

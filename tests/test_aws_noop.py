@@ -23,6 +23,7 @@ from providers.aws import plan_outputs
 from providers.aws.run_once import EcsJobProvider
 from tests.aws_support import JOB
 from tests.conftest import EXAMPLES
+from tests.plans import provider_inputs
 
 PASSWORD = "pw-first-0a1b2c3d"
 ROTATED = "pw-second-4e5f6a7b"
@@ -73,7 +74,7 @@ def changed(old: Version, new: Version) -> dict[str, str]:
     found = {urn for urn in before.keys() | after.keys() if before.get(urn) != after.get(urn)}
     while True:
         renewed = [
-            str(plan_outputs(type_, _unwrapped(raw))[REPLACED_ON_ANY_CHANGE[type_]])
+            str(plan_outputs(type_, provider_inputs(raw))[REPLACED_ON_ANY_CHANGE[type_]])
             for urn in found & after.keys()
             for type_, _, raw in [after[urn]]
             if type_ in REPLACED_ON_ANY_CHANGE
@@ -81,7 +82,7 @@ def changed(old: Version, new: Version) -> dict[str, str]:
         readers = {
             urn
             for urn, (_, _, raw) in after.items()
-            if any(value in json.dumps(_unwrapped(raw)) for value in renewed)
+            if any(value in json.dumps(provider_inputs(raw)) for value in renewed)
         }
         if readers <= found:
             break
@@ -100,20 +101,9 @@ def runs(old: Version, new: Version) -> bool:
 
     def props(v: Version) -> dict[str, Any]:
         (run,) = [r for r in v.plan.registrations if r.type == JOB]
-        return _unwrapped(run.raw_inputs)
+        return provider_inputs(run.raw_inputs)
 
     return bool(EcsJobProvider().diff("id", props(old), props(new)).replaces)
-
-
-def _unwrapped(node: Any) -> Any:
-    """Inputs as the engine hands them to the provider: secrets as their values."""
-    if isinstance(node, dict):
-        if "4dabf18193072939515e22adb298388d" in node:
-            return _unwrapped(node["value"])
-        return {k: _unwrapped(v) for k, v in node.items() if k != "__provider"}
-    if isinstance(node, list):
-        return [_unwrapped(v) for v in node]
-    return node
 
 
 @pytest.mark.parametrize("example", sorted(EXAMPLE_FILES))

@@ -15,6 +15,7 @@ from components.target import load_target
 from offline.diff import Diff, diff_files, digest_outputs
 from offline.plan import plan_config, run_plan
 from tests.conftest import ROOT
+from tests.plans import provider_inputs
 
 TARGETS = ("local", "aws", "gcp")
 SECRET = "s3cret-database-password"  # a test value, checked never to print
@@ -244,17 +245,7 @@ def _run_once_inputs(folder: Path, target: str) -> dict[str, Any]:
         and r.name.endswith("-run")
     ]
     text = json.dumps(run.raw_inputs).replace(str(folder), "/project")
-    return _unwrap(json.loads(text))
-
-
-def _unwrap(node: Any) -> Any:
-    if isinstance(node, dict):
-        if "4dabf18193072939515e22adb298388d" in node:
-            return _unwrap(node["value"])
-        return {k: _unwrap(v) for k, v in node.items() if k != "__provider"}
-    if isinstance(node, list):
-        return [_unwrap(v) for v in node]
-    return node
+    return provider_inputs(json.loads(text))
 
 
 @pytest.mark.parametrize("target", TARGETS)
