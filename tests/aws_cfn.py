@@ -834,6 +834,11 @@ FOLDS: dict[str, Fold] = {
 }
 """Pulumi resources that are a property of another resource in CloudFormation."""
 
+_ECS_NAME = (
+    re.compile(r"[A-Za-z0-9_-]{1,255}"),
+    "up to 255 letters, digits, underscores and hyphens",
+)
+"""ECS cluster, service and task definition family names."""
 NAME_RULES: dict[tuple[str, str], tuple[re.Pattern[str], str]] = {
     ("AWS::ElasticLoadBalancingV2::LoadBalancer", "Name"): (
         re.compile(r"(?!internal-)[A-Za-z0-9](?:[A-Za-z0-9-]{0,30}[A-Za-z0-9])?"),
@@ -843,18 +848,9 @@ NAME_RULES: dict[tuple[str, str], tuple[re.Pattern[str], str]] = {
         re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,30}[A-Za-z0-9])?"),
         "at most 32 letters, digits and hyphens, no hyphen first or last",
     ),
-    ("AWS::ECS::Cluster", "ClusterName"): (
-        re.compile(r"[A-Za-z0-9_-]{1,255}"),
-        "up to 255 letters, digits, underscores and hyphens",
-    ),
-    ("AWS::ECS::Service", "ServiceName"): (
-        re.compile(r"[A-Za-z0-9_-]{1,255}"),
-        "up to 255 letters, digits, underscores and hyphens",
-    ),
-    ("AWS::ECS::TaskDefinition", "Family"): (
-        re.compile(r"[A-Za-z0-9_-]{1,255}"),
-        "up to 255 letters, digits, underscores and hyphens",
-    ),
+    ("AWS::ECS::Cluster", "ClusterName"): _ECS_NAME,
+    ("AWS::ECS::Service", "ServiceName"): _ECS_NAME,
+    ("AWS::ECS::TaskDefinition", "Family"): _ECS_NAME,
     ("AWS::RDS::DBSubnetGroup", "DBSubnetGroupName"): (
         re.compile(r"(?!default$)[a-z0-9._ -]{1,255}"),
         "up to 255 lowercase letters, digits, periods, underscores, spaces and hyphens "

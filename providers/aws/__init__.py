@@ -313,4 +313,4 @@ def _digest(text: str) -> str:
 
 def plan_digest(reference: str) -> str:
     """The digest an image's tag points at, for the offline plan: one per reference."""
-    return "sha256:" + hashlib.sha256(reference.encode()).hexdigest()
+    return "sha256:" + _digest(reference)

@@ -131,7 +131,7 @@ def _postgres(
         _check_name(key, value, service, settings.file)
     subnets = _private_subnets(aws.rds.SubnetGroup, "db", service, settings, opts)
     major = store.version or DEFAULT_POSTGRES
-    version = _version(store, major, settings, opts, upgrade_restarts=True)
+    guard = _version(store, major, settings, opts, upgrade_restarts=True)
     instance = aws.rds.Instance(
         settings.names(service.name, "db"),
         identifier_prefix=_identifier(settings.prefix, service.name) + "-",
@@ -157,7 +157,7 @@ def _postgres(
         # preview unless downtime is allowed, so it is set exactly then.
         allow_major_version_upgrade=store.allow_downtime,
         auto_minor_version_upgrade=True,
-        opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[version])),
+        opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[guard])),
     )
     return instance, instance.address
 
