@@ -57,6 +57,12 @@ class RunOnceProvider(ResourceProvider):
     """Dotted paths of ``definition`` lists whose order means nothing (mounts, say): compared
     sorted, so reordering them in compose, or a state written before they were sorted, runs
     nothing."""
+    credentials: ClassVar[frozenset[str]] = frozenset()
+    """Inputs that say only who the provider acts as (``identity``): a change of them alone is
+    no change, so credentials renewed for each CI run leave the next ``up`` without a diff;
+    ``create`` and ``update`` still act as the newest (``news``). Only for a provider that calls
+    nothing at ``delete``: when diff finds no change, Pulumi keeps the recorded outputs, and
+    ``delete`` gets those, with the credentials of the last create or update."""
 
     @abstractmethod
     def run(self, props: Mapping[str, Any]) -> dict[str, Any]:
@@ -90,7 +96,8 @@ class RunOnceProvider(ResourceProvider):
         old, new = (self.canonical(props.get("definition")) for props in (olds, news))
         if news.get("runAlways") or _differs(old, new):
             return DiffResult(changes=True, replaces=["definition"], delete_before_replace=False)
-        changed = [key for key in news if key not in _NOT_SETTINGS and olds.get(key) != news[key]]
+        ignored = {*_NOT_SETTINGS, *self.credentials}
+        changed = [key for key in news if key not in ignored and olds.get(key) != news[key]]
         return DiffResult(changes=bool(changed), replaces=[])
 
     def canonical(self, definition: Any, path: str = "") -> Any:
@@ -128,13 +135,16 @@ class RunOnceResource(Resource):
         props: Mapping[str, Any],
         opts: pulumi.ResourceOptions | None = None,
         *,
-        secrets: Sequence[str] | None = None,
+        secrets: Sequence[pulumi.Input[str]] | None = None,
     ) -> None:
-        """``secrets``: the secret values the job holds (see ``job_secrets``); with any, they
-        become the secret input ``scrubValues`` and ``logTail`` a secret output."""
+        """``secrets``: the secret values the job holds (see ``job_secrets``), some known only
+        once deployed (an AUTH string a cache made, say); with any, they become the secret
+        input ``scrubValues`` and ``logTail`` a secret output."""
         inputs = {**props, **dict.fromkeys(RESULT_KEYS)}
-        if values := sorted({value for value in secrets or () if value}):
-            inputs[SCRUB_KEY] = pulumi.Output.secret(values)
+        if values := [value for value in secrets or () if value]:
+            inputs[SCRUB_KEY] = pulumi.Output.secret(
+                pulumi.Output.all(*values).apply(lambda known: sorted(set(filter(None, known))))
+            )
             # The engine marks an output secret only when the input of that name was.
             secret_tail = pulumi.ResourceOptions(additional_secret_outputs=["logTail"])
             opts = pulumi.ResourceOptions.merge(opts, secret_tail)

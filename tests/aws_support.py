@@ -41,24 +41,6 @@ def aws_program(
 
 
 @contextlib.contextmanager
-def resource_options() -> Iterator[dict[str, dict[str, bool]]]:
-    """Records ``protect`` and ``retainOnDelete`` of each registration, by URN."""
-    recorded: dict[str, dict[str, bool]] = {}
-    original = RecordingMonitor.RegisterResource
-
-    def register(self: RecordingMonitor, request: Any) -> Any:
-        response = original(self, request)
-        recorded[response.urn] = {
-            "protect": request.protect,
-            "retainOnDelete": request.retainOnDelete,
-        }
-        return response
-
-    with mock.patch.object(RecordingMonitor, "RegisterResource", register):
-        yield recorded
-
-
-@contextlib.contextmanager
 def component_outputs() -> Iterator[dict[str, dict[str, Any]]]:
     """Records the outputs each component registers (stack outputs come from them), by URN."""
     recorded: dict[str, dict[str, Any]] = {}

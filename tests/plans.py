@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import base64
+import contextlib
+from collections.abc import Callable, Iterator
 from typing import Any
+from unittest import mock
 
+import dill
 import pulumi
+from pulumi.dynamic import ResourceProvider
 
 from berth.variables import Variables
 from components.project import Project, ProjectArgs
 from components.pulumi_internals import is_secret
-from offline.plan import Plan, Registration
+from offline.plan import Plan, RecordingMonitor, Registration
 
 
 def find(plan: Plan, type_: str, name: str) -> Registration:
@@ -77,3 +82,29 @@ def provider_inputs(node: Any) -> Any:
     if isinstance(node, list):
         return [provider_inputs(v) for v in node]
     return node
+
+
+def dynamic_provider(registration: Registration) -> ResourceProvider:
+    """A dynamic resource's provider, unpickled from its ``__provider`` input as the engine's
+    dynamic provider process does (``pulumi.dynamic.__main__.get_provider``); the SDK sends
+    it as a secret, which the engine unwraps for the provider."""
+    serialized = registration.raw_inputs["__provider"]
+    if is_secret(serialized):
+        serialized = serialized["value"]
+    return dill.loads(base64.b64decode(serialized))  # noqa: S301 - our own program's provider
+
+
+@contextlib.contextmanager
+def resource_options() -> Iterator[dict[str, Any]]:
+    """Each RegisterResource request the program sends, by URN: its resource options
+    (``protect``, ``retainOnDelete``, ``importId``, ``ignoreChanges``) as the engine gets them."""
+    recorded: dict[str, Any] = {}
+    original = RecordingMonitor.RegisterResource
+
+    def register(self: RecordingMonitor, request: Any) -> Any:
+        response = original(self, request)
+        recorded[response.urn] = request
+        return response
+
+    with mock.patch.object(RecordingMonitor, "RegisterResource", register):
+        yield recorded

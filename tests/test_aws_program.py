@@ -21,10 +21,9 @@ from tests.aws_support import (
     component_outputs,
     containers,
     ecs_validation_errors,
-    resource_options,
 )
 from tests.conftest import ROOT, copy_example
-from tests.plans import find, of_type, waits_on_services
+from tests.plans import find, of_type, resource_options, waits_on_services
 from tests.secrets_check import assert_never_plain, count_wrapped
 
 SECRET = "aws:secretsmanager/secret:Secret"
@@ -453,8 +452,8 @@ def test_named_volumes_are_protected_efs_access_points(project_dir, write):
 
     file_system = find(plan, "aws:efs/fileSystem:FileSystem", "shop-efs")
     access_point = find(plan, "aws:efs/accessPoint:AccessPoint", "shop-pg.data")
-    assert options[file_system.urn]["protect"] is True
-    assert options[access_point.urn]["protect"] is True
+    assert options[file_system.urn].protect is True
+    assert options[access_point.urn].protect is True
     assert file_system.inputs["encrypted"] is True
     assert access_point.inputs["rootDirectory"]["path"] == "/pg.data"
     mount_targets = of_type(plan, "aws:efs/mountTarget:MountTarget")

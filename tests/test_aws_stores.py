@@ -10,9 +10,9 @@ import re
 import pytest
 
 from berth.errors import BerthError
-from tests.aws_support import ECS_SERVICE, JOB, TASK_DEFINITION, aws_program, resource_options
+from tests.aws_support import ECS_SERVICE, JOB, TASK_DEFINITION, aws_program
 from tests.conftest import copy_example
-from tests.plans import find, of_type
+from tests.plans import find, of_type, resource_options
 from tests.secrets_check import assert_never_plain, count_wrapped
 
 RDS = "aws:rds/instance:Instance"
@@ -50,7 +50,7 @@ def test_the_seeds_database_is_rds_and_the_migration_waits_for_it(project_dir):
     assert inputs["password"] == "[secret]"
     assert (inputs["username"], inputs["dbName"]) == ("postgres", "postgres")
     assert inputs["applyImmediately"] is False
-    assert options[db.urn]["protect"] is True
+    assert options[db.urn].protect is True
 
     run = find(plan, JOB, "migrate-run")
     name = find(plan, DNS_INSTANCE, "db-dns")
@@ -93,7 +93,7 @@ def test_a_throwaway_stack_drops_the_protections(project_dir):
     db = find(plan, RDS, "db-db")
     assert db.inputs["deletionProtection"] is False
     assert db.inputs["skipFinalSnapshot"] is True
-    assert options[db.urn]["protect"] is False
+    assert options[db.urn].protect is False
 
 
 def test_a_managed_cache_is_elasticache_with_encryption_and_its_password_as_auth_token(

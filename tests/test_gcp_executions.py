@@ -11,6 +11,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+import requests
 
 from components.run_once import JobFailed
 from providers.gcp import api as api_module
@@ -23,14 +24,24 @@ JOB = "projects/p/locations/europe-west1/jobs/shop-dev-migrate"
 EXECUTION = f"{JOB}/executions/shop-dev-migrate-x7k2q"
 LEFTOVER = f"{JOB}/executions/shop-dev-migrate-old11"
 RUNNING = {"name": EXECUTION, "taskCount": 1, "runningCount": 1}
-SUCCEEDED = {**RUNNING, "runningCount": 0, "succeededCount": 1, "completionTime": "2026-01-01T0Z"}
+
+
+def ended(state: dict[str, Any], outcome: str = "CONDITION_SUCCEEDED", **why: str) -> dict:
+    """``state`` as the API answers once the execution ended: its ``Completed`` condition in
+    ``outcome``, with ``why`` (``message``, ``executionReason``)."""
+    completed = {"type": "Completed", "state": outcome, **why}
+    return {**state, "completionTime": "2026-01-01T0Z", "conditions": [completed]}
+
+
+SUCCEEDED = ended({**RUNNING, "runningCount": 0, "succeededCount": 1})
 LOGS = "https://logging.googleapis.com/v2/entries:list"
 LIST = ("GET", f"{RUN_API}/{JOB}/executions?pageSize=100")
 START = ("POST", f"{RUN_API}/{JOB}:run")
 GET = ("GET", f"{RUN_API}/{EXECUTION}")
 CANCEL = ("POST", f"{RUN_API}/{EXECUTION}:cancel")
 STARTED = {"metadata": {"name": EXECUTION}}
-NONE_RUNNING = {"executions": [{"name": f"{JOB}/executions/a", "completionTime": "2025"}]}
+TASK_EXIT_1 = {"lastAttemptResult": {"exitCode": 1}}
+NONE_RUNNING = {"executions": [ended({"name": f"{JOB}/executions/a"})]}
 
 Step = tuple[tuple[str, str], int, Any]
 """A request the client must send next (method, URL), and the status and body answered."""
@@ -123,19 +134,116 @@ def test_a_503_while_polling_is_tried_again_and_the_run_succeeds(clock):
 
 
 def test_transient_errors_back_off_exponentially_then_give_up(clock):
-    unavailable = (GET, 503, {"error": {"message": "unavailable"}})
-    session = ScriptedSession(
-        [(LIST, 200, {}), (START, 200, STARTED), *[unavailable] * 6, (CANCEL, 200, {})]
-    )
+    unavailable = (LIST, 503, {"error": {"message": "unavailable"}})
+    session = ScriptedSession([unavailable] * 6)
     with pytest.raises(JobFailed, match=r"could not be run: .*HTTP 503: unavailable"):
         execute(session)
-    assert session.done(), "the execution it could not follow was cancelled"
+    assert session.done(), "nothing was started"
     assert clock.slept == [1.0, 2.0, 4.0, 8.0, 16.0]
 
 
-def test_a_lost_connection_is_transient():
-    import requests
+def test_an_outage_while_polling_is_waited_out_and_the_run_succeeds(clock):
+    """Issue 7: reading an execution is idempotent, so an outage longer than the backoff of
+    other requests (31 s) cancels nothing while the job has time left."""
+    unavailable = (GET, 503, {"error": {"message": "unavailable"}})
+    session = ScriptedSession(
+        [
+            (LIST, 200, {}),
+            (START, 200, STARTED),
+            *[unavailable] * 8,
+            (GET, 0, requests.ConnectionError("reset")),
+            (GET, 200, SUCCEEDED),
+            (("POST", LOGS), 200, {}),
+        ]
+    )
+    assert execute(session)["exitCode"] == 0
+    assert session.done(), "never cancelled"
+    assert clock.slept == [1.0, 2.0, 4.0, 8.0, 16.0, 30.0, 30.0, 30.0, 30.0]
 
+
+def test_an_outage_until_the_job_s_deadline_cancels_the_execution(clock):
+    unavailable = (GET, 503, {"error": {"message": "unavailable"}})
+    session = ScriptedSession(
+        [
+            (LIST, 200, {}),
+            (START, 200, STARTED),
+            *[unavailable] * 17,
+            (("POST", LOGS), 200, {}),
+            (CANCEL, 200, {}),
+        ]
+    )
+    with pytest.raises(JobFailed, match=r"did not finish within its timeout of 1m"):
+        execute(session, timeout=60)
+    assert session.done(), "the execution it could not follow was cancelled"
+    allowed = 60 + CloudRunJobExecutionProvider.START_ALLOWANCE
+    assert sum(clock.slept) == allowed, "tried until the job's own deadline, not past it"
+    assert max(clock.slept) == 30.0
+
+
+def test_a_refusal_while_polling_cancels_at_once(clock):
+    session = ScriptedSession(
+        [
+            (LIST, 200, {}),
+            (START, 200, STARTED),
+            (GET, 403, {"error": {"message": "Permission 'run.executions.get' denied"}}),
+            (CANCEL, 200, {}),
+        ]
+    )
+    with pytest.raises(JobFailed, match=r"HTTP 403: Permission 'run\.executions\.get' denied"):
+        execute(session)
+    assert session.done()
+    assert clock.slept == []
+
+
+def test_a_completion_time_is_no_success_until_the_completed_condition_ends(clock):
+    """Issue 8: the API does not order ``completionTime`` and the counts with the execution's
+    ``Completed`` condition; only that condition, once terminal, says how the run ended."""
+    settling = {
+        **ended({**RUNNING, "runningCount": 0, "succeededCount": 1}),
+        "conditions": [{"type": "Completed", "state": "CONDITION_RECONCILING"}],
+    }
+    failed = ended(
+        {**RUNNING, "runningCount": 0, "failedCount": 1},
+        "CONDITION_FAILED",
+        message="Task shop-dev-migrate-x7k2q-task0 failed: the container exited with an error.",
+        executionReason="NON_ZERO_EXIT_CODE",
+    )
+    session = ScriptedSession(
+        [
+            (LIST, 200, {}),
+            (START, 200, STARTED),
+            (GET, 200, settling),
+            (GET, 200, failed),
+            (("GET", f"{RUN_API}/{EXECUTION}/tasks"), 200, {"tasks": [TASK_EXIT_1]}),
+            (("POST", LOGS), 200, {}),
+        ]
+    )
+    with pytest.raises(JobFailed, match=r"failed with exit code 1: Task .* exited with an error"):
+        execute(session)
+    assert session.done()
+
+
+def test_the_completed_condition_decides_success_whatever_the_counts_say(clock):
+    session = ScriptedSession(
+        [
+            (LIST, 200, {}),
+            (START, 200, STARTED),
+            (GET, 200, ended(RUNNING)),
+            (("POST", LOGS), 200, {}),
+        ]
+    )
+    assert execute(session)["exitCode"] == 0
+    assert session.done()
+
+
+def test_a_cancelled_execution_is_named_so():
+    cancelled = ended(RUNNING, "CONDITION_FAILED", executionReason="CANCELLED")
+    assert run_once_module._condition(cancelled) == "the execution was cancelled"
+    unexplained = ended(RUNNING, "CONDITION_FAILED", reason="INTERNAL")
+    assert run_once_module._condition(unexplained) == "the execution did not succeed (INTERNAL)"
+
+
+def test_a_lost_connection_is_transient():
     session = ScriptedSession([(GET, 0, requests.ConnectionError("reset")), (GET, 200, RUNNING)])
     api = CloudRunApi(session, api_module.Backoff(first=0.0))
     assert api.execution(EXECUTION) == RUNNING
@@ -157,7 +265,7 @@ def test_a_leftover_running_execution_is_waited_for_before_the_job_runs(clock):
         [
             (LIST, 200, {"executions": [leftover, NONE_RUNNING["executions"][0]]}),
             (("GET", f"{RUN_API}/{LEFTOVER}"), 200, leftover),
-            (("GET", f"{RUN_API}/{LEFTOVER}"), 200, {**leftover, "completionTime": "2026"}),
+            (("GET", f"{RUN_API}/{LEFTOVER}"), 200, ended(leftover)),
             (START, 200, STARTED),
             (GET, 200, SUCCEEDED),
             (("POST", LOGS), 200, {}),
@@ -167,18 +275,36 @@ def test_a_leftover_running_execution_is_waited_for_before_the_job_runs(clock):
     assert session.done(), "the job ran only after the earlier execution had finished"
 
 
+def test_a_leftover_with_a_completion_time_but_no_outcome_yet_is_still_running(clock):
+    """The listing too reads the ``Completed`` condition, not ``completionTime`` (issue 8)."""
+    reconciling = {"type": "Completed", "state": "CONDITION_RECONCILING"}
+    leftover = {"name": LEFTOVER, "completionTime": "2026", "conditions": [reconciling]}
+    session = ScriptedSession(
+        [
+            (LIST, 200, {"executions": [leftover]}),
+            (("GET", f"{RUN_API}/{LEFTOVER}"), 200, ended(leftover)),
+            (START, 200, STARTED),
+            (GET, 200, SUCCEEDED),
+            (("POST", LOGS), 200, {}),
+        ]
+    )
+    assert execute(session)["exitCode"] == 0
+    assert session.done(), "two migrations never overlap"
+
+
 def test_a_leftover_past_the_allowance_is_cancelled_before_the_job_runs(clock):
     leftover = {"name": LEFTOVER, "taskCount": 1, "runningCount": 1}
     poll = (("GET", f"{RUN_API}/{LEFTOVER}"), 200, leftover)
     allowed = 60 + CloudRunJobExecutionProvider.START_ALLOWANCE
     polls = int(allowed // CloudRunJobExecutionProvider.POLL_SECONDS) + 1
+    cancelled = ended(leftover, "CONDITION_FAILED", executionReason="CANCELLED")
     session = ScriptedSession(
         [
             (LIST, 200, {"executions": [leftover], "nextPageToken": "n/2"}),
             (("GET", f"{LIST[1]}&pageToken=n%2F2"), 200, {}),
             *[poll] * polls,
             (("POST", f"{RUN_API}/{LEFTOVER}:cancel"), 200, {}),
-            (("GET", f"{RUN_API}/{LEFTOVER}"), 200, {**leftover, "completionTime": "2026"}),
+            (("GET", f"{RUN_API}/{LEFTOVER}"), 200, cancelled),
             (START, 200, STARTED),
             (GET, 200, SUCCEEDED),
             (("POST", LOGS), 200, {}),

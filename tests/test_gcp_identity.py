@@ -1,6 +1,6 @@
 """Berth's own GCP resources act as the program's gcp provider does: each identity setting of the
 stack (and each environment variable the provider honours) reaches the credentials used, and
-travels as a secret that never decides a job's re-run."""
+travels as a secret that never decides a job's re-run; a change of it alone changes nothing."""
 
 from __future__ import annotations
 
@@ -17,11 +17,12 @@ from google.auth import impersonated_credentials
 from google.oauth2 import service_account
 
 from offline.plan import plan_config, run_plan
-from providers.gcp.identity import IdentityError, credentials
+from providers.gcp.api import ApiError
+from providers.gcp.identity import IDENTITY, IdentityError, credentials
 from providers.gcp.readiness import VmServiceReadyProvider
 from providers.gcp.run_once import CloudRunJobExecutionProvider
 from tests.conftest import copy_example
-from tests.plans import find
+from tests.plans import find, provider_inputs
 from tests.secrets_check import assert_never_plain, count_wrapped
 
 DEPLOYER = "deployer@shop-prod.iam.gserviceaccount.com"
@@ -140,8 +141,13 @@ def test_the_dynamic_providers_act_as_the_identity_input(provider, props):
     assert api.session.credentials.token == TOKEN
 
 
-def deploy(project_dir: Path, config: dict[str, str], secret: list[str]):
-    files = [copy_example("migrate", project_dir)]
+@pytest.fixture
+def migrate(project_dir: Path) -> list[str]:
+    """The migrate example's compose files, in the project folder."""
+    return [copy_example("migrate", project_dir)]
+
+
+def deploy(files: list[str], config: dict[str, str], secret: list[str]):
     base, secret_keys = plan_config(files, target="gcp")
     return run_plan({**base, **config}, [*secret_keys, *secret], preview=False)
 
@@ -150,9 +156,9 @@ RUN = "pulumi-python:dynamic/berth:CloudRunJobExecution"
 READY = "pulumi-python:dynamic/berth:VmServiceReady"
 
 
-def test_the_stack_s_identity_reaches_the_providers_as_a_secret(project_dir, key_json):
+def test_the_stack_s_identity_reaches_the_providers_as_a_secret(migrate, key_json):
     plan = deploy(
-        project_dir,
+        migrate,
         {
             # set without --secret: Berth passes it as a secret all the same
             "gcp:credentials": key_json,
@@ -173,27 +179,58 @@ def test_the_stack_s_identity_reaches_the_providers_as_a_secret(project_dir, key
     assert count_wrapped(plan, DELEGATE) == 2
 
 
-def test_without_identity_settings_no_identity_input_is_sent(project_dir):
-    plan = deploy(project_dir, {}, secret=[])
+def test_without_identity_settings_no_identity_input_is_sent(migrate):
+    plan = deploy(migrate, {}, secret=[])
     assert "identity" not in find(plan, RUN, "migrate-run").inputs
     assert "identity" not in find(plan, READY, "db-running").inputs
 
 
-def test_a_new_identity_updates_in_place_and_runs_nothing():
-    provider = CloudRunJobExecutionProvider()
-    old = {
-        "job": "migrate",
-        "definition": {"container": {"image": "i@sha256:a"}},
-        "runAlways": False,
-        "timeout": 600,
-        "identity": {"accessToken": "old"},
-        "exitCode": 0,
-    }
-    new = {**old, "identity": {"accessToken": TOKEN}}
-    diff = provider.diff("id", old, new)
-    assert diff.changes is True
-    assert not diff.replaces
-    ready = VmServiceReadyProvider().diff(
-        "id", {"instanceId": "1", "want": "running"}, {"instanceId": "1", "want": "running", **new}
+@pytest.mark.parametrize(
+    ("provider", "kind", "name"),
+    [
+        (CloudRunJobExecutionProvider, RUN, "migrate-run"),
+        (VmServiceReadyProvider, READY, "db-running"),
+    ],
+)
+def test_an_access_token_renewed_for_the_next_run_changes_nothing(migrate, provider, kind, name):
+    """Issue 11: CI sets a fresh ``gcp:accessToken`` for each run; the second ``up`` must not
+    differ (no update, no replacement, no execution)."""
+    first, second = (
+        provider_inputs(
+            find(deploy(migrate, {"gcp:accessToken": token}, []), kind, name).raw_inputs
+        )
+        for token in ("ya29.first-0a1b2c", TOKEN)
     )
-    assert not ready.replaces
+    assert first[IDENTITY] != second[IDENTITY]
+    diff = provider().diff("id", first, second)
+    assert diff.changes is False
+    assert not diff.replaces
+
+
+@pytest.mark.parametrize(
+    ("provider", "props"),
+    [
+        (CloudRunJobExecutionProvider, {"job": "migrate", "jobName": "j", "definition": {}}),
+        (VmServiceReadyProvider, {"service": "db", "instanceId": "1", "want": "running"}),
+    ],
+)
+def test_what_acts_again_acts_as_the_newest_identity(provider, props):
+    """Ignored by diff, the identity is still the newest wherever the resource acts: another
+    change records it (``update``), a run or a check calls the API as it (``create``)."""
+    old = {**props, "timeout": 600, IDENTITY: {"accessToken": "old"}}
+    new = {**old, "timeout": 1800, IDENTITY: {"accessToken": TOKEN}}
+    moved = provider().diff("id", old, new)
+    assert moved.changes is True
+    assert not moved.replaces
+    assert provider().update("id", old, new).outs[IDENTITY] == {"accessToken": TOKEN}
+
+    used: list[Any] = []
+
+    class Recording(provider):  # type: ignore[misc, valid-type]
+        def api(self, props: Any) -> Any:
+            used.append(props[IDENTITY])
+            raise ApiError("stop here")
+
+    with pytest.raises(Exception, match="stop here"):
+        Recording().create(new)
+    assert used == [{"accessToken": TOKEN}]

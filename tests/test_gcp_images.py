@@ -10,11 +10,12 @@ import pytest
 
 import providers.gcp as gcp_target
 from berth.errors import BerthError
+from components.images import PinnedDigestProvider
 from providers.gcp.images import BadImage, ImageRef
 from providers.gcp.names import cloud_name
 from providers.gcp.run_once import CloudRunJobExecutionProvider
 from tests.conftest import program
-from tests.plans import find
+from tests.plans import find, provider_inputs
 
 SERVICE = "gcp:cloudrunv2/service:Service"
 JOB = "gcp:cloudrunv2/job:Job"
@@ -99,6 +100,34 @@ def test_a_vm_pulls_from_the_upstream_registry_by_digest(project_dir, write):
 
     user_data = find(plan, INSTANCE, "cache").inputs["metadata"]["user-data"]
     assert "quay.io/example/keydb@" + digest_of("quay.io/example/keydb:6") in user_data
+
+
+PIN = "pulumi-python:dynamic/berth:PinnedDigest"
+
+
+def pin_state(monkeypatch, write, image: str, digest: str) -> dict:
+    """The ``db`` VM's pinned digest's inputs for ``image`` when its registry says ``digest``."""
+    answer = {"sha256Digest": digest}
+    monkeypatch.setitem(gcp_target._PLAN_CALLS, gcp_target.REGISTRY_IMAGE, lambda _args: answer)
+    write(f"services:\n  db:\n    image: {image}\n")
+    plan = program(["compose.yaml"], target="gcp")
+    pin = find(plan, PIN, "db-pinned-image")
+    assert pin.urn in find(plan, INSTANCE, "db").dependencies, "the VM runs the pinned digest"
+    return provider_inputs(pin.inputs)
+
+
+def test_a_vm_keeps_its_digest_until_compose_names_another_image(project_dir, write, monkeypatch):
+    """``postgres:latest`` moving upstream (to a new major, even) must not replace the VM of a
+    database: the pin's diff is empty, so the engine keeps its outputs, the first digest."""
+    first, moved = "sha256:" + "1" * 64, "sha256:" + "2" * 64
+    deployed = pin_state(monkeypatch, write, "postgres:latest", first)
+    upstream_moved = pin_state(monkeypatch, write, "postgres:latest", moved)
+    retagged = pin_state(monkeypatch, write, "postgres:17", moved)
+    provider = PinnedDigestProvider()
+
+    assert provider.create(deployed).outs["digest"] == first
+    assert not provider.diff("id", deployed, upstream_moved).changes
+    assert provider.diff("id", upstream_moved, retagged).replaces == ["image"]
 
 
 def job_state(monkeypatch, write, image: str, digest: str) -> dict:

@@ -167,12 +167,12 @@ def test_secrets_never_appear_in_plain_text(project_dir, write):
     assert count_wrapped(plan, "tok-1a2b3c4d") >= 3
     job = find(plan, JOB, "migrate").inputs["template"]["template"]
     variables = env(job["containers"][0])
-    assert variables["DATABASE_URL"] == {
-        "secretKeyRef": {"secret": f"{prefix(plan)}-migrate-DATABASE_URL", "version": "1"}
-    }
+    reference = variables["DATABASE_URL"]["secretKeyRef"]
+    assert reference["secret"] == f"{prefix(plan)}-migrate-DATABASE_URL"
+    assert reference["version"].isdigit(), "pinned to its version, never `latest`"
     assert job["volumes"][0]["secret"]["items"][0]["path"] == "token"
     user_data = find(plan, INSTANCE, "db").inputs["metadata"]["user-data"]
-    assert re.search(r"s\d=\$\(secret \w+-db-POSTGRES_PASSWORD-id/versions/1\)", user_data)
+    assert re.search(r"s\d=\$\(secret \w+-db-POSTGRES_PASSWORD-id/versions/\d+\)", user_data)
     run = user_data.split("exec docker run", 1)[1]
     assert "--env-file /run/berth/db.env" in run
     assert "$s" not in run, "a secret reaches docker run only through the env file"
@@ -282,7 +282,7 @@ def test_each_kind_of_service_runs_where_it_can(project_dir, write):
     assert web["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": 80}
     dns = find(plan, INSTANCE, "dns").inputs
     assert not dns["networkInterfaces"][0].get("accessConfigs"), "UDP is not HTTP: internal"
-    assert "--publish 53:53/udp" in dns["metadata"]["user-data"]
+    assert "publish 53 53 udp" in dns["metadata"]["user-data"]
     search = find(plan, INSTANCE, "search").inputs
     assert search["networkInterfaces"][0]["accessConfigs"], "its HTTP port 9200 is public"
     firewall = find(plan, "gcp:compute/firewall:Firewall", "search-public").inputs
@@ -313,7 +313,9 @@ def test_named_volumes_are_disks_on_vms_and_buckets_on_cloud_run(project_dir, wr
     disk = find(plan, "gcp:compute/disk:Disk", f"{plan.compose.name}-data")
     db = find(plan, INSTANCE, "db")
     assert disk.urn in db.dependencies
-    assert db.inputs["attachedDisks"][0]["deviceName"] == "data"
+    assert [d["deviceName"] for d in db.inputs["attachedDisks"]] == ["berth-state", "data"]
+    state = find(plan, "gcp:compute/disk:Disk", "db-state")
+    assert state.inputs["name"].endswith("-db-state") and state.urn in db.dependencies
     assert "mkfs.ext4" in db.inputs["metadata"]["user-data"]
     assert "--volume /mnt/disks/data:/var/lib/postgresql/data" in db.inputs["metadata"]["user-data"]
     find(plan, "gcp:storage/bucket:Bucket", f"{plan.compose.name}-uploads")
@@ -572,3 +574,49 @@ def test_a_file_cloud_run_cannot_mount_is_refused_naming_it(project_dir, write):
     with pytest.raises(BerthError, match=r"field 'configs': 'site': .* never /") as error:
         gcp(["compose.yaml"])
     assert error.value.hint and "target:" in error.value.hint
+
+
+def test_only_workloads_that_reach_a_vm_or_a_store_use_direct_vpc_egress(project_dir, write):
+    """A subnet Direct VPC egress used cannot be deleted for hours after: `pulumi destroy`
+    would fail there for a project that never needed the network."""
+    write(
+        """
+        services:
+          db:
+            image: postgres
+          cache:
+            image: redis
+          api:
+            image: example/api
+            ports: ["8080:8080"]
+            environment:
+              DATABASE_URL: postgres://postgres@db/app
+          worker:
+            image: example/worker
+            depends_on: [cache]
+          web:
+            image: nginx
+            ports: ["80:80"]
+            environment:
+              API_URL: http://api:8080
+          seed:
+            image: example/seed
+            restart: "no"
+            environment:
+              REDIS_HOST: cache
+          report:
+            image: example/report
+            restart: "no"
+        """
+    )
+    plan = gcp(["compose.yaml"])
+
+    def egress(type_: str, name: str) -> object:
+        spec = find(plan, type_, name).inputs["template"]
+        return spec.get("template", spec).get("vpcAccess")
+
+    assert egress(SERVICE, "api")["egress"] == "PRIVATE_RANGES_ONLY", "it names a VM"
+    assert egress(POOL, "worker"), "it depends on a VM"
+    assert egress(JOB, "seed"), "its environment names a VM"
+    assert egress(SERVICE, "web") is None, "another Cloud Run service is reached on the internet"
+    assert egress(JOB, "report") is None

@@ -8,21 +8,26 @@ from typing import Any
 
 import pytest
 
-from components.pulumi_internals import UNKNOWN
+from components.pulumi_internals import UNKNOWN, is_secret
 from components.run_once import JobFailed
 from providers.gcp.api import ApiError, Backoff, CloudRunApi
 from providers.gcp.readiness import VmServiceReadyProvider
 from providers.gcp.run_once import CloudRunJobExecutionProvider
 from tests.pickling import unpickled_in_project_root
+from tests.plans import find, provider_inputs
+from tests.test_gcp_program import RUN, gcp
 
 JOB = "projects/p/locations/europe-west1/jobs/shop-dev-migrate"
 EXECUTION = f"{JOB}/executions/shop-dev-migrate-x7k2q"
+AUTH = "plan-auth-string"
+"""The AUTH string the offline plan's Memorystore instances have."""
 RUNNING = {"name": EXECUTION, "taskCount": 1, "runningCount": 1}
 SUCCEEDED = {
     **RUNNING,
     "runningCount": 0,
     "succeededCount": 1,
     "completionTime": "2026-01-01T00:00:00Z",
+    "conditions": [{"type": "Completed", "state": "CONDITION_SUCCEEDED"}],
 }
 FAILED = {
     **RUNNING,
@@ -71,7 +76,7 @@ class FakeApi:
             raise ApiError(self.refuse)
         return EXECUTION
 
-    def execution(self, name: str) -> dict[str, Any]:
+    def execution(self, name: str, deadline: float | None = None) -> dict[str, Any]:
         self.calls.append(("get", name))
         return self.states.pop(0) if len(self.states) > 1 else self.states[0]
 
@@ -195,6 +200,42 @@ def test_a_new_timeout_updates_in_place_without_executing():
     assert outs["timeout"] == 1800
     assert outs["finishedAt"] == old["finishedAt"]
     assert api.calls == []
+
+
+def test_a_job_s_log_is_scrubbed_of_the_cache_auth_string_it_receives(write):
+    """Issue 10: Memorystore's AUTH string replaces the compose ``REDIS_PASSWORD`` in what the
+    job receives, so a job printing its Redis URL (or the password in it) prints the AUTH
+    string: it is among the values scrubbed, with the URL as the job has it."""
+    write(
+        """
+        name: shop
+        services:
+          cache:
+            image: redis:7
+            x-defang-redis: true
+            environment:
+              REDIS_PASSWORD: ${REDIS_PASSWORD}
+          tick:
+            image: acme/worker
+            restart: "no"
+            environment:
+              REDIS_URL: redis://:${REDIS_PASSWORD}@cache:6379/0
+            depends_on: [cache]
+        """
+    )
+    plan = gcp(["compose.yaml"], secrets={"REDIS_PASSWORD": "token-0123456789abcdef"})
+    raw = find(plan, RUN, "tick-run").raw_inputs["scrubValues"]
+    assert is_secret(raw)
+    values = provider_inputs(raw)
+    assert "token-0123456789abcdef" in values
+    assert AUTH in values
+    assert any(value.startswith(f"redis://:{AUTH}@") for value in values)
+
+    api = FakeApi([FAILED], logs=(f"connecting to redis://:{AUTH}@10.0.0.3:6379/0", "NOAUTH"))
+    with pytest.raises(JobFailed) as failure:
+        Provider(api).create(inputs(scrubValues=values))
+    assert AUTH not in str(failure.value)
+    assert "connecting to redis://:[secret]@10.0.0.3:6379/0" in str(failure.value)
 
 
 class FakeResponse:

@@ -4,17 +4,21 @@ workload, and gating the migration exactly as the container database did."""
 
 from __future__ import annotations
 
+import copy
 import json
+from typing import Any
 
+import pulumi_gcp
 import pytest
+from pulumi._types import input_type_py_to_pulumi_names as pulumi_names
 
 from berth.errors import BerthError
 from berth.sizing import Request
 from providers.gcp import _private_ip as private_ip
 from providers.gcp.sizing import TooLarge, redis_size_gb, sql_tier
-from tests.aws_support import component_outputs, resource_options
+from tests.aws_support import component_outputs
 from tests.conftest import copy_example
-from tests.plans import find, of_type, waits_on_services
+from tests.plans import find, of_type, resource_options, waits_on_services
 from tests.secrets_check import assert_never_plain, count_wrapped
 from tests.test_gcp_program import INSTANCE, JOB, RUN, SERVICE, env, gcp
 
@@ -25,6 +29,8 @@ REDIS = "gcp:redis/instance:Instance"
 RANGE = "gcp:compute/globalAddress:GlobalAddress"
 PEERING = "gcp:servicenetworking/connection:Connection"
 API = "gcp:projects/service:Service"
+IDENTITY = "gcp:projects/serviceIdentity:ServiceIdentity"
+PROJECT_ROLE = "gcp:projects/iAMMember:IAMMember"
 SECRET_VERSION = "gcp:secretmanager/secretVersion:SecretVersion"
 PASSWORD = "pw-managed-0a1b2c3d"
 MB = 1024 * 1024
@@ -63,7 +69,7 @@ def test_the_seeds_database_is_cloud_sql_on_a_private_ip_only_and_protected(proj
     assert settings["backupConfiguration"]["pointInTimeRecoveryEnabled"] is True
     assert inputs["rootPassword"] == "[secret]", "the postgres user's password, as a secret"
     assert "name" not in inputs, "autonamed: Cloud SQL reserves a deleted instance's name"
-    assert options[db.urn]["protect"] is True
+    assert options[db.urn].protect is True
     assert not of_type(plan, SQL_USER), "postgres is Cloud SQL's own user"
     assert not of_type(plan, SQL_DATABASE), "postgres is Cloud SQL's own database"
 
@@ -76,6 +82,56 @@ def test_the_seeds_database_is_cloud_sql_on_a_private_ip_only_and_protected(proj
     apis = {r.inputs["service"] for r in of_type(plan, API)}
     assert {"servicenetworking.googleapis.com", "sqladmin.googleapis.com"} <= apis
     assert "redis.googleapis.com" not in apis
+
+
+def ignoring(inputs: dict[str, Any], olds: dict[str, Any], paths: list[str]) -> dict[str, Any]:
+    """The inputs the engine diffs: at each ``ignore_changes`` path, the old input's value, or
+    none when the old inputs have none (``processIgnoreChanges`` in pulumi/pulumi's step
+    generator). A path that names no input the program sends is this test's error."""
+    ignored = copy.deepcopy(inputs)
+    for path in paths:
+        *parents, leaf = path.split(".")
+        old, new = olds, ignored
+        for key in parents:
+            old, new = old.get(key, {}), new[key]
+        assert leaf in new, f"{path!r} names no input the program sends"
+        if leaf in old:
+            new[leaf] = old[leaf]
+        else:
+            del new[leaf]
+    return ignored
+
+
+def test_a_disk_cloud_sql_grew_is_not_a_diff(project_dir):
+    with resource_options() as requests:
+        plan = managed_seed(project_dir)
+
+    db = find(plan, SQL, "db-dev")
+    paths = list(requests[db.urn].ignoreChanges)
+    settings = pulumi_names(pulumi_gcp.sql.DatabaseInstanceArgs)["settings"]
+    disk_size = pulumi_names(pulumi_gcp.sql.DatabaseInstanceSettingsArgs)["disk_size"]
+    assert f"{settings}.{disk_size}" in paths, "Pulumi's own path to the field"
+    assert "ignore_changes" in pulumi_gcp.sql.DatabaseInstanceSettingsArgs.disk_size.__doc__
+    assert db.inputs["settings"]["diskSize"] == 10, "created at 10 GB"
+    grown = copy.deepcopy(db.inputs)
+    grown["settings"]["diskSize"] = 25
+    assert ignoring(db.inputs, grown, paths) == grown, "no shrink back to 10 GB, no replacement"
+
+
+def test_the_peering_waits_for_the_service_networking_agent_and_its_role(project_dir):
+    agent = "serviceAccount:service-123456789012@service-networking.iam.gserviceaccount.com"
+    with resource_options() as requests:
+        plan = managed_seed(project_dir)
+
+    identity = find(plan, IDENTITY, "services-agent")
+    role = find(plan, PROJECT_ROLE, "services-agent-role")
+    peering = find(plan, PEERING, "services-peering")
+    assert identity.inputs["service"] == "servicenetworking.googleapis.com"
+    assert find(plan, API, "servicenetworking-api").urn in identity.dependencies
+    assert role.inputs["role"] == "roles/servicenetworking.serviceAgent"
+    assert (role.inputs["member"], identity.urn in role.dependencies) == (agent, True)
+    assert role.urn in peering.dependencies, "terraform-provider-google#14720's error 7"
+    assert requests[role.urn].retainOnDelete, "Google's own grant: other peerings need it"
 
 
 def test_the_migration_runs_after_the_database_and_web_after_the_migration(project_dir):
@@ -113,8 +169,8 @@ def test_a_throwaway_stack_drops_the_protections(project_dir):
     assert db.inputs["deletionProtection"] is False
     assert db.inputs["settings"]["deletionProtectionEnabled"] is False
     assert db.inputs["settings"]["finalBackupConfig"] == {"enabled": False}
-    assert options[db.urn]["protect"] is False
-    assert options[find(plan, PEERING, "services-peering").urn]["protect"] is False
+    assert options[db.urn].protect is False
+    assert options[find(plan, PEERING, "services-peering").urn].protect is False
 
 
 def test_another_user_and_database_are_created_with_the_password_as_a_secret(project_dir, write):
@@ -195,7 +251,7 @@ def test_a_managed_cache_is_memorystore_and_its_auth_string_replaces_redis_passw
     assert inputs["authEnabled"] is True
     assert inputs["transitEncryptionMode"] == "DISABLED", "plain redis://cache:6379 keeps working"
     assert inputs["deletionProtection"] is True
-    assert options[cache.urn]["protect"] is True
+    assert options[cache.urn].protect is True
     assert find(plan, PEERING, "services-peering").urn in cache.dependencies
     host = private_ip(inputs["labels"])
     for owner in ("worker", "tick"):

@@ -41,6 +41,7 @@ case "$url" in
     while [ "$1" != --data ]; do shift; done
     echo "$2" >> "$REPORT" ;;
   */token) echo '{"access_token":"ya29.fake","expires_in":3599,"token_type":"Bearer"}' ;;
+  */network-interfaces/0/ip) echo 10.20.0.7 ;;
   *:access)
     read -r header; [ "$header" = "Authorization: Bearer ya29.fake" ] || exit 22  # on stdin
     name="${url#https://secretmanager.googleapis.com/v1/}"; name="${name%:access}"
@@ -53,6 +54,12 @@ FAKE_DOCKER = """#!/bin/bash
 case "$1" in
   rm) ;;
   inspect) echo running/healthy ;;
+  image)
+    case "$*" in
+      *ExposedPorts*) printf '5432/tcp\\n6000/udp\\n' ;;
+      *Volumes*) printf '/var/lib/postgresql/data\\n/run/secrets/token\\n' ;;
+    esac ;;
+  volume) [ "$2" = create ] ;;
   *)
     printf '%s\\0' "$@" > "$DOCKER_ARGS"
     while [ $# -gt 0 ]; do
@@ -75,12 +82,11 @@ def spec(files_dir: Path) -> dict:
         healthcheck=Healthcheck(("CMD", "pg_isready", "--host", "db; x"), retries=5),
         user="postgres",
     )
-    run: list[vm.Group] = [["--name", "db"], *vm.ports(db)]
+    run: list[vm.Group] = [["--name", "berth-db"]]
     run += [["--env", 'GREETING=hello world; it\'s "quoted" $HOME']]
     run += vm.settings_words(db)
     run += vm.health_words(db.healthcheck)
     run += [["--volume", f"{files_dir}/db/0:/run/secrets/token:ro"]]
-    run += [["docker.io/library/postgres:16", "-c", "max_connections=200"]]
     return {
         "name": "db",
         "registry": "europe-west1-docker.pkg.dev",
@@ -97,7 +103,13 @@ def spec(files_dir: Path) -> dict:
             }
         ],
         "disks": [],
+        "state": str(files_dir / "state"),
+        "ports": vm.ports(db),
+        "anonymous": ["/scratch"],
+        "covered": ["/run/secrets/token"],
         "run": run,
+        "image": "docker.io/library/postgres:16",
+        "command": ["-c", "max_connections=200"],
     }
 
 
@@ -172,11 +184,21 @@ def test_the_boot_script_passes_every_argument_through_exactly(tmp_path, monkeyp
     assert seen["report"].read_text() == "healthy\n", "the container's state reached the deployment"
 
     argv = seen["args"].read_text().split("\0")[:-1]
-    assert argv[:4] == ["run", "--rm", "--env-file", str(tmp_path / "db.env")]
+    assert argv[:3] == ["run", "--env-file", str(tmp_path / "db.env")]
     pairs = list(itertools.pairwise(argv))
-    assert ("--name", "db") in pairs
-    assert ("--publish", "5432:5432") in pairs
-    assert ("--publish", "5433:5432") in pairs
+    assert ("--name", "berth-db") in pairs
+    published = [value for flag, value in pairs if flag == "--publish"]
+    assert published == [
+        "10.20.0.7:5432:5432/tcp",
+        "10.20.0.7:5433:5432/tcp",
+        "10.20.0.7:6000:6000/udp",
+    ], "compose's ports, then the image's that are not published yet, on the VM's address"
+    kept = [value for flag, value in pairs if flag == "--volume" and value.startswith("berth-")]
+    assert kept == [
+        "berth-db-scratch:/scratch",
+        "berth-db-var_lib_postgresql_data:/var/lib/postgresql/data",
+    ], "anonymous volumes on the state disk, but where compose mounts a file"
+    assert (tmp_path / "state/volumes/berth-db-var_lib_postgresql_data").is_dir()
     assert ("--env", 'GREETING=hello world; it\'s "quoted" $HOME') in pairs
     assert ("--user", "postgres") in pairs
     health = argv[argv.index("--health-cmd") + 1]
@@ -232,38 +254,59 @@ def test_containers_are_refused_the_metadata_server_but_its_dns(tmp_path, monkey
     ], "forwarded traffic (containers, not the VM) to the metadata server, DNS excepted"
 
 
+def bare(name: str, image: str, **settings) -> dict:
+    """The spec of a VM service with nothing but ``settings``."""
+    empty = {"secrets": [], "env": [], "files": [], "disks": [], "ports": [], "anonymous": []}
+    return {
+        **empty,
+        "name": name,
+        "registry": None,
+        "state": f"/mnt/disks/{vm.STATE_DEVICE}",
+        "covered": [],
+        "run": [["--name", vm.container_name(name)]],
+        "image": image,
+        "command": [],
+        **settings,
+    }
+
+
 def test_a_service_with_no_port_stays_on_the_bridge_network():
     """Never the host's network, where the container would reach the metadata server as the
     VM (its service account's token) past the DOCKER-USER rules."""
     quiet = Service(name="worker", image="example/worker")
     assert vm.ports(quiet) == []
-    text = vm.cloud_config(
-        {"name": "worker", "registry": None, "secrets": [], "env": [], "files": [], "disks": []}
-        | {"run": [["--name", "worker"], *vm.ports(quiet), ["example/worker"]]}
-    )
+    text = vm.cloud_config(bare("worker", "example/worker"))
     assert "--network" not in text
     assert "iptables -I DOCKER-USER" in text
+
+
+def test_a_vm_publishes_compose_ports_and_those_others_name_it_by():
+    """The seed's ``db`` publishes nothing, yet the migration connects to ``db:5432``."""
     exposed = Service(name="db", image="postgres", expose=(5432,))
-    assert vm.ports(exposed) == [["--publish", "5432:5432"]]
+    assert vm.ports(exposed) == [(5432, 5432, "tcp")]
+    seed = Service(name="db", image="postgres")
+    assert vm.ports(seed, named=[5432]) == [(5432, 5432, "tcp")]
+    udp = Service(name="dns", image="coredns", ports=(Port(53, 1053, protocol="udp"),))
+    assert vm.ports(udp, named=[8080]) == [(53, 53, "udp"), (1053, 53, "udp"), (8080, 8080, "tcp")]
+    script = vm.cloud_config(bare("db", "postgres", ports=vm.ports(seed, named=[5432])))
+    assert "publish 5432 5432 tcp\n" in script
 
 
 def test_disks_are_formatted_once_and_mounted_at_every_boot():
     text = vm.cloud_config(
-        {
-            "name": "db",
-            "registry": None,
-            "secrets": [],
-            "env": [],
-            "files": [],
-            "disks": [{"device": "data", "path": "/mnt/disks/data"}],
-            "run": [["--volume", "/mnt/disks/data:/var/lib/postgresql/data"], ["postgres"]],
-        }
+        bare(
+            "db",
+            "postgres",
+            disks=[{"device": "data", "path": "/mnt/disks/data"}],
+            run=[["--volume", "/mnt/disks/data:/var/lib/postgresql/data"]],
+        )
     )
     script = textwrap.dedent(text)
     assert "blkid /dev/disk/by-id/google-data >/dev/null || mkfs.ext4" in script
     assert "mountpoint -q /mnt/disks/data || mount -o discard,defaults" in script
     assert "secretmanager" not in script, "no secret, no token"
     assert "docker-credential-gcr" not in script, "no image of the project's registry"
+    assert "--rm" not in script, "removing the container would remove its anonymous volumes"
 
 
 INSTANCE = "gcp:compute/instance:Instance"

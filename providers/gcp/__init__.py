@@ -4,7 +4,9 @@ TCP, in one VPC network, with pulumi-gcp (docs/gcp.md)."""
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
+import os
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -165,6 +167,28 @@ def _address(inputs: Mapping[str, Any], digest: str) -> dict[str, Any]:
     return {"address": f"10.20.{number % 15}.{number // 15 % 250 + 2}"}
 
 
+_VERSIONS_KEY = os.urandom(16)
+"""Numbers a plan's secret versions from their data, keyed per process: two plans in one
+process (``berth diff``) agree, and no plan shows a stable hash of a secret."""
+
+
+def _secret_version(inputs: Mapping[str, Any], _digest: str) -> dict[str, Any]:
+    """Secret Manager replaces a version whose data changed, and the new one has another
+    number, which the workloads name: a fixed number would hide every rotation."""
+    data = json.dumps(inputs.get("secretData"), sort_keys=True, default=str).encode()
+    number = str(int(hmac.new(_VERSIONS_KEY, data, "sha256").hexdigest()[:6], 16))
+    return {"name": f"{inputs.get('secret')}/versions/{number}", "version": number}
+
+
+def _service_agent(inputs: Mapping[str, Any], _digest: str) -> dict[str, Any]:
+    """A Google service agent: Service Networking's is ``service-<number>@service-networking``,
+    most others' ``service-<number>@gcp-sa-<api>``."""
+    api = str(inputs.get("service")).split(".", 1)[0]
+    domain = "service-networking" if api == "servicenetworking" else f"gcp-sa-{api}"
+    email = f"service-{PLAN_PROJECT_NUMBER}@{domain}.iam.gserviceaccount.com"
+    return {"email": email, "member": f"serviceAccount:{email}"}
+
+
 def _account(inputs: Mapping[str, Any], _digest: str) -> dict[str, Any]:
     email = f"{inputs.get('accountId')}@{_project(inputs)}.iam.gserviceaccount.com"
     return {"email": email, "member": f"serviceAccount:{email}"}
@@ -208,10 +232,7 @@ _PLAN_OUTPUTS: dict[str, Callable[[Mapping[str, Any], str], dict[str, Any]]] = {
     "gcp:secretmanager/secret:Secret": lambda inputs, _: {
         "name": f"projects/{PLAN_PROJECT_NUMBER}/secrets/{inputs.get('secretId')}"
     },
-    "gcp:secretmanager/secretVersion:SecretVersion": lambda inputs, _: {
-        "name": f"{inputs.get('secret')}/versions/1",
-        "version": "1",
-    },
+    "gcp:secretmanager/secretVersion:SecretVersion": _secret_version,
     "gcp:cloudrunv2/service:Service": _cloud_run,
     "gcp:sql/databaseInstance:DatabaseInstance": _sql,
     "gcp:redis/instance:Instance": lambda inputs, _: {
@@ -220,6 +241,7 @@ _PLAN_OUTPUTS: dict[str, Callable[[Mapping[str, Any], str], dict[str, Any]]] = {
     },
     "gcp:artifactregistry/repository:Repository": _repository,
     "gcp:storage/bucket:Bucket": lambda inputs, _: {"url": f"gs://{inputs.get('name')}"},
+    "gcp:projects/serviceIdentity:ServiceIdentity": _service_agent,
     "gcp:compute/instance:Instance": lambda inputs, digest: {
         **_compute(inputs, digest),
         "instanceId": str(int(digest[:12], 16)),

@@ -7,6 +7,7 @@ imported from Google's SDK until a call is made.
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -23,6 +24,11 @@ COMPUTE_API = "https://compute.googleapis.com/compute/v1"
 LOG_LINES = 30
 NOT_FOUND = 404
 TRANSIENT = frozenset({408, 429, 500, 502, 503, 504})
+COMPLETED = "Completed"
+"""The type of the condition that says how an execution ended (``Execution.conditions``)."""
+SUCCEEDED, FAILED = "CONDITION_SUCCEEDED", "CONDITION_FAILED"
+"""The terminal states of a condition; ``CONDITION_PENDING`` and ``CONDITION_RECONCILING`` are
+not."""
 """Statuses worth another try: Google's APIs answer them for overload and passing outages."""
 
 
@@ -44,8 +50,19 @@ class Backoff:
     first: float = 1.0
     cap: float = 30.0
 
-    def delays(self) -> Iterator[float]:
-        return (min(self.first * 2**attempt, self.cap) for attempt in range(self.retries))
+    def delays(self, deadline: float | None = None) -> Iterator[float]:
+        """``retries`` waits; with ``deadline`` (a ``time.monotonic()`` value), as many as end
+        by then instead, the last one cut short to end at it."""
+        delay = self.first
+        for attempt in itertools.count():
+            if deadline is None and attempt >= self.retries:
+                return
+            if deadline is not None:
+                delay = min(delay, deadline - time.monotonic())
+                if delay <= 0:
+                    return
+            yield delay
+            delay = min(delay * 2, self.cap)
 
 
 def authorized_session(identity: Mapping[str, Any] | None = None) -> Any:
@@ -71,9 +88,17 @@ class GoogleApi:
         self.backoff = backoff or Backoff()
 
     def call(
-        self, method: str, url: str, body: Any = None, *, retry: bool = True
+        self,
+        method: str,
+        url: str,
+        body: Any = None,
+        *,
+        retry: bool = True,
+        deadline: float | None = None,
     ) -> dict[str, Any]:
-        delays = self.backoff.delays() if retry else iter(())
+        """``retry``: transient failures are tried again, ``backoff.retries`` times, or until
+        ``deadline`` (a ``time.monotonic()`` value) when given."""
+        delays = self.backoff.delays(deadline) if retry else iter(())
         while True:
             try:
                 return self._once(method, url, body)
@@ -117,14 +142,16 @@ class CloudRunApi(GoogleApi):
             names += [
                 str(e["name"])
                 for e in page.get("executions") or ()
-                if not e.get("completionTime") and not e.get("deleteTime")
+                if not completed(e) and not e.get("deleteTime")
             ]
             if not page.get("nextPageToken"):
                 return names
             token = f"&pageToken={quote(str(page['nextPageToken']), safe='')}"
 
-    def execution(self, name: str) -> dict[str, Any]:
-        return self.call("GET", f"{RUN_API}/{name}")
+    def execution(self, name: str, deadline: float | None = None) -> dict[str, Any]:
+        """The execution ``name``; reading it is idempotent, so with ``deadline`` a transient
+        failure is tried again until then (an outage of the API is not one of the job)."""
+        return self.call("GET", f"{RUN_API}/{name}", deadline=deadline)
 
     def cancel(self, name: str) -> None:
         self.call("POST", f"{RUN_API}/{name}:cancel", {})
@@ -167,3 +194,16 @@ class ComputeApi(GoogleApi):
                 return None
             raise
         return answer.get("variableValue") or None
+
+
+def completed(state: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The execution's ``Completed`` condition once terminal (succeeded or failed); empty
+    while it is pending or reconciling, whatever ``completionTime`` says."""
+    return next(
+        (
+            condition
+            for condition in state.get("conditions") or ()
+            if condition.get("type") == COMPLETED and condition.get("state") in (SUCCEEDED, FAILED)
+        ),
+        {},
+    )

@@ -52,6 +52,18 @@ class Directory:
             name: (address.host, False) for name, address in self.store_addresses.items()
         }
 
+    def reaches_private(self, service: Service) -> bool:
+        """Whether the service needs Direct VPC egress: it depends on a VM service or a
+        managed store, or its environment names one. A subnet Direct VPC egress used cannot be
+        deleted for hours, so workloads that reach nothing private stay off it."""
+        private = [name for name, (_, https_only) in self.hosts.items() if not https_only]
+        if any(dependency.service in private for dependency in service.depends_on):
+            return True
+        return any(
+            references(key, value.value if isinstance(value, Secret) else value, private)
+            for key, value in service.environment.items()
+        )
+
     def other_vms(self, own: str) -> pulumi.Output[Hosts]:
         """Every VM service's internal IP by name but ``own``'s: known (in a preview) once the
         other VMs' addresses are, whether ``own``'s is or not."""
@@ -78,16 +90,23 @@ class Directory:
         before, after = chain(names), chain(names[::-1])
         return {name: (before[name], after[name]) for name in names}
 
+    def auth_swaps(self, value: Text) -> list[tuple[str, pulumi.Input[str]]]:
+        """The managed caches' compose passwords a secret holds, each with the AUTH string
+        Memorystore made, which replaces it."""
+        if not isinstance(value, Secret):
+            return []
+        return [
+            address.auth
+            for address in self.store_addresses.values()
+            if address.auth and address.auth[0] in value.value
+        ]
+
     def rewritten(self, service: Service, key: str, value: Text) -> pulumi.Input[str]:
         """``value`` with references to other services replaced by their addresses, and in a
         secret, a managed cache's compose password by the AUTH string Memorystore made."""
         text = value.value if isinstance(value, Secret) else value
         found = references(key, text, self.hosts, own=service.name)
-        swaps = [
-            address.auth
-            for address in self.store_addresses.values()
-            if address.auth and isinstance(value, Secret) and address.auth[0] in text
-        ]
+        swaps = self.auth_swaps(value)
         if not found and not swaps:
             return text
         hosts = {r.service: self.hosts[r.service][0] for r in found}

@@ -28,7 +28,9 @@ from pathlib import Path
 from typing import Any
 
 IDENTITY = "identity"
-"""The dynamic providers' input that holds the stack's identity settings (a secret)."""
+"""The dynamic providers' input that holds the stack's identity settings (a secret). Its change
+alone changes none of their resources (``RunOnceProvider.credentials``, ``VmServiceReady``'s
+diff): they act as it in ``create``, and call nothing in ``delete``."""
 KEYS = (
     "accessToken",
     "credentials",

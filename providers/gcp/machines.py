@@ -26,7 +26,7 @@ from providers.gcp.registry import Registry
 from providers.gcp.secrets import Secrets
 from providers.gcp.shared import Shared
 from providers.gcp.sizing import machine_type
-from providers.gcp.volumes import Volume
+from providers.gcp.volumes import Volume, retained_disk
 from providers.gcp.workloads import workload_resources
 
 
@@ -46,6 +46,8 @@ class Machines:
     one."""
     access: Sequence[pulumi.Resource]
     """What every VM needs around it first: the firewall and the NAT."""
+    named_ports: Mapping[str, Mapping[int, str]]
+    """The ports other services name each service by (``placement.named_ports``)."""
 
     def service(
         self, service: Service, after: Sequence[pulumi.Resource], parent: pulumi.Resource
@@ -99,7 +101,7 @@ class Machines:
         )
         internal = [
             pulumi.Output.concat(address, f":{port}")
-            for port in dict.fromkeys([*(p.target for p in service.ports), *service.expose])
+            for port in dict.fromkeys(container for _, container, _ in boot.ports)
         ]
         waiting = {
             "service": service.name,
@@ -154,7 +156,12 @@ class Boot:
         self.disks: list[dict[str, str]] = []
         self.attached: list[dict[str, Any]] = []
         self.grants: list[pulumi.Resource] = []
-        self.run: list[vm.Group] = [["--name", service.name], *vm.ports(service)]
+        self.ports = vm.ports(service, machines.named_ports.get(service.name, {}))
+        self.anonymous: list[str] = []
+        self.covered: list[str] = [file.target for file in service.files]
+        """Where compose mounts something: an image's ``VOLUME`` there needs no volume."""
+        self.run: list[vm.Group] = [["--name", vm.container_name(service.name)]]
+        self._state()
         self._environment()
         self.hosts_at = len(self.run)
         """Where in ``run`` the ``--add-host`` groups go, after the environment: added once
@@ -175,7 +182,13 @@ class Boot:
             "env": self.env,
             "files": self.files,
             "disks": self.disks,
+            "state": self.state,
+            "ports": self.ports,
+            "anonymous": self.anonymous,
+            "covered": self.covered,
             "run": self.run,
+            "image": self.image,
+            "command": self.command,
         }
         hosts = self.machines.directory.other_vms(self.service.name)
         return pulumi.Output.all(pulumi.Output.from_input(spec), hosts).apply(self._cloud_config)
@@ -215,8 +228,21 @@ class Boot:
             self.files.append({"version": ref.version.name, "path": path, "mode": mode})
             self.run.append(["--volume", f"{path}:{file.target}:ro"])
 
+    def _state(self) -> None:
+        """The VM's own disk, kept as named volumes are, for its anonymous volumes (``vm``)."""
+        shared, name = self.machines.shared, self.service.name
+        disk = retained_disk(
+            shared, shared.names(name, "state"), cloud_name(shared.prefix, name, "state")
+        )
+        self.state = f"{vm.DISKS_DIR}/{vm.STATE_DEVICE}"
+        self.disks.append({"device": vm.STATE_DEVICE, "path": self.state})
+        self.attached.append({"source": disk, "device_name": vm.STATE_DEVICE})
+
     def _mounts(self) -> None:
+        self.covered += [path.split(":", 1)[0] for path in self.service.container.tmpfs]
         for mount in self.service.mounts:
+            if mount.type != "bind":
+                self.covered.append(mount.target)
             if mount.type == "tmpfs":
                 self.run.append(["--tmpfs", mount.target])
             elif named(mount):
@@ -228,7 +254,7 @@ class Boot:
                 read_only = ":ro" if mount.read_only else ""
                 self.run.append(["--volume", f"{path}:{mount.target}{read_only}"])
             elif mount.type == "volume":
-                self.run.append(["--volume", mount.target])
+                self.anonymous.append(mount.target)
 
     def _command(self) -> None:
         """``--entrypoint`` takes one word: the rest of compose's entrypoint follows the image
@@ -236,6 +262,5 @@ class Boot:
         entrypoint = [str(word) for word in self.service.entrypoint or ()]
         if entrypoint:
             self.run.append(["--entrypoint", entrypoint[0]])
-        command = [*entrypoint[1:], *(str(word) for word in self.service.command or ())]
-        image = self.machines.registry.image(self.service, self.parent, cloud_run=False)
-        self.run.append([image, *command])
+        self.command = [*entrypoint[1:], *(str(word) for word in self.service.command or ())]
+        self.image = self.machines.registry.image(self.service, self.parent, cloud_run=False)

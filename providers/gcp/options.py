@@ -24,6 +24,7 @@ ZONE = "gcpZone"
 SUBNET_RANGE = "gcpSubnetRange"
 REGISTRY_KEEP_VERSIONS = "gcpRegistryKeepVersions"
 THROWAWAY_STORES = "gcpThrowawayStores"
+ADOPT_VOLUMES = "gcpAdoptVolumes"
 KEYS = frozenset(
     {
         DELETION_PROTECTION,
@@ -36,6 +37,7 @@ KEYS = frozenset(
         SUBNET_RANGE,
         REGISTRY_KEEP_VERSIONS,
         THROWAWAY_STORES,
+        ADOPT_VOLUMES,
     }
 )
 
@@ -69,6 +71,10 @@ class GcpOptions:
     throwaway_stores: bool
     """Managed stores without deletion protection, final backup or ``protect``: for stacks
     whose data does not matter (dev, previews)."""
+    adopt_volumes: bool
+    """The disks and buckets of named volumes, kept by ``pulumi destroy`` under their fixed
+    names, are imported by the next ``pulumi up`` instead of created (which fails: 409
+    alreadyExists)."""
 
     @classmethod
     def parse(cls, raw: Mapping[str, str]) -> GcpOptions:
@@ -93,6 +99,7 @@ class GcpOptions:
             subnet_range=_subnet(raw),
             registry_keep_versions=_keep_versions(raw),
             throwaway_stores=option_bool(raw, THROWAWAY_STORES),
+            adopt_volumes=option_bool(raw, ADOPT_VOLUMES),
         )
 
 

@@ -99,15 +99,22 @@ def _vm_reason(service: Service, reached: Mapping[str, str]) -> str | None:
 
 def _reached_by_port(project: ComposeProject) -> dict[str, str]:
     """Services another service's environment names as ``name:port``: who names each."""
-    reached: dict[str, str] = {}
+    return {name: next(iter(ports.values())) for name, ports in named_ports(project).items()}
+
+
+def named_ports(project: ComposeProject) -> dict[str, dict[int, str]]:
+    """The ports other services' environments name each service by (``db:5432``,
+    ``postgres://db:5432/app``): for each, who names it first. A VM publishes them."""
+    named: dict[str, dict[int, str]] = {}
     names = list(project.services)
     for service in project.services.values():
         for key, value in sorted(service.environment.items()):
             text = value.value if isinstance(value, Secret) else value
             for reference in references(key, text, names, own=service.name):
-                if reference.port:
-                    reached.setdefault(reference.service, f"service '{service.name}'")
-    return reached
+                if reference.port and 0 < int(reference.port) < 65536:
+                    ports = named.setdefault(reference.service, {})
+                    ports.setdefault(int(reference.port), f"service '{service.name}'")
+    return named
 
 
 _CLOUD_RUN_IGNORES = {
@@ -136,11 +143,6 @@ def ignored_here(service: Service, placement: Placement) -> list[str]:
     """Warnings for the fields this placement cannot honour (the others are all honoured)."""
     ignores = {**(_CLOUD_RUN_IGNORES if placement.kind.cloud_run else {})}
     ignores.update(_KIND_IGNORES.get(placement.kind, {}))
-    if placement.kind is Kind.VM and not (service.ports or service.expose):
-        shared = "with no port it shares the VM's network"
-        ignores.update(dict.fromkeys(("hostname", "domainname"), shared))
-        if any(key.startswith("net.") for key in service.container.sysctls):
-            ignores["sysctls"] = f"net.* settings: {shared}"
     if placement.kind is Kind.VM and (service.replicas or 1) > 1:
         ignores.update(dict.fromkeys(("deploy.replicas", "scale"), "one VM runs each service"))
     return [

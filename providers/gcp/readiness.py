@@ -62,10 +62,12 @@ class VmServiceReadyProvider(ResourceProvider):
         return CreateResult(id_=f"{service}-{want}", outs={**props, "state": state})
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        """A new instance (or a stricter wait) waits again; a new timeout or identity changes
-        nothing now."""
+        """A new instance (or a stricter wait) waits again; a new timeout is recorded. A new
+        ``identity`` alone is no change (credentials renewed for each CI run would otherwise
+        update every check on every ``up``): ``create`` acts as the newest, and ``delete``,
+        which gets the identity recorded, calls no API."""
         replaces = [key for key in ("instanceId", "want") if olds.get(key) != news.get(key)]
-        changed = bool(replaces) or any(olds.get(k) != news.get(k) for k in ("timeout", IDENTITY))
+        changed = bool(replaces) or olds.get("timeout") != news.get("timeout")
         return DiffResult(changes=changed, replaces=replaces, delete_before_replace=False)
 
     def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:

@@ -11,7 +11,7 @@ import pulumi_docker as docker
 import pulumi_gcp as gcp
 
 from berth.model import Service
-from components.images import build_image
+from components.images import PinnedDigest, build_image
 from providers.gcp.images import ImageRef
 from providers.gcp.names import cloud_name
 from providers.gcp.shared import Shared
@@ -46,9 +46,20 @@ class Registry:
         self, service: Service, parent: pulumi.Resource, *, cloud_run: bool
     ) -> pulumi.Input[str]:
         """A built image by the digest it was pushed with; a pulled one by the digest its tag
-        has now, from its registry or, on Cloud Run, through a remote repository."""
+        has now, from its registry or, on Cloud Run, through a remote repository. A VM keeps
+        the digest it was first deployed with until compose names another image: a moving
+        upstream tag (``postgres:latest``) must not replace the VM of a database."""
         if not service.build:
-            return self._pulled(ImageRef.parse(str(service.image)), cloud_run=cloud_run)
+            ref = ImageRef.parse(str(service.image))
+            if cloud_run or ref.digest:
+                return self._pulled(ref, cloud_run=cloud_run)
+            pin = PinnedDigest(
+                self.shared.names(service.name, "pinned-image"),
+                str(service.image),
+                self._digest(ref),
+                pulumi.ResourceOptions(parent=parent),
+            )
+            return pulumi.Output.concat(ref.repository, "@", pin.digest)
         shared = self.shared
         image = build_image(
             shared.names(service.name, "image"),
@@ -64,8 +75,9 @@ class Registry:
         self.images[service.name] = image
         return image.repo_digest
 
-    def _pulled(self, ref: ImageRef, *, cloud_run: bool) -> pulumi.Input[str]:
-        digest: pulumi.Input[str] = (
+    def _digest(self, ref: ImageRef) -> pulumi.Input[str]:
+        """The digest ``ref`` names, or the one its tag has in its registry now."""
+        return (
             ref.digest
             or docker.get_registry_image_output(
                 name=ref.lookup,
@@ -74,6 +86,9 @@ class Registry:
                 ),
             ).sha256_digest
         )
+
+    def _pulled(self, ref: ImageRef, *, cloud_run: bool) -> pulumi.Input[str]:
+        digest = self._digest(ref)
         if ref.served_directly or not cloud_run:
             return pulumi.Output.concat(ref.repository, "@", digest)
         remote = self._remote(ref)

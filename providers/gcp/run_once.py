@@ -29,7 +29,7 @@ from components.run_once import (
     RunOnceResource,
     tail,
 )
-from providers.gcp.api import ApiError, CloudRunApi, authorized_session
+from providers.gcp.api import SUCCEEDED, ApiError, CloudRunApi, authorized_session, completed
 from providers.gcp.identity import IDENTITY
 
 
@@ -42,6 +42,9 @@ class CloudRunJobExecutionProvider(RunOnceProvider):
     execution started here is cancelled on any failure before it finished.
     """
 
+    credentials = frozenset({IDENTITY})
+    """A token renewed for each CI run changes nothing: ``delete`` calls no API, so the
+    identity recorded (that of the last run or update) is never used once stale."""
     POLL_SECONDS = 5.0
     START_ALLOWANCE = 300.0
     """Seconds on top of the job's timeout for Cloud Run to schedule the task and pull the
@@ -86,7 +89,7 @@ class CloudRunJobExecutionProvider(RunOnceProvider):
         finally:
             if not finished:  # a timeout, an API error, an interrupt: leave nothing running
                 _cancel(api, execution)
-        if _succeeded(state):
+        if completed(state).get("state") == SUCCEEDED:
             return {"exitCode": 0, "logTail": tail("\n".join(_logs(api, execution)))}
         code = _exit_code(api, execution)
         raise JobFailed(
@@ -133,15 +136,22 @@ class CloudRunJobExecutionProvider(RunOnceProvider):
                 return started[0]
 
     def _wait(self, api: CloudRunApi, execution: str, deadline: float) -> dict[str, Any] | None:
-        """The execution's state once it completed; None if it is still running at
-        ``deadline``."""
-        state = api.execution(execution)
-        while not state.get("completionTime"):
+        """The execution's state once its ``Completed`` condition is terminal; None if it is
+        not at ``deadline``. The API orders neither ``completionTime`` nor the task counts
+        with that condition, so neither decides. Reading is tried again through an outage of
+        the API until ``deadline``: only the job's own deadline, or a real error, ends it."""
+        while True:
+            try:
+                state = api.execution(execution, deadline)
+            except ApiError as error:
+                if error.transient and time.monotonic() >= deadline:
+                    return None  # an outage outlasted the job's time: a timeout
+                raise
+            if completed(state):
+                return state
             if time.monotonic() >= deadline:
                 return None
             time.sleep(self.POLL_SECONDS)
-            state = api.execution(execution)
-        return state
 
 
 def _budget(props: Mapping[str, Any]) -> str:
@@ -150,22 +160,15 @@ def _budget(props: Mapping[str, Any]) -> str:
     return f"{retries + 1} tries of {timeout}" if retries else timeout
 
 
-def _succeeded(state: Mapping[str, Any]) -> bool:
-    wanted = int(state.get("taskCount") or 1)
-    return (
-        int(state.get("succeededCount") or 0) >= wanted
-        and not state.get("failedCount")
-        and not state.get("cancelledCount")
-    )
-
-
 def _condition(state: Mapping[str, Any]) -> str:
-    for condition in state.get("conditions") or ():
-        if condition.get("type") == "Completed" and condition.get("message"):
-            return str(condition["message"])
-    if state.get("cancelledCount"):
+    """Why the execution failed, in its ``Completed`` condition's words."""
+    condition = completed(state)
+    if condition.get("message"):
+        return str(condition["message"])
+    reason = condition.get("executionReason") or condition.get("reason")
+    if reason == "CANCELLED":
         return "the execution was cancelled"
-    return "the execution did not succeed"
+    return "the execution did not succeed" + (f" ({reason})" if reason else "")
 
 
 def _short(execution: str) -> str:

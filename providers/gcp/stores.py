@@ -42,6 +42,12 @@ NEWEST_REDIS = "REDIS_7_2"
 BACKUPS_KEPT = 7
 FINAL_BACKUP_DAYS = 30
 DISK_GB = 10
+GROWN_DISK = "settings.diskSize"
+"""Pulumi's path to ``settings.disk_size``, ignored after creation: Cloud SQL grows the disk
+(``disk_autoresize``), and the provider replaces an instance whose size would shrink
+(``ForceNewIfChange``/``IsDiskShrinkage``, ``resource_sql_database_instance.go``)."""
+SERVICE_NETWORKING = "servicenetworking.googleapis.com"
+SERVICE_AGENT_ROLE = "roles/servicenetworking.serviceAgent"
 ROOT_USER = "postgres"
 """The user every Cloud SQL for PostgreSQL instance has; its password is the instance's
 ``root_password``."""
@@ -172,6 +178,7 @@ def private_services_access(
     destroyed stack leaves a deletable network."""
     kept = settings.kept(after, parent)
     names = settings.names
+    agent = _service_agent(settings, after, parent)
     addresses = gcp.compute.GlobalAddress(
         names("services-range"),
         name=cloud_name(settings.prefix, "services"),
@@ -185,12 +192,37 @@ def private_services_access(
     peering = gcp.servicenetworking.Connection(
         names("services-peering"),
         network=settings.network.id,
-        service="servicenetworking.googleapis.com",
+        service=SERVICE_NETWORKING,
         reserved_peering_ranges=[addresses.name],
         deletion_policy="REMOVE_PEERING",
-        opts=pulumi.ResourceOptions.merge(kept, names.aliased("services-peering")),
+        opts=pulumi.ResourceOptions.merge(
+            settings.kept([*after, agent], parent), names.aliased("services-peering")
+        ),
     )
     return {"services_range": addresses, "services_peering": peering}
+
+
+def _service_agent(
+    settings: StoreSettings, after: Sequence[pulumi.Resource], parent: pulumi.Resource
+) -> pulumi.Resource:
+    """Service Networking's service agent and its role, which the peering needs: right after
+    the API is enabled the agent may not exist, and the peering fails now and then with "Error
+    code 7 ... Required 'compute.globalAddresses.list' permission" (terraform-provider-google
+    #14720; fixed by creating the identity first, cloud-foundation-fabric#1399). The role stays
+    on destroy: Google grants it to the agent itself, and the project's other peerings need it."""
+    identity = gcp.projects.ServiceIdentity(
+        settings.names("services-agent"),
+        project=settings.project,
+        service=SERVICE_NETWORKING,
+        opts=pulumi.ResourceOptions(parent=parent, depends_on=list(after)),
+    )
+    return gcp.projects.IAMMember(
+        settings.names("services-agent-role"),
+        project=settings.project,
+        role=SERVICE_AGENT_ROLE,
+        member=identity.member,
+        opts=pulumi.ResourceOptions(parent=parent, depends_on=[identity], retain_on_delete=True),
+    )
 
 
 def store_resources(
@@ -246,7 +278,8 @@ def _postgres(new: _NewStore) -> ManagedEndpoint:
             "user_labels": new.labels,
         },
         opts=pulumi.ResourceOptions.merge(
-            opts, settings.names.aliased(cloud_name(settings.prefix, service.name))
+            pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(ignore_changes=[GROWN_DISK])),
+            settings.names.aliased(cloud_name(settings.prefix, service.name)),
         ),
     )
 

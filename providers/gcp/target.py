@@ -26,7 +26,7 @@ from providers.gcp.machines import Machines
 from providers.gcp.names import cloud_name
 from providers.gcp.network import create_network, internal_addresses, vm_network
 from providers.gcp.options import GcpOptions
-from providers.gcp.placement import Kind, place
+from providers.gcp.placement import Kind, named_ports, place
 from providers.gcp.provider import configured_provider, identity
 from providers.gcp.registry import Registry
 from providers.gcp.secrets import Secrets
@@ -127,22 +127,21 @@ class GcpTarget:
             **peering,
         }
         """The shared resources by role (docs/gcp.md, *Building on a Project*)."""
-        secrets = Secrets(setup, accounts)
+        workloads = {
+            "shared": setup,
+            "network": self.network,
+            "accounts": accounts,
+            "secrets": Secrets(setup, accounts),
+            "registry": registry,
+            "volumes": volumes,
+            "directory": directory,
+            "identity": acting,
+        }
+        """What both kinds of workload are made with."""
         self.cloud_run = CloudRun(
-            setup,
-            self.network,
-            accounts,
-            secrets,
-            registry,
-            volumes,
-            directory,
-            self.placements,
-            acting,
-            stack_secrets,
+            **workloads, placements=self.placements, stack_secrets=stack_secrets
         )
-        self.machines = Machines(
-            setup, self.network, accounts, secrets, registry, volumes, directory, acting, access
-        )
+        self.machines = Machines(**workloads, access=access, named_ports=named_ports(project))
 
     # -- the Target interface ----------------------------------------------------------
 

@@ -15,13 +15,16 @@ option and its value), one line each; each argument is a literal string (or an O
 
 The container runs on Docker's bridge network, never the host's, and the script refuses
 containers the metadata server (but its DNS, the VM's resolver): they cannot act as the VM's
-service account nor write the guest attributes that report the deployment's state.
+service account nor write the guest attributes that report the deployment's state. Its ports
+are published on the VM's internal address: compose's, those other services name, and those the
+image exposes. Its anonymous volumes (the image's ``VOLUME``s included) live on the VM's own
+state disk, so no restart or new instance loses them.
 """
 
 from __future__ import annotations
 
 import shlex
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import pulumi
@@ -38,9 +41,14 @@ DISKS_DIR = "/mnt/disks"
 METADATA_IP = "169.254.169.254"
 """The metadata server, which is also the VM's DNS resolver (port 53)."""
 
+STATE_DEVICE = "berth-state"
+"""The device name of a VM's own state disk: where its anonymous volumes live."""
+
 Word = pulumi.Input[str]
 Group = list[Word]
-"""Arguments written on one line: an option and its value, or the image and its command."""
+"""Arguments written on one line: an option and its value."""
+Published = tuple[int, int, str]
+"""A port published on the VM's address: its number there, the container's, the protocol."""
 
 
 def env_word(key: str, value: pulumi.Input[str]) -> Word:
@@ -53,25 +61,23 @@ def host_words(hosts: Mapping[str, str]) -> list[Group]:
     return [["--add-host", f"{name}:{ip}"] for name, ip in sorted(hosts.items())]
 
 
-def ports(service: Service) -> list[Group]:
-    """Container ports published on the VM's address; none for a service that names none
-    (it still runs on Docker's bridge network, never the host's).
+def ports(service: Service, named: Iterable[int] = ()) -> list[Published]:
+    """Container ports published on the VM's internal address: compose's ``ports`` and
+    ``expose``, and the ports other services name (``db:5432``); the boot script adds the
+    ports the image exposes. None is needed to run: the container stays on Docker's bridge
+    network, never the host's.
 
     Other services reach a port on the VM's address by the container port (as compose
     services reach each other); a published port also answers on its own number.
     """
-    mappings: dict[str, None] = {}
+    mappings: dict[Published, None] = {}
     for port in service.ports:
-        mappings[_mapping(port.target, port.target, port.protocol)] = None
+        mappings[(port.target, port.target, port.protocol)] = None
         if port.published and port.published != port.target:
-            mappings[_mapping(port.published, port.target, port.protocol)] = None
-    for exposed in service.expose:
-        mappings[_mapping(exposed, exposed, "tcp")] = None
-    return [["--publish", mapping] for mapping in mappings]
-
-
-def _mapping(host: int, container: int, protocol: str) -> str:
-    return f"{host}:{container}" + ("/udp" if protocol == "udp" else "")
+            mappings[(port.published, port.target, port.protocol)] = None
+    for number in [*service.expose, *named]:
+        mappings[(number, number, "tcp")] = None
+    return list(mappings)
 
 
 def published(service: Service) -> list[Port]:
@@ -167,8 +173,10 @@ def cloud_config(spec: Mapping[str, Any]) -> str:
     """The instance's ``user-data``: cloud-config writing the unit and the script, then starting
     the unit. ``spec`` is resolved (no Outputs): ``name``, ``registry``, ``secrets`` (``var``,
     ``version``), ``env`` (``key``, ``var``: secret environment values), ``files``
-    (``version``, ``path``, ``mode``), ``disks`` (``device``, ``path``), ``run`` (the
-    ``docker run`` Groups)."""
+    (``version``, ``path``, ``mode``), ``disks`` (``device``, ``path``), ``state`` (where the
+    state disk is mounted), ``ports`` (``Published``), ``anonymous`` (compose's anonymous
+    volumes), ``covered`` (every path compose mounts something on), ``run`` (the
+    ``docker run`` Groups), ``image`` and ``command``."""
     name = spec["name"]
     document = {
         "write_files": [
@@ -190,10 +198,10 @@ def _script(spec: Mapping[str, Any]) -> str:
         "#!/bin/bash",
         f"# Written by Berth: compose service {name!r}, started by berth-{name}.service.",
         "set -euo pipefail",
+        "metadata=http://metadata.google.internal/computeMetadata/v1",
     ]
     if spec["secrets"] or spec["files"]:
         lines += [
-            "metadata=http://metadata.google.internal/computeMetadata/v1",
             "token=$(curl -sSf -H 'Metadata-Flavor: Google' "
             '"$metadata/instance/service-accounts/default/token" '
             '| sed -E \'s/.*"access_token" *: *"([^"]+)".*/\\1/\')',
@@ -219,7 +227,7 @@ def _script(spec: Mapping[str, Any]) -> str:
             f"mkdir -p {disk['path']}",
             f"mountpoint -q {disk['path']} || mount -o discard,defaults {device} {disk['path']}",
         ]
-    run = ["exec docker run --rm"]
+    run = ["exec docker run"]
     if spec["env"]:
         env_file = shlex.quote(env_path(name))
         pairs = " ".join(f'{shlex.quote(e["key"])} "${e["var"]}"' for e in spec["env"])
@@ -230,11 +238,78 @@ def _script(spec: Mapping[str, Any]) -> str:
         ]
         run.append(f"--env-file {env_file}")
     lines += _reporter(name)
-    lines.append(f"docker rm -f {shlex.quote(name)} >/dev/null 2>&1 || true")
+    lines.append(f"docker rm -f {container_name(name)} >/dev/null 2>&1 || true")
     lines += _metadata_blocked()
+    lines += [
+        f"image={shlex.quote(spec['image'])}",
+        'docker image inspect "$image" >/dev/null 2>&1 || docker pull -q "$image" >/dev/null',
+    ]
+    lines += _published(spec["ports"])
+    lines += _kept(name, spec["state"], spec["anonymous"], spec["covered"])
     run += [" ".join(shlex.quote(word) for word in group) for group in spec["run"]]
+    run += ['"${published[@]}" "${kept[@]}"', '"$image"']
+    if spec["command"]:
+        run[-1] += " " + " ".join(shlex.quote(word) for word in spec["command"])
     lines.append(" \\\n  ".join(run))
     return "\n".join(lines) + "\n"
+
+
+def _published(ports: Iterable[Published]) -> list[str]:
+    """``--publish`` on the VM's internal address for compose's ports and those other
+    services name, then for every port the image exposes (postgres's 5432 with no ``ports:``
+    in compose): each port number once per protocol."""
+    inspect = "{{range $p, $_ := .Config.ExposedPorts}}{{println $p}}{{end}}"
+    return [
+        "address=$(curl -sSf -H 'Metadata-Flavor: Google' "
+        '"$metadata/instance/network-interfaces/0/ip")',
+        "published=()",
+        "declare -A bound=()",
+        "publish() {",
+        '  [ -z "${bound[$1/$3]:-}" ] || return 0',
+        "  bound[$1/$3]=1",
+        '  published+=(--publish "$address:$1:$2/$3")',
+        "}",
+        *(f"publish {host} {container} {protocol}" for host, container, protocol in ports),
+        f"exposed=$(docker image inspect -f '{inspect}' \"$image\")",
+        "while read -r port; do",
+        '  [ -z "$port" ] || publish "${port%/*}" "${port%/*}" "${port#*/}"',
+        'done <<< "$exposed"',
+    ]
+
+
+def _kept(name: str, state: str, anonymous: Iterable[str], covered: Iterable[str]) -> list[str]:
+    """Anonymous volumes (compose's, and every ``VOLUME`` of the image that compose mounts
+    nothing on) as Docker volumes bound to folders of the VM's state disk: a restart, a reboot
+    or a new instance finds the data again, where ``--rm`` or a new boot disk lost it. Docker
+    fills a new one from the image, as it does an anonymous volume."""
+    inspect = "{{range $p, $_ := .Config.Volumes}}{{println $p}}{{end}}"
+    paths = " ".join(f"[{shlex.quote(path)}]=1" for path in covered)
+    volume = f"berth-{name}-" + "$(printf '%s' \"${1#/}\" | tr -c 'A-Za-z0-9_.-' _)"
+    return [
+        "kept=()",
+        f"declare -A covered=({paths})",
+        "keep() {",
+        '  [ -z "${covered[$1]:-}" ] || return 0',
+        "  covered[$1]=1",
+        f'  local volume="{volume}"',
+        f'  local folder="{state}/volumes/$volume"',
+        '  mkdir -p "$folder"',
+        '  docker volume inspect "$volume" >/dev/null 2>&1 || docker volume create --driver local '
+        '--opt type=none --opt o=bind --opt "device=$folder" "$volume" >/dev/null',
+        '  kept+=(--volume "$volume:$1")',
+        "}",
+        *(f"keep {shlex.quote(path)}" for path in anonymous),
+        f"declared=$(docker image inspect -f '{inspect}' \"$image\")",
+        "while IFS= read -r path; do",
+        '  [ -z "$path" ] || keep "$path"',
+        'done <<< "$declared"',
+    ]
+
+
+def container_name(name: str) -> str:
+    """The container's name on the VM: never a prefix of a container ID (``db``, ``cafe``
+    are hexadecimal), which Docker would also take for one."""
+    return f"berth-{name}"
 
 
 def env_path(name: str) -> str:
@@ -267,7 +342,7 @@ def _reporter(name: str) -> list[str]:
         "  local url=http://metadata.google.internal/computeMetadata/v1/instance/"
         "guest-attributes/berth/state last=''",
         "  while sleep 2; do",
-        f"    state=$(docker inspect -f '{inspect}' {shlex.quote(name)} 2>/dev/null) "
+        f"    state=$(docker inspect -f '{inspect}' {container_name(name)} 2>/dev/null) "
         "|| state=starting",
         '    case "$state" in',
         "      running | running/healthy) value=healthy ;;",
@@ -302,7 +377,7 @@ def _unit(name: str, registry: str | None) -> str:
             "ExecStartPre=/bin/mkdir -p /var/lib/berth",
             *login,
             f"ExecStart=/bin/bash /etc/berth/{name}.sh",
-            f"ExecStop=/usr/bin/docker stop {name}",
+            f"ExecStop=/usr/bin/docker stop {container_name(name)}",
             "Restart=always",
             "RestartSec=10",
             "",

@@ -1,6 +1,7 @@
 """Cloud Run: a service for a service that serves one HTTP port, a worker pool for one that
 serves none, a job (and its execution, ``run_once``) for a one-off job; each runs as its own
-account, with Direct VPC egress to the project's subnet (the container spec is ``cloudrun``'s).
+account, with Direct VPC egress to the project's subnet when it reaches a VM or a managed store
+(the container spec is ``cloudrun``'s).
 """
 
 from __future__ import annotations
@@ -103,11 +104,23 @@ class CloudRun:
                 **self.identity,
             },
             opts=pulumi.ResourceOptions(parent=parent, depends_on=[*after, definition]),
-            secrets=job_secrets(job, self.stack_secrets),
+            secrets=self._printable_secrets(job),
         )
         return dataclasses.replace(
             run.handle(), resources=self._resources(job.name, run=run, job=definition)
         )
+
+    def _printable_secrets(self, job: Service) -> list[pulumi.Input[str]]:
+        """What the job's log could print of its secrets, to be scrubbed from it: the values
+        ``job_secrets`` names, each secret as the job receives it (rewritten: another
+        service's address, a managed cache's AUTH string for its compose password), and those
+        AUTH strings alone (a job may print the password of a URL it parsed)."""
+        held = {key: value for key, value in job.environment.items() if isinstance(value, Secret)}
+        received = [self.directory.rewritten(job, key, value) for key, value in held.items()]
+        auth_strings = [
+            auth for value in held.values() for _, auth in self.directory.auth_swaps(value)
+        ]
+        return [*job_secrets(job, self.stack_secrets), *received, *auth_strings]
 
     def service(
         self,
@@ -205,12 +218,13 @@ class CloudRun:
     ) -> Any:
         """What a Cloud Run service, worker pool or job task runs: the container and its
         volumes, as the workload's own account, with Direct VPC egress to the project's
-        subnet."""
+        subnet when it reaches a VM or a store."""
+        private = self.directory.reaches_private(self.shared.project.services[name])
         return {
             "containers": [container],
             "volumes": volumes or None,
             "service_account": self.accounts[name].email,
-            "vpc_access": cloudrun.vpc_access(self.network.subnet.id),
+            "vpc_access": cloudrun.vpc_access(self.network.subnet.id) if private else None,
             **settings,
         }
 
