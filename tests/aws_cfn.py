@@ -15,7 +15,6 @@ those findings come out of ``lint`` beside cfn-lint's.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import functools
 import hashlib
@@ -24,13 +23,10 @@ import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
-from unittest import mock
 
-from google.protobuf import json_format
-
-from components.pulumi_internals import UNKNOWN, is_secret
-from offline.plan import Plan, RecordingMonitor, Registration
+from offline.plan import Plan, Registration
 from providers.aws import PLAN_REGION
+from tests.plans import Created, UnknownInput, sent
 
 if TYPE_CHECKING:
     from cfnlint.runner import Runner
@@ -47,36 +43,6 @@ FINDINGS = "BerthFindings"
 
 class Unmapped(Exception):
     """A Pulumi type or input the converter has no CloudFormation mapping for."""
-
-
-@dataclass(frozen=True)
-class Created:
-    """What the engine answered for one registration (its id, its outputs), and the
-    resources each of its inputs came from (which of two with one id an input names)."""
-
-    id: str
-    outputs: dict[str, Any]
-    inputs_from: dict[str, tuple[str, ...]] = field(default_factory=dict)
-
-
-@contextlib.contextmanager
-def recorded() -> Iterator[dict[str, Created]]:
-    """Records each registered resource's id, outputs and input dependencies, by URN,
-    while plans run."""
-    created: dict[str, Created] = {}
-    original = RecordingMonitor.RegisterResource
-
-    def register(self: RecordingMonitor, request: Any) -> Any:
-        response = original(self, request)
-        created[response.urn] = Created(
-            response.id,
-            json_format.MessageToDict(response.object),
-            {key: tuple(deps.urns) for key, deps in request.propertyDependencies.items()},
-        )
-        return response
-
-    with mock.patch.object(RecordingMonitor, "RegisterResource", register):
-        yield created
 
 
 # -- how one Pulumi input becomes CloudFormation ------------------------------------------
@@ -1083,23 +1049,11 @@ def _referenced(node: Any) -> Iterator[str]:
 
 
 def _plain(registration: Registration) -> dict[str, Any]:
-    """The inputs as sent, secrets unwrapped (AWS checks their values too), numbers that are
-    whole as integers (Pulumi sends every number as a double)."""
-
-    def plain(node: Any) -> Any:
-        if is_secret(node):
-            return plain(node["value"])
-        if isinstance(node, dict):
-            return {k: plain(v) for k, v in node.items() if k != "__provider"}
-        if isinstance(node, list):
-            return [plain(v) for v in node]
-        if node == UNKNOWN:
-            raise Unmapped(f"{registration.urn}: an unknown input; plan with preview=False")
-        if isinstance(node, float) and node.is_integer():
-            return int(node)
-        return node
-
-    return plain(registration.raw_inputs)
+    """The inputs as sent (``tests.plans.sent``); an unknown one cannot be mapped."""
+    try:
+        return sent(registration)
+    except UnknownInput as error:
+        raise Unmapped(str(error)) from None
 
 
 # -- linting --------------------------------------------------------------------------------

@@ -5,17 +5,21 @@ from __future__ import annotations
 import base64
 import contextlib
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from typing import Any
 from unittest import mock
 
 import dill
 import pulumi
+from google.protobuf import json_format
 from pulumi.dynamic import ResourceProvider
 
+from berth.errors import BerthError
 from berth.variables import Variables
 from components.project import Project, ProjectArgs
-from components.pulumi_internals import is_secret
-from offline.plan import Plan, RecordingMonitor, Registration
+from components.pulumi_internals import UNKNOWN, is_secret
+from offline.plan import Plan, RecordingMonitor, Registration, plan_config, run_plan
+from tests.test_corpus import CORPUS
 
 
 def find(plan: Plan, type_: str, name: str) -> Registration:
@@ -108,3 +112,154 @@ def resource_options() -> Iterator[dict[str, Any]]:
 
     with mock.patch.object(RecordingMonitor, "RegisterResource", register):
         yield recorded
+
+
+@dataclass(frozen=True)
+class Created:
+    """What the engine answered for one registration (its id, its outputs), and the
+    resources each of its inputs came from (which of two with one id an input names)."""
+
+    id: str
+    outputs: dict[str, Any]
+    inputs_from: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+
+@contextlib.contextmanager
+def recorded() -> Iterator[dict[str, Created]]:
+    """Records each registered resource's id, outputs and input dependencies, by URN,
+    while plans run (the cloud schema checks, tests/aws_cfn.py and tests/gcp_schema.py,
+    turn ids and outputs back into the references a cloud API takes)."""
+    created: dict[str, Created] = {}
+    original = RecordingMonitor.RegisterResource
+
+    def register(self: RecordingMonitor, request: Any) -> Any:
+        response = original(self, request)
+        created[response.urn] = Created(
+            response.id,
+            json_format.MessageToDict(response.object),
+            {key: tuple(deps.urns) for key, deps in request.propertyDependencies.items()},
+        )
+        return response
+
+    with mock.patch.object(RecordingMonitor, "RegisterResource", register):
+        yield created
+
+
+class UnknownInput(ValueError):
+    """An input the plan does not know (a preview's): no value to check."""
+
+
+def sent(registration: Registration) -> dict[str, Any]:
+    """The inputs as sent, secrets unwrapped (a cloud checks their values too), numbers that
+    are whole as integers (Pulumi sends every number as a double)."""
+
+    def plain(node: Any) -> Any:
+        if is_secret(node):
+            return plain(node["value"])
+        if isinstance(node, dict):
+            return {k: plain(v) for k, v in node.items() if k != "__provider"}
+        if isinstance(node, list):
+            return [plain(v) for v in node]
+        if node == UNKNOWN:
+            raise UnknownInput(f"{registration.urn}: an unknown input; plan with preview=False")
+        if isinstance(node, float) and node.is_integer():
+            return int(node)
+        return node
+
+    return plain(registration.raw_inputs)
+
+
+# -- generated projects ---------------------------------------------------------------------
+
+REDIS = """\
+services:
+  cache:
+    image: valkey/valkey:8
+    x-defang-redis: true
+{environment}
+  web:
+    environment:
+      REDIS_URL: redis://cache:6379
+"""
+"""An override of the migrate example adding a managed cache (``x-defang-redis``), with
+``environment`` given (``REDIS_PASSWORD``) or not."""
+FLEET_JOBS = (45, 80, 110)
+FLEET_SETTINGS: dict[int, dict[str, Any]] = {
+    1: {"labels": {"com.example.team": "payments", "traefik.enable": "true"}, "user": "1000"},
+    2: {"working_dir": "/srv/app", "read_only": True, "init": True, "tmpfs": ["/tmp"]},
+    3: {"cap_add": ["SYS_PTRACE"], "cap_drop": ["NET_RAW"], "stop_grace_period": "45s"},
+    4: {"sysctls": {"net.core.somaxconn": "1024"}, "ulimits": {"nofile": 8192}},
+    5: {"tty": True, "stdin_open": True, "entrypoint": ["/entrypoint.sh"], "command": ["serve"]},
+    6: {"platform": "linux/arm64", "deploy": {"replicas": 2}, "cpus": 2, "mem_limit": "4g"},
+    7: {"healthcheck": {"test": ["CMD", "wget", "-qO-", "http://localhost:8080/ready"]}},
+}
+"""Container settings a few services add, so that each one a target renders is checked too."""
+
+
+def fleet_compose(count: int) -> dict[str, Any]:
+    """``count`` services: built and pulled images, published ports (the first on 80) and
+    internal ones, named volumes, stack secrets in the environment and as a compose secret,
+    health checks, a few jobs (``FLEET_JOBS``), and a managed postgres and redis."""
+    services: dict[str, Any] = {
+        "db": {
+            "image": "postgres:16",
+            "x-defang-postgres": True,
+            "environment": {"POSTGRES_PASSWORD": "${POSTGRES_PASSWORD}"},
+        },
+        "cache": {
+            "image": "valkey/valkey:8",
+            "x-defang-redis": True,
+            "environment": {"REDIS_PASSWORD": "${REDIS_PASSWORD}"},
+        },
+    }
+    volumes: dict[str, Any] = {}
+    for index in range(count - len(services)):
+        service: dict[str, Any] = [
+            {"build": "."},
+            {"image": f"ghcr.io/acme/app-{index}:1.{index}"},
+            {"build": {"context": ".", "dockerfile": "Dockerfile"}, "image": f"acme/app-{index}"},
+        ][index % 3]
+        service["environment"] = {
+            "LOG_LEVEL": "info",
+            **({"API_KEY": "${API_KEY}"} if index % 4 == 0 else {}),
+            **({"DATABASE_URL": "postgres://app:${POSTGRES_PASSWORD}@db:5432/app"}
+               if index % 5 == 0 else {}),
+        }  # fmt: skip
+        if index % 7 == 0:
+            service["secrets"] = ["api-key"]
+        if index % 10 == 0:
+            volumes[f"data-{index}"] = {}
+            service["volumes"] = [f"data-{index}:/var/lib/data"]
+        if index in FLEET_JOBS:
+            service |= {"restart": "no", "command": ["./migrate.sh"], "depends_on": ["db"]}
+        else:
+            published = 80 if index == 0 else 8000 + index
+            service |= {"ports": [f"{published}:8080"]} if index < 40 else {"expose": ["8080"]}
+            if index % 2 == 0:
+                service["healthcheck"] = {
+                    "test": ["CMD-SHELL", "curl -f http://localhost:8080/health"],
+                    "interval": "10s",
+                    "timeout": "3s",
+                }
+            if index % 9 == 0:
+                service["depends_on"] = ["cache"]
+        services[f"svc-{index:03d}"] = service | FLEET_SETTINGS.get(index, {})
+    return {
+        "name": "fleet",
+        "services": services,
+        "volumes": volumes,
+        "secrets": {"api-key": {"environment": "API_KEY"}},
+    }
+
+
+def corpus_findings(
+    sample: str, target: str, findings: Callable[[Callable[[], Plan]], tuple[Any, list[str]]]
+) -> list[str] | BerthError:
+    """What a contract's ``findings`` reports of one corpus sample's plan on ``target``, or
+    the BerthError that refused the sample (tests/test_corpus.py checks those)."""
+    with contextlib.chdir(CORPUS):
+        config, secret_keys = plan_config([sample], target=target)
+        try:
+            return findings(lambda: run_plan(config, secret_keys, preview=False))[1]
+        except BerthError as error:
+            return error

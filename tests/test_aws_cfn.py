@@ -22,12 +22,20 @@ import pytest
 
 from berth.errors import BerthError
 from berth.model import ComposeProject
-from offline.plan import Plan, Registration, plan_config, run_plan
-from tests.aws_cfn import Created, Unmapped, lint, recorded, template
+from offline.plan import Plan, Registration
+from tests.aws_cfn import Unmapped, lint, template
 from tests.aws_support import JOB, TASK_DEFINITION, aws_program
 from tests.conftest import copy_example
-from tests.plans import of_type
-from tests.test_corpus import CORPUS, SAMPLES
+from tests.plans import (
+    FLEET_JOBS,
+    REDIS,
+    Created,
+    corpus_findings,
+    fleet_compose,
+    of_type,
+    recorded,
+)
+from tests.test_corpus import SAMPLES
 
 IGNORED: dict[str, str] = {
     "E3010": "more than 500 resources in one template: a CloudFormation stack's quota, and "
@@ -88,16 +96,6 @@ def report(lines: list[str]) -> str:
 
 # -- the examples -------------------------------------------------------------------------
 
-REDIS = """\
-services:
-  cache:
-    image: valkey/valkey:8
-    x-defang-redis: true
-{environment}
-  web:
-    environment:
-      REDIS_URL: redis://cache:6379
-"""
 LONG_NAMES = {
     "name": "acme-customer-facing-platform-backend",
     "services": {
@@ -184,12 +182,7 @@ def test_the_examples_resources_are_what_aws_accepts(case: str, examples: Path) 
 @functools.cache
 def corpus(sample: str) -> list[str] | BerthError:
     """What linting one corpus sample's plan finds, or the BerthError that refused it."""
-    with contextlib.chdir(CORPUS):
-        config, secret_keys = plan_config([sample], target="aws")
-        try:
-            return findings(lambda: run_plan(config, secret_keys, preview=False))[1]
-        except BerthError as error:
-            return error
+    return corpus_findings(sample, "aws", findings)
 
 
 @pytest.mark.parametrize("sample", SAMPLES)
@@ -213,73 +206,6 @@ SERVICES = 120
 VARIANT_SERVICES = 24
 """The variant with HTTPS and an existing VPC has fewer services (no jobs): linting 120
 services' resources once is what this module can afford (about 25 s of its 60)."""
-JOBS = (45, 80, 110)
-SETTINGS: dict[int, dict[str, Any]] = {
-    1: {"labels": {"com.example.team": "payments", "traefik.enable": "true"}, "user": "1000"},
-    2: {"working_dir": "/srv/app", "read_only": True, "init": True, "tmpfs": ["/tmp"]},
-    3: {"cap_add": ["SYS_PTRACE"], "cap_drop": ["NET_RAW"], "stop_grace_period": "45s"},
-    4: {"sysctls": {"net.core.somaxconn": "1024"}, "ulimits": {"nofile": 8192}},
-    5: {"tty": True, "stdin_open": True, "entrypoint": ["/entrypoint.sh"], "command": ["serve"]},
-    6: {"platform": "linux/arm64", "deploy": {"replicas": 2}, "cpus": 2, "mem_limit": "4g"},
-    7: {"healthcheck": {"test": ["CMD", "wget", "-qO-", "http://localhost:8080/ready"]}},
-}
-"""Container settings a few services add, so that each one Berth renders is checked too."""
-
-
-def fleet_compose(count: int) -> dict[str, Any]:
-    """``count`` services: built and pulled images, published ports (one listener each, the
-    first on 80) and internal ones, named volumes, stack secrets in the environment and as a
-    compose secret, health checks, a few jobs, and a managed postgres and redis."""
-    services: dict[str, Any] = {
-        "db": {
-            "image": "postgres:16",
-            "x-defang-postgres": True,
-            "environment": {"POSTGRES_PASSWORD": "${POSTGRES_PASSWORD}"},
-        },
-        "cache": {
-            "image": "valkey/valkey:8",
-            "x-defang-redis": True,
-            "environment": {"REDIS_PASSWORD": "${REDIS_PASSWORD}"},
-        },
-    }
-    volumes: dict[str, Any] = {}
-    for index in range(count - len(services)):
-        service: dict[str, Any] = [
-            {"build": "."},
-            {"image": f"ghcr.io/acme/app-{index}:1.{index}"},
-            {"build": {"context": ".", "dockerfile": "Dockerfile"}, "image": f"acme/app-{index}"},
-        ][index % 3]
-        service["environment"] = {
-            "LOG_LEVEL": "info",
-            **({"API_KEY": "${API_KEY}"} if index % 4 == 0 else {}),
-            **({"DATABASE_URL": "postgres://app:${POSTGRES_PASSWORD}@db:5432/app"}
-               if index % 5 == 0 else {}),
-        }  # fmt: skip
-        if index % 7 == 0:
-            service["secrets"] = ["api-key"]
-        if index % 10 == 0:
-            volumes[f"data-{index}"] = {}
-            service["volumes"] = [f"data-{index}:/var/lib/data"]
-        if index in JOBS:
-            service |= {"restart": "no", "command": ["./migrate.sh"], "depends_on": ["db"]}
-        else:
-            published = 80 if index == 0 else 8000 + index
-            service |= {"ports": [f"{published}:8080"]} if index < 40 else {"expose": ["8080"]}
-            if index % 2 == 0:
-                service["healthcheck"] = {
-                    "test": ["CMD-SHELL", "curl -f http://localhost:8080/health"],
-                    "interval": "10s",
-                    "timeout": "3s",
-                }
-            if index % 9 == 0:
-                service["depends_on"] = ["cache"]
-        services[f"svc-{index:03d}"] = service | SETTINGS.get(index, {})
-    return {
-        "name": "fleet",
-        "services": services,
-        "volumes": volumes,
-        "secrets": {"api-key": {"environment": "API_KEY"}},
-    }
 
 
 @pytest.fixture(scope="module")
@@ -309,7 +235,7 @@ def test_a_large_projects_resources_are_what_aws_accepts(
         )
 
     assert len(of_type(plan, TASK_DEFINITION)) == count - 2, "the stores are not tasks"
-    assert len(of_type(plan, JOB)) == len([job for job in JOBS if job < count - 2])
+    assert len(of_type(plan, JOB)) == len([job for job in FLEET_JOBS if job < count - 2])
     assert lines == [], report(lines)
 
 

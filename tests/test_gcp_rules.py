@@ -14,6 +14,8 @@ from providers.gcp.options import GcpOptions
 from providers.gcp.placement import Kind, place
 from providers.gcp.references import Endpoint, references, rewrite
 from providers.gcp.sizing import TooLarge, cloud_run_limits, machine_type
+from tests.conftest import program
+from tests.plans import find
 
 ENDPOINTS = {
     "db": Endpoint("10.20.0.7"),
@@ -208,3 +210,42 @@ def test_the_defaults_pulumi_yaml_would_declare_are_the_defaults():
         "gcpSubnetRange": "10.20.0.0/20",
     }
     assert GcpOptions.parse(declared) == GcpOptions.parse({}), "Pulumi.yaml's defaults"
+
+
+@pytest.mark.parametrize(
+    ("compose", "message"),
+    [
+        (
+            "services:\n  git:\n    image: gitea/gitea\n    ports: ['22:22', '3000:3000']\n",
+            r"service 'git'.*port 22 of its VM is the VM's own SSH server.*\"2222:22\"",
+        ),
+        (
+            "services:\n  db:\n    image: postgres\n    volumes: [db_state:/x]\n"
+            "volumes:\n  db_state: {}\n",
+            r"named volume 'db_state' would be named like service 'db'.s own state disk",
+        ),
+        (
+            "services:\n  db:\n    image: postgres\n    volumes: [berth-state:/x]\n"
+            "volumes:\n  berth-state: {}\n",
+            r"named volume 'berth-state' would be named like a VM's own state disk device",
+        ),
+    ],
+)
+def test_what_would_collide_on_a_vm_is_refused_naming_it(project_dir, write, compose, message):
+    write(compose)
+    with pytest.raises(BerthError, match=message):
+        program(["compose.yaml"], target="gcp")
+
+
+def test_a_vm_port_compose_binds_to_loopback_is_not_published_with_a_warning(project_dir, write):
+    write(
+        "services:\n  admin:\n    image: example/admin\n"
+        "    ports: ['127.0.0.1:8080:80', '9090:9090', '9091:9091']\n"
+    )
+    plan = program(["compose.yaml"], target="gcp")
+    user_data = find(plan, "gcp:compute/instance:Instance", "admin").inputs["metadata"]["user-data"]
+    assert "publish 8080" not in user_data and "publish 80 " not in user_data
+    assert "publish 9090 9090 tcp\n" in user_data
+    assert any("port 8080 is bound to 127.0.0.1" in w for w in plan.warnings)
+    firewall = find(plan, "gcp:compute/firewall:Firewall", "admin-public").inputs
+    assert firewall["allows"] == [{"protocol": "tcp", "ports": ["9090", "9091"]}]

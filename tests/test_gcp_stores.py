@@ -14,7 +14,9 @@ from pulumi._types import input_type_py_to_pulumi_names as pulumi_names
 
 from berth.errors import BerthError
 from berth.sizing import Request
+from components.names import AUTONAME_SUFFIX
 from providers.gcp import _private_ip as private_ip
+from providers.gcp.names import SQL_INSTANCE_ID, cloud_name
 from providers.gcp.sizing import TooLarge, redis_size_gb, sql_tier
 from tests.aws_support import component_outputs
 from tests.conftest import copy_example
@@ -426,3 +428,39 @@ def test_a_refusal_names_the_file_that_set_the_field(project_dir, write):
     assert "PostgreSQL 11" in refused.value.message
     assert refused.value.file.endswith("compose.managed.yaml")
     assert refused.value.field == "image"
+
+
+def test_a_long_named_instance_fits_any_project_and_keeps_its_former_name(project_dir, write):
+    """Cloud SQL: "The total length of project-ID:instance-ID must be 98 characters or less",
+    and a project ID has up to 30 characters, so the ID Pulumi generates (the logical name,
+    ``-`` and 7 hex characters) is at most 67 (tests/test_gcp_schema.py found 71). A stack
+    that created the instance under its former, longer logical name keeps it: an alias."""
+    service = "customer-notifications-database-with-a-long-name"
+    write(
+        f"""
+        name: acme-platform
+        services:
+          {service}:
+            image: postgres:16
+            x-defang-postgres: true
+            environment:
+              POSTGRES_PASSWORD: ${{POSTGRES_PASSWORD}}
+        """
+    )
+    plan = gcp(["compose.yaml"], secrets={"POSTGRES_PASSWORD": PASSWORD})
+
+    (db,) = of_type(plan, SQL)
+    former = cloud_name(f"acme-platform-{service}", "dev")
+    assert len(former) + AUTONAME_SUFFIX > SQL_INSTANCE_ID, "the former name did not fit"
+    assert len(db.name) + AUTONAME_SUFFIX <= SQL_INSTANCE_ID
+    assert [alias for alias in db.aliases if alias.endswith(f"::{former}")], db.aliases
+
+
+def test_a_short_named_instance_keeps_its_name(project_dir):
+    plan = managed_seed(project_dir)
+
+    (db,) = of_type(plan, SQL)
+    assert db.name == "migrate-db-dev", "as before: fits in any project"
+    assert [alias.rsplit("::", 1)[-1] for alias in db.aliases] == ["migrate-dev-db"], (
+        "only the alias to the name of stacks deployed before names carried the Project's"
+    )

@@ -4,6 +4,7 @@ that arrive exactly as compose wrote them, secrets read from a (fake) Secret Man
 from __future__ import annotations
 
 import base64
+import hashlib
 import itertools
 import os
 import shlex
@@ -22,7 +23,7 @@ import yaml
 from benchmarks.plan_time import vm_project
 from berth.model import Healthcheck, Port, Service
 from offline.plan import Plan, plan_config, run_plan
-from providers.gcp import vm
+from providers.gcp import cloud_init, vm
 from tests.plans import find, of_type
 
 BASH = "/bin/bash"
@@ -114,7 +115,7 @@ def spec(files_dir: Path) -> dict:
 
 
 def test_the_user_data_is_cloud_config_with_a_unit_and_a_script(tmp_path):
-    text = vm.cloud_config(spec(tmp_path))
+    text = cloud_init.cloud_config(spec(tmp_path))
     assert text.startswith("#cloud-config\n")
     document = yaml.safe_load(text)
     files = {f["path"]: f for f in document["write_files"]}
@@ -129,13 +130,18 @@ def test_the_user_data_is_cloud_config_with_a_unit_and_a_script(tmp_path):
     assert "p@ss" not in text, "the metadata names secret versions, never values"
     run = files["/etc/berth/db.sh"]["content"].split("exec docker run", 1)[1]
     assert "$s" not in run, "no secret, nor the variable holding it, is a docker run argument"
-    assert f"--env-file {vm.FILES_DIR}/db.env" in run
+    assert f"--env-file {cloud_init.FILES_DIR}/db.env" in run
+
+
+def path_hash(path: str) -> str:
+    """What tells two volumes' paths apart in their names (``/a_b`` and ``/a/b``)."""
+    return hashlib.sha256(path.encode()).hexdigest()[:8]
 
 
 def run_boot_script(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, trace: Path | None) -> dict:
     """Run the boot script with fake curl, docker and iptables; what each of them saw."""
-    monkeypatch.setattr(vm, "FILES_DIR", str(tmp_path))
-    document = yaml.safe_load(vm.cloud_config(spec(tmp_path)))
+    monkeypatch.setattr(cloud_init, "FILES_DIR", str(tmp_path))
+    document = yaml.safe_load(cloud_init.cloud_config(spec(tmp_path)))
     script = next(f["content"] for f in document["write_files"] if f["path"].endswith(".sh"))
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
@@ -189,16 +195,17 @@ def test_the_boot_script_passes_every_argument_through_exactly(tmp_path, monkeyp
     assert ("--name", "berth-db") in pairs
     published = [value for flag, value in pairs if flag == "--publish"]
     assert published == [
-        "10.20.0.7:5432:5432/tcp",
         "10.20.0.7:5433:5432/tcp",
+        "10.20.0.7:5432:5432/tcp",
         "10.20.0.7:6000:6000/udp",
     ], "compose's ports, then the image's that are not published yet, on the VM's address"
     kept = [value for flag, value in pairs if flag == "--volume" and value.startswith("berth-")]
+    data = f"berth-db-var_lib_postgresql_data-{path_hash('/var/lib/postgresql/data')}"
     assert kept == [
-        "berth-db-scratch:/scratch",
-        "berth-db-var_lib_postgresql_data:/var/lib/postgresql/data",
+        f"berth-db-scratch-{path_hash('/scratch')}:/scratch",
+        f"{data}:/var/lib/postgresql/data",
     ], "anonymous volumes on the state disk, but where compose mounts a file"
-    assert (tmp_path / "state/volumes/berth-db-var_lib_postgresql_data").is_dir()
+    assert (tmp_path / "state/volumes" / data).is_dir()
     assert ("--env", 'GREETING=hello world; it\'s "quoted" $HOME') in pairs
     assert ("--user", "postgres") in pairs
     health = argv[argv.index("--health-cmd") + 1]
@@ -261,7 +268,7 @@ def bare(name: str, image: str, **settings) -> dict:
         **empty,
         "name": name,
         "registry": None,
-        "state": f"/mnt/disks/{vm.STATE_DEVICE}",
+        "state": f"/mnt/disks/{cloud_init.STATE_DEVICE}",
         "covered": [],
         "run": [["--name", vm.container_name(name)]],
         "image": image,
@@ -275,7 +282,7 @@ def test_a_service_with_no_port_stays_on_the_bridge_network():
     VM (its service account's token) past the DOCKER-USER rules."""
     quiet = Service(name="worker", image="example/worker")
     assert vm.ports(quiet) == []
-    text = vm.cloud_config(bare("worker", "example/worker"))
+    text = cloud_init.cloud_config(bare("worker", "example/worker"))
     assert "--network" not in text
     assert "iptables -I DOCKER-USER" in text
 
@@ -283,17 +290,23 @@ def test_a_service_with_no_port_stays_on_the_bridge_network():
 def test_a_vm_publishes_compose_ports_and_those_others_name_it_by():
     """The seed's ``db`` publishes nothing, yet the migration connects to ``db:5432``."""
     exposed = Service(name="db", image="postgres", expose=(5432,))
-    assert vm.ports(exposed) == [(5432, 5432, "tcp")]
+    assert vm.ports(exposed) == [(5432, 5432, "tcp", False)]
     seed = Service(name="db", image="postgres")
-    assert vm.ports(seed, named=[5432]) == [(5432, 5432, "tcp")]
+    assert vm.ports(seed, named=[5432]) == [(5432, 5432, "tcp", True)]
     udp = Service(name="dns", image="coredns", ports=(Port(53, 1053, protocol="udp"),))
-    assert vm.ports(udp, named=[8080]) == [(53, 53, "udp"), (1053, 53, "udp"), (8080, 8080, "tcp")]
-    script = vm.cloud_config(bare("db", "postgres", ports=vm.ports(seed, named=[5432])))
-    assert "publish 5432 5432 tcp\n" in script
+    assert vm.ports(udp, named=[8080]) == [
+        (1053, 53, "udp", False),
+        (53, 53, "udp", True),
+        (8080, 8080, "tcp", True),
+    ], "compose's own ports must be published; the others, unless the VM listens there"
+    local = Service(name="admin", image="x", ports=(Port(80, 8080, host_ip="127.0.0.1"),))
+    assert vm.ports(local) == [], "bound to loopback in compose: only the VM could reach it"
+    script = cloud_init.cloud_config(bare("db", "postgres", ports=vm.ports(seed, named=[5432])))
+    assert "publish 5432 5432 tcp optional\n" in script
 
 
 def test_disks_are_formatted_once_and_mounted_at_every_boot():
-    text = vm.cloud_config(
+    text = cloud_init.cloud_config(
         bare(
             "db",
             "postgres",

@@ -6,10 +6,12 @@ migration reaches it, restarted, and started again as a new instance would."""
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import io
 import os
 import re
 import signal
+import socket
 import stat
 import subprocess
 import time
@@ -25,8 +27,11 @@ from tests.plans import find
 
 SERVER_IMAGE = "berth-test/tcp-server:1"
 CONTAINER = "berth-db"
+VOLUME = f"berth-db-data-{hashlib.sha256(b'/data').hexdigest()[:8]}"
+VM_OWN_PORT = 7001
+"""A port the image exposes that the VM itself listens on, as COS's sshd does on 22."""
 SERVER = (
-    'FROM {base}\nVOLUME /data\nEXPOSE 5432 7000\nCMD ["sh", "-c", '
+    'FROM {base}\nVOLUME /data\nEXPOSE 5432 7000 7001\nCMD ["sh", "-c", '
     '"echo boot >> /data/boots; exec nc -ll -p 5432 -e cat /data/boots"]\n'
 )
 """A server on the image's known port that answers with one line per start of its container,
@@ -61,10 +66,12 @@ def engine(docker_client) -> Iterator:
 
     if docker_client.containers.list(all=True, filters={"name": f"^{CONTAINER}$"}):
         pytest.skip(f"a container named {CONTAINER} exists here; the boot script would replace it")
+    with contextlib.suppress(docker.errors.NotFound):  # an earlier run's, bound elsewhere
+        docker_client.volumes.get(VOLUME).remove(force=True)
     yield docker_client
     for remove in (
         lambda: docker_client.containers.get(CONTAINER).remove(force=True),
-        lambda: docker_client.volumes.get("berth-db-data").remove(force=True),
+        lambda: docker_client.volumes.get(VOLUME).remove(force=True),
     ):
         with contextlib.suppress(docker.errors.NotFound):
             remove()
@@ -99,7 +106,7 @@ def start(script: Path, bin_dir: Path, address: str) -> subprocess.Popen:
         env=environment,
         start_new_session=True,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stderr=(script.parent / "boot.log").open("a"),
     )
 
 
@@ -107,7 +114,8 @@ def connect(client, busybox: str, address: str, port: int, boot: subprocess.Pope
     """What a client container reads from ``address:port``, once the server answers."""
     deadline = time.monotonic() + 60
     while True:
-        assert boot.poll() is None, boot.stderr.read().decode() if boot.stderr else "exited"
+        log = Path(str(boot.args[-1])).parent / "boot.log"
+        assert boot.poll() is None, f"the boot script ended: {log.read_text()}"
         answer = client.containers.run(
             busybox, ["sh", "-c", f"nc {address} {port} </dev/null || true"], remove=True
         ).decode()
@@ -140,7 +148,7 @@ def test_the_seed_db_vm_serves_the_migration_and_keeps_its_data(
     script = tmp_path / "db.sh"
     script.write_text(boot_script(plan, server_image, tmp_path / "disks"))
     address = gateway(engine)
-
+    own = socket.create_server(("0.0.0.0", VM_OWN_PORT))  # noqa: S104 - as sshd listens
     boot = start(script, bin_dir, address)
     try:
         assert connect(engine, busybox_image, address, port, boot) == "boot\n"
@@ -148,7 +156,7 @@ def test_the_seed_db_vm_serves_the_migration_and_keeps_its_data(
         assert {key: [b["HostIp"] for b in value] for key, value in bindings.items()} == {
             "5432/tcp": [address],
             "7000/tcp": [address],
-        }, "the named port and every port the image exposes, on the VM's address only"
+        }, "the named port and the image's others but the VM's own, on the VM's address only"
         stop(boot, engine)
 
         boot = start(script, bin_dir, address)  # systemd's Restart=always
@@ -159,12 +167,13 @@ def test_the_seed_db_vm_serves_the_migration_and_keeps_its_data(
 
         # A new instance: a new boot disk holds no container and no Docker volume.
         engine.containers.get(CONTAINER).remove(force=True)
-        engine.volumes.get("berth-db-data").remove(force=True)
+        engine.volumes.get(VOLUME).remove(force=True)
         boot = start(script, bin_dir, address)
         assert connect(engine, busybox_image, address, port, boot) == "boot\n" * 3, (
             "a new instance finds the data on the state disk"
         )
-        assert (tmp_path / "disks/berth-state/volumes/berth-db-data/boots").exists()
+        assert (tmp_path / "disks/berth-state/volumes" / VOLUME / "boots").exists()
     finally:
+        own.close()
         with contextlib.suppress(ProcessLookupError):
             os.killpg(boot.pid, signal.SIGKILL)

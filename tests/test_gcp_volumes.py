@@ -5,6 +5,7 @@ own rule for when an ``import_`` is an import)."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 from unittest import mock
 
@@ -109,3 +110,32 @@ def test_gcp_adopt_volumes_must_be_a_boolean(project_dir, write):
     write(COMPOSE)
     with pytest.raises(BerthError, match="gcpAdoptVolumes must be true or false"):
         gcp(["compose.yaml"], variables={"gcpAdoptVolumes": "yes"})
+
+
+def test_a_bucket_name_never_says_google(project_dir, write):
+    """Cloud Storage: "Bucket names cannot contain "google" or close misspellings, such as
+    "g00gle"" (tests/test_gcp_schema.py found a volume named google-drive refused): the name
+    says ``ggl`` instead and ends with a hash of the name it replaces, so that
+    ``google-drive`` and ``ggl-drive`` stay two buckets; other names are as they were."""
+    write(
+        """
+        name: shop
+        services:
+          web:
+            image: nginx
+            ports: ["80:80"]
+            volumes: [google-drive:/drive, ggl-drive:/other, g00gle:/third, plain:/data]
+        volumes:
+          google-drive: {}
+          ggl-drive: {}
+          g00gle: {}
+          plain: {}
+        """
+    )
+    plan = gcp(["compose.yaml"])
+
+    buckets = {r.name.removeprefix("shop-"): r.inputs["name"] for r in of_type(plan, BUCKET)}
+    assert buckets["plain"] == "berth-plan-shop-dev-plain"
+    assert buckets["ggl-drive"] == "berth-plan-shop-dev-ggl-drive"
+    assert re.fullmatch(r"berth-plan-shop-dev-ggl-drive-[0-9a-f]{8}", buckets["google-drive"])
+    assert re.fullmatch(r"berth-plan-shop-dev-ggl-[0-9a-f]{8}", buckets["g00gle"])

@@ -13,9 +13,10 @@ from berth.model import ComposeProject, Secret, Service
 from berth.sizing import Request
 from berth.sources import Sources
 from berth.stores import ManagedStore, StoreKind, store_warnings
-from providers.gcp import vm
+from providers.gcp import cloud_init, vm
 from providers.gcp.images import BadImage, ImageRef
 from providers.gcp.mounts import named_sources
+from providers.gcp.names import cloud_name
 from providers.gcp.options import GcpOptions
 from providers.gcp.placement import Kind, Placement, ignored_here
 from providers.gcp.sizing import TooLarge, cloud_run_limits, machine_type
@@ -38,6 +39,7 @@ class Checks:
         """Refuse what the project cannot deploy; log where each service runs and warn of
         what is ignored."""
         self._check_stores()
+        self._check_disk_names()
         for service in self.containers:
             placement = self.placements[service.name]
             self._check_image(service)
@@ -61,6 +63,18 @@ class Checks:
         warnings = ignored_here(service, placement)
         if placement.kind is Kind.VM and self.options.public_services:
             warnings += vm.public_ports(service, self.options.public_non_http_ports)[1]
+        if placement.kind is Kind.VM:
+            warnings += [
+                f"service '{service.name}': port {p.published or p.target} is bound to "
+                f"{p.host_ip} in compose: "
+                + (
+                    "not published on gcp (only the VM itself could reach it)"
+                    if vm.loopback(p)
+                    else "host_ip is ignored on gcp: published on the VM's internal address"
+                )
+                for p in service.ports
+                if p.host_ip and p.host_ip not in ("0.0.0.0", "::")  # noqa: S104 - compose's "any"
+            ]
         warnings += [
             f"service '{service.name}': bind mount {m.source} -> {m.target} is ignored on gcp: "
             "files of the deploying machine are not uploaded; build them into the image"
@@ -92,6 +106,7 @@ class Checks:
         self._check_secret_arguments(service, placement, fail)
         if not placement.kind.cloud_run:
             self._check_env_file(service, fail)
+            self._check_vm_ports(service, fail)
             return
         if service.image and not service.build and ImageRef.parse(service.image).unreachable:
             raise fail(
@@ -164,6 +179,45 @@ class Checks:
                     field="image",
                     hint="e.g. image: quay.io/prometheus/prometheus:v2.53.0",
                 ) from None
+
+    def _check_vm_ports(self, service: Service, fail: Fail) -> None:
+        """Port 22 of a VM is Container-Optimized OS's SSH server: publishing it there too
+        fails, and the container would never start."""
+        own = [p.host for p in vm.ports(service) if not p.optional and p.host == vm.SSH_PORT]
+        if own:
+            field = (
+                "ports"
+                if any(vm.SSH_PORT in (p.published, p.target) for p in service.ports)
+                else "expose"
+            )
+            raise fail(
+                field,
+                f"port {vm.SSH_PORT} of its VM is the VM's own SSH server",
+                f'publish it on another port of the VM, e.g. "2222:{vm.SSH_PORT}"',
+            )
+
+    def _check_disk_names(self) -> None:
+        """A named volume's disk and a VM's own state disk share a zone and a naming scheme
+        (``<project>-<stack>-<volume>``, ``<project>-<stack>-<service>-state``), and the
+        state disk's device name is fixed: refuse a volume whose names would collide."""
+        vms = [s.name for s in self.containers if self.placements[s.name].kind is Kind.VM]
+        states = {cloud_name("p", name, "state"): name for name in vms}  # "p": any prefix
+        for key in self.project.volumes:
+            owner = states.get(cloud_name("p", key))
+            clash = (
+                f"service {owner!r}'s own state disk"
+                if owner
+                else "a VM's own state disk device"
+                if cloud_name(key) == cloud_init.STATE_DEVICE
+                else None
+            )
+            if clash:
+                raise BerthError(
+                    f"named volume {key!r} would be named like {clash} on gcp",
+                    file=self.sources.origin(),
+                    field="volumes",
+                    hint=f"rename the volume (e.g. {key}-data)",
+                )
 
     def _check_volumes(self, service: Service, placement: Placement, fail: Fail) -> None:
         for key in named_sources(service):

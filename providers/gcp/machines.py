@@ -15,7 +15,7 @@ import pulumi_gcp as gcp
 from berth.model import Secret, Service
 from berth.sizing import Request
 from components.target import ServiceHandle
-from providers.gcp import vm
+from providers.gcp import cloud_init, vm
 from providers.gcp.discovery import Directory
 from providers.gcp.iam import Accounts, machine_roles
 from providers.gcp.mounts import FILE_MODE, file_data, named
@@ -101,7 +101,7 @@ class Machines:
         )
         internal = [
             pulumi.Output.concat(address, f":{port}")
-            for port in dict.fromkeys(container for _, container, _ in boot.ports)
+            for port in dict.fromkeys(published.container for published in boot.ports)
         ]
         waiting = {
             "service": service.name,
@@ -197,7 +197,7 @@ class Boot:
         spec, hosts = resolved
         run = list(spec["run"])
         run[self.hosts_at : self.hosts_at] = vm.host_words(hosts)
-        return vm.cloud_config({**spec, "run": run})
+        return cloud_init.cloud_config({**spec, "run": run})
 
     def secret(self, label: str, data: pulumi.Input[str]) -> str:
         """A shell variable the script reads the secret into: the metadata names its version."""
@@ -223,7 +223,7 @@ class Boot:
                 self.service.name, label, file_data(file.content), self.parent
             )
             self.grants.append(ref.grant)
-            path = f"{vm.FILES_DIR}/{self.service.name}/{index}"
+            path = f"{cloud_init.FILES_DIR}/{self.service.name}/{index}"
             mode = f"{FILE_MODE if file.mode is None else file.mode:o}"
             self.files.append({"version": ref.version.name, "path": path, "mode": mode})
             self.run.append(["--volume", f"{path}:{file.target}:ro"])
@@ -234,9 +234,9 @@ class Boot:
         disk = retained_disk(
             shared, shared.names(name, "state"), cloud_name(shared.prefix, name, "state")
         )
-        self.state = f"{vm.DISKS_DIR}/{vm.STATE_DEVICE}"
-        self.disks.append({"device": vm.STATE_DEVICE, "path": self.state})
-        self.attached.append({"source": disk, "device_name": vm.STATE_DEVICE})
+        self.state = f"{cloud_init.DISKS_DIR}/{cloud_init.STATE_DEVICE}"
+        self.disks.append({"device": cloud_init.STATE_DEVICE, "path": self.state})
+        self.attached.append({"source": disk, "device_name": cloud_init.STATE_DEVICE})
 
     def _mounts(self) -> None:
         self.covered += [path.split(":", 1)[0] for path in self.service.container.tmpfs]
@@ -247,7 +247,7 @@ class Boot:
                 self.run.append(["--tmpfs", mount.target])
             elif named(mount):
                 device = cloud_name(str(mount.source))
-                path = f"{vm.DISKS_DIR}/{device}"
+                path = f"{cloud_init.DISKS_DIR}/{device}"
                 self.disks.append({"device": device, "path": path})
                 disk = self.machines.volumes[str(mount.source)].disk
                 self.attached.append({"source": disk, "device_name": device})

@@ -18,7 +18,13 @@ ACCOUNT_ID = 30
 ACCOUNT_ID_MIN = 6
 SECRET_ID = 255
 BUCKET_NAME = 63
+SQL_INSTANCE_ID = 98 - 30 - 1
+"""Cloud SQL: "The total length of project-ID:instance-ID must be 98 characters or less", and
+a project ID has up to 30 characters: an instance ID of 67 fits in any project."""
 _HASH = 8
+_GOOGLE = re.compile(r"g[o0][o0]g[l1]e")
+"""Cloud Storage: "Bucket names cannot contain "google" or close misspellings, such as
+"g00gle"" (Bucket naming requirements)."""
 
 
 def cloud_name(*parts: str, limit: int = COMPUTE_NAME) -> str:
@@ -35,6 +41,17 @@ def account_id(*parts: str) -> str:
     """A service account ID (6 to 30 characters): a name too short ends with its hash too."""
     text = cloud_name(*parts, limit=ACCOUNT_ID)
     return text if len(text) >= ACCOUNT_ID_MIN else f"{text}-{_digest(text)}"
+
+
+def bucket_name(*parts: str) -> str:
+    """A Cloud Storage bucket name: ``cloud_name``'s, where "google" (or "g00gle"), which
+    Cloud Storage refuses, becomes "ggl", followed by a hash of the name it replaces so that it
+    stays unique (``google-drive`` and ``ggl-drive`` are two buckets)."""
+    text = cloud_name(*parts, limit=BUCKET_NAME)
+    if not _GOOGLE.search(text):
+        return text
+    cut = _GOOGLE.sub("ggl", text)[: BUCKET_NAME - _HASH - 1].rstrip("-")
+    return f"{cut}-{_digest(text)}"
 
 
 def secret_id(*parts: str) -> str:

@@ -2,9 +2,9 @@
 ``x-defang-redis`` a Memorystore for Redis instance (Basic tier).
 
 Both have a private IP only, in a range of the project's network reserved for Google's
-services (private services access: a ``VPC_PEERING`` global address and the Service Networking
-connection that peers it). Every Cloud Run workload (Direct VPC egress to private ranges) and
-every VM of the project reaches them there; no public IP exists. They keep their compose name
+services (private services access, ``peering``). The Cloud Run workloads that name them (Direct
+VPC egress to private ranges) and every VM of the project reach them there; no public IP
+exists. They keep their compose name
 through the target's reference rewriting (``db:5432`` becomes ``<private IP>:5432``). They are
 protected (``protect``, the provider's ``deletion_protection``, Cloud SQL's own deletion
 protection and a final backup) unless the stack says its stores are throwaway
@@ -27,13 +27,10 @@ from berth.model import Secret, Service, Text
 from berth.sizing import Request
 from berth.sources import Sources
 from berth.stores import ManagedStore, StoreKind, secret_password
-from components.names import Names
-from providers.gcp.names import cloud_name
+from components.names import Names, fitted
+from providers.gcp.names import SQL_INSTANCE_ID, cloud_name
 from providers.gcp.sizing import TooLarge, redis_size_gb, sql_tier
 
-SERVICES_RANGE_PREFIX = 20
-"""The range reserved for Google's services: Cloud SQL takes a /24 per region, Memorystore a
-/29, so a /20 leaves room for many stores."""
 POSTGRES_MAJORS = tuple(str(n) for n in range(12, 19))
 """PostgreSQL majors Cloud SQL runs (``POSTGRES_12`` to ``POSTGRES_18``)."""
 DEFAULT_POSTGRES = "16"
@@ -46,8 +43,6 @@ GROWN_DISK = "settings.diskSize"
 """Pulumi's path to ``settings.disk_size``, ignored after creation: Cloud SQL grows the disk
 (``disk_autoresize``), and the provider replaces an instance whose size would shrink
 (``ForceNewIfChange``/``IsDiskShrinkage``, ``resource_sql_database_instance.go``)."""
-SERVICE_NETWORKING = "servicenetworking.googleapis.com"
-SERVICE_AGENT_ROLE = "roles/servicenetworking.serviceAgent"
 ROOT_USER = "postgres"
 """The user every Cloud SQL for PostgreSQL instance has; its password is the instance's
 ``root_password``."""
@@ -65,6 +60,7 @@ class StoreSettings:
     names: Names
     prefix: str
     project: pulumi.Input[str]
+    project_number: pulumi.Input[str]
     region: str
     network: gcp.compute.Network
     labels: Mapping[str, str]
@@ -169,62 +165,6 @@ def check_store(store: ManagedStore, service: Service, sources: Sources) -> list
     return [f"service '{service.name}': {warning}"] if warning else []
 
 
-def private_services_access(
-    settings: StoreSettings, after: Sequence[pulumi.Resource], parent: pulumi.Resource
-) -> dict[str, pulumi.Resource]:
-    """A range of the project's network for Google's services (``services_range``), peered
-    to it (``services_peering``): where the stores get their private IPs. Its deletion
-    removes the peering even while Cloud SQL still holds the range (``REMOVE_PEERING``), so a
-    destroyed stack leaves a deletable network."""
-    kept = settings.kept(after, parent)
-    names = settings.names
-    agent = _service_agent(settings, after, parent)
-    addresses = gcp.compute.GlobalAddress(
-        names("services-range"),
-        name=cloud_name(settings.prefix, "services"),
-        project=settings.project,
-        purpose="VPC_PEERING",
-        address_type="INTERNAL",
-        prefix_length=SERVICES_RANGE_PREFIX,
-        network=settings.network.id,
-        opts=pulumi.ResourceOptions.merge(kept, names.aliased("services-range")),
-    )
-    peering = gcp.servicenetworking.Connection(
-        names("services-peering"),
-        network=settings.network.id,
-        service=SERVICE_NETWORKING,
-        reserved_peering_ranges=[addresses.name],
-        deletion_policy="REMOVE_PEERING",
-        opts=pulumi.ResourceOptions.merge(
-            settings.kept([*after, agent], parent), names.aliased("services-peering")
-        ),
-    )
-    return {"services_range": addresses, "services_peering": peering}
-
-
-def _service_agent(
-    settings: StoreSettings, after: Sequence[pulumi.Resource], parent: pulumi.Resource
-) -> pulumi.Resource:
-    """Service Networking's service agent and its role, which the peering needs: right after
-    the API is enabled the agent may not exist, and the peering fails now and then with "Error
-    code 7 ... Required 'compute.globalAddresses.list' permission" (terraform-provider-google
-    #14720; fixed by creating the identity first, cloud-foundation-fabric#1399). The role stays
-    on destroy: Google grants it to the agent itself, and the project's other peerings need it."""
-    identity = gcp.projects.ServiceIdentity(
-        settings.names("services-agent"),
-        project=settings.project,
-        service=SERVICE_NETWORKING,
-        opts=pulumi.ResourceOptions(parent=parent, depends_on=list(after)),
-    )
-    return gcp.projects.IAMMember(
-        settings.names("services-agent-role"),
-        project=settings.project,
-        role=SERVICE_AGENT_ROLE,
-        member=identity.member,
-        opts=pulumi.ResourceOptions(parent=parent, depends_on=[identity], retain_on_delete=True),
-    )
-
-
 def store_resources(
     store: ManagedStore,
     service: Service,
@@ -245,10 +185,14 @@ def _postgres(new: _NewStore) -> ManagedEndpoint:
     password = new.password("POSTGRES_PASSWORD")
     root = _value(store.user) == ROOT_USER
     protected = not settings.throwaway
+    # Named before the instance ID had to fit a 30-character project ID: kept by an alias.
+    former = cloud_name(settings.names(service.name), pulumi.get_stack())
+    logical = fitted(former, SQL_INSTANCE_ID)
     instance = gcp.sql.DatabaseInstance(
         # No name: Pulumi adds a random suffix to this one, as Cloud SQL keeps a deleted
-        # instance's name reserved for up to a week.
-        cloud_name(settings.names(service.name), pulumi.get_stack()),
+        # instance's name reserved for up to a week; with it, the instance ID fits in any
+        # project (SQL_INSTANCE_ID).
+        logical,
         project=settings.project,
         region=settings.region,
         database_version=f"POSTGRES_{_postgres_version(store, service, new.sources)}",
@@ -279,7 +223,12 @@ def _postgres(new: _NewStore) -> ManagedEndpoint:
         },
         opts=pulumi.ResourceOptions.merge(
             pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(ignore_changes=[GROWN_DISK])),
-            settings.names.aliased(cloud_name(settings.prefix, service.name)),
+            pulumi.ResourceOptions.merge(
+                settings.names.aliased(cloud_name(settings.prefix, service.name)),
+                pulumi.ResourceOptions(
+                    aliases=[pulumi.Alias(name=former)] if logical != former else []
+                ),
+            ),
         ),
     )
 

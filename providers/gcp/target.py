@@ -26,6 +26,7 @@ from providers.gcp.machines import Machines
 from providers.gcp.names import cloud_name
 from providers.gcp.network import create_network, internal_addresses, vm_network
 from providers.gcp.options import GcpOptions
+from providers.gcp.peering import private_services_access
 from providers.gcp.placement import Kind, named_ports, place
 from providers.gcp.provider import configured_provider, identity
 from providers.gcp.registry import Registry
@@ -33,7 +34,6 @@ from providers.gcp.secrets import Secrets
 from providers.gcp.shared import Shared, enable_apis
 from providers.gcp.stores import (
     StoreSettings,
-    private_services_access,
     store_apis,
     store_resources,
 )
@@ -99,6 +99,7 @@ class GcpTarget:
             names=self.names,
             prefix=setup.prefix,
             project=setup.gcp_project,
+            project_number=provider.number,
             region=setup.region,
             network=self.network.network,
             labels={

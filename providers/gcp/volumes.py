@@ -19,7 +19,7 @@ import pulumi_gcp as gcp
 from berth.model import Service
 from providers.gcp.iam import Accounts
 from providers.gcp.mounts import named, named_sources
-from providers.gcp.names import cloud_name
+from providers.gcp.names import bucket_name, cloud_name
 from providers.gcp.options import ADOPT_VOLUMES
 from providers.gcp.placement import Kind, Placement
 from providers.gcp.shared import Shared
@@ -61,7 +61,7 @@ def create_volumes(
             volume.name
             if volume.external
             else _retained_bucket(
-                shared, shared.names(key), cloud_name(shared.gcp_project, shared.prefix, key)
+                shared, shared.names(key), bucket_name(shared.gcp_project, shared.prefix, key)
             )
         )
         grants = _bucket_grants(shared, accounts, key, bucket, users)

@@ -1,0 +1,478 @@
+"""Every Google Cloud resource Berth plans, held to Google's own API discovery documents.
+
+Each plan's Google Cloud resources become the requests that create them (tests/gcp_schema.py)
+and are checked against the discovery documents google-api-python-client ships (each field's
+type, format, enum, pattern, the fields a method requires), then against the rules Google
+documents in prose: names and IDs, labels, sizes, and the combinations it refuses (Cloud Run's
+CPU and memory, Cloud SQL's editions and tiers, ...). The examples (with managed stores and
+stack options), every corpus sample that plans on gcp, projects of long and of odd names, and
+a generated 100-service project are checked; any finding fails.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import json
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from berth.errors import BerthError
+from berth.model import ComposeProject
+from offline.plan import Plan, Registration
+from tests.conftest import copy_example, program
+from tests.gcp_schema import (
+    LONGEST_PROJECT_ID,
+    SPECS,
+    Request,
+    Unmapped,
+    check,
+    check_request,
+    requests,
+    shape_paths,
+)
+from tests.plans import REDIS, Created, corpus_findings, fleet_compose, of_type, recorded
+from tests.test_corpus import SAMPLES
+
+MIN_CORPUS_CHECKED = 29
+"""Corpus samples that must plan on gcp and be checked (as many as plan: tests/test_corpus.py
+lists why the others are refused); fewer means the corpus, or the filter that picks it, no
+longer checks anything. Raise it when a fix makes another sample plan."""
+SECRETS = {
+    "POSTGRES_PASSWORD": "pw-managed-0a1b2c3d",
+    "REDIS_PASSWORD": "token-0123456789abcdef",
+    "API_KEY": "key-4f3e2d1c0b",
+}
+STACK_OPTIONS = {
+    "gcpThrowawayStores": "true",
+    "gcpInvokerIamDisabled": "true",
+    "gcpPublicNonHttpPorts": "true",
+    "gcpDeletionProtection": "false",
+    "gcpMachineType": "e2-standard-2",
+}
+"""The stack settings that change what is sent: no final backup, no allUsers binding,
+non-HTTP ports opened on VMs, no Terraform guard, one machine type."""
+
+
+def findings(run: Callable[[], Plan]) -> tuple[Plan, list[str]]:
+    """The plan ``run`` makes, and what Google would refuse in it."""
+    with recorded() as created:
+        plan = run()
+    return plan, check(plan, created)
+
+
+def report(lines: list[str]) -> str:
+    return "what Google Cloud would refuse:\n" + "\n".join(lines)
+
+
+def gcp(files: list[str], variables: Mapping[str, str] | None = None) -> Plan:
+    return program(files, target="gcp", secrets=SECRETS, variables=variables)
+
+
+# -- the examples -------------------------------------------------------------------------
+
+LONG_NAMES = {
+    "name": "acme-customer-facing-platform-backend-services-for-the-european-union",
+    "services": {
+        "payments-reconciliation-and-settlement-worker-for-european-markets": {
+            "build": ".",
+            "ports": ["8080:80"],
+            "volumes": ["ledger-data-for-payments-reconciliation-and-settlement:/data"],
+            "environment": {"SETTLEMENT_PROVIDER_API_KEY_FOR_THE_EUROPEAN_MARKETS": "${API_KEY}"},
+            "healthcheck": {"test": ["CMD-SHELL", "curl -f http://localhost/health"]},
+        },
+        "customer-notifications-database-with-a-rather-long-descriptive-name": {
+            "image": "postgres:16",
+            "x-defang-postgres": True,
+            "environment": {
+                "POSTGRES_PASSWORD": "${POSTGRES_PASSWORD}",
+                "POSTGRES_USER": "notifications_service_account_with_a_long_name",
+                "POSTGRES_DB": "customer_notifications_and_delivery_receipts",
+            },
+        },
+        "session-cache-for-the-customer-facing-storefront-and-checkout": {
+            "image": "redis:7",
+            "x-defang-redis": True,
+            "environment": {"REDIS_PASSWORD": "${REDIS_PASSWORD}"},
+        },
+        "inventory-search-engine-elasticsearch-cluster-node-for-the-catalogue": {
+            "image": "elasticsearch:8.15.0",
+            "ports": ["9200:9200"],
+            "volumes": ["search-index-for-the-inventory-catalogue-and-price-lists:/data"],
+        },
+        "nightly-ledger-export-to-the-data-warehouse-and-the-archive-storage": {
+            "build": ".",
+            "restart": "no",
+            "command": ["./export.sh"],
+            "environment": {"LEDGER_API_KEY": "${API_KEY}"},
+        },
+        "background-email-delivery-worker-for-transactional-notifications": {
+            "image": "ghcr.io/acme/mailer:1.4",
+            "environment": {"MAIL_API_KEY": "${API_KEY}"},
+        },
+    },
+    "volumes": {
+        "ledger-data-for-payments-reconciliation-and-settlement": {},
+        "search-index-for-the-inventory-catalogue-and-price-lists": {},
+    },
+}
+"""Names as long as compose allows and real projects have: a 70-character project, services
+of 60 and more, against Google's shortest limits (service accounts 30, Memorystore 40, Cloud
+Run 49, Cloud SQL's 98 with the project ID)."""
+ODD_NAMES = {
+    "name": "9lives_shop",
+    "services": {
+        "Orders_DB": {
+            "image": "postgres:16",
+            "x-defang-postgres": True,
+            "environment": {
+                "POSTGRES_PASSWORD": "${POSTGRES_PASSWORD}",
+                "POSTGRES_USER": "Shop.Admin",
+                "POSTGRES_DB": "orders.v2",
+            },
+        },
+        "my.cache": {"image": "valkey/valkey:8", "x-defang-redis": True},
+        "Web_front": {
+            "image": "nginx",
+            "ports": ["80:80"],
+            "entrypoint": ["/docker-entrypoint.sh"],
+            "command": ["nginx", "-g", "daemon off;"],
+            "working_dir": "/usr/share/nginx",
+            "deploy": {"replicas": 2},
+            "volumes": ["data.v:/data", "google-drive:/drive:ro"],
+            "environment": {"spring.datasource.password": "${POSTGRES_PASSWORD}", "x": "1"},
+            "secrets": ["tls.key"],
+            "tmpfs": ["/var/cache/nginx"],
+            "depends_on": {"job_x.y": {"condition": "service_completed_successfully"}},
+        },
+        "2fa-service": {
+            "image": "quay.io/acme/2fa:2.0",
+            "entrypoint": ["/bin/2fa"],
+            "command": ["serve"],
+            "working_dir": "/srv",
+            "environment": {"CACHE_URL": "redis://my.cache:6379", "OTP_SECRET": "${API_KEY}"},
+            "volumes": ["google-drive:/drive", "data.v:/ro:ro"],
+            "secrets": ["tls.key"],
+            "tmpfs": ["/tmp"],
+        },
+        "job_x.y": {
+            "image": "busybox",
+            "restart": "on-failure:20",
+            "entrypoint": ["/bin/sh", "-c"],
+            "command": ["ls /in"],
+            "working_dir": "/in",
+            "environment": {"MODE": "check", "TOKEN": "${API_KEY}", "DB_HOST": "Orders_DB"},
+            "volumes": ["data.v:/in:ro"],
+            "secrets": ["tls.key"],
+            "tmpfs": ["/scratch"],
+        },
+        "A": {"build": ".", "expose": ["5000"], "volumes": ["Cache.Dir:/var/cache"]},
+        "Search.Engine": {"image": "opensearchproject/opensearch:2", "ports": ["9200:9200"]},
+    },
+    "volumes": {"data.v": {}, "google-drive": {}, "Cache.Dir": {}},
+    "secrets": {"tls.key": {"environment": "API_KEY"}},
+}
+"""Names compose allows that Google's do not all take: capitals, underscores, dots, digits
+first, a one-letter service, a volume named ``google-...`` (Cloud Storage refuses ``google``
+in a bucket name), environment keys with dots, a Cloud SQL user with capitals and a dot; and
+the settings each kind of Cloud Run workload carries (entrypoint, command, working directory,
+tmpfs, secret files, read-only buckets, replicas; a job awaited by another service, retried
+on failure)."""
+
+
+@pytest.fixture(scope="module")
+def examples(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The examples, the migrate example with a managed cache with and without a password,
+    and the projects of long and of odd names."""
+    folder = tmp_path_factory.mktemp("examples")
+    migrate = folder / copy_example("migrate", folder)
+    copy_example("release", folder)
+    migrate.with_name("compose.redis-auth.yaml").write_text(
+        REDIS.format(environment="    environment:\n      REDIS_PASSWORD: ${REDIS_PASSWORD}")
+    )
+    migrate.with_name("compose.redis.yaml").write_text(REDIS.format(environment=""))
+    for name, document in (("long-names", LONG_NAMES), ("odd-names", ODD_NAMES)):
+        (folder / "examples" / name).mkdir()
+        (folder / "examples" / name / "compose.yaml").write_text(json.dumps(document))
+        (folder / "examples" / name / "Dockerfile").write_text("FROM busybox\n")
+    return folder / "examples"
+
+
+EXAMPLE_PLANS: dict[str, tuple[tuple[str, ...], Mapping[str, str]]] = {
+    "migrate": (("compose.yaml",), {}),
+    "migrate/prod": (("compose.yaml", "compose.prod.yaml"), {}),
+    "release": (("compose.yaml",), {}),
+    "migrate/managed-postgres": (("compose.yaml", "compose.managed.yaml"), {}),
+    "migrate/managed-redis-with-password": (("compose.yaml", "compose.redis-auth.yaml"), {}),
+    "migrate/managed-redis-without-password": (("compose.yaml", "compose.redis.yaml"), {}),
+    "migrate/managed-stores-and-stack-options": (
+        ("compose.yaml", "compose.managed.yaml", "compose.redis-auth.yaml"),
+        STACK_OPTIONS,
+    ),
+    "long-names": (("compose.yaml",), {}),
+    "odd-names": (("compose.yaml",), {}),
+    "odd-names/stack-options": (("compose.yaml",), STACK_OPTIONS),
+}
+"""Each case: the example's folder (before a slash), its compose files and stack settings."""
+
+
+@functools.cache
+def example(examples: Path, case: str) -> tuple[list[Request], list[str]]:
+    """The case's requests, and what Google would refuse in them (once per worker: the
+    tests below read them again)."""
+    files, variables = EXAMPLE_PLANS[case]
+    with contextlib.chdir(examples / case.split("/", maxsplit=1)[0]), recorded() as created:
+        plan = gcp(list(files), variables)
+    return requests(plan, created), check(plan, created)
+
+
+@pytest.mark.parametrize("case", EXAMPLE_PLANS)
+def test_the_examples_resources_are_what_google_accepts(case: str, examples: Path) -> None:
+    _, lines = example(examples, case)
+
+    assert lines == [], report(lines)
+
+
+def test_every_mapped_input_is_sent_by_an_example(examples: Path) -> None:
+    """No mapping goes unused: the examples send every type and every input the converter
+    maps, so each mapping is checked against a request Berth really makes, and one Berth no
+    longer sends is noticed (and removed)."""
+    used: dict[str, set[str]] = {type_: set() for type_ in SPECS}
+    for case in EXAMPLE_PLANS:
+        for request in example(examples, case)[0]:
+            used[request.registration.type] |= request.used
+    unused = {type_: shape_paths(spec.shape) - used[type_] for type_, spec in SPECS.items()}
+
+    assert {type_: sorted(paths) for type_, paths in unused.items() if paths} == {}
+
+
+LIMITS = {
+    ("run.projects.locations.services.create", "serviceId"): 49,
+    ("run.projects.locations.jobs.create", "jobId"): 49,
+    ("run.projects.locations.workerPools.create", "workerPoolId"): 49,
+    ("redis.projects.locations.instances.create", "instanceId"): 40,
+    ("iam.projects.serviceAccounts.create", "accountId"): 30,
+    ("sql.instances.insert", "name"): 98 - LONGEST_PROJECT_ID - 1,
+    ("compute.instances.insert", "name"): 63,
+    ("storage.buckets.insert", "name"): 63,
+}
+"""The shortest limits of Google's names, by method and the parameter or field holding them
+(Berth keeps every Cloud Run name within 49)."""
+
+
+def test_the_long_names_reach_each_limit(examples: Path) -> None:
+    """The long names are long enough to be cut: each reaches its limit (a cut name may end
+    one short, where a hyphen was dropped)."""
+    longest: dict[tuple[str, str], int] = {}
+    for request in example(examples, "long-names")[0]:
+        for key in LIMITS:
+            if key[0] == request.spec.method:
+                name = request.params.get(key[1]) or request.body.get(key[1])
+                longest[key] = max(longest.get(key, 0), len(name))
+    missed = {
+        f"{method} {name}": (longest.get((method, name), 0), limit)
+        for (method, name), limit in LIMITS.items()
+        if not limit - 1 <= longest.get((method, name), 0) <= limit
+    }
+
+    assert missed == {}, "(longest, limit) of names that do not reach their limit"
+
+
+# -- the corpus ---------------------------------------------------------------------------
+
+
+@functools.cache
+def corpus(sample: str) -> list[str] | BerthError:
+    """What checking one corpus sample's plan finds, or the BerthError that refused it."""
+    return corpus_findings(sample, "gcp", findings)
+
+
+@pytest.mark.parametrize("sample", SAMPLES)
+def test_every_corpus_samples_resources_are_what_google_accepts(sample: str) -> None:
+    result = corpus(sample)
+    if isinstance(result, BerthError):
+        pytest.skip(f"refused, as tests/test_corpus.py checks: {result.message}")
+
+    assert result == [], report(result)
+
+
+def test_most_corpus_samples_are_checked() -> None:
+    checked = [sample for sample in SAMPLES if not isinstance(corpus(sample), BerthError)]
+
+    assert len(checked) >= MIN_CORPUS_CHECKED, f"only {len(checked)} samples checked: {checked}"
+
+
+# -- a large project ----------------------------------------------------------------------
+
+SERVICES = 100
+
+
+def test_a_100_service_projects_resources_are_what_google_accepts(tmp_path: Path) -> None:
+    (tmp_path / "compose.yaml").write_text(json.dumps(fleet_compose(SERVICES), indent=1))
+    (tmp_path / "Dockerfile").write_text("FROM busybox\n")
+    with contextlib.chdir(tmp_path):
+        plan, lines = findings(lambda: gcp(["compose.yaml"]))
+
+    assert len(of_type(plan, "gcp:serviceaccount/account:Account")) == SERVICES - 2
+    assert lines == [], report(lines)
+
+
+# -- the check itself ---------------------------------------------------------------------
+
+
+def handmade(type_: str, name: str, inputs: dict[str, Any]) -> tuple[Plan, dict[str, Created]]:
+    """A plan of one registration, and the engine's answer to it."""
+    registration = Registration(
+        urn=f"urn:pulumi:dev::berth::{type_}::{name}",
+        type=type_,
+        name=name,
+        parent="",
+        custom=True,
+        dependencies=(),
+        inputs=inputs,
+        raw_inputs=inputs,
+    )
+    plan = Plan(ComposeProject("shop", ("compose.yaml",), {}), "gcp", "dev", [registration])
+    return plan, {registration.urn: Created(f"{name}-id", {})}
+
+
+SERVICE = "gcp:cloudrunv2/service:Service"
+CLOUD_RUN: dict[str, Any] = {
+    "name": "shop-dev-web",
+    "project": "berth-plan",
+    "location": "us-central1",
+    "ingress": "INGRESS_TRAFFIC_ALL",
+    "template": {
+        "containers": [
+            {
+                "image": "nginx@sha256:" + "0" * 64,
+                "resources": {"limits": {"cpu": "1", "memory": "512Mi"}},
+            }
+        ],
+        "executionEnvironment": "EXECUTION_ENVIRONMENT_GEN2",
+    },
+}
+
+
+def findings_of(type_: str, inputs: dict[str, Any]) -> list[str]:
+    return check(*handmade(type_, "shop-web", inputs))
+
+
+def test_a_well_formed_service_passes() -> None:
+    assert findings_of(SERVICE, CLOUD_RUN) == []
+
+
+JOB = "gcp:cloudrunv2/job:Job"
+CLOUD_RUN_JOB: dict[str, Any] = {
+    "name": "shop-dev-migrate",
+    "project": "berth-plan",
+    "location": "us-central1",
+    "template": {
+        "labels": {"berth-job": "migrate"},
+        "template": {
+            "containers": CLOUD_RUN["template"]["containers"],
+            "maxRetries": 0,
+            "timeout": "600s",
+        },
+    },
+}
+
+
+@pytest.mark.parametrize(
+    ("type_", "inputs", "rule"),
+    [
+        (SERVICE, {**CLOUD_RUN, "name": "shop-dev-Web"}, "GCP-NAME"),
+        (SERVICE, {**CLOUD_RUN, "name": "s" * 50}, "GCP-NAME"),
+        (SERVICE, {**CLOUD_RUN, "ingress": "INGRESS_TRAFFIC_EVERYWHERE"}, "GCP-ENUM"),
+        (SERVICE, {**CLOUD_RUN, "ingress": "INGRESS_TRAFFIC_UNSPECIFIED"}, "GCP-ENUM"),
+        (SERVICE, {**CLOUD_RUN, "invokerIamDisabled": "yes"}, "GCP-TYPE"),
+        (JOB, CLOUD_RUN_JOB | {"template": {**CLOUD_RUN_JOB["template"], "labels": {"Team": "x"}}},
+         "GCP-LABEL"),
+        (JOB, CLOUD_RUN_JOB | {"template": {**CLOUD_RUN_JOB["template"], "taskCount": 2**31}},
+         "GCP-TYPE"),
+        (JOB, CLOUD_RUN_JOB | {"template": {**CLOUD_RUN_JOB["template"], "template": {
+            **CLOUD_RUN_JOB["template"]["template"], "timeout": "10m"}}}, "GCP-TYPE"),
+    ],
+    ids=["capital-in-name", "name-of-50", "unknown-enum", "unspecified-enum",
+         "string-for-boolean", "label-key", "int32-overflow", "duration"],
+)  # fmt: skip
+def test_what_google_refuses_is_found(type_: str, inputs: dict[str, Any], rule: str) -> None:
+    lines = findings_of(type_, inputs)
+
+    assert [line.split(" ", 1)[0] for line in lines] == [rule], lines
+
+
+@pytest.mark.parametrize(
+    ("cpu", "memory", "refused"),
+    [
+        ("1", "512Mi", False),
+        ("4", "1Gi", True),
+        ("8", "4Gi", False),
+        ("2", "9Gi", True),
+        ("3", "4Gi", True),
+        ("1", "256Mi", True),
+    ],
+)
+def test_cloud_run_sizes_are_held_to_the_cpu_and_memory_table(
+    cpu: str, memory: str, refused: bool
+) -> None:
+    """4 CPUs need 2 GiB; 2 CPUs take at most 8 GiB; 3 is no CPU count; the second
+    generation needs 512 MiB."""
+    template = CLOUD_RUN["template"]
+    container = {
+        **template["containers"][0],
+        "resources": {"limits": {"cpu": cpu, "memory": memory}},
+    }
+    lines = findings_of(SERVICE, {**CLOUD_RUN, "template": {**template, "containers": [container]}})
+
+    assert bool(lines) is refused, lines
+
+
+SQL = "gcp:sql/databaseInstance:DatabaseInstance"
+
+
+@pytest.mark.parametrize(
+    ("edition", "tier", "refused"),
+    [
+        ("ENTERPRISE", "db-f1-micro", False),
+        ("ENTERPRISE", "db-custom-2-7680", False),
+        ("ENTERPRISE_PLUS", "db-f1-micro", True),
+        ("ENTERPRISE_PLUS", "db-custom-2-7680", True),
+        ("ENTERPRISE", "db-custom-3-7680", True),
+        ("ENTERPRISE", "db-custom-1-1024", True),
+    ],
+)
+def test_cloud_sql_editions_take_only_their_tiers(edition: str, tier: str, refused: bool) -> None:
+    inputs = {
+        "project": "berth-plan",
+        "region": "us-central1",
+        "databaseVersion": "POSTGRES_16",
+        "settings": {"tier": tier, "edition": edition},
+    }
+    lines = findings_of(SQL, inputs)
+
+    assert bool(lines) is refused, lines
+
+
+@pytest.mark.parametrize(
+    ("type_", "inputs"),
+    [
+        (SERVICE, {**CLOUD_RUN, "customAudiences": ["https://shop.example.com"]}),
+        ("gcp:compute/forwardingRule:ForwardingRule", {}),
+    ],
+    ids=["an-input", "a-type"],
+)
+def test_what_the_converter_cannot_map_fails(type_: str, inputs: dict[str, Any]) -> None:
+    """A field or type Berth starts to send is never passed over unchecked."""
+    with pytest.raises(Unmapped, match=r"customAudiences|ForwardingRule"):
+        requests(*handmade(type_, "shop-x", inputs))
+
+
+def test_a_request_is_checked_on_its_own() -> None:
+    (request,) = requests(*handmade(SERVICE, "shop-web", CLOUD_RUN))
+    request.params["serviceId"] = "9-lives"
+
+    assert [line.split(" ", 1)[0] for line in check_request(request)] == ["GCP-NAME"]
