@@ -28,6 +28,7 @@ from berth.model import Service as ServiceModel
 from berth.settings import declared_defaults
 from berth.variables import Variables
 from components.names import Names
+from components.pulumi_internals import flat_provider_serialization
 from components.target import (
     JobHandle,
     ServiceHandle,
@@ -120,6 +121,7 @@ class Project(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: ProjectArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
+        flat_provider_serialization()
         names = Names(name, legacy=args.legacy_names)
         module = load_target(args.target) if isinstance(args.target, str) else args.target
         options = _options(module, args.options)

@@ -1,14 +1,16 @@
 """What Berth relies on inside the Pulumi SDK that is not its public API, in one place.
 
-Each name says which SDK internal it stands for; tests/test_pulumi_internals.py fails, naming
+Each name says which SDK internal it stands for; tests/test_layers.py fails, naming
 it, when an SDK upgrade changes one, instead of the plan or the re-run rule going quietly wrong.
 """
 
 from __future__ import annotations
 
+import pickle
 from collections.abc import Awaitable
-from typing import TypeVar
+from typing import Any, TypeVar
 
+from pulumi.dynamic import dynamic
 from pulumi.runtime.settings import SETTINGS
 from pulumi.runtime.sync_await import _sync_await
 
@@ -42,3 +44,24 @@ def sync_await(awaitable: Awaitable[T]) -> T:
     ``Invoke`` does (``pulumi.runtime.sync_await._sync_await``): the offline plan answers
     provider method calls, which the mock monitor does not."""
     return _sync_await(awaitable)
+
+
+def flat_provider_serialization() -> None:
+    """Keep ``pulumi.dynamic.dynamic.serialize_provider`` from stacking a wrapper on
+    ``pickle._Pickler._batch_setitems`` at every call (it sorts dictionaries that way, and never
+    unwraps): about 1,000 dynamic resources in one program, the 1,000th provider with a
+    dictionary to pickle raises RecursionError. Each call now leaves the method as it found it;
+    calling this again changes nothing."""
+    if getattr(dynamic.serialize_provider, "flat", False):
+        return
+    stacking = dynamic.serialize_provider
+
+    def serialize_provider(provider: Any) -> str:
+        kept = pickle._Pickler._batch_setitems
+        try:
+            return stacking(provider)
+        finally:
+            pickle._Pickler._batch_setitems = kept
+
+    serialize_provider.flat = True  # type: ignore[attr-defined]
+    dynamic.serialize_provider = serialize_provider

@@ -6,6 +6,8 @@ Pulumi SDK internals Berth relies on are still there."""
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -61,6 +63,38 @@ def test_the_pulumi_internals_berth_relies_on_are_still_there():
     assert callable(SETTINGS.outputs.clear), "SETTINGS.outputs is gone"
     assert callable(SETTINGS.rpc_manager.clear), "SETTINGS.rpc_manager is gone"
     assert hasattr(mocks.MockMonitor, "RegisterResource"), "the mock monitor changed"
+
+
+STACKED = """
+from pulumi.dynamic import dynamic
+from providers.aws.readiness import EcsServiceReadyProvider
+{flatten}
+for _ in range(1200):
+    dynamic.serialize_provider(EcsServiceReadyProvider())  # a provider with a dict to pickle
+print("serialized")
+"""
+
+
+@pytest.mark.parametrize("flat", [True, False])
+def test_a_program_may_hold_more_than_a_thousand_dynamic_resources(flat):
+    """pulumi's ``serialize_provider`` stacks one sorting wrapper per call on the pickler and
+    never unwraps it: the 1,000th dynamic resource of a program raises RecursionError, unless
+    ``flat_provider_serialization`` (which every Project calls) keeps it flat. A fresh
+    interpreter, since the wrappers of this one's earlier tests would count."""
+    flatten = "from components.pulumi_internals import flat_provider_serialization\n"
+    flatten += "flat_provider_serialization(); flat_provider_serialization()"
+    done = subprocess.run(
+        [sys.executable, "-c", STACKED.format(flatten=flatten if flat else "")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    if flat:
+        assert done.stdout.strip() == "serialized", done.stderr[-2000:]
+    else:
+        assert "RecursionError" in done.stderr, "the SDK stopped stacking: drop the workaround"
 
 
 async def _answer() -> int:
