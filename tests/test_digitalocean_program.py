@@ -390,8 +390,10 @@ def test_a_program_builds_on_the_app_and_each_workloads_resources(project_dir, w
     assert isinstance(project.shared["registry_credentials"], do.ContainerRegistryDockerCredentials)
     db, web = project.services["db"].resources, project.services["web"].resources
     assert web == {"workload": app}
-    assert db.keys() == {"workload", "cluster", "database", "user"} and db["workload"] is app
+    assert db.keys() == {"workload", "cluster", "firewall", "database", "user"}
+    assert db["workload"] is app
     assert isinstance(db["cluster"], do.DatabaseCluster)
+    assert isinstance(db["firewall"], do.DatabaseFirewall)
     assert isinstance(db["database"], do.DatabaseDb) and isinstance(db["user"], do.DatabaseUser)
     job = project.jobs["migrate"]
     assert job.resources.keys() == {"run", "image"} and job.resources["run"] is job.run
@@ -400,8 +402,10 @@ def test_a_program_builds_on_the_app_and_each_workloads_resources(project_dir, w
     assert names == [
         "shop-app",
         "shop-db-cluster",
+        "shop-db-firewall",
         "shop-db-name",
         "shop-db-user",
+        "shop-deployed",
         "shop-migrate-image",
         "shop-registry",
         "shop-registry-push",
@@ -414,8 +418,9 @@ def test_a_program_builds_on_the_app_and_each_workloads_resources(project_dir, w
 
 def test_an_explicit_provider_makes_every_digitalocean_resource(project_dir, write):
     """``Project(..., opts=ResourceOptions(providers=[provider]))``: the app, registry,
-    credentials and database cluster are the account's of that provider. The target calls
-    no provider function and has no dynamic provider, so nothing else needs its token."""
+    credentials, database cluster and its firewall are the account's of that provider. The
+    target calls no provider function; its deployment check (``berth:AppDeployed``) acts as
+    that provider too: its settings are asked of it (``terraformConfig``), not of the stack."""
     import pulumi
     import pulumi_digitalocean as do
 
@@ -428,6 +433,8 @@ def test_an_explicit_provider_makes_every_digitalocean_resource(project_dir, wri
     plan, _ = shop_plan(opts)
     (provider,) = of_type(plan, "pulumi:providers:digitalocean")
     made = [r for r in plan.registrations if r.custom and r.type.startswith("digitalocean:")]
-    assert len(made) == 6
+    assert len(made) == 7
     assert [r.urn for r in made if not r.provider.startswith(f"{provider.urn}::")] == []
     assert [i.token for i in plan.invocations if i.token.startswith("digitalocean:")] == []
+    asked = [i.provider for i in plan.invocations if i.token.endswith("/terraformConfig")]
+    assert asked and all(p.startswith(f"{provider.urn}::") for p in asked)

@@ -37,7 +37,8 @@ FIELD_SUPPORT: dict[str, Support] = {
     "entrypoint": supported("with command, the run command; a secret in it is refused"),
     "environment": supported(
         "stack secrets as SECRET variables; a database's URL, host or password as its "
-        "bindable variables (${db.DATABASE_URL})"
+        "bindable variables (${db.DATABASE_URL}); a name other than letters, digits and _ "
+        "(discovery.type) refused"
     ),
     "ports": supported(
         "the first published HTTP port on the app's URL (the next ones at /<name>); other TCP "
@@ -84,6 +85,19 @@ FIELD_SUPPORT: dict[str, Support] = {
     "privileged": refused("App Platform never runs privileged containers"),
     "devices": refused("App Platform containers have no devices"),
     "gpus": refused("App Platform has no GPUs"),
+    "x-defang-postgres": supported(
+        "a managed PostgreSQL cluster (version from the image tag, else 17; "
+        "berth:digitaloceanDatabaseSize, one node) attached to the app, open to it only, "
+        "protected unless berth:digitaloceanThrowawayStores; POSTGRES_DB and POSTGRES_USER made "
+        "in it; a URL of it in environment becomes ${<name>.DATABASE_URL}; allow-downtime has "
+        "no effect (unmarked: an App Platform dev database)"
+    ),
+    "x-defang-redis": supported(
+        "a managed Valkey cluster, as for any redis or valkey image (App Platform has no dev "
+        "Redis): version 8 unless a valkey tag says otherwise, berth:digitaloceanDatabaseSize, "
+        "one node, open to the app only, protected unless berth:digitaloceanThrowawayStores; "
+        "a URL of it in environment becomes ${<name>.DATABASE_URL}"
+    ),
 }
 
 
@@ -129,6 +143,15 @@ def _named(inputs: Mapping[str, Any], _digest: str) -> dict[str, Any]:
     return {"name": inputs.get("name")}
 
 
+def _random_bytes(_inputs: Mapping[str, Any], digest: str) -> dict[str, Any]:
+    return {"hex": digest, "base64": base64.b64encode(bytes.fromhex(digest)).decode()}
+
+
+def _deployed(inputs: Mapping[str, Any], _digest: str) -> dict[str, Any]:
+    """The deployment of the spec, from its digest alone."""
+    return {"deploymentId": str(uuid.uuid5(uuid.NAMESPACE_URL, str(inputs.get("spec"))))}
+
+
 _PLAN_OUTPUTS: dict[str, Callable[[Mapping[str, Any], str], dict[str, Any]]] = {
     "digitalocean:index/app:App": _app,
     "docker:index/image:Image": _image,
@@ -139,9 +162,18 @@ _PLAN_OUTPUTS: dict[str, Callable[[Mapping[str, Any], str], dict[str, Any]]] = {
     "digitalocean:index/databaseCluster:DatabaseCluster": _named,
     "digitalocean:index/databaseDb:DatabaseDb": _named,
     "digitalocean:index/databaseUser:DatabaseUser": _named,
+    "random:index/randomBytes:RandomBytes": _random_bytes,
+    "pulumi-python:dynamic/berth:AppDeployed": _deployed,
+    # berth:LiveAppSecrets, a read, reports its inputs: offline there is no live app.
 }
 
 
+TERRAFORM_CONFIG = "pulumi:providers:digitalocean/terraformConfig"
+"""``digitalocean.Provider.terraform_config()``: an explicit provider's settings
+(``account.py``)."""
+
+
 def plan_call(token: str, args: Mapping[str, Any]) -> dict[str, Any]:
-    """The digitalocean target calls no provider functions."""
-    return {}
+    """The digitalocean target calls no provider functions; an explicit provider's settings
+    are, offline, none (its dynamic resources would read the environment)."""
+    return {"result": {}} if token == TERRAFORM_CONFIG else {}

@@ -130,6 +130,11 @@ def _databases(project: ComposeProject, warnings: list[str]) -> dict[str, Databa
                 f"service '{name}': a managed Valkey cluster (DigitalOcean's Redis-compatible "
                 "store), billed on its own"
             )
+        elif production:
+            warnings.append(
+                f"service '{name}': a managed PostgreSQL cluster (x-defang-postgres), billed on "
+                "its own"
+            )
         elif not production:
             warnings.append(
                 f"service '{name}': an App Platform dev database (postgres); mark it "

@@ -21,7 +21,9 @@ from docker.utils import parse_repository_tag
 from berth.errors import BerthError
 from berth.model import ComposeProject, Healthcheck, Secret, Service, Text
 from components.values import text_input
+from providers.digitalocean.deployed import SPEC_DIGEST
 from providers.digitalocean.layout import Component, Kind, Layout
+from providers.digitalocean.secrets import DIGESTS
 
 DOCKER_HUB = "docker.io"
 GHCR = "ghcr.io"
@@ -30,6 +32,9 @@ _HTTP_CHECK = re.compile(
     r"(?::\d+)?(?P<path>/[^\s'\"|;&)]*)?(?:[\s'\"|;&)]|$)"
 )
 """A health check that fetches a URL of the container itself, with curl or wget."""
+ENV_KEY = re.compile(r"[_A-Za-z][_A-Za-z0-9]*")
+"""An App Platform variable's name (DigitalOcean API, app_variable_definition.yml: ``key``,
+``pattern: ^[_A-Za-z][_A-Za-z0-9]*$``): a spec with any other is refused whole."""
 
 
 @dataclass(frozen=True)
@@ -98,6 +103,35 @@ def run_command(service: Service, file: str) -> str | None:
                 hint="read the secret from an environment variable instead",
             )
     return shlex.join(str(part) for part in parts) if parts else None
+
+
+RESERVED_KEYS = frozenset({SPEC_DIGEST, DIGESTS})
+"""Variables Berth adds to every component: what it deployed, and which secrets changed."""
+
+
+def check_env_keys(service: Service, file: str) -> None:
+    """Environment keys App Platform takes: letters, digits and underscores, no digit first."""
+    odd = sorted(key for key in service.environment if not ENV_KEY.fullmatch(key))
+    if odd:
+        raise BerthError(
+            f"environment {', '.join(map(repr, odd))}: App Platform's variable names are "
+            "letters, digits and underscores, not starting with a digit",
+            file=file,
+            service=service.name,
+            field="environment",
+            hint="rename the variable; many images read a setting under another name too "
+            "(Elasticsearch's discovery.type as ES_SETTING_DISCOVERY_TYPE)",
+        )
+    reserved = sorted(key for key in service.environment if key in RESERVED_KEYS)
+    if reserved:
+        raise BerthError(
+            f"environment {', '.join(map(repr, reserved))}: Berth sets this variable itself on "
+            "digitalocean (what it deployed, and which secrets changed)",
+            file=file,
+            service=service.name,
+            field="environment",
+            hint="rename the variable",
+        )
 
 
 def envs(service: Service, layout: Layout) -> list[dict[str, pulumi.Input[str]]]:
@@ -209,5 +243,6 @@ def check_project(project: ComposeProject, layout: Layout) -> None:
         if layout.components[service.name].kind is Kind.DATABASE:
             continue
         run_command(service, file)
+        check_env_keys(service, file)
         if not service.build:
             pulled(service, file)

@@ -4,7 +4,10 @@ App Platform deploys a whole app at once, its order given by phases (``layout.py
 app is one resource, registered first (it is every handle's workload) with a spec that is
 complete once every service and job has been handed over: each one's image (built and pushed
 by digest) or managed database cluster under its own component.
-The provider waits for the deployment, so ``pulumi up`` fails when a PRE_DEPLOY job fails.
+The provider waits for the deployment, so ``pulumi up`` fails when a PRE_DEPLOY job fails;
+``berth:AppDeployed`` after the app makes the next ``up`` deploy again (``deployed.py``), and
+stack secrets go back encrypted while unchanged, so an unchanged stack deploys nothing
+(``secrets.py``).
 """
 
 from __future__ import annotations
@@ -21,13 +24,22 @@ import pulumi
 import pulumi_digitalocean as do
 import pulumi_docker as docker
 
+from berth.errors import BerthError
 from berth.model import ComposeProject, Service
 from components.images import build_image
 from components.target import JobHandle, ServiceHandle, TargetArgs
 from components.values import text_input
 from providers.digitalocean import spec
+from providers.digitalocean.account import access
+from providers.digitalocean.deployed import AppDeployed, marked_part
 from providers.digitalocean.layout import Component, Database, Kind, component_name, layout
-from providers.digitalocean.options import DigitalOceanOptions
+from providers.digitalocean.options import (
+    BASIC_REPOSITORIES,
+    REGISTRY_TIER,
+    REGISTRY_TIERS,
+    DigitalOceanOptions,
+)
+from providers.digitalocean.secrets import StackSecrets, spec_digest
 
 DOCR = "registry.digitalocean.com"
 PLATFORM = "linux/amd64"
@@ -56,10 +68,17 @@ class DigitalOceanTarget:
         """Each service's and job's own resources by role, for its handle."""
         self.shared: dict[str, pulumi.Resource] = {}
         self._registry: tuple[pulumi.Input[str], pulumi.Output[str]] | None = None
-        if any(
-            service.build and self.layout.components[name].database is None
+        built = [
+            name
             for name, service in project.services.items()
-        ):
+            if service.build and self.layout.components[name].database is None
+        ]
+        self.registry_tier = (
+            registry_tier(len(built), self.options, self.warnings) if built else None
+        )
+        """The plan of the registry Berth creates (None: nothing is built, or the account's
+        registry is of a plan Berth was not told)."""
+        if built:
             self._registry_access()  # now, so that ``shared`` holds it from the start
         self._spec = _Later()
         self.app = do.App(
@@ -70,6 +89,19 @@ class DigitalOceanTarget:
         """Registered now, so every handle and ``shared`` holds it; its spec is known once the
         last service or job is handed over (``_handed``)."""
         self.shared["app"] = self.app
+        self.access = access(parent)
+        self.secrets = StackSecrets(self.names, self.name, self.access, parent)
+        """Each stack secret as it must be sent: the encrypted value the live app holds while
+        the secret is unchanged, its plain value once it changed (``secrets.py``)."""
+        self._spec_digest: pulumi.Output[str] | None = None
+        self.deployed = AppDeployed(
+            self.names("deployed"),
+            self.app.id,
+            self._spec.output.apply(lambda _: self._spec_digest),
+            self.access,
+            opts=pulumi.ResourceOptions(parent=parent),
+        )
+        """Exists once the app's active deployment is one of this spec (``deployed.py``)."""
 
     def service(
         self, service: Service, after: Sequence[pulumi.Resource], parent: pulumi.Resource
@@ -107,7 +139,7 @@ class DigitalOceanTarget:
             **self._part(job, component, parent),
             "kind": component.kind.value,
         }
-        result = pulumi.Output.all(self.app.id, self.app.active_deployment_id).apply(
+        result = pulumi.Output.all(self.app.id, self.deployed.deploymentId).apply(
             lambda ids: {"kind": component.kind.value, "app": ids[0], "deployment": ids[1]}
         )
         self._handed(job.name)
@@ -120,7 +152,7 @@ class DigitalOceanTarget:
         part: dict[str, Any] = {
             "name": component.name,
             "image": self._image(service, component, parent),
-            "envs": spec.envs(service, self.layout) or None,
+            "envs": self.secrets.envs(component.name, spec.envs(service, self.layout)) or None,
             "run_command": spec.run_command(service, self.file),
             "instance_size_slug": self.options.instance_size,
         }
@@ -164,8 +196,8 @@ class DigitalOceanTarget:
                 registry = do.ContainerRegistry(
                     self.names("registry"),
                     name=self.name,
-                    subscription_tier_slug="basic",
-                    region=self.options.datacenter,
+                    subscription_tier_slug=self.registry_tier,
+                    region=self.options.registry_region,
                     opts=self._shared_opts("registry"),
                 )
                 self.shared["registry"] = registry
@@ -191,13 +223,15 @@ class DigitalOceanTarget:
         self, component: Component, database: Database, parent: pulumi.Resource
     ) -> do.AppSpecDatabaseArgs:
         """A dev database inside the app, or a managed cluster (with the compose file's
-        database and user) that the app binds to."""
+        database and user) that the app binds to, open to the app only, and protected (with
+        its database) unless the stack's stores are throwaway."""
         if not database.production:
             return do.AppSpecDatabaseArgs(
                 name=component.name, engine=database.engine, production=False,
                 version=database.version,
             )  # fmt: skip
         opts = pulumi.ResourceOptions(parent=parent)
+        kept = pulumi.ResourceOptions(parent=parent, protect=not self.options.throwaway_stores)
         engine, default_version = CLUSTER_ENGINES[database.engine]
         cluster = do.DatabaseCluster(
             self.names(component.service, "cluster"),
@@ -207,10 +241,21 @@ class DigitalOceanTarget:
             size=self.options.database_size,
             region=self.options.datacenter,
             node_count=1,
-            opts=opts,
+            # The name is set once: a new project or stack name would replace the cluster
+            # (the provider's ForceNew), its data with it. The app binds to the name it has.
+            opts=pulumi.ResourceOptions.merge(
+                kept, pulumi.ResourceOptions(ignore_changes=["name"])
+            ),
         )
         owned = self.owned[component.service]
         owned["cluster"] = cluster
+        # Every cluster is open to the internet until it has trusted sources: the app only.
+        owned["firewall"] = do.DatabaseFirewall(
+            self.names(component.service, "firewall"),
+            cluster_id=cluster.id,
+            rules=[do.DatabaseFirewallRuleArgs(type="app", value=self.app.id)],
+            opts=opts,
+        )
         names: dict[str, pulumi.Input[str]] = {}
         for key, role, value, kind in (
             ("db_name", "database", database.database, do.DatabaseDb),
@@ -221,7 +266,8 @@ class DigitalOceanTarget:
                     self.names(component.service, key.removeprefix("db_")),
                     cluster_id=cluster.id,
                     name=text_input(value),
-                    opts=opts,
+                    # The database holds the data; a user is made again as it was.
+                    opts=kept if kind is do.DatabaseDb else opts,
                 )
                 names[key] = owned[role].name
         return do.AppSpecDatabaseArgs(
@@ -244,21 +290,67 @@ class DigitalOceanTarget:
             for kind in Kind
             if kind is not Kind.DATABASE
         }
+        sections = {
+            do.AppSpecServiceArgs: ("services", by_kind[Kind.SERVICE]),
+            do.AppSpecWorkerArgs: ("workers", by_kind[Kind.WORKER]),
+            do.AppSpecJobArgs: ("jobs", by_kind[Kind.PRE_DEPLOY] + by_kind[Kind.POST_DEPLOY]),
+        }
+        fields: dict[str, Any] = {
+            "name": self.name,
+            "region": self.options.region,
+            "databases": self.databases or None,
+            "ingress": spec.ingress(self.layout),
+        }
+        self._spec_digest = spec_digest(fields | dict(sections.values()))
         self._spec.resolve(
             do.AppSpecArgs(
-                name=self.name,
-                region=self.options.region,
-                services=[do.AppSpecServiceArgs(**p) for p in by_kind[Kind.SERVICE]] or None,
-                workers=[do.AppSpecWorkerArgs(**p) for p in by_kind[Kind.WORKER]] or None,
-                jobs=[
-                    do.AppSpecJobArgs(**p)
-                    for p in by_kind[Kind.PRE_DEPLOY] + by_kind[Kind.POST_DEPLOY]
-                ]
-                or None,
-                databases=self.databases or None,
-                ingress=spec.ingress(self.layout),
+                **fields,
+                **{
+                    section: [args(**marked_part(p, self._spec_digest)) for p in parts] or None
+                    for args, (section, parts) in sections.items()
+                },
             )
         )
+
+
+def registry_tier(
+    repositories: int, options: DigitalOceanOptions, warnings: list[str]
+) -> str | None:
+    """The registry's plan. Berth pushes each built service or job to a repository of its own:
+    a plan set in ``digitaloceanRegistryTier`` must hold them all (refused in one line if not);
+    unset, the registry Berth creates is basic (5 repositories, 5 GiB, more storage billed), or
+    professional beyond 5 (unlimited, 100 GiB) -- never starter, whose 500 MiB take no extra
+    storage, so a push fails once two versions of one image fill them. The account's own
+    registry is of a plan Berth does not know: None, with a warning beyond basic's 5."""
+    tier = options.registry_tier
+    if tier is not None:
+        limit = REGISTRY_TIERS[tier]
+        if limit is not None and repositories > limit:
+            raise BerthError(
+                f"berth:{REGISTRY_TIER} is {tier}, which holds {limit} "
+                f"{'repository' if limit == 1 else 'repositories'}, but the project pushes "
+                f"{repositories} built images, each to a repository of its own",
+                hint=f"`pulumi config set {REGISTRY_TIER} "
+                f"{'basic' if repositories <= BASIC_REPOSITORIES else 'professional'}`, or "
+                "leave it empty: basic, or professional beyond 5 built images",
+            )
+        return tier
+    if options.registry:
+        if repositories > BASIC_REPOSITORIES:
+            warnings.append(
+                f"registry '{options.registry}': the project pushes {repositories} built images, "
+                f"each to a repository of its own: only a professional registry holds more "
+                f"than {BASIC_REPOSITORIES}; set {REGISTRY_TIER} to have its plan checked"
+            )
+        return None
+    if repositories <= BASIC_REPOSITORIES:
+        return "basic"
+    warnings.append(
+        f"registry: professional (20 USD a month, 100 GiB), as the project pushes {repositories} "
+        f"built images, each to a repository of its own, and a basic registry holds "
+        f"{BASIC_REPOSITORIES}"
+    )
+    return "professional"
 
 
 def _token(docker_config: str) -> str:
