@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from unittest import mock
 
 import dill
 import pulumi
+import pytest
 from google.protobuf import json_format
 from pulumi.dynamic import ResourceProvider
 
@@ -19,7 +22,8 @@ from berth.variables import Variables
 from components.project import Project, ProjectArgs
 from components.pulumi_internals import UNKNOWN, is_secret
 from offline.plan import Plan, RecordingMonitor, Registration, plan_config, run_plan
-from tests.test_corpus import CORPUS
+from tests.conftest import copy_example
+from tests.test_corpus import CORPUS, SAMPLES
 
 
 def find(plan: Plan, type_: str, name: str) -> Registration:
@@ -263,3 +267,144 @@ def corpus_findings(
             return findings(lambda: run_plan(config, secret_keys, preview=False))[1]
         except BerthError as error:
             return error
+
+
+# -- the cloud schema checks (tests/test_aws_cfn.py, tests/test_digitalocean_schema.py,
+# tests/test_gcp_schema.py) -------------------------------------------------------------------
+
+SCHEMA_SECRETS = {
+    "POSTGRES_PASSWORD": "pw-managed-0a1b2c3d",
+    "REDIS_PASSWORD": "token-0123456789abcdef",
+    "API_KEY": "key-4f3e2d1c0b",
+}
+"""The stack secrets the schema checks plan with."""
+LONG_NAMES: dict[str, Any] = {
+    "name": "acme-customer-facing-platform-backend-services-for-the-european-union",
+    "services": {
+        "payments-reconciliation-and-settlement-worker-for-european-markets": {
+            "build": ".",
+            "ports": ["8080:80"],
+            "environment": {"SETTLEMENT_PROVIDER_API_KEY_FOR_THE_EUROPEAN_MARKETS": "${API_KEY}"},
+            "healthcheck": {"test": ["CMD-SHELL", "curl -f http://localhost/health"]},
+        },
+        "customer-notifications-database-with-a-rather-long-descriptive-name": {
+            "image": "postgres:16",
+            "x-defang-postgres": True,
+            "environment": {
+                "POSTGRES_PASSWORD": "${POSTGRES_PASSWORD}",
+                "POSTGRES_USER": "notifications_service_account_with_a_long_name",
+                "POSTGRES_DB": "customer_notifications_and_delivery_receipts",
+            },
+        },
+        "session-cache-for-the-customer-facing-storefront-and-checkout": {
+            "image": "redis:7",
+            "x-defang-redis": True,
+            "environment": {"REDIS_PASSWORD": "${REDIS_PASSWORD}"},
+        },
+        "inventory-search-engine-elasticsearch-cluster-node-for-the-catalogue": {
+            "image": "elasticsearch:8.15.0",
+            "ports": ["9200:9200"],
+        },
+        "nightly-ledger-export-to-the-data-warehouse-and-the-archive-storage": {
+            "build": ".",
+            "restart": "no",
+            "command": ["./export.sh"],
+            "environment": {"LEDGER_API_KEY": "${API_KEY}"},
+        },
+        "background-email-delivery-worker-for-transactional-notifications": {
+            "image": "ghcr.io/acme/mailer:1.4",
+            "environment": {"MAIL_API_KEY": "${API_KEY}"},
+        },
+    },
+}
+"""Names as long as compose allows and real projects have: a 70-character project, services
+of 60 and more (each target adds its own settings with ``compose_with``)."""
+ODD_NAMES: dict[str, Any] = {
+    "name": "9lives_shop",
+    "services": {
+        "Orders_DB": {
+            "image": "postgres:16",
+            "x-defang-postgres": True,
+            "environment": {
+                "POSTGRES_PASSWORD": "${POSTGRES_PASSWORD}",
+                "POSTGRES_USER": "Shop.Admin",
+                "POSTGRES_DB": "orders.v2",
+            },
+        },
+        "my.cache": {"image": "valkey/valkey:8"},
+        "Web_front": {
+            "ports": ["80:80"],
+            "entrypoint": ["/docker-entrypoint.sh"],
+            "command": ["nginx", "-g", "daemon off;"],
+            "deploy": {"replicas": 2},
+            "depends_on": {"job_x.y": {"condition": "service_completed_successfully"}},
+        },
+        "job_x.y": {
+            "image": "busybox",
+            "restart": "on-failure:20",
+            "entrypoint": ["/bin/sh", "-c"],
+            "command": ["ls /in"],
+            "environment": {"MODE": "check", "TOKEN": "${API_KEY}", "DB_HOST": "Orders_DB"},
+        },
+        "Search.Engine": {"image": "opensearchproject/opensearch:2", "ports": ["9200:9200"]},
+    },
+}
+"""Names compose allows that clouds' names do not all take: capitals, underscores, dots,
+digits first (each target adds its own services and settings with ``compose_with``)."""
+
+
+def compose_with(base: dict[str, Any], extras: dict[str, Any]) -> dict[str, Any]:
+    """``base`` with ``extras``: its top-level keys but ``services`` replaced, and each of
+    its services' settings added to (or the service added). The services come in the order
+    ``order`` in ``extras`` gives, else the base's, then the new ones."""
+    services = {name: dict(service) for name, service in base["services"].items()}
+    for name, settings in extras.get("services", {}).items():
+        services[name] = services.get(name, {}) | settings
+    order = extras.get("order", list(services))
+    assert sorted(order) == sorted(services), "order names each service once"
+    rest = {key: value for key, value in extras.items() if key not in ("services", "order")}
+    return base | rest | {"services": {name: services[name] for name in order}}
+
+
+def refusals(what: str, lines: list[str]) -> str:
+    """A failure's message: ``what`` would refuse, and each finding on a line."""
+    return f"{what}:\n" + "\n".join(lines)
+
+
+def write_examples(
+    folder: Path, documents: dict[str, dict[str, Any]], *, dockerfile: bool = True
+) -> Path:
+    """The migrate and release examples in ``folder``, the migrate example with a managed
+    cache with and without a password, and each of ``documents`` (a compose file, by
+    example name), with a Dockerfile if ``dockerfile``; the examples' folder."""
+    migrate = folder / copy_example("migrate", folder)
+    copy_example("release", folder)
+    migrate.with_name("compose.redis-auth.yaml").write_text(
+        REDIS.format(environment="    environment:\n      REDIS_PASSWORD: ${REDIS_PASSWORD}")
+    )
+    migrate.with_name("compose.redis.yaml").write_text(REDIS.format(environment=""))
+    for name, document in documents.items():
+        (folder / "examples" / name).mkdir()
+        (folder / "examples" / name / "compose.yaml").write_text(json.dumps(document))
+        if dockerfile:
+            (folder / "examples" / name / "Dockerfile").write_text("FROM busybox\n")
+    return folder / "examples"
+
+
+def write_project(folder: Path, document: dict[str, Any]) -> None:
+    """``document`` as ``folder``'s compose.yaml, with a Dockerfile for its builds."""
+    (folder / "compose.yaml").write_text(json.dumps(document, indent=1))
+    (folder / "Dockerfile").write_text("FROM busybox\n")
+
+
+def assert_sample_accepted(result: list[str] | BerthError, report: Callable[..., str]) -> None:
+    """A corpus sample's findings are none; a refused sample is skipped."""
+    if isinstance(result, BerthError):
+        pytest.skip(f"refused, as tests/test_corpus.py checks: {result.message}")
+
+    assert result == [], report(result)
+
+
+def planned_samples(corpus: Callable[[str], list[str] | BerthError]) -> list[str]:
+    """The corpus samples ``corpus`` checked (those not refused)."""
+    return [sample for sample in SAMPLES if not isinstance(corpus(sample), BerthError)]

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import json
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -23,7 +22,7 @@ import pytest
 from berth.errors import BerthError
 from berth.model import ComposeProject
 from offline.plan import Plan, Registration
-from tests.conftest import copy_example, program
+from tests.conftest import program
 from tests.gcp_schema import (
     LONGEST_PROJECT_ID,
     SPECS,
@@ -34,18 +33,33 @@ from tests.gcp_schema import (
     requests,
     shape_paths,
 )
-from tests.plans import REDIS, Created, corpus_findings, fleet_compose, of_type, recorded
+from tests.plans import (
+    LONG_NAMES as BASE_LONG_NAMES,
+)
+from tests.plans import (
+    ODD_NAMES as BASE_ODD_NAMES,
+)
+from tests.plans import (
+    SCHEMA_SECRETS,
+    Created,
+    assert_sample_accepted,
+    compose_with,
+    corpus_findings,
+    fleet_compose,
+    of_type,
+    planned_samples,
+    recorded,
+    refusals,
+    write_examples,
+    write_project,
+)
 from tests.test_corpus import SAMPLES
 
 MIN_CORPUS_CHECKED = 29
 """Corpus samples that must plan on gcp and be checked (as many as plan: tests/test_corpus.py
 lists why the others are refused); fewer means the corpus, or the filter that picks it, no
 longer checks anything. Raise it when a fix makes another sample plan."""
-SECRETS = {
-    "POSTGRES_PASSWORD": "pw-managed-0a1b2c3d",
-    "REDIS_PASSWORD": "token-0123456789abcdef",
-    "API_KEY": "key-4f3e2d1c0b",
-}
+SECRETS = SCHEMA_SECRETS
 STACK_OPTIONS = {
     "gcpThrowawayStores": "true",
     "gcpInvokerIamDisabled": "true",
@@ -64,8 +78,7 @@ def findings(run: Callable[[], Plan]) -> tuple[Plan, list[str]]:
     return plan, check(plan, created)
 
 
-def report(lines: list[str]) -> str:
-    return "what Google Cloud would refuse:\n" + "\n".join(lines)
+report = functools.partial(refusals, "what Google Cloud would refuse")
 
 
 def gcp(files: list[str], variables: Mapping[str, str] | None = None) -> Plan:
@@ -74,107 +87,64 @@ def gcp(files: list[str], variables: Mapping[str, str] | None = None) -> Plan:
 
 # -- the examples -------------------------------------------------------------------------
 
-LONG_NAMES = {
-    "name": "acme-customer-facing-platform-backend-services-for-the-european-union",
-    "services": {
-        "payments-reconciliation-and-settlement-worker-for-european-markets": {
-            "build": ".",
-            "ports": ["8080:80"],
-            "volumes": ["ledger-data-for-payments-reconciliation-and-settlement:/data"],
-            "environment": {"SETTLEMENT_PROVIDER_API_KEY_FOR_THE_EUROPEAN_MARKETS": "${API_KEY}"},
-            "healthcheck": {"test": ["CMD-SHELL", "curl -f http://localhost/health"]},
-        },
-        "customer-notifications-database-with-a-rather-long-descriptive-name": {
-            "image": "postgres:16",
-            "x-defang-postgres": True,
-            "environment": {
-                "POSTGRES_PASSWORD": "${POSTGRES_PASSWORD}",
-                "POSTGRES_USER": "notifications_service_account_with_a_long_name",
-                "POSTGRES_DB": "customer_notifications_and_delivery_receipts",
+LONG_NAMES = compose_with(
+    BASE_LONG_NAMES,
+    {
+        "services": {
+            "payments-reconciliation-and-settlement-worker-for-european-markets": {
+                "volumes": ["ledger-data-for-payments-reconciliation-and-settlement:/data"],
+            },
+            "inventory-search-engine-elasticsearch-cluster-node-for-the-catalogue": {
+                "volumes": ["search-index-for-the-inventory-catalogue-and-price-lists:/data"],
             },
         },
-        "session-cache-for-the-customer-facing-storefront-and-checkout": {
-            "image": "redis:7",
-            "x-defang-redis": True,
-            "environment": {"REDIS_PASSWORD": "${REDIS_PASSWORD}"},
-        },
-        "inventory-search-engine-elasticsearch-cluster-node-for-the-catalogue": {
-            "image": "elasticsearch:8.15.0",
-            "ports": ["9200:9200"],
-            "volumes": ["search-index-for-the-inventory-catalogue-and-price-lists:/data"],
-        },
-        "nightly-ledger-export-to-the-data-warehouse-and-the-archive-storage": {
-            "build": ".",
-            "restart": "no",
-            "command": ["./export.sh"],
-            "environment": {"LEDGER_API_KEY": "${API_KEY}"},
-        },
-        "background-email-delivery-worker-for-transactional-notifications": {
-            "image": "ghcr.io/acme/mailer:1.4",
-            "environment": {"MAIL_API_KEY": "${API_KEY}"},
+        "volumes": {
+            "ledger-data-for-payments-reconciliation-and-settlement": {},
+            "search-index-for-the-inventory-catalogue-and-price-lists": {},
         },
     },
-    "volumes": {
-        "ledger-data-for-payments-reconciliation-and-settlement": {},
-        "search-index-for-the-inventory-catalogue-and-price-lists": {},
-    },
-}
+)
 """Names as long as compose allows and real projects have: a 70-character project, services
 of 60 and more, against Google's shortest limits (service accounts 30, Memorystore 40, Cloud
 Run 49, Cloud SQL's 98 with the project ID)."""
-ODD_NAMES = {
-    "name": "9lives_shop",
-    "services": {
-        "Orders_DB": {
-            "image": "postgres:16",
-            "x-defang-postgres": True,
-            "environment": {
-                "POSTGRES_PASSWORD": "${POSTGRES_PASSWORD}",
-                "POSTGRES_USER": "Shop.Admin",
-                "POSTGRES_DB": "orders.v2",
+ODD_NAMES = compose_with(
+    BASE_ODD_NAMES,
+    {
+        "services": {
+            "my.cache": {"x-defang-redis": True},
+            "Web_front": {
+                "image": "nginx",
+                "working_dir": "/usr/share/nginx",
+                "volumes": ["data.v:/data", "google-drive:/drive:ro"],
+                "environment": {"spring.datasource.password": "${POSTGRES_PASSWORD}", "x": "1"},
+                "secrets": ["tls.key"],
+                "tmpfs": ["/var/cache/nginx"],
             },
+            "2fa-service": {
+                "image": "quay.io/acme/2fa:2.0",
+                "entrypoint": ["/bin/2fa"],
+                "command": ["serve"],
+                "working_dir": "/srv",
+                "environment": {"CACHE_URL": "redis://my.cache:6379", "OTP_SECRET": "${API_KEY}"},
+                "volumes": ["google-drive:/drive", "data.v:/ro:ro"],
+                "secrets": ["tls.key"],
+                "tmpfs": ["/tmp"],
+            },
+            "job_x.y": {
+                "working_dir": "/in",
+                "volumes": ["data.v:/in:ro"],
+                "secrets": ["tls.key"],
+                "tmpfs": ["/scratch"],
+            },
+            "A": {"build": ".", "expose": ["5000"], "volumes": ["Cache.Dir:/var/cache"]},
         },
-        "my.cache": {"image": "valkey/valkey:8", "x-defang-redis": True},
-        "Web_front": {
-            "image": "nginx",
-            "ports": ["80:80"],
-            "entrypoint": ["/docker-entrypoint.sh"],
-            "command": ["nginx", "-g", "daemon off;"],
-            "working_dir": "/usr/share/nginx",
-            "deploy": {"replicas": 2},
-            "volumes": ["data.v:/data", "google-drive:/drive:ro"],
-            "environment": {"spring.datasource.password": "${POSTGRES_PASSWORD}", "x": "1"},
-            "secrets": ["tls.key"],
-            "tmpfs": ["/var/cache/nginx"],
-            "depends_on": {"job_x.y": {"condition": "service_completed_successfully"}},
-        },
-        "2fa-service": {
-            "image": "quay.io/acme/2fa:2.0",
-            "entrypoint": ["/bin/2fa"],
-            "command": ["serve"],
-            "working_dir": "/srv",
-            "environment": {"CACHE_URL": "redis://my.cache:6379", "OTP_SECRET": "${API_KEY}"},
-            "volumes": ["google-drive:/drive", "data.v:/ro:ro"],
-            "secrets": ["tls.key"],
-            "tmpfs": ["/tmp"],
-        },
-        "job_x.y": {
-            "image": "busybox",
-            "restart": "on-failure:20",
-            "entrypoint": ["/bin/sh", "-c"],
-            "command": ["ls /in"],
-            "working_dir": "/in",
-            "environment": {"MODE": "check", "TOKEN": "${API_KEY}", "DB_HOST": "Orders_DB"},
-            "volumes": ["data.v:/in:ro"],
-            "secrets": ["tls.key"],
-            "tmpfs": ["/scratch"],
-        },
-        "A": {"build": ".", "expose": ["5000"], "volumes": ["Cache.Dir:/var/cache"]},
-        "Search.Engine": {"image": "opensearchproject/opensearch:2", "ports": ["9200:9200"]},
+        "order": [
+            "Orders_DB", "my.cache", "Web_front", "2fa-service", "job_x.y", "A", "Search.Engine",
+        ],
+        "volumes": {"data.v": {}, "google-drive": {}, "Cache.Dir": {}},
+        "secrets": {"tls.key": {"environment": "API_KEY"}},
     },
-    "volumes": {"data.v": {}, "google-drive": {}, "Cache.Dir": {}},
-    "secrets": {"tls.key": {"environment": "API_KEY"}},
-}
+)  # fmt: skip
 """Names compose allows that Google's do not all take: capitals, underscores, dots, digits
 first, a one-letter service, a volume named ``google-...`` (Cloud Storage refuses ``google``
 in a bucket name), environment keys with dots, a Cloud SQL user with capitals and a dot; and
@@ -187,18 +157,9 @@ on failure)."""
 def examples(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The examples, the migrate example with a managed cache with and without a password,
     and the projects of long and of odd names."""
-    folder = tmp_path_factory.mktemp("examples")
-    migrate = folder / copy_example("migrate", folder)
-    copy_example("release", folder)
-    migrate.with_name("compose.redis-auth.yaml").write_text(
-        REDIS.format(environment="    environment:\n      REDIS_PASSWORD: ${REDIS_PASSWORD}")
+    return write_examples(
+        tmp_path_factory.mktemp("examples"), {"long-names": LONG_NAMES, "odd-names": ODD_NAMES}
     )
-    migrate.with_name("compose.redis.yaml").write_text(REDIS.format(environment=""))
-    for name, document in (("long-names", LONG_NAMES), ("odd-names", ODD_NAMES)):
-        (folder / "examples" / name).mkdir()
-        (folder / "examples" / name / "compose.yaml").write_text(json.dumps(document))
-        (folder / "examples" / name / "Dockerfile").write_text("FROM busybox\n")
-    return folder / "examples"
 
 
 EXAMPLE_PLANS: dict[str, tuple[tuple[str, ...], Mapping[str, str]]] = {
@@ -292,15 +253,11 @@ def corpus(sample: str) -> list[str] | BerthError:
 
 @pytest.mark.parametrize("sample", SAMPLES)
 def test_every_corpus_samples_resources_are_what_google_accepts(sample: str) -> None:
-    result = corpus(sample)
-    if isinstance(result, BerthError):
-        pytest.skip(f"refused, as tests/test_corpus.py checks: {result.message}")
-
-    assert result == [], report(result)
+    assert_sample_accepted(corpus(sample), report)
 
 
 def test_most_corpus_samples_are_checked() -> None:
-    checked = [sample for sample in SAMPLES if not isinstance(corpus(sample), BerthError)]
+    checked = planned_samples(corpus)
 
     assert len(checked) >= MIN_CORPUS_CHECKED, f"only {len(checked)} samples checked: {checked}"
 
@@ -311,8 +268,7 @@ SERVICES = 100
 
 
 def test_a_100_service_projects_resources_are_what_google_accepts(tmp_path: Path) -> None:
-    (tmp_path / "compose.yaml").write_text(json.dumps(fleet_compose(SERVICES), indent=1))
-    (tmp_path / "Dockerfile").write_text("FROM busybox\n")
+    write_project(tmp_path, fleet_compose(SERVICES))
     with contextlib.chdir(tmp_path):
         plan, lines = findings(lambda: gcp(["compose.yaml"]))
 

@@ -10,8 +10,9 @@ pulumi-terraform-bridge#496). The provider's wait may also judge the wrong deplo
 pending one reported it takes the newest listed, "possibly a previously completed deployment"
 (its own comment, in ``WaitForAppDeployment``).
 
-So the spec carries ``BERTH_SPEC_DIGEST`` (an app-level variable: a digest of everything Berth
-sets but the secrets' values, which ``BERTH_SECRETS_DIGEST`` stands for), and this resource, made
+So the spec carries ``BERTH_SPEC_DIGEST`` (a variable of every component, the API having no
+app-level ones: a digest of everything Berth sets but the secrets' values, which
+``BERTH_SECRETS_DIGEST`` stands for), and this resource, made
 after the app, holds that digest: created or updated, it waits until the app's active deployment
 is one of a spec with it. A deployment of it in progress is waited for; none (the last one
 failed, or was cancelled) starts one (``POST /v2/apps/{id}/deployments``). A deployment that
@@ -34,7 +35,8 @@ from berth.durations import format_duration
 from providers.digitalocean.api import ACCESS, ApiError, AppsApi
 
 SPEC_DIGEST = "BERTH_SPEC_DIGEST"
-"""The app-level variable whose value says which of Berth's specs a deployment deploys."""
+"""The variable (of every component) whose value says which of Berth's specs a deployment
+deploys."""
 TIMEOUT = 1800.0
 """Seconds a deployment may take: the provider's own wait for one (``resource_app.go``,
 ``Timeouts.Create``: 30 minutes, which it uses for updates too)."""
