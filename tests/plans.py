@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -408,3 +408,26 @@ def assert_sample_accepted(result: list[str] | BerthError, report: Callable[...,
 def planned_samples(corpus: Callable[[str], list[str] | BerthError]) -> list[str]:
     """The corpus samples ``corpus`` checked (those not refused)."""
     return [sample for sample in SAMPLES if not isinstance(corpus(sample), BerthError)]
+
+
+def example_plans(
+    stack_options: Mapping[str, str], **more: tuple[tuple[str, ...], Mapping[str, str]]
+) -> dict[str, tuple[tuple[str, ...], Mapping[str, str]]]:
+    """The cases a schema contract plans: each an example's folder (before a slash), its
+    compose files and stack settings; ``more`` adds a target's own."""
+    return {
+        "migrate": (("compose.yaml",), {}),
+        "migrate/prod": (("compose.yaml", "compose.prod.yaml"), {}),
+        "release": (("compose.yaml",), {}),
+        "migrate/managed-postgres": (("compose.yaml", "compose.managed.yaml"), {}),
+        "migrate/managed-redis-with-password": (("compose.yaml", "compose.redis-auth.yaml"), {}),
+        "migrate/managed-redis-without-password": (("compose.yaml", "compose.redis.yaml"), {}),
+        "migrate/managed-stores-and-stack-options": (
+            ("compose.yaml", "compose.managed.yaml", "compose.redis-auth.yaml"),
+            stack_options,
+        ),
+        **more,
+        "long-names": (("compose.yaml",), {}),
+        "odd-names": (("compose.yaml",), {}),
+        "odd-names/stack-options": (("compose.yaml",), stack_options),
+    }

@@ -48,6 +48,7 @@ from tests.plans import (
     assert_sample_accepted,
     compose_with,
     corpus_findings,
+    example_plans,
     fleet_compose,
     of_type,
     planned_samples,
@@ -157,23 +158,10 @@ def examples(tmp_path_factory: pytest.TempPathFactory) -> Path:
     )
 
 
-EXAMPLE_PLANS: dict[str, tuple[tuple[str, ...], Mapping[str, str]]] = {
-    "migrate": (("compose.yaml",), {}),
-    "migrate/prod": (("compose.yaml", "compose.prod.yaml"), {}),
-    "release": (("compose.yaml",), {}),
-    "migrate/managed-postgres": (("compose.yaml", "compose.managed.yaml"), {}),
-    "migrate/managed-redis-with-password": (("compose.yaml", "compose.redis-auth.yaml"), {}),
-    "migrate/managed-redis-without-password": (("compose.yaml", "compose.redis.yaml"), {}),
-    "migrate/managed-stores-and-stack-options": (
-        ("compose.yaml", "compose.managed.yaml", "compose.redis-auth.yaml"),
-        STACK_OPTIONS,
-    ),
-    "migrate/the-accounts-registry": (("compose.yaml",), {"digitaloceanRegistry": "acme"}),
-    "long-names": (("compose.yaml",), {}),
-    "odd-names": (("compose.yaml",), {}),
-    "odd-names/stack-options": (("compose.yaml",), STACK_OPTIONS),
-}
-"""Each case: the example's folder (before a slash), its compose files and stack settings."""
+EXAMPLE_PLANS = example_plans(
+    STACK_OPTIONS,
+    **{"migrate/the-accounts-registry": (("compose.yaml",), {"digitaloceanRegistry": "acme"})},
+)
 
 
 @functools.cache
