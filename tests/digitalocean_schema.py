@@ -261,17 +261,6 @@ def _field(value: Any, rule: Field, at: _At) -> Any:
     return _body(value, rule.fields, at)
 
 
-def shape_paths(shape: Shape, prefix: str = "") -> set[str]:
-    """Every input a shape maps, by its place (``spec.services.image.digest``)."""
-    paths: set[str] = set()
-    for key, rule in shape.items():
-        path = f"{prefix}.{key}" if prefix else key
-        paths.add(path)
-        if isinstance(rule, Field) and rule.fields is not None:
-            paths |= shape_paths(rule.fields, path)
-    return paths
-
-
 # -- the app spec (terraform-provider-digitalocean digitalocean/app/app_spec.go, godo's
 # apps.gen.go): pulumi flattens the provider's one-item blocks to objects and names its
 # repeated blocks in the plural, as the API does (``service`` -> ``services``) --------------
@@ -380,7 +369,7 @@ class Request:
     params: dict[str, Any]
     body: dict[str, Any]
     used: set[str] = field(default_factory=set)
-    """The inputs of the shape this request used (``shape_paths``)."""
+    """The inputs of the shape this request used (``tests.plans.shape_paths``)."""
 
     @property
     def label(self) -> str:

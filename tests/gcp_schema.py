@@ -183,17 +183,6 @@ def _field(value: Any, rule: Field, at: _At) -> Any:
     return rule.convert(value, at.inputs) if rule.convert else value
 
 
-def shape_paths(shape: Shape, prefix: str = "") -> set[str]:
-    """Every input a shape maps, by its place (``template.containers.image``)."""
-    paths: set[str] = set()
-    for key, rule in shape.items():
-        path = f"{prefix}.{key}" if prefix else key
-        paths.add(path)
-        if isinstance(rule, Field) and rule.fields is not None:
-            paths |= shape_paths(rule.fields, path)
-    return paths
-
-
 # -- value conversions ----------------------------------------------------------------------
 
 
@@ -790,7 +779,7 @@ class Request:
     params: dict[str, Any]
     body: dict[str, Any]
     used: set[str] = field(default_factory=set)
-    """The inputs of the shape this request used (``shape_paths``)."""
+    """The inputs of the shape this request used (``tests.plans.shape_paths``)."""
 
     @property
     def label(self) -> str:

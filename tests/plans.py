@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import json
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -431,3 +431,25 @@ def example_plans(
         "odd-names": (("compose.yaml",), {}),
         "odd-names/stack-options": (("compose.yaml",), stack_options),
     }
+
+
+def shape_paths(shape: Mapping[str, Any], prefix: str = "") -> set[str]:
+    """Every input a schema contract's shape maps, by its place (``template.containers.image``):
+    a rule with ``fields`` maps an object's (or each list item's) own inputs."""
+    paths: set[str] = set()
+    for key, rule in shape.items():
+        path = f"{prefix}.{key}" if prefix else key
+        paths.add(path)
+        if (fields := getattr(rule, "fields", None)) is not None:
+            paths |= shape_paths(fields, path)
+    return paths
+
+
+def unused_inputs(requests: Iterable[Any], shapes: Mapping[str, Mapping[str, Any]]) -> dict:
+    """The inputs each type's shape maps that none of ``requests`` used (each has
+    ``registration`` and ``used``), by type: a contract's mapping no example checks."""
+    used: dict[str, set[str]] = {type_: set() for type_ in shapes}
+    for request in requests:
+        used[request.registration.type] |= request.used
+    unused = {type_: shape_paths(shape) - used[type_] for type_, shape in shapes.items()}
+    return {type_: sorted(paths) for type_, paths in unused.items() if paths}

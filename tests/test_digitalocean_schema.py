@@ -35,7 +35,6 @@ from tests.digitalocean_schema import (
     check,
     check_request,
     requests,
-    shape_paths,
 )
 from tests.plans import (
     LONG_NAMES as BASE_LONG_NAMES,
@@ -53,6 +52,7 @@ from tests.plans import (
     of_type,
     planned_samples,
     refusals,
+    unused_inputs,
     write_examples,
     write_project,
 )
@@ -185,13 +185,10 @@ def test_every_mapped_input_is_sent_by_an_example(examples: Path) -> None:
     """No mapping goes unused: the examples send every type and every input the converter
     maps, so each mapping is checked against a request Berth really makes, and one Berth no
     longer sends is noticed (and removed)."""
-    used: dict[str, set[str]] = {type_: set() for type_ in OPERATIONS}
-    for case in EXAMPLE_PLANS:
-        for request in example(examples, case)[0]:
-            used[request.registration.type] |= request.used
-    unused = {type_: shape_paths(op.shape) - used[type_] for type_, op in OPERATIONS.items()}
+    sent = (request for case in EXAMPLE_PLANS for request in example(examples, case)[0])
+    shapes = {type_: op.shape for type_, op in OPERATIONS.items()}
 
-    assert {type_: sorted(paths) for type_, paths in unused.items() if paths} == {}
+    assert unused_inputs(sent, shapes) == {}
 
 
 def test_the_long_names_reach_each_limit(examples: Path) -> None:
