@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from berth.errors import BerthError
+from berth.terms import Hint
 from berth.variables import COMPOSE_OWN
 
 INSTALL_HINT = (
@@ -93,9 +94,13 @@ def _is_compose_v2(command: tuple[str, ...]) -> bool:
 
 
 def run_config(
-    files: Sequence[str], profiles: Sequence[str], variables: Mapping[str, str]
+    files: Sequence[str],
+    profiles: Sequence[str],
+    variables: Mapping[str, str],
+    project_name: str = "",
 ) -> ComposeOutput:
-    """Run ``compose config`` on ``files``, with ``variables`` only to interpolate.
+    """Run ``compose config`` on ``files``, with ``variables`` only to interpolate, as project
+    ``project_name`` when one is given (``-p``).
 
     Compose reads settings from its process environment (``COMPOSE_PROJECT_NAME``,
     ``COMPOSE_PROFILES``, ``HOME`` for ``~``, ...), so that environment holds only HOME and
@@ -110,6 +115,8 @@ def run_config(
         command += ["-f", file]
     for profile in profiles:
         command += ["--profile", profile]
+    if project_name:
+        command += ["--project-name", project_name]
     env = {key: os.environ[key] for key in COMPOSE_OWN if key in os.environ}
     with _env_file(variables) as stack:
         # Given env files, Compose skips the project's .env: read it between two copies of the
@@ -199,7 +206,18 @@ _REWORDED: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"must be a array\b"), "must be a list"),
 ]
 """Compose names the first type a field's schema allows (``null`` for ``command: 42``)."""
-_HINTS: list[tuple[re.Pattern[str], str]] = [
+
+
+def _set_variable(missing: re.Match[str]) -> Hint:
+    """For ``${VAR:?...}`` that no value reached: how to give VAR one."""
+    variable = missing["var"]
+    return lambda terms: (
+        f"set it with {terms.how_to_set(variable)} "
+        f"({terms.how_to_set(variable, secret=True)} for a secret)"
+    )
+
+
+_HINTS: list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], Hint]]] = [
     (
         re.compile(r"additional propert(y|ies) .* not allowed"),
         "remove it, or prefix it with x- to keep it as an extension",
@@ -207,7 +225,7 @@ _HINTS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"must be a"), "see https://docs.docker.com/reference/compose-file/"),
     (
         re.compile(r"required variable (?P<var>\w+) is missing a value"),
-        "set it with `pulumi config set {var} <value>` (add --secret for a secret)",
+        _set_variable,
     ),
     (re.compile(r"env file .* not found"), "create the file, or remove it from env_file"),
     (re.compile(r"empty compose file"), "add a services: section"),
@@ -235,10 +253,28 @@ _HINTS: list[tuple[re.Pattern[str], str]] = [
     ),
     (re.compile(r"invalid duration"), "use a duration such as 30s, 1m30s or 2h"),
     (re.compile(r"invalid size"), "use a size such as 512M or 2G"),
+    (re.compile(r"-\d+ overflows uint"), "write a whole number, 0 or more"),
+    (re.compile(r"value out of range|overflows|invalid type float64"), "write a smaller number"),
+    (re.compile(r"ParseFloat"), "write a number, e.g. 0.5"),
+    (re.compile(r"Atoi|ParseInt|ParseUint|'u?int\d*'"), "write a whole number, e.g. 3"),
+    (re.compile(r"float64 for mode"), "write an octal mode from 0 to 0777, e.g. 0440"),
+    (re.compile(r"greater than or equal to 0"), "use 0 or more"),
+    (re.compile(r"only value allowed is 'all' or a number"), "e.g. count: 1, or count: all"),
+    (
+        re.compile(r"does not match pattern '\[a-zA-Z0-9\]\[a-zA-Z0-9_.-\]\+'"),
+        "use letters, digits, '_', '.' and '-' only, starting with a letter or digit",
+    ),
 ]
 _LOCATION = re.compile(
-    r"services(?:\.(?P<service>[^.\s:]+)|\[(?P<bracketed>[^\]]+)\])(?:\.(?P<field>[a-z_]+))?"
+    r"services(?:\.(?P<service>[^.\s:]+)|\[(?P<bracketed>[^\]]+)\])"
+    r"(?:\.(?P<field>[a-z_]+(?:\.[a-z_]+)*))?"
 )
+_BAD_NAME = re.compile(
+    r"^(?P<section>services|volumes|networks|secrets|configs) additional propert(?:y|ies) "
+    r"'(?P<name>[^']*)'"
+)
+"""A key of a named section that the schema's name pattern refused: a name, not a field."""
+_LONG_NUMBER = re.compile(r"\d{30,}")
 _ADDITIONAL = re.compile(r"additional propert(?:y|ies) '(?P<field>[^']+)'")
 
 
@@ -258,12 +294,15 @@ def compose_error(stderr: str, files: Sequence[str]) -> BerthError:
     text = text.replace("\\n", " ").removesuffix(": invalid compose project").strip()
     for pattern, wording in _REWORDED:
         text = pattern.sub(wording, text)
+    text = _LONG_NUMBER.sub(lambda long: f"{long[0][:10]}…({len(long[0])} digits)", text)
+    if bad := _BAD_NAME.search(text):
+        return _bad_name(bad["section"], bad["name"], file)
     hint = None
     for pattern, advice in _HINTS:
         if "pulumi config set" in text:
             break  # the compose file's own message already says what to do
         if match := pattern.search(text):
-            hint = advice.format(**match.groupdict())
+            hint = advice(match) if callable(advice) else advice.format(**match.groupdict())
             break
     location = _LOCATION.search(text)
     additional = _ADDITIONAL.search(text)
@@ -272,3 +311,16 @@ def compose_error(stderr: str, files: Sequence[str]) -> BerthError:
     if not service and (quoted := re.search(r'service "(?P<service>[^"]+)"', text)):
         service = quoted["service"]
     return BerthError(text, file=file, service=service, field=field, hint=hint)
+
+
+def _bad_name(section: str, name: str, file: str | None) -> BerthError:
+    """A service (volume, network, ...) name Compose refuses: its rule, and a name it takes."""
+    kind = section.removesuffix("s")
+    fixed = re.sub(r"[^a-zA-Z0-9._-]+", "-", name).strip("-") or kind
+    return BerthError(
+        f"the {kind} name {name!r} is not one Compose allows: letters, digits, '.', '_' and "
+        "'-' only",
+        file=file,
+        field=section,
+        hint=f"rename it, e.g. {fixed!r}",
+    )

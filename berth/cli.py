@@ -1,13 +1,12 @@
-"""``python -m berth``: the offline plan, and the compatibility table.
+"""Berth without the Pulumi CLI: plan or diff a deployment offline, print the compatibility table.
 
-Exit codes: 0 on success, 2 with one line on stderr for any compose or config problem.
+Exit codes: 0 on success, 2 with one line on stderr for any compose or config problem, 1 when
+run by a Python without Berth's requirements (scripts/berth runs it in the project's .venv).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import signal
 import sys
 from collections.abc import Sequence
@@ -15,8 +14,10 @@ from types import FrameType
 from typing import NoReturn
 
 from berth.errors import BerthError
+from berth.terms import Terms
 
 EXIT_BAD_INPUT = 2
+EXIT_NO_REQUIREMENTS = 1
 
 
 def _pair(text: str) -> tuple[str, str]:
@@ -34,20 +35,57 @@ class _OneLineParser(argparse.ArgumentParser):
 
 
 def parser() -> argparse.ArgumentParser:
-    root = _OneLineParser(prog="python -m berth", description=__doc__)
+    root = _OneLineParser(
+        prog="python -m berth",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     commands = root.add_subparsers(dest="command", required=True, parser_class=_OneLineParser)
     plan = commands.add_parser(
         "plan",
         help="show what `pulumi up` would deploy, offline",
         description="Run the real program under Pulumi's mock engine and print the plan.",
     )
-    plan.add_argument("-f", "--file", action="append", dest="files", metavar="FILE")
-    plan.add_argument("--target", default="local")
-    plan.add_argument("--profile", action="append", dest="profiles", default=[])
-    plan.add_argument("--set", action="append", type=_pair, default=[], metavar="KEY=VALUE")
-    plan.add_argument("--secret", action="append", type=_pair, default=[], metavar="KEY=VALUE")
+    plan.add_argument(
+        "-f",
+        "--file",
+        action="append",
+        dest="files",
+        metavar="FILE",
+        help="a compose file; later ones override earlier ones (default: compose.yaml)",
+    )
+    plan.add_argument("--target", default="local", help="where to deploy (default: local)")
+    plan.add_argument(
+        "--profile",
+        action="append",
+        dest="profiles",
+        default=[],
+        metavar="NAME",
+        help="a compose profile to enable",
+    )
+    plan.add_argument(
+        "--set",
+        action="append",
+        type=_pair,
+        default=[],
+        metavar="KEY=VALUE",
+        help="a compose variable, or a target setting",
+    )
+    plan.add_argument(
+        "--secret",
+        action="append",
+        type=_pair,
+        default=[],
+        metavar="KEY=VALUE",
+        help="a compose variable that is secret: printed as [secret]",
+    )
     plan.add_argument("--stack", default="dev", help="stack name used in resource names")
-    plan.add_argument("--format", choices=("text", "mermaid", "json"), default="text")
+    plan.add_argument(
+        "--format",
+        choices=("text", "mermaid", "json"),
+        default="text",
+        help="text (default), mermaid (the workflow alone: warnings go to stderr) or json",
+    )
     diff = commands.add_parser(
         "diff",
         help="show which jobs a deployment will run, and why, offline",
@@ -89,8 +127,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _diff(args)
         return _plan(args)
     except BerthError as error:
-        print(f"error: {error.message}", file=sys.stderr)
+        print(f"error: {error.message_in(Terms.FLAGS)}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except ModuleNotFoundError as missing:  # a Python without Berth's requirements
+        print(
+            f"error: {missing.name} is not installed in {sys.executable}: run Berth in the "
+            "project's environment, with scripts/berth (it makes .venv on first use).",
+            file=sys.stderr,
+        )
+        return EXIT_NO_REQUIREMENTS
 
 
 def _exit_on_signal(number: int, _frame: FrameType | None) -> NoReturn:
@@ -99,7 +144,7 @@ def _exit_on_signal(number: int, _frame: FrameType | None) -> NoReturn:
 
 def _plan(args: argparse.Namespace) -> int:
     from offline.plan import plan_config, run_plan  # noqa: PLC0415 - imports Pulumi, slowly
-    from offline.render import FORMATS  # noqa: PLC0415
+    from offline.render import FORMATS, HOLDS_WARNINGS  # noqa: PLC0415
 
     config, secret_keys = plan_config(
         args.files or ["compose.yaml"],
@@ -109,25 +154,30 @@ def _plan(args: argparse.Namespace) -> int:
         secrets=dict(args.secret),
     )
     plan = run_plan(config, secret_keys, stack=args.stack)
-    for warning in plan.warnings:
-        print(f"warning: {warning}", file=sys.stderr)
+    if args.format not in HOLDS_WARNINGS:
+        for warning in plan.warnings:
+            print(f"warning: {warning}", file=sys.stderr)
     sys.stdout.write(FORMATS[args.format](plan))
     return 0
 
 
 def _diff(args: argparse.Namespace) -> int:
-    from offline.diff import FORMATS, diff_files, read_stack_config  # noqa: PLC0415 - slow imports
+    from berth.settings import StackSettings  # noqa: PLC0415
+    from offline.diff import diff_files  # noqa: PLC0415 - imports Pulumi, slowly
+    from offline.diff_inputs import deployed_files, read_stack_config  # noqa: PLC0415
+    from offline.diff_report import FORMATS  # noqa: PLC0415
     from offline.plan import plan_config  # noqa: PLC0415
 
-    stored, stored_secrets = read_stack_config(args.stack_config) if args.stack_config else ({}, [])
-    files = args.files or json.loads(stored.get("berth:composeFiles") or '["compose.yaml"]')
     if not args.base and not args.base_root:
         parser().error("diff needs the deployed files: --base FILE or --base-root DIR")
-    base = args.base or [os.path.join(args.base_root, file) for file in files]
+    stored, stored_secrets = read_stack_config(args.stack_config) if args.stack_config else ({}, [])
+    settings = StackSettings.from_config(stored, stored_secrets)  # as `pulumi up` reads them
+    files = args.files or list(settings.compose_files)
+    base = args.base or deployed_files(args.base_root, files)
     config, secret_keys = plan_config(
         files,
-        target=args.target or stored.get("berth:target") or "local",
-        profiles=args.profiles or json.loads(stored.get("berth:profiles") or "[]"),
+        target=args.target or settings.target,
+        profiles=args.profiles or list(settings.profiles),
         variables=dict(args.set),
         secrets=dict(args.secret),
     )

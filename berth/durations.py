@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 import re
 
+from berth.errors import shown_value
+
 _UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
 _PART = re.compile(r"(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)")
 
@@ -15,18 +17,37 @@ def parse_duration(text: str | int | float) -> float:
     Raises ValueError with the offending text when it is not a duration.
     """
     if isinstance(text, bool) or not isinstance(text, str | int | float):
-        raise ValueError(f"{text!r} is not a duration")
+        raise ValueError(f"{shown_value(text)} is not a duration")
     if isinstance(text, int | float):
-        if not math.isfinite(text):
-            raise ValueError(f"{text!r} is not a duration")
-        return float(text)
+        return _finite(text, text)
     value = text.strip()
     if re.fullmatch(r"\d+(?:\.\d+)?", value):
-        return float(value)
+        return _finite(float(value), text)
     parts = _PART.findall(value)
     if not parts or "".join(n + u for n, u in parts) != value:
-        raise ValueError(f"{text!r} is not a duration such as 90s, 10m or 1h30m")
-    return sum(float(number) * _UNITS[unit] for number, unit in parts)
+        raise ValueError(f"{shown_value(text)} is not a duration such as 90s, 10m or 1h30m")
+    return _finite(sum(float(number) * _UNITS[unit] for number, unit in parts), text)
+
+
+def _finite(seconds: float, text: object) -> float:
+    """Seconds that are a real length of time: a number too large for a float (400 digits,
+    ``999…9h``) is infinity, and no target holds an infinite timeout (nor NaN)."""
+    try:
+        value = float(seconds)
+    except OverflowError:
+        value = math.inf
+    if not math.isfinite(value):
+        raise ValueError(f"{shown_value(text)} is not a duration of finite length")
+    return value
+
+
+def go_duration(seconds: float) -> str:
+    """Seconds as Docker's API and CLI parse a duration (Go's ``time.ParseDuration``, Google's
+    ``Duration`` too): ``30s``, ``0.5s``, ``3600s``; never ``%g``'s ``3.6e+09s`` or ``1e-09s``,
+    which neither parses. Nanoseconds are Go's unit, so nothing finer is kept."""
+    nanoseconds = round(seconds * 1e9)
+    whole, fraction = divmod(nanoseconds, 10**9)
+    return f"{whole}.{fraction:09d}".rstrip("0").rstrip(".") + "s"
 
 
 def format_duration(seconds: float) -> str:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from berth.terms import Hint, Terms
+
 
 class BerthError(Exception):
     """A problem in the user's compose files or stack config, reported without a traceback.
 
     The message reads ``file: service 'x', field 'y': what is wrong. what to do`` so that
-    a single line tells the user where to look and how to fix it.
+    a single line tells the user where to look and how to fix it. What to do is phrased in
+    the stack config's terms unless the one printing it asks for others (``message_in``).
     """
 
     def __init__(
@@ -17,17 +20,31 @@ class BerthError(Exception):
         file: str | None = None,
         service: str | None = None,
         field: str | None = None,
-        hint: str | None = None,
+        hint: Hint | None = None,
     ) -> None:
         self.problem = problem
         self.file = file
         self.service = service
         self.field = field
-        self.hint = hint
+        self.advice = hint
+        """The hint as given: kept whole, so that a copy can still be phrased in any terms."""
         super().__init__(self.message)
 
     @property
+    def hint(self) -> str | None:
+        """The hint as the Pulumi program gives it, in the stack config's terms."""
+        return self.hint_in(Terms.STACK_CONFIG)
+
+    def hint_in(self, terms: Terms) -> str | None:
+        return self.advice(terms) if callable(self.advice) else self.advice
+
+    @property
     def message(self) -> str:
+        """The one line as the Pulumi program prints it."""
+        return self.message_in(Terms.STACK_CONFIG)
+
+    def message_in(self, terms: Terms) -> str:
+        """The one line, its hint in ``terms``."""
         where = []
         if self.service:
             where.append(f"service '{self.service}'")
@@ -38,8 +55,8 @@ class BerthError(Exception):
             text = f"{', '.join(where)}: {text}"
         if self.file:
             text = f"{self.file}: {text}"
-        if self.hint:
-            text = f"{text}. {self.hint.rstrip('.')}"
+        if hint := self.hint_in(terms):
+            text = f"{text}. {hint.rstrip('.')}"
         return text + "."
 
     def located(self, file: str) -> BerthError:
@@ -47,5 +64,13 @@ class BerthError(Exception):
         if self.file:
             return self
         return BerthError(
-            self.problem, file=file, service=self.service, field=self.field, hint=self.hint
+            self.problem, file=file, service=self.service, field=self.field, hint=self.advice
         )
+
+
+def shown_value(value: object) -> str:
+    """A value for a message, cut short: a 400-digit number is no help on one line."""
+    shown = repr(value)
+    if len(shown) <= 40:
+        return shown
+    return f"{shown[:20]}…{shown[-8:]} ({len(str(value))} characters)"

@@ -38,6 +38,7 @@ def load_project(
     target: str | None = None,
     support: Mapping[str, Support] | None = None,
     base_dir: Path | None = None,
+    project_name: str = "",
 ) -> ComposeProject:
     """The typed, validated project; a BerthError naming file, service and field otherwise.
 
@@ -47,7 +48,7 @@ def load_project(
     sources = read_sources(list(files))
     sealed = (variables or Variables()).seal()
     try:
-        output = run_config(sources.files, profiles, sealed.env)
+        output = run_config(sources.files, profiles, sealed.env, project_name)
     except BerthError as error:
         raise _pinpoint(error, sources, sealed) from None
     try:
@@ -96,7 +97,7 @@ def _pinpoint(error: BerthError, sources: Sources, sealed: Sealed) -> BerthError
                     file=sources.origin(service, field),
                     service=service,
                     field=field,
-                    hint=error.hint,
+                    hint=error.advice,
                 )
     if match := _TOP_LEVEL_INTERPOLATION.search(error.problem):
         return error.located(sources.declaring(match["key"]))

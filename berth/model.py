@@ -6,7 +6,8 @@ A value that carries a stack secret is a ``Secret`` so that targets can keep it 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any, Literal, TypeVar
 
@@ -27,6 +28,13 @@ class Secret:
 
 Text = str | Secret
 """A string that may carry a secret: environment values, command arguments, file contents."""
+
+
+def held_secrets(values: Iterable[Text]) -> str:
+    """The secrets ``values`` hold, named for a message (``API_TOKEN, db.POSTGRES_PASSWORD``:
+    a stack secret, or a store's password written in the compose file); empty for none."""
+    keys = {key for value in values if isinstance(value, Secret) for key in value.keys}
+    return ", ".join(sorted(keys))
 
 
 class Condition(StrEnum):
@@ -120,6 +128,14 @@ class FileMount:
     target: str
     content: Text
     mode: int | None = None
+    kind: Literal["secrets", "configs"] = "secrets"
+    """The compose field it comes from: a config's content may carry a stack secret too."""
+
+    @property
+    def size(self) -> int:
+        """The file's bytes, secret or not: what a cloud's limit on a stored value counts."""
+        content = self.content.value if isinstance(self.content, Secret) else self.content
+        return len(content.encode())
 
 
 @dataclass(frozen=True)
@@ -153,6 +169,12 @@ class ContainerSettings:
     runtime: str | None = None
     log_driver: str | None = None
     log_options: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def tmpfs_options(self) -> dict[str, str]:
+        """Each ``tmpfs`` path and its options (``size=64m``): compose writes
+        ``PATH[:OPTIONS]``, and a mount path holds no options."""
+        return {path: options for path, _, options in (t.partition(":") for t in self.tmpfs)}
 
 
 @dataclass(frozen=True)
@@ -188,6 +210,30 @@ class Service:
     run_always: bool = False
     """``x-berth-run: always``: run the job on every deployment, not only when it changed."""
     timeout: float = DEFAULT_JOB_TIMEOUT
+
+    def texts(self) -> Iterator[Text]:
+        """Every value that may carry a secret: where a stack secret may go."""
+        yield from self.environment.values()
+        yield from self.command or ()
+        yield from self.entrypoint or ()
+        yield from self.healthcheck.test if self.healthcheck else ()
+        yield from (file.content for file in self.files)
+
+    def with_texts(self, change: Callable[[Text], Text]) -> Service:
+        """This service with ``change`` applied to each of its ``texts``."""
+
+        def each(values: tuple[Text, ...] | None) -> tuple[Text, ...] | None:
+            return None if values is None else tuple(map(change, values))
+
+        check = self.healthcheck
+        return replace(
+            self,
+            environment={key: change(value) for key, value in self.environment.items()},
+            command=each(self.command),
+            entrypoint=each(self.entrypoint),
+            healthcheck=replace(check, test=tuple(map(change, check.test))) if check else None,
+            files=tuple(replace(file, content=change(file.content)) for file in self.files),
+        )
 
 
 @dataclass(frozen=True)

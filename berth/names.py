@@ -3,13 +3,28 @@
 Clouds lowercase names and allow few characters (ECR repositories, Cloud Run services and
 jobs, Compute Engine names, DNS labels), so names that differ only in case or in ``_``, ``.``
 and ``-`` (``web``/``Web``, ``my_api``/``my-api``, ``a.b``/``a-b``) become one name there.
+Clouds also limit their length, and compose does not: a name too long is shortened.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
+
+DIGEST = 8
+"""Hex characters of the hash that ends a shortened name."""
 
 
 def cloud_slug(name: str) -> str:
     """``name`` lowercased, each run of characters other than a-z and 0-9 one ``-``."""
     return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+
+
+def shortened(name: str, limit: int) -> str:
+    """``name`` when it fits in ``limit`` characters; else its start (no separator last),
+    ``-`` and a hash of the whole, ``limit`` at most: unique, and the same on every run, so a
+    name within its cloud's limit never changes and one beyond it always fits."""
+    if len(name) <= limit:
+        return name
+    digest = hashlib.sha256(name.encode()).hexdigest()[:DIGEST]
+    return f"{name[: limit - DIGEST - 1].rstrip('-_./')}-{digest}"

@@ -7,10 +7,9 @@ paths, and reads Berth's own ``x-berth-*`` extensions.
 
 from __future__ import annotations
 
-import math
 import os
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +20,6 @@ from berth.durations import parse_duration
 from berth.errors import BerthError
 from berth.files import CONTENT_LIMIT, FileRefused, read_capped
 from berth.model import (
-    DEFAULT_JOB_TIMEOUT,
     Build,
     ComposeProject,
     Condition,
@@ -37,8 +35,27 @@ from berth.model import (
     Text,
     Volume,
 )
+from berth.quantities import (
+    MAX_REPLICAS,
+    PORT_PROTOCOLS,
+    count,
+    cpus,
+    file_mode,
+    health_duration,
+    host_address,
+    job_timeout,
+    port_range,
+    size,
+    sysctl,
+    tmpfs_entry,
+    ulimit,
+    volume_name,
+    working_dir,
+)
+from berth.quantities import Fail as _Fail
 from berth.sources import MAX_PORTS, Sources, too_many_ports
 from berth.stores import EXTENSIONS as STORE_EXTENSIONS
+from berth.terms import Hint
 from berth.variables import Sealed
 
 BERTH_EXTENSIONS = {
@@ -56,7 +73,6 @@ _SECRET_PATHS = [
 hold one too (they are often YAML anchors for environment values): they stay in the model's
 extensions as ``Secret`` values and reach no resource unless a target reads them."""
 _COMPOSE_DEFAULT_NETWORKS = {"default": None}
-_DURATION_HINT = "write a duration such as 30s, 10m or 1h30m"
 
 
 class Normalizer:
@@ -100,7 +116,7 @@ class Normalizer:
     # -- one service -------------------------------------------------------------------
 
     def service(self, name: str, raw: dict[str, Any], defined: Mapping[str, Any]) -> Service:
-        def fail(field: str, problem: str, hint: str | None = None) -> BerthError:
+        def fail(field: str, problem: str, hint: Hint | None = None) -> BerthError:
             return BerthError(
                 problem,
                 file=self.sources.origin(name, field),
@@ -116,7 +132,7 @@ class Normalizer:
                 raise fail(key, "unknown Berth extension", f"use one of {known}")
         resources, replicas = self._deploy(raw, fail)
         ports = tuple(self._port(p, fail) for p in raw.get("ports") or ())
-        expose = tuple(p for spec in raw.get("expose") or () for p in _expose(spec, fail))
+        expose = tuple(p for spec in raw.get("expose") or () for p in port_range(spec, fail))
         for field, listed in (("ports", ports), ("expose", expose)):
             if len(listed) > MAX_PORTS:
                 raise too_many_ports(len(listed), self.sources.origin(name, field), name, field)
@@ -143,7 +159,7 @@ class Normalizer:
             resources=resources,
             mounts=tuple(self._mount(m, fail) for m in raw.get("volumes") or ()),
             files=self._files(raw, defined, fail),
-            working_dir=raw.get("working_dir"),
+            working_dir=working_dir(raw.get("working_dir"), fail),
             user=_optional_str(raw.get("user")),
             hostname=raw.get("hostname"),
             container_name=raw.get("container_name"),
@@ -153,7 +169,7 @@ class Normalizer:
             extensions=extensions,
             fields=_present_fields(raw),
             run_always=self._run_policy(extensions.get("x-berth-run"), fail),
-            timeout=self._timeout(extensions.get("x-berth-timeout"), fail),
+            timeout=job_timeout(extensions.get("x-berth-timeout"), fail),
         )
 
     def _texts(self, values: list[Any] | None) -> tuple[Text, ...] | None:
@@ -172,24 +188,24 @@ class Normalizer:
 
     def _refuse_unset(self) -> None:
         """One error for every bare environment key no value reached, so that a first
-        deployment needs one round of ``pulumi config set``, not one per key."""
+        deployment needs one round of setting values, not one per key."""
         if not self.unset:
             return
         keys = sorted(self.unset)
         first = self.unset[keys[0]]
         services = sorted({str(e.service) for e in self.unset.values()})
         raise BerthError(
-            f"{', '.join(keys)} {'has' if len(keys) == 1 else 'have'} no value: not set in "
-            "the stack config nor in .env (used by "
+            f"{', '.join(keys)} {'has' if len(keys) == 1 else 'have'} no value: no variable "
+            f"sets {'it' if len(keys) == 1 else 'them'} and .env does not either (used by "
             f"{', '.join(services)})",
             file=first.file,
             service=first.service if len(services) == 1 else None,
             field="environment",
-            hint="set "
-            + ("it" if len(keys) == 1 else "each")
-            + " with "
-            + "; ".join(f"`pulumi config set --secret {key} <value>`" for key in keys)
-            + " (without --secret when it is not secret)",
+            hint=lambda terms: (
+                f"set {'it' if len(keys) == 1 else 'each'} with "
+                + "; ".join(terms.how_to_set(key, secret=True) for key in keys)
+                + f" (or {terms.how_to_set(keys[0])} for a value that is not secret)"
+            ),
         )
 
     def _build(self, raw: dict[str, Any]) -> Build:
@@ -215,10 +231,17 @@ class Normalizer:
         for port in (target, published_port):
             if port is not None and not 0 < port < 65536:
                 raise fail("ports", f"{port} is not a port number", "use a port from 1 to 65535")
+        protocol = str(raw.get("protocol") or "tcp")
+        if protocol not in PORT_PROTOCOLS:
+            raise fail(
+                "ports",
+                f"{protocol!r} is not a protocol Docker publishes",
+                f'use {", ".join(PORT_PROTOCOLS)}, e.g. "53:53/udp"',
+            )
         return Port(
             target=target,
             published=published_port,
-            protocol=str(raw.get("protocol") or "tcp"),
+            protocol=protocol,
             host_ip=raw.get("host_ip"),
             mode="host" if raw.get("mode") == "host" else "ingress",
             app_protocol=raw.get("app_protocol"),
@@ -232,19 +255,13 @@ class Normalizer:
             return None
 
         def seconds(key: str) -> float | None:
-            value = raw.get(key)
-            if value is None:
-                return None
-            try:
-                return parse_duration(value)
-            except ValueError as error:
-                raise fail(f"healthcheck.{key}", str(error), _DURATION_HINT) from None
+            return health_duration(raw.get(key), f"healthcheck.{key}", fail)
 
         return Healthcheck(
             test=test,
             interval=seconds("interval"),
             timeout=seconds("timeout"),
-            retries=int(raw["retries"]) if raw.get("retries") is not None else None,
+            retries=count(raw.get("retries"), "healthcheck.retries", fail),
             start_period=seconds("start_period"),
             start_interval=seconds("start_interval"),
         )
@@ -256,12 +273,22 @@ class Normalizer:
         replicas = deploy.get("replicas")
         if raw.get("scale") is not None and replicas is None:
             replicas = raw["scale"]
+
+        def written(section: str, key: str, legacy: str) -> tuple[Any, str]:
+            """The value, and the field it was written in: deploy's or the legacy one."""
+            values = limits if section == "limits" else reservations
+            if key in values:
+                return values[key], f"deploy.resources.{section}.{key}"
+            return raw.get(legacy), legacy
+
         resources = Resources(
-            cpus=_float(limits.get("cpus", raw.get("cpus")), "deploy.resources.limits.cpus", fail),
-            memory=_bytes(limits.get("memory", raw.get("mem_limit")), "deploy.resources", fail),
-            reserved_cpus=_float(reservations.get("cpus"), "deploy.resources", fail),
-            reserved_memory=_bytes(
-                reservations.get("memory", raw.get("mem_reservation")), "deploy.resources", fail
+            cpus=cpus(*written("limits", "cpus", "cpus"), fail),
+            memory=size(*written("limits", "memory", "mem_limit"), fail, memory=True),
+            reserved_cpus=cpus(
+                reservations.get("cpus"), "deploy.resources.reservations.cpus", fail
+            ),
+            reserved_memory=size(
+                *written("reservations", "memory", "mem_reservation"), fail, memory=True
             ),
         )
         if replicas is None:
@@ -296,13 +323,13 @@ class Normalizer:
             dns_search=_strings(raw.get("dns_search")),
             dns_opt=_strings(raw.get("dns_opt")),
             domainname=raw.get("domainname"),
-            tmpfs=_strings(raw.get("tmpfs")),
-            shm_size=_bytes(raw.get("shm_size"), "shm_size", fail),
+            tmpfs=tuple(tmpfs_entry(entry, fail) for entry in _strings(raw.get("tmpfs"))),
+            shm_size=size(raw.get("shm_size"), "shm_size", fail),
             stop_signal=raw.get("stop_signal"),
             stop_grace_period=stop_grace_period,
-            sysctls={str(k): str(v) for k, v in (raw.get("sysctls") or {}).items()},
+            sysctls={sysctl(str(k), fail): str(v) for k, v in (raw.get("sysctls") or {}).items()},
             ulimits={
-                str(name): _ulimit(limit, fail)
+                str(name): ulimit(str(name), limit, fail)
                 for name, limit in (raw.get("ulimits") or {}).items()
             },
             security_opt=_strings(raw.get("security_opt")),
@@ -323,9 +350,20 @@ class Normalizer:
         source = raw.get("source")
         if kind == "bind" and source:
             source = self._relative(str(source))
+        target = str(raw["target"])
+        if not target.startswith("/"):
+            drive = re.match(r"[A-Za-z]:", target)  # Compose's reading of v:/data
+            raise fail(
+                "volumes",
+                f"the container path {target!r} is not absolute"
+                + (": Compose reads a one-letter volume name as a Windows drive" if drive else ""),
+                "name the volume with two letters or more, e.g. vd:/data"
+                if drive
+                else "mount at a path starting with /, e.g. data:/var/lib/data",
+            )
         return Mount(
             type=kind,
-            target=str(raw["target"]),
+            target=target,
             source=source or None,
             read_only=bool(raw.get("read_only")),
         )
@@ -350,13 +388,13 @@ class Normalizer:
                 content = self._file_content(kind, source, spec, fail)
                 if kind == "secrets" and isinstance(content, str):
                     content = Secret(value=content, keys=(f"{kind}.{source}",))
-                mode = ref.get("mode")
                 mounts.append(
                     FileMount(
                         name=source,
                         target=str(target),
                         content=content,
-                        mode=int(str(mode), 8) if isinstance(mode, str) else mode,
+                        mode=file_mode(ref.get("mode"), kind, fail),
+                        kind=kind,
                     )
                 )
         return tuple(mounts)
@@ -370,13 +408,15 @@ class Normalizer:
             )
         if "content" in spec:
             return self.sealed.reveal(str(spec["content"]))
+        if not {"environment", "file"} & spec.keys():
+            return ""  # Compose drops an empty content: (or environment:) from its output
         if "environment" in spec:
             variable = str(spec["environment"])
             if variable not in self.sealed.values:
                 raise fail(
                     kind,
                     f"{kind[:-1]} {source!r} reads {variable}, which is not set",
-                    f"set it with `pulumi config set --secret {variable} <value>`",
+                    lambda terms: f"set it with {terms.how_to_set(variable, secret=True)}",
                 )
             value = self.sealed.values[variable]
             return (
@@ -396,9 +436,16 @@ class Normalizer:
             ) from None
 
     def volume(self, key: str, raw: dict[str, Any], project: str) -> Volume:
+        name = str(raw.get("name") or f"{project}_{key}")
+        if raw.get("external"):  # looked up by that name: one Docker could have made
+            file = self.sources.declaring("volumes")
+            volume_name(
+                name,
+                lambda field, problem, hint: BerthError(problem, file=file, field=field, hint=hint),
+            )
         return Volume(
             key=key,
-            name=str(raw.get("name") or f"{project}_{key}"),
+            name=name,
             external=bool(raw.get("external")),
             driver=raw.get("driver"),
             extensions={k: v for k, v in raw.items() if str(k).startswith("x-")},
@@ -413,18 +460,6 @@ class Normalizer:
         if value == "always":
             return True
         raise fail("x-berth-run", f"{value!r} is not a run policy", "use always or on-change")
-
-    @staticmethod
-    def _timeout(value: Any, fail: _Fail) -> float:
-        if value is None:
-            return DEFAULT_JOB_TIMEOUT
-        try:
-            seconds = parse_duration(value)
-        except ValueError as error:
-            raise fail("x-berth-timeout", str(error), _DURATION_HINT) from None
-        if seconds <= 0:
-            raise fail("x-berth-timeout", "the timeout must be longer than zero", "e.g. 30m")
-        return seconds
 
     # -- helpers ---------------------------------------------------------------------------
 
@@ -473,9 +508,6 @@ class Normalizer:
             )
 
 
-_Fail = Callable[..., BerthError]
-
-
 def _matches(pattern: tuple[str, ...], path: tuple[str, ...]) -> bool:
     return len(pattern) == len(path) and all(
         p in ("*", q) for p, q in zip(pattern, path, strict=True)
@@ -506,21 +538,6 @@ def _present_fields(raw: dict[str, Any]) -> tuple[str, ...]:
     return tuple(sorted(present))
 
 
-def _expose(spec: Any, fail: _Fail) -> list[int]:
-    text = str(spec).split("/")[0]
-    match = re.fullmatch(r"(\d+)(?:-(\d+))?", text)
-    if not match:
-        raise fail("expose", f"{spec!r} is not a port or port range", 'e.g. "5432" or "8000-8010"')
-    low, high = int(match[1]), int(match[2] or match[1])
-    if high < low:  # an empty range would drop the field without a word
-        raise fail(
-            "expose",
-            f"{spec!r} is an empty port range",
-            'write the lower port first, e.g. "8000-8010"',
-        )
-    return list(range(low, high + 1))
-
-
 _RESTART = re.compile(r"no|always|unless-stopped|on-failure(?::\d{1,9})?")
 
 
@@ -549,20 +566,7 @@ def _host_entry(entry: str, fail: _Fail) -> tuple[str, str]:
         host, sep, address = entry.partition(":")
     if not sep or not host or not address:
         raise fail("extra_hosts", f"{entry!r} is not HOST=IP", 'e.g. "db.internal=10.0.0.5"')
-    return host, address
-
-
-def _ulimit(limit: Any, fail: _Fail) -> tuple[int, int]:
-    if isinstance(limit, dict):
-        soft, hard = limit.get("soft"), limit.get("hard")
-    else:
-        soft = hard = limit
-    try:
-        return int(soft), int(hard)
-    except (TypeError, ValueError):
-        raise fail(
-            "ulimits", f"{limit!r} is not a limit", "e.g. nofile: {soft: 1024, hard: 4096}"
-        ) from None
+    return host_address(host, address, fail)
 
 
 def _optional_str(value: Any) -> str | None:
@@ -571,30 +575,3 @@ def _optional_str(value: Any) -> str | None:
 
 def _is_url(text: str) -> bool:
     return bool(re.match(r"^[a-z][a-z0-9+.-]*://|^git@", text))
-
-
-def _float(value: Any, field: str, fail: _Fail) -> float | None:
-    if value is None:
-        return None
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        number = math.nan
-    if not 0 < number <= MAX_CPUS:
-        raise fail(field, f"{value!r} is not a number of CPUs", "e.g. cpus: 0.5")
-    return number
-
-
-MAX_CPUS = 1024
-MAX_REPLICAS = 1000
-_SIZE = re.compile(r"(?i)^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?\s*$")
-
-
-def _bytes(value: Any, field: str, fail: _Fail) -> int | None:
-    if value is None:
-        return None
-    match = _SIZE.match(str(value))
-    if not match:
-        raise fail(field, f"{value!r} is not a memory size", "e.g. 512M or 2G")
-    power = " kmgt".index(match[2].lower() or " ")
-    return int(float(match[1]) * 1024**power)

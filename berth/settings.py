@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,13 +19,13 @@ from typing import Any
 
 import yaml
 
-from berth.errors import BerthError
+from berth.errors import BerthError, shown_value
 from berth.variables import Variables
 
 PROJECT_FILE = Path(__file__).resolve().parents[1] / "Pulumi.yaml"
 
 NAMESPACE = "berth"
-SETTING_KEYS = frozenset({"composeFiles", "target", "profiles"})
+SETTING_KEYS = frozenset({"composeFiles", "target", "profiles", "projectName"})
 
 
 @functools.cache
@@ -52,6 +53,8 @@ class StackSettings:
     compose_files: tuple[str, ...]
     target: str
     profiles: tuple[str, ...]
+    project_name: str = ""
+    """Compose's ``-p``: empty for the file's ``name:`` or its folder's name."""
     variables: Variables = field(default_factory=Variables)
     options: Mapping[str, str] = field(default_factory=dict)
     """Target settings (keys the target declares), as raw config strings."""
@@ -68,15 +71,17 @@ class StackSettings:
         own = {k[len(prefix) :]: v for k, v in config.items() if k.startswith(prefix)}
         secret = {k[len(prefix) :] for k in secret_keys if k.startswith(prefix)}
         reserved = SETTING_KEYS | set(option_keys)
-        for key in reserved & secret:
+        if misplaced := sorted(reserved & secret):
+            setting = misplaced[0]
             raise BerthError(
-                f"berth:{key} is a Berth setting and cannot be a secret",
-                hint=f"set it again without --secret: `pulumi config set {key} <value>`",
+                f"berth:{setting} is a Berth setting and cannot be a secret",
+                hint=lambda terms: f"set it without --secret: {terms.how_to_set(setting)}",
             )
         return cls(
             compose_files=tuple(_string_list(own, "composeFiles")),
             target=option_text(own, "target"),
             profiles=tuple(_string_list(own, "profiles")),
+            project_name=_project_name(own),
             variables=Variables(
                 values={k: v for k, v in own.items() if k not in reserved},
                 secret_keys=frozenset(secret - reserved),
@@ -97,34 +102,58 @@ def option_bool(options: Mapping[str, str], key: str) -> bool:
     if text in ("true", "false"):
         return text == "true"
     raise BerthError(
-        f"berth:{key} must be true or false, got {options[key]!r}",
-        hint=f"`pulumi config set {key} {declared_defaults()[key]}`",
+        f"berth:{key} must be true or false, got {shown_value(options[key])}",
+        hint=lambda terms: f"e.g. {terms.how_to_set(key, declared_defaults()[key])}",
     )
 
 
-def option_int(options: Mapping[str, str], key: str) -> int:
-    """A whole-number setting."""
+def option_int(options: Mapping[str, str], key: str, low: int, high: int) -> int:
+    """A whole-number setting from ``low`` to ``high``, what the cloud it goes to takes; its
+    digits are counted before ``int()``, which refuses more than 4300 of them."""
     text = option_text(options, key)
-    try:
-        return int(text)
-    except ValueError:
+    digits = text.lstrip("0") or "0"
+    fits = text.isascii() and text.isdigit() and len(digits) <= len(str(high))
+    if not fits or not low <= int(digits) <= high:
         raise BerthError(
-            f"berth:{key} must be a whole number, got {options[key]!r}",
-            hint=f"`pulumi config set {key} {declared_defaults()[key]}`",
-        ) from None
+            f"berth:{key} must be a whole number from {low} to {high}, got {shown_value(text)}",
+            hint=lambda terms: f"e.g. {terms.how_to_set(key, declared_defaults()[key])}",
+        )
+    return int(digits)
+
+
+_PROJECT_NAME = re.compile(r"[a-z0-9][a-z0-9_-]*")
+"""Compose's rule for a project name (compose-go ``loader.NormalizeProjectName``)."""
+
+
+def _project_name(own: Mapping[str, str]) -> str:
+    name = option_text(own, "projectName")
+    if name and not _PROJECT_NAME.fullmatch(name):
+        raise BerthError(
+            f"berth:projectName {shown_value(name)} is not a compose project name: lowercase "
+            "letters, digits, '-' and '_', starting with a letter or digit",
+            hint=lambda terms: terms.how_to_set("projectName", "my-app"),
+        )
+    return name
+
+
+_LIST_EXAMPLES = {"composeFiles": "compose.yaml", "profiles": "debug"}
 
 
 def _string_list(own: Mapping[str, str], key: str) -> list[str]:
+    """A JSON list of strings (what ``pulumi config set --path "KEY[0]"`` stores), or one
+    string; anything else named with the shape it should have."""
     raw = option_text(own, key)
     try:
         value = json.loads(raw)
-    except json.JSONDecodeError:
+    except ValueError:  # not JSON, or a number past Python's 4300 digits: a string
         value = raw
     if isinstance(value, str):
         return [value]
     if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        example = _LIST_EXAMPLES[key]
         raise BerthError(
-            f"berth:{key} must be a list of strings, got {raw!r}",
-            hint=f'e.g. `pulumi config set --path "{key}[0]" compose.yaml`',
+            f"berth:{key} must be a JSON list of strings such as {json.dumps([example])}, "
+            f"got {shown_value(raw)}",
+            hint=lambda terms: f"set it with {terms.how_to_set_list(key, example)}",
         )
     return value

@@ -125,8 +125,7 @@ def read_sources(files: list[str] | tuple[str, ...]) -> Sources:
     if not files:
         raise BerthError(
             "no compose file given",
-            hint="set berth:composeFiles, e.g. "
-            '`pulumi config set --path "composeFiles[0]" compose.yaml`',
+            hint=lambda terms: f"e.g. {terms.how_to_set_list('composeFiles', 'compose.yaml')}",
         )
     documents = tuple(_read_one(file) for file in files)
     seen: set[Path] = set()
@@ -140,7 +139,9 @@ def _read_one(file: str) -> dict[str, Any]:
         raise BerthError(
             "a compose file cannot be read from standard input here",
             file=file,
-            hint="save it to a file and name that file in berth:composeFiles",
+            hint=lambda terms: (
+                "save it to a file and name that file: " + terms.how_to_set("composeFiles", "FILE")
+            ),
         )
     path = Path(file)
     try:
@@ -149,7 +150,7 @@ def _read_one(file: str) -> dict[str, Any]:
         raise BerthError(
             "the compose file does not exist",
             file=file,
-            hint="check berth:composeFiles in the stack config (paths are relative to the project)",
+            hint=lambda terms: f"check {terms.compose_files()}",
         ) from None
     except FileRefused as error:
         raise BerthError(
@@ -184,13 +185,41 @@ def _read_one(file: str) -> dict[str, Any]:
 @functools.lru_cache(maxsize=32)
 def _parsed(text: str) -> Any:
     """``text`` checked and parsed once per process: a target that reads the sources again
-    (gcp does) gets a copy, not a second parse."""
+    (gcp does) gets a copy, not a second parse.
+
+    Documents separated by ``---`` are merged, as Compose merges them: each must then be a
+    mapping (Compose's "top-level object must be a mapping" names neither file nor document).
+    """
     _check_shape(text)
-    return yaml.load(text, Loader=_ComposeYamlLoader)  # noqa: S506 - a SafeLoader subclass
+    documents = list(yaml.load_all(text, Loader=_ComposeYamlLoader))
+    if len(documents) < 2:
+        return documents[0] if documents else None
+    for number, document in enumerate(documents, start=1):
+        if not isinstance(document, dict):
+            what = "empty" if document is None else f"a {type(document).__name__}"
+            raise _Unreasonable(
+                f"YAML document {number} of {len(documents)} (documents are separated by ---) "
+                f"is {what}, not a mapping of top-level keys",
+                "remove the --- that starts it"
+                if document is None
+                else "make each document a mapping of top-level keys such as services",
+            )
+    return functools.reduce(_merged, documents)
+
+
+def _merged(base: Any, override: Any) -> Any:
+    """Two documents of one file merged near enough to Compose's merge to say where things
+    are: mappings key by key, lists appended, any other value the later document's."""
+    if isinstance(base, dict) and isinstance(override, dict):
+        return {**base, **{k: _merged(base[k], v) if k in base else v for k, v in override.items()}}
+    if isinstance(base, list) and isinstance(override, list):
+        return base + override
+    return override
 
 
 class _Unreasonable(Exception):
-    """YAML that is valid but that no reader should expand: too deep, or an alias bomb."""
+    """YAML that is valid but that Berth does not read: too deep, an alias bomb, or a document
+    that is not a mapping among several."""
 
     def __init__(self, problem: str, hint: str) -> None:
         super().__init__(problem)

@@ -5,18 +5,21 @@ The ecosystem Berth comes from marks them with an extension: ``x-defang-postgres
 ``{allow-downtime: true}``) and ``x-defang-redis: true``. The engine's version comes from the
 image tag (``postgres:16``, ``pgvector/pgvector:pg16``, ``redis:7``, ``valkey/valkey:8``); the
 database, user and password from the environment the official images read. The local target
-keeps the container; each cloud target says what its managed store is.
+keeps the container; each cloud target says what its managed store is. A password written in
+the compose file (a development file's) is made a secret for the clouds, with a warning.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
 from berth.errors import BerthError
-from berth.model import ComposeProject, Secret, Service, Text
+from berth.model import ComposeProject, Port, Secret, Service, Text
 
 EXTENSIONS = {"x-defang-postgres": "postgres", "x-defang-redis": "redis"}
 """The extension that marks a managed store, and the kind it asks for."""
@@ -28,6 +31,15 @@ class StoreKind(StrEnum):
 
 
 PORTS = {StoreKind.POSTGRES: 5432, StoreKind.REDIS: 6379}
+PASSWORDS = {StoreKind.POSTGRES: "POSTGRES_PASSWORD", StoreKind.REDIS: "REDIS_PASSWORD"}
+"""The variable each kind of store reads its password from."""
+NAMES = ("POSTGRES_USER", "POSTGRES_DB")
+"""A postgres store's user and database: names, even when one is also the password (a
+development file's ``postgres``/``postgres``), so never made secret for holding it."""
+OPTIONS = ("allow-downtime",)
+"""What the extension's mapping may say."""
+MANAGED_NOTE = "a password written in the file kept secret, ports not published (warnings)"
+"""What every cloud target does alike with a managed store, for docs/compatibility.md."""
 IMAGES: dict[str, tuple[StoreKind, str]] = {
     "postgres": (StoreKind.POSTGRES, "postgres"),
     "pgvector/pgvector": (StoreKind.POSTGRES, "postgres"),
@@ -126,7 +138,80 @@ def store_warnings(project: ComposeProject) -> list[str]:
                 f"service '{name}': image {service.image or '(none)'} is not {store.kind}-"
                 f"compatible; the managed {store.kind} runs the provider's default version"
             )
+        warnings += unpublished_ports(service, store.kind)
     return warnings
+
+
+@dataclass(frozen=True)
+class WrittenPasswords:
+    """A project whose managed stores' passwords are kept secret, also where the compose file
+    writes them in plain text."""
+
+    project: ComposeProject
+    """Each written password, and every value that holds it, a ``Secret``."""
+    secrets: dict[str, str]
+    """The written passwords by key (``db.POSTGRES_PASSWORD``: no stack config key has a dot),
+    to hide them wherever stack secrets are hidden (job logs, health check commands)."""
+    warnings: list[str]
+
+
+def seal_written_passwords(project: ComposeProject) -> WrittenPasswords:
+    """The project as a cloud target deploys it: a store's password written in plain text (a
+    development file's ``POSTGRES_PASSWORD: password``) is a secret, in the store and in every
+    environment value, command, health check or file that holds it, with a warning saying how
+    to make it a stack secret."""
+    written: dict[str, str] = {}
+    warnings = []
+    stores = managed_stores(project)
+    for name, store in stores.items():
+        if isinstance(store.password, str):
+            variable = PASSWORDS[store.kind]
+            written[f"{name}.{variable}"] = store.password
+            warnings.append(
+                f"service '{name}': {variable} is in plain text (written in the compose files "
+                "or .env, or a config value set without --secret); Berth keeps it and every "
+                "value that holds it secret, but it belongs in a stack secret: "
+                f"`pulumi config set --secret {variable} <password>`, then {variable}: "
+                f"${{{variable}}} in the compose file"
+            )
+    if not written:
+        return WrittenPasswords(project, {}, [])
+    services = {}
+    for name, service in project.services.items():
+        sealed = service.with_texts(lambda text: _sealed(text, written))
+        if name in stores:  # a store's names stay names: the cloud makes them, in plain text
+            names = {key: service.environment[key] for key in NAMES if key in service.environment}
+            sealed = dataclasses.replace(sealed, environment={**sealed.environment, **names})
+        services[name] = sealed
+    return WrittenPasswords(dataclasses.replace(project, services=services), written, warnings)
+
+
+def _sealed(text: Text, passwords: Mapping[str, str]) -> Text:
+    """``text`` as a ``Secret`` when it holds any of ``passwords``, which its keys then name."""
+    value = text.value if isinstance(text, Secret) else text
+    found = {key for key, password in passwords.items() if password in value}
+    if not found:
+        return text
+    return Secret(value, tuple(sorted(found.union(text.keys if isinstance(text, Secret) else ()))))
+
+
+def unpublished_ports(service: Service, kind: StoreKind) -> list[str]:
+    """A warning for the ``ports`` of a service a cloud runs as its managed store: they are
+    dropped, and a user who published one to reach the store from their machine must know."""
+    if not service.ports:
+        return []
+    written = ", ".join(_port(port) for port in service.ports)
+    return [
+        f"service '{service.name}': ports {written} are not published: a managed {kind} is "
+        f"private to the project, reached by its services and jobs as "
+        f"{service.name}:{PORTS[kind]}; to query it, run a job of the project (e.g. a "
+        f"{'psql' if kind is StoreKind.POSTGRES else 'redis-cli'} command), or use the local "
+        "target, where the container publishes them"
+    ]
+
+
+def _port(port: Port) -> str:
+    return f"{port.published}:{port.target}" if port.published is not None else str(port.target)
 
 
 def _managed_store(service: Service, file: str) -> ManagedStore | None:
@@ -163,16 +248,16 @@ def _managed_store(service: Service, file: str) -> ManagedStore | None:
     if kind is StoreKind.POSTGRES:
         user: Text | None = environment.get("POSTGRES_USER") or "postgres"
         database = environment.get("POSTGRES_DB") or user
-        password = environment.get("POSTGRES_PASSWORD")
     else:
         user = database = None
-        password = environment.get("REDIS_PASSWORD")
+    password = environment.get(PASSWORDS[kind])
+    downtime = options.get("allow-downtime", False)
     return ManagedStore(
         service=service.name,
         kind=kind,
         engine=same.engine if same else kind.value,
         version=same.version if same else None,
-        allow_downtime=bool(options.get("allow-downtime", False)),
+        allow_downtime=_flag(downtime, service, f"{extension}.allow-downtime", file),
         port=PORTS[kind],
         database=database,
         user=user,
@@ -183,12 +268,12 @@ def _managed_store(service: Service, file: str) -> ManagedStore | None:
 def _options(service: Service, key: str, file: str) -> dict[str, Any] | None:
     """The extension's options: None when absent or false, {} when true."""
     value = service.extensions.get(key)
-    if value is None or value is False:
-        return None
-    if value is True:
-        return {}
-    if isinstance(value, dict) and all(k == "allow-downtime" for k in value):
+    if isinstance(value, dict) and all(k in OPTIONS for k in value):
         return value
+    if value is None or _boolean(value) is False:
+        return None
+    if _boolean(value):
+        return {}
     raise BerthError(
         f"{key} must be true, false or a mapping such as {{allow-downtime: true}}, got {value!r}",
         file=file,
@@ -198,9 +283,34 @@ def _options(service: Service, key: str, file: str) -> dict[str, Any] | None:
     )
 
 
+def _flag(value: object, service: Service, field: str, file: str) -> bool:
+    """A yes-or-no option, read strictly: a string such as "false" is not true."""
+    found = _boolean(value)
+    if found is None:
+        raise BerthError(
+            f"must be true or false, got {value!r}",
+            file=file,
+            service=service.name,
+            field=field,
+            hint=f'write {field.rpartition(".")[2]}: true or false (or "true"/"false")',
+        )
+    return found
+
+
+def _boolean(value: object) -> bool | None:
+    """True or False for a YAML boolean or the strings "true"/"false" in any case (as YAML 1.1
+    users quote them), None for anything else."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    return None
+
+
 def secret_password(value: Text | None, service: Service, key: str, file: str) -> str:
-    """A managed store's password, which must come from a stack secret (a cloud keeps it as a
-    resource input: one written in the compose file would be plain text there)."""
+    """A managed store's password, which a cloud keeps as a resource input, so always a
+    ``Secret``: a stack secret, or a written one ``seal_written_passwords`` made secret (a
+    target given a project that was not sealed refuses it rather than send plain text)."""
     if not isinstance(value, Secret):
         raise BerthError(
             f"a managed store's password must come from a stack secret; {key} is "
@@ -208,6 +318,8 @@ def secret_password(value: Text | None, service: Service, key: str, file: str) -
             file=file,
             service=service.name,
             field="environment",
-            hint=f"set {key}: ${{{key}}} and `pulumi config set --secret {key} <password>`",
+            hint=lambda terms: (
+                f"set {key}: ${{{key}}} and " + terms.how_to_set(key, "<password>", secret=True)
+            ),
         )
     return value.value

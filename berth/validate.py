@@ -13,6 +13,7 @@ from berth.graph import dependency_edges, find_cycle
 from berth.model import ComposeProject, Condition, Dependency, Service
 from berth.names import cloud_slug
 from berth.sources import Sources
+from berth.terms import Hint
 
 NEVER_STOPS = ("always", "unless-stopped")
 
@@ -63,12 +64,10 @@ def validate(project: ComposeProject, sources: Sources) -> ComposeProject:
                     file=sources.origin(name, field),
                     service=name,
                     field=field,
-                    hint=(
-                        "enable its profile in berth:profiles"
-                        if profiled
-                        else "define that service or fix the name"
-                    )
-                    + (" (or mark it required: false)" if field == "depends_on" else ""),
+                    hint=_missing_hint(
+                        _profile_of(sources, dependency.service) if profiled else None,
+                        " (or mark it required: false)" if field == "depends_on" else "",
+                    ),
                 )
             else:
                 warnings.append(
@@ -77,6 +76,15 @@ def validate(project: ComposeProject, sources: Sources) -> ComposeProject:
                 )
         services[name] = dataclasses.replace(service, depends_on=tuple(kept))
     _check_distinct_names(project, sources)
+    if not services:
+        warnings.append(
+            (
+                "every service is in a profile that is not enabled"
+                if sources.service_order()
+                else "the project has no services"
+            )
+            + ": nothing to deploy"
+        )
     checked = dataclasses.replace(project, services=services, warnings=tuple(warnings))
     if cycle := find_cycle(dependency_edges(checked)):
         raise BerthError(
@@ -111,6 +119,25 @@ def _check_distinct_names(project: ComposeProject, sources: Sources) -> None:
                 hint=f"rename one of them: {kind[:-1]} names must differ in more than case and "
                 "the characters _ . -",
             )
+
+
+def _missing_hint(profile: str | None, also: str) -> Hint:
+    """Bring a missing dependency back: enable its ``profile`` (a flag or a stack setting),
+    or define it."""
+    if profile is None:
+        return f"define that service or fix the name{also}"
+    return lambda terms: f"enable its profile: {terms.how_to_add('profiles', profile)}{also}"
+
+
+def _profile_of(sources: Sources, service: str) -> str:
+    """The first profile ``service`` is written in (``NAME`` if it is not written plainly)."""
+    for document in reversed(sources.documents):
+        services = document.get("services")
+        written = services.get(service) if isinstance(services, dict) else None
+        profiles = written.get("profiles") if isinstance(written, dict) else None
+        if isinstance(profiles, list) and profiles:
+            return str(profiles[0])
+    return "NAME"
 
 
 def _implied_by(sources: Sources, service: str, dependency: str) -> str:

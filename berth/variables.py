@@ -35,14 +35,7 @@ class Variables:
         for key in sorted(self.values):
             _check_name(key)
         for key in sorted(self.secret_keys & self.values.keys()):
-            if 0 < len(self.values[key]) < MIN_SECRET_LENGTH:
-                raise BerthError(
-                    f"the secret berth:{key} has {len(self.values[key])} character(s): too short "
-                    "to hide in job logs",
-                    hint=f"use a secret of at least {MIN_SECRET_LENGTH} characters "
-                    f"(`pulumi config set --secret {key} <value>`), or set it without --secret "
-                    "if it is not secret",
-                )
+            _check_secret(key, self.values[key])
 
     @property
     def secrets(self) -> dict[str, str]:
@@ -60,21 +53,38 @@ class Variables:
         return Sealed(env, {p: k for k, p in placeholders.items()}, dict(self.values), pattern)
 
 
+def _check_secret(key: str, value: str) -> None:
+    if 0 < len(value) < MIN_SECRET_LENGTH:
+        raise BerthError(
+            f"the secret berth:{key} has {len(value)} character(s): too short to hide in job logs",
+            hint=lambda terms: (
+                f"use a secret of at least {MIN_SECRET_LENGTH} characters "
+                f"({terms.how_to_set(key, secret=True)}), or {terms.how_to_set(key)} if it is not "
+                "secret"
+            ),
+        )
+
+
 def _check_name(key: str) -> None:
     """Refuse a key Compose would read as one of its own settings, or could not be handed."""
     if key.upper().startswith("COMPOSE_") or key in COMPOSE_OWN:
         raise BerthError(
             f"berth:{key} cannot be a compose variable: Docker Compose reads {key} for itself, "
             "so it would change how the compose files are loaded",
-            hint=f"remove it (`pulumi config rm {key}`); choose files and profiles with "
-            "berth:composeFiles and berth:profiles",
+            hint=lambda terms: (
+                f"remove it ({terms.how_to_remove(key)}); choose files and "
+                f"profiles with {terms.how_to_set('composeFiles', 'FILE')} and "
+                f"{terms.how_to_set('profiles', 'NAME')}"
+            ),
         )
     if not NAME.fullmatch(key):
         raise BerthError(
             f"berth:{key} cannot be a compose variable: a variable name has only letters, "
             "digits and _, and does not start with a digit",
-            hint=f"`pulumi config rm {key}`, then set it again under a name such as "
-            f"{re.sub(r'[^A-Za-z0-9_]', '_', key).lstrip('0123456789') or 'VALUE'}",
+            hint=lambda terms: (
+                f"{terms.how_to_remove(key)}, then set it again under a name "
+                f"such as {re.sub(r'[^A-Za-z0-9_]', '_', key).lstrip('0123456789') or 'VALUE'}"
+            ),
         )
 
 

@@ -40,6 +40,7 @@ def deploy() -> Project:
         variables=settings.variables,
         profiles=settings.profiles,
         legacy_names=True,
+        project_name=settings.project_name,
     )
     project = Project(args.compose.name, args)
     pulumi.export("services", project.endpoints)

@@ -26,6 +26,7 @@ from berth.load import load_project
 from berth.model import ComposeProject
 from berth.model import Service as ServiceModel
 from berth.settings import declared_defaults
+from berth.stores import seal_written_passwords
 from berth.variables import Variables
 from components.names import Names
 from components.pulumi_internals import flat_provider_serialization
@@ -63,13 +64,19 @@ class ProjectArgs:
         variables: Variables | None = None,
         profiles: Sequence[str] = (),
         legacy_names: bool = False,
+        project_name: str = "",
     ) -> ProjectArgs:
         """Load ``files`` for ``target`` (Pulumi.yaml's default target when None), warning
-        about every compose field the target ignores."""
+        about every compose field the target ignores; ``project_name`` is compose's ``-p``."""
         module = load_target(target or declared_defaults()["target"])
         variables = variables or Variables()
         compose = load_project(
-            list(files), variables, list(profiles), target=module.NAME, support=module.FIELD_SUPPORT
+            list(files),
+            variables,
+            list(profiles),
+            target=module.NAME,
+            support=module.FIELD_SUPPORT,
+            project_name=project_name,
         )
         for warning in compose.warnings:
             pulumi.log.warn(warning)
@@ -126,9 +133,17 @@ class Project(pulumi.ComponentResource):
         module = load_target(args.target) if isinstance(args.target, str) else args.target
         options = _options(module, args.options)
         super().__init__("berth:index:Project", name, None, opts)
-        self.compose = dataclasses.replace(args.compose, name=name)
-        """The compose project as deployed: under the Project's name."""
-        target = module.create(self.compose, TargetArgs(names, options, args.secrets), self)
+        compose = dataclasses.replace(args.compose, name=name)
+        secrets = args.secrets
+        if module.MANAGES_STORES:
+            sealed = seal_written_passwords(compose)
+            compose, secrets = sealed.project, {**secrets, **sealed.secrets}
+            for warning in sealed.warnings:
+                pulumi.log.warn(warning)
+        self.compose = compose
+        """The compose project as deployed: under the Project's name; on a target that manages
+        stores, a store's password written in plain text is a secret (``berth.stores``)."""
+        target = module.create(self.compose, TargetArgs(names, options, secrets), self)
         self.shared: Mapping[str, pulumi.Resource] = target.shared
         """The target's shared resources by role (network, cluster, load balancer, ...)."""
         self.services: dict[str, Service] = {}

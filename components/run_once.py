@@ -20,7 +20,7 @@ import re
 import time
 import uuid
 from abc import abstractmethod
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 from urllib.parse import quote, quote_plus
@@ -28,7 +28,7 @@ from urllib.parse import quote, quote_plus
 import pulumi
 from pulumi.dynamic import CreateResult, DiffResult, Resource, ResourceProvider, UpdateResult
 
-from berth.model import Secret, Service, Text
+from berth.model import Secret, Service
 from berth.variables import MIN_SECRET_LENGTH
 from components.pulumi_internals import UNKNOWN
 from components.target import JobHandle
@@ -162,19 +162,11 @@ def job_secrets(job: Service, stack_secrets: Mapping[str, str]) -> list[str]:
     wherever the job holds it, and each of those stack secrets' own value
     (``postgres://app:${DB_PASSWORD}@db/app`` gives the URL and the password)."""
     values: set[str] = set()
-    for text in _texts(job):
+    for text in job.texts():
         if isinstance(text, Secret):
             values.add(text.value)
             values.update(stack_secrets[key] for key in text.keys if key in stack_secrets)
     return sorted(value for value in values if value)
-
-
-def _texts(job: Service) -> Iterator[Text]:
-    yield from job.environment.values()
-    yield from job.command or ()
-    yield from job.entrypoint or ()
-    yield from job.healthcheck.test if job.healthcheck else ()
-    yield from (file.content for file in job.files)
 
 
 def scrub_values(props: Mapping[str, Any]) -> list[str]:

@@ -1,9 +1,10 @@
 """The small interface a deployment target implements, and how a target is found by name.
 
 A target is a package under ``providers/`` exposing ``NAME``, ``FIELD_SUPPORT``,
-``OPTION_KEYS``, ``Options`` (its typed settings), ``create(project, args, parent) -> Target``
-(which makes the shared resources), and for the offline plan ``plan_outputs(type_, inputs)``
-and ``plan_call(token, args)`` (what its resources and functions return once created).
+``OPTION_KEYS``, ``MANAGES_STORES``, ``Options`` (its typed settings),
+``create(project, args, parent) -> Target`` (which makes the shared resources), and for the
+offline plan ``plan_outputs(type_, inputs)`` and ``plan_call(token, args)`` (what its
+resources and functions return once created).
 Nothing else in Berth changes when a target is added.
 """
 
@@ -93,6 +94,9 @@ class TargetModule(Protocol):
     NAME: str
     FIELD_SUPPORT: Mapping[str, Support]
     OPTION_KEYS: frozenset[str]
+    MANAGES_STORES: bool
+    """Whether a service marked ``x-defang-postgres``/``x-defang-redis`` is the cloud's managed
+    store (its password then a secret, even one written in the compose file), not a container."""
     Options: type[Options]
 
     def create(
@@ -109,7 +113,10 @@ def load_target(name: str) -> TargetModule:
     if name not in available_targets():
         raise BerthError(
             f"unknown target {name!r}",
-            hint=f"set berth:target to one of {', '.join(available_targets())}",
+            hint=lambda terms: (
+                f"use one of {', '.join(available_targets())}, e.g. "
+                + terms.how_to_set("target", "local")
+            ),
         )
     try:
         module: ModuleType = importlib.import_module(f"providers.{name}")

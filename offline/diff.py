@@ -4,34 +4,36 @@ Both versions are planned with the real program under the mock engine (``offline
 runs when its run-once resource's own ``diff`` (the function the engine calls in ``pulumi
 preview`` and ``pulumi up``, unpickled from the resource's ``__provider`` input as the dynamic
 provider process does) says it is replaced; ``because`` then names the compose fields of the
-job that changed. Offline a built image has no digest, so the build context's content, as
-Docker sends it (``.dockerignore`` honoured), stands for it: editing an ignored file changes
-nothing, editing a file the image holds rebuilds it and re-runs every job built from it.
+job that changed. Offline a built image has no digest: what its Dockerfile takes from its build
+context stands for it (``offline.contexts``). Editing a file the image does not take changes
+nothing, editing one it takes rebuilds it and re-runs every job built from it, and where Berth
+cannot tell what it takes, such a job *may* run.
+
+The two versions are one project at one place, or the diff is refused (``offline.diff_inputs``).
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import dataclasses
 import functools
-import hashlib
 import json
 import os
-import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from berth.errors import BerthError
-from berth.model import Build, ContainerSettings, Service
+from berth.model import ComposeProject, ContainerSettings, Service
 from components.pulumi_internals import is_secret
 from components.target import load_target
+from offline.contexts import REMOTE, Rebuild, build_changes, build_digest, forget
+from offline.diff_inputs import as_deployed, refuse_another_place, refuse_the_same_files
+from offline.diff_report import ALWAYS, MAYBE, Diff, JobChange, ServiceChange
 from offline.plan import Plan, Registration, run_plan
 
 IMAGE_TYPE = "docker:index/image:Image"
 PROVIDER_KEY = "__provider"
-ALWAYS = "always"
 SHARED = ""
 """Where the resources of no service are kept (a network, one app for all services)."""
 PROJECT = "<project>"
@@ -57,55 +59,14 @@ _NOT_A_RUN = frozenset({"depends_on", "x-berth-timeout", "restart", "labels"})
 """Job fields that are settings of the run-once resource or of the graph, never a re-run."""
 
 
-# -- build contexts --------------------------------------------------------------------------
-
-
-def context_files(context: str, dockerfile: str) -> dict[str, str]:
-    """Each file Docker sends for a build of ``context`` (``.dockerignore`` honoured, the
-    Dockerfile always), relative to it, with the SHA-256 of its content and its mode."""
-    return _context_files(os.path.abspath(context), dockerfile)
-
-
-@functools.cache
-def _context_files(context: str, dockerfile: str) -> dict[str, str]:
-    from docker.utils.build import exclude_paths  # noqa: PLC0415 - only diffs hash contexts
-
-    root = Path(context)
-    if not root.is_dir():
-        return {}
-    ignore = root / ".dockerignore"
-    patterns = []
-    if ignore.is_file():
-        lines = (line.strip() for line in ignore.read_text().splitlines())
-        patterns = [line for line in lines if line and not line.startswith("#")]
-    files = {}
-    for relative in sorted(exclude_paths(str(root), patterns, dockerfile)):
-        path = root / relative
-        if path.is_file() and not path.is_symlink():
-            digest = hashlib.sha256(path.read_bytes()).hexdigest()
-            files[relative] = f"{digest} {path.stat().st_mode & 0o777:o}"
-        elif path.is_symlink():
-            files[relative] = f"-> {os.readlink(path)}"
-    return files
-
-
-def _build_digest(build: Mapping[str, Any]) -> str:
-    """The image digest offline: the context's content, the Dockerfile, args, target, platform;
-    never the image's name or tag."""
-    context = str(build.get("context") or ".")
-    dockerfile = os.path.relpath(str(build.get("dockerfile") or "Dockerfile"), context)
-    recipe = {
-        "files": context_files(context, dockerfile),
-        "dockerfile": dockerfile,
-        **{key: build.get(key) for key in ("args", "target", "platform")},
-    }
-    return hashlib.sha256(json.dumps(recipe, sort_keys=True).encode()).hexdigest()
+# -- built images ------------------------------------------------------------------------------
 
 
 def digest_outputs(
     outputs: Callable[[str, Mapping[str, Any]], dict[str, Any]],
 ) -> Callable[[str, Mapping[str, Any]], dict[str, Any]]:
-    """A target's ``plan_outputs`` whose built images' digests come from their contexts."""
+    """A target's ``plan_outputs`` whose built images' digests come from what they take from
+    their contexts (``offline.contexts``)."""
 
     def with_digests(type_: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
         build = inputs.get("build")
@@ -113,103 +74,13 @@ def digest_outputs(
             return outputs(type_, inputs)
         name = str(inputs.get("imageName") or "")
         repository = name.rsplit(":", 1)[0] if ":" in name.rsplit("/", 1)[-1] else name
-        stand_in = {"imageName": repository, "build": {"digest": _build_digest(build)}}
+        stand_in = {"imageName": repository, "build": {"digest": build_digest(build)}}
         return {**outputs(type_, stand_in), "imageName": inputs.get("imageName")}
 
     return with_digests
 
 
 # -- comparison ------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class JobChange:
-    name: str
-    runs: bool
-    because: tuple[str, ...]
-    rebuilt_from: tuple[str, ...] = ()
-    """Files of the job's build context that changed (the image is rebuilt from them)."""
-    every: bool = False
-    """The target runs it on every deployment: it has no run-once resource."""
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "runs": self.runs, "because": list(self.because)}
-
-    def sentence(self) -> str:
-        if not self.runs:
-            return "does not run"
-        if self.every:
-            return "runs: this target runs jobs on every deployment, and this is one"
-        reasons = [reason for reason in self.because if reason != "build" or not self.rebuilt_from]
-        parts = [f"{', '.join(reasons)} changed"] if reasons and reasons != [ALWAYS] else []
-        if reasons == [ALWAYS]:
-            parts.append("x-berth-run: always")
-        if self.rebuilt_from:
-            parts.append(
-                f"the image is rebuilt from a changed context ({', '.join(self.rebuilt_from)})"
-            )
-        return "runs: " + "; ".join(parts or ["its definition changed"])
-
-
-@dataclass(frozen=True)
-class ServiceChange:
-    name: str
-    change: str
-    because: tuple[str, ...]
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "change": self.change, "because": list(self.because)}
-
-
-@dataclass(frozen=True)
-class Diff:
-    target: str
-    jobs: tuple[JobChange, ...]
-    services: tuple[ServiceChange, ...]
-
-    def as_json(self) -> str:
-        document = {
-            "jobs": [job.as_dict() for job in self.jobs],
-            "services": [service.as_dict() for service in self.services],
-        }
-        return json.dumps(document, indent=2) + "\n"
-
-    def as_text(self) -> str:
-        lines = [f"Jobs ({self.target}):"]
-        lines += [f"  {job.name}: {job.sentence()}" for job in self.jobs] or ["  (none)"]
-        lines.append("Services:")
-        lines += [
-            f"  {s.name}: {s.change}" + (f" ({', '.join(s.because)})" if s.because else "")
-            for s in self.services
-        ] or ["  (none)"]
-        return "\n".join(lines) + "\n"
-
-    def as_markdown(self) -> str:
-        running = sum(job.runs for job in self.jobs)
-        lines = [
-            f"### berth diff ({self.target}): {running} of {len(self.jobs)} jobs will run",
-            "",
-            "| job | will run | why |",
-            "| --- | --- | --- |",
-        ]
-        lines += [
-            f"| `{job.name}` | {'**yes**' if job.runs else 'no'} | "
-            f"{job.sentence().removeprefix('runs: ') if job.runs else ''} |"
-            for job in self.jobs
-        ]
-        lines += ["", "| service | change | fields |", "| --- | --- | --- |"]
-        lines += [
-            f"| `{s.name}` | {s.change} | {', '.join(f'`{b}`' for b in s.because)} |"
-            for s in self.services
-        ]
-        return "\n".join(lines) + "\n"
-
-
-FORMATS: dict[str, Callable[[Diff], str]] = {
-    "text": Diff.as_text,
-    "markdown": Diff.as_markdown,
-    "json": Diff.as_json,
-}
 
 
 @dataclass(frozen=True)
@@ -223,16 +94,48 @@ class Version:
 def plan_version(
     files: Sequence[str], config: Mapping[str, str], secret_keys: Sequence[str], stack: str
 ) -> Version:
-    """Plan ``files`` with the stack ``config`` as ``pulumi up`` would run it (outputs known)."""
+    """Plan ``files`` with the stack ``config`` as ``pulumi up`` would run it (outputs known).
+
+    It runs in the version's folder, so the paths the plan writes relative to the working
+    directory (build contexts, bind mounts) read alike in both versions wherever each is
+    checked out; the model's are then anchored there, to be read from anywhere.
+    """
     target = load_target(config.get("berth:target") or "local")
-    plan = run_plan(
-        {**config, "berth:composeFiles": json.dumps(list(files))},
-        secret_keys,
-        stack=stack,
-        preview=False,
-        outputs=digest_outputs(target.plan_outputs),
-    )
-    return Version(plan, os.path.dirname(os.path.abspath(files[0])))
+    paths = [os.path.abspath(file) for file in files]
+    root = os.path.dirname(paths[0])
+    with contextlib.chdir(root):
+        plan = run_plan(
+            {**config, "berth:composeFiles": json.dumps(paths)},
+            secret_keys,
+            stack=stack,
+            preview=False,
+            outputs=digest_outputs(target.plan_outputs),
+        )
+    plan.compose = _anchored(plan.compose, root)
+    return Version(plan, root)
+
+
+def _anchored(project: ComposeProject, root: str) -> ComposeProject:
+    """``project`` with its relative build contexts and bind mounts made absolute in ``root``."""
+
+    def absolute(path: str | None) -> str | None:
+        if path is None or path.startswith(REMOTE):
+            return path
+        return os.path.normpath(os.path.join(root, path))
+
+    services = {}
+    for name, service in project.services.items():
+        build = service.build and dataclasses.replace(
+            service.build, context=absolute(service.build.context)
+        )
+        mounts = tuple(
+            dataclasses.replace(mount, source=absolute(mount.source))
+            if mount.type == "bind"
+            else mount
+            for mount in service.mounts
+        )
+        services[name] = dataclasses.replace(service, build=build, mounts=mounts)
+    return dataclasses.replace(project, services=services)
 
 
 def compare(old: Version, new: Version) -> Diff:
@@ -250,14 +153,10 @@ def compare(old: Version, new: Version) -> Diff:
             jobs.append(JobChange(job.name, deploys, (ALWAYS,) if deploys else (), every=True))
         elif before is None or not before.job:
             jobs.append(JobChange(job.name, runs, ("new job",) if runs else ()))
-        elif not runs:
-            jobs.append(JobChange(job.name, False, ()))
-        elif job.run_always:
+        elif runs and job.run_always:
             jobs.append(JobChange(job.name, True, (ALWAYS,)))
         else:
-            fields, rebuilt = _changes(before, job, old.root, new.root)
-            because = tuple(name for name in fields if name not in _NOT_A_RUN)
-            jobs.append(JobChange(job.name, True, because, rebuilt))
+            jobs.append(_job_change(before, job, runs, (old.root, new.root)))
     services = []
     for name in dict.fromkeys([*old_project.services, *new_project.services]):
         before, now = old_project.services.get(name), new_project.services.get(name)
@@ -268,6 +167,20 @@ def compare(old: Version, new: Version) -> Diff:
         else:
             services.append(_service_change(name, (before, now), (old, new), olds, news))
     return Diff(new.plan.target, tuple(jobs), tuple(services))
+
+
+def _job_change(before: Service, job: Service, replaced: bool, roots: tuple[str, str]) -> JobChange:
+    """Why a job present in both versions runs, once its run-once resource said whether it is
+    replaced: surely, for a changed compose field or a changed file its image takes; maybe,
+    when only files its image may take changed (or its context is remote, never read)."""
+    fields, rebuilt = _changes(before, job, *roots)
+    because = tuple(name for name in _because(fields, rebuilt) if name not in _NOT_A_RUN)
+    surely = rebuilt.taken or set(because) - {"build"} or "build" in fields
+    if ((rebuilt.read and replaced) or rebuilt.remote) and not surely:
+        return JobChange(job.name, MAYBE, because, (), rebuilt.read, rebuilt.unsure)
+    if not replaced:
+        return JobChange(job.name, False, ())
+    return JobChange(job.name, True, because, rebuilt.taken)
 
 
 def _service_change(
@@ -281,7 +194,7 @@ def _service_change(
     input changes force a replacement: a resource that appears or disappears is one for sure.
     A change to a resource all services share (one app for all) counts for the services whose
     compose fields changed."""
-    fields, _ = _changes(*services, versions[0].root, versions[1].root)
+    fields = _because(*_changes(*services, versions[0].root, versions[1].root))
     old, new = olds.get(name, {}), news.get(name, {})
     if old != new:
         return ServiceChange(name, "replace" if set(old) != set(new) else "update", fields)
@@ -292,14 +205,15 @@ def _service_change(
 
 def _changes(
     before: Service, now: Service, old_root: str, new_root: str
-) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """The compose fields that changed, and the build context's changed files (``build``
-    among the fields when there are any)."""
+) -> tuple[list[str], Rebuild]:
+    """The compose fields that changed, and how the image built from the context does."""
     fields = changed_fields(_relocated(before, old_root), _relocated(now, new_root))
-    rebuilt = context_changes(before.build, now.build)
-    if rebuilt and "build" not in fields:
-        fields.append("build")
-    return tuple(fields), tuple(rebuilt)
+    return fields, build_changes(before.build, now.build)
+
+
+def _because(fields: Sequence[str], rebuilt: Rebuild) -> tuple[str, ...]:
+    """The changed fields, ``build`` among them when the image may change."""
+    return (*fields, "build") if rebuilt and "build" not in fields else tuple(fields)
 
 
 def _resources(version: Version) -> dict[str, dict[str, Any]]:
@@ -317,16 +231,14 @@ def _resources(version: Version) -> dict[str, dict[str, Any]]:
 
 
 def _moved(node: Any, root: str) -> Any:
-    """``node`` with every path in ``root`` (absolute, or relative to the working directory,
-    as build contexts are) written from ``PROJECT``."""
+    """``node`` with every absolute path in ``root`` written from ``PROJECT`` (relative ones
+    are relative to ``root`` already: the version was planned there)."""
     if isinstance(node, dict):
         return {key: _moved(value, root) for key, value in node.items()}
     if isinstance(node, list):
         return [_moved(value, root) for value in node]
-    if isinstance(node, str):
-        for before in (root, os.path.relpath(root)):
-            if node == before or node.startswith(before + os.sep):
-                return PROJECT + node[len(before) :]
+    if isinstance(node, str) and (node == root or node.startswith(root + os.sep)):
+        return PROJECT + node[len(root) :]
     return node
 
 
@@ -404,36 +316,11 @@ def changed_fields(before: Service, now: Service) -> list[str]:
 
 
 def _comparable(name: str, value: Any) -> Any:
+    """Order-free lists in one order; their items still compared whole (a secret's value is
+    out of its ``repr``, not out of its equality)."""
     if name in _UNORDERED and isinstance(value, Iterable) and not isinstance(value, str):
-        return sorted(map(repr, value))
+        return sorted(value, key=repr)
     return value
-
-
-def context_changes(before: Build | None, now: Build | None) -> list[str]:
-    """Files of the build context that were added, removed or edited, as Docker sees it."""
-    if before is None or now is None:
-        return []
-    old = context_files(before.context, before.dockerfile)
-    new = context_files(now.context, now.dockerfile)
-    return sorted(path for path in old.keys() | new.keys() if old.get(path) != new.get(path))
-
-
-def read_stack_config(file: str) -> tuple[dict[str, str], list[str]]:
-    """A stack's config and its secret keys, from ``pulumi config --json --show-secrets``
-    (``-``: standard input), as ``plan_config`` gives them."""
-    try:
-        text = sys.stdin.read() if file == "-" else Path(file).read_text()
-        entries = json.loads(text)
-        if not isinstance(entries, dict):
-            raise TypeError(f"a {type(entries).__name__}, not an object")
-        config = {str(key): str(entry["value"]) for key, entry in entries.items()}
-    except (OSError, ValueError, TypeError, KeyError) as error:
-        raise BerthError(
-            f"the stack config cannot be read ({type(error).__name__}: {error})",
-            file=file,
-            hint="give the output of `pulumi config --json --show-secrets --stack <stack>`",
-        ) from None
-    return config, [key for key, entry in entries.items() if entry.get("secret")]
 
 
 def diff_files(
@@ -444,7 +331,9 @@ def diff_files(
     stack: str = "dev",
 ) -> Diff:
     """``berth diff``: ``base`` is what is deployed, ``files`` what will be."""
-    _context_files.cache_clear()  # a context may have changed since an earlier diff
-    old = plan_version(base, config, secret_keys, stack)
+    refuse_the_same_files(base, files)
+    forget()  # a context may have changed since an earlier diff
     new = plan_version(files, config, secret_keys, stack)
+    old = plan_version(base, as_deployed(base, new.plan.compose.name, config), secret_keys, stack)
+    refuse_another_place((old.plan.compose, old.root), (new.plan.compose, new.root))
     return compare(old, new)

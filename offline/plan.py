@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
+import yaml
 from google.protobuf import json_format, struct_pb2
 from pulumi.runtime import mocks, rpc
 from pulumi.runtime.proto import provider_pb2
@@ -24,7 +25,7 @@ from pulumi.runtime.stack import run_pulumi_func
 from berth.errors import BerthError
 from berth.graph import deployment_order
 from berth.model import ComposeProject
-from berth.settings import declared_defaults
+from berth.settings import PROJECT_FILE, declared_defaults
 from components.program import deploy
 from components.project import Project
 from components.pulumi_internals import UNKNOWN, forget_earlier_runs, is_secret, sync_await
@@ -81,6 +82,21 @@ class Plan:
     def _by_urn(self) -> dict[str, Registration]:
         """Built once: rebuilt per lookup, it made rendering a plan quadratic in its size."""
         return {r.urn: r for r in self.registrations}
+
+    def engine_urn(self, urn: str) -> str:
+        """The URN ``pulumi up`` gives the resource the mock engine named ``urn``: the mock puts
+        only the parent's own type before the resource's, the engine every ancestor's type
+        below the stack (``resource.NewURN``), as in ``Project$Service$Container``."""
+        resource = self._by_urn.get(urn)
+        if resource is None:
+            return urn
+        types: list[str] = []
+        ancestor: Registration | None = resource
+        while ancestor is not None:
+            types.append(ancestor.type)
+            ancestor = self._by_urn.get(ancestor.parent)
+        stack, project = urn.split("::")[:2]
+        return "::".join([stack, project, "$".join(reversed(types)), resource.name])
 
     def resources(self) -> list[Registration]:
         """Shared resources first, then each service's in deployment order, components first."""
@@ -238,6 +254,12 @@ class _Collect(logging.Handler):
         self.messages.append(record.getMessage())
 
 
+@functools.cache
+def project_name() -> str:
+    """The Pulumi project's name, as Pulumi.yaml declares it: the engine puts it in every URN."""
+    return str(yaml.safe_load(PROJECT_FILE.read_text(encoding="utf-8"))["name"])
+
+
 def plan_config(
     files: Sequence[str],
     target: str = "local",
@@ -283,7 +305,7 @@ def run_plan(
     try:
         mocks.set_mocks(
             monitor.mocks,
-            project="berth",
+            project=project_name(),
             stack=stack,
             preview=preview,
             logger=logger,

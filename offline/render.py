@@ -26,11 +26,11 @@ def as_json(plan: Plan) -> str:
         },
         "resources": [
             {
-                "urn": r.urn,
+                "urn": plan.engine_urn(r.urn),
                 "type": r.type,
                 "name": r.name,
                 "service": plan.service_of(r),
-                "dependencies": list(r.dependencies),
+                "dependencies": [plan.engine_urn(urn) for urn in r.dependencies],
                 "inputs": r.inputs,
             }
             for r in plan.resources()
@@ -49,10 +49,10 @@ def as_text(plan: Plan) -> str:
     ]
     roots = [n for n in workflow.nodes if n not in {after for _, after in workflow.edges}]
     leaves = [n for n in workflow.nodes if n not in {before for before, _ in workflow.edges}]
-    kind = {name: "job" for name in workflow.jobs} | {name: "service" for name in workflow.services}
-    lines += [f"  deployment_start -> {n} ({kind[n]})" for n in roots]
-    lines += [f"  {before} -> {after}" for before, after in workflow.edges]
-    lines += [f"  {n} -> deployment_complete" for n in leaves]
+    node = {n: f"{n} (job)" for n in workflow.jobs} | {n: n for n in workflow.services}
+    lines += [f"  deployment_start -> {node[n]}" for n in roots]
+    lines += [f"  {node[before]} -> {node[after]}" for before, after in workflow.edges]
+    lines += [f"  {node[n]} -> deployment_complete" for n in leaves]
     lines += ["", "Resources:"]
     names = {r.urn: f"{r.name} ({r.type})" for r in plan.registrations}
     for resource in plan.resources():
@@ -68,3 +68,6 @@ def as_text(plan: Plan) -> str:
 
 
 FORMATS = {"text": as_text, "mermaid": as_mermaid, "json": as_json}
+HOLDS_WARNINGS = frozenset({"text", "json"})
+"""The formats that list the plan's warnings themselves; with the others, the CLI prints them
+on stderr, so each warning is shown once either way."""

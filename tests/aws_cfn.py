@@ -206,10 +206,26 @@ def path_conditions(value: list[dict[str, Any]], ctx: Ctx) -> list[dict[str, Any
 def container_definitions(value: str, ctx: Ctx) -> list[dict[str, Any]]:
     """The ECS API's container definitions (camelCase JSON) as CloudFormation's."""
     definitions = ctx.resolve(json.loads(value))
+    for index, definition in enumerate(definitions):
+        options = definition.get("logConfiguration", {}).get("options", {})
+        if "awslogs-stream-prefix" in options:
+            stream = f"{options['awslogs-stream-prefix']}/{definition.get('name')}/{'0' * 32}"
+            if len(stream) > LOG_STREAM_NAME:
+                ctx.at(f"{index}.logConfiguration").find(
+                    "AWS-CONSTRAINT",
+                    f"the log stream '<prefix>/<container>/<task id>' has {len(stream)} "
+                    f"characters, CloudWatch Logs takes {LOG_STREAM_NAME}",
+                )
     return [
         convert(definition, CONTAINER, ctx.at(str(index)))
         for index, definition in enumerate(definitions)
     ]
+
+
+LOG_STREAM_NAME = 512
+"""CloudWatch Logs' longest log stream name; awslogs names a task's container's stream
+``<awslogs-stream-prefix>/<container name>/<task id>`` (32 hex characters), the ECS developer
+guide says."""
 
 
 _SNAPSHOT = re.compile(r"[A-Za-z](?:-?[A-Za-z0-9])*")
@@ -817,6 +833,12 @@ NAME_RULES: dict[tuple[str, str], tuple[re.Pattern[str], str]] = {
     ("AWS::ECS::Cluster", "ClusterName"): _ECS_NAME,
     ("AWS::ECS::Service", "ServiceName"): _ECS_NAME,
     ("AWS::ECS::TaskDefinition", "Family"): _ECS_NAME,
+    ("AWS::ECS::TaskDefinition", "ContainerDefinitions/*/Name"): _ECS_NAME,
+    ("AWS::ECS::TaskDefinition", "Volumes/*/Name"): _ECS_NAME,
+    ("AWS::ServiceDiscovery::PrivateDnsNamespace", "Name"): (
+        re.compile(r"(?=.{1,253}$)[A-Za-z0-9_-]{1,63}(?:\.[A-Za-z0-9_-]{1,63})*"),
+        "a domain name of labels of at most 63 characters (Route 53 hosted zone names)",
+    ),
     ("AWS::RDS::DBSubnetGroup", "DBSubnetGroupName"): (
         re.compile(r"(?!default$)[a-z0-9._ -]{1,255}"),
         "up to 255 lowercase letters, digits, periods, underscores, spaces and hyphens "
@@ -831,9 +853,12 @@ NAME_RULES: dict[tuple[str, str], tuple[re.Pattern[str], str]] = {
         "1 to 40 letters, digits and hyphens, a letter first, no '--', no hyphen last",
     ),
 }
-"""Names CloudFormation's schemas leave unconstrained, held to the constraint the service's
-API reference documents (CreateLoadBalancer, CreateTargetGroup, CreateCluster, CreateService,
-RegisterTaskDefinition, CreateDBSubnetGroup, CreateCacheSubnetGroup, CreateReplicationGroup)."""
+"""Names CloudFormation's schemas leave unconstrained (or hold to a domain name's 253
+characters only), by resource type and property path (``*``: each item of a list), held to the
+constraint the service's API reference documents (CreateLoadBalancer, CreateTargetGroup,
+CreateCluster, CreateService, RegisterTaskDefinition's family, container and volume names,
+CreatePrivateDnsNamespace, CreateDBSubnetGroup, CreateCacheSubnetGroup,
+CreateReplicationGroup)."""
 
 
 # -- the template ---------------------------------------------------------------------------
@@ -1010,13 +1035,28 @@ class _Converter:
 
     def _check_names(self) -> None:
         for logical, resource in self.resources.items():
-            for name, value in resource.get("Properties", {}).items():
-                rule = NAME_RULES.get((resource["Type"], name))
-                if rule and isinstance(value, str) and not rule[0].fullmatch(value):
-                    self.findings.append(
-                        f"AWS-NAME {logical} ({resource['Type']}).{name}: {value!r} is not "
-                        f"{rule[1]}"
-                    )
+            for (kind, path), (pattern, rule) in NAME_RULES.items():
+                if kind != resource["Type"]:
+                    continue
+                for where, value in _at_path(resource.get("Properties", {}), path.split("/")):
+                    if isinstance(value, str) and not pattern.fullmatch(value):
+                        self.findings.append(
+                            f"AWS-NAME {logical} ({kind}).{where}: {value!r} is not {rule}"
+                        )
+
+
+def _at_path(node: Any, path: Sequence[str], where: str = "") -> Iterator[tuple[str, Any]]:
+    """The values at ``path`` in ``node`` (``*``: each item of a list), with where each is."""
+    if not path:
+        yield where, node
+        return
+    step, rest = path[0], path[1:]
+    if step == "*":
+        children = list(enumerate(node)) if isinstance(node, list) else []
+    else:
+        children = [(step, node[step])] if isinstance(node, dict) and step in node else []
+    for key, child in children:
+        yield from _at_path(child, rest, f"{where}/{key}" if where else str(key))
 
 
 def _resource(kind: str, props: dict[str, Any]) -> dict[str, Any]:

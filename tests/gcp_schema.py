@@ -1589,9 +1589,12 @@ def peering_range(request: Request, find: Find) -> None:
 
 
 def secret_payload(request: Request, find: Find) -> None:
-    """secretmanager.v1.json, SecretPayload.data: "Must be no larger than 64KiB"."""
+    """secretmanager.v1.json, SecretPayload.data: "Must be no larger than 64KiB"; and not
+    empty, which addVersion refuses ("Field [payload] is required")."""
     data = request.body.get("payload", {}).get("data", "")
     size = len(base64.b64decode(data)) if data else 0
+    if size == 0:
+        find("GCP-EMPTY", "body.payload.data", "an empty payload")
     if size > 64 * 1024:
         find("GCP-SIZE", "body.payload.data", f"{size} bytes, more than 64 KiB")
 

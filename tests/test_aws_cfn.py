@@ -38,6 +38,9 @@ from tests.plans import (
     refusals,
     write_examples,
 )
+from tests.plans import (
+    ODD_NAMES as BASE_ODD_NAMES,
+)
 from tests.test_corpus import SAMPLES
 
 IGNORED: dict[str, str] = {
@@ -113,8 +116,40 @@ LONG_NAMES = {
 }
 """Names as long as real projects have, against AWS's shortest limits (IAM roles 64, load
 balancers and target groups 32)."""
+LONGEST = 500
+LONGEST_NAMES = {
+    "name": "p" * LONGEST,
+    "services": {
+        "s" * 63: {
+            "image": "nginx:1.27",
+            "ports": ["8080:80"],
+            "volumes": [f"{'v' * LONGEST}:/data"],
+            "environment": {"TOKEN": "token=${API_KEY}"},
+        },
+        "j" * LONGEST: {
+            "build": ".",
+            "restart": "no",
+            "volumes": [f"{'v' * LONGEST}:/in:ro"],
+            "environment": {"TOKEN": "token=${API_KEY}"},
+            "secrets": ["k" * LONGEST],
+        },
+        "d" * 63: {
+            "image": "postgres:16",
+            "x-defang-postgres": True,
+            "environment": {"POSTGRES_PASSWORD": "${POSTGRES_PASSWORD}"},
+        },
+        "r" * 63: {"image": "redis:7", "x-defang-redis": True},
+    },
+    "volumes": {"v" * LONGEST: {}},
+    "secrets": {"k" * LONGEST: {"environment": "API_KEY"}},
+}
+"""Names as long as compose takes (it sets no limit): a project, a job, a volume and a secret
+of 500 characters, services of 63 (the longest DNS label, which other services reach them by).
+Each AWS name made of them is cut, and ends in a hash of the whole, where it would pass AWS's
+limit: ECS families, container and volume names 255, Cloud Map's DNS labels 63, tag values
+256."""
 ODD_NAMES = {
-    "name": "shop",
+    "name": BASE_ODD_NAMES["name"],
     "services": {
         "Orders_DB": {
             "image": "postgres:16",
@@ -122,14 +157,24 @@ ODD_NAMES = {
             "environment": {"POSTGRES_PASSWORD": "${POSTGRES_PASSWORD}"},
         },
         "my_cache": {"image": "redis:7", "x-defang-redis": True},
-        "Web_front": {"image": "nginx", "ports": ["80:80"], "volumes": ["data.v:/data"]},
+        "Web_front": {
+            "image": "nginx",
+            "ports": ["80:80"],
+            "volumes": ["data.v:/data", "_scratch_:/tmp"],
+            "secrets": ["api.key_v1"],
+        },
         "job_x.y": {"image": "busybox", "restart": "no", "volumes": ["data.v:/in:ro"]},
     },
-    "volumes": {"data.v": {}},
+    "volumes": {"data.v": {}, "_scratch_": {}},
+    "secrets": {"api.key_v1": {"environment": "API_KEY"}},
 }
 """Names compose allows that AWS's names do not all take: capitals (RDS stores subnet group
 names lowercased, and Terraform refuses capitals there), underscores (ElastiCache takes
-letters, digits and hyphens) and dots."""
+letters, digits and hyphens), dots, and a project name with ``_`` and a digit first (every
+name begins with it). Compose drops dots from a project's name; a stack's name keeps them
+(``ODD_STACK``)."""
+ODD_STACK = "eu_west.prod"
+"""A stack name Pulumi takes, with ``_`` and ``.``: AWS names carry it."""
 
 
 @pytest.fixture(scope="module")
@@ -138,8 +183,7 @@ def examples(tmp_path_factory: pytest.TempPathFactory) -> Path:
     without a password, and a project of long names."""
     return write_examples(
         tmp_path_factory.mktemp("examples"),
-        {"long-names": LONG_NAMES, "odd-names": ODD_NAMES},
-        dockerfile=False,
+        {"long-names": LONG_NAMES, "longest-names": LONGEST_NAMES, "odd-names": ODD_NAMES},
     )
 
 
@@ -155,6 +199,7 @@ EXAMPLE_PLANS: dict[str, tuple[str, ...]] = {
         "compose.redis-auth.yaml",
     ),
     "long-names": ("compose.yaml",),
+    "longest-names": ("compose.yaml",),
     "odd-names": ("compose.yaml",),
 }
 """Each case: the example's folder (before a slash), and the compose files it deploys."""
@@ -166,6 +211,24 @@ def test_the_examples_resources_are_what_aws_accepts(case: str, examples: Path) 
         _, lines = findings(lambda: aws_program(list(EXAMPLE_PLANS[case]), secrets=SECRETS))
 
     assert lines == [], report(lines)
+
+
+def test_odd_names_with_an_odd_stack_name_are_what_aws_accepts(examples: Path) -> None:
+    with contextlib.chdir(examples / "odd-names"):
+        _, lines = findings(lambda: aws_program(["compose.yaml"], secrets=SECRETS, stack=ODD_STACK))
+
+    assert lines == [], report(lines)
+
+
+def test_a_runs_tags_fit_with_the_longest_names(examples: Path) -> None:
+    """RunTask's tags (256 characters a value) and startedBy (128), which no template holds:
+    Berth's run-once resource starts the job."""
+    with contextlib.chdir(examples / "longest-names"):
+        plan = aws_program(["compose.yaml"], secrets=SECRETS)
+
+    (run,) = of_type(plan, JOB)
+    assert [len(value) <= 256 for value in run.inputs["tags"].values()] == [True, True]
+    assert len(run.inputs["startedBy"]) <= 128
 
 
 # -- the corpus ---------------------------------------------------------------------------

@@ -648,3 +648,9 @@ def test_every_task_searches_the_projects_namespace(project_dir):
         assert registry.inputs["dnsConfig"]["dnsRecords"] == [{"ttl": 10, "type": "A"}]
         assert namespace.urn in registry.dependencies
         assert registry.urn in find(plan, ECS_SERVICE, registry.inputs["name"]).dependencies
+
+
+def test_a_sub_second_grace_period_is_rounded_up_not_to_an_instant_kill(project_dir, write):
+    """ECS takes whole seconds; 0.5s rounded to 0 would stop the container without a grace."""
+    write("services:\n  web:\n    image: nginx\n    stop_grace_period: 500ms\n")
+    assert main_container(aws_program(["compose.yaml"]), "web")["stopTimeout"] == 1

@@ -9,6 +9,7 @@ import pytest
 
 from tests.aws_support import TASK_DEFINITION, aws_program, containers
 from tests.plans import find, of_type
+from tests.test_cli import berth
 
 CLOUD_MAP = "aws:servicediscovery/service:Service"
 
@@ -110,6 +111,18 @@ def test_names_made_of_several_separators_keep_one_hyphen(project_dir, write):
     assert repository.inputs["name"] == "shop-dev/a-b"
 
 
+TOKEN_FILE = """
+name: shop
+services:
+  web:
+    image: nginx
+    secrets: [token]
+secrets:
+  token:
+    file: ./token.txt
+"""
+
+
 def test_an_empty_compose_secret_is_refused_at_plan_time(project_dir, write):
     """Secrets Manager refuses an empty SecretString (its model: at least 1 character)."""
     import botocore.session
@@ -121,20 +134,74 @@ def test_an_empty_compose_secret_is_refused_at_plan_time(project_dir, write):
         shape.operation_model("CreateSecret").input_shape.members["SecretString"].metadata["min"]
         == 1
     )
-    write(
-        """
-        name: shop
-        services:
-          web:
-            image: nginx
-            secrets: [token]
-        secrets:
-          token:
-            file: ./token.txt
-        """
-    )
+    write(TOKEN_FILE)
     (project_dir / "token.txt").write_text("")
     with pytest.raises(BerthError) as refused:
         aws_program(["compose.yaml"])
     assert "service 'web', field 'secrets'" in str(refused.value)
     assert "the secret 'token' is empty" in refused.value.message
+
+
+@pytest.mark.parametrize(("text", "refused"), [("x" * 65536, False), ("é" * 32769, True)])
+def test_a_compose_secret_over_secrets_managers_limit_is_refused(project_dir, write, text, refused):
+    """SecretString holds 65,536 at most (the service model; the quota says 64 KB): counted in
+    bytes, the UTF-8 a task reads (32,769 two-byte characters are 65,538)."""
+    import botocore.session
+
+    from berth.errors import BerthError
+
+    shape = botocore.session.get_session().get_service_model("secretsmanager")
+    members = shape.operation_model("CreateSecret").input_shape.members
+    assert members["SecretString"].metadata["max"] == 65536
+    write(TOKEN_FILE)
+    (project_dir / "token.txt").write_text(text, encoding="utf-8")
+    if not refused:
+        aws_program(["compose.yaml"])
+        return
+    with pytest.raises(BerthError) as error:
+        aws_program(["compose.yaml"])
+    assert (error.value.service, error.value.field) == ("web", "secrets")
+    assert "secret 'token' has 65538 bytes" in error.value.message
+    assert "at most 65536" in error.value.message
+
+
+@pytest.mark.parametrize(
+    ("text", "refused"), [("x" * 65536, False), ("é" * 32769, True)], ids=["64KiB", "over"]
+)
+def test_a_secret_variable_over_secrets_managers_limit_is_refused(
+    project_dir, write, text, refused
+):
+    """A stack secret in ``environment`` is a Secrets Manager value too, with the same 65,536
+    bytes: refused at plan time naming the service and the variable, never showing the value
+    (or it would fail half-way through ``pulumi up``)."""
+    from berth.errors import BerthError
+
+    write("name: shop\nservices:\n  web:\n    image: nginx\n    environment:\n      CERT: ${BIG}\n")
+    if not refused:
+        plan = aws_program(["compose.yaml"], secrets={"BIG": text})
+        assert [s["name"] for s in main(plan, "web")["secrets"]] == ["CERT"]
+        return
+    with pytest.raises(BerthError) as error:
+        aws_program(["compose.yaml"], secrets={"BIG": text})
+    assert (error.value.service, error.value.field) == ("web", "environment")
+    assert "the secret value of CERT has 65538 bytes" in error.value.message
+    assert "at most 65536" in error.value.message
+    assert "éé" not in str(error.value)
+
+
+def test_a_plain_environment_over_the_task_definitions_limit_is_refused(project_dir, write):
+    """ECS refuses a task definition over 65,536 bytes ("Max allowed length is '65536'
+    bytes"): a plain environment that alone passes it is refused at plan time, in one line
+    naming the service, the largest variable and the limit; one that fits is planned."""
+    write("name: shop\nservices:\n  web:\n    image: nginx\n    environment:\n      BIG: ${BIG}\n")
+    aws_program(["compose.yaml"], variables={"BIG": "x" * 60000})
+
+    compose = project_dir / "compose.yaml"
+    done = berth("plan", "-f", str(compose), "--target", "aws", "--set", f"BIG={'x' * 66000}")
+
+    assert (done.returncode, done.stdout) == (2, "")
+    (line,) = done.stderr.splitlines()
+    assert line.startswith(f"error: {compose}: service 'web', field 'environment': ")
+    assert "environment takes 66027 bytes of the ECS task definition" in line
+    assert "at most 65536 (64 KiB)" in line and "BIG (66000 bytes)" in line
+    assert "xxxx" not in line

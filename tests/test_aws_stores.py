@@ -133,7 +133,7 @@ def test_a_managed_cache_is_elasticache_with_encryption_and_its_password_as_auth
     ("environment", "secrets", "problem"),
     [
         ({}, {}, "POSTGRES_PASSWORD is not set"),
-        ({"POSTGRES_PASSWORD": "written-here"}, {}, "written in the compose file"),
+        ({"POSTGRES_PASSWORD": "short"}, {}, "not a password the managed store"),
         ({"POSTGRES_PASSWORD": "${PW}"}, {"PW": "short"}, "not a password the managed store"),
         (
             {"POSTGRES_PASSWORD": "${PW}", "POSTGRES_DB": "my-app"},
@@ -157,6 +157,23 @@ def test_credentials_rds_cannot_take_are_refused_at_plan_time(
     assert problem in refused.value.message
     assert refused.value.service == "db"
     assert "short" not in refused.value.message, "a secret's value is never shown"
+
+
+def test_allow_downtime_written_as_the_string_false_applies_nothing_at_once(project_dir, write):
+    write(
+        """
+        services:
+          db:
+            image: postgres:16
+            x-defang-postgres: {allow-downtime: "false"}
+            environment:
+              POSTGRES_PASSWORD: ${PW}
+        """
+    )
+    plan = aws_program(["compose.yaml"], secrets={"PW": "long-enough-pw"})
+
+    db = find(plan, RDS, "db-db").inputs
+    assert (db["applyImmediately"], db["allowMajorVersionUpgrade"]) == (False, False)
 
 
 def test_store_warnings_reach_the_plan(project_dir, write):
@@ -439,3 +456,33 @@ def test_cache_versions_are_the_newest_elasticache_runs_of_each_major():
             newest[(engine, version.split(".")[0])] = version
     assert newest == CACHE_VERSIONS
     assert {e: max(v, key=key) for e, v in offered.items()} == NEWEST_CACHE
+
+
+@pytest.mark.parametrize(
+    ("project", "db_subnets", "cache_subnets"),
+    [
+        ("shop", "shop-orders-db-db", "shop-my-cache-cache"),
+        ("my_shop", "my_shop-orders-db-db", "my-shop-my-cache-cache"),
+    ],
+)
+def test_a_cache_subnet_group_name_has_no_underscore_of_the_projects_name(
+    project_dir, write, project, db_subnets, cache_subnets
+):
+    """ElastiCache takes letters, digits and hyphens only; RDS takes ``_``, so its name, like
+    every name that was valid, stays as it was."""
+    write(f"""
+        name: {project}
+        services:
+          Orders_DB:
+            image: postgres:16
+            x-defang-postgres: true
+            environment: {{POSTGRES_PASSWORD: "${{POSTGRES_PASSWORD}}"}}
+          my_cache: {{image: "redis:7", x-defang-redis: true}}
+    """)
+    plan = aws_program(["compose.yaml"], secrets={"POSTGRES_PASSWORD": PASSWORD})
+
+    names = {r.type: r.name for r in plan.registrations if r.type.endswith("SubnetGroup")}
+    assert names == {
+        "aws:rds/subnetGroup:SubnetGroup": db_subnets,
+        "aws:elasticache/subnetGroup:SubnetGroup": cache_subnets,
+    }

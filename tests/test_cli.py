@@ -10,6 +10,7 @@ import subprocess
 import sys
 
 from berth.fields import ALL_FIELDS
+from offline.render import FORMATS
 from tests.conftest import ROOT
 from tests.test_graph import MIGRATE_DIAGRAM
 
@@ -48,6 +49,25 @@ def test_plan_as_json_describes_the_workflow_and_every_resource():
     assert by_name[("docker:index/container:Container", "migrate-db")]["urn"] in run["dependencies"]
 
 
+def test_plan_as_json_gives_the_urns_pulumi_up_creates():
+    """The engine puts every ancestor's type below the stack before a resource's own."""
+    done = berth("plan", "-f", MIGRATE, "--format", "json", "--stack", "prod")
+
+    assert done.returncode == 0, done.stderr
+    resources = json.loads(done.stdout)["resources"]
+    urns = {(r["type"], r["name"]): r["urn"] for r in resources}
+    assert urns[("docker:index/container:Container", "migrate-db")] == (
+        "urn:pulumi:prod::berth::berth:index:Project$berth:index:Service"
+        "$docker:index/container:Container::migrate-db"
+    )
+    assert urns[("berth:index:Project", "migrate")] == (
+        "urn:pulumi:prod::berth::berth:index:Project::migrate"
+    )
+    for resource in resources:
+        assert resource["urn"].endswith(f"{resource['type']}::{resource['name']}")
+        assert set(resource["dependencies"]) <= set(urns.values())
+
+
 def test_plan_as_mermaid_is_the_seed_diagram():
     done = berth("plan", "-f", MIGRATE, "--format", "mermaid")
 
@@ -76,7 +96,7 @@ def test_plan_as_text_shows_the_workflow_and_keeps_secrets_secret(tmp_path):
 
     assert done.returncode == 0, done.stderr
     assert "Deployment workflow:" in done.stdout
-    assert "  deployment_start -> web (service)" in done.stdout
+    assert "  deployment_start -> web" in done.stdout
     assert "  web -> deployment_complete" in done.stdout
     assert "hunter2-value" not in done.stdout + done.stderr
 
@@ -95,6 +115,74 @@ def test_a_secret_appears_only_as_secret_in_the_json_plan(tmp_path):
         r for r in json.loads(done.stdout)["resources"] if r["type"].endswith("container:Container")
     )
     assert "[secret]" in json.dumps(container["inputs"])
+
+
+def test_the_text_plan_marks_a_job_wherever_it_names_it():
+    done = berth("plan", "-f", MIGRATE)
+
+    assert done.returncode == 0, done.stderr
+    workflow = done.stdout.split("Deployment workflow:\n")[1].split("\n\n")[0].splitlines()
+    assert workflow == [
+        "  deployment_start -> db",
+        "  db -> migrate (job)",
+        "  migrate (job) -> web",
+        "  web -> deployment_complete",
+    ]
+
+
+def test_each_warning_is_shown_once(tmp_path):
+    """In the output when it lists warnings (text, json), on stderr when it cannot (mermaid)."""
+    compose = tmp_path / "compose.yaml"
+    compose.write_text("services:\n  web:\n    image: nginx\n    scale: 2\n")
+    shown = {form: berth("plan", "-f", str(compose), "--format", form) for form in FORMATS}
+
+    warning = json.loads(shown["json"].stdout)["warnings"][0]
+    assert "scale" in warning
+    assert shown["json"].stderr == ""
+    assert shown["text"].stdout.endswith(f"Warnings:\n  {warning}\n")
+    assert shown["text"].stderr == ""
+    assert shown["mermaid"].stderr == f"warning: {warning}\n"
+
+
+def test_help_is_plain_text():
+    for command in ([], ["plan"], ["diff"], ["compatibility"]):
+        done = berth(*command, "--help")
+
+        assert done.returncode == 0, done.stderr
+        assert "``" not in done.stdout
+
+
+def test_hints_speak_of_the_flags_typed(tmp_path):
+    compose = tmp_path / "compose.yaml"
+    compose.write_text("services:\n  web:\n    image: nginx\n    environment: [API_KEY]\n")
+
+    missing_file = berth("plan", "-f", "missing.yaml").stderr
+    missing_value = berth("plan", "-f", str(compose), "--set", "OTHER=1").stderr
+
+    assert missing_file == (
+        "error: missing.yaml: the compose file does not exist. "
+        "check the -f paths (relative to the current directory).\n"
+    )
+    assert "set it with `--secret API_KEY=<value>` (or `--set API_KEY=<value>`" in missing_value
+    assert "pulumi config" not in missing_value
+
+
+def test_a_python_without_berth_s_requirements_says_what_to_run_instead():
+    """``-S``: no site-packages, as with a system Python that has none of the requirements."""
+    done = subprocess.run(
+        [sys.executable, "-S", "-m", "berth", "plan", "-f", MIGRATE],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+    assert done.returncode == 1
+    assert done.stderr == (
+        f"error: pulumi is not installed in {sys.executable}: run Berth in the project's "
+        "environment, with scripts/berth (it makes .venv on first use).\n"
+    )
 
 
 def test_a_bad_compose_file_exits_2_with_one_error_line(tmp_path):

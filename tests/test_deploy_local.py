@@ -82,3 +82,25 @@ def test_a_program_folder_deploys_that_program_with_the_same_state(tmp_path):
     where = f"@ {ROOT / 'examples' / 'extend'} file://{ROOT / '.pulumi-state'}"
     assert f"pulumi install {where}" in calls
     assert f"pulumi up --stack dev --yes --skip-preview {where}" in calls
+
+
+@pytest.mark.parametrize("given", ["examples/typo", "examples/release", "compose.yaml"])
+def test_a_first_argument_that_names_no_program_is_refused(tmp_path, given):
+    """A typo, a compose example or a file: one line, before anything is created."""
+    folder = bin_with(tmp_path / "bin", "pulumi", "docker")
+
+    done = deploy_local(folder, given, "--skip-preview")
+
+    assert done.returncode == 2
+    assert done.stderr.count("\n") == 1, done.stderr
+    assert done.stderr.startswith(f"deploy-local: no Pulumi program in '{given}' (a folder with")
+    assert not (folder / "calls").exists(), "pulumi never runs"
+
+
+def test_flags_alone_go_to_pulumi_up(tmp_path):
+    folder = bin_with(tmp_path / "bin", "pulumi", "docker")
+
+    done = deploy_local(folder, "--skip-preview")
+
+    assert done.returncode == 0, done.stderr
+    assert f"pulumi up --stack dev --yes --skip-preview @ {ROOT} " in (folder / "calls").read_text()

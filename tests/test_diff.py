@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 
 from components.target import load_target
-from offline.diff import Diff, diff_files, digest_outputs
+from offline.diff import diff_files, digest_outputs
+from offline.diff_report import Diff
 from offline.plan import plan_config, run_plan
 from tests.conftest import ROOT
 from tests.plans import provider_inputs
@@ -194,15 +195,55 @@ def test_run_always_says_always(versions: tuple[Path, Path]) -> None:
     assert job(run_diff(versions)) == {"name": "migrate", "runs": True, "because": ["always"]}
 
 
-def test_a_changed_value_holding_a_secret_runs_without_printing_it(
-    versions: tuple[Path, Path],
+SECRET_JOB = """\
+services:
+  migrate:
+    image: busybox
+    environment:
+      TOKEN: v1-${DB_PASSWORD}
+    restart: "no"
+    secrets: [key]
+  web:
+    image: busybox
+    depends_on:
+      migrate:
+        condition: service_completed_successfully
+secrets:
+  key:
+    file: ./key.txt
+"""
+KEY = "key-file-content-not-printed"
+SECRET_CHANGES = {
+    "a value holding a stack secret": ("compose.yaml", "v1-", "v2-", "environment"),
+    "a secret file": ("key.txt", KEY, KEY + "-rotated", "secrets"),
+}
+
+
+@pytest.mark.parametrize(
+    ("target", "change"),
+    [(target, change) for target in TARGETS for change in SECRET_CHANGES]
+    + [("digitalocean", "a value holding a stack secret")],  # App Platform places no files
+)
+def test_a_changed_secret_of_a_job_runs_it_without_printing_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, target: str, change: str
 ) -> None:
-    edit(versions[1], "compose.yaml", "postgres://app:", "postgres://admin:")
-    diff = run_diff(versions)
-    assert job(diff) == {"name": "migrate", "runs": True, "because": ["environment"]}
+    """What ``up`` does on every target: on gcp the new value is a new Secret Manager version,
+    whose number the job's definition names (issue 21)."""
+    monkeypatch.chdir(tmp_path)
+    folders = (tmp_path / "base" / "app", tmp_path / "head" / "app")
+    for folder in folders:
+        folder.mkdir(parents=True)
+        compose = SECRET_JOB.replace("    secrets: [key]\n", "")
+        (folder / "compose.yaml").write_text(compose if target == "digitalocean" else SECRET_JOB)
+        (folder / "key.txt").write_text(KEY)
+    assert job(run_diff(folders, target))["runs"] is False
+    name, old, new, field = SECRET_CHANGES[change]
+    edit(folders[1], name, old, new)
+    diff = run_diff(folders, target)
+    assert job(diff)["runs"] is True
+    assert job(diff)["because"] == (["always"] if target == "digitalocean" else [field])
     for text in (diff.as_json(), diff.as_text(), diff.as_markdown()):
-        assert SECRET not in text
-        assert "admin" not in text
+        assert SECRET not in text and KEY not in text
 
 
 @pytest.mark.parametrize("target", ["local", "aws", "gcp"])
@@ -379,10 +420,11 @@ def test_sources_are_parsed_once_with_libyaml(
     file.write_text(COMPOSE)
     sources._parsed.cache_clear()  # earlier tests parsed the same text
     parses = []
-    real_load = yaml.load
-    monkeypatch.setattr(
-        sources.yaml, "load", lambda *a, **k: parses.append(1) or real_load(*a, **k)
-    )
+    for name in ("load", "load_all"):  # whichever the reader uses
+        real = getattr(yaml, name)
+        monkeypatch.setattr(
+            sources.yaml, name, lambda *a, real=real, **k: parses.append(1) or real(*a, **k)
+        )
     first = sources.read_sources([str(file)])
     first.documents[0]["services"].clear()  # a reader's change never reaches the next reader
     second = sources.read_sources([str(file)])

@@ -143,6 +143,24 @@ def test_a_post_deploy_job_may_follow_a_pre_deploy_job(project_dir, write):
     assert any("'cache'" in w and "services together" in w for w in plan.warnings), plan.warnings
 
 
+@pytest.mark.parametrize(
+    ("names", "rule", "other_rule"),
+    [
+        pytest.param(["a"], "at least 2", "unique", id="too-short"),
+        pytest.param(["x" * 32 + "-a", "x" * 32 + "-b"], "unique", "at least 2", id="collision"),
+    ],
+)
+def test_a_refused_component_name_names_the_rule_it_breaks(
+    project_dir, write, names, rule, other_rule
+):
+    write("services:\n" + "".join(f"  {name}: {{image: nginx}}\n" for name in names))
+
+    with pytest.raises(BerthError) as refused:
+        deploy(["compose.yaml"])
+    assert refused.value.service == names[-1]
+    assert rule in refused.value.message and other_rule not in refused.value.message
+
+
 SECRETS = """
     services:
       db:
@@ -438,3 +456,144 @@ def test_an_explicit_provider_makes_every_digitalocean_resource(project_dir, wri
     assert [i.token for i in plan.invocations if i.token.startswith("digitalocean:")] == []
     asked = [i.provider for i in plan.invocations if i.token.endswith("/terraformConfig")]
     assert asked and all(p.startswith(f"{provider.urn}::") for p in asked)
+
+
+def test_a_database_reference_is_rewritten_only_where_the_key_means_it(project_dir, write):
+    """A value equal to a database's service name is its host only in a host (or URL)
+    variable, its user only in a user variable, its database only in a database-name
+    variable, its password only in a password variable: the common ``postgres`` service,
+    user and database name each become what the key means, and stay as written elsewhere."""
+    write("""
+        services:
+          postgres:
+            image: postgres:16
+            environment:
+              POSTGRES_PASSWORD: ${DB_PASSWORD}
+          web:
+            image: nginx
+            ports: ["80:80"]
+            environment:
+              DB_USER: postgres
+              DB_NAME: postgres
+              DB_HOST: postgres
+              PGHOST: postgres
+              DB_HOSTNAME: postgres
+              DB_SERVER: postgres
+              DB_ADDR: postgres:5432
+              DATABASE_URL: postgres://postgres:${DB_PASSWORD}@postgres:5432/postgres
+              DB_PASSWORD: ${DB_PASSWORD}
+              DB_PASS: ${DB_PASSWORD}
+              APP_SECRET: ${DB_PASSWORD}
+              DB_LOGIN: ${DB_PASSWORD}
+              DB_ENGINE: postgres
+              APP_NAME: postgres
+              OWNER: postgres
+              USER_AGENT: postgres
+    """)
+    plan = deploy(["compose.yaml"], secrets={"DB_PASSWORD": "pw-9f8e7d6c"})
+
+    variables = env(component(plan, "services", "web")).items()
+    values = {key: e["value"] for key, e in variables if not key.startswith("BERTH_")}
+    assert values == {
+        "DB_USER": "${postgres.USERNAME}",
+        "DB_NAME": "${postgres.DATABASE}",
+        "DB_HOST": "${postgres.HOSTNAME}",
+        "PGHOST": "${postgres.HOSTNAME}",
+        "DB_HOSTNAME": "${postgres.HOSTNAME}",
+        "DB_SERVER": "${postgres.HOSTNAME}",
+        "DB_ADDR": "${postgres.HOSTNAME}:${postgres.PORT}",
+        "DATABASE_URL": "${postgres.DATABASE_URL}",
+        "DB_PASSWORD": "${postgres.PASSWORD}",
+        "DB_PASS": "${postgres.PASSWORD}",
+        "APP_SECRET": "${postgres.PASSWORD}",
+        "DB_LOGIN": "[secret]",
+        "DB_ENGINE": "postgres",
+        "APP_NAME": "postgres",
+        "OWNER": "postgres",
+        "USER_AGENT": "postgres",
+    }
+
+
+@pytest.mark.parametrize("marked", [False, True], ids=["dev-database", "managed-cluster"])
+def test_the_compose_files_database_user_and_name_become_app_platforms(project_dir, write, marked):
+    """``docker compose up`` logs in as POSTGRES_USER to POSTGRES_DB; App Platform's database
+    has its own user and database (a dev database's, the cluster's or the ones Berth makes),
+    so a variable that means the user or the database name and holds the compose file's is
+    bound to App Platform's; a value that is not the store's, or a key that means neither,
+    stays as written. A user from a stack secret is recognised too, and no longer secret."""
+    write(f"""
+        services:
+          db:
+            image: postgres:16
+            x-defang-postgres: {str(marked).lower()}
+            environment:
+              POSTGRES_USER: ${{APP_USER}}
+              POSTGRES_DB: shop
+              POSTGRES_PASSWORD: ${{DB_PASSWORD}}
+          web:
+            image: nginx
+            environment:
+              PGUSER: ${{APP_USER}}
+              DB_USERNAME: ${{APP_USER}}
+              SPRING_DATASOURCE_USERNAME: ${{APP_USER}}
+              MYSQL_LOGIN: ${{APP_USER}}
+              PGDATABASE: shop
+              POSTGRES_DB: shop
+              DB_DATABASE: shop
+              DATABASE_NAME: shop
+              DB_USER: postgres
+              DB_NAME: app
+              TENANT: shop
+              SHOP_OWNER: ${{APP_USER}}
+    """)
+    plan = deploy(["compose.yaml"], secrets={"APP_USER": "app", "DB_PASSWORD": "pw-1a2b3c"})
+
+    variables = env(component(plan, "workers", "web"))
+    values = {key: e["value"] for key, e in variables.items() if not key.startswith("BERTH_")}
+    assert values == {
+        "PGUSER": "${db.USERNAME}",
+        "DB_USERNAME": "${db.USERNAME}",
+        "SPRING_DATASOURCE_USERNAME": "${db.USERNAME}",
+        "MYSQL_LOGIN": "${db.USERNAME}",
+        "PGDATABASE": "${db.DATABASE}",
+        "POSTGRES_DB": "${db.DATABASE}",
+        "DB_DATABASE": "${db.DATABASE}",
+        "DATABASE_NAME": "${db.DATABASE}",
+        "DB_USER": "postgres",
+        "DB_NAME": "app",
+        "TENANT": "shop",
+        "SHOP_OWNER": "[secret]",
+    }
+    assert variables["PGUSER"]["type"] == "GENERAL"
+
+
+def test_a_user_two_databases_share_is_the_one_the_service_points_at(project_dir, write):
+    """Two postgres services, both of the image's user ``postgres``: ``DB_USER`` is the user
+    of the database the service's host or URL variable names; with nothing to tell them
+    apart it stays as written, and a warning says how to choose."""
+    write("""
+        services:
+          db:
+            image: postgres:16
+          analytics:
+            image: postgres:16
+          web:
+            image: nginx
+            environment:
+              DB_HOST: analytics
+              DB_USER: postgres
+          worker:
+            image: nginx
+            environment:
+              DB_USER: postgres
+              PGDATABASE: postgres
+    """)
+    plan = deploy(["compose.yaml"])
+
+    assert env(component(plan, "workers", "web"))["DB_USER"]["value"] == "${analytics.USERNAME}"
+    worker = env(component(plan, "workers", "worker"))
+    assert (worker["DB_USER"]["value"], worker["PGDATABASE"]["value"]) == ("postgres", "postgres")
+    ambiguous = [w for w in plan.warnings if w.startswith("service 'worker': ")]
+    assert len(ambiguous) == 2, plan.warnings
+    assert "DB_USER is the user of the databases 'db', 'analytics'" in ambiguous[0]
+    assert "$${db.USERNAME}" in ambiguous[0] and "$${db.DATABASE}" in ambiguous[1]

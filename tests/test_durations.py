@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from berth.durations import format_duration, parse_duration
+from berth.durations import format_duration, go_duration, parse_duration
 
 
 @pytest.mark.parametrize(
@@ -47,6 +47,33 @@ def test_parse_duration_refuses_what_is_not_a_duration(text):
 def test_parse_duration_refuses_other_types_and_non_finite_numbers(value):
     with pytest.raises(ValueError, match="is not a duration"):
         parse_duration(value)
+
+
+@pytest.mark.parametrize("value", [10**400, "9" * 400, "9" * 400 + "h"])
+def test_a_duration_too_long_for_a_float_is_refused_cut_short(value):
+    """A 400-digit number was an OverflowError, ``999…9h`` infinity (issue 21)."""
+    with pytest.raises(ValueError, match="is not a duration of finite length") as caught:
+        parse_duration(value)
+
+    assert "characters)" in str(caught.value)
+    assert len(str(caught.value)) < 100
+
+
+@pytest.mark.parametrize(
+    ("seconds", "text"),
+    [
+        (0, "0s"),
+        (30, "30s"),
+        (90.0, "90s"),
+        (0.5, "0.5s"),
+        (0.001, "0.001s"),
+        (1e-9, "0.000000001s"),
+        (3599996400, "3599996400s"),
+    ],
+)
+def test_go_duration_is_what_docker_parses(seconds, text):
+    """Never ``%g``'s exponents (``3.6e+09s``, ``1e-09s``), which Go's parser refuses."""
+    assert go_duration(seconds) == text
 
 
 @pytest.mark.parametrize(

@@ -576,6 +576,63 @@ def test_a_file_cloud_run_cannot_mount_is_refused_naming_it(project_dir, write):
     assert error.value.hint and "target:" in error.value.hint
 
 
+@pytest.mark.parametrize(
+    ("kind", "definition", "target", "problem"),
+    [
+        pytest.param("configs", "environment: TOKEN", "/site", "never /", id="secret-config"),
+        pytest.param("configs", "file: ./big", "/etc/site/site", "65536", id="large-config"),
+        pytest.param("secrets", "file: ./big", "/etc/site/site", "65536", id="large-secret"),
+        pytest.param("configs", 'content: ""', "/etc/site/site", "empty", id="empty-config"),
+        pytest.param("secrets", "file: ./empty", "/etc/site/site", "empty", id="empty-secret"),
+    ],
+)
+def test_a_file_gcp_cannot_keep_is_refused_under_its_own_field(
+    write, kind, definition, target, problem
+):
+    """A config is reported under configs, even one whose content is a stack secret; Secret
+    Manager, which keeps every file, holds 64 KiB, and no empty value ("Field [payload] is
+    required")."""
+    write("x" * (64 * 1024 + 1), "big")
+    write("", "empty")
+    write(f"""
+        services:
+          web:
+            image: nginx
+            ports: ["80:80"]
+            {kind}: [{{source: site, target: {target}}}]
+        {kind}:
+          site: {{{definition}}}
+    """)
+    with pytest.raises(BerthError) as error:
+        gcp(["compose.yaml"], secrets={"TOKEN": "token-0a1b"})
+    assert (error.value.service, error.value.field) == ("web", kind)
+    assert problem in error.value.message, error.value.message
+
+
+def test_a_secret_and_a_config_of_one_name_are_two_secret_manager_secrets(project_dir, write):
+    write("""
+        services:
+          web:
+            image: nginx
+            ports: ["80:80"]
+            secrets: [{source: site, target: /run/secrets/site}]
+            configs: [{source: site, target: /etc/site/site}]
+        secrets:
+          site:
+            environment: TOKEN
+        configs:
+          site:
+            content: hello
+    """)
+    plan = gcp(["compose.yaml"], secrets={"TOKEN": "token-0a1b"})
+
+    secrets = [r.name for r in plan.registrations if r.type == "gcp:secretmanager/secret:Secret"]
+    assert sorted(name.removeprefix(f"{project_dir.name}-") for name in secrets) == [
+        "web-config-site",
+        "web-file-site",
+    ]
+
+
 def test_only_workloads_that_reach_a_vm_or_a_store_use_direct_vpc_egress(project_dir, write):
     """A subnet Direct VPC egress used cannot be deleted for hours after: `pulumi destroy`
     would fail there for a project that never needed the network."""

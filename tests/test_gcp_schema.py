@@ -334,9 +334,11 @@ CLOUD_RUN_JOB: dict[str, Any] = {
          "GCP-TYPE"),
         (JOB, CLOUD_RUN_JOB | {"template": {**CLOUD_RUN_JOB["template"], "template": {
             **CLOUD_RUN_JOB["template"]["template"], "timeout": "10m"}}}, "GCP-TYPE"),
+        ("gcp:secretmanager/secretVersion:SecretVersion",
+         {"secret": "projects/berth-plan/secrets/shop-web-file-c", "secretData": ""}, "GCP-EMPTY"),
     ],
     ids=["capital-in-name", "name-of-50", "unknown-enum", "unspecified-enum",
-         "string-for-boolean", "label-key", "int32-overflow", "duration"],
+         "string-for-boolean", "label-key", "int32-overflow", "duration", "empty-secret"],
 )  # fmt: skip
 def test_what_google_refuses_is_found(type_: str, inputs: dict[str, Any], rule: str) -> None:
     lines = findings_of(type_, inputs)

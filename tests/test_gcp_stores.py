@@ -292,9 +292,9 @@ def test_a_valkey_cache_runs_on_memorystore_for_redis_with_a_warning(project_dir
     [
         ("image: postgres:16", {}, "POSTGRES_PASSWORD is not set"),
         (
-            "image: postgres:16\n    environment: {POSTGRES_PASSWORD: written-here}",
+            "image: postgres:16\n    environment: {POSTGRES_PASSWORD: short}",
             {},
-            "written in the compose file",
+            "not a password Berth gives",
         ),
         (
             "image: postgres:16\n    environment: {POSTGRES_PASSWORD: '${PW}'}",
@@ -327,13 +327,25 @@ def test_what_cloud_sql_cannot_take_is_refused_before_anything_is_created(
     assert "short" not in refused.value.message, "a secret's value is never shown"
 
 
-def test_a_plain_text_redis_password_is_refused(project_dir, write):
+def test_a_written_redis_password_is_swapped_for_the_auth_string_as_a_stack_secret_is(
+    project_dir, write
+):
+    written = "written-here-long"
     write(
         "services:\n  cache:\n    image: redis:7\n    x-defang-redis: true\n"
-        "    environment: {REDIS_PASSWORD: written-here-long}\n"
+        f"    environment: {{REDIS_PASSWORD: {written}}}\n"
+        "  worker:\n    image: acme/worker\n"
+        f"    environment: {{REDIS_URL: 'redis://:{written}@cache:6379/0'}}\n"
     )
-    with pytest.raises(BerthError, match="written in the compose file"):
-        gcp(["compose.yaml"])
+    plan = gcp(["compose.yaml"])
+
+    cache = find(plan, REDIS, "cache-cache").inputs
+    assert cache["authEnabled"] is True
+    host = private_ip(cache["labels"])
+    data = secret_data(plan, "worker", "REDIS_URL")
+    assert data["value"] == f"redis://:plan-auth-string@{host}:6379/0"
+    assert any("REDIS_PASSWORD is in plain text" in w for w in plan.warnings)
+    assert_never_plain(plan, written, "plan-auth-string")
 
 
 @pytest.mark.parametrize(

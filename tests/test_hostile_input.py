@@ -6,6 +6,7 @@ thing. The plan runs as a subprocess with a deadline, as a user (or an attacker)
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -184,7 +185,37 @@ def test_every_missing_stack_value_is_reported_at_once_with_its_command(tmp_path
 
     assert "API_KEY, DB_PASSWORD, QUEUE_TOKEN have no value" in line
     for key in ("API_KEY", "DB_PASSWORD", "QUEUE_TOKEN"):
-        assert f"`pulumi config set --secret {key} <value>`" in line
+        assert f"`--secret {key}=<value>`" in line, "the CLI's hint names its flag"
+
+
+@pytest.mark.parametrize(
+    ("target", "compose", "warning"),
+    [
+        *(
+            pytest.param(target, "services: {}\n", "the project has no services", id=target)
+            for target in ("local", "aws", "gcp", "digitalocean")
+        ),
+        pytest.param(
+            "digitalocean", "name: quiet\n", "the project has no services", id="no-services-key"
+        ),
+        pytest.param(
+            "digitalocean",
+            SERVICE + "    profiles: [debug]\n",
+            "every service is in a profile that is not enabled",
+            id="all-in-profiles",
+        ),
+    ],
+)
+def test_a_project_with_nothing_to_deploy_plans_nothing_at_once(tmp_path, target, compose, warning):
+    """Every target plans its shared resources at most, and says why nothing is deployed."""
+    (tmp_path / "compose.yaml").write_text(compose)
+
+    done = plan(tmp_path, "--target", target, "--format", "json")  # a hang fails at DEADLINE
+
+    assert done.returncode == 0, done.stderr[-2000:]
+    planned = json.loads(done.stdout)
+    assert planned["warnings"] == [f"{warning}: nothing to deploy"]
+    assert [r["name"] for r in planned["resources"] if r["service"]] == []
 
 
 FAKE_COMPOSE = """\

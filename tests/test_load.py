@@ -328,8 +328,8 @@ def test_healthcheck_forms_and_durations(load):
             image: g
             healthcheck:
               test: ["CMD", "true"]
-              interval: 100ns
-              timeout: 250us
+              interval: 1ms
+              timeout: 1500us
         """
     )
     services = project.services
@@ -347,8 +347,8 @@ def test_healthcheck_forms_and_durations(load):
     assert services["disabled"].healthcheck is None
     assert services["none"].healthcheck is None
     assert services["absent"].healthcheck is None
-    assert services["tiny"].healthcheck.interval == pytest.approx(1e-7)
-    assert services["tiny"].healthcheck.timeout == pytest.approx(0.00025)
+    assert services["tiny"].healthcheck.interval == pytest.approx(0.001)
+    assert services["tiny"].healthcheck.timeout == pytest.approx(0.0015)
 
 
 def test_a_bad_healthcheck_duration_names_service_and_field(load):
@@ -358,7 +358,11 @@ def test_a_bad_healthcheck_duration_names_service_and_field(load):
         "      interval: soon\n",
     )
 
-    assert (error.file, error.service, error.field) == ("compose.yaml", "web", "healthcheck")
+    assert (error.file, error.service, error.field) == (
+        "compose.yaml",
+        "web",
+        "healthcheck.interval",
+    )
     assert 'invalid duration "soon"' in error.message
     assert error.hint and "1m30s" in error.hint
 
@@ -399,7 +403,7 @@ def test_a_bad_memory_size_names_service_and_field(load):
         load, "services:\n  web:\n    image: a\n    deploy: {resources: {limits: {memory: lots}}}\n"
     )
 
-    assert (error.service, error.field) == ("web", "deploy")
+    assert (error.service, error.field) == ("web", "deploy.resources.limits.memory")
     assert "invalid size: 'lots'" in error.message
     assert error.hint and "512M" in error.hint
 
@@ -911,10 +915,28 @@ def test_compose_secrets_and_configs_become_files(load, write):
     assert project.services["web"].files == (
         FileMount("api_key", "/run/secrets/api_key", Secret("from-a-file\n", ("secrets.api_key",))),
         FileMount("db_password", "/etc/db/password", Secret("hunter2", ("DB_PASSWORD",)), 0o400),
-        FileMount("inline", "/inline", "greeting=hello"),
-        FileMount("nginx", "/etc/nginx/nginx.conf", "[settings]\n"),
+        FileMount("inline", "/inline", "greeting=hello", kind="configs"),
+        FileMount("nginx", "/etc/nginx/nginx.conf", "[settings]\n", kind="configs"),
     )
     assert "hunter2" not in repr(project)
+
+
+def test_an_empty_config_is_an_empty_file(load):
+    """Compose drops ``content: ""`` from its output (leaving a config of no source, which it
+    refuses when written): an empty file, not the project folder as a path."""
+    project = load(
+        """
+        services:
+          web:
+            image: nginx
+            configs: [empty]
+        configs:
+          empty:
+            content: ""
+        """
+    )
+
+    assert project.services["web"].files == (FileMount("empty", "/empty", "", kind="configs"),)
 
 
 def test_a_secret_from_an_unset_variable_says_how_to_set_it(load):
@@ -1069,8 +1091,9 @@ def test_a_missing_compose_binary_says_how_to_install_it(write, project_dir, mon
     ("spec", "field", "problem"),
     [
         ("ports: [{target: 70000}]", "ports", "70000 is not a port number"),
-        ("cpus: .nan", "deploy.resources.limits.cpus", "is not a number of CPUs"),
-        ("cpus: 5000", "deploy.resources.limits.cpus", "is not a number of CPUs"),
+        ("cpus: .nan", "cpus", "is not a number of CPUs"),
+        ("cpus: 5000", "cpus", "is not a number of CPUs"),
+        ("deploy: {resources: {limits: {cpus: '5000'}}}", "deploy.resources.limits.cpus", "CPUs"),
         ("deploy: {replicas: 100000}", "deploy.replicas", "is not a number of replicas"),
     ],
 )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pulumi
@@ -9,7 +10,7 @@ import pulumi_docker as docker
 import pytest
 
 from berth.errors import BerthError
-from berth.names import cloud_slug
+from berth.names import cloud_slug, shortened
 from offline.plan import plan_config, run_plan
 from providers.gcp.names import cloud_name
 from tests.conftest import refused
@@ -79,3 +80,17 @@ def test_the_offline_plan_refuses_a_duplicate_urn_as_the_engine_does(project_dir
     assert "duplicate resource URN" in duplicate.value.message
     assert "docker:index/network:Network::web-network" in duplicate.value.message
     assert duplicate.value.service == "web"
+
+
+@pytest.mark.parametrize("limit", [30, 63, 255])
+def test_a_name_is_shortened_only_beyond_its_limit_and_always_alike(limit):
+    """A name within its limit never changes (a deployed stack keeps it); a longer one fits,
+    keeps its start without a separator last, and ends in a hash of the whole."""
+    within = "p" * limit
+    beyond = [f"{'p' * (limit - 10)}-/{tail}" for tail in ("a" * 20, "b" * 20)]
+
+    assert shortened(within, limit) == within
+    cut = [shortened(name, limit) for name in beyond]
+    assert all(len(name) <= limit and name.startswith("p" * (limit - 10)) for name in cut)
+    assert all(re.fullmatch(r"p+-[0-9a-f]{8}", name) for name in cut), cut
+    assert cut[0] != cut[1] and cut == [shortened(name, limit) for name in beyond]

@@ -13,7 +13,9 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 
+import pulumi_docker as docker
 import pytest
+from pulumi import ResourceOptions
 
 from components.project import Project, ProjectArgs
 from offline.plan import Plan, Registration, plan_config, run_plan
@@ -100,7 +102,10 @@ def test_two_projects_of_one_compose_file_live_in_one_program(target: str) -> No
     def program() -> Project:
         files = [str(ROOT / "examples/release/compose.yaml")]
         blue = Project("blue", ProjectArgs.from_files(files, target))
-        Project("green", ProjectArgs.from_files(files, target))
+        # Locally, green runs on a Docker engine of its own: on blue's, both would publish host
+        # port 80, which is refused (tests/test_local_host_ports.py).
+        engine = [docker.Provider("green", host="ssh://green.example")] if target == "local" else []
+        Project("green", ProjectArgs.from_files(files, target), ResourceOptions(providers=engine))
         return blue
 
     plan = _plan(CASES["release"], target, program)

@@ -60,7 +60,7 @@ def test_a_jobs_log_tail_is_a_secret_output_when_the_job_holds_secrets(project_d
     runs = [
         r
         for r in plan.registrations
-        if r.type.startswith("pulumi-python:dynamic/") and r.name == "migrate-run"
+        if r.type.startswith("pulumi-python:dynamic/") and r.name == "shop-migrate-run"
     ]
     if not runs:
         pytest.skip(f"{target} runs jobs inside another resource, with no log tail of its own")

@@ -5,7 +5,9 @@ from __future__ import annotations
 import pytest
 
 from berth.errors import BerthError
+from berth.load import load_project
 from berth.settings import StackSettings, declared_defaults
+from berth.terms import SETTING_FLAGS, Terms
 
 
 def test_defaults_with_an_empty_config():
@@ -37,12 +39,31 @@ def test_compose_files_as_a_json_list_or_a_single_string(raw, files):
 
 
 @pytest.mark.parametrize("raw", ['{"a": 1}', "[1, 2]", '["ok", null]', "42"])
-def test_a_malformed_compose_files_setting_is_refused_with_an_example(raw):
+@pytest.mark.parametrize(
+    ("key", "example"), [("composeFiles", "compose.yaml"), ("profiles", "debug")]
+)
+def test_a_malformed_list_setting_is_refused_with_its_shape_and_an_example(raw, key, example):
+    """A number or an object where a list belongs: the key, the shape and a command that sets it
+    (issue 21), never ``string indices must be integers``."""
     with pytest.raises(BerthError) as caught:
-        StackSettings.from_config({"berth:composeFiles": raw})
+        StackSettings.from_config({f"berth:{key}": raw})
 
-    assert f"berth:composeFiles must be a list of strings, got {raw!r}" in caught.value.message
-    assert '`pulumi config set --path "composeFiles[0]" compose.yaml`' in caught.value.message
+    assert (
+        f'berth:{key} must be a JSON list of strings such as ["{example}"], got {raw!r}'
+        in caught.value.message
+    )
+    assert f'`pulumi config set --path "{key}[0]" {example}`' in caught.value.message
+    assert caught.value.hint_in(Terms.FLAGS) == f"set it with `{SETTING_FLAGS[key]} {example}`"
+
+
+def test_a_huge_list_setting_is_shown_cut_short():
+    with pytest.raises(BerthError) as caught:
+        StackSettings.from_config({"berth:profiles": "9" * 400})
+
+    assert "(400 characters)" in caught.value.message
+    assert len(caught.value.message) < 300
+    beyond_json = "9" * 5000  # past Python's 4300 digits json.loads raises ValueError
+    assert StackSettings.from_config({"berth:profiles": beyond_json}).profiles == (beyond_json,)
 
 
 def test_target_and_profiles():
@@ -136,3 +157,22 @@ def test_the_default_target_is_pulumi_yamls():
     assert available_targets()[0] == declared_defaults()["target"] == "local"
     assert StackSettings.from_config({}).target == "local"
     assert StackSettings.from_config({}).compose_files == ("compose.yaml",)
+
+
+def test_a_project_name_is_compose_s_minus_p(tmp_path):
+    """``berth:projectName`` names the project whatever its folder, as ``docker compose -p``."""
+    (tmp_path / "compose.yaml").write_text("services:\n  app:\n    image: nginx\n")
+    settings = StackSettings.from_config({"berth:projectName": "shop"})
+    files = [str(tmp_path / "compose.yaml")]
+
+    assert load_project(files, project_name=settings.project_name).name == "shop"
+    assert load_project(files).name == tmp_path.name.lower()
+
+
+@pytest.mark.parametrize("name", ["Shop", "my shop", "-shop", "shop!"])
+def test_a_project_name_compose_refuses_is_one_line_with_the_rule(name):
+    with pytest.raises(BerthError) as raised:
+        StackSettings.from_config({"berth:projectName": name})
+
+    assert "is not a compose project name: lowercase letters, digits" in raised.value.message
+    assert raised.value.hint_in(Terms.FLAGS) == "`--set projectName=my-app`"

@@ -51,6 +51,53 @@ def test_a_file_that_is_a_list_is_refused(write):
     assert caught.value.hint == "start it with services:"
 
 
+MULTI_DOCUMENT = """\
+services:
+  web:
+    image: nginx
+    environment: {A: "1"}
+---
+services:
+  web:
+    image: nginx:1.27
+    environment: {B: "2"}
+  worker:
+    image: busybox
+"""
+
+
+def test_documents_separated_by_dashes_are_merged_as_compose_merges_them(load):
+    """Compose reads every ``---`` document of a file and merges them like override files;
+    Berth once called the second a syntax error at its indentation (issue 21)."""
+    project = load(MULTI_DOCUMENT)
+
+    assert list(project.services) == ["web", "worker"]
+    assert project.services["web"].image == "nginx:1.27"
+    assert project.services["web"].environment == {"A": "1", "B": "2"}
+
+
+@pytest.mark.parametrize(
+    ("second", "what", "hint"),
+    [
+        ("", "empty", "remove the --- that starts it"),
+        ("- web\n", "a list", "make each document a mapping of top-level keys such as services"),
+    ],
+    ids=["trailing-dashes", "a-list"],
+)
+def test_a_document_that_is_no_mapping_among_several_is_named(write, second, what, hint):
+    """Compose says only "top-level object must be a mapping", naming no file or document."""
+    file = write("services:\n  web:\n    image: nginx\n---\n" + second)
+
+    with pytest.raises(BerthError) as caught:
+        read_sources([file])
+
+    assert caught.value.file == "compose.yaml"
+    assert f"YAML document 2 of 2 (documents are separated by ---) is {what}" in (
+        caught.value.message
+    )
+    assert caught.value.hint == hint
+
+
 def test_missing_file_names_it_and_points_at_the_stack_config(project_dir):
     with pytest.raises(BerthError) as caught:
         read_sources(["nowhere/compose.yaml"])

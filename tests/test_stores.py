@@ -6,7 +6,15 @@ import pytest
 
 from berth.errors import BerthError
 from berth.model import Secret
-from berth.stores import ImageStore, StoreKind, image_store, managed_stores, store_warnings
+from berth.stores import (
+    ImageStore,
+    StoreKind,
+    image_store,
+    managed_stores,
+    seal_written_passwords,
+    secret_password,
+    store_warnings,
+)
 
 
 @pytest.mark.parametrize(
@@ -142,3 +150,84 @@ def test_markings_that_cannot_be_a_store_are_refused(load, text, problem):
     assert error.file == "compose.yaml"
     assert error.service == "db"
     assert error.hint
+
+
+@pytest.mark.parametrize(
+    ("written", "allowed"),
+    [("true", True), ("false", False), ('"false"', False), ('"TRUE"', True), ("'False'", False)],
+)
+def test_allow_downtime_is_a_boolean_or_the_string_true_or_false(load, written, allowed):
+    project = load(
+        f"services:\n  db:\n    image: postgres\n    x-defang-postgres:\n"
+        f"      allow-downtime: {written}\n"
+    )
+
+    assert managed_stores(project)["db"].allow_downtime is allowed
+
+
+@pytest.mark.parametrize("written", ['"yes"', "1", '"0"', '""', "[true]", '"false "'])
+def test_any_other_allow_downtime_is_refused_in_one_line(load, written):
+    project = load(
+        f"services:\n  db:\n    image: postgres\n    x-defang-redis:\n"
+        f"      allow-downtime: {written}\n"
+    )
+
+    with pytest.raises(BerthError) as caught:
+        managed_stores(project)
+
+    error = caught.value
+    assert (error.service, error.field) == ("db", "x-defang-redis.allow-downtime")
+    assert "must be true or false, got" in error.message
+    assert 'allow-downtime: true or false (or "true"/"false")' in error.message
+    assert "\n" not in error.message
+
+
+@pytest.mark.parametrize(("written", "store"), [('"true"', True), ('"False"', False)])
+def test_a_marking_may_be_the_string_true_or_false(load, written, store):
+    project = load(f"services:\n  db:\n    image: postgres\n    x-defang-postgres: {written}\n")
+
+    assert ("db" in managed_stores(project)) is store
+
+
+def test_a_stores_published_ports_are_warned_about(load):
+    project = load(
+        """
+        services:
+          db:
+            image: postgres:16
+            x-defang-postgres: true
+            ports: ["5432:5432", "127.0.0.1:15432:5432"]
+          cache:
+            image: redis:7
+            x-defang-redis: true
+            ports: ["6379"]
+          web:
+            image: nginx
+            ports: ["80:80"]
+        """
+    )
+
+    assert store_warnings(project) == [
+        "service 'db': ports 5432:5432, 15432:5432 are not published: a managed postgres is "
+        "private to the project, reached by its services and jobs as db:5432; to query it, run "
+        "a job of the project (e.g. a psql command), or use the local target, where the "
+        "container publishes them",
+        "service 'cache': ports 6379 are not published: a managed redis is private to the "
+        "project, reached by its services and jobs as cache:6379; to query it, run a job of the "
+        "project (e.g. a redis-cli command), or use the local target, where the container "
+        "publishes them",
+    ]
+
+
+def test_a_target_never_takes_a_password_in_plain_text(load):
+    project = load(
+        "services:\n  db:\n    image: postgres\n    x-defang-postgres: true\n"
+        "    environment: {POSTGRES_PASSWORD: written-here}\n"
+    )
+    service = project.services["db"]
+
+    with pytest.raises(BerthError, match="POSTGRES_PASSWORD is written in the compose file"):
+        secret_password(managed_stores(project)["db"].password, service, "POSTGRES_PASSWORD", "f")
+    sealed = seal_written_passwords(project).project
+    password = managed_stores(sealed)["db"].password
+    assert secret_password(password, service, "POSTGRES_PASSWORD", "f") == "written-here"

@@ -12,6 +12,7 @@ import pulumi
 
 from berth.fields import Support, ignored, refused, supported
 from berth.model import ComposeProject
+from berth.stores import MANAGED_NOTE
 from components.run_once import OFFLINE_RESULT
 from providers.aws.options import AwsOptions
 
@@ -19,6 +20,7 @@ if TYPE_CHECKING:
     from components.target import Target, TargetArgs
 
 NAME = "aws"
+MANAGES_STORES = True
 OPTION_KEYS: frozenset[str] = frozenset(
     {
         "awsVpcId",
@@ -117,11 +119,12 @@ FIELD_SUPPORT: dict[str, Support] = {
     "x-defang-postgres": supported(
         "RDS for PostgreSQL in private subnets: version from the image tag, size from "
         "deploy.resources, encrypted, protected; a major upgrade only with allow-downtime; "
-        "still reached as <service>:5432"
+        f"still reached as <service>:5432; {MANAGED_NOTE}"
     ),
     "x-defang-redis": supported(
         "ElastiCache (Valkey or Redis OSS) in private subnets, encrypted; with REDIS_PASSWORD "
-        "as AUTH token, TLS only (rediss://); still reached as <service>:6379"
+        "as AUTH token, TLS only (rediss://); still reached as <service>:6379; "
+        + MANAGED_NOTE
     ),
     **dict.fromkeys(
         (

@@ -7,6 +7,8 @@ Secret values never appear here; secrets travel as Secrets Manager ARNs (``value
 
 from __future__ import annotations
 
+import json
+import math
 import re
 import shlex
 from collections.abc import Callable, Mapping, Sequence
@@ -15,7 +17,17 @@ from typing import Any
 import pulumi
 
 from berth.errors import BerthError
-from berth.model import ContainerSettings, FileMount, Healthcheck, Secret, Service, Text
+from berth.model import (
+    ContainerSettings,
+    FileMount,
+    Healthcheck,
+    Secret,
+    Service,
+    Text,
+    held_secrets,
+)
+from berth.names import shortened
+from providers.aws.names import CONTAINER_NAME
 
 Warn = Callable[[str], None]
 
@@ -36,11 +48,15 @@ HEALTH_LIMITS = {
 """What ECS accepts for each container health check setting (ECS API, HealthCheck)."""
 COMPOSE_HEALTH_DEFAULTS = {"interval": 30, "timeout": 30, "retries": 3, "startPeriod": 0}
 """Docker's defaults, so a compose health check behaves the same on ECS (ECS's own differ)."""
+TASK_DEFINITION = 65536
+"""Bytes a task definition holds at most, all its containers together (RegisterTaskDefinition:
+"Max allowed length is '65536' bytes", awsdocs/amazon-ecs-developer-guide#149)."""
 
 
 def ecs_name(name: str) -> str:
-    """A container or volume name as ECS allows it: letters, digits, hyphens, underscores."""
-    return re.sub(r"[^A-Za-z0-9_-]", "-", name)
+    """A container or volume name as ECS allows it: letters, digits, hyphens, underscores,
+    short enough for the container's log stream (``CONTAINER_NAME``)."""
+    return shortened(re.sub(r"[^A-Za-z0-9_-]", "-", name), CONTAINER_NAME)
 
 
 def service_container(
@@ -57,15 +73,17 @@ def service_container(
 ) -> dict[str, Any]:
     """The essential container of ``service``'s task; it starts once ``init`` succeeded.
     ``secrets`` are environment variables filled from Secrets Manager, by ARN."""
+    environment = [
+        {"name": key, "value": value}
+        for key, value in sorted(service.environment.items())
+        if isinstance(value, str)
+    ]
+    _check_environment_size(service, file, environment)
     definition: dict[str, Any] = {
         "name": ecs_name(service.name),
         "image": image,
         "essential": True,
-        "environment": [
-            {"name": key, "value": value}
-            for key, value in sorted(service.environment.items())
-            if isinstance(value, str)
-        ],
+        "environment": environment,
         "secrets": [{"name": name, "valueFrom": secrets[name]} for name in sorted(secrets)],
         "portMappings": port_mappings(service),
         "mountPoints": list(mount_points),
@@ -142,8 +160,9 @@ def log_configuration(
 
 
 def port_mappings(service: Service) -> list[dict[str, Any]]:
-    """Every container port; awsvpc tasks expose them on the task's own address."""
-    ports = {(p.target, p.protocol) for p in service.ports}
+    """Every tcp and udp container port: the protocols a mapping takes. An sctp port needs
+    none, as an awsvpc task's own address reaches every port of it."""
+    ports = {(p.target, p.protocol) for p in service.ports if p.protocol in ("tcp", "udp")}
     ports |= {(port, "tcp") for port in service.expose}
     return [{"containerPort": port, "protocol": protocol} for port, protocol in sorted(ports)]
 
@@ -241,11 +260,35 @@ def linux_settings(settings: ContainerSettings, warn: Warn) -> dict[str, Any]:
         soft, hard = settings.ulimits["nofile"]
         result["ulimits"] = [{"name": "nofile", "softLimit": soft, "hardLimit": hard}]
     if settings.stop_grace_period is not None:
-        seconds = round(settings.stop_grace_period)
+        seconds = math.ceil(settings.stop_grace_period)
         result["stopTimeout"] = min(seconds, MAX_STOP_TIMEOUT)
         if seconds > MAX_STOP_TIMEOUT:
             warn(f"stop_grace_period {seconds}s shortened to Fargate's maximum, 120s")
     return result
+
+
+def _check_environment_size(service: Service, file: str, environment: list[dict[str, str]]) -> None:
+    """Refused at plan time rather than by RegisterTaskDefinition half-way through ``pulumi
+    up``: the plain environment alone, as compact JSON, is less than ECS counts, so a refusal
+    here is certain (one just under the limit may still fail with the rest of the task)."""
+    size = _json_size(environment)
+    if size <= TASK_DEFINITION:
+        return
+    largest = max(environment, key=lambda variable: len(variable["value"].encode()))
+    raise BerthError(
+        f"environment takes {size} bytes of the ECS task definition, which holds at most "
+        f"{TASK_DEFINITION} (64 KiB) in all; the largest variable is {largest['name']} "
+        f"({len(largest['value'].encode())} bytes)",
+        file=file,
+        service=service.name,
+        field="environment",
+        hint="pass large values as stack secrets or compose secrets (Secrets Manager holds "
+        "each, up to 64 KiB; the task definition only its ARN), or build them into the image",
+    )
+
+
+def _json_size(value: object) -> int:
+    return len(json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode())
 
 
 def _without_empty(definition: dict[str, Any]) -> dict[str, Any]:
@@ -255,10 +298,10 @@ def _without_empty(definition: dict[str, Any]) -> dict[str, Any]:
 
 def _plain(service: Service, file: str, field: str, values: Sequence[Text]) -> list[str]:
     """Command arguments, which ECS stores in plain text: a secret among them is refused."""
-    if any(isinstance(value, Secret) for value in values):
+    if held := held_secrets(values):
         raise BerthError(
-            "a secret cannot go into a command on aws: ECS stores the task definition's "
-            "command in plain text",
+            f"a secret ({held}) cannot go into a command on aws: ECS stores the task "
+            "definition's command in plain text",
             file=file,
             service=service.name,
             field=field,

@@ -19,9 +19,11 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from berth.names import shortened
 from components.names import Names, fitted
 from providers.aws.account import Account
 from providers.aws.images import EcrRepository
+from providers.aws.names import TAG_VALUE
 
 PULL = ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"]
 CACHE_FILL = ["ecr:BatchImportUpstreamImage", "ecr:CreateRepository"]
@@ -80,9 +82,11 @@ def create_roles(
     team's, another region's); the execution role may pull from each."""
     opts = pulumi.ResourceOptions(parent=parent)
     trust = ecs_tasks_trust(account)
-    execution = aws.iam.Role(names("execution"), assume_role_policy=trust, opts=opts)
+    execution = aws.iam.Role(
+        fitted(names("execution"), ROLE_NAME_LIMIT), assume_role_policy=trust, opts=opts
+    )
     policy = aws.iam.RolePolicy(
-        names("execution"),
+        fitted(names("execution"), POLICY_NAME_LIMIT),
         role=execution.id,
         policy=pulumi.Output.json_dumps(
             policy_document(
@@ -114,7 +118,7 @@ def create_roles(
         workload: aws.iam.Role(
             fitted(names(workload, "task"), ROLE_NAME_LIMIT),
             assume_role_policy=trust,
-            tags={"berth:stack": prefix, "berth:service": workload},
+            tags={"berth:stack": prefix, "berth:service": shortened(workload, TAG_VALUE)},
             opts=pulumi.ResourceOptions.merge(opts, names.aliased(f"{workload}-task")),
         )
         for workload in workloads

@@ -21,11 +21,12 @@ import pulumi_aws as aws
 import pulumi_docker as docker
 
 from berth.model import Build, Service
-from berth.names import cloud_slug
+from berth.names import cloud_slug, shortened
 from components.images import build_image
 from components.names import Names
 from providers.aws.account import Account
 from providers.aws.cleanup import CachedRepositories
+from providers.aws.names import ECR_REPOSITORY
 
 DEFAULT_PLATFORM = "linux/amd64"
 """Fargate's default architecture: images are built for it unless compose names a platform."""
@@ -124,7 +125,7 @@ class Images:
         opts = pulumi.ResourceOptions(parent=parent)
         repository = aws.ecr.Repository(
             self.names(service.name, "repo"),
-            name=f"{self.prefix}/{cloud_slug(service.name)}",
+            name=shortened(f"{self.prefix}/{cloud_slug(service.name)}", ECR_REPOSITORY),
             force_delete=True,
             image_scanning_configuration=aws.ecr.RepositoryImageScanningConfigurationArgs(
                 scan_on_push=True

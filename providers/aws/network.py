@@ -13,7 +13,9 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
-from components.names import Names
+from berth.names import shortened
+from components.names import Names, fitted
+from providers.aws.names import SECURITY_GROUP_DESCRIPTION, SECURITY_GROUP_NAME, name_tag
 from providers.aws.options import AwsOptions
 
 VPC_CIDR = "10.0.0.0/16"
@@ -58,18 +60,18 @@ def create_network(
         cidr_block=VPC_CIDR,
         enable_dns_support=True,
         enable_dns_hostnames=True,
-        tags={"Name": name},
+        tags=name_tag(name),
         opts=opts,
     )
     zones = aws.get_availability_zones_output(
         state="available", region=region, opts=pulumi.InvokeOptions(parent=parent)
     )
-    gateway = aws.ec2.InternetGateway(names("igw"), vpc_id=vpc.id, tags={"Name": name}, opts=opts)
+    gateway = aws.ec2.InternetGateway(names("igw"), vpc_id=vpc.id, tags=name_tag(name), opts=opts)
     routes = aws.ec2.RouteTable(
         names("public"),
         vpc_id=vpc.id,
         routes=[aws.ec2.RouteTableRouteArgs(cidr_block="0.0.0.0/0", gateway_id=gateway.id)],
-        tags={"Name": f"{name}-public"},
+        tags=name_tag(f"{name}-public"),
         opts=opts,
     )
     subnets: list[pulumi.Input[str]] = []
@@ -81,7 +83,7 @@ def create_network(
             cidr_block=f"10.0.{index}.0/24",
             availability_zone=zones.names[index],
             map_public_ip_on_launch=True,
-            tags={"Name": f"{name}-public-{zone}"},
+            tags=name_tag(f"{name}-public-{zone}"),
             opts=opts,
         )
         association = aws.ec2.RouteTableAssociation(
@@ -92,7 +94,7 @@ def create_network(
     private_subnets = []
     if private:
         table = aws.ec2.RouteTable(
-            names("private"), vpc_id=vpc.id, tags={"Name": f"{name}-private"}, opts=opts
+            names("private"), vpc_id=vpc.id, tags=name_tag(f"{name}-private"), opts=opts
         )
         for index, zone in enumerate(ZONES):
             subnet = aws.ec2.Subnet(
@@ -100,7 +102,7 @@ def create_network(
                 vpc_id=vpc.id,
                 cidr_block=f"10.0.{PRIVATE_BLOCK + index}.0/24",
                 availability_zone=zones.names[index],
-                tags={"Name": f"{name}-private-{zone}"},
+                tags=name_tag(f"{name}-private-{zone}"),
                 opts=opts,
             )
             aws.ec2.RouteTableAssociation(
@@ -132,9 +134,11 @@ def create_security_groups(
     listeners = sorted(set(listener_ports))
     if listeners:
         balancer = aws.ec2.SecurityGroup(
-            names("lb"),
+            fitted(names("lb"), SECURITY_GROUP_NAME),
             vpc_id=network.vpc_id,
-            description=f"Berth {name}: the load balancer, open on its listener ports",
+            description=_description(
+                f"Berth {name}: the load balancer, open on its listener ports"
+            ),
             ingress=[tcp_ingress(port, **ANYWHERE) for port in listeners],
             egress=[_out_anywhere()],
             opts=opts,
@@ -145,9 +149,11 @@ def create_security_groups(
         else []
     )
     tasks = aws.ec2.SecurityGroup(
-        names("tasks"),
+        fitted(names("tasks"), SECURITY_GROUP_NAME),
         vpc_id=network.vpc_id,
-        description=f"Berth {name}: the tasks of the project, open to each other and the balancer",
+        description=_description(
+            f"Berth {name}: the tasks of the project, open to each other and the balancer"
+        ),
         ingress=[
             aws.ec2.SecurityGroupIngressArgs(protocol="-1", from_port=0, to_port=0, self=True),
             *from_balancer,
@@ -163,12 +169,18 @@ def nfs_security_group(
 ) -> aws.ec2.SecurityGroup:
     """The file system's mount targets, reachable over NFS from the project's tasks only."""
     return aws.ec2.SecurityGroup(
-        names("efs"),
+        fitted(names("efs"), SECURITY_GROUP_NAME),
         vpc_id=network.vpc_id,
-        description=f"Berth {names.project}: the file system, open over NFS to the tasks",
+        description=_description(
+            f"Berth {names.project}: the file system, open over NFS to the tasks"
+        ),
         ingress=[tcp_ingress(2049, security_groups=[tasks.id])],
         opts=pulumi.ResourceOptions(parent=parent),
     )
+
+
+def _description(text: str) -> str:
+    return shortened(text, SECURITY_GROUP_DESCRIPTION)
 
 
 def tcp_ingress(

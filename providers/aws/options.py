@@ -6,7 +6,8 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from berth.errors import BerthError
+from berth.errors import BerthError, shown_value
+from berth.quantities import MAX_COUNT
 from berth.settings import option_bool, option_int, option_text
 
 LOG_RETENTION_DAYS = (
@@ -40,9 +41,12 @@ class AwsOptions:
             vpc_id=option_text(raw, "awsVpcId") or None,
             subnet_ids=_strings(raw, "awsSubnetIds"),
             assign_public_ip=option_bool(raw, "awsAssignPublicIp"),
-            log_retention_days=option_int(raw, "awsLogRetentionDays"),
+            log_retention_days=option_int(
+                raw, "awsLogRetentionDays", LOG_RETENTION_DAYS[0], LOG_RETENTION_DAYS[-1]
+            ),
             certificate_arn=option_text(raw, "awsCertificateArn") or None,
-            ecr_keep_images=option_int(raw, "awsEcrKeepImages"),
+            # ECR's lifecycle countNumber: "positive integers", no top documented; an int32
+            ecr_keep_images=option_int(raw, "awsEcrKeepImages", 1, MAX_COUNT),
             throwaway_stores=option_bool(raw, "awsThrowawayStores"),
         )
         options._check()
@@ -58,21 +62,22 @@ class AwsOptions:
             raise BerthError(
                 "berth:awsAssignPublicIp is false, but the VPC Berth creates has no NAT gateway: "
                 "tasks could not pull their images",
-                hint="remove awsAssignPublicIp, or deploy into your own VPC (awsVpcId) with a NAT",
+                hint=lambda terms: (
+                    f"remove it ({terms.how_to_remove('awsAssignPublicIp')}), or "
+                    "deploy into your own VPC with a NAT gateway (awsVpcId and awsSubnetIds)"
+                ),
             )
         if self.log_retention_days not in LOG_RETENTION_DAYS:
             raise BerthError(
                 f"berth:awsLogRetentionDays {self.log_retention_days} is not a CloudWatch period",
-                hint=f"use one of {', '.join(map(str, LOG_RETENTION_DAYS))}",
-            )
-        if self.ecr_keep_images < 1:
-            raise BerthError(
-                "berth:awsEcrKeepImages must keep at least one image",
-                hint="e.g. `pulumi config set awsEcrKeepImages 10`",
+                hint=lambda terms: (
+                    f"use one of {', '.join(map(str, LOG_RETENTION_DAYS))}, "
+                    f"e.g. {terms.how_to_set('awsLogRetentionDays', '30')}"
+                ),
             )
         if self.certificate_arn and not self.certificate_arn.startswith("arn:"):
             raise BerthError(
-                f"berth:awsCertificateArn {self.certificate_arn!r} is not an ARN",
+                f"berth:awsCertificateArn {shown_value(self.certificate_arn)} is not an ARN",
                 hint="use the ARN of an ACM certificate in the stack's region",
             )
 
@@ -89,8 +94,8 @@ def _strings(raw: Mapping[str, str], key: str) -> tuple[str, ...]:
             value = None
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise BerthError(
-                f"berth:{key} must be a list of strings, got {text!r}",
-                hint=f'e.g. `pulumi config set --path "{key}[0]" subnet-0123`',
+                f"berth:{key} must be a list of strings, got {shown_value(text)}",
+                hint=lambda terms: f"e.g. {terms.how_to_set_list(key, 'subnet-0123')}",
             )
         return tuple(value)
     return tuple(part.strip() for part in text.split(",") if part.strip())

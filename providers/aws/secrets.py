@@ -16,8 +16,13 @@ import pulumi_aws as aws
 
 from berth.errors import BerthError
 from berth.model import FileMount, Secret, Service, Text
+from berth.names import shortened
 from components.names import Names
 from providers.aws.containers import FILE_ENV_PREFIX, FILES_DIR
+from providers.aws.names import SECRET_NAME
+
+SECRET_STRING = 65536
+"""Bytes a Secrets Manager value holds at most (CreateSecret's SecretString; 64 KB quota)."""
 
 
 @dataclass(frozen=True)
@@ -65,10 +70,12 @@ class SecretStore:
 
     def environment(self, service: Service, parent: pulumi.Resource) -> dict[str, SecretInput]:
         """Secret environment values, each from Secrets Manager."""
+        secrets = {k: v for k, v in sorted(service.environment.items()) if isinstance(v, Secret)}
+        for key, value in secrets.items():
+            self._check_size(len(value.value.encode()), f"the secret value of {key}", service)
         return {
             key: SecretInput(self._store(value, f"{service.name}-env-{key}", parent), value.value)
-            for key, value in sorted(service.environment.items())
-            if isinstance(value, Secret)
+            for key, value in secrets.items()
         }
 
     def files(
@@ -87,19 +94,35 @@ class SecretStore:
                     field="secrets",
                     hint=f"remove its target (it defaults to {FILES_DIR}/{file.name})",
                 )
+            self._check_size(file.size, f"the secret {file.name!r}", service, file.kind)
             value = file.content.value if isinstance(file.content, Secret) else file.content
-            if not value:
-                raise BerthError(
-                    f"the secret {file.name!r} is empty; Secrets Manager, where aws keeps it, "
-                    "stores no empty value",
-                    file=self.file,
-                    service=service.name,
-                    field="secrets",
-                    hint="give the secret's file or variable a value, or remove the secret",
-                )
             stored = self._store(file.content, f"{service.name}-file-{file.name}", parent)
             files[f"{FILE_ENV_PREFIX}{index}"] = (file, SecretInput(stored, value))
         return files
+
+    def _check_size(
+        self, size: int, what: str, service: Service, field: str = "environment"
+    ) -> None:
+        """Refused at plan time rather than by Secrets Manager half-way through ``pulumi up``:
+        a SecretString holds 1 to 65,536 bytes. ``what`` names the value, never shows it."""
+        if 0 < size <= SECRET_STRING:
+            return
+        empty = size == 0
+        raise BerthError(
+            f"{what} "
+            + (
+                "is empty; Secrets Manager, where aws keeps it, stores no empty value"
+                if empty
+                else f"has {size} bytes: Secrets Manager, where aws keeps it, holds at most "
+                f"{SECRET_STRING} (64 KiB)"
+            ),
+            file=self.file,
+            service=service.name,
+            field=field,
+            hint="give the secret's file or variable a value, or remove the secret"
+            if empty
+            else "make it smaller, or build it into the image as a file",
+        )
 
     def key(self, key: str) -> StoredSecret:
         """The stack secret ``key``, stored once for every service that uses it."""
@@ -129,7 +152,7 @@ class SecretStore:
             opts = pulumi.ResourceOptions.merge(opts, self.names.aliased(name))
         secret = aws.secretsmanager.Secret(
             self.names(name),
-            name=f"berth/{self.prefix}/{name}",
+            name=shortened(f"berth/{self.prefix}/{name}", SECRET_NAME),
             recovery_window_in_days=0,
             opts=opts,
         )

@@ -26,8 +26,9 @@ from berth.model import ComposeProject, Secret, Service, Text
 from berth.names import cloud_slug
 from berth.sizing import GIB, Request
 from berth.stores import ManagedStore, StoreKind, secret_password
-from components.names import Names
+from components.names import Names, fitted
 from providers.aws.discovery import dns_service
+from providers.aws.names import SECURITY_GROUP_NAME, SUBNET_GROUP_NAME, hyphenated
 from providers.aws.network import Network, tcp_ingress
 from providers.aws.upgrades import StoreVersion
 
@@ -97,7 +98,7 @@ def store_resources(
     role: ``workload`` (the store) and ``dns_record`` exist only once the store is available,
     so they are what a dependent waits on."""
     security_group = aws.ec2.SecurityGroup(
-        settings.names(service.name, "store"),
+        fitted(settings.names(service.name, "store"), SECURITY_GROUP_NAME),
         vpc_id=settings.network.vpc_id,
         description=f"Berth {settings.prefix}: {service.name}, open to the tasks of the project",
         ingress=[tcp_ingress(store.port, security_groups=[settings.tasks.id])],
@@ -292,12 +293,18 @@ def _secret(value: Text | None, service: Service, file: str, key: str) -> pulumi
     password = secret_password(value, service, key, file)
     allowed, rule = _PASSWORD_RULES[key]
     if not allowed.fullmatch(password):
+        # the stack secret it came from (written passwords' keys have a dot), else the key
+        stack = [k for k in value.keys if "." not in k] if isinstance(value, Secret) else []
+        variable = stack[0] if len(stack) == 1 else key
         raise BerthError(
             f"{key} is not a password the managed store accepts (its value is not shown)",
             file=file,
             service=service.name,
             field="environment",
-            hint=f"set another value with `pulumi config set --secret`: {rule}",
+            hint=lambda terms: (
+                f"set another value with {terms.how_to_set(variable, '<password>', secret=True)}"
+                f": {rule}"
+            ),
         )
     return pulumi.Output.secret(password)
 
@@ -327,9 +334,12 @@ def _private_subnets(
 ) -> SubnetGroup:
     """The project's private subnets, as the subnet group RDS or ElastiCache places a store in;
     its autonamed name from the service's slug: RDS takes no capitals there, ElastiCache no
-    underscores or dots."""
+    underscores or dots (in the project's name either)."""
+    name = settings.names(cloud_slug(service.name), suffix)
+    if kind is aws.elasticache.SubnetGroup:
+        name = hyphenated(name)
     return kind(
-        settings.names(cloud_slug(service.name), suffix),
+        fitted(name, SUBNET_GROUP_NAME),
         subnet_ids=settings.network.private_subnet_ids,
         description=f"Berth {settings.prefix}: {service.name}, private subnets",
         opts=pulumi.ResourceOptions(parent=opts.parent),

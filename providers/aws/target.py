@@ -18,8 +18,9 @@ import pulumi_aws as aws
 
 from berth.errors import BerthError
 from berth.model import ComposeProject, Service
-from berth.names import cloud_slug
+from berth.names import cloud_slug, shortened
 from berth.stores import managed_stores, store_warnings
+from components.names import fitted
 from components.run_once import job_secrets
 from components.target import JobHandle, ServiceHandle, TargetArgs
 from providers.aws.account import current_account
@@ -37,6 +38,7 @@ from providers.aws.ingress import (
     ingress_ports,
     listener_ports,
 )
+from providers.aws.names import DNS_LABEL, ECS_NAME, TAG_VALUE
 from providers.aws.network import create_network, create_security_groups
 from providers.aws.options import AwsOptions
 from providers.aws.readiness import READY_TIMEOUT, EcsServiceReady
@@ -61,7 +63,7 @@ class AwsTarget:
         self.names = args.names
         self.file = project.files[0]
         self.options: AwsOptions = args.options
-        self.prefix = cloud_slug(f"{project.name}-{pulumi.get_stack()}")
+        self.prefix = shortened(cloud_slug(f"{project.name}-{pulumi.get_stack()}"), DNS_LABEL)
         """AWS object names carry the stack, so several stacks share one account."""
         self.secret_values = args.secrets
         _check_project(project, self.file)
@@ -73,7 +75,7 @@ class AwsTarget:
         opts = pulumi.ResourceOptions(parent=parent)
         self.account = current_account(parent)
         self.region = self.account.region
-        self.cluster = aws.ecs.Cluster(names("cluster"), opts=opts)
+        self.cluster = aws.ecs.Cluster(fitted(names("cluster"), ECS_NAME), opts=opts)
         self.network = create_network(
             names, self.options, self.region, parent, private=bool(self.stores)
         )
@@ -218,7 +220,7 @@ class AwsTarget:
         stateful = any(m.type == "volume" and m.source for m in service.mounts)
         start_period = service.healthcheck.start_period if service.healthcheck else None
         workload = aws.ecs.Service(
-            self.names(service.name),
+            fitted(self.names(service.name), ECS_NAME),
             cluster=self.cluster.arn,
             task_definition=task.definition.arn,
             desired_count=1 if service.replicas is None else service.replicas,
@@ -298,7 +300,7 @@ class AwsTarget:
                 "region": self.region,
                 "identity": self.account.identity,
                 "startedBy": self._started_by(job),
-                "tags": {"berth:stack": self.prefix, "berth:job": job.name},
+                "tags": {"berth:stack": self.prefix, "berth:job": shortened(job.name, TAG_VALUE)},
                 "cluster": self.cluster.arn,
                 "taskDefinition": task.definition.arn,
                 "container": task.container,

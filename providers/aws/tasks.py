@@ -16,6 +16,7 @@ import pulumi
 import pulumi_aws as aws
 
 from berth.model import Secret, Service
+from berth.names import shortened
 from components.names import Names
 from providers.aws.containers import (
     ecs_name,
@@ -27,6 +28,7 @@ from providers.aws.containers import (
 )
 from providers.aws.iam import Roles
 from providers.aws.images import DEFAULT_PLATFORM, Images
+from providers.aws.names import ECS_NAME
 from providers.aws.secrets import SecretInput, SecretStore
 from providers.aws.sizing import task_size
 from providers.aws.volumes import FileSystem, task_mounts
@@ -128,7 +130,7 @@ def create_task(shared: TaskShared, service: Service, parent: pulumi.Resource) -
     size = task_size(service, shared.file)
     definition = aws.ecs.TaskDefinition(
         shared.names(service.name),
-        family=f"{shared.prefix}-{container}",
+        family=shortened(f"{shared.prefix}-{container}", ECS_NAME),
         container_definitions=rendered,
         cpu=str(size.cpu),
         memory=str(size.memory),

@@ -19,9 +19,11 @@ import pulumi_aws as aws
 
 from berth.errors import BerthError
 from berth.model import Service
+from berth.names import shortened
 from components.names import Names, fitted
 from providers.aws.containers import FILES_DIR, FILES_VOLUME, ecs_name
 from providers.aws.iam import POLICY_NAME_LIMIT
+from providers.aws.names import ACCESS_POINT_PATH, name_tag
 from providers.aws.network import Network, nfs_security_group
 
 READ = ["elasticfilesystem:ClientMount", "elasticfilesystem:ClientRootAccess"]
@@ -32,6 +34,8 @@ INLINE_POLICIES_LIMIT = 10_240
 MAX_VOLUMES_PER_ROLE = 80
 """An access point's ARN takes about 100 characters in the grant (90 and quotes, in the
 longest partition and region): 80 of them, and the rest of the policy, stay within the limit."""
+CREATION_TOKEN = 64
+"""EFS CreateFileSystem's creation token, which pulumi-aws makes of the resource's name."""
 
 
 class FileSystem:
@@ -53,7 +57,10 @@ class FileSystem:
         opts = pulumi.ResourceOptions(parent=parent)
         kept = pulumi.ResourceOptions(parent=parent, protect=True)
         self.file_system = aws.efs.FileSystem(
-            names("efs"), encrypted=True, tags={"Name": f"berth-{names.project}"}, opts=kept
+            fitted(names("efs"), CREATION_TOKEN),
+            encrypted=True,
+            tags=name_tag(f"berth-{names.project}"),
+            opts=kept,
         )
         security_group = nfs_security_group(names, network, tasks, parent)
         self.mount_targets = [
@@ -71,14 +78,14 @@ class FileSystem:
                 names(volume),
                 file_system_id=self.file_system.id,
                 root_directory=aws.efs.AccessPointRootDirectoryArgs(
-                    path=f"/{volume}",
+                    path=f"/{shortened(volume, ACCESS_POINT_PATH - 1)}",
                     # Docker gives a new volume the owner of the image's directory; EFS cannot,
                     # so the root is open to the project's containers whatever their user.
                     creation_info=aws.efs.AccessPointRootDirectoryCreationInfoArgs(
                         owner_uid=0, owner_gid=0, permissions="777"
                     ),
                 ),
-                tags={"Name": f"berth-{names(volume)}"},
+                tags=name_tag(f"berth-{names(volume)}"),
                 opts=kept,
             )
             for volume in sorted(mounts)
@@ -205,7 +212,7 @@ def task_mounts(
                     "readOnly": mount.read_only,
                 }
             )
-    for index, target in enumerate(sorted(scratch | set(service.container.tmpfs))):
+    for index, target in enumerate(sorted(scratch | set(service.container.tmpfs_options))):
         name = f"scratch-{index}"
         volumes.append(aws.ecs.TaskDefinitionVolumeArgs(name=name))
         mount_points.append({"sourceVolume": name, "containerPath": target, "readOnly": False})

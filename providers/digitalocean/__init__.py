@@ -14,12 +14,14 @@ import pulumi
 
 from berth.fields import Support, ignored, refused, supported
 from berth.model import ComposeProject
+from berth.stores import MANAGED_NOTE
 from providers.digitalocean.options import KEYS, DigitalOceanOptions
 
 if TYPE_CHECKING:
     from components.target import Target, TargetArgs
 
 NAME = "digitalocean"
+MANAGES_STORES = True
 OPTION_KEYS: frozenset[str] = KEYS
 
 _ONE_APP = "one app: components reach each other by component name on their internal ports"
@@ -36,9 +38,9 @@ FIELD_SUPPORT: dict[str, Support] = {
     "command": supported("with entrypoint, the run command; a secret in it is refused"),
     "entrypoint": supported("with command, the run command; a secret in it is refused"),
     "environment": supported(
-        "stack secrets as SECRET variables; a database's URL, host or password as its "
-        "bindable variables (${db.DATABASE_URL}); a name other than letters, digits and _ "
-        "(discovery.type) refused"
+        "stack secrets as SECRET variables; a database's URL, host, user, database name or "
+        "password as its bindable variables (${db.DATABASE_URL}, ${db.USERNAME}); a name "
+        "other than letters, digits and _ (discovery.type) refused"
     ),
     "ports": supported(
         "the first published HTTP port on the app's URL (the next ones at /<name>); other TCP "
@@ -90,13 +92,13 @@ FIELD_SUPPORT: dict[str, Support] = {
         "berth:digitaloceanDatabaseSize, one node) attached to the app, open to it only, "
         "protected unless berth:digitaloceanThrowawayStores; POSTGRES_DB and POSTGRES_USER made "
         "in it; a URL of it in environment becomes ${<name>.DATABASE_URL}; allow-downtime has "
-        "no effect (unmarked: an App Platform dev database)"
+        f"no effect (unmarked: an App Platform dev database); {MANAGED_NOTE}"
     ),
     "x-defang-redis": supported(
         "a managed Valkey cluster, as for any redis or valkey image (App Platform has no dev "
         "Redis): version 8 unless a valkey tag says otherwise, berth:digitaloceanDatabaseSize, "
         "one node, open to the app only, protected unless berth:digitaloceanThrowawayStores; "
-        "a URL of it in environment becomes ${<name>.DATABASE_URL}"
+        f"a URL of it in environment becomes ${{<name>.DATABASE_URL}}; {MANAGED_NOTE}"
     ),
 }
 

@@ -16,7 +16,7 @@ from enum import StrEnum
 from berth.errors import BerthError
 from berth.model import ComposeProject, Service, Text
 from berth.ports import not_http
-from berth.stores import EXTENSIONS, StoreKind, image_store, managed_stores
+from berth.stores import EXTENSIONS, StoreKind, image_store, managed_stores, unpublished_ports
 
 
 class Kind(StrEnum):
@@ -83,11 +83,18 @@ def layout(project: ComposeProject) -> Layout:
     names: dict[str, str] = {}
     for service in project.services.values():
         name = component_name(service.name)
-        if not _NAME.fullmatch(name) or name in names:
+        if not _NAME.fullmatch(name):
             raise BerthError(
-                f"App Platform component names are unique, lowercase, 2 to 32 letters, digits "
-                f"and dashes; {service.name!r} gives {name!r}"
-                + (f", as {names[name]!r} does" if name in names else ""),
+                f"App Platform component names have at least 2 letters, digits or dashes; "
+                f"{service.name!r} gives {name!r}",
+                file=file,
+                service=service.name,
+                hint="rename the service",
+            )
+        if name in names:
+            raise BerthError(
+                f"App Platform component names are unique; {service.name!r} gives {name!r}, "
+                f"as {names[name]!r} does",
                 file=file,
                 service=service.name,
                 hint="rename the service",
@@ -140,6 +147,7 @@ def _databases(project: ComposeProject, warnings: list[str]) -> dict[str, Databa
                 f"service '{name}': an App Platform dev database (postgres); mark it "
                 "x-defang-postgres: true for a managed cluster"
             )
+        warnings += unpublished_ports(project.services[name], store.kind)
         databases[name] = Database(
             engine="PG" if postgres else "VALKEY",
             version=store.version if postgres or store.engine == "valkey" else None,

@@ -7,10 +7,10 @@ read by pulumi-digitalocean, never by Berth.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from berth.errors import BerthError
+from berth.errors import BerthError, shown_value
 from berth.settings import declared_defaults, option_bool, option_text
 
 REGION = "digitaloceanRegion"
@@ -71,7 +71,22 @@ REGISTRY_TIERS: dict[str, int | None] = {
 }
 """DigitalOcean Container Registry plans and the repositories each holds (None: unlimited);
 starter also holds only 500 MiB, with no extra storage, basic 5 GiB, professional 100 GiB."""
-_SLUG = re.compile(r"[a-z0-9][a-z0-9-]*[a-z0-9]")
+INSTANCE_SIZES = (
+    "apps-s-1vcpu-0.5gb", "apps-s-1vcpu-1gb-fixed", "apps-s-1vcpu-1gb", "apps-s-1vcpu-2gb",
+    "apps-s-2vcpu-4gb", "apps-d-1vcpu-0.5gb", "apps-d-1vcpu-1gb", "apps-d-1vcpu-2gb",
+    "apps-d-1vcpu-4gb", "apps-d-2vcpu-4gb", "apps-d-2vcpu-8gb", "apps-d-4vcpu-8gb",
+    "apps-d-4vcpu-16gb", "apps-d-8vcpu-32gb",
+)  # fmt: skip
+"""App Platform's instance sizes (its API, ``instance_size_slug``); it still takes the
+deprecated ones of its legacy plans (``LEGACY_INSTANCE_SIZES``)."""
+LEGACY_INSTANCE_SIZES = (
+    "basic-xxs", "basic-xs", "basic-s", "basic-m", "professional-xs", "professional-s",
+    "professional-m", "professional-1l", "professional-l", "professional-xl",
+)  # fmt: skip
+_REGISTRY_NAME = re.compile(r"[a-z0-9-]{1,63}")
+"""A container registry's name (DigitalOcean API, POST /v2/registry: ``name``)."""
+_DATABASE_SIZE = re.compile(r"[a-z0-9][a-z0-9_-]*[a-z0-9]")
+"""A database node size slug, such as db-s-1vcpu-1gb or so1_5-2vcpu-16gb."""
 
 
 @dataclass(frozen=True)
@@ -100,45 +115,85 @@ class DigitalOceanOptions:
 
     @classmethod
     def parse(cls, options: Mapping[str, str]) -> DigitalOceanOptions:
-        defaults = declared_defaults()
-        region = option_text(options, REGION)
-        if region not in DATACENTERS:
-            raise BerthError(
-                f"berth:{REGION} must be an App Platform region, got {region!r}",
-                hint=f"one of {', '.join(sorted(DATACENTERS))}, e.g. "
-                f"`pulumi config set {REGION} {defaults[REGION]}`",
-            )
-        values = {
-            key: option_text(options, key) for key in (INSTANCE_SIZE, REGISTRY, DATABASE_SIZE)
-        }
-        for key, value in values.items():
-            if value and not _SLUG.fullmatch(value):
-                raise BerthError(
-                    f"berth:{key} must be a DigitalOcean slug (lowercase letters, digits and "
-                    f"dashes), got {value!r}",
-                    hint=f"`pulumi config set {key} {defaults[key] or 'name'}`",
-                )
-        registry_region = option_text(options, REGISTRY_REGION) or NEAREST_REGISTRY[region]
-        if registry_region not in REGISTRY_REGIONS:
-            raise BerthError(
-                f"berth:{REGISTRY_REGION} must be a container registry region, got "
-                f"{registry_region!r}",
-                hint=f"one of {', '.join(REGISTRY_REGIONS)}, or leave it empty for the one "
-                f"nearest the app ({NEAREST_REGISTRY[region]} for {region})",
-            )
-        tier = option_text(options, REGISTRY_TIER)
-        if tier and tier not in REGISTRY_TIERS:
-            raise BerthError(
-                f"berth:{REGISTRY_TIER} must be a container registry plan, got {tier!r}",
-                hint=f"one of {', '.join(REGISTRY_TIERS)}, or leave it empty for the smallest "
-                "that holds the project's images",
-            )
+        region = _one_of(options, REGION, sorted(DATACENTERS), "an App Platform region")
+        nearest = NEAREST_REGISTRY[region]
         return cls(
             region=region,
-            instance_size=values[INSTANCE_SIZE],
-            registry=values[REGISTRY],
-            database_size=values[DATABASE_SIZE],
-            registry_region=registry_region,
-            registry_tier=tier or None,
+            instance_size=_one_of(
+                options,
+                INSTANCE_SIZE,
+                INSTANCE_SIZES,
+                "an App Platform instance size",
+                also=LEGACY_INSTANCE_SIZES,
+            ),
+            registry=_slug(
+                options,
+                REGISTRY,
+                _REGISTRY_NAME,
+                "up to 63 lowercase letters, digits and dashes",
+                "my-registry",
+            ),
+            database_size=_slug(
+                options,
+                DATABASE_SIZE,
+                _DATABASE_SIZE,
+                "lowercase letters, digits, dashes and underscores",
+                declared_defaults()[DATABASE_SIZE],
+            ),
+            registry_region=_one_of(
+                options,
+                REGISTRY_REGION,
+                REGISTRY_REGIONS,
+                "a container registry region",
+                unset=f"the one nearest the app ({nearest} for {region})",
+            )
+            or nearest,
+            registry_tier=_one_of(
+                options,
+                REGISTRY_TIER,
+                tuple(REGISTRY_TIERS),
+                "a container registry plan",
+                unset="the smallest that holds the project's images",
+                example="basic",
+            )
+            or None,
             throwaway_stores=option_bool(options, THROWAWAY_STORES),
         )
+
+
+def _one_of(
+    options: Mapping[str, str],
+    key: str,
+    choices: Sequence[str],
+    what: str,
+    *,
+    also: Sequence[str] = (),
+    unset: str = "",
+    example: str = "",
+) -> str:
+    """The setting when DigitalOcean takes it (``choices``, or ``also``, which the hint leaves
+    unlisted), or empty when ``unset`` says what that means; else one line with an example."""
+    value = option_text(options, key)
+    if value in choices or value in also or (unset and not value):
+        return value
+    example = example or declared_defaults()[key] or choices[0]
+    raise BerthError(
+        f"berth:{key} must be {what}, got {shown_value(value)}",
+        hint=lambda terms: (
+            f"one of {', '.join(choices)}, e.g. {terms.how_to_set(key, example)}"
+            + (f"; unset, it is {unset}" if unset else "")
+        ),
+    )
+
+
+def _slug(
+    options: Mapping[str, str], key: str, pattern: re.Pattern[str], rule: str, example: str
+) -> str:
+    """A name or size DigitalOcean takes (``rule``), or empty for none."""
+    value = option_text(options, key)
+    if value and not pattern.fullmatch(value):
+        raise BerthError(
+            f"berth:{key} must be {rule}, got {shown_value(value)}",
+            hint=lambda terms: f"e.g. {terms.how_to_set(key, example)}",
+        )
+    return value

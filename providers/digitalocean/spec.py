@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import shlex
 from dataclasses import dataclass
+from operator import attrgetter
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -19,7 +20,7 @@ from docker.errors import InvalidRepository
 from docker.utils import parse_repository_tag
 
 from berth.errors import BerthError
-from berth.model import ComposeProject, Healthcheck, Secret, Service, Text
+from berth.model import ComposeProject, Healthcheck, Secret, Service, Text, held_secrets
 from components.values import text_input
 from providers.digitalocean.deployed import SPEC_DIGEST
 from providers.digitalocean.layout import Component, Kind, Layout
@@ -35,6 +36,24 @@ _HTTP_CHECK = re.compile(
 ENV_KEY = re.compile(r"[_A-Za-z][_A-Za-z0-9]*")
 """An App Platform variable's name (DigitalOcean API, app_variable_definition.yml: ``key``,
 ``pattern: ^[_A-Za-z][_A-Za-z0-9]*$``): a spec with any other is refused whole."""
+_HOST_KEY = re.compile(
+    r"HOST(?:NAME)?S?(?:_|$)|(?:^|_)(?:SERVERS?|ADDR|ADDRESS|ENDPOINT|UR[LI]|DSN)(?:_|$)", re.I
+)
+"""A variable that means a host: ``DB_HOST``, ``PGHOST``, ``REDIS_HOSTNAME``, ``DB_SERVER``,
+``CACHE_ADDR``, ``*_URL``."""
+_PASSWORD_KEY = re.compile(r"PASSW(?:OR)?D|PWD|SECRET|(?:^|_)(?:PASS|PW|AUTH)(?:_|$)", re.I)
+"""A variable that means a password: ``*PASSWORD*``, ``*_PASS``, ``*SECRET*``, ``REDIS_AUTH``."""
+_USER_KEY = re.compile(r"(?:^|_|PG)(?:USER(?:_?NAME)?|LOGIN)$", re.I)
+"""A variable that means a database user: ``DB_USER``, ``PGUSER``, ``*_USERNAME``, ``*_LOGIN``."""
+_NAME_KEY = re.compile(r"(?:^|_|PG)(?:DB|DATABASE)(?:_?NAME)?$", re.I)
+"""A variable that means a database's name: ``PGDATABASE``, ``POSTGRES_DB``, ``DB_NAME``,
+``*_DATABASE``."""
+_CREDENTIALS = (
+    (_USER_KEY, "USERNAME", "user", attrgetter("user")),
+    (_NAME_KEY, "DATABASE", "database name", attrgetter("database")),
+)
+"""Each name a database is reached by: the key that means it, its bindable variable, what it
+is, and where a ``Database`` holds the compose file's."""
 
 
 @dataclass(frozen=True)
@@ -94,9 +113,9 @@ def run_command(service: Service, file: str) -> str | None:
     text, so a secret in it is refused."""
     parts = [*(service.entrypoint or ()), *(service.command or ())]
     for field, values in (("entrypoint", service.entrypoint), ("command", service.command)):
-        if any(isinstance(value, Secret) for value in values or ()):
+        if held := held_secrets(values or ()):
             raise BerthError(
-                f"a stack secret in {field}: App Platform keeps the run command in plain text",
+                f"a secret ({held}) in {field}: App Platform keeps the run command in plain text",
                 file=file,
                 service=service.name,
                 field=field,
@@ -134,43 +153,93 @@ def check_env_keys(service: Service, file: str) -> None:
         )
 
 
-def envs(service: Service, layout: Layout) -> list[dict[str, pulumi.Input[str]]]:
+def envs(
+    service: Service, layout: Layout, warnings: list[str]
+) -> list[dict[str, pulumi.Input[str]]]:
     """Run-time variables in key order: stack secrets as ``SECRET`` variables, references to
     a database as its bindable variables."""
+    databases = [c for c in layout.components.values() if c.database is not None]
+    raw = {key: _plain(value) for key, value in service.environment.items()}
+    addressed = [c for c in databases if any(_address(k, v, c) for k, v in raw.items())]
     result = []
     for key in sorted(service.environment):
-        value = _database_reference(service.environment[key], layout)
+        reference = next((r for c in databases if (r := _address(key, raw[key], c))), None)
+        if reference is None:
+            reference = _credential(
+                service.name, key, raw[key], databases, addressed, warnings=warnings
+            )
+        value = reference or service.environment[key]
         kind = "SECRET" if isinstance(value, Secret) else "GENERAL"
         result.append({"key": key, "value": text_input(value), "scope": "RUN_TIME", "type": kind})
     return result
 
 
-def _database_reference(value: Text, layout: Layout) -> Text:
-    """``postgres://u:p@db:5432/x`` -> ``${db.DATABASE_URL}``; ``db`` -> ``${db.HOSTNAME}``;
-    ``db:5432`` -> ``${db.HOSTNAME}:${db.PORT}``; the database's password -> ``${db.PASSWORD}``.
+def _plain(value: Text) -> str:
+    return value.value if isinstance(value, Secret) else value
+
+
+def _address(key: str, raw: str, component: Component) -> str | None:
+    """``postgres://u:p@db:5432/x`` -> ``${db.DATABASE_URL}``; ``db:5432`` ->
+    ``${db.HOSTNAME}:${db.PORT}``; ``db`` in a host variable -> ``${db.HOSTNAME}``; the
+    database's password in a password variable -> ``${db.PASSWORD}``; None for a value that
+    does not point at ``component``'s database.
 
     App Platform's databases have their own host, port and credentials: the compose file's
-    only work against the local container."""
-    raw = value.value if isinstance(value, Secret) else value
-    for component in layout.components.values():
-        database = component.database
-        if database is None:
+    only work against the local container. A bare name or password is rewritten only where the
+    key says what it is: ``postgres`` is as often a user or database name (``DB_USER``)."""
+    database = component.database
+    if database is None:
+        return None
+    service, name = component.service, component.name
+    if raw == service and _HOST_KEY.search(key):
+        return f"${{{name}.HOSTNAME}}"
+    if raw == f"{service}:{database.port}":
+        return f"${{{name}.HOSTNAME}}:${{{name}.PORT}}"
+    try:
+        host = urlsplit(raw).hostname if "://" in raw else None
+    except ValueError:
+        host = None
+    if host == service.lower():
+        return f"${{{name}.DATABASE_URL}}"
+    password = database.password
+    if password and raw == _plain(password) and _PASSWORD_KEY.search(key):
+        return f"${{{name}.PASSWORD}}"
+    return None
+
+
+def _credential(
+    service: str,
+    key: str,
+    raw: str,
+    databases: list[Component],
+    addressed: list[Component],
+    *,
+    warnings: list[str],
+) -> str | None:
+    """The compose file's database user or name, in a variable that means one, ->
+    ``${db.USERNAME}`` or ``${db.DATABASE}``: App Platform's user and database are its own (a
+    dev database's, a cluster's ``doadmin``/``defaultdb`` or the ones Berth makes), so the
+    compose file's log in to the local container only. Of several databases with that name,
+    the one the service's other variables point at; else the value is kept, with a warning."""
+    for pattern, variable, what, held in _CREDENTIALS:
+        if not pattern.search(key):
             continue
-        service, name = component.service, component.name
-        if raw == service:
-            return f"${{{name}.HOSTNAME}}"
-        if raw == f"{service}:{database.port}":
-            return f"${{{name}.HOSTNAME}}:${{{name}.PORT}}"
-        try:
-            host = urlsplit(raw).hostname if "://" in raw else None
-        except ValueError:
-            host = None
-        if host == service.lower():
-            return f"${{{name}.DATABASE_URL}}"
-        password = database.password
-        if password and raw == (password.value if isinstance(password, Secret) else password):
-            return f"${{{name}.PASSWORD}}"
-    return value
+        owners = [
+            c for c in databases if (name := held(c.database)) is not None and _plain(name) == raw
+        ]
+        if len(owners) > 1:
+            owners = [c for c in owners if c in addressed] or owners
+        if len(owners) == 1:
+            return f"${{{owners[0].name}.{variable}}}"
+        if owners:
+            warnings.append(
+                f"service '{service}': {key} is the {what} of the databases "
+                f"{', '.join(repr(c.service) for c in owners)}, and its other variables point "
+                "at none or several of them: kept as written, which App Platform's databases "
+                f"do not know; write $${{{owners[0].name}.{variable}}} (or another's) for the "
+                "one it means"
+            )
+    return None
 
 
 def health_check(

@@ -80,6 +80,8 @@ class DigitalOceanTarget:
         registry is of a plan Berth was not told)."""
         if built:
             self._registry_access()  # now, so that ``shared`` holds it from the start
+        if not self.pending:
+            return  # no services, no app: its spec would wait for a last one forever
         self._spec = _Later()
         self.app = do.App(
             self.names("app"),
@@ -149,10 +151,11 @@ class DigitalOceanTarget:
 
     def _part(self, service: Service, component: Component, parent: pulumi.Resource) -> dict:
         """One service, worker or job of the spec, as its args' keywords."""
+        envs = spec.envs(service, self.layout, self.warnings)
         part: dict[str, Any] = {
             "name": component.name,
             "image": self._image(service, component, parent),
-            "envs": self.secrets.envs(component.name, spec.envs(service, self.layout)) or None,
+            "envs": self.secrets.envs(component.name, envs) or None,
             "run_command": spec.run_command(service, self.file),
             "instance_size_slug": self.options.instance_size,
         }
@@ -326,13 +329,15 @@ def registry_tier(
     if tier is not None:
         limit = REGISTRY_TIERS[tier]
         if limit is not None and repositories > limit:
+            needed = "basic" if repositories <= BASIC_REPOSITORIES else "professional"
             raise BerthError(
                 f"berth:{REGISTRY_TIER} is {tier}, which holds {limit} "
                 f"{'repository' if limit == 1 else 'repositories'}, but the project pushes "
                 f"{repositories} built images, each to a repository of its own",
-                hint=f"`pulumi config set {REGISTRY_TIER} "
-                f"{'basic' if repositories <= BASIC_REPOSITORIES else 'professional'}`, or "
-                "leave it empty: basic, or professional beyond 5 built images",
+                hint=lambda terms: (
+                    f"{terms.how_to_set(REGISTRY_TIER, needed)}, or leave it "
+                    "unset: basic, or professional beyond 5 built images"
+                ),
             )
         return tier
     if options.registry:

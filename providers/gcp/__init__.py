@@ -14,6 +14,7 @@ import pulumi
 
 from berth.fields import Support, ignored, refused, supported
 from berth.model import ComposeProject
+from berth.stores import MANAGED_NOTE
 from components.run_once import OFFLINE_RESULT
 from providers.gcp.options import KEYS, GcpOptions
 
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
     from components.target import Target, TargetArgs
 
 NAME = "gcp"
+MANAGES_STORES = True
 OPTION_KEYS: frozenset[str] = KEYS
 
 _VM = "on VM services; ignored with a warning on Cloud Run"
@@ -105,12 +107,12 @@ FIELD_SUPPORT: dict[str, Support] = {
     "x-defang-postgres": supported(
         "Cloud SQL for PostgreSQL with a private IP only: version from the image tag, tier "
         "from deploy.resources, TLS required, backups, protected; still reached as "
-        "<service>:5432"
+        f"<service>:5432; {MANAGED_NOTE}"
     ),
     "x-defang-redis": supported(
         "Memorystore for Redis (Basic) with a private IP only; with REDIS_PASSWORD, AUTH with "
         "the string Memorystore generates, given to the services in its place; still reached "
-        "as <service>:6379"
+        f"as <service>:6379; {MANAGED_NOTE}"
     ),
 }
 

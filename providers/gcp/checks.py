@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 import posixpath
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import pulumi
 
+from berth.durations import format_duration
 from berth.errors import BerthError
-from berth.model import ComposeProject, Secret, Service
+from berth.model import ComposeProject, Secret, Service, held_secrets
 from berth.sizing import Request
 from berth.sources import Sources
 from berth.stores import ManagedStore, StoreKind, store_warnings
 from providers.gcp import cloud_init, vm
 from providers.gcp.images import BadImage, ImageRef
-from providers.gcp.mounts import named_sources
+from providers.gcp.mounts import SECRET_PAYLOAD, named_sources
 from providers.gcp.names import cloud_name
 from providers.gcp.options import GcpOptions
 from providers.gcp.placement import Kind, Placement, ignored_here
@@ -24,6 +26,17 @@ from providers.gcp.stores import check_store
 
 Fail = Callable[[str, str, str], BerthError]
 """A service's error: field, problem, hint."""
+CLOUD_RUN_JOB_TIMEOUT = 168 * 3600.0
+"""The longest a Cloud Run job's task may run (its ``timeout``): 7 days."""
+EXTERNAL_NAMES = {
+    True: (re.compile(r"[a-z]([-a-z0-9]{0,61}[a-z0-9])?"), "persistent disk", "1 to 63 "
+           "lowercase letters, digits and '-', a letter first and no '-' last"),
+    False: (re.compile(r"[a-z0-9][a-z0-9._-]{1,61}[a-z0-9]"), "Cloud Storage bucket", "3 to 63 "
+            "lowercase letters, digits, '-', '_' and '.', a letter or digit first and last"),
+}  # fmt: skip
+"""By whether a VM uses it: an external volume is an existing disk (a VM's) or bucket (Cloud
+Run's) of that name, held to Compute Engine's rule for a resource name or Cloud Storage's for a
+bucket's."""
 
 
 @dataclass(frozen=True)
@@ -103,6 +116,15 @@ class Checks:
         except TooLarge as error:
             raise fail("deploy", f"{error} ({placement.kind})", "ask for less") from None
         self._check_volumes(service, placement, fail)
+        if placement.kind is Kind.JOB and service.timeout > CLOUD_RUN_JOB_TIMEOUT:
+            most = format_duration(CLOUD_RUN_JOB_TIMEOUT)
+            raise fail(
+                "x-berth-timeout",
+                f"{format_duration(service.timeout)} is longer than Cloud Run lets a job's "
+                f"task run, {most} (7 days)",
+                f"use x-berth-timeout: {most} or less",
+            )
+        self._check_files(service, fail)
         self._check_secret_arguments(service, placement, fail)
         if not placement.kind.cloud_run:
             self._check_env_file(service, fail)
@@ -118,9 +140,8 @@ class Checks:
         for file in service.files:
             folder = posixpath.dirname(file.target)
             if folder == "/" or folder in folders:
-                secret = isinstance(file.content, Secret) or "configs" not in service.fields
                 raise fail(
-                    "secrets" if secret else "configs",
+                    file.kind,
                     f"{file.name!r}: Cloud Run mounts each secret or config as a folder of its "
                     "own, "
                     + ("never /" if folder == "/" else f"and {folder} already holds another"),
@@ -147,13 +168,32 @@ class Checks:
             else "in the VM's process list (a command line) for the container's life"
         )
         for name, values in arguments:
-            if any(isinstance(v, Secret) for v in values or ()):
+            if held := held_secrets(values or ()):
                 raise fail(
                     name,
-                    f"a secret in {name} would be {where}",
+                    f"a secret ({held}) in {name} would be {where}",
                     "pass the secret through environment and let the container's shell read "
                     "it, e.g. sh -c 'exec tool --password \"$$PASSWORD\"' ($$ keeps compose "
                     "from interpolating it)",
+                )
+
+    def _check_files(self, service: Service, fail: Fail) -> None:
+        """Each secret or config file is a Secret Manager secret (on Cloud Run and VMs), which
+        holds no empty value ("Field [payload] is required")."""
+        for file in service.files:
+            if file.size == 0:
+                raise fail(
+                    file.kind,
+                    f"{file.kind[:-1]} {file.name!r} is empty: Secret Manager, where gcp keeps "
+                    "it, stores no empty value",
+                    "give it content, or build the file into the image",
+                )
+            if file.size > SECRET_PAYLOAD:
+                raise fail(
+                    file.kind,
+                    f"{file.kind[:-1]} {file.name!r} has {file.size} bytes: Secret Manager, "
+                    f"where gcp keeps it, holds at most {SECRET_PAYLOAD} (64 KiB)",
+                    "make it smaller, or build the file into the image",
                 )
 
     def _check_env_file(self, service: Service, fail: Fail) -> None:
@@ -229,4 +269,13 @@ class Checks:
                     f"named volume {key!r} is used by {', '.join(users)}; on gcp a volume is "
                     "either a VM's persistent disk (one VM) or a bucket shared by Cloud Run",
                     "give each VM service its own volume",
+                )
+            volume = self.project.volumes[key]
+            pattern, kind, rule = EXTERNAL_NAMES[placement.kind is Kind.VM]
+            if volume.external and not pattern.fullmatch(volume.name):
+                raise fail(
+                    "volumes",
+                    f"external volume {key!r} is the {kind} {volume.name!r} on gcp, a name "
+                    f"it cannot have ({rule})",
+                    f"set the volume's name: to the name of your existing {kind}",
                 )

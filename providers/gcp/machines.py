@@ -18,7 +18,7 @@ from components.target import ServiceHandle
 from providers.gcp import cloud_init, vm
 from providers.gcp.discovery import Directory
 from providers.gcp.iam import Accounts, machine_roles
-from providers.gcp.mounts import FILE_MODE, file_data, named
+from providers.gcp.mounts import FILE_MODE, file_data, file_label, named
 from providers.gcp.names import cloud_name
 from providers.gcp.network import Network, public_access
 from providers.gcp.readiness import START_TIMEOUT, VmServiceReady
@@ -218,9 +218,11 @@ class Boot:
 
     def _files(self) -> None:
         for index, file in enumerate(self.service.files):
-            label = f"file-{file.name}"
             ref = self.machines.secrets.ref(
-                self.service.name, label, file_data(file.content), self.parent
+                self.service.name,
+                file_label(self.service, file),
+                file_data(file.content),
+                self.parent,
             )
             self.grants.append(ref.grant)
             path = f"{cloud_init.FILES_DIR}/{self.service.name}/{index}"
@@ -239,7 +241,7 @@ class Boot:
         self.attached.append({"source": disk, "device_name": cloud_init.STATE_DEVICE})
 
     def _mounts(self) -> None:
-        self.covered += [path.split(":", 1)[0] for path in self.service.container.tmpfs]
+        self.covered += list(self.service.container.tmpfs_options)
         for mount in self.service.mounts:
             if mount.type != "bind":
                 self.covered.append(mount.target)

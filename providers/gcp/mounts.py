@@ -4,15 +4,26 @@ from __future__ import annotations
 
 import pulumi
 
-from berth.model import Mount, Secret, Service, Text
+from berth.model import FileMount, Mount, Secret, Service, Text
 
 FILE_MODE = 0o444
 """Compose's default mode for secret and config files."""
+SECRET_PAYLOAD = 64 * 1024
+"""Bytes a Secret Manager secret version holds at most (Secret Manager's quotas)."""
 
 
 def file_data(content: Text) -> pulumi.Input[str]:
     """The content of a secret or config file (Secret Manager keeps it, secret or not)."""
     return content.value if isinstance(content, Secret) else content
+
+
+def file_label(service: Service, file: FileMount) -> str:
+    """What names the Secret Manager secret of a secret or config file: ``file-<name>``, but
+    ``config-<name>`` for a config named like one of the service's secrets (compose keeps
+    secrets and configs apart, one secret per label does too)."""
+    secrets = {f.name for f in service.files if f.kind == "secrets"}
+    clash = file.kind == "configs" and file.name in secrets
+    return f"{'config' if clash else 'file'}-{file.name}"
 
 
 def in_memory(mount: Mount) -> bool:

@@ -10,6 +10,8 @@ from __future__ import annotations
 import hashlib
 import re
 
+from berth.names import DIGEST, shortened
+
 CLOUD_RUN_NAME = 49
 """Cloud Run service, job and worker pool names; with ``-<project number>`` they still fit the
 63-character DNS label of the service's deterministic URL."""
@@ -21,7 +23,6 @@ BUCKET_NAME = 63
 SQL_INSTANCE_ID = 98 - 30 - 1
 """Cloud SQL: "The total length of project-ID:instance-ID must be 98 characters or less", and
 a project ID has up to 30 characters: an instance ID of 67 fits in any project."""
-_HASH = 8
 _GOOGLE = re.compile(r"g[o0][o0]g[l1]e")
 """Cloud Storage: "Bucket names cannot contain "google" or close misspellings, such as
 "g00gle"" (Bucket naming requirements)."""
@@ -32,9 +33,7 @@ def cloud_name(*parts: str, limit: int = COMPUTE_NAME) -> str:
     text = re.sub(r"[^a-z0-9]+", "-", "-".join(parts).lower()).strip("-")
     if not text or not text[0].isalpha():
         text = f"b-{text}".rstrip("-")
-    if len(text) <= limit:
-        return text
-    return f"{text[: limit - _HASH - 1].rstrip('-')}-{_digest(text)}"
+    return shortened(text, limit)
 
 
 def account_id(*parts: str) -> str:
@@ -50,7 +49,7 @@ def bucket_name(*parts: str) -> str:
     text = cloud_name(*parts, limit=BUCKET_NAME)
     if not _GOOGLE.search(text):
         return text
-    cut = _GOOGLE.sub("ggl", text)[: BUCKET_NAME - _HASH - 1].rstrip("-")
+    cut = _GOOGLE.sub("ggl", text)[: BUCKET_NAME - DIGEST - 1].rstrip("-")
     return f"{cut}-{_digest(text)}"
 
 
@@ -59,8 +58,8 @@ def secret_id(*parts: str) -> str:
     text = re.sub(r"[^A-Za-z0-9_-]+", "-", "-".join(parts)).strip("-")
     if len(text) <= SECRET_ID:
         return text
-    return f"{text[: SECRET_ID - _HASH - 1]}-{_digest(text)}"
+    return f"{text[: SECRET_ID - DIGEST - 1]}-{_digest(text)}"
 
 
 def _digest(text: str) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()[:_HASH]
+    return hashlib.sha256(text.encode()).hexdigest()[:DIGEST]

@@ -11,7 +11,8 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from berth.errors import BerthError
+from berth.errors import BerthError, shown_value
+from berth.quantities import MAX_COUNT
 from berth.settings import declared_defaults, option_bool, option_int, option_text
 
 DELETION_PROTECTION = "gcpDeletionProtection"
@@ -42,6 +43,8 @@ KEYS = frozenset(
 )
 
 _MIN_DISK_GB = 10
+_MAX_DISK_GB = 65536
+"""A pd-balanced disk's sizes (Compute Engine: 10 GB to 64 TB)."""
 
 
 @dataclass(frozen=True)
@@ -85,8 +88,10 @@ class GcpOptions:
             raise BerthError(
                 f"berth:{INVOKER_IAM_DISABLED} makes public services reachable without IAM, "
                 f"but berth:{PUBLIC_SERVICES} is false: no service is public",
-                hint=f"`pulumi config set {INVOKER_IAM_DISABLED} false`, or make services "
-                f"public with `pulumi config set {PUBLIC_SERVICES} true`",
+                hint=lambda terms: (
+                    f"{terms.how_to_set(INVOKER_IAM_DISABLED, 'false')}, or "
+                    f"make services public with {terms.how_to_set(PUBLIC_SERVICES, 'true')}"
+                ),
             )
         return cls(
             deletion_protection=option_bool(raw, DELETION_PROTECTION),
@@ -94,10 +99,11 @@ class GcpOptions:
             invoker_iam_disabled=invoker_iam_disabled,
             public_non_http_ports=option_bool(raw, PUBLIC_NON_HTTP_PORTS),
             machine_type=_matching(raw, MACHINE_TYPE, r"[a-z][a-z0-9-]*", "e2-standard-2"),
-            disk_size_gb=_disk_size(raw),
+            disk_size_gb=option_int(raw, DISK_SIZE_GB, _MIN_DISK_GB, _MAX_DISK_GB),
             zone=_matching(raw, ZONE, r"[a-z]+-[a-z]+\d+-[a-z]", "europe-west1-b"),
             subnet_range=_subnet(raw),
-            registry_keep_versions=_keep_versions(raw),
+            # Artifact Registry's keepCount is an int32 ("Minimum number of versions to keep")
+            registry_keep_versions=option_int(raw, REGISTRY_KEEP_VERSIONS, 1, MAX_COUNT),
             throwaway_stores=option_bool(raw, THROWAWAY_STORES),
             adopt_volumes=option_bool(raw, ADOPT_VOLUMES),
         )
@@ -109,30 +115,10 @@ def _matching(raw: Mapping[str, str], key: str, pattern: str, example: str) -> s
         return None
     if not re.fullmatch(pattern, text):
         raise BerthError(
-            f"berth:{key} {text!r} is not a valid value",
-            hint=f"e.g. `pulumi config set {key} {example}`",
+            f"berth:{key} {shown_value(text)} is not a valid value",
+            hint=lambda terms: f"e.g. {terms.how_to_set(key, example)}",
         )
     return text
-
-
-def _disk_size(raw: Mapping[str, str]) -> int:
-    text = option_text(raw, DISK_SIZE_GB)
-    if not text.isdigit() or int(text) < _MIN_DISK_GB:
-        raise BerthError(
-            f"berth:{DISK_SIZE_GB} must be a whole number of GB from {_MIN_DISK_GB}, got {text!r}",
-            hint=f"`pulumi config set {DISK_SIZE_GB} 20`",
-        )
-    return int(text)
-
-
-def _keep_versions(raw: Mapping[str, str]) -> int:
-    count = option_int(raw, REGISTRY_KEEP_VERSIONS)
-    if count < 1:
-        raise BerthError(
-            f"berth:{REGISTRY_KEEP_VERSIONS} must keep at least one version, got {count}",
-            hint=f"`pulumi config set {REGISTRY_KEEP_VERSIONS} 10`",
-        )
-    return count
 
 
 def _subnet(raw: Mapping[str, str]) -> str:
@@ -142,8 +128,10 @@ def _subnet(raw: Mapping[str, str]) -> str:
     except ValueError:
         network = None
     if network is None or network.version != 4 or not network.is_private or network.prefixlen > 26:
+        example = declared_defaults()[SUBNET_RANGE]
         raise BerthError(
-            f"berth:{SUBNET_RANGE} {text!r} is not a private IPv4 range of /26 or larger",
-            hint=f"`pulumi config set {SUBNET_RANGE} {declared_defaults()[SUBNET_RANGE]}`",
+            f"berth:{SUBNET_RANGE} {shown_value(text)} is not a private IPv4 range of /26 or "
+            "larger",
+            hint=lambda terms: f"e.g. {terms.how_to_set(SUBNET_RANGE, example)}",
         )
     return str(network)

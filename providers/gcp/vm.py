@@ -10,12 +10,14 @@ services name, and those the image exposes.
 
 from __future__ import annotations
 
+import math
 import shlex
 from collections.abc import Iterable, Mapping
 from typing import NamedTuple
 
 import pulumi
 
+from berth.durations import go_duration
 from berth.model import ContainerSettings, Healthcheck, Port, Service
 from berth.ports import not_http
 from providers.gcp.options import PUBLIC_NON_HTTP_PORTS
@@ -153,7 +155,8 @@ def settings_words(service: Service) -> list[Group]:
 
 
 def _whole(seconds: float | None) -> str | None:
-    return str(int(seconds)) if seconds else None
+    """Whole seconds, rounded up: a container gets at least the grace period asked for."""
+    return str(math.ceil(seconds)) if seconds else None
 
 
 def health_words(check: Healthcheck | None) -> list[Group]:
@@ -169,7 +172,7 @@ def health_words(check: Healthcheck | None) -> list[Group]:
         ("--health-start-interval", check.start_interval),
     )
     groups: list[Group] = [["--health-cmd", command]]
-    groups += [[flag, f"{seconds:g}s"] for flag, seconds in timings if seconds is not None]
+    groups += [[flag, go_duration(seconds)] for flag, seconds in timings if seconds is not None]
     if check.retries is not None:
         groups.append(["--health-retries", str(check.retries)])
     return groups

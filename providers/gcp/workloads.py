@@ -7,6 +7,7 @@ account, with Direct VPC egress to the project's subnet when it reaches a VM or 
 from __future__ import annotations
 
 import dataclasses
+import math
 import posixpath
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -22,7 +23,7 @@ from components.target import JobHandle, ServiceHandle
 from providers.gcp import cloudrun
 from providers.gcp.discovery import Directory
 from providers.gcp.iam import Accounts, invoker_members
-from providers.gcp.mounts import FILE_MODE, file_data, in_memory, named
+from providers.gcp.mounts import FILE_MODE, file_data, file_label, in_memory, named
 from providers.gcp.names import cloud_name
 from providers.gcp.network import Network
 from providers.gcp.placement import Placement
@@ -67,7 +68,7 @@ class CloudRun:
             container,
             volumes,
             max_retries=_retries(job.restart),
-            timeout=f"{int(job.timeout)}s",
+            timeout=f"{math.ceil(job.timeout)}s",  # whole seconds, never less than asked
             execution_environment=GEN2,
         )
         definition = gcp.cloudrunv2.Job(
@@ -280,7 +281,7 @@ class CloudRun:
 
         for index, file in enumerate(sorted(service.files, key=lambda f: f.target)):
             ref = self.secrets.ref(
-                service.name, f"file-{file.name}", file_data(file.content), parent
+                service.name, file_label(service, file), file_data(file.content), parent
             )
             grants.append(ref.grant)
             item = {
@@ -291,7 +292,7 @@ class CloudRun:
             secret = {"secret": ref.secret.secret_id, "items": [item]}
             mount(f"file-{index}", posixpath.dirname(file.target), {"secret": secret})
         scratch = {m.target for m in service.mounts if in_memory(m)}
-        for index, path in enumerate(sorted(scratch | set(service.container.tmpfs))):
+        for index, path in enumerate(sorted(scratch | set(service.container.tmpfs_options))):
             mount(f"scratch-{index}", path, {"empty_dir": {"medium": "MEMORY"}})
         named_mounts = sorted((m for m in service.mounts if named(m)), key=lambda m: m.target)
         for index, named_mount in enumerate(named_mounts):

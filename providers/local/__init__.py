@@ -19,6 +19,8 @@ if TYPE_CHECKING:
     from components.target import Target, TargetArgs
 
 NAME = "local"
+MANAGES_STORES = False
+"""A marked store runs as its container, as written: nothing of it leaves the machine."""
 OPTION_KEYS: frozenset[str] = frozenset()
 
 _ONE_NETWORK = "every service joins the project's one network and is reachable by its name"

@@ -10,12 +10,24 @@ from typing import Any
 import pulumi
 import pulumi_docker as docker
 
-from berth.model import ComposeProject, ContainerSettings, Healthcheck, Mount, Port, Service
+from berth.durations import go_duration
+from berth.model import (
+    ComposeProject,
+    ContainerSettings,
+    FileMount,
+    Healthcheck,
+    Mount,
+    Port,
+    Service,
+)
+from berth.quantities import LONGEST_WAIT
 from components.images import build_image
 from components.run_once import job_secrets
 from components.target import JobHandle, ServiceHandle, TargetArgs
 from components.values import env_input, env_list_input, text_input, texts_input
+from providers.local import host_ports
 from providers.local.engine import engine_input
+from providers.local.host_ports import Publisher
 from providers.local.labels import OWNER_KEYS
 from providers.local.run_once import LocalJob
 
@@ -28,6 +40,7 @@ class LocalTarget:
 
     def __init__(self, project: ComposeProject, args: TargetArgs, parent: pulumi.Resource) -> None:
         self.project = project
+        self.file = project.files[0]
         self.names = args.names
         self.stack_secrets = args.secrets
         self.prefix = f"{project.name}-{pulumi.get_stack()}".lower()
@@ -57,6 +70,9 @@ class LocalTarget:
     def service(
         self, service: Service, after: Sequence[pulumi.Resource], parent: pulumi.Resource
     ) -> ServiceHandle:
+        engine = parent.get_provider("docker::Provider")
+        for port in service.ports:
+            host_ports.claim(engine, port, Publisher(self.project.name, service.name), self.file)
         restart, retries = _restart_policy(service.restart)
         image, image_id = self._image(service, parent)
         container = docker.Container(
@@ -79,14 +95,7 @@ class LocalTarget:
             must_run=True,
             volumes=[self._volume(m) for m in service.mounts if m.type != "tmpfs"],
             tmpfs=_tmpfs(service) or None,
-            uploads=[
-                docker.ContainerUploadArgs(
-                    file=f.target,
-                    content=text_input(f.content),
-                    permissions=f"{f.mode:o}" if f.mode is not None else None,
-                )
-                for f in service.files
-            ],
+            uploads=[_upload(f) for f in service.files],
             working_dir=service.working_dir,
             user=service.user,
             labels=[docker.ContainerLabelArgs(label=k, value=v) for k, v in service.labels.items()],
@@ -209,9 +218,23 @@ def _mount_order(mount: Mount) -> tuple[str, str, str]:
     return (mount.target, mount.type, str(mount.source))
 
 
+def _upload(file: FileMount) -> docker.ContainerUploadArgs:
+    """A secret or config file, copied into the container before it starts; an empty one from
+    the null device: the docker provider refuses an upload whose content is empty ("one of
+    'content', 'content_base64', or 'source' must be set"), and a mode not written as four
+    octal digits (``permissions`` must match ``^0[0-7]{3}$``; compose modes are at most 0777)."""
+    content = {"source": os.devnull} if file.size == 0 else {"content": text_input(file.content)}
+    return docker.ContainerUploadArgs(
+        file=file.target,
+        permissions=f"{file.mode:04o}" if file.mode is not None else None,
+        **content,
+    )
+
+
 def _tmpfs(service: Service) -> dict[str, str]:
-    paths = [m.target for m in service.mounts if m.type == "tmpfs"] + list(service.container.tmpfs)
-    return dict.fromkeys(paths, "")
+    """Each tmpfs path and its options: the ``tmpfs`` mounts' and the ``tmpfs:`` field's."""
+    paths = [m.target for m in service.mounts if m.type == "tmpfs"]
+    return {**dict.fromkeys(paths, ""), **service.container.tmpfs_options}
 
 
 def _container_settings(settings: ContainerSettings) -> dict[str, Any]:
@@ -266,7 +289,7 @@ def _job_container_settings(job: Service) -> dict[str, Any]:
         "dns_search": list(settings.dns_search) or None,
         "dns_opt": list(settings.dns_opt) or None,
         "domainname": settings.domainname,
-        "tmpfs": dict.fromkeys(settings.tmpfs, "") or None,
+        "tmpfs": settings.tmpfs_options or None,
         "shm_size": settings.shm_size,
         "stop_signal": settings.stop_signal,
         "sysctls": settings.sysctls or None,
@@ -316,7 +339,7 @@ def _healthcheck(check: Healthcheck | None) -> docker.ContainerHealthcheckArgs |
         return None
 
     def duration(seconds: float | None) -> str | None:
-        return f"{seconds:g}s" if seconds is not None else None
+        return go_duration(seconds) if seconds is not None else None
 
     return docker.ContainerHealthcheckArgs(
         tests=[text_input(t) for t in check.test],
@@ -329,13 +352,15 @@ def _healthcheck(check: Healthcheck | None) -> docker.ContainerHealthcheckArgs |
 
 
 def _healthy_within(check: Healthcheck | None) -> int | None:
-    """Seconds to wait for healthy: the start period plus every retry, as Docker counts them."""
+    """Seconds to wait for healthy: the start period plus every retry, as Docker counts them,
+    but no longer than a deployment waits (past 292 years, the provider's wait overflows)."""
     if check is None:
         return None
     interval = check.interval or 30.0
     timeout = check.timeout or 30.0
     retries = check.retries if check.retries is not None else 3
-    return int(max(60.0, (check.start_period or 0.0) + (interval + timeout) * (retries + 1)))
+    wanted = (check.start_period or 0.0) + (interval + timeout) * (retries + 1)
+    return int(min(max(60.0, wanted), LONGEST_WAIT))
 
 
 def _megabytes(size: int | None) -> int | None:

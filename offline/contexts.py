@@ -1,0 +1,354 @@
+"""What a built image takes from its build context: the stand-in for its digest in ``berth diff``.
+
+Offline a built image has no digest. What decides it is what its Dockerfile takes from the
+context as Docker sends it: the sources of COPY and ADD (not ``COPY --from`` another stage or
+image, nor ADD of a URL) in the stages the target stage is built from, after
+``<Dockerfile>.dockerignore`` or else ``.dockerignore`` (pulumi-docker sends the Dockerfile and
+the ``.dockerignore`` even when they ignore themselves, as the Docker CLI does), and the
+Dockerfile's instructions, build args and target. Builds are taken as reproducible: the same
+instructions on the same copied files give the same image (BuildKit's cache does; a build
+without it stamps new times, and a job would then run on every deployment whatever this says).
+
+Where Berth cannot tell what the image takes (a variable in a source, ``COPY --exclude``, a RUN
+that bind-mounts the context, a Dockerfile it cannot parse, a remote context), every file sent
+may be taken: a change of one of them says the job *may* run, and why, never that it runs.
+The Dockerfile is read with the ``dockerfile`` package (BuildKit's own parser: heredocs, JSON
+forms, escapes and flags exactly as Docker reads them); ``.dockerignore`` is matched by the
+Docker SDK's port of Docker's pattern matcher (a pattern without a slash matches at the root
+only, unlike ``.gitignore``).
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import functools
+import hashlib
+import json
+import os
+import posixpath
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
+from pathlib import Path
+from typing import Any
+
+from berth.model import Build
+
+REMOTE = ("http://", "https://", "git://", "git@", "ssh://")
+"""How a remote build context or an ADD of a URL starts: nothing Berth can read."""
+_KNOWN_INSTRUCTIONS = frozenset(
+    {"ADD", "ARG", "CMD", "COPY", "ENTRYPOINT", "ENV", "EXPOSE", "FROM", "HEALTHCHECK", "LABEL"}
+    | {"MAINTAINER", "ONBUILD", "RUN", "SHELL", "STOPSIGNAL", "USER", "VOLUME", "WORKDIR"}
+)
+_COPY_FLAGS = frozenset({"from", "chown", "chmod", "link", "parents", "checksum", "keep-git-dir"})
+"""COPY and ADD flags that change nothing of which context files are taken."""
+_DIRECTIVE = re.compile(r"#\s*[A-Za-z]+\s*=.*")
+_GLOB = re.compile(r"[*?\[]")
+
+
+@dataclass(frozen=True)
+class Sources:
+    """What an image built from a context takes from it, each file with its digest."""
+
+    recipe: str
+    """The Dockerfile's parser directives and instructions (comments aside: they change no
+    image), or its text when it cannot be parsed, or a remote context's address."""
+    taken: Mapping[str, str]
+    """Files that COPY or ADD put into the image."""
+    read: Mapping[str, str] = field(default_factory=dict)
+    """Files the image may hold or be made from, when Berth cannot tell."""
+    why: Mapping[str, str] = field(default_factory=dict)
+    """For each of ``read``, why Berth cannot tell."""
+    remote: bool = False
+    dockerfile: str = "Dockerfile"
+
+
+@dataclass(frozen=True)
+class Rebuild:
+    """How a built image's sources differ between two versions of a service."""
+
+    taken: tuple[str, ...] = ()
+    """Changed files the image takes; the Dockerfile among them when its instructions changed."""
+    read: tuple[str, ...] = ()
+    """Changed files the image may take or be made from (``unsure`` says why it may)."""
+    unsure: str = ""
+    remote: bool = False
+    """Built from a remote context: it may have changed, whatever else did."""
+
+    def __bool__(self) -> bool:
+        return bool(self.taken or self.read or self.remote)
+
+
+def image_sources(context: str, dockerfile: str, target: str | None) -> Sources:
+    """What a build of ``context`` (a folder, relative to the working directory, or a remote
+    address) with ``dockerfile`` (relative to the context) and ``target`` takes from it."""
+    if context.startswith(REMOTE):
+        why = f"it is built from the remote context {context}, which Berth does not read"
+        return Sources(context, {}, why={context: why}, remote=True)
+    return dataclasses.replace(
+        _sources(os.path.abspath(context), dockerfile, target), dockerfile=dockerfile
+    )
+
+
+def _rebuild(before: Sources, now: Sources) -> Rebuild:
+    """The files whose change may change the image, and whether it certainly does (a remote
+    context always may have changed)."""
+    if now.remote:
+        return Rebuild(unsure=now.why[now.recipe], remote=True)
+    taken = _changed(before.taken, now.taken)
+    if before.recipe != now.recipe:
+        taken.insert(0, now.dockerfile)
+    old_all, new_all = {**before.read, **before.taken}, {**now.read, **now.taken}
+    read = [path for path in _changed(old_all, new_all) if path not in taken]
+    reasons = [now.why.get(path) or before.why.get(path) or "" for path in read]
+    return Rebuild(tuple(taken), tuple(read), next(filter(None, reasons), ""))
+
+
+def build_digest(build: Mapping[str, Any]) -> str:
+    """The stand-in digest of the image pulumi-docker builds from its ``build`` input: what it
+    takes from the context, its args, target and platform; never its name, its tag or the
+    Dockerfile's name."""
+    context = str(build.get("context") or ".")
+    dockerfile = os.path.relpath(str(build.get("dockerfile") or "Dockerfile"), context)
+    sources = image_sources(context, dockerfile, build.get("target"))
+    settings = {key: build.get(key) for key in ("args", "target", "platform")}
+    recipe = [sources.recipe, dict(sources.taken), dict(sources.read), settings]
+    return hashlib.sha256(json.dumps(recipe, sort_keys=True).encode()).hexdigest()
+
+
+def build_changes(before: Build | None, now: Build | None) -> Rebuild:
+    """How a service's image changes between two versions, by what it takes from its context."""
+    if before is None or now is None:
+        return Rebuild()
+    return _rebuild(*(image_sources(b.context, b.dockerfile, b.target) for b in (before, now)))
+
+
+def forget() -> None:
+    """Drop what was read: a context may have changed since an earlier diff."""
+    _sources.cache_clear()
+
+
+def _changed(old: Mapping[str, str], new: Mapping[str, str]) -> list[str]:
+    return sorted(path for path in old.keys() | new.keys() if old.get(path) != new.get(path))
+
+
+# -- the context as Docker sends it ----------------------------------------------------------
+
+
+def _sent(root: Path, dockerfile: str) -> list[str]:
+    """The files and symlinks Docker sends of ``root``, relative to it, in order."""
+    from docker.utils.build import exclude_paths  # noqa: PLC0415 - only diffs read contexts
+
+    if not root.is_dir():
+        return []
+    patterns: list[str] = []
+    for ignore in (Path(os.path.join(root, dockerfile) + ".dockerignore"), root / ".dockerignore"):
+        if ignore.is_file():
+            lines = (line.strip() for line in ignore.read_text(errors="replace").splitlines())
+            patterns = [line for line in lines if line and not line.startswith("#")]
+            break
+    found = exclude_paths(str(root), patterns, dockerfile)
+    return sorted(p for p in found if (root / p).is_symlink() or (root / p).is_file())
+
+
+def _file_digest(path: Path) -> str:
+    """The SHA-256 of a file's content, read in chunks (a context may hold files larger than
+    memory), with its mode; a symlink by where it points, as Docker copies it."""
+    try:
+        if path.is_symlink():
+            return f"-> {os.readlink(path)}"
+        with path.open("rb") as file:
+            content = hashlib.file_digest(file, "sha256").hexdigest()
+        return f"{content} {path.stat().st_mode & 0o777:o}"
+    except OSError as error:  # gone since the walk, or unreadable: Docker cannot send it either
+        return f"unreadable: {type(error).__name__}"
+
+
+# -- the Dockerfile ----------------------------------------------------------------------------
+
+
+@dataclass
+class _Stage:
+    """One stage: its name, the context paths it takes or reads, the stages it is built from."""
+
+    name: str
+    taken: list[str] = field(default_factory=list)
+    read: dict[str, str] = field(default_factory=dict)
+    """Context paths a RUN mounts, or that Berth cannot evaluate, with why."""
+    needs: list[tuple[str, str]] = field(default_factory=list)
+    """Stage references (a name, a number, or one with a variable), each with why it only
+    may go into this stage (a RUN mount), empty when it surely does (FROM, COPY --from)."""
+
+
+@functools.cache
+def _sources(root: str, dockerfile: str, target: str | None) -> Sources:
+    context = Path(root)
+    try:
+        text = Path(os.path.join(root, dockerfile)).read_text(errors="replace")
+        sent = _sent(context, dockerfile)
+    except OSError as error:  # no image can be built (`pulumi up` fails): it takes nothing
+        return Sources(f"unreadable: {type(error).__name__}", {})
+    import dockerfile as parser  # noqa: PLC0415 - only diffs parse Dockerfiles
+
+    try:
+        commands = parser.parse_string(text)
+        stages = _stages(commands)
+    except (parser.GoParseError, ValueError) as error:
+        return _unknown(context, sent, text, f"its Dockerfile cannot be parsed ({error})")
+    recipe = json.dumps([list(_leading(text)), [command.original for command in commands]])
+    named = [i for i, stage in enumerate(stages) if stage.name == (target or "").lower()]
+    if target and not named:
+        return _unknown(context, sent, recipe, f"its Dockerfile has no stage {target!r}")
+    taken: set[str] = set()
+    why: dict[str, str] = {}
+    for index, only_may in _built_from(stages, named[-1] if target else len(stages) - 1).items():
+        stage = stages[index]
+        for source in stage.taken:
+            files = _matching(sent, source, context)
+            if only_may:
+                why.update(dict.fromkeys(files, only_may))
+            else:
+                taken.update(files)
+        for source, reason in stage.read.items():
+            why.update(dict.fromkeys(_matching(sent, source, context), only_may or reason))
+    why = {path: reason for path, reason in sorted(why.items()) if path not in taken}
+    return Sources(
+        recipe,
+        {path: _file_digest(context / path) for path in sorted(taken)},
+        {path: _file_digest(context / path) for path in why},
+        why,
+    )
+
+
+def _unknown(context: Path, sent: Sequence[str], recipe: str, why: str) -> Sources:
+    """Sources when Berth cannot tell what the image takes: every file sent may be taken."""
+    return Sources(
+        recipe, {}, {path: _file_digest(context / path) for path in sent}, dict.fromkeys(sent, why)
+    )
+
+
+def _leading(text: str) -> Iterable[str]:
+    """The parser directives: the lines before the first that is not one (BuildKit reads them
+    there only)."""
+    for line in text.splitlines():
+        if not _DIRECTIVE.fullmatch(line.strip()):
+            return
+        yield line.strip()
+
+
+def _stages(commands: Sequence[Any]) -> list[_Stage]:
+    """Each stage of a parsed Dockerfile, with what it takes from the context; a ValueError
+    for an instruction Docker does not know, or no FROM (the build fails on them)."""
+    stages: list[_Stage] = []
+    for command in commands:
+        if command.cmd not in _KNOWN_INSTRUCTIONS:
+            raise ValueError(f"unknown instruction {command.cmd}")
+        values = tuple(command.value)
+        flags = [_flag(flag) for flag in command.flags]
+        if command.cmd == "FROM":
+            stages.append(_Stage(values[2].lower() if len(values) > 2 else str(len(stages))))
+            stages[-1].needs.append((values[0] if values else "", ""))
+        elif stages and command.cmd in ("COPY", "ADD"):
+            _copy(stages[-1], command.cmd, values, dict(flags), bool(command.heredocs))
+        elif stages and command.cmd == "RUN":
+            for mount in (value for key, value in flags if key == "mount"):
+                _mount(stages[-1], mount)
+    if not stages:
+        raise ValueError("no FROM")
+    return stages
+
+
+def _flag(text: str) -> tuple[str, str]:
+    key, _, value = text.removeprefix("--").partition("=")
+    return key, value
+
+
+def _copy(
+    stage: _Stage, name: str, values: tuple[str, ...], flags: Mapping[str, str], heredoc: bool
+) -> None:
+    """A COPY or ADD: its sources from the context, or the stage it copies from."""
+    if "from" in flags:
+        stage.needs.append((flags["from"], ""))
+        return
+    odd = sorted(set(flags) - _COPY_FLAGS)
+    for source in values[:-1]:
+        if heredoc and source.startswith("<<"):
+            continue  # its content is in the Dockerfile
+        if name == "ADD" and source.startswith(REMOTE):
+            continue  # fetched, not from the context
+        if "$" in source:
+            stage.read["."] = f"{name} {source} names a variable, which Berth does not evaluate"
+        elif odd:
+            stage.read[source] = f"{name} --{odd[0]}, which Berth does not evaluate"
+        else:
+            stage.taken.append(source)
+
+
+def _mount(stage: _Stage, text: str) -> None:
+    """A RUN --mount: a bind mount reads the context or another stage, a cache mount may start
+    from another stage; secrets, ssh and tmpfs read nothing of either."""
+    options = dict(_flag(item) for item in next(csv.reader([text]), []))
+    kind = options.get("type", "bind")
+    if kind not in ("bind", "cache"):
+        return
+    if "from" in options:
+        stage.needs.append((options["from"], f"a RUN mounts {options['from']}"))
+    elif kind == "bind":
+        source = options.get("source") or options.get("src") or "."
+        if "$" in source:
+            stage.read["."] = f"a RUN mounts {source}, a variable Berth does not evaluate"
+        else:
+            stage.read[source] = f"a RUN mounts {source} from the context"
+
+
+def _built_from(stages: Sequence[_Stage], chosen: int) -> dict[int, str]:
+    """The stages ``chosen`` is built from, itself included, each with why it only may be
+    (empty: it surely is). References point back only, so one pass from the end suffices."""
+    why: dict[int, str] = {chosen: ""}
+    for index in range(chosen, -1, -1):
+        if index not in why:
+            continue
+        for reference, only_may in stages[index].needs:
+            for earlier in _referred(stages, index, reference):
+                reason = why[index] or only_may
+                if "$" in reference:
+                    reason = reason or f"{reference} may name stage {stages[earlier].name}"
+                if earlier not in why or (why[earlier] and not reason):
+                    why[earlier] = reason
+    return why
+
+
+def _referred(stages: Sequence[_Stage], index: int, reference: str) -> list[int]:
+    """The earlier stages ``reference`` may name: by name or number; a variable may name any."""
+    if "$" in reference:
+        return list(range(index))
+    named = [i for i in range(index) if stages[i].name == reference.lower()]
+    if named:
+        return named[-1:]
+    return [int(reference)] if reference.isdigit() and int(reference) < index else []
+
+
+def _matching(sent: Sequence[str], source: str, root: Path, follow: bool = True) -> list[str]:
+    """The sent files a source takes: a file, a folder's files, or what a pattern matches (as
+    Go's filepath.Match, which COPY uses: ``*`` stays within one path segment). A source that
+    is a symlink is followed once, as COPY follows it."""
+    path = posixpath.normpath("/" + source).lstrip("/")
+    if path in ("", "."):
+        return list(sent)
+    parts = path.split("/")
+    if _GLOB.search(path):
+        patterns = [part.replace("[^", "[!") for part in parts]
+        hits = [
+            p for p in sent
+            if len(segments := p.split("/")) >= len(parts)
+            and all(map(fnmatchcase, segments, patterns))
+        ]  # fmt: skip
+    else:
+        hits = [p for p in sent if p == path or p.startswith(path + "/")]
+    for link in (p for p in hits if follow and p.count("/") == len(parts) - 1):
+        if (root / link).is_symlink():
+            pointed = posixpath.join(posixpath.dirname(link), os.readlink(root / link))
+            hits += _matching(sent, pointed, root, follow=False)
+    return hits

@@ -1,0 +1,88 @@
+"""A host port on the local target: one container binds it, whichever Project publishes it."""
+
+from __future__ import annotations
+
+import pulumi
+import pytest
+
+from berth.errors import BerthError
+from components.project import Project, ProjectArgs
+from offline.plan import Plan, plan_config, run_plan
+from tests.conftest import copy_example, program
+
+CONTAINER = "docker:index/container:Container"
+
+
+def two_projects(files: list[str], *, engines: bool = False) -> Plan:
+    """``files`` deployed twice by one program, as the Projects ``shop`` and ``blog``; each
+    on a Docker engine of its own (an explicit provider) if ``engines``."""
+    import pulumi_docker as docker
+
+    def both() -> Project:
+        for name in ("shop", "blog"):
+            providers = [docker.Provider(name, host=f"ssh://{name}.example")] if engines else []
+            args = ProjectArgs.from_files(files, "local")
+            project = Project(name, args, pulumi.ResourceOptions(providers=providers))
+        return project
+
+    return run_plan(plan_config(files)[0], preview=False, program=both)
+
+
+def test_two_projects_publishing_one_host_port_are_refused_naming_both(project_dir):
+    file = copy_example("migrate", project_dir)
+
+    with pytest.raises(BerthError) as refused:
+        two_projects([file])
+    error = refused.value
+    assert (error.service, error.field) == ("web", "ports")
+    assert "host port 80 is published by both project shop service web and project blog " in (
+        error.message
+    )
+
+
+def test_two_projects_on_two_engines_may_publish_one_host_port(project_dir):
+    file = copy_example("migrate", project_dir)
+
+    plan = two_projects([file], engines=True)
+
+    webs = [r for r in plan.registrations if r.type == CONTAINER and r.name.endswith("-web")]
+    assert [web.inputs["ports"][0]["external"] for web in webs] == [80, 80]
+
+
+@pytest.mark.parametrize(
+    ("ports", "refused"),
+    [
+        pytest.param(
+            ('"80:80"', '"80:8080"'),
+            "both project {p} service a and project {p} service b",
+            id="two-services",
+        ),
+        pytest.param(
+            ('"127.0.0.1:80:80"', '"80:8080"'),
+            "127.0.0.1 and every interface",
+            id="an-address-and-every-interface",
+        ),
+        pytest.param(
+            ('"80:80", "80:81"',), "twice by project {p} service a", id="one-service-twice"
+        ),
+        pytest.param(('"127.0.0.1:80:80"', '"127.0.0.2:80:80"'), None, id="two-addresses"),
+        pytest.param(('"80:80"', '"80:80/udp"'), None, id="tcp-and-udp"),
+        pytest.param(('"80"', '"80"'), None, id="ephemeral"),
+    ],
+)
+def test_a_host_port_is_refused_only_where_two_bindings_collide(project_dir, write, ports, refused):
+    write(
+        "services:\n"
+        + "".join(
+            f"  {name}:\n    image: nginx\n    ports: [{published}]\n"
+            for name, published in zip("ab", ports, strict=False)
+        )
+    )
+
+    if refused is None:
+        program(["compose.yaml"])
+        return
+    with pytest.raises(BerthError) as error:
+        program(["compose.yaml"])
+    assert error.value.field == "ports"
+    assert refused.format(p=project_dir.name) in error.value.message, error.value.message
