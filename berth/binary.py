@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from berth.errors import BerthError
+from berth.names import portable_name
 from berth.terms import Hint
 from berth.variables import COMPOSE_OWN
 
@@ -242,6 +243,10 @@ _HINTS: list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], Hint]]] = [
         'use the compose syntax [HOST:]CONTAINER[/PROTOCOL], e.g. "8080:80"',
     ),
     (
+        re.compile(r"is missing a target port"),
+        'give a container port from 1 to 65535 after the host port, e.g. "8080:80"',
+    ),
+    (
         re.compile(r"invalid spec"),
         'use the compose syntax SOURCE:TARGET[:MODE], e.g. "data:/var/lib/data"; '
         "a variable in SOURCE must be set",
@@ -256,6 +261,10 @@ _HINTS: list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], Hint]]] = [
     (re.compile(r"-\d+ overflows uint"), "write a whole number, 0 or more"),
     (re.compile(r"value out of range|overflows|invalid type float64"), "write a smaller number"),
     (re.compile(r"ParseFloat"), "write a number, e.g. 0.5"),
+    (
+        re.compile(r"\.mode' (?:strconv\.Parse|expected type 'u?int)"),
+        "write an octal file mode such as 0440",
+    ),
     (re.compile(r"Atoi|ParseInt|ParseUint|'u?int\d*'"), "write a whole number, e.g. 3"),
     (re.compile(r"float64 for mode"), "write an octal mode from 0 to 0777, e.g. 0440"),
     (re.compile(r"greater than or equal to 0"), "use 0 or more"),
@@ -316,11 +325,11 @@ def compose_error(stderr: str, files: Sequence[str]) -> BerthError:
 def _bad_name(section: str, name: str, file: str | None) -> BerthError:
     """A service (volume, network, ...) name Compose refuses: its rule, and a name it takes."""
     kind = section.removesuffix("s")
-    fixed = re.sub(r"[^a-zA-Z0-9._-]+", "-", name).strip("-") or kind
+    fixed = portable_name(name)
     return BerthError(
         f"the {kind} name {name!r} is not one Compose allows: letters, digits, '.', '_' and "
         "'-' only",
         file=file,
         field=section,
-        hint=f"rename it, e.g. {fixed!r}",
+        hint=f"rename it, e.g. {fixed!r}" if fixed else "rename it with letters, digits and '-'",
     )

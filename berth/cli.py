@@ -7,6 +7,8 @@ run by a Python without Berth's requirements (scripts/berth runs it in the proje
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import json
 import signal
 import sys
 from collections.abc import Sequence
@@ -89,12 +91,21 @@ def parser() -> argparse.ArgumentParser:
     diff = commands.add_parser(
         "diff",
         help="show which jobs a deployment will run, and why, offline",
-        description="Plan the deployed (--base) and the new (-f) compose files and compare them "
-        "by the run-once resources' own re-run rule.",
+        description="Plan the deployed (--base-root or --base) and the new (-f) compose files "
+        "and compare them by the run-once resources' own re-run rule.",
     )
-    diff.add_argument("--base", action="append", metavar="FILE", help="the deployed files")
-    diff.add_argument(
-        "--base-root", metavar="DIR", help="the deployed checkout: --base is the -f files there"
+    base = diff.add_mutually_exclusive_group(required=True)
+    base.add_argument(
+        "--base-root",
+        metavar="DIR",
+        help="a checkout of the deployed commit (git worktree add DIR <commit>): the deployed "
+        "files are the -f files at the same paths there; run from the root of this checkout",
+    )
+    base.add_argument(
+        "--base",
+        action="append",
+        metavar="FILE",
+        help="a deployed compose file itself, in another checkout of the project",
     )
     diff.add_argument("-f", "--file", action="append", dest="files", metavar="FILE")
     diff.add_argument(
@@ -127,8 +138,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _diff(args)
         return _plan(args)
     except BerthError as error:
-        print(f"error: {error.message_in(Terms.FLAGS)}", file=sys.stderr)
-        return EXIT_BAD_INPUT
+        return _refused(error, Terms.FLAGS)
     except ModuleNotFoundError as missing:  # a Python without Berth's requirements
         print(
             f"error: {missing.name} is not installed in {sys.executable}: run Berth in the "
@@ -136,6 +146,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return EXIT_NO_REQUIREMENTS
+
+
+def _refused(error: BerthError, terms: Terms) -> int:
+    """Bad input: one line, its hint in ``terms``."""
+    print(f"error: {error.message_in(terms)}", file=sys.stderr)
+    return EXIT_BAD_INPUT
 
 
 def _exit_on_signal(number: int, _frame: FrameType | None) -> NoReturn:
@@ -162,28 +178,31 @@ def _plan(args: argparse.Namespace) -> int:
 
 
 def _diff(args: argparse.Namespace) -> int:
-    from berth.settings import StackSettings  # noqa: PLC0415
+    """The stack config with the flags over it, read once as ``pulumi up`` reads it; a problem
+    in a value only the stack config gave is hinted in its terms."""
+    from berth.settings import NAMESPACE, StackSettings  # noqa: PLC0415
     from offline.diff import diff_files  # noqa: PLC0415 - imports Pulumi, slowly
-    from offline.diff_inputs import deployed_files, read_stack_config  # noqa: PLC0415
+    from offline.diff_inputs import deployed_files, given_base, read_stack_config  # noqa: PLC0415
     from offline.diff_report import FORMATS  # noqa: PLC0415
-    from offline.plan import plan_config  # noqa: PLC0415
 
-    if not args.base and not args.base_root:
-        parser().error("diff needs the deployed files: --base FILE or --base-root DIR")
     stored, stored_secrets = read_stack_config(args.stack_config) if args.stack_config else ({}, [])
-    settings = StackSettings.from_config(stored, stored_secrets)  # as `pulumi up` reads them
-    files = args.files or list(settings.compose_files)
-    base = args.base or deployed_files(args.base_root, files)
-    config, secret_keys = plan_config(
-        files,
-        target=args.target or settings.target,
-        profiles=args.profiles or list(settings.profiles),
-        variables=dict(args.set),
-        secrets=dict(args.secret),
-    )
-    secret_keys += [key for key in stored_secrets if key not in config]
-    result = diff_files(base, files, {**stored, **config}, secret_keys, stack=args.stack)
-    sys.stdout.write(FORMATS[args.format](result))
+    settings = {"composeFiles": args.files, "target": args.target, "profiles": args.profiles}
+    given = {k: v if isinstance(v, str) else json.dumps(v) for k, v in settings.items() if v}
+    given |= dict(args.set) | dict(args.secret)
+    flags = {f"{NAMESPACE}:{key}": value for key, value in given.items()}
+    secret_keys = [f"{NAMESPACE}:{key}" for key, _ in args.secret]
+    secret_keys += [key for key in stored_secrets if key not in flags]
+    config = {**stored, **flags}
+    only_stored = {key.removeprefix(f"{NAMESPACE}:") for key in stored.keys() - flags.keys()}
+    try:
+        files = list(StackSettings.from_config(config, secret_keys).compose_files)
+        base, notes = (
+            (given_base(args.base), []) if args.base else deployed_files(args.base_root, files)
+        )
+        result = diff_files(base, files, config, secret_keys, stack=args.stack)
+    except BerthError as error:
+        return _refused(error, Terms(flags=True, stored=frozenset(only_stored)))
+    sys.stdout.write(FORMATS[args.format](dataclasses.replace(result, notes=tuple(notes))))
     return 0
 
 

@@ -5,28 +5,31 @@ from __future__ import annotations
 import math
 import re
 
-from berth.errors import shown_value
+from berth.errors import written_value
 
 _UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
 _PART = re.compile(r"(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)")
 
 
-def parse_duration(text: str | int | float) -> float:
+def parse_duration(text: str | int | float, *, written: object = None) -> float:
     """Seconds in a compose duration; a bare number counts as seconds.
 
-    Raises ValueError with the offending text when it is not a duration.
+    Raises ValueError quoting the offending value as YAML spells it (``written``, the file's
+    own spelling, when the caller knows it) when it is not a duration; examples of one are the
+    caller's hint.
     """
+    shown = text if written is None else written
     if isinstance(text, bool) or not isinstance(text, str | int | float):
-        raise ValueError(f"{shown_value(text)} is not a duration")
+        raise ValueError(f"{written_value(shown)} is not a duration")
     if isinstance(text, int | float):
-        return _finite(text, text)
+        return _finite(text, shown)
     value = text.strip()
     if re.fullmatch(r"\d+(?:\.\d+)?", value):
-        return _finite(float(value), text)
+        return _finite(float(value), shown)
     parts = _PART.findall(value)
     if not parts or "".join(n + u for n, u in parts) != value:
-        raise ValueError(f"{shown_value(text)} is not a duration such as 90s, 10m or 1h30m")
-    return _finite(sum(float(number) * _UNITS[unit] for number, unit in parts), text)
+        raise ValueError(f"{written_value(shown)} is not a duration")
+    return _finite(sum(float(number) * _UNITS[unit] for number, unit in parts), shown)
 
 
 def _finite(seconds: float, text: object) -> float:
@@ -37,7 +40,7 @@ def _finite(seconds: float, text: object) -> float:
     except OverflowError:
         value = math.inf
     if not math.isfinite(value):
-        raise ValueError(f"{shown_value(text)} is not a duration of finite length")
+        raise ValueError(f"{written_value(text)} is not a duration of finite length")
     return value
 
 

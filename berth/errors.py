@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from berth.terms import Hint, Terms
 
 
@@ -70,7 +72,19 @@ class BerthError(Exception):
 
 def shown_value(value: object) -> str:
     """A value for a message, cut short: a 400-digit number is no help on one line."""
-    shown = repr(value)
+    return _cut(repr(value), value)
+
+
+def written_value(value: object) -> str:
+    """A compose value for a message as YAML spells it (``true``, ``.nan``, ``[1]``, a string
+    quoted only where YAML would need it), not as Python does (``True``, ``nan``), cut short."""
+    import yaml  # noqa: PLC0415 - the CLI imports this module before it can say PyYAML is missing
+
+    shown = yaml.safe_dump(value, default_flow_style=True, width=math.inf, allow_unicode=True)
+    return _cut(shown.removesuffix("\n").removesuffix("\n...").strip(), value)
+
+
+def _cut(shown: str, value: object) -> str:
     if len(shown) <= 40:
         return shown
     return f"{shown[:20]}…{shown[-8:]} ({len(str(value))} characters)"

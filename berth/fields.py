@@ -76,6 +76,56 @@ def refused(reason: str) -> Support:
     return Support(Level.REFUSED, reason)
 
 
+_PLANNED = "planned for BuildKit builds, issue 24"
+_YOURSELF = "build the image yourself and give it as the service's image"
+_BUILD_OPTIONS: dict[str, Support] = {
+    "build.dockerfile_inline": refused(
+        f"builds read a Dockerfile file ({_PLANNED}): write it to a file in the context and "
+        "name that in build.dockerfile"
+    ),
+    "build.additional_contexts": refused(
+        f"a COPY --from one would fail ({_PLANNED}): copy its files into the context, or "
+        + _YOURSELF
+    ),
+    "build.secrets": refused(f"the build would run without them ({_PLANNED}): " + _YOURSELF),
+    "build.ssh": refused(f"the build would have no SSH agent ({_PLANNED}): " + _YOURSELF),
+    "build.network": refused(
+        f"the build would run on the default network ({_PLANNED}): remove it if the build "
+        "needs no other, or " + _YOURSELF
+    ),
+    "build.extra_hosts": refused(
+        f"the build could not resolve those names ({_PLANNED}): " + _YOURSELF
+    ),
+    **dict.fromkeys(
+        ("build.privileged", "build.entitlements"),
+        refused(f"a RUN that needs the privilege would fail ({_PLANNED}): " + _YOURSELF),
+    ),
+    **dict.fromkeys(
+        ("build.cache_from", "build.cache_to"),
+        ignored(f"builds use the engine's own cache only (a registry cache is {_PLANNED})"),
+    ),
+    "build.no_cache": ignored(f"layers the engine has cached are reused ({_PLANNED})"),
+    "build.pull": ignored(f"a base image already on the engine is used as it is ({_PLANNED})"),
+    "build.labels": ignored(f"the image has its Dockerfile's labels only ({_PLANNED})"),
+    "build.tags": ignored(f"the image has the target's own name only ({_PLANNED})"),
+    "build.platforms": ignored(
+        f"the image is built for the platform the target runs it on only ({_PLANNED})"
+    ),
+    **dict.fromkeys(
+        ("build.shm_size", "build.ulimits"),
+        ignored(f"the build runs with the engine's defaults ({_PLANNED})"),
+    ),
+    "build.isolation": ignored("Windows container isolation; Linux builds have only the default"),
+    **dict.fromkeys(
+        ("build.provenance", "build.sbom"),
+        ignored(f"no attestation is attached to the image ({_PLANNED})"),
+    ),
+}
+"""Compose's build options beyond context, Dockerfile, args and target, which no target passes
+to its builder (pulumi-docker's ``docker.Image``) yet: refused where the image would differ from
+what Compose builds or the build would fail; ignored where only a speed-up, metadata or a
+build-time limit is lost."""
+
 COMMON: dict[str, Support] = {
     "extends": supported("merged by Docker Compose before Berth reads the project"),
     "env_file": supported("read by Docker Compose into environment"),
@@ -88,6 +138,7 @@ COMMON: dict[str, Support] = {
     "build.dockerfile": supported(),
     "build.args": supported(),
     "build.target": supported(),
+    **_BUILD_OPTIONS,
     "develop": ignored("compose watch is a development loop, not a deployment"),
     "attach": ignored("log attachment of `docker compose up`"),
     "pull_policy": ignored("images are pulled or built as part of the deployment"),

@@ -13,6 +13,7 @@ from berth.fields import Support, check_fields
 from berth.model import ComposeProject
 from berth.normalize import Normalizer
 from berth.sources import Sources, read_sources
+from berth.stores import check_markings
 from berth.validate import classify_jobs, validate
 from berth.variables import Sealed, Variables
 
@@ -56,6 +57,7 @@ def load_project(
     except BerthError as error:
         raise error.located(sources.files[0]) from None
     project = validate(classify_jobs(project), sources)
+    check_markings(project, sources)
     if target is None:
         return project
     warnings = check_fields(project, sources, support or {}, target)

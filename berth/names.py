@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import hashlib
 import re
+import unicodedata
 
 DIGEST = 8
 """Hex characters of the hash that ends a shortened name."""
+PORTABLE_LENGTH = 63
+"""A DNS label's longest, the shortest limit of any target on a name it keeps whole (aws)."""
 
 
 def cloud_slug(name: str) -> str:
@@ -28,3 +31,12 @@ def shortened(name: str, limit: int) -> str:
         return name
     digest = hashlib.sha256(name.encode()).hexdigest()[:DIGEST]
     return f"{name[: limit - DIGEST - 1].rstrip('-_./')}-{digest}"
+
+
+def portable_name(name: str) -> str | None:
+    """A name like ``name`` that Compose and every target take, to suggest for one that is not
+    (``Ünï`` -> ``Uni``): accents dropped, other characters ``-``, a letter or digit at each end,
+    2 to 63 characters (App Platform needs two); None when too little of ``name`` is left."""
+    plain = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^A-Za-z0-9]+", "-", plain).strip("-")[:PORTABLE_LENGTH].rstrip("-")
+    return slug if len(slug) >= 2 else None

@@ -15,12 +15,12 @@ from typing import Any
 
 import yaml
 
+from berth.builds import read_build
 from berth.consistency import check_consistency
 from berth.durations import parse_duration
 from berth.errors import BerthError
 from berth.files import CONTENT_LIMIT, FileRefused, read_capped
 from berth.model import (
-    Build,
     ComposeProject,
     Condition,
     ContainerSettings,
@@ -41,6 +41,7 @@ from berth.quantities import (
     count,
     cpus,
     file_mode,
+    file_owner,
     health_duration,
     host_address,
     job_timeout,
@@ -139,7 +140,7 @@ class Normalizer:
         return Service(
             name=name,
             image=raw.get("image"),
-            build=self._build(raw["build"]) if raw.get("build") else None,
+            build=read_build(raw["build"], self._relative, fail) if raw.get("build") else None,
             command=self._texts(raw.get("command")),
             entrypoint=self._texts(raw.get("entrypoint")),
             environment=self._environment(raw.get("environment") or {}, fail),
@@ -158,7 +159,7 @@ class Normalizer:
             replicas=replicas,
             resources=resources,
             mounts=tuple(self._mount(m, fail) for m in raw.get("volumes") or ()),
-            files=self._files(raw, defined, fail),
+            files=self._files(name, raw, defined, fail),
             working_dir=working_dir(raw.get("working_dir"), fail),
             user=_optional_str(raw.get("user")),
             hostname=raw.get("hostname"),
@@ -169,7 +170,11 @@ class Normalizer:
             extensions=extensions,
             fields=_present_fields(raw),
             run_always=self._run_policy(extensions.get("x-berth-run"), fail),
-            timeout=job_timeout(extensions.get("x-berth-timeout"), fail),
+            timeout=job_timeout(
+                extensions.get("x-berth-timeout"),
+                fail,
+                self.sources.written(name, "x-berth-timeout"),
+            ),
         )
 
     def _texts(self, values: list[Any] | None) -> tuple[Text, ...] | None:
@@ -206,15 +211,6 @@ class Normalizer:
                 + "; ".join(terms.how_to_set(key, secret=True) for key in keys)
                 + f" (or {terms.how_to_set(keys[0])} for a value that is not secret)"
             ),
-        )
-
-    def _build(self, raw: dict[str, Any]) -> Build:
-        context = str(raw.get("context") or ".")
-        return Build(
-            context=self._relative(context) if not _is_url(context) else context,
-            dockerfile=str(raw.get("dockerfile") or "Dockerfile"),
-            args={str(k): "" if v is None else str(v) for k, v in (raw.get("args") or {}).items()},
-            target=raw.get("target"),
         )
 
     def _port(self, raw: dict[str, Any], fail: _Fail) -> Port:
@@ -369,7 +365,7 @@ class Normalizer:
         )
 
     def _files(
-        self, raw: dict[str, Any], defined: Mapping[str, Any], fail: _Fail
+        self, name: str, raw: dict[str, Any], defined: Mapping[str, Any], fail: _Fail
     ) -> tuple[FileMount, ...]:
         mounts: list[FileMount] = []
         for kind in ("secrets", "configs"):
@@ -386,6 +382,8 @@ class Normalizer:
                     f"/run/secrets/{source}" if kind == "secrets" else f"/{source}"
                 )
                 content = self._file_content(kind, source, spec, fail)
+                if ignored := file_owner(ref, kind, fail):
+                    self.warnings.append(f"service '{name}': {kind[:-1]} '{source}': {ignored}")
                 if kind == "secrets" and isinstance(content, str):
                     content = Secret(value=content, keys=(f"{kind}.{source}",))
                 mounts.append(
@@ -571,7 +569,3 @@ def _host_entry(entry: str, fail: _Fail) -> tuple[str, str]:
 
 def _optional_str(value: Any) -> str | None:
     return None if value is None else str(value)
-
-
-def _is_url(text: str) -> bool:
-    return bool(re.match(r"^[a-z][a-z0-9+.-]*://|^git@", text))

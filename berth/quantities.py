@@ -11,11 +11,12 @@ from __future__ import annotations
 import ipaddress
 import math
 import re
-from collections.abc import Callable
+import stat
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from berth.durations import format_duration, parse_duration
-from berth.errors import BerthError, shown_value
+from berth.errors import BerthError, shown_value, written_value
 from berth.model import DEFAULT_JOB_TIMEOUT
 
 Fail = Callable[..., BerthError]
@@ -40,6 +41,16 @@ MIN_HEALTH_DURATION = 0.001
 at least 1ms."""
 MAX_COUNT = 2**31 - 1
 """The largest count every target's API holds (Cloud Run's probe threshold is an int32)."""
+ULIMITS = frozenset(
+    {"core", "cpu", "data", "fsize", "locks", "memlock", "msgqueue", "nice", "nofile", "nproc",
+     "rss", "rtprio", "rttime", "sigpending", "stack"}
+)  # fmt: skip
+"""The ulimits Docker sets (go-units ``ulimitNameMapping``; ECS names the same): any other
+fails when the container starts."""
+UNLIMITED = -1
+"""Docker's unlimited, which Linux's setrlimit reads as RLIM_INFINITY."""
+MAX_NOFILE = 1024 * 1024
+"""Open files: Linux's default most (``fs.nr_open``, which refuses unlimited) and Fargate's."""
 PORT_PROTOCOLS = ("tcp", "udp", "sctp")
 """What Docker publishes; anything else it refuses when the container is created."""
 NAMESPACED_SYSCTLS = frozenset(
@@ -105,14 +116,39 @@ def file_mode(value: Any, field: str, fail: Fail, largest: int = MAX_FILE_MODE) 
         mode: int | None = value
     else:
         mode = int(text, 8) if re.fullmatch(r"[0-7]{1,12}", text) else None
-    if mode is None or not 0 <= mode <= largest:
-        shown = "-" + text[2:] if text.startswith("0-") else text
-        raise fail(
-            field,
-            f"mode {shown} (octal, as Compose reads it) is not a file mode",
-            f"use an octal mode from 0 to 0{largest:o}, e.g. 0440",
+    if mode is not None and 0 <= mode <= largest:
+        return mode
+    hint = f"use an octal mode from 0 to 0{largest:o}, e.g. 0440"
+    positive = mode is not None and mode > 0
+    shown = f"0{mode:o}" if positive else "-" + text[2:] if text.startswith("0-") else text
+    problem = f"mode {shown} (octal, as Compose reads it) is not a file mode"
+    # ``mode: 777`` under secrets or configs is YAML's decimal 777 (a tmpfs option is octal text)
+    if positive and field != "tmpfs" and re.fullmatch(r"[0-7]+", str(mode)):
+        problem += (
+            f": a mode written without a leading 0 is a decimal number, and {mode} is octal {shown}"
         )
-    return mode
+        if (meant := int(str(mode), 8)) <= largest:
+            hint = f"write 0{mode} for {stat.filemode(meant)[1:]}"
+    raise fail(field, problem, hint)
+
+
+def file_owner(ref: Mapping[str, Any], kind: str, fail: Fail) -> str | None:
+    """What a user should know of a secret's or config's ``uid`` and ``gid``, Compose's strings
+    of digits (any other refused): no target sets a placed file's owner."""
+    written = {key: ref[key] for key in ("uid", "gid") if ref.get(key) is not None}
+    for key, value in written.items():
+        if not re.fullmatch(r"\d+", str(value)):
+            raise fail(
+                kind,
+                f"{key} {shown_value(value)} is not a number: Compose takes a numeric id only",
+                f'write the {"user" if key == "uid" else "group"} id, e.g. {key}: "1000"',
+            )
+    if not written:
+        return None
+    return (
+        f"{' and '.join(written)} ignored: the file is placed owned by root; give it a mode "
+        "the service's user can read, e.g. mode: 0444"
+    )
 
 
 def count(value: Any, field: str, fail: Fail) -> int | None:
@@ -142,24 +178,29 @@ def health_duration(value: Any, field: str, fail: Fail) -> float | None:
     return seconds
 
 
-def job_timeout(value: Any, fail: Fail) -> float:
-    """``x-berth-timeout``: long enough for a job to start, short of a deployment forever."""
+def job_timeout(value: Any, fail: Fail, written: Any = None) -> float:
+    """``x-berth-timeout``: long enough for a job to start, short of a deployment forever.
+    A message quotes ``written``, the value as the file spells it (Compose spells ``1e9``
+    ``1e+09``), unless that is a variable the value was interpolated from."""
     if value is None:
         return DEFAULT_JOB_TIMEOUT
     field = "x-berth-timeout"
+    if isinstance(written, str) and "$" in written:
+        written = None
+    shown = written_value(value if written is None else written)
     try:
-        seconds = parse_duration(value)
+        seconds = parse_duration(value, written=written)
     except ValueError as error:
         raise fail(field, str(error), DURATION_HINT) from None
     if seconds <= 0:
         raise fail(field, "the timeout must be longer than zero", "e.g. 30m")
     if seconds < MIN_JOB_TIMEOUT:
-        raise fail(field, f"{value} is less than a second: no job starts that fast", "e.g. 30s")
+        raise fail(field, f"{shown} is less than a second: no job starts that fast", "e.g. 30s")
     if seconds > LONGEST_WAIT:
         most = format_duration(LONGEST_WAIT)
         raise fail(
             field,
-            f"{value} is longer than a deployment waits for a job, {most} (30 days)",
+            f"{shown} is longer than a deployment waits for a job, {most} (30 days)",
             f"use {most} or less, e.g. 2h",
         )
     return seconds
@@ -187,7 +228,15 @@ def port_range(spec: Any, fail: Fail) -> list[int]:
 
 
 def ulimit(name: str, limit: Any, fail: Fail) -> tuple[int, int]:
-    """(soft, hard) of one ulimit; Docker refuses a soft limit above the hard one."""
+    """(soft, hard) of one ulimit as Docker sets it: a name it knows, each limit 0 or more or
+    -1 for unlimited (never for nofile), soft at most hard (unlimited above any number)."""
+    example = "e.g. nofile: {soft: 1024, hard: 4096}"
+    if name not in ULIMITS:
+        raise fail(
+            "ulimits",
+            f"{shown_value(name)} is not a ulimit Docker sets",
+            f"use one of {', '.join(sorted(ULIMITS))}",
+        )
     if isinstance(limit, dict):
         soft, hard = limit.get("soft"), limit.get("hard")
     else:
@@ -195,16 +244,33 @@ def ulimit(name: str, limit: Any, fail: Fail) -> tuple[int, int]:
     try:
         pair = int(soft), int(hard)
     except (TypeError, ValueError):
-        raise fail(
-            "ulimits", f"{limit!r} is not a limit", "e.g. nofile: {soft: 1024, hard: 4096}"
-        ) from None
-    if pair[0] > pair[1]:
+        raise fail("ulimits", f"{limit!r} is not a limit", example) from None
+    if name == "nofile" and (bad := [v for v in pair if not 0 <= v <= MAX_NOFILE]):
         raise fail(
             "ulimits",
-            f"{name}: the soft limit {pair[0]} is above the hard limit {pair[1]}",
-            "make soft at most hard, e.g. nofile: {soft: 1024, hard: 4096}",
+            f"nofile: {bad[0]} is not a number of open files Linux allows (0 to {MAX_NOFILE}; "
+            "never unlimited)",
+            f"use {MAX_NOFILE} or less, e.g. nofile: 65536",
+        )
+    if min(pair) < UNLIMITED:
+        raise fail(
+            "ulimits",
+            f"{name}: {min(pair)} is not a limit",
+            "use 0 or more, or -1 for unlimited",
+        )
+    if _unsigned(pair[0]) > _unsigned(pair[1]):
+        soft_shown = "unlimited (-1)" if pair[0] == UNLIMITED else pair[0]
+        raise fail(
+            "ulimits",
+            f"{name}: the soft limit {soft_shown} is above the hard limit {pair[1]}",
+            "make soft at most hard, " + example,
         )
     return pair
+
+
+def _unsigned(limit: int) -> float:
+    """A limit as Linux compares them: -1 is unlimited, above every number."""
+    return math.inf if limit == UNLIMITED else limit
 
 
 def tmpfs_entry(entry: str, fail: Fail) -> str:

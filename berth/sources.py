@@ -94,6 +94,17 @@ class Sources:
                 return file
         return declaring or self.files[0]
 
+    def written(self, service: str, field: str) -> Any:
+        """``field`` of ``service`` as the last file that sets it spells it (before any
+        interpolation), for a message that quotes the user's own value; None where no file
+        does (it comes from ``extends``)."""
+        for document in reversed(self.documents):
+            services = document.get("services")
+            definition = services.get(service) if isinstance(services, dict) else None
+            if isinstance(definition, dict) and field in definition:
+                return definition[field]
+        return None
+
     def declaring(self, key: str) -> str:
         """The last file with the top-level ``key`` (an ``x-`` block, ``volumes``, ...)."""
         return next((f for f, d in reversed(self.pairs()) if key in d), self.files[0])

@@ -18,8 +18,10 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from berth.errors import BerthError
+from berth.errors import BerthError, written_value
 from berth.model import ComposeProject, Port, Secret, Service, Text
+from berth.sources import Sources
+from berth.terms import Hint, how_to_set_in_both
 
 EXTENSIONS = {"x-defang-postgres": "postgres", "x-defang-redis": "redis"}
 """The extension that marks a managed store, and the kind it asks for."""
@@ -117,6 +119,17 @@ def managed_stores(project: ComposeProject) -> dict[str, ManagedStore]:
     return stores
 
 
+def check_markings(project: ComposeProject, sources: Sources) -> None:
+    """Each service's store markings read as every target reads them: true, false or a mapping
+    of known options. Local runs the container as written, but the file it accepts must be the
+    one a cloud accepts; what a marking asks of the service is each cloud's to check."""
+    for service in project.services.values():
+        for key in EXTENSIONS:
+            file = sources.origin(service.name, key)
+            if (options := _options(service, key, file)) and "allow-downtime" in options:
+                _flag(options["allow-downtime"], service, f"{key}.allow-downtime", file)
+
+
 def store_warnings(project: ComposeProject) -> list[str]:
     """What a user should know about the managed stores: an image the marking does not fit,
     a build that a managed store ignores."""
@@ -138,7 +151,7 @@ def store_warnings(project: ComposeProject) -> list[str]:
                 f"service '{name}': image {service.image or '(none)'} is not {store.kind}-"
                 f"compatible; the managed {store.kind} runs the provider's default version"
             )
-        warnings += unpublished_ports(service, store.kind)
+        warnings += unpublished_ports(service, store.kind) + commands_not_run(service, store.kind)
     return warnings
 
 
@@ -171,8 +184,8 @@ def seal_written_passwords(project: ComposeProject) -> WrittenPasswords:
                 f"service '{name}': {variable} is in plain text (written in the compose files "
                 "or .env, or a config value set without --secret); Berth keeps it and every "
                 "value that holds it secret, but it belongs in a stack secret: "
-                f"`pulumi config set --secret {variable} <password>`, then {variable}: "
-                f"${{{variable}}} in the compose file"
+                f"{how_to_set_in_both(variable, '<password>', secret=True)}, then "
+                f"{variable}: ${{{variable}}} in the compose file"
             )
     if not written:
         return WrittenPasswords(project, {}, [])
@@ -208,6 +221,27 @@ def unpublished_ports(service: Service, kind: StoreKind) -> list[str]:
         f"{'psql' if kind is StoreKind.POSTGRES else 'redis-cli'} command), or use the local "
         "target, where the container publishes them"
     ]
+
+
+def commands_not_run(service: Service, kind: StoreKind) -> list[str]:
+    """A warning for the command or entrypoint of a service a cloud runs as its managed store:
+    no container runs them, so a password one sets (``--requirepass``) is not the store's."""
+    written = [field for field in ("command", "entrypoint") if getattr(service, field)]
+    if not written:
+        return []
+    warning = (
+        f"service '{service.name}': {' and '.join(written)} "
+        f"{'is' if len(written) == 1 else 'are'} not run: a managed {kind} runs no container"
+    )
+    run = (*(service.command or ()), *(service.entrypoint or ()))
+    if any("--requirepass" in (t.value if isinstance(t, Secret) else t) for t in run):
+        password = PASSWORDS[kind]
+        warning += (
+            ", so its --requirepass sets no password: Berth reads the store's password from "
+            + password
+            + ("" if password in service.environment else "; set it to the one the services use")
+        )
+    return [warning]
 
 
 def _port(port: Port) -> str:
@@ -275,7 +309,8 @@ def _options(service: Service, key: str, file: str) -> dict[str, Any] | None:
     if _boolean(value):
         return {}
     raise BerthError(
-        f"{key} must be true, false or a mapping such as {{allow-downtime: true}}, got {value!r}",
+        f"{key} must be true, false or a mapping such as {{allow-downtime: true}}, got "
+        + written_value(value),
         file=file,
         service=service.name,
         field=key,
@@ -288,7 +323,7 @@ def _flag(value: object, service: Service, field: str, file: str) -> bool:
     found = _boolean(value)
     if found is None:
         raise BerthError(
-            f"must be true or false, got {value!r}",
+            f"must be true or false, got {written_value(value)}",
             file=file,
             service=service.name,
             field=field,
@@ -323,3 +358,21 @@ def secret_password(value: Text | None, service: Service, key: str, file: str) -
             ),
         )
     return value.value
+
+
+def password_hint(value: Text | None, key: str, rule: str) -> Hint:
+    """How to give a store a password it accepts. One written in plain text (sealed: its only
+    key has a dot) is the compose file's own value, which wins over any secret of that name, so
+    setting a secret alone changes nothing: it is changed where it is written, or replaced."""
+    stack = [k for k in value.keys if "." not in k] if isinstance(value, Secret) else []
+    if isinstance(value, Secret) and not stack:
+        return lambda terms: (
+            "a written value wins over any secret of its name: change it where it is written "
+            "(the compose file, .env, or a value set without --secret), or write "
+            f"{key}: ${{{key}}} in the compose file and set it with "
+            f"{terms.how_to_set(key, '<password>', secret=True)}; a password is {rule}"
+        )
+    variable = stack[0] if len(stack) == 1 else key
+    return lambda terms: (
+        f"set another value with {terms.how_to_set(variable, '<password>', secret=True)}: {rule}"
+    )

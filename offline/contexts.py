@@ -9,6 +9,10 @@ Dockerfile's instructions, build args and target. Builds are taken as reproducib
 instructions on the same copied files give the same image (BuildKit's cache does; a build
 without it stamps new times, and a job would then run on every deployment whatever this says).
 
+A file is taken with its mode (COPY keeps it) unless every COPY of it sets one (``--chmod``). A
+source Docker does not send (not in the context, or left out by ``.dockerignore``) fails the
+build: it is told as such, not as a changed file.
+
 Where Berth cannot tell what the image takes (a variable in a source, ``COPY --exclude``, a RUN
 that bind-mounts the context, a Dockerfile it cannot parse, a remote context), every file sent
 may be taken: a change of one of them says the job *may* run, and why, never that it runs.
@@ -35,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from berth.model import Build
+from offline.diff_report import Reason
 
 REMOTE = ("http://", "https://", "git://", "git@", "ssh://")
 """How a remote build context or an ADD of a URL starts: nothing Berth can read."""
@@ -59,10 +64,12 @@ class Sources:
     """Files that COPY or ADD put into the image."""
     read: Mapping[str, str] = field(default_factory=dict)
     """Files the image may hold or be made from, when Berth cannot tell."""
-    why: Mapping[str, str] = field(default_factory=dict)
+    why: Mapping[str, Reason] = field(default_factory=dict)
     """For each of ``read``, why Berth cannot tell."""
     remote: bool = False
     dockerfile: str = "Dockerfile"
+    unsent: tuple[str, ...] = ()
+    """Sources COPY or ADD takes that Docker does not send: the build fails."""
 
 
 @dataclass(frozen=True)
@@ -73,19 +80,23 @@ class Rebuild:
     """Changed files the image takes; the Dockerfile among them when its instructions changed."""
     read: tuple[str, ...] = ()
     """Changed files the image may take or be made from (``unsure`` says why it may)."""
-    unsure: str = ""
+    unsure: Reason | None = None
     remote: bool = False
     """Built from a remote context: it may have changed, whatever else did."""
+    unsent: tuple[str, ...] = ()
+    """Sources the new version's Dockerfile copies that Docker does not send."""
 
     def __bool__(self) -> bool:
-        return bool(self.taken or self.read or self.remote)
+        return bool(self.taken or self.read or self.remote or self.unsent)
 
 
 def image_sources(context: str, dockerfile: str, target: str | None) -> Sources:
     """What a build of ``context`` (a folder, relative to the working directory, or a remote
     address) with ``dockerfile`` (relative to the context) and ``target`` takes from it."""
     if context.startswith(REMOTE):
-        why = f"it is built from the remote context {context}, which Berth does not read"
+        why = Reason(
+            "it is built from the remote context {}, which Berth does not read", (context,)
+        )
         return Sources(context, {}, why={context: why}, remote=True)
     return dataclasses.replace(
         _sources(os.path.abspath(context), dockerfile, target), dockerfile=dockerfile
@@ -94,16 +105,18 @@ def image_sources(context: str, dockerfile: str, target: str | None) -> Sources:
 
 def _rebuild(before: Sources, now: Sources) -> Rebuild:
     """The files whose change may change the image, and whether it certainly does (a remote
-    context always may have changed)."""
+    context always may have changed); files of sources no longer sent are told as unsent."""
     if now.remote:
         return Rebuild(unsure=now.why[now.recipe], remote=True)
-    taken = _changed(before.taken, now.taken)
+    old_files = {*before.taken, *before.read}
+    gone = {path for path in old_files if any(_under(path, source) for source in now.unsent)}
+    taken = [path for path in _changed(before.taken, now.taken) if path not in gone]
     if before.recipe != now.recipe:
         taken.insert(0, now.dockerfile)
     old_all, new_all = {**before.read, **before.taken}, {**now.read, **now.taken}
-    read = [path for path in _changed(old_all, new_all) if path not in taken]
-    reasons = [now.why.get(path) or before.why.get(path) or "" for path in read]
-    return Rebuild(tuple(taken), tuple(read), next(filter(None, reasons), ""))
+    read = [path for path in _changed(old_all, new_all) if path not in {*taken, *gone}]
+    reasons = [now.why.get(path) or before.why.get(path) for path in read]
+    return Rebuild(tuple(taken), tuple(read), next(filter(None, reasons), None), unsent=now.unsent)
 
 
 def build_digest(build: Mapping[str, Any]) -> str:
@@ -138,7 +151,7 @@ def _changed(old: Mapping[str, str], new: Mapping[str, str]) -> list[str]:
 
 
 def _sent(root: Path, dockerfile: str) -> list[str]:
-    """The files and symlinks Docker sends of ``root``, relative to it, in order."""
+    """What Docker sends of ``root`` (files, symlinks and folders), relative to it, in order."""
     from docker.utils.build import exclude_paths  # noqa: PLC0415 - only diffs read contexts
 
     if not root.is_dir():
@@ -149,19 +162,19 @@ def _sent(root: Path, dockerfile: str) -> list[str]:
             lines = (line.strip() for line in ignore.read_text(errors="replace").splitlines())
             patterns = [line for line in lines if line and not line.startswith("#")]
             break
-    found = exclude_paths(str(root), patterns, dockerfile)
-    return sorted(p for p in found if (root / p).is_symlink() or (root / p).is_file())
+    return sorted(exclude_paths(str(root), patterns, dockerfile))
 
 
-def _file_digest(path: Path) -> str:
+def _file_digest(path: Path, mode: bool = True) -> str:
     """The SHA-256 of a file's content, read in chunks (a context may hold files larger than
-    memory), with its mode; a symlink by where it points, as Docker copies it."""
+    memory), with its ``mode`` unless COPY sets one; a symlink by where it points, as Docker
+    copies it."""
     try:
         if path.is_symlink():
             return f"-> {os.readlink(path)}"
         with path.open("rb") as file:
             content = hashlib.file_digest(file, "sha256").hexdigest()
-        return f"{content} {path.stat().st_mode & 0o777:o}"
+        return f"{content} {path.stat().st_mode & 0o777:o}" if mode else content
     except OSError as error:  # gone since the walk, or unreadable: Docker cannot send it either
         return f"unreadable: {type(error).__name__}"
 
@@ -174,12 +187,13 @@ class _Stage:
     """One stage: its name, the context paths it takes or reads, the stages it is built from."""
 
     name: str
-    taken: list[str] = field(default_factory=list)
-    read: dict[str, str] = field(default_factory=dict)
+    taken: list[tuple[str, bool]] = field(default_factory=list)
+    """COPY and ADD sources, each with whether its files keep their mode (no ``--chmod``)."""
+    read: dict[str, Reason] = field(default_factory=dict)
     """Context paths a RUN mounts, or that Berth cannot evaluate, with why."""
-    needs: list[tuple[str, str]] = field(default_factory=list)
+    needs: list[tuple[str, Reason | None]] = field(default_factory=list)
     """Stage references (a name, a number, or one with a variable), each with why it only
-    may go into this stage (a RUN mount), empty when it surely does (FROM, COPY --from)."""
+    may go into this stage (a RUN mount), None when it surely does (FROM, COPY --from)."""
 
 
 @functools.cache
@@ -187,42 +201,59 @@ def _sources(root: str, dockerfile: str, target: str | None) -> Sources:
     context = Path(root)
     try:
         text = Path(os.path.join(root, dockerfile)).read_text(errors="replace")
-        sent = _sent(context, dockerfile)
+        everything = _sent(context, dockerfile)
     except OSError as error:  # no image can be built (`pulumi up` fails): it takes nothing
         return Sources(f"unreadable: {type(error).__name__}", {})
+    sent = [p for p in everything if (context / p).is_symlink() or (context / p).is_file()]
     import dockerfile as parser  # noqa: PLC0415 - only diffs parse Dockerfiles
 
     try:
         commands = parser.parse_string(text)
         stages = _stages(commands)
     except (parser.GoParseError, ValueError) as error:
-        return _unknown(context, sent, text, f"its Dockerfile cannot be parsed ({error})")
+        why = Reason("its Dockerfile cannot be parsed ({})", (str(error),))
+        return _unknown(context, sent, text, why)
     recipe = json.dumps([list(_leading(text)), [command.original for command in commands]])
     named = [i for i, stage in enumerate(stages) if stage.name == (target or "").lower()]
     if target and not named:
-        return _unknown(context, sent, recipe, f"its Dockerfile has no stage {target!r}")
-    taken: set[str] = set()
-    why: dict[str, str] = {}
+        return _unknown(context, sent, recipe, Reason("its Dockerfile has no stage {}", (target,)))
+    taken: dict[str, bool] = {}
+    """Each file taken, with whether its mode counts (a COPY without ``--chmod`` takes it)."""
+    why: dict[str, Reason] = {}
+    unsent: list[str] = []
     for index, only_may in _built_from(stages, named[-1] if target else len(stages) - 1).items():
         stage = stages[index]
-        for source in stage.taken:
+        for source, mode in stage.taken:
             files = _matching(sent, source, context)
             if only_may:
                 why.update(dict.fromkeys(files, only_may))
-            else:
-                taken.update(files)
+                continue
+            taken.update({path: mode or taken.get(path, False) for path in files})
+            path = _normalized(source)
+            if path and not _GLOB.search(path) and not any(_under(p, path) for p in everything):
+                unsent.append(path)  # COPY fails ("not found"); a pattern may match nothing
         for source, reason in stage.read.items():
             why.update(dict.fromkeys(_matching(sent, source, context), only_may or reason))
     why = {path: reason for path, reason in sorted(why.items()) if path not in taken}
     return Sources(
         recipe,
-        {path: _file_digest(context / path) for path in sorted(taken)},
+        {path: _file_digest(context / path, mode) for path, mode in sorted(taken.items())},
         {path: _file_digest(context / path) for path in why},
         why,
+        unsent=tuple(sorted(set(unsent))),
     )
 
 
-def _unknown(context: Path, sent: Sequence[str], recipe: str, why: str) -> Sources:
+def _normalized(source: str) -> str:
+    """A COPY source as a path in the context: ``""`` for the context itself."""
+    return posixpath.normpath("/" + source).lstrip("/")
+
+
+def _under(path: str, folder: str) -> bool:
+    return path == folder or path.startswith(folder + "/")
+
+
+def _unknown(context: Path, sent: Sequence[str], recipe: str, why: Reason) -> Sources:
     """Sources when Berth cannot tell what the image takes: every file sent may be taken."""
     return Sources(
         recipe, {}, {path: _file_digest(context / path) for path in sent}, dict.fromkeys(sent, why)
@@ -249,7 +280,7 @@ def _stages(commands: Sequence[Any]) -> list[_Stage]:
         flags = [_flag(flag) for flag in command.flags]
         if command.cmd == "FROM":
             stages.append(_Stage(values[2].lower() if len(values) > 2 else str(len(stages))))
-            stages[-1].needs.append((values[0] if values else "", ""))
+            stages[-1].needs.append((values[0] if values else "", None))
         elif stages and command.cmd in ("COPY", "ADD"):
             _copy(stages[-1], command.cmd, values, dict(flags), bool(command.heredocs))
         elif stages and command.cmd == "RUN":
@@ -270,7 +301,7 @@ def _copy(
 ) -> None:
     """A COPY or ADD: its sources from the context, or the stage it copies from."""
     if "from" in flags:
-        stage.needs.append((flags["from"], ""))
+        stage.needs.append((flags["from"], None))
         return
     odd = sorted(set(flags) - _COPY_FLAGS)
     for source in values[:-1]:
@@ -279,11 +310,13 @@ def _copy(
         if name == "ADD" and source.startswith(REMOTE):
             continue  # fetched, not from the context
         if "$" in source:
-            stage.read["."] = f"{name} {source} names a variable, which Berth does not evaluate"
+            why = Reason("{} {} names a variable, which Berth does not evaluate", (name, source))
+            stage.read["."] = why
         elif odd:
-            stage.read[source] = f"{name} --{odd[0]}, which Berth does not evaluate"
+            why = Reason("{} {}, which Berth does not evaluate", (name, f"--{odd[0]}"))
+            stage.read[source] = why
         else:
-            stage.taken.append(source)
+            stage.taken.append((source, "chmod" not in flags))
 
 
 def _mount(stage: _Stage, text: str) -> None:
@@ -294,19 +327,20 @@ def _mount(stage: _Stage, text: str) -> None:
     if kind not in ("bind", "cache"):
         return
     if "from" in options:
-        stage.needs.append((options["from"], f"a RUN mounts {options['from']}"))
+        stage.needs.append((options["from"], Reason("a RUN mounts {}", (options["from"],))))
     elif kind == "bind":
         source = options.get("source") or options.get("src") or "."
         if "$" in source:
-            stage.read["."] = f"a RUN mounts {source}, a variable Berth does not evaluate"
+            why = Reason("a RUN mounts {}, a variable Berth does not evaluate", (source,))
+            stage.read["."] = why
         else:
-            stage.read[source] = f"a RUN mounts {source} from the context"
+            stage.read[source] = Reason("a RUN mounts {} from the context", (source,))
 
 
-def _built_from(stages: Sequence[_Stage], chosen: int) -> dict[int, str]:
+def _built_from(stages: Sequence[_Stage], chosen: int) -> dict[int, Reason | None]:
     """The stages ``chosen`` is built from, itself included, each with why it only may be
-    (empty: it surely is). References point back only, so one pass from the end suffices."""
-    why: dict[int, str] = {chosen: ""}
+    (None: it surely is). References point back only, so one pass from the end suffices."""
+    why: dict[int, Reason | None] = {chosen: None}
     for index in range(chosen, -1, -1):
         if index not in why:
             continue
@@ -314,7 +348,8 @@ def _built_from(stages: Sequence[_Stage], chosen: int) -> dict[int, str]:
             for earlier in _referred(stages, index, reference):
                 reason = why[index] or only_may
                 if "$" in reference:
-                    reason = reason or f"{reference} may name stage {stages[earlier].name}"
+                    maybe = Reason("{} may name stage {}", (reference, stages[earlier].name))
+                    reason = reason or maybe
                 if earlier not in why or (why[earlier] and not reason):
                     why[earlier] = reason
     return why
@@ -334,8 +369,8 @@ def _matching(sent: Sequence[str], source: str, root: Path, follow: bool = True)
     """The sent files a source takes: a file, a folder's files, or what a pattern matches (as
     Go's filepath.Match, which COPY uses: ``*`` stays within one path segment). A source that
     is a symlink is followed once, as COPY follows it."""
-    path = posixpath.normpath("/" + source).lstrip("/")
-    if path in ("", "."):
+    path = _normalized(source)
+    if not path:
         return list(sent)
     parts = path.split("/")
     if _GLOB.search(path):

@@ -24,12 +24,18 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from berth.errors import BerthError
 from berth.model import ComposeProject, ContainerSettings, Service
 from components.pulumi_internals import is_secret
 from components.target import load_target
 from offline.contexts import REMOTE, Rebuild, build_changes, build_digest, forget
-from offline.diff_inputs import as_deployed, refuse_another_place, refuse_the_same_files
-from offline.diff_report import ALWAYS, MAYBE, Diff, JobChange, ServiceChange
+from offline.diff_inputs import (
+    as_deployed,
+    not_a_checkout,
+    refuse_another_place,
+    refuse_the_same_files,
+)
+from offline.diff_report import ALWAYS, MAYBE, NEW, Diff, JobChange, ServiceChange
 from offline.plan import Plan, Registration, run_plan
 
 IMAGE_TYPE = "docker:index/image:Image"
@@ -152,7 +158,7 @@ def compare(old: Version, new: Version) -> Diff:
             # No run-once resource (digitalocean's App Platform jobs): every deployment runs it.
             jobs.append(JobChange(job.name, deploys, (ALWAYS,) if deploys else (), every=True))
         elif before is None or not before.job:
-            jobs.append(JobChange(job.name, runs, ("new job",) if runs else ()))
+            jobs.append(JobChange(job.name, runs, (NEW,) if runs else ()))
         elif runs and job.run_always:
             jobs.append(JobChange(job.name, True, (ALWAYS,)))
         else:
@@ -177,10 +183,12 @@ def _job_change(before: Service, job: Service, replaced: bool, roots: tuple[str,
     because = tuple(name for name in _because(fields, rebuilt) if name not in _NOT_A_RUN)
     surely = rebuilt.taken or set(because) - {"build"} or "build" in fields
     if ((rebuilt.read and replaced) or rebuilt.remote) and not surely:
-        return JobChange(job.name, MAYBE, because, (), rebuilt.read, rebuilt.unsure)
+        return JobChange(
+            job.name, MAYBE, because, (), rebuilt.read, rebuilt.unsure, unsent=rebuilt.unsent
+        )
     if not replaced:
         return JobChange(job.name, False, ())
-    return JobChange(job.name, True, because, rebuilt.taken)
+    return JobChange(job.name, True, because, rebuilt.taken, unsent=rebuilt.unsent)
 
 
 def _service_change(
@@ -334,6 +342,9 @@ def diff_files(
     refuse_the_same_files(base, files)
     forget()  # a context may have changed since an earlier diff
     new = plan_version(files, config, secret_keys, stack)
-    old = plan_version(base, as_deployed(base, new.plan.compose.name, config), secret_keys, stack)
+    try:
+        old = plan_version(base, as_deployed(base, files, config), secret_keys, stack)
+    except BerthError as error:
+        raise not_a_checkout(error) from None
     refuse_another_place((old.plan.compose, old.root), (new.plan.compose, new.root))
     return compare(old, new)

@@ -12,15 +12,18 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from berth.builds import MissingBuildInput
 from berth.errors import BerthError
 from berth.model import ComposeProject
 from berth.settings import NAMESPACE
 from berth.sources import read_sources
 from offline.contexts import REMOTE
+from offline.diff_report import Reason
 
 HOW_TO_BASE = (
     "give the deployed files at their place in a checkout of the deployed commit: "
@@ -28,6 +31,15 @@ HOW_TO_BASE = (
 )
 _HOW_TO_CONFIG = "give the output of `pulumi config --json --show-secrets --stack <stack>`"
 _SHAPE = '{"value": "<text>", "secret": true|false}'
+_NEW_FILE = "{} is not in the deployed checkout: the deployed version is planned without it"
+_JSON_KINDS = {
+    type(None): "JSON null",
+    bool: "a JSON boolean",
+    int: "a JSON number",
+    float: "a JSON number",
+    str: "a JSON string",
+    list: "a JSON array",
+}
 
 
 def read_stack_config(file: str) -> tuple[dict[str, str], list[str]]:
@@ -41,7 +53,7 @@ def read_stack_config(file: str) -> tuple[dict[str, str], list[str]]:
         problem = f"the stack config cannot be read ({type(error).__name__}: {error})"
         raise BerthError(problem, file=file, hint=_HOW_TO_CONFIG) from None
     if not isinstance(entries, dict):
-        problem = f"the stack config is a JSON {type(entries).__name__}, not an object of entries"
+        problem = f"the stack config is {_JSON_KINDS[type(entries)]}, not an object of entries"
         raise BerthError(problem, file=file, hint=_HOW_TO_CONFIG)
     for key, entry in entries.items():
         if isinstance(entry, dict) and entry.get("secret") is True and "value" not in entry:
@@ -58,12 +70,27 @@ def read_stack_config(file: str) -> tuple[dict[str, str], list[str]]:
     return config, [key for key, entry in entries.items() if entry.get("secret") is True]
 
 
-def deployed_files(base_root: str, files: Sequence[str]) -> list[str]:
+def given_base(base: Sequence[str]) -> list[str]:
+    """The ``--base`` files, each there: a missing one is named by its flag, not as an ``-f``."""
+    for file in base:
+        if not os.path.isfile(file):
+            state = "is not a file" if os.path.exists(file) else "does not exist"
+            hint = f"check the --base paths (relative to the current directory), or {HOW_TO_BASE}"
+            raise BerthError(f"the --base file {file} {state}", hint=hint)
+    return list(base)
+
+
+def deployed_files(base_root: str, files: Sequence[str]) -> tuple[list[str], list[Reason]]:
     """The ``files`` as they are in ``base_root``, a checkout of the deployed commit: each at its
-    path relative to the working directory, the root of this checkout."""
+    path relative to the working directory, the root of this checkout. A file after the first
+    that the checkout lacks is new in this commit: the deployed version is planned without it,
+    and a note says so. Without the first there is no deployed project to compare with."""
+    if not os.path.isdir(base_root):
+        state = "is a file, not a checkout" if os.path.exists(base_root) else "does not exist"
+        raise BerthError(f"the --base-root directory {base_root} {state}", hint=HOW_TO_BASE)
     here = os.getcwd()
-    deployed = []
-    for file in files:
+    deployed, notes = [], []
+    for index, file in enumerate(files):
         relative = os.path.relpath(os.path.abspath(file), here)
         if relative == os.pardir or relative.startswith(os.pardir + os.sep):
             raise BerthError(
@@ -71,8 +98,19 @@ def deployed_files(base_root: str, files: Sequence[str]) -> list[str]:
                 "deployed checkout is not known",
                 hint="run berth diff from the root of the checkout the files are in",
             )
-        deployed.append(os.path.join(base_root, relative))
-    return deployed
+        path = os.path.join(base_root, relative)
+        if os.path.exists(path) or not os.path.exists(file):
+            deployed.append(path)  # a new file that is missing too is refused as an -f
+        elif index:
+            notes.append(Reason(_NEW_FILE, (file,)))
+        else:
+            raise BerthError(
+                f"{file} is not in the deployed checkout {base_root} (there is no {path})",
+                hint="run berth diff from the root of the checkout the -f files are in, with "
+                "--base-root the root of the deployed one (a project new in this commit has "
+                "no deployed version to compare with)",
+            )
+    return deployed, notes
 
 
 def refuse_the_same_files(base: Sequence[str], files: Sequence[str]) -> None:
@@ -87,7 +125,7 @@ def refuse_the_same_files(base: Sequence[str], files: Sequence[str]) -> None:
 def refuse_another_place(old: tuple[ComposeProject, str], new: tuple[ComposeProject, str]) -> None:
     """Refuse a base (a project and its folder) that is not the new files' project at the same
     place: with build contexts that are the new files' own (what the deployed images were built
-    from is unknown) or hold no Dockerfile (not a checkout)."""
+    from is unknown). One without its contexts is refused as it is planned (``not_a_checkout``)."""
     (old_project, old_root), (new_project, new_root) = old, new
     for name, now in new_project.services.items():
         before = old_project.services.get(name)
@@ -102,25 +140,39 @@ def refuse_another_place(old: tuple[ComposeProject, str], new: tuple[ComposeProj
                 "image was built from is not known",
                 hint=HOW_TO_BASE,
             )
-        if not os.path.isfile(os.path.join(was, before.build.dockerfile)) and os.path.isfile(
-            os.path.join(is_, now.build.dockerfile)
-        ):
-            raise BerthError(
-                f"the base builds service '{name}' from {was}, which holds no "
-                f"{before.build.dockerfile}: it is not a checkout of the project",
-                hint=HOW_TO_BASE,
-            )
 
 
-def as_deployed(base: Sequence[str], name: str, config: Mapping[str, str]) -> dict[str, str]:
-    """The stack ``config`` that reads ``base`` as project ``name``, the new files' project,
-    unless the stack or the base names it: a checkout's folder (``git worktree add ../old``)
-    need not be named as the deployed one was, and a project without ``name:`` is named after
-    its folder."""
+def not_a_checkout(error: BerthError) -> BerthError:
+    """The base's refusal as it is planned: a build context or Dockerfile it lacks (the new
+    files have theirs: they were planned first) means it is not a checkout of the project."""
+    if not isinstance(error, MissingBuildInput):
+        return error
+    return BerthError(
+        f"the base is not a checkout of the project: {error.problem}",
+        file=error.file,
+        service=error.service,
+        field=error.field,
+        hint=HOW_TO_BASE,
+    )
+
+
+def as_deployed(
+    base: Sequence[str], files: Sequence[str], config: Mapping[str, str]
+) -> dict[str, str]:
+    """The stack ``config`` that reads ``base`` as it was deployed from this checkout: a project
+    without ``name:`` (and no ``berth:projectName``) is named after its folder, and the
+    deployed checkout's folder (``git worktree add ../old``) need not be named as this one is,
+    where ``files`` are."""
     key = f"{NAMESPACE}:projectName"
     if config.get(key) or any("name" in doc for doc in read_sources(list(base)).documents):
         return dict(config)
-    return {**config, key: name}
+    return {**config, key: folder_project_name(os.path.dirname(os.path.abspath(files[0])))}
+
+
+def folder_project_name(folder: str) -> str:
+    """The project name Compose gives a folder's files when they declare none (compose-go's
+    ``loader.NormalizeProjectName``): lowercased, only ``a-z0-9_-``, no leading ``_`` or ``-``."""
+    return re.sub(r"[^a-z0-9_-]", "", os.path.basename(folder).lower()).lstrip("_-")
 
 
 def _within(path: str, root: str) -> bool:

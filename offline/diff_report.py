@@ -3,19 +3,55 @@
 A job ``runs`` (true), does not (false), or ``"maybe"``: its image may change and Berth cannot
 tell (``offline.contexts``). No value is ever printed: ``because`` names compose fields, and
 file names come only from build contexts.
+
+Names, paths and Dockerfile text are the repository's, not Berth's: a file named with a newline
+and a heading would forge the comment CI posts, a terminal escape would rewrite the text. Each
+format shows them as data (``Show``): text with every unprintable character escaped, markdown
+in code spans nothing can end, JSON as strings.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 ALWAYS = "always"
+NEW = "new job"
 MAYBE: Literal["maybe"] = "maybe"
 LISTED = 5
 """Changed files named in a sentence; past these, how many more."""
+
+Show = Callable[[str], str]
+"""How a format shows a name, a path or quoted text: as data, never as its own markup."""
+
+
+def escaped(text: str) -> str:
+    """``text`` on one line, as data: a backslash and each character that is not printable (a
+    newline, a terminal escape, a bidirectional override) written as in a Python string."""
+    return "".join(c if c.isprintable() and c != "\\" else repr(c)[1:-1] for c in text)
+
+
+def code(text: str) -> str:
+    """``text`` as a markdown code span: escaped, fenced by more backticks than its longest run
+    (padded when it starts or ends with one, which the padding keeps out of the fence)."""
+    content = escaped(text)
+    fence = "`" * (max(map(len, re.findall("`+", content)), default=0) + 1)
+    pad = " " if content.startswith(("`", " ")) or content.endswith(("`", " ")) else ""
+    return f"{fence}{pad}{content}{pad}{fence}"
+
+
+class Reason(NamedTuple):
+    """Berth's words about text it does not own: ``template``'s ``{}`` are ``values`` (paths,
+    Dockerfile text), each shown as the format shows data."""
+
+    template: str
+    values: tuple[str, ...] = ()
+
+    def shown(self, show: Show) -> str:
+        return self.template.format(*map(show, self.values))
 
 
 @dataclass(frozen=True)
@@ -27,34 +63,53 @@ class JobChange:
     """Files of the job's build context that changed and that its image takes."""
     may_change_with: tuple[str, ...] = ()
     """Files that changed and that its image may take (``unsure`` says why Berth cannot tell)."""
-    unsure: str = ""
+    unsure: Reason | None = None
     every: bool = False
     """The target runs it on every deployment: it has no run-once resource."""
+    unsent: tuple[str, ...] = ()
+    """Sources its Dockerfile copies that Docker does not send: its build fails."""
 
     def as_dict(self) -> dict[str, Any]:
         return {"name": self.name, "runs": self.runs, "because": list(self.because)}
 
-    def sentence(self) -> str:
+    def sentence(self, show: Show) -> str:
+        """Whether the job runs and why, each name and path in it shown by ``show``."""
         if not self.runs:
             return "does not run"
         if self.every:
             return "runs: this target runs jobs on every deployment, and this is one"
+        parts = []
+        if self.unsent:
+            parts.append(
+                f"its build will fail: its Dockerfile copies {self._listed(self.unsent, show)}, "
+                "which Docker does not send (not in the context, or left out by .dockerignore)"
+            )
+        unsure = self.unsure.shown(show) if self.unsure else ""
         if self.runs == MAYBE and self.may_change_with:
-            return (
-                f"may run: {listed(self.may_change_with)} changed, which its image may hold "
-                f"or be made from ({self.unsure})"
+            parts.append(
+                f"{self._listed(self.may_change_with, show)} changed, which its image may hold "
+                f"or be made from ({unsure})"
             )
         if self.runs == MAYBE:
-            return f"may run: {self.unsure}"
-        reasons = [reason for reason in self.because if reason != "build" or not self.rebuilt_from]
-        parts = [f"{', '.join(reasons)} changed"] if reasons and reasons != [ALWAYS] else []
-        if reasons == [ALWAYS]:
+            return "may run: " + "; ".join(parts or [unsure])
+        told = {ALWAYS, NEW} | ({"build"} if self.rebuilt_from or self.unsent else set())
+        fields = [show(reason) for reason in self.because if reason not in told]
+        if fields:
+            parts.append(f"{', '.join(fields)} changed")
+        if NEW in self.because:
+            parts.append("it is a new job")
+        if ALWAYS in self.because:
             parts.append("x-berth-run: always")
         if self.rebuilt_from:
             parts.append(
-                f"the image is rebuilt from a changed context ({listed(self.rebuilt_from)})"
+                "the image is rebuilt from a changed context "
+                f"({self._listed(self.rebuilt_from, show)})"
             )
         return "runs: " + "; ".join(parts or ["its definition changed"])
+
+    @staticmethod
+    def _listed(paths: Sequence[str], show: Show) -> str:
+        return listed([show(path) for path in paths])
 
 
 def listed(paths: Sequence[str]) -> str:
@@ -80,20 +135,26 @@ class Diff:
     target: str
     jobs: tuple[JobChange, ...]
     services: tuple[ServiceChange, ...]
+    notes: tuple[Reason, ...] = ()
+    """What the comparison took as given, to be read with it (a file new in this commit)."""
 
     def as_json(self) -> str:
         document = {
             "jobs": [job.as_dict() for job in self.jobs],
             "services": [service.as_dict() for service in self.services],
+            "notes": [note.shown(str) for note in self.notes],
         }
         return json.dumps(document, indent=2) + "\n"
 
     def as_text(self) -> str:
-        lines = [f"Jobs ({self.target}):"]
-        lines += [f"  {job.name}: {job.sentence()}" for job in self.jobs] or ["  (none)"]
+        lines = [f"Note: {note.shown(escaped)}" for note in self.notes]
+        lines.append(f"Jobs ({self.target}):")
+        jobs = [f"  {escaped(job.name)}: {job.sentence(escaped)}" for job in self.jobs]
+        lines += jobs or ["  (none)"]
         lines.append("Services:")
         lines += [
-            f"  {s.name}: {s.change}" + (f" ({', '.join(s.because)})" if s.because else "")
+            f"  {escaped(s.name)}: {s.change}"
+            + (f" ({', '.join(map(escaped, s.because))})" if s.because else "")
             for s in self.services
         ] or ["  (none)"]
         return "\n".join(lines) + "\n"
@@ -105,23 +166,29 @@ class Diff:
             f"### berth diff ({self.target}): {running} of {len(self.jobs)} jobs will run"
             + (f", {maybe} may run" if maybe else ""),
             "",
-            "| job | will run | why |",
-            "| --- | --- | --- |",
         ]
-        lines += [f"| `{job.name}` | {_cell(job)} |" for job in self.jobs]
-        lines += ["", "| service | change | fields |", "| --- | --- | --- |"]
+        for note in self.notes:
+            lines += [f"Note: {note.shown(code)}", ""]
+        lines += [_row("job", "will run", "why"), _row("---", "---", "---")]
+        lines += [_row(code(job.name), *_cells(job)) for job in self.jobs]
+        lines += ["", _row("service", "change", "fields"), _row("---", "---", "---")]
         lines += [
-            f"| `{s.name}` | {s.change} | {', '.join(f'`{b}`' for b in s.because)} |"
-            for s in self.services
+            _row(code(s.name), s.change, ", ".join(map(code, s.because))) for s in self.services
         ]
         return "\n".join(lines) + "\n"
 
 
-def _cell(job: JobChange) -> str:
+def _cells(job: JobChange) -> tuple[str, str]:
     if not job.runs:
-        return "no | "
-    why = job.sentence().partition(": ")[2]
-    return f"{'**yes**' if job.runs is True else '**maybe**'} | {why}"
+        return "no", ""
+    why = job.sentence(code).partition(": ")[2]
+    return ("**yes**" if job.runs is True else "**maybe**"), why
+
+
+def _row(*cells: str) -> str:
+    """A table row; a ``|`` in a cell is escaped, in a code span too (GFM splits the row into
+    cells before it reads code spans)."""
+    return "| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |"
 
 
 FORMATS: dict[str, Callable[[Diff], str]] = {

@@ -23,7 +23,7 @@ from components.project import Project, ProjectArgs
 from components.pulumi_internals import UNKNOWN, is_secret
 from offline.plan import Plan, RecordingMonitor, Registration, plan_config, run_plan
 from tests.conftest import copy_example
-from tests.test_corpus import CORPUS, SAMPLES
+from tests.test_corpus import SAMPLES, stubbed_corpus
 
 
 def find(plan: Plan, type_: str, name: str) -> Registration:
@@ -261,7 +261,7 @@ def corpus_findings(
 ) -> list[str] | BerthError:
     """What a contract's ``findings`` reports of one corpus sample's plan on ``target``, or
     the BerthError that refused the sample (tests/test_corpus.py checks those)."""
-    with contextlib.chdir(CORPUS):
+    with contextlib.chdir(stubbed_corpus()):
         config, secret_keys = plan_config([sample], target=target)
         try:
             return findings(lambda: run_plan(config, secret_keys, preview=False))[1]

@@ -15,13 +15,13 @@ from berth.errors import BerthError
 from offline.plan import plan_config, run_plan
 from tests.aws_support import TASK_DEFINITION, ecs_validation_errors
 from tests.plans import of_type
-from tests.test_corpus import CORPUS, SAMPLES
+from tests.test_corpus import SAMPLES, stubbed_corpus
 
 
 @pytest.mark.parametrize("sample", SAMPLES)
 def test_every_task_definition_validates_against_the_ecs_model(sample):
     here = Path.cwd()
-    os.chdir(CORPUS)
+    os.chdir(stubbed_corpus())
     try:
         config, secret_keys = plan_config([sample], target="aws")
         plan = run_plan(config, secret_keys, preview=False)

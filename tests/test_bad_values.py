@@ -63,7 +63,7 @@ BAD = [
     ("healthcheck.timeout", check("timeout", "250us"), "shorter than 1ms", "health-timeout-250us"),
     ("healthcheck.start_period", check("start_period", "1ns"), "1ms", "health-start-period-1ns"),
     ("healthcheck.start_interval", check("start_interval", "1ns"), "1ms", "health-start-1ns"),
-    ("healthcheck.interval", check("interval", "-1s"), "'-1s' is not a duration", "health-neg"),
+    ("healthcheck.interval", check("interval", "-1s"), "-1s is not a duration", "health-neg"),
     ("healthcheck.interval", check("interval", "2562048h"), "invalid duration", "health-past-go"),
     ("healthcheck.timeout", check("timeout", HUGE), "(400 digits)", "health-timeout-400-digits"),
     ("healthcheck.retries", check("retries", "1e12"), "2147483647", "health-retries-past-int32"),

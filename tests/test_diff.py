@@ -115,6 +115,7 @@ def test_same_files_run_nothing(versions: tuple[Path, Path], target: str) -> Non
             {"name": "db", "change": "none", "because": []},
             {"name": "web", "change": "none", "because": []},
         ],
+        "notes": [],
     }
 
 
@@ -152,7 +153,7 @@ def test_a_changed_script_in_the_context_rebuilds_and_runs(
     diff = run_diff(versions, target)
     assert job(diff) == {"name": "migrate", "runs": True, "because": ["build"]}
     assert "the image is rebuilt from a changed context (migrate.sh)" in diff.as_text()
-    assert "the image is rebuilt from a changed context (migrate.sh)" in diff.as_markdown()
+    assert "the image is rebuilt from a changed context (`migrate.sh`)" in diff.as_markdown()
 
 
 @pytest.mark.parametrize("target", TARGETS)
@@ -392,7 +393,7 @@ def test_cli_reads_the_stack_config_as_ci_gives_it(versions: tuple[Path, Path]) 
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert "### berth diff (aws): 1 of 1 jobs will run" in result.stdout
-    assert "| `migrate` | **yes** | command changed |" in result.stdout
+    assert "| `migrate` | **yes** | `command` changed |" in result.stdout
     assert SECRET not in result.stdout + result.stderr
 
 

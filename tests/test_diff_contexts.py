@@ -104,6 +104,35 @@ def test_comments_in_the_dockerfile_change_no_image(tmp_path: Path) -> None:
     assert other.recipe != first.recipe
 
 
+def test_a_mode_counts_unless_every_copy_of_the_file_sets_one(tmp_path: Path) -> None:
+    """COPY keeps a file's mode, ``--chmod`` replaces it: only the first sees a chmod."""
+    dockerfile = "FROM busybox\nCOPY --chmod=755 run.sh /\nCOPY kept.sh /\n"
+    files = {"Dockerfile": dockerfile, "run.sh": "run", "kept.sh": "kept"}
+    before = sources(tmp_path, files).taken
+    (tmp_path / "run.sh").chmod(0o600)
+    forget()
+    assert image_sources(str(tmp_path), "Dockerfile", None).taken == before
+    (tmp_path / "kept.sh").chmod(0o600)
+    forget()
+    assert image_sources(str(tmp_path), "Dockerfile", None).taken["kept.sh"] != before["kept.sh"]
+    plain_first = dockerfile.replace("\n", "\nCOPY run.sh /again\n", 1)
+    also = sources(tmp_path, {"Dockerfile": plain_first}).taken
+    (tmp_path / "run.sh").chmod(0o644)
+    forget()
+    assert image_sources(str(tmp_path), "Dockerfile", None).taken["run.sh"] != also["run.sh"]
+
+
+def test_sources_docker_does_not_send_are_named(tmp_path: Path) -> None:
+    """A file or folder COPY names that is left out or absent fails the build; a pattern that
+    matches nothing, a folder sent without some of its files, and the context itself do not."""
+    found = sources(tmp_path, {
+        "Dockerfile": "FROM busybox\nCOPY a.txt gone.txt *.md d ./ /app/\nCOPY out /o\n",
+        ".dockerignore": "a.txt\nd/skip\nout\n",
+        "a.txt": "", "d/keep": "", "d/skip": "", "out/x": "",
+    })  # fmt: skip
+    assert found.unsent == ("a.txt", "gone.txt", "out")
+
+
 UNSURE = {
     "a variable in a source": ("FROM busybox\nARG SRC=app\nCOPY ${SRC} /app\n", "variable"),
     "COPY --exclude": ("FROM busybox\nCOPY --exclude=*.md . /app\n", "--exclude"),
@@ -124,7 +153,7 @@ def test_where_berth_cannot_tell_every_file_may_be_taken(tmp_path: Path, case: s
     found = sources(tmp_path, {"Dockerfile": dockerfile, "compose.yaml": "services: {}\n"},
                     "missing" if case == "no such target" else None)  # fmt: skip
     assert "compose.yaml" in found.read and "compose.yaml" not in found.taken
-    assert why in found.why["compose.yaml"]
+    assert why in found.why["compose.yaml"].shown(str)
 
 
 def test_a_bind_mounted_file_alone_may_be_read(tmp_path: Path) -> None:
@@ -258,3 +287,15 @@ def test_a_remote_context_may_always_run(tmp_path: Path, monkeypatch: pytest.Mon
     assert migrate(result)["runs"] == "maybe"
     remote = "https://github.com/example/app.git#main"
     assert f"may run: it is built from the remote context {remote}" in result["text"]
+
+
+def test_a_copied_file_left_out_by_dockerignore_is_a_failing_build(seed: tuple[Path, Path]) -> None:
+    """It did not change, and ``up`` fails to build: say so, not "rebuilt from a changed
+    context"."""
+    (seed[1] / ".dockerignore").write_text("migrate.sh\n")
+    result = seed_diff(seed)
+    assert (
+        "migrate: runs: its build will fail: its Dockerfile copies migrate.sh, which Docker does "
+        "not send (not in the context, or left out by .dockerignore)\n"
+    ) in result["text"]
+    assert "changed context" not in result["text"]

@@ -9,6 +9,7 @@ import io
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -40,7 +41,8 @@ def entries(**values: str) -> dict[str, dict[str, object]]:
 
 BAD_CONFIGS = {
     "not JSON": ("{not json", "cannot be read (JSONDecodeError"),
-    "a list": ("[]", "is a JSON list, not an object of entries"),
+    "a list": ("[]", "is a JSON array, not an object of entries"),
+    "null": ("null", "is JSON null, not an object of entries"),
     "an entry without value": (
         {"berth:target": {"secret": False}},
         'entry \'berth:target\' is not of the shape {"value": "<text>"',
@@ -101,6 +103,18 @@ def refused(*args: str, cwd: Path, capsys: pytest.CaptureFixture[str]) -> str:
     return err
 
 
+def json_diff(base: Path, head: Path, capsys: pytest.CaptureFixture[str]) -> dict[str, Any]:
+    """``berth diff --base-root BASE -f compose.yaml --format json``, run in ``head``."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(head)
+        code = main(["diff", "--base-root", str(base), "-f", "compose.yaml", "--format", "json",
+                     "--secret", f"DB_PASSWORD={SECRET}"])  # fmt: skip
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    result = json.loads(out)
+    return result
+
+
 def test_a_checkout_in_a_folder_of_another_name_is_read_as_the_new_files_project(
     versions: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -110,31 +124,36 @@ def test_a_checkout_in_a_folder_of_another_name_is_read_as_the_new_files_project
     old = tmp_path / "old"
     shutil.copytree(base, old)
     edit(head, "compose.yaml", '"8080:80"', '"8081:80"')
-    with pytest.MonkeyPatch.context() as patch:
-        patch.chdir(head)
-        code = main(["diff", "--base-root", str(old), "-f", "compose.yaml", "--format", "json",
-                     "--secret", f"DB_PASSWORD={SECRET}"])  # fmt: skip
-    out, err = capsys.readouterr()
-    assert code == 0, err
-    result = json.loads(out)
-    assert {job["name"]: job["runs"] for job in result["jobs"]} == {"migrate": False}, out
+    result = json_diff(old, head, capsys)
+    assert {job["name"]: job["runs"] for job in result["jobs"]} == {"migrate": False}, result
     assert {s["name"]: s["change"] for s in result["services"]}["web"] == "update"
 
 
-def test_a_base_that_names_itself_keeps_its_name(tmp_path: Path) -> None:
-    """A project renamed in compose (``name:``) is renamed: its resources really are replaced."""
-    for folder, name in (("old", "shop"), ("new", "store")):
+def test_a_base_is_named_as_this_checkout_names_it_unless_it_names_itself(tmp_path: Path) -> None:
+    """A base without ``name:`` was deployed from a checkout like this one: named after this
+    folder, whatever its own folder is called; one with ``name:`` keeps it."""
+    for folder, name in (("old", "shop"), ("My.Checkout", "store")):
         (tmp_path / folder).mkdir()
         (tmp_path / folder / "compose.yaml").write_text(
             f"name: {name}\nservices:\n  app:\n    image: nginx\n"
         )
-    base = [str(tmp_path / "old" / "compose.yaml")]
-    assert as_deployed(base, "store", {}) == {}
+    base, files = [str(tmp_path / "old" / "compose.yaml")], [str(tmp_path / "My.Checkout" / "x")]
+    assert as_deployed(base, files, {}) == {}
     (tmp_path / "old" / "compose.yaml").write_text("services:\n  app:\n    image: nginx\n")
-    assert as_deployed(base, "store", {}) == {"berth:projectName": "store"}
-    assert as_deployed(base, "store", {"berth:projectName": "mine"}) == {
-        "berth:projectName": "mine"
-    }
+    assert as_deployed(base, files, {}) == {"berth:projectName": "mycheckout"}
+    mine = {"berth:projectName": "mine"}
+    assert as_deployed(base, files, mine) == mine
+
+
+def test_a_project_named_in_the_new_files_only_is_a_rename(
+    versions: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Adding ``name:`` renames every resource: the job runs again and nothing is "none"."""
+    base, head = versions
+    edit(head, "compose.yaml", "services:", "name: renamed\nservices:")
+    result = json_diff(base, head, capsys)
+    assert {job["name"]: job["runs"] for job in result["jobs"]} == {"migrate": True}, result
+    assert {s["change"] for s in result["services"]} == {"replace"}, result
 
 
 def test_a_base_whose_contexts_are_not_a_checkout_is_refused(
@@ -146,7 +165,7 @@ def test_a_base_whose_contexts_are_not_a_checkout_is_refused(
     shutil.copy(versions[0] / "compose.yaml", old)
     err = refused("--base", str(old), "-f", "app/compose.yaml", cwd=versions[1].parent,
                   capsys=capsys)  # fmt: skip
-    assert "holds no Dockerfile: it is not a checkout of the project" in err
+    assert "the base is not a checkout of the project: the build context '.' has no " in err
 
 
 def test_a_base_beside_the_new_files_is_refused(

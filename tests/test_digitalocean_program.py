@@ -186,6 +186,7 @@ SECRETS = """
 
 def test_stack_secrets_are_secret_variables_never_plain_text(project_dir, write):
     write(SECRETS)
+    write("FROM busybox\n", "Dockerfile")
     plan = deploy(["compose.yaml"], secrets={"DB_PASSWORD": "pw-9f8e7d6c", "API_TOKEN": "tok-1a2b"})
 
     assert_never_plain(plan, "pw-9f8e7d6c", "tok-1a2b")
@@ -297,6 +298,7 @@ def test_marked_stores_are_managed_clusters_the_app_binds_to(project_dir, write)
 
 def test_settings_choose_region_size_and_registry(project_dir, write):
     write("services:\n  web:\n    build: .\n    ports: ['80:80']\n")
+    write("FROM busybox\n", "Dockerfile")
 
     plan = deploy(
         ["compose.yaml"],

@@ -23,7 +23,7 @@ from berth.errors import BerthError
 from offline.plan import Plan, plan_config, run_plan
 from tests.conftest import copy_example, program
 from tests.plans import of_type
-from tests.test_corpus import CORPUS, SAMPLES
+from tests.test_corpus import SAMPLES, stubbed_corpus
 
 APP = "digitalocean:index/app:App"
 KNOWN_VALUES = {
@@ -100,7 +100,7 @@ def test_the_examples_specs_fit_the_provider_types(project_dir, example):
 @pytest.mark.parametrize("sample", SAMPLES)
 def test_every_corpus_spec_fits_the_provider_types(sample):
     here = Path.cwd()
-    os.chdir(CORPUS)
+    os.chdir(stubbed_corpus())
     try:
         config, secret_keys = plan_config([sample], target="digitalocean")
         plan = run_plan(config, secret_keys, preview=False)

@@ -56,10 +56,11 @@ COMPOSE = """
 WORKLOADS = ("db", "cache", "api", "worker", "migrate")
 
 
-def deploy(write) -> Plan:
+def deploy(write, **variables: str) -> Plan:
     write(COMPOSE)
+    write("FROM busybox\n", "cache/Dockerfile")
     secrets = {"DB_PASSWORD": "pw-3e4f5a6b", "API_TOKEN": "tok-7c8d9e0f"}
-    return program(["compose.yaml"], target="gcp", secrets=secrets)
+    return program(["compose.yaml"], target="gcp", secrets=secrets, variables=variables)
 
 
 def members(plan: Plan) -> dict[str, str]:
@@ -144,13 +145,7 @@ def test_volumes_and_roles_go_only_to_the_workloads_that_need_them(project_dir, 
 
 
 def test_a_private_cloud_run_service_may_be_called_by_the_other_workloads(project_dir, write):
-    write(COMPOSE)
-    plan = program(
-        ["compose.yaml"],
-        target="gcp",
-        secrets={"DB_PASSWORD": "pw-3e4f5a6b", "API_TOKEN": "tok-7c8d9e0f"},
-        variables={"gcpPublicServices": "false"},
-    )
+    plan = deploy(write, gcpPublicServices="false")
 
     member = members(plan)
     invokers = of_type(plan, "gcp:cloudrunv2/serviceIamMember:ServiceIamMember")

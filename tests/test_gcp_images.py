@@ -210,6 +210,7 @@ def test_every_repository_keeps_the_newest_versions_and_deletes_the_rest(project
 
 def test_the_number_of_versions_kept_is_a_setting(project_dir, write):
     write("services:\n  web:\n    build: .\n    ports: ['80:80']\n")
+    write("FROM busybox\n", "Dockerfile")
     plan = program(["compose.yaml"], target="gcp", variables={"gcpRegistryKeepVersions": "3"})
     registry = find(plan, REPOSITORY, f"{plan.compose.name}-registry").inputs
     assert cleanup(registry)[1][1]["mostRecentVersions"] == {"keepCount": 3}

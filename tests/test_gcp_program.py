@@ -270,6 +270,7 @@ def test_each_kind_of_service_runs_where_it_can(project_dir, write):
               interval: 15s
         """
     )
+    write("FROM busybox\n", "backend/Dockerfile")
     plan = gcp(["compose.yaml"])
 
     for name in ("cache", "backend", "dns", "search"):

@@ -241,7 +241,9 @@ def test_command_and_entrypoint_string_and_list_forms(load):
 # -- build -------------------------------------------------------------------------------------
 
 
-def test_build_string_and_long_form_with_contexts_relative_to_the_project(load):
+def test_build_string_and_long_form_with_contexts_relative_to_the_project(load, write):
+    for dockerfile in ("app/Dockerfile", "Dockerfile", "services/api/Dockerfile.prod"):
+        write("FROM busybox\n", dockerfile)
     project = load(
         """
         services:
@@ -282,6 +284,7 @@ def test_build_string_and_long_form_with_contexts_relative_to_the_project(load):
 
 def test_build_context_of_a_file_in_a_subfolder_is_relative_to_the_cwd(write, project_dir):
     file = write("services:\n  app:\n    build: ./src\n", "deploy/compose.yaml")
+    write("FROM busybox\n", "deploy/src/Dockerfile")
 
     project = load_project([file])
 

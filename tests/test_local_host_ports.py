@@ -59,9 +59,27 @@ def test_two_projects_on_two_engines_may_publish_one_host_port(project_dir):
         ),
         pytest.param(
             ('"127.0.0.1:80:80"', '"80:8080"'),
-            "127.0.0.1 and every interface",
+            "127.0.0.1 and every IPv4 interface",
             id="an-address-and-every-interface",
         ),
+        pytest.param(
+            ('"[::]:80:80"', '"[::1]:80:80"'),
+            "every IPv6 interface and ::1",
+            id="an-ipv6-address-and-every-ipv6-interface",
+        ),
+        pytest.param(
+            ('"[0::0]:80:80"', '"[::]:80:80"'),
+            "(on every IPv6 interface)",
+            id="two-spellings-of-every-ipv6-interface",
+        ),
+        pytest.param(
+            ('"[::ffff:127.0.0.1]:80:80"', '"80:80"'),
+            "127.0.0.1 and every IPv4 interface",
+            id="an-ipv4-mapped-address-is-ipv4",
+        ),
+        # No host_ip is the docker provider's 0.0.0.0, bound on IPv4 only: :: is IPv6's own.
+        pytest.param(('"[::]:80:80"', '"80:80"'), None, id="every-ipv6-and-every-ipv4-interface"),
+        pytest.param(('"[::1]:80:80"', '"0.0.0.0:80:80"'), None, id="ipv6-and-ipv4"),
         pytest.param(
             ('"80:80", "80:81"',), "twice by project {p} service a", id="one-service-twice"
         ),

@@ -58,7 +58,8 @@ SEED = """
     """
 
 
-def test_marked_services_are_managed_stores(load):
+def test_marked_services_are_managed_stores(load, write):
+    write("FROM busybox\n", "Dockerfile")
     project = load(SEED, secrets={"POSTGRES_PASSWORD": "pw-123456"})
 
     stores = managed_stores(project)
@@ -95,7 +96,8 @@ def test_allow_downtime_and_postgres_defaults(load):
     assert (db.user, db.database, db.version) == ("postgres", "postgres", None)
 
 
-def test_an_image_that_is_not_the_store_is_warned_about(load):
+def test_an_image_that_is_not_the_store_is_warned_about(load, write):
+    write("FROM busybox\n", "Dockerfile")
     project = load(
         """
         services:
@@ -167,13 +169,12 @@ def test_allow_downtime_is_a_boolean_or_the_string_true_or_false(load, written, 
 
 @pytest.mark.parametrize("written", ['"yes"', "1", '"0"', '""', "[true]", '"false "'])
 def test_any_other_allow_downtime_is_refused_in_one_line(load, written):
-    project = load(
-        f"services:\n  db:\n    image: postgres\n    x-defang-redis:\n"
-        f"      allow-downtime: {written}\n"
-    )
-
+    """Refused as the file is loaded, on every target: local too, which runs the container."""
     with pytest.raises(BerthError) as caught:
-        managed_stores(project)
+        load(
+            f"services:\n  db:\n    image: postgres\n    x-defang-redis:\n"
+            f"      allow-downtime: {written}\n"
+        )
 
     error = caught.value
     assert (error.service, error.field) == ("db", "x-defang-redis.allow-downtime")

@@ -12,6 +12,7 @@ import pytest
 from berth.errors import BerthError
 from berth.model import Secret
 from berth.stores import seal_written_passwords
+from berth.terms import Terms
 from offline.render import as_json, as_mermaid, as_text
 from tests.aws_support import containers
 from tests.conftest import program
@@ -54,8 +55,10 @@ WARNING = (
     "service 'db': POSTGRES_PASSWORD is in plain text (written in the compose files or .env, "
     "or a config value set without --secret); Berth keeps it and every value that holds it "
     "secret, but it belongs in a stack secret: `pulumi config set --secret POSTGRES_PASSWORD "
-    "<password>`, then POSTGRES_PASSWORD: ${POSTGRES_PASSWORD} in the compose file"
+    "<password>` (with berth plan: `--secret POSTGRES_PASSWORD=<password>`), then "
+    "POSTGRES_PASSWORD: ${POSTGRES_PASSWORD} in the compose file"
 )
+"""A warning is a plain string, printed as it is by the program and by the CLI: it names both."""
 
 
 @pytest.mark.parametrize("target", CLOUDS)
@@ -237,3 +240,46 @@ def test_a_password_that_is_also_the_stores_user_name_leaves_the_name_a_name(pro
     assert (rds["username"], rds["dbName"], rds["password"]) == ("postgres", "postgres", "[secret]")
     users = [r for r in digitalocean.registrations if r.type.endswith("databaseUser:DatabaseUser")]
     assert users == [], "postgres is the cluster's own user, left to it"
+
+
+@pytest.mark.parametrize(
+    ("target", "store", "refused"),
+    [
+        ("aws", "x-defang-postgres", "bad/pass@word"),
+        ("aws", "x-defang-redis", "shortpw"),
+        ("gcp", "x-defang-redis", "has space"),
+    ],
+)
+def test_a_written_password_the_cloud_refuses_is_changed_where_it_is_written(
+    project_dir, write, target, store, refused
+):
+    """Setting a secret of the same name changes nothing (the written value wins): the hint
+    says to change the value in the file, or to replace it with a variable set as a secret."""
+    kind = "POSTGRES" if store == "x-defang-postgres" else "REDIS"
+    key = f"{kind}_PASSWORD"
+    write(
+        f"""
+        services:
+          store:
+            image: {kind.lower()}
+            {store}: true
+            environment: {{{key}: "{refused}"}}
+        """
+    )
+    options = {"gcpProject": "p", "gcpRegion": "europe-west1"} if target == "gcp" else {}
+
+    with pytest.raises(BerthError) as caught:
+        program(
+            ["compose.yaml"],
+            target=target,
+            variables=options,
+            secrets={key: "a-Good-pw-0123456789"},
+        )
+
+    cli = caught.value.message_in(Terms.FLAGS)
+    assert "set another value" not in cli
+    assert "change it where it is written (the compose file, .env, " in cli
+    assert f"or write {key}: ${{{key}}} in the compose file and set it with " in cli
+    assert f"`--secret {key}=<password>`; a password is " in cli
+    assert f"`pulumi config set --secret {key} <password>`" in caught.value.message
+    assert refused not in cli

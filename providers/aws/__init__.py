@@ -42,10 +42,6 @@ FIELD_SUPPORT: dict[str, Support] = {
     "build": supported(
         "built with pulumi-docker, pushed to the service's ECR repository, run by digest"
     ),
-    "build.context": supported(),
-    "build.dockerfile": supported(),
-    "build.args": supported(),
-    "build.target": supported(),
     "command": supported("no secrets: ECS stores it in plain text"),
     "entrypoint": supported("no secrets: ECS stores it in plain text"),
     "environment": supported("secrets go to Secrets Manager and reach the task as ECS secrets"),

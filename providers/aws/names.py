@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from berth.names import shortened
+from berth.names import portable_name, shortened
 
 DNS_LABEL = 63
 """The stack's prefix: the first label of its Cloud Map namespace, ``<prefix>.internal``."""
@@ -40,3 +40,21 @@ def hyphenated(name: str) -> str:
     """``name`` with each character but a letter, a digit or ``-`` made a ``-``: ElastiCache's
     names take no other, and a compose project's name may hold ``_``; a name it took is kept."""
     return re.sub(r"[^A-Za-z0-9-]", "-", name)
+
+
+def label_problem(name: str) -> tuple[str, str] | None:
+    """What keeps a service's name from being the DNS label Cloud Map serves it by (letters,
+    digits, '-' and '_', no '-' at either end, at most 63 characters), and what to do; None
+    when it is one."""
+    if len(name) > DNS_LABEL:
+        problem = f"it has {len(name)} characters, more than {DNS_LABEL}"
+    elif others := sorted(set(re.sub(r"[A-Za-z0-9_-]", "", name))):
+        held = ", ".join(map(repr, others))
+        problem = f"it holds {held}: a label holds only letters, digits, '-' and '_'"
+    elif name.startswith("-") or name.endswith("-"):
+        problem = f"it {'starts' if name.startswith('-') else 'ends'} with '-'"
+    else:
+        return None
+    suggestion = portable_name(name)
+    rule = "letters, digits, '-' and '_', a letter, digit or '_' first and last"
+    return problem, f"rename it, e.g. {suggestion!r}" if suggestion else f"rename it: {rule}"

@@ -25,7 +25,7 @@ from berth.errors import BerthError
 from berth.model import ComposeProject, Secret, Service, Text
 from berth.names import cloud_slug
 from berth.sizing import GIB, Request
-from berth.stores import ManagedStore, StoreKind, secret_password
+from berth.stores import ManagedStore, StoreKind, password_hint, secret_password
 from components.names import Names, fitted
 from providers.aws.discovery import dns_service
 from providers.aws.names import SECURITY_GROUP_NAME, SUBNET_GROUP_NAME, hyphenated
@@ -293,18 +293,12 @@ def _secret(value: Text | None, service: Service, file: str, key: str) -> pulumi
     password = secret_password(value, service, key, file)
     allowed, rule = _PASSWORD_RULES[key]
     if not allowed.fullmatch(password):
-        # the stack secret it came from (written passwords' keys have a dot), else the key
-        stack = [k for k in value.keys if "." not in k] if isinstance(value, Secret) else []
-        variable = stack[0] if len(stack) == 1 else key
         raise BerthError(
             f"{key} is not a password the managed store accepts (its value is not shown)",
             file=file,
             service=service.name,
             field="environment",
-            hint=lambda terms: (
-                f"set another value with {terms.how_to_set(variable, '<password>', secret=True)}"
-                f": {rule}"
-            ),
+            hint=password_hint(value, key, rule),
         )
     return pulumi.Output.secret(password)
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import re
 from collections.abc import Mapping, Sequence
 
 import pulumi
@@ -38,7 +37,7 @@ from providers.aws.ingress import (
     ingress_ports,
     listener_ports,
 )
-from providers.aws.names import DNS_LABEL, ECS_NAME, TAG_VALUE
+from providers.aws.names import DNS_LABEL, ECS_NAME, TAG_VALUE, label_problem
 from providers.aws.network import create_network, create_security_groups
 from providers.aws.options import AwsOptions
 from providers.aws.readiness import READY_TIMEOUT, EcsServiceReady
@@ -51,7 +50,6 @@ from providers.aws.volumes import FileSystem
 RUNTIME_PLATFORMS = {"linux/amd64": "X86_64", "linux/arm64": "ARM64", "linux/arm64/v8": "ARM64"}
 STARTED_BY_LIMIT = 128
 """RunTask's startedBy: at most 128 letters, digits, hyphens, underscores and slashes."""
-_DNS_LABEL = re.compile(r"[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?")
 
 
 class AwsTarget:
@@ -388,10 +386,11 @@ def _check_project(project: ComposeProject, file: str) -> None:
                 hint="remove external: true to let Berth create it",
             )
     for service in project.long_running:
-        if not _DNS_LABEL.fullmatch(service.name):
+        if found := label_problem(service.name):
             raise BerthError(
-                "the name is not a DNS label, so other services could not reach it by name",
+                "the name is not a DNS label, so other services could not reach it by name: "
+                + found[0],
                 file=file,
                 service=service.name,
-                hint="use letters, digits, '-' and '_' only, at most 63 characters",
+                hint=found[1],
             )

@@ -16,7 +16,14 @@ from enum import StrEnum
 from berth.errors import BerthError
 from berth.model import ComposeProject, Service, Text
 from berth.ports import not_http
-from berth.stores import EXTENSIONS, StoreKind, image_store, managed_stores, unpublished_ports
+from berth.stores import (
+    EXTENSIONS,
+    StoreKind,
+    commands_not_run,
+    image_store,
+    managed_stores,
+    unpublished_ports,
+)
 
 
 class Kind(StrEnum):
@@ -147,7 +154,8 @@ def _databases(project: ComposeProject, warnings: list[str]) -> dict[str, Databa
                 f"service '{name}': an App Platform dev database (postgres); mark it "
                 "x-defang-postgres: true for a managed cluster"
             )
-        warnings += unpublished_ports(project.services[name], store.kind)
+        service = project.services[name]
+        warnings += unpublished_ports(service, store.kind) + commands_not_run(service, store.kind)
         databases[name] = Database(
             engine="PG" if postgres else "VALKEY",
             version=store.version if postgres or store.engine == "valkey" else None,

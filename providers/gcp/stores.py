@@ -26,7 +26,7 @@ from berth.errors import BerthError
 from berth.model import Secret, Service, Text
 from berth.sizing import Request
 from berth.sources import Sources
-from berth.stores import ManagedStore, StoreKind, secret_password
+from berth.stores import ManagedStore, StoreKind, password_hint, secret_password
 from components.names import Names, fitted
 from providers.gcp.names import SQL_INSTANCE_ID, cloud_name
 from providers.gcp.sizing import TooLarge, redis_size_gb, sql_tier
@@ -321,7 +321,7 @@ def _password(
             file=sources.origin(service.name, "environment"),
             service=service.name,
             field="environment",
-            hint="use 8 to 128 printable ASCII characters, no spaces",
+            hint=password_hint(value, key, "8 to 128 printable ASCII characters, no spaces"),
         )
     return pulumi.Output.secret(password)
 

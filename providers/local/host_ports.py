@@ -43,7 +43,7 @@ def claim(engine: object | None, port: Port, publisher: Publisher, file: str) ->
     if port.published is None:
         return
     claims = _CLAIMS.setdefault(asyncio.get_event_loop(), {})
-    address = port.host_ip or ANY_IPV4
+    address = _bound(port.host_ip)
     taken = claims.setdefault((engine, port.published, port.protocol), [])
     for other, first in taken:
         if _overlap(address, other):
@@ -61,9 +61,24 @@ def claim(engine: object | None, port: Port, publisher: Publisher, file: str) ->
     taken.append((address, publisher))
 
 
+def _bound(host_ip: str | None) -> str:
+    """The address Docker binds, in one spelling. No ``host_ip`` is the docker provider's
+    default ``ip``, 0.0.0.0, which Docker binds on IPv4 only (Compose sends none, which Docker
+    binds on 0.0.0.0 and ::); an IPv4-mapped address is IPv4, as Docker reads it."""
+    if not host_ip:
+        return ANY_IPV4
+    try:
+        address = ipaddress.ip_address(host_ip.removeprefix("[").removesuffix("]"))
+    except ValueError:
+        return host_ip
+    mapped = address.ipv4_mapped if isinstance(address, ipaddress.IPv6Address) else None
+    return str(mapped or address)
+
+
 def _overlap(one: str, other: str) -> bool:
     """Whether binding ``one`` and ``other`` on one port collide: the same address, or an
-    unspecified one (every interface) and any address of its IP version."""
+    unspecified one (every interface of its IP version: 0.0.0.0 or ::) and any address of
+    that version. 0.0.0.0 and :: do not collide: Docker binds :: for IPv6 only."""
     if one == other:
         return True
     try:
@@ -74,4 +89,4 @@ def _overlap(one: str, other: str) -> bool:
 
 
 def _where(address: str) -> str:
-    return "every interface" if address in (ANY_IPV4, "::") else address
+    return {ANY_IPV4: "every IPv4 interface", "::": "every IPv6 interface"}.get(address, address)
