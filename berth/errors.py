@@ -59,7 +59,7 @@ class BerthError(Exception):
             text = f"{self.file}: {text}"
         if hint := self.hint_in(terms):
             text = f"{text}. {hint.rstrip('.')}"
-        return text + "."
+        return _one_line(text + ".")
 
     def located(self, file: str) -> BerthError:
         """The same error, naming ``file`` when it did not name one yet."""
@@ -68,6 +68,13 @@ class BerthError(Exception):
         return BerthError(
             self.problem, file=file, service=self.service, field=self.field, hint=self.advice
         )
+
+
+def _one_line(text: str) -> str:
+    """``text`` with what is not printable (a newline or a terminal escape in a path the user
+    typed, a bidirectional override in a file name) written as in a Python string, so the
+    message stays one line and shows what it names."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 def shown_value(value: object) -> str:

@@ -166,3 +166,12 @@ def test_a_file_new_in_this_commit_is_absent_from_the_deployed_version(
     shutil.rmtree(base)  # the first file missing too: nothing deployed to compare with
     err = refused(*args, cwd=head.parent, capsys=capsys)
     assert "app/compose.yaml is not in the deployed checkout" in err
+
+
+def test_a_path_with_a_newline_or_an_escape_stays_on_the_error_s_one_line(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code = main(["diff", "--base-root", "a\nb\x1b[2K", "-f", "compose.yaml"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1, err
+    assert "a\\nb\\x1b[2K" in err
