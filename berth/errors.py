@@ -59,7 +59,7 @@ class BerthError(Exception):
             text = f"{self.file}: {text}"
         if hint := self.hint_in(terms):
             text = f"{text}. {hint.rstrip('.')}"
-        return _one_line(text + ".")
+        return one_line(text + ".")
 
     def located(self, file: str) -> BerthError:
         """The same error, naming ``file`` when it did not name one yet."""
@@ -70,7 +70,7 @@ class BerthError(Exception):
         )
 
 
-def _one_line(text: str) -> str:
+def one_line(text: str) -> str:
     """``text`` with what is not printable (a newline or a terminal escape in a path the user
     typed, a bidirectional override in a file name) written as in a Python string, so the
     message stays one line and shows what it names."""

@@ -18,6 +18,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, NamedTuple
 
+from berth.errors import one_line
+
 ALWAYS = "always"
 NEW = "new job"
 MAYBE: Literal["maybe"] = "maybe"
@@ -31,7 +33,7 @@ Show = Callable[[str], str]
 def escaped(text: str) -> str:
     """``text`` on one line, as data: a backslash and each character that is not printable (a
     newline, a terminal escape, a bidirectional override) written as in a Python string."""
-    return "".join(c if c.isprintable() and c != "\\" else repr(c)[1:-1] for c in text)
+    return one_line(text.replace("\\", "\\\\"))
 
 
 def code(text: str) -> str:

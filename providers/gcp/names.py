@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import re
 
-from berth.names import DIGEST, shortened
+from berth.names import DIGEST, cloud_slug, shortened
 
 CLOUD_RUN_NAME = 49
 """Cloud Run service, job and worker pool names; with ``-<project number>`` they still fit the
@@ -30,7 +30,7 @@ _GOOGLE = re.compile(r"g[o0][o0]g[l1]e")
 
 def cloud_name(*parts: str, limit: int = COMPUTE_NAME) -> str:
     """``parts`` joined by ``-`` as a name Google Cloud accepts: ``[a-z]([-a-z0-9]*[a-z0-9])?``."""
-    text = re.sub(r"[^a-z0-9]+", "-", "-".join(parts).lower()).strip("-")
+    text = cloud_slug("-".join(parts))
     if not text or not text[0].isalpha():
         text = f"b-{text}".rstrip("-")
     return shortened(text, limit)
