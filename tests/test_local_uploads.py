@@ -85,6 +85,7 @@ def test_every_planned_upload_passes_the_providers_checks(project_dir, write):
     """No engine needed: a block the provider would refuse fails here too."""
     uploads = planned_uploads(write)
 
+    assert sorted(u["file"] for u in uploads) == sorted(FILES)
     assert all(provider_archive(upload) for upload in uploads)
     token = next(u for u in uploads if u["file"] == "/run/secrets/token")
     assert token["permissions"] == "0400"
