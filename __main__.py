@@ -1,5 +1,5 @@
 """Berth: deploy the compose project named in the stack config (see README.md)."""
 
-from components.program import main
+from berth.components.program import main
 
 main()

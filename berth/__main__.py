@@ -1,5 +1,5 @@
 import sys
 
-from berth.cli import main
+from berth.offline.cli import main
 
 sys.exit(main())

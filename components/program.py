@@ -11,10 +11,10 @@ import json
 import pulumi
 from pulumi.runtime import config as runtime_config
 
+from berth.components.project import Project, ProjectArgs
+from berth.components.target import all_option_keys, load_target
 from berth.errors import BerthError
 from berth.settings import NAMESPACE, StackSettings, declared_defaults
-from components.project import Project, ProjectArgs
-from components.target import all_option_keys, load_target
 
 
 def stack_config() -> tuple[dict[str, str], set[str]]:

@@ -20,6 +20,16 @@ from typing import Any
 
 import pulumi
 
+from berth.components.names import Names
+from berth.components.pulumi_internals import flat_provider_serialization
+from berth.components.target import (
+    JobHandle,
+    ServiceHandle,
+    Target,
+    TargetArgs,
+    TargetModule,
+    load_target,
+)
 from berth.errors import BerthError
 from berth.graph import Gate, deployment_order, gates
 from berth.load import load_project
@@ -28,16 +38,6 @@ from berth.model import Service as ServiceModel
 from berth.settings import declared_defaults
 from berth.stores import seal_written_passwords
 from berth.variables import Variables
-from components.names import Names
-from components.pulumi_internals import flat_provider_serialization
-from components.target import (
-    JobHandle,
-    ServiceHandle,
-    Target,
-    TargetArgs,
-    TargetModule,
-    load_target,
-)
 
 
 @dataclass(frozen=True)
@@ -47,7 +47,7 @@ class ProjectArgs:
     target: TargetModule | str
     """The target, or its name (``"aws"``)."""
     options: Any = None
-    """The target's ``Options`` (e.g. ``providers.aws.Options``); None: Pulumi.yaml's defaults."""
+    """The target's ``Options`` (e.g. ``berth.providers.aws.Options``); None: the defaults."""
     secrets: Mapping[str, str] = field(default_factory=dict)
     """Secret values to scrub from job logs and failure messages (the stack's secrets)."""
     legacy_names: bool = False
@@ -189,7 +189,7 @@ def _options(target: TargetModule, given: Any) -> Any:
     if not isinstance(given, target.Options):
         raise BerthError(
             f"the {target.NAME} target was given {type(given).__name__} as its options",
-            hint=f"pass providers.{target.NAME}.Options (e.g. "
-            f"providers.{target.NAME}.Options.parse({{...}})), or no options for the defaults",
+            hint=f"pass berth.providers.{target.NAME}.Options (e.g. "
+            f"berth.providers.{target.NAME}.Options.parse({{...}})), or none for the defaults",
         )
     return given

@@ -28,10 +28,10 @@ from urllib.parse import quote, quote_plus
 import pulumi
 from pulumi.dynamic import CreateResult, DiffResult, Resource, ResourceProvider, UpdateResult
 
+from berth.components.pulumi_internals import UNKNOWN
+from berth.components.target import JobHandle
 from berth.model import Secret, Service
 from berth.variables import MIN_SECRET_LENGTH
-from components.pulumi_internals import UNKNOWN
-from components.target import JobHandle
 
 RESULT_KEYS = ("exitCode", "durationSeconds", "finishedAt", "logTail")
 OFFLINE_RESULT: dict[str, Any] = {

@@ -20,12 +20,12 @@ from typing import Any, Protocol
 
 import pulumi
 
-import providers
+from berth import providers
+from berth.components.names import Names
 from berth.errors import BerthError
 from berth.fields import Support
 from berth.model import ComposeProject, Service
 from berth.settings import declared_defaults
-from components.names import Names
 
 
 @dataclass(frozen=True)
@@ -119,9 +119,9 @@ def load_target(name: str) -> TargetModule:
             ),
         )
     try:
-        module: ModuleType = importlib.import_module(f"providers.{name}")
+        module: ModuleType = importlib.import_module(f"berth.providers.{name}")
     except ModuleNotFoundError as error:
-        if error.name and error.name.startswith("providers"):
+        if error.name and error.name.startswith("berth.providers"):
             raise BerthError(
                 f"the {name} target is not available in this version of Berth",
                 hint=f"use one of: {', '.join(available_targets())}",

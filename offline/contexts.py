@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from berth.model import Build
-from offline.diff_report import Reason
+from berth.offline.diff_report import Reason
 
 REMOTE = ("http://", "https://", "git://", "git@", "ssh://")
 """How a remote build context or an ADD of a URL starts: nothing Berth can read."""

@@ -1,15 +1,17 @@
 """``python -m berth diff``: what a deployment will run, offline, from two versions of a project.
 
-Both versions are planned with the real program under the mock engine (``offline.plan``). A job
-runs when its run-once resource's own ``diff`` (the function the engine calls in ``pulumi
-preview`` and ``pulumi up``, unpickled from the resource's ``__provider`` input as the dynamic
-provider process does) says it is replaced; ``because`` then names the compose fields of the
-job that changed. Offline a built image has no digest: what its Dockerfile takes from its build
-context stands for it (``offline.contexts``). Editing a file the image does not take changes
-nothing, editing one it takes rebuilds it and re-runs every job built from it, and where Berth
-cannot tell what it takes, such a job *may* run.
+Both versions are planned with the real program under the mock engine
+(``berth.offline.plan``). A job runs when its run-once resource's own ``diff`` (the function
+the engine calls in ``pulumi preview`` and ``pulumi up``, unpickled from the resource's
+``__provider`` input as the dynamic provider process does) says it is replaced; ``because``
+then names the compose fields of the job that changed. Offline a built image has no digest:
+what its Dockerfile takes from its build context stands for it (``berth.offline.contexts``).
+Editing a file the image does not take changes nothing, editing one it takes rebuilds it and
+re-runs every job built from it, and where Berth cannot tell what it takes, such a job *may*
+run.
 
-The two versions are one project at one place, or the diff is refused (``offline.diff_inputs``).
+The two versions are one project at one place, or the diff is refused
+(``berth.offline.diff_inputs``).
 """
 
 from __future__ import annotations
@@ -24,19 +26,19 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from berth.components.pulumi_internals import is_secret
+from berth.components.target import load_target
 from berth.errors import BerthError
 from berth.model import ComposeProject, ContainerSettings, Service
-from components.pulumi_internals import is_secret
-from components.target import load_target
-from offline.contexts import REMOTE, Rebuild, build_changes, build_digest, forget
-from offline.diff_inputs import (
+from berth.offline.contexts import REMOTE, Rebuild, build_changes, build_digest, forget
+from berth.offline.diff_inputs import (
     as_deployed,
     not_a_checkout,
     refuse_another_place,
     refuse_the_same_files,
 )
-from offline.diff_report import ALWAYS, MAYBE, NEW, Diff, JobChange, ServiceChange
-from offline.plan import Plan, Registration, run_plan
+from berth.offline.diff_report import ALWAYS, MAYBE, NEW, Diff, JobChange, ServiceChange
+from berth.offline.plan import Plan, Registration, run_plan
 
 IMAGE_TYPE = "docker:index/image:Image"
 PROVIDER_KEY = "__provider"
@@ -72,7 +74,7 @@ def digest_outputs(
     outputs: Callable[[str, Mapping[str, Any]], dict[str, Any]],
 ) -> Callable[[str, Mapping[str, Any]], dict[str, Any]]:
     """A target's ``plan_outputs`` whose built images' digests come from what they take from
-    their contexts (``offline.contexts``)."""
+    their contexts (``berth.offline.contexts``)."""
 
     def with_digests(type_: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
         build = inputs.get("build")

@@ -20,10 +20,10 @@ from pathlib import Path
 from berth.builds import MissingBuildInput
 from berth.errors import BerthError
 from berth.model import ComposeProject
+from berth.offline.contexts import REMOTE
+from berth.offline.diff_report import Reason
 from berth.settings import NAMESPACE
 from berth.sources import read_sources
-from offline.contexts import REMOTE
-from offline.diff_report import Reason
 
 HOW_TO_BASE = (
     "give the deployed files at their place in a checkout of the deployed commit: "

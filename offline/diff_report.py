@@ -1,7 +1,7 @@
 """What ``berth diff`` found, and how it is told: text, markdown for a pull request, or JSON.
 
 A job ``runs`` (true), does not (false), or ``"maybe"``: its image may change and Berth cannot
-tell (``offline.contexts``). No value is ever printed: ``because`` names compose fields, and
+tell (``berth.offline.contexts``). No value is ever printed: ``because`` names compose fields, and
 file names come only from build contexts.
 
 Names, paths and Dockerfile text are the repository's, not Berth's: a file named with a newline

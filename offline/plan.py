@@ -22,14 +22,14 @@ from pulumi.runtime import mocks, rpc
 from pulumi.runtime.proto import provider_pb2
 from pulumi.runtime.stack import run_pulumi_func
 
+from berth.components.program import deploy
+from berth.components.project import Project
+from berth.components.pulumi_internals import UNKNOWN, forget_earlier_runs, is_secret, sync_await
+from berth.components.target import TargetModule, load_target
 from berth.errors import BerthError
 from berth.graph import deployment_order
 from berth.model import ComposeProject
 from berth.settings import PROJECT_FILE, declared_defaults
-from components.program import deploy
-from components.project import Project
-from components.pulumi_internals import UNKNOWN, forget_earlier_runs, is_secret, sync_await
-from components.target import TargetModule, load_target
 
 COMPONENT_TYPES = {"berth:index:Service", "berth:index:Job"}
 Failure = Callable[[str, str], str | None]
@@ -293,7 +293,7 @@ def run_plan(
     ``program`` replaces Berth's own (a program that builds on a Project, returning it)."""
     target = load_target(config.get("berth:target") or declared_defaults()["target"])
     monitor = RecordingMonitor(PlanMocks(target, preview, fail, outputs))
-    logger = logging.getLogger(f"offline.plan.{id(monitor)}")
+    logger = logging.getLogger(f"berth.offline.plan.{id(monitor)}")
     logger.propagate = False
     collected = _Collect()
     logger.addHandler(collected)

@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from berth.graph import Workflow
-from offline.plan import Plan
+from berth.offline.plan import Plan
 
 
 def as_mermaid(plan: Plan) -> str:

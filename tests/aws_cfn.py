@@ -24,8 +24,8 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from offline.plan import Plan, Registration
-from providers.aws import PLAN_REGION
+from berth.offline.plan import Plan, Registration
+from berth.providers.aws import PLAN_REGION
 from tests.plans import Created, UnknownInput, sent
 
 if TYPE_CHECKING:

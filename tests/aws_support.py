@@ -12,7 +12,7 @@ import botocore.session
 from botocore.validate import ParamValidator
 from google.protobuf import empty_pb2, json_format
 
-from offline.plan import Plan, RecordingMonitor, Registration, plan_config, run_plan
+from berth.offline.plan import Plan, RecordingMonitor, Registration, plan_config, run_plan
 from tests.conftest import program
 
 TASK_DEFINITION = "aws:ecs/taskDefinition:TaskDefinition"

@@ -11,8 +11,8 @@ import pytest
 
 from berth.errors import BerthError
 from berth.model import ComposeProject
+from berth.offline.plan import Failure, Plan, plan_config, run_plan
 from berth.variables import Variables
-from offline.plan import Failure, Plan, plan_config, run_plan
 
 # CPython 3.11.7 can fail to parse (``AST constructor recursion depth mismatch``) once the
 # Pulumi runtime has run in the process; pytest parses the hypothesis plugin lazily at the end

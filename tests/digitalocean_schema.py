@@ -35,7 +35,7 @@ import referencing.exceptions
 import referencing.jsonschema
 import yaml
 
-from offline.plan import Plan, Registration
+from berth.offline.plan import Plan, Registration
 from tests.plans import UnknownInput, sent
 
 if TYPE_CHECKING:

@@ -33,8 +33,8 @@ from typing import Any
 
 import googleapiclient
 
-from offline.plan import Plan, Registration
-from providers.gcp import PLAN_PROJECT, PLAN_REGION
+from berth.offline.plan import Plan, Registration
+from berth.providers.gcp import PLAN_PROJECT, PLAN_REGION
 from tests.plans import Created, UnknownInput, sent
 
 DOCUMENTS = Path(googleapiclient.__file__).parent / "discovery_cache" / "documents"

@@ -17,11 +17,11 @@ import pytest
 from google.protobuf import json_format
 from pulumi.dynamic import ResourceProvider
 
+from berth.components.project import Project, ProjectArgs
+from berth.components.pulumi_internals import UNKNOWN, is_secret
 from berth.errors import BerthError
+from berth.offline.plan import Plan, RecordingMonitor, Registration, plan_config, run_plan
 from berth.variables import Variables
-from components.project import Project, ProjectArgs
-from components.pulumi_internals import UNKNOWN, is_secret
-from offline.plan import Plan, RecordingMonitor, Registration, plan_config, run_plan
 from tests.conftest import copy_example
 from tests.test_corpus import SAMPLES, stubbed_corpus
 

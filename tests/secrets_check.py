@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from components.pulumi_internals import is_secret
-from offline.plan import Plan
+from berth.components.pulumi_internals import is_secret
+from berth.offline.plan import Plan
 
 
 def plain_occurrences(node: Any, value: str, path: str = "") -> list[str]:

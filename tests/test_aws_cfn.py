@@ -22,7 +22,7 @@ import pytest
 
 from berth.errors import BerthError
 from berth.model import ComposeProject
-from offline.plan import Plan, Registration
+from berth.offline.plan import Plan, Registration
 from tests.aws_cfn import Unmapped, lint, template
 from tests.aws_support import JOB, TASK_DEFINITION, aws_program
 from tests.plans import (

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from berth.errors import BerthError
-from offline.plan import plan_config, run_plan
+from berth.offline.plan import plan_config, run_plan
 from tests.aws_support import TASK_DEFINITION, ecs_validation_errors
 from tests.plans import of_type
 from tests.test_corpus import SAMPLES, stubbed_corpus

@@ -11,10 +11,10 @@ from unittest import mock
 
 import pytest
 
-import providers.aws
+import berth.providers.aws
 from berth.errors import BerthError
-from providers.aws import plan_call, plan_digest, plan_outputs
-from providers.aws.images import cache_prefix
+from berth.providers.aws import plan_call, plan_digest, plan_outputs
+from berth.providers.aws.images import cache_prefix
 from tests.aws_support import ECS_SERVICE, JOB, READY, TASK_DEFINITION, aws_program, containers
 from tests.conftest import copy_example
 from tests.plans import find, of_type
@@ -147,7 +147,7 @@ def job_definition(project_dir, write, tag: str, digests: dict[str, str]) -> dic
             return {"id": name, "name": name, "sha256Digest": digests[name.rsplit(":", 1)[1]]}
         return plan_call(function, args)
 
-    with mock.patch.object(providers.aws, "plan_call", answer):
+    with mock.patch.object(berth.providers.aws, "plan_call", answer):
         return find(aws_program(["compose.yaml"]), JOB, "seed-run").inputs["definition"]
 
 
@@ -215,7 +215,7 @@ def test_ecr_images_outside_the_stack_are_pulled_with_a_grant_and_looked_up_in_t
             lookups.append(dict(args))
         return plan_call(function, args)
 
-    with mock.patch.object(providers.aws, "plan_call", recording):
+    with mock.patch.object(berth.providers.aws, "plan_call", recording):
         plan = aws_program(["compose.yaml"])
 
     policy = json.loads(find(plan, ROLE_POLICY, "shop-execution").inputs["policy"])
@@ -355,7 +355,7 @@ def test_volume_grants_stay_within_iam_limits_however_many_volumes(project_dir, 
     past EFS's 20,000 near 43 volumes. In the task role, with the longest real ARNs (partition
     aws-us-gov, a 14-character region, fsap- and 17 hex digits), 80 volumes fit IAM's limit,
     and the file system policy no longer grows."""
-    from providers.aws.volumes import MAX_VOLUMES_PER_ROLE
+    from berth.providers.aws.volumes import MAX_VOLUMES_PER_ROLE
 
     write(_volumes_compose(MAX_VOLUMES_PER_ROLE))
     plan = aws_program(["compose.yaml"])

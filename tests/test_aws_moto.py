@@ -72,8 +72,8 @@ def test_destroy_deletes_the_repositories_the_pull_through_cache_filled(monkeypa
     """ECR makes a repository the first time a task pulls through the cache rule; nothing of
     the stack owns it, so ``pulumi destroy`` would leave it: the cleanup resource deletes those
     under the stack's prefix, with their images, and no other."""
-    from providers.aws.cleanup import CachedRepositoriesProvider, delete_cached_repositories
-    from providers.aws.images import INIT_REPOSITORY, cache_prefix
+    from berth.providers.aws.cleanup import CachedRepositoriesProvider, delete_cached_repositories
+    from berth.providers.aws.images import INIT_REPOSITORY, cache_prefix
 
     monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
     ecr = boto3.client("ecr")
@@ -120,7 +120,7 @@ def test_the_cleanup_is_deleted_before_the_cache_rule(prod_plan):
 
 
 def test_the_cleanup_unpickles_in_a_fresh_interpreter_in_the_project_root():
-    from providers.aws.cleanup import CachedRepositoriesProvider
+    from berth.providers.aws.cleanup import CachedRepositoriesProvider
     from tests.pickling import unpickled_in_project_root
 
     printed = unpickled_in_project_root(

@@ -17,10 +17,10 @@ from typing import Any
 
 import pytest
 
-from offline.diff import Version, compare, plan_version
-from offline.plan import plan_config
-from providers.aws import plan_outputs
-from providers.aws.run_once import EcsJobProvider
+from berth.offline.diff import Version, compare, plan_version
+from berth.offline.plan import plan_config
+from berth.providers.aws import plan_outputs
+from berth.providers.aws.run_once import EcsJobProvider
 from tests.aws_support import JOB
 from tests.conftest import EXAMPLES
 from tests.plans import provider_inputs

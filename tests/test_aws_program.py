@@ -9,8 +9,8 @@ import sys
 import pytest
 
 from berth.errors import BerthError
-from providers.aws import plan_digest, plan_outputs
-from providers.aws.images import cache_prefix
+from berth.providers.aws import plan_digest, plan_outputs
+from berth.providers.aws.images import cache_prefix
 from tests.aws_support import (
     ECS_SERVICE,
     IMAGE,

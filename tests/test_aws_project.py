@@ -13,14 +13,14 @@ import pulumi_docker as docker
 import pytest
 from moto import mock_aws
 
+from berth.components.project import Project, ProjectArgs
+from berth.offline.plan import Plan, plan_config, run_plan
+from berth.providers.aws import PLAN_ACCOUNT, PLAN_REGION, AwsOptions
+from berth.providers.aws.identity import terraform_identity
+from berth.providers.aws.readiness import EcsServiceReady
+from berth.providers.aws.run_once import EcsJob
+from berth.providers.aws.session import aws_clients, aws_session
 from berth.variables import Variables
-from components.project import Project, ProjectArgs
-from offline.plan import Plan, plan_config, run_plan
-from providers.aws import PLAN_ACCOUNT, PLAN_REGION, AwsOptions
-from providers.aws.identity import terraform_identity
-from providers.aws.readiness import EcsServiceReady
-from providers.aws.run_once import EcsJob
-from providers.aws.session import aws_clients, aws_session
 from tests.aws_support import JOB, READY
 from tests.conftest import copy_example
 from tests.plans import find, user_program

@@ -10,7 +10,12 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from providers.aws.readiness import EcsServiceReadyProvider, NotReady, Release, wait_until_released
+from berth.providers.aws.readiness import (
+    EcsServiceReadyProvider,
+    NotReady,
+    Release,
+    wait_until_released,
+)
 from tests.pickling import unpickled_in_project_root
 from tests.test_aws_run_once import Clock
 
@@ -253,4 +258,4 @@ def test_the_provider_unpickles_in_a_fresh_interpreter_in_the_project_root():
         print(type(provider).__module__, provider.diff("id", old, new).replaces)
         """,
     )
-    assert printed.split() == ["providers.aws.readiness", "['taskDefinition']"]
+    assert printed.split() == ["berth.providers.aws.readiness", "['taskDefinition']"]

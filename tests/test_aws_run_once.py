@@ -13,9 +13,9 @@ import boto3
 import pytest
 from botocore.stub import ANY, Stubber
 
-from components.run_once import JobFailed
-from providers.aws import run_once
-from providers.aws.run_once import EcsJobProvider, JobRun, Pace, run_job
+from berth.components.run_once import JobFailed
+from berth.providers.aws import run_once
+from berth.providers.aws.run_once import EcsJobProvider, JobRun, Pace, run_job
 from tests.aws_support import JOB, aws_program
 from tests.conftest import copy_example
 from tests.pickling import unpickled_in_project_root
@@ -604,4 +604,9 @@ def test_the_provider_unpickles_in_a_fresh_interpreter_in_the_project_root():
               provider.diff("id", old, new).replaces)
         """,
     )
-    assert printed.split() == ["providers.aws.run_once", "EcsJobProvider", "6.0", "['definition']"]
+    assert printed.split() == [
+        "berth.providers.aws.run_once",
+        "EcsJobProvider",
+        "6.0",
+        "['definition']",
+    ]

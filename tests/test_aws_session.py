@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 from moto import mock_aws
 
-from providers.aws.identity import identity_config
-from providers.aws.run_once import EcsJobProvider
-from providers.aws.session import aws_clients, aws_session
+from berth.providers.aws.identity import identity_config
+from berth.providers.aws.run_once import EcsJobProvider
+from berth.providers.aws.session import aws_clients, aws_session
 from tests.aws_support import JOB, READY, aws_program
 from tests.conftest import copy_example
 from tests.plans import find
@@ -198,7 +198,7 @@ def test_the_provider_reads_its_identity_from_its_inputs(monkeypatch, tmp_path: 
         made.append((identity, region))
         raise RuntimeError("stop here")
 
-    monkeypatch.setattr("providers.aws.session.aws_clients", clients)
+    monkeypatch.setattr("berth.providers.aws.session.aws_clients", clients)
     with pytest.raises(RuntimeError):
         EcsJobProvider().run({"identity": {"profile": "deploy"}, "region": "us-east-2"})
 

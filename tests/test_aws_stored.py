@@ -97,8 +97,8 @@ def test_a_health_check_without_a_start_period_sends_none(project_dir, write):
 )
 def test_the_load_balancer_name_never_begins_with_internal(project, name):
     """CreateLoadBalancer: "A load balancer name ... must not begin with internal-"."""
-    from components.names import Names
-    from providers.aws.ingress import balancer_name
+    from berth.components.names import Names
+    from berth.providers.aws.ingress import balancer_name
 
     assert balancer_name(Names(project)) == name
 

@@ -292,7 +292,7 @@ and single hyphens, no hyphen last."""
 
 @pytest.mark.parametrize("project", PROJECTS)
 def test_identifiers_are_valid_for_every_project_stack_and_service(project):
-    from providers.aws.stores import _identifier
+    from berth.providers.aws.stores import _identifier
 
     seen: dict[str, tuple[str, str]] = {}
     for stack in STACKS:
@@ -307,7 +307,7 @@ def test_identifiers_are_valid_for_every_project_stack_and_service(project):
 
 
 def test_the_identifier_of_the_issue_has_no_double_hyphen():
-    from providers.aws.stores import _identifier
+    from berth.providers.aws.stores import _identifier
 
     assert "--" not in _identifier("billing-production", "db")
     assert _identifier("billing-production", "db") == "b-billing-production-db"
@@ -401,7 +401,7 @@ def _cache(engine: str, version: str, tls: bool = True) -> dict:
     ],
 )
 def test_the_guard_refuses_a_move_the_cloud_would_refuse(old, new, refused):
-    from providers.aws.upgrades import StoreVersionProvider
+    from berth.providers.aws.upgrades import StoreVersionProvider
 
     result = StoreVersionProvider().check(old or {}, new)
     assert result.inputs == new
@@ -415,7 +415,7 @@ def test_the_guard_refuses_a_move_the_cloud_would_refuse(old, new, refused):
 
 
 def test_the_guard_unpickles_in_a_fresh_interpreter_in_the_project_root():
-    from providers.aws.upgrades import StoreVersionProvider
+    from berth.providers.aws.upgrades import StoreVersionProvider
     from tests.pickling import unpickled_in_project_root
 
     printed = unpickled_in_project_root(
@@ -438,7 +438,7 @@ def test_cache_versions_are_the_newest_elasticache_runs_of_each_major():
 
     import cfnlint
 
-    from providers.aws.stores import CACHE_VERSIONS, NEWEST_CACHE
+    from berth.providers.aws.stores import CACHE_VERSIONS, NEWEST_CACHE
 
     data = Path(cfnlint.__file__).parent / "data/schemas/extensions/aws_elasticache_cachecluster"
     offered: dict[str, list[str]] = {}

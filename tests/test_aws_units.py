@@ -6,10 +6,10 @@ import pytest
 
 from berth.errors import BerthError
 from berth.model import Healthcheck, Port, Resources, Secret, Service
-from providers.aws.containers import health_check, health_command
-from providers.aws.ingress import Ingress, http_check_path, ingress_ports
-from providers.aws.options import AwsOptions
-from providers.aws.sizing import TaskSize, size_table, task_size
+from berth.providers.aws.containers import health_check, health_command
+from berth.providers.aws.ingress import Ingress, http_check_path, ingress_ports
+from berth.providers.aws.options import AwsOptions
+from berth.providers.aws.sizing import TaskSize, size_table, task_size
 from tests.conftest import ROOT
 
 GIB = 1024**3
@@ -160,8 +160,8 @@ def test_a_database_images_port_stays_internal_whatever_its_number():
 
 def test_every_target_sizes_by_the_larger_of_limit_and_reservation():
     """One sizing rule (issue 11): a reservation above the limit is what the service needs."""
+    from berth.providers.gcp.sizing import machine_type
     from berth.sizing import Request
-    from providers.gcp.sizing import machine_type
 
     resources = Resources(cpus=1.0, memory=2 * 1024**3, reserved_cpus=4.0, reserved_memory=None)
     service = Service(name="api", image="a", resources=resources)

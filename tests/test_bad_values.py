@@ -17,8 +17,8 @@ import pytest
 
 from berth.errors import BerthError
 from berth.model import ContainerSettings, Healthcheck, Service
-from offline.plan import Plan
-from providers.gcp import vm
+from berth.offline.plan import Plan
+from berth.providers.gcp import vm
 from tests.conftest import program
 from tests.conftest import refused as refusal
 from tests.plans import of_type

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from berth.components.target import available_targets, load_target
 from berth.errors import BerthError
 from berth.load import load_project
-from components.target import available_targets, load_target
-from offline.diff import diff_files
-from offline.plan import plan_config
+from berth.offline.diff import diff_files
+from berth.offline.plan import plan_config
 from tests.conftest import copy_example, refused
 
 TARGETS = available_targets()

@@ -10,7 +10,7 @@ import subprocess
 import sys
 
 from berth.fields import ALL_FIELDS
-from offline.render import FORMATS
+from berth.offline.render import FORMATS
 from tests.conftest import ROOT
 from tests.test_graph import MIGRATE_DIAGRAM
 

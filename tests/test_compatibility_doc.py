@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from berth.cli import compatibility
 from berth.fields import ALL_FIELDS, SERVICE_FIELDS
+from berth.offline.cli import compatibility
 from tests.conftest import ROOT
 
 

@@ -21,9 +21,9 @@ from typing import Any
 import pytest
 import yaml
 
+from berth.components.target import available_targets
 from berth.errors import BerthError
-from components.target import available_targets
-from offline.plan import Plan, plan_config, run_plan
+from berth.offline.plan import Plan, plan_config, run_plan
 from tests.conftest import FIXTURES
 
 CORPUS = FIXTURES / "corpus" / "awesome-compose"

@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
-from components.target import load_target
-from offline.diff import diff_files, digest_outputs
-from offline.diff_report import Diff
-from offline.plan import plan_config, run_plan
+from berth.components.target import load_target
+from berth.offline.diff import diff_files, digest_outputs
+from berth.offline.diff_report import Diff
+from berth.offline.plan import plan_config, run_plan
 from tests.conftest import ROOT
 from tests.plans import provider_inputs
 
@@ -299,9 +299,9 @@ def test_diff_agrees_with_the_run_once_provider(
     if old:
         edit(versions[1], name, old, new)
     providers = {
-        "local": "providers.local.run_once:LocalJobProvider",
-        "aws": "providers.aws.run_once:EcsJobProvider",
-        "gcp": "providers.gcp.run_once:CloudRunJobExecutionProvider",
+        "local": "berth.providers.local.run_once:LocalJobProvider",
+        "aws": "berth.providers.aws.run_once:EcsJobProvider",
+        "gcp": "berth.providers.gcp.run_once:CloudRunJobExecutionProvider",
     }
     module, _, cls = providers[target].partition(":")
     provider = getattr(__import__(module, fromlist=[cls]), cls)()
@@ -315,7 +315,7 @@ def test_diff_agrees_with_the_run_once_provider(
 
 def test_old_state_with_mounts_in_another_order_runs_nothing() -> None:
     """A state written before mounts were sorted must not re-run every job on upgrade."""
-    from providers.local.run_once import LocalJobProvider
+    from berth.providers.local.run_once import LocalJobProvider
 
     mounts = [{"target": "/data", "source": "d"}, {"target": "/cache", "source": "c"}]
     olds = {"definition": {"image": "sha256:1", "mounts": mounts}, "exitCode": 0}
@@ -437,7 +437,7 @@ def test_a_local_plan_imports_no_docker_sdk() -> None:
     """The Docker SDK (0.1 s) is for running a job and for managed stores, not for planning."""
     code = (
         "import contextlib, io, sys\n"
-        "from berth.cli import main\n"
+        "from berth.offline.cli import main\n"
         "with contextlib.redirect_stdout(io.StringIO()):\n"
         "    main(['plan', '-f', 'examples/migrate/compose.yaml'])\n"
         "print(sorted(m for m in ('docker', 'requests') if m in sys.modules))\n"

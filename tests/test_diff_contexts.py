@@ -11,18 +11,18 @@ from typing import Any
 
 import pytest
 
-from offline.contexts import Sources, forget, image_sources
-from offline.diff import diff_files
-from offline.diff_report import listed
-from offline.plan import plan_config
+from berth.offline.contexts import Sources, forget, image_sources
+from berth.offline.diff import diff_files
+from berth.offline.diff_report import listed
+from berth.offline.plan import plan_config
 from tests.conftest import ROOT
 from tests.test_diff import _run_once_inputs, _settings, edit
 
 SEED = ROOT / "examples" / "migrate"
 PROVIDERS = {
-    "local": "providers.local.run_once:LocalJobProvider",
-    "aws": "providers.aws.run_once:EcsJobProvider",
-    "gcp": "providers.gcp.run_once:CloudRunJobExecutionProvider",
+    "local": "berth.providers.local.run_once:LocalJobProvider",
+    "aws": "berth.providers.aws.run_once:EcsJobProvider",
+    "gcp": "berth.providers.gcp.run_once:CloudRunJobExecutionProvider",
 }
 
 

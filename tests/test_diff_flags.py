@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from berth.cli import main
+from berth.offline.cli import main
 from tests.test_diff import SECRET, versions  # noqa: F401 - a fixture
 
 

@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from berth.cli import main
-from offline.diff_inputs import as_deployed
+from berth.offline.cli import main
+from berth.offline.diff_inputs import as_deployed
 from tests.test_diff import SECRET, _cli, edit, versions  # noqa: F401 - a fixture
 
 # -- the stack config ------------------------------------------------------------------------

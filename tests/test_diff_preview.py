@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from offline.diff import diff_files
-from offline.plan import plan_config
+from berth.offline.diff import diff_files
+from berth.offline.plan import plan_config
 from tests.test_e2e_local import GOOD, stack, tools  # noqa: F401 - fixtures
 
 pytestmark = pytest.mark.docker

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from berth.cli import main
-from offline.diff_report import NEW, Diff, JobChange, Reason, ServiceChange, code, escaped
+from berth.offline.cli import main
+from berth.offline.diff_report import NEW, Diff, JobChange, Reason, ServiceChange, code, escaped
 from tests.test_diff import SECRET, edit, versions  # noqa: F401 - a fixture
 
 FORGED = "x\n\n### berth diff (local): 0 of 1 jobs will run\n\nall clear <!--"

@@ -18,12 +18,12 @@ from typing import Any
 import pytest
 import requests
 
-from components.pulumi_internals import is_secret
-from offline.plan import plan_config, run_plan
-from providers.digitalocean import api as api_module
-from providers.digitalocean import deployed as deployed_module
-from providers.digitalocean.api import ACCESS, AppsApi, settings
-from providers.digitalocean.deployed import (
+from berth.components.pulumi_internals import is_secret
+from berth.offline.plan import plan_config, run_plan
+from berth.providers.digitalocean import api as api_module
+from berth.providers.digitalocean import deployed as deployed_module
+from berth.providers.digitalocean.api import ACCESS, AppsApi, settings
+from berth.providers.digitalocean.deployed import (
     SPEC_DIGEST,
     TIMEOUT,
     AppDeployedProvider,

@@ -33,13 +33,13 @@ from typing import Any
 
 import pytest
 
-import providers.digitalocean as do_target
+import berth.providers.digitalocean as do_target
 from berth.errors import BerthError
-from offline.plan import Plan, Registration, plan_config, run_plan
-from providers.digitalocean import secrets as secrets_module
-from providers.digitalocean.deployed import SPEC_DIGEST, digest_in
-from providers.digitalocean.secrets import DIGESTS, ENCRYPTED, live_components
-from providers.digitalocean.spec import RESERVED_KEYS
+from berth.offline.plan import Plan, Registration, plan_config, run_plan
+from berth.providers.digitalocean import secrets as secrets_module
+from berth.providers.digitalocean.deployed import SPEC_DIGEST, digest_in
+from berth.providers.digitalocean.secrets import DIGESTS, ENCRYPTED, live_components
+from berth.providers.digitalocean.spec import RESERVED_KEYS
 from tests.conftest import program
 from tests.plans import dynamic_provider, of_type, provider_inputs
 from tests.secrets_check import assert_never_plain
@@ -330,8 +330,8 @@ def test_the_digests_tell_nothing_of_the_values(shop):
 def test_the_live_read_finds_the_app_by_name_across_pages(shop):
     """``LiveAppSecrets`` lists the account's apps (``GET /v2/apps``, 100 a page, following
     ``links.pages.next``) for the one whose spec has the app's name (unique in an account)."""
-    from providers.digitalocean.api import AppsApi
-    from providers.digitalocean.secrets import LiveAppSecretsProvider
+    from berth.providers.digitalocean.api import AppsApi
+    from berth.providers.digitalocean.secrets import LiveAppSecretsProvider
     from tests.test_gcp_executions import ScriptedSession
 
     state = stored(sent(version(shop, SECRETS, None)))

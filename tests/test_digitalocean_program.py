@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
+from berth.components.project import Project, ProjectArgs
 from berth.errors import BerthError
-from components.project import Project, ProjectArgs
-from offline.plan import Plan, ProgramFailed, plan_config, run_plan
-from offline.render import as_mermaid
+from berth.offline.plan import Plan, ProgramFailed, plan_config, run_plan
+from berth.offline.render import as_mermaid
 from tests.conftest import copy_example, program
 from tests.plans import find, of_type
 from tests.secrets_check import assert_never_plain, count_wrapped
@@ -352,7 +352,7 @@ def test_the_production_override_keeps_the_password_secret(project_dir):
 def test_an_error_after_a_handle_fails_the_program_instead_of_hanging(project_dir, monkeypatch):
     """The app's outputs resolve once the last component is handed over; an error before
     that must fail them, or the components waiting on them would wait forever."""
-    from providers.digitalocean import spec as spec_module
+    from berth.providers.digitalocean import spec as spec_module
 
     def broken(*_args: object) -> None:
         raise RuntimeError("broken health check")

@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 
 from berth.errors import BerthError
-from offline.plan import Plan
-from providers.digitalocean.options import (
+from berth.offline.plan import Plan
+from berth.providers.digitalocean.options import (
     DATACENTERS,
     NEAREST_REGISTRY,
     REGISTRY_REGIONS,

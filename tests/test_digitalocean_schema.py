@@ -24,7 +24,7 @@ import pytest
 
 from berth.errors import BerthError
 from berth.model import ComposeProject
-from offline.plan import Plan, Registration
+from berth.offline.plan import Plan, Registration
 from tests.conftest import program
 from tests.digitalocean_schema import (
     APP,

@@ -20,7 +20,7 @@ import pytest
 from pulumi import _types
 
 from berth.errors import BerthError
-from offline.plan import Plan, plan_config, run_plan
+from berth.offline.plan import Plan, plan_config, run_plan
 from tests.conftest import copy_example, program
 from tests.plans import of_type
 from tests.test_corpus import SAMPLES, stubbed_corpus

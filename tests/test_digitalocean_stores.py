@@ -11,8 +11,8 @@ import pytest
 
 from berth.errors import BerthError
 from berth.fields import Level
-from offline.plan import Plan
-from providers.digitalocean import FIELD_SUPPORT
+from berth.offline.plan import Plan
+from berth.providers.digitalocean import FIELD_SUPPORT
 from tests.conftest import program
 from tests.plans import find, of_type, resource_options
 

@@ -6,8 +6,8 @@ import runpy
 
 import pytest
 
-from components.project import Project
-from offline.plan import Plan, plan_config, run_plan
+from berth.components.project import Project
+from berth.offline.plan import Plan, plan_config, run_plan
 from tests.conftest import EXAMPLES
 
 PROGRAM = EXAMPLES / "extend" / "__main__.py"

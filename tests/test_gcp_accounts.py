@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import re
 
-from offline.plan import Plan
-from providers.gcp.names import account_id
+from berth.offline.plan import Plan
+from berth.providers.gcp.names import account_id
 from tests.conftest import program
 from tests.plans import find, of_type
 

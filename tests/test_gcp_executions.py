@@ -13,11 +13,11 @@ from typing import Any
 import pytest
 import requests
 
-from components.run_once import JobFailed
-from providers.gcp import api as api_module
-from providers.gcp import run_once as run_once_module
-from providers.gcp.api import ApiError, CloudRunApi
-from providers.gcp.run_once import CloudRunJobExecutionProvider
+from berth.components.run_once import JobFailed
+from berth.providers.gcp import api as api_module
+from berth.providers.gcp import run_once as run_once_module
+from berth.providers.gcp.api import ApiError, CloudRunApi
+from berth.providers.gcp.run_once import CloudRunJobExecutionProvider
 
 RUN_API = "https://run.googleapis.com/v2"
 JOB = "projects/p/locations/europe-west1/jobs/shop-dev-migrate"

@@ -16,11 +16,11 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from google.auth import impersonated_credentials
 from google.oauth2 import service_account
 
-from offline.plan import plan_config, run_plan
-from providers.gcp.api import ApiError
-from providers.gcp.identity import IDENTITY, IdentityError, credentials
-from providers.gcp.readiness import VmServiceReadyProvider
-from providers.gcp.run_once import CloudRunJobExecutionProvider
+from berth.offline.plan import plan_config, run_plan
+from berth.providers.gcp.api import ApiError
+from berth.providers.gcp.identity import IDENTITY, IdentityError, credentials
+from berth.providers.gcp.readiness import VmServiceReadyProvider
+from berth.providers.gcp.run_once import CloudRunJobExecutionProvider
 from tests.conftest import copy_example
 from tests.plans import find, provider_inputs
 from tests.secrets_check import assert_never_plain, count_wrapped

@@ -8,12 +8,12 @@ import hashlib
 
 import pytest
 
-import providers.gcp as gcp_target
+import berth.providers.gcp as gcp_target
+from berth.components.images import PinnedDigestProvider
 from berth.errors import BerthError
-from components.images import PinnedDigestProvider
-from providers.gcp.images import BadImage, ImageRef
-from providers.gcp.names import cloud_name
-from providers.gcp.run_once import CloudRunJobExecutionProvider
+from berth.providers.gcp.images import BadImage, ImageRef
+from berth.providers.gcp.names import cloud_name
+from berth.providers.gcp.run_once import CloudRunJobExecutionProvider
 from tests.conftest import program
 from tests.plans import find, provider_inputs
 

@@ -31,12 +31,12 @@ import pulumi_docker as docker
 import pytest
 from pulumi.dynamic import DiffResult
 
-import providers.gcp as gcp_target
-from components.pulumi_internals import UNKNOWN
-from offline.diff import Version, compare, digest_outputs
-from offline.plan import Registration, plan_config, run_plan
-from providers.gcp import readiness as readiness_module
-from providers.gcp import run_once as run_once_module
+import berth.providers.gcp as gcp_target
+from berth.components.pulumi_internals import UNKNOWN
+from berth.offline.diff import Version, compare, digest_outputs
+from berth.offline.plan import Registration, plan_config, run_plan
+from berth.providers.gcp import readiness as readiness_module
+from berth.providers.gcp import run_once as run_once_module
 from tests.plans import dynamic_provider, provider_inputs, resource_options
 from tests.test_aws_noop import EXAMPLE_FILES, PASSWORD, ROTATED, add_job_variable, checkout
 from tests.test_gcp_executions import ScriptedSession

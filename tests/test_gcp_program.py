@@ -8,8 +8,8 @@ import re
 import pytest
 
 from berth.errors import BerthError
-from offline.plan import Plan
-from providers.gcp.names import account_id, cloud_name
+from berth.offline.plan import Plan
+from berth.providers.gcp.names import account_id, cloud_name
 from tests.conftest import copy_example, program
 from tests.plans import find, waits_on_services
 from tests.secrets_check import assert_never_plain, count_wrapped
@@ -544,7 +544,7 @@ def test_the_production_override_sizes_and_scales_web(project_dir):
 def test_the_provider_project_is_required(monkeypatch):
     from types import SimpleNamespace
 
-    from providers.gcp import provider as configured
+    from berth.providers.gcp import provider as configured
 
     client = SimpleNamespace(project="", region="", zone="", access_token="t")
     monkeypatch.setattr(configured.gcp.organizations, "get_client_config", lambda opts: client)

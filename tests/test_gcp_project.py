@@ -12,9 +12,9 @@ import pulumi_docker as docker
 import pulumi_gcp as gcp
 import pytest
 
+from berth.components.project import Project, ProjectArgs
+from berth.offline.plan import Plan, plan_config, run_plan
 from berth.variables import Variables
-from components.project import Project, ProjectArgs
-from offline.plan import Plan, plan_config, run_plan
 from tests.conftest import copy_example
 from tests.plans import find, user_program
 

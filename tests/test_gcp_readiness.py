@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from providers.gcp.api import ApiError, ComputeApi
-from providers.gcp.readiness import NotReady, VmServiceReadyProvider
+from berth.providers.gcp.api import ApiError, ComputeApi
+from berth.providers.gcp.readiness import NotReady, VmServiceReadyProvider
 from tests.test_gcp_run_once import FakeResponse, FakeSession
 
 INSTANCE = "projects/p/zones/europe-west1-b/instances/shop-dev-db"

@@ -7,13 +7,13 @@ import pytest
 
 from berth.errors import BerthError
 from berth.model import ComposeProject, Healthcheck, Port, Resources, Service
+from berth.providers.gcp.cloudrun import probes
+from berth.providers.gcp.names import CLOUD_RUN_NAME, cloud_name, secret_id
+from berth.providers.gcp.options import GcpOptions
+from berth.providers.gcp.placement import Kind, place
+from berth.providers.gcp.references import Endpoint, references, rewrite
+from berth.providers.gcp.sizing import TooLarge, cloud_run_limits, machine_type
 from berth.sizing import GIB, MIB, Request
-from providers.gcp.cloudrun import probes
-from providers.gcp.names import CLOUD_RUN_NAME, cloud_name, secret_id
-from providers.gcp.options import GcpOptions
-from providers.gcp.placement import Kind, place
-from providers.gcp.references import Endpoint, references, rewrite
-from providers.gcp.sizing import TooLarge, cloud_run_limits, machine_type
 from tests.conftest import program
 from tests.plans import find
 

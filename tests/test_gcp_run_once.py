@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 
-from components.pulumi_internals import UNKNOWN, is_secret
-from components.run_once import JobFailed
-from providers.gcp.api import ApiError, Backoff, CloudRunApi
-from providers.gcp.readiness import VmServiceReadyProvider
-from providers.gcp.run_once import CloudRunJobExecutionProvider
+from berth.components.pulumi_internals import UNKNOWN, is_secret
+from berth.components.run_once import JobFailed
+from berth.providers.gcp.api import ApiError, Backoff, CloudRunApi
+from berth.providers.gcp.readiness import VmServiceReadyProvider
+from berth.providers.gcp.run_once import CloudRunJobExecutionProvider
 from tests.pickling import unpickled_in_project_root
 from tests.plans import find, provider_inputs
 from tests.test_gcp_program import RUN, gcp

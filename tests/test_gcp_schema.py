@@ -21,7 +21,7 @@ import pytest
 
 from berth.errors import BerthError
 from berth.model import ComposeProject
-from offline.plan import Plan, Registration
+from berth.offline.plan import Plan, Registration
 from tests.conftest import program
 from tests.gcp_schema import (
     LONGEST_PROJECT_ID,

@@ -12,12 +12,12 @@ import pulumi_gcp
 import pytest
 from pulumi._types import input_type_py_to_pulumi_names as pulumi_names
 
+from berth.components.names import AUTONAME_SUFFIX
 from berth.errors import BerthError
+from berth.providers.gcp import _private_ip as private_ip
+from berth.providers.gcp.names import SQL_INSTANCE_ID, cloud_name
+from berth.providers.gcp.sizing import TooLarge, redis_size_gb, sql_tier
 from berth.sizing import Request
-from components.names import AUTONAME_SUFFIX
-from providers.gcp import _private_ip as private_ip
-from providers.gcp.names import SQL_INSTANCE_ID, cloud_name
-from providers.gcp.sizing import TooLarge, redis_size_gb, sql_tier
 from tests.aws_support import component_outputs
 from tests.conftest import copy_example
 from tests.plans import find, of_type, resource_options, waits_on_services

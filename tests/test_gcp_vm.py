@@ -22,8 +22,8 @@ import yaml
 
 from benchmarks.plan_time import vm_project
 from berth.model import Healthcheck, Port, Service
-from offline.plan import Plan, plan_config, run_plan
-from providers.gcp import cloud_init, vm
+from berth.offline.plan import Plan, plan_config, run_plan
+from berth.providers.gcp import cloud_init, vm
 from tests.plans import find, of_type
 
 BASH = "/bin/bash"

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from offline.plan import plan_config, run_plan
+from berth.offline.plan import plan_config, run_plan
 from tests.conftest import ROOT
 from tests.plans import find
 

@@ -13,7 +13,7 @@ import pulumi
 import pytest
 
 from berth.errors import BerthError
-from offline.plan import Plan
+from berth.offline.plan import Plan
 from tests.plans import of_type, resource_options
 from tests.test_gcp_program import gcp
 

@@ -1,7 +1,11 @@
-"""The layers (issue 11): ``berth/`` is the domain and imports nothing of Pulumi, ``components/``,
-``providers/`` or ``offline/``, anywhere in a module, but for its command-line entry point;
-``components/`` knows no cloud (it builds images with Docker, as every target does). And the
-Pulumi SDK internals Berth relies on are still there."""
+"""The layers (issue 11, issue 22): each imports only the layers below it, anywhere in a module.
+
+``berth`` (the domain) imports nothing of Pulumi or of the layers above it, but for its
+``python -m berth`` entry; ``berth.components`` knows no cloud and no target (it builds images
+with Docker, as every target does, and finds targets by name); ``berth.providers`` never
+reaches the offline tools; every target is its own package. And the Pulumi SDK internals Berth
+relies on are still there.
+"""
 
 from __future__ import annotations
 
@@ -14,17 +18,25 @@ import pytest
 from pulumi.runtime import mocks, rpc
 from pulumi.runtime.settings import SETTINGS
 
-from components import pulumi_internals
+from berth.components import pulumi_internals
+from berth.components.target import available_targets
 from tests.conftest import ROOT
 
+CLOUD_SDKS = ("pulumi_aws", "pulumi_gcp", "pulumi_digitalocean", "boto3", "google")
+FOLDERS = {"berth": ROOT / "berth", **{f"berth.{layer}": ROOT / layer for layer in
+           ("components", "providers", "offline")}}  # fmt: skip
 UPWARD = {
-    "berth": ("pulumi", "pulumi_aws", "pulumi_gcp", "pulumi_docker", "pulumi_digitalocean",
-              "components", "providers", "offline"),
-    "components": ("pulumi_aws", "pulumi_gcp", "pulumi_digitalocean", "boto3", "google",
-                   "offline"),
+    "berth": ("pulumi", "pulumi_docker", *CLOUD_SDKS, "berth.components", "berth.providers",
+              "berth.offline"),
+    "berth.components": (*CLOUD_SDKS, "berth.providers.", "berth.offline"),
+    "berth.providers": ("berth.offline",),
 }  # fmt: skip
-"""What each layer must not import."""
-ENTRY_POINTS = {"berth/cli.py", "berth/__main__.py"}
+"""What each layer must not import (a name ending in "." only what is inside it: components
+find targets in the ``berth.providers`` package, and import none); ``berth.offline`` (the
+mock-engine plan, the CLI) may import everything."""
+ENTRY_POINTS = {ROOT / "berth" / "__main__.py"}
+ROOTS = {"components", "providers", "offline"}
+"""The layers' folder names: imported by those names, they would be a user's own folders."""
 
 
 def imports(path: Path) -> set[str]:
@@ -33,24 +45,64 @@ def imports(path: Path) -> set[str]:
         if isinstance(node, ast.Import):
             found |= {alias.name for alias in node.names}
         elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
-            found.add(node.module)
+            found |= {node.module, *(f"{node.module}.{alias.name}" for alias in node.names)}
     return found
+
+
+def reaches(module: str, forbidden: tuple[str, ...]) -> bool:
+    return any(
+        module.startswith(name)
+        if name.endswith(".")
+        else module == name or module.startswith(f"{name}.")
+        for name in forbidden
+    )
+
+
+def layer_files(layer: str) -> list[Path]:
+    """The layer's modules, its subpackages' too, but not a layer nested in its folder."""
+    return sorted(FOLDERS[layer].rglob("*.py"))
 
 
 @pytest.mark.parametrize("layer", sorted(UPWARD))
 def test_no_layer_reaches_up(layer):
     reached = {}
-    for path in sorted((ROOT / layer).glob("*.py")):
-        if str(path.relative_to(ROOT)) in ENTRY_POINTS:
+    for path in layer_files(layer):
+        if path in ENTRY_POINTS:
             continue
-        bad = {m for m in imports(path) if m.split(".")[0] in UPWARD[layer]}
-        if bad:
-            reached[path.name] = sorted(bad)
-    assert not reached, f"{layer}/ imports a layer above it: {reached}"
+        if bad := {m for m in imports(path) if reaches(m, UPWARD[layer])}:
+            reached[str(path.relative_to(ROOT))] = sorted(bad)
+    assert not reached, f"{layer} imports a layer above it: {reached}"
+
+
+@pytest.mark.parametrize("target", available_targets())
+def test_no_target_reaches_into_another(target):
+    others = tuple(f"berth.providers.{other}" for other in available_targets() if other != target)
+    reached = {
+        str(path.relative_to(ROOT)): sorted(bad)
+        for path in sorted((ROOT / "providers" / target).rglob("*.py"))
+        if (bad := {m for m in imports(path) if reaches(m, others)})
+    }
+    assert not reached, f"the {target} target imports another target: {reached}"
+
+
+def test_nothing_imports_a_layer_by_its_folder_name():
+    """``import components`` works only in this repository, and there it is a second copy of
+    the module beside ``berth.components``; installed, it would be the user's own folder."""
+    files = [p for folder in ("berth", *ROOTS, "tests", "benchmarks", "examples")
+             for p in (ROOT / folder).rglob("*.py")] + [ROOT / "__main__.py"]  # fmt: skip
+    bad = {
+        str(path.relative_to(ROOT)): sorted(found)
+        for path in files
+        if (found := {m for m in imports(path) if m.split(".")[0] in ROOTS})
+    }
+    assert not bad, f"import berth.<layer> instead: {bad}"
 
 
 def test_the_walk_sees_an_upward_import():
-    assert "components.target" in imports(ROOT / "berth" / "cli.py"), "the entry point may"
+    assert "berth.offline.cli" in imports(ROOT / "berth" / "__main__.py"), "the entry point may"
+    assert reaches("berth.providers.aws.target", UPWARD["berth.components"])
+    assert not reaches("berth.providers", UPWARD["berth.components"]), "the registry"
+    assert not reaches("berth.offline_extra", UPWARD["berth.components"])
 
 
 def test_the_pulumi_internals_berth_relies_on_are_still_there():
@@ -67,7 +119,7 @@ def test_the_pulumi_internals_berth_relies_on_are_still_there():
 
 STACKED = """
 from pulumi.dynamic import dynamic
-from providers.aws.readiness import EcsServiceReadyProvider
+from berth.providers.aws.readiness import EcsServiceReadyProvider
 {flatten}
 for _ in range(1200):
     dynamic.serialize_provider(EcsServiceReadyProvider())  # a provider with a dict to pickle
@@ -81,7 +133,7 @@ def test_a_program_may_hold_more_than_a_thousand_dynamic_resources(flat):
     never unwraps it: the 1,000th dynamic resource of a program raises RecursionError, unless
     ``flat_provider_serialization`` (which every Project calls) keeps it flat. A fresh
     interpreter, since the wrappers of this one's earlier tests would count."""
-    flatten = "from components.pulumi_internals import flat_provider_serialization\n"
+    flatten = "from berth.components.pulumi_internals import flat_provider_serialization\n"
     flatten += "flat_provider_serialization(); flat_provider_serialization()"
     done = subprocess.run(
         [sys.executable, "-c", STACKED.format(flatten=flatten if flat else "")],

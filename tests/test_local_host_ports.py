@@ -5,9 +5,9 @@ from __future__ import annotations
 import pulumi
 import pytest
 
+from berth.components.project import Project, ProjectArgs
 from berth.errors import BerthError
-from components.project import Project, ProjectArgs
-from offline.plan import Plan, plan_config, run_plan
+from berth.offline.plan import Plan, plan_config, run_plan
 from tests.conftest import copy_example, program
 
 CONTAINER = "docker:index/container:Container"

@@ -12,9 +12,9 @@ import docker
 import pytest
 from docker.transport.sshconn import SSHHTTPAdapter
 
-from components.run_once import JobFailed
-from providers.local.run_once import LocalJobProvider
-from providers.local.runner import JobSpec, client_arguments, engine_client, run_job
+from berth.components.run_once import JobFailed
+from berth.providers.local.run_once import LocalJobProvider
+from berth.providers.local.runner import JobSpec, client_arguments, engine_client, run_job
 
 API = "1.41"
 """A fixed API version: a client built with one does not ask an engine for its version."""
@@ -347,7 +347,7 @@ def test_container_settings_reach_the_job(docker_client, busybox_image, network,
 
 KILLED_RUN = """
 import sys
-from providers.local.runner import JobSpec, engine_client, run_job
+from berth.providers.local.runner import JobSpec, engine_client, run_job
 image, network, job = sys.argv[1:4]
 owner = {"berth.project": "shop", "berth.stack": "dev", "berth.job": job}
 with engine_client(None) as client:

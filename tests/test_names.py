@@ -11,8 +11,8 @@ import pytest
 
 from berth.errors import BerthError
 from berth.names import cloud_slug, shortened
-from offline.plan import plan_config, run_plan
-from providers.gcp.names import cloud_name
+from berth.offline.plan import plan_config, run_plan
+from berth.providers.gcp.names import cloud_name
 from tests.conftest import refused
 
 

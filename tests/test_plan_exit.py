@@ -11,7 +11,7 @@ import asyncio
 import gc
 import threading
 
-from offline.plan import plan_config, run_plan
+from berth.offline.plan import plan_config, run_plan
 from tests.conftest import EXAMPLES
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pulumi
 import pytest
 
+from berth.components.project import Project, ProjectArgs
 from berth.errors import BerthError
-from components.project import Project, ProjectArgs
-from offline.plan import plan_config, run_plan
+from berth.offline.plan import plan_config, run_plan
 from tests.conftest import copy_example, program
 from tests.plans import find, waits_on_services
 from tests.secrets_check import assert_never_plain, count_wrapped
@@ -256,7 +256,7 @@ def test_a_program_builds_on_the_shared_and_each_workloads_resources(project_dir
     and its network, volumes, containers, images and job run come out by role."""
     import pulumi_docker as docker
 
-    from providers.local.run_once import LocalJob
+    from berth.providers.local.run_once import LocalJob
 
     write(SHOP)
     write("FROM busybox\n", "Dockerfile")

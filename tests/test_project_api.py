@@ -8,10 +8,10 @@ import pulumi
 import pulumi_aws
 import pytest
 
+from berth.components.project import Project, ProjectArgs
 from berth.errors import BerthError
-from components.project import Project, ProjectArgs
-from offline.plan import Plan, plan_config, run_plan
-from providers import aws
+from berth.offline.plan import Plan, plan_config, run_plan
+from berth.providers import aws
 from tests.conftest import ROOT
 
 RELEASE = [str(ROOT / "examples/release/compose.yaml")]

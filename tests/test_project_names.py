@@ -17,8 +17,8 @@ import pulumi_docker as docker
 import pytest
 from pulumi import ResourceOptions
 
-from components.project import Project, ProjectArgs
-from offline.plan import Plan, Registration, plan_config, run_plan
+from berth.components.project import Project, ProjectArgs
+from berth.offline.plan import Plan, Registration, plan_config, run_plan
 from tests.conftest import FIXTURES, ROOT
 
 BEFORE = json.loads((FIXTURES / "names_before.json").read_text())["urns"]

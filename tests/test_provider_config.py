@@ -8,9 +8,9 @@ from typing import Any
 import pulumi_docker as docker
 from pulumi.runtime import mocks
 
-from components.provider_config import provider_config
-from components.pulumi_internals import UNKNOWN, forget_earlier_runs
-from offline.plan import RecordingMonitor
+from berth.components.provider_config import provider_config
+from berth.components.pulumi_internals import UNKNOWN, forget_earlier_runs
+from berth.offline.plan import RecordingMonitor
 
 SETTINGS = {"host": "ssh://deploy@engine", "cert_path": "/certs"}
 

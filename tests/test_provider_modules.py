@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from components.target import available_targets
+from berth.components.target import available_targets
 from tests.conftest import ROOT
 
 
@@ -21,14 +21,14 @@ def module_name(package: str, path: Path) -> str:
 
 
 def modules(target: str) -> dict[str, Path]:
-    package = f"providers.{target}"
+    package = f"berth.providers.{target}"
     folder = ROOT / "providers" / target
     return {module_name(package, path): path for path in sorted(folder.glob("*.py"))}
 
 
 def imported(package: str, modules: dict[str, Path], path: Path) -> set[str]:
-    """The package's modules that ``path`` imports anywhere in it: ``from providers.gcp
-    import vm`` names the module ``vm``, ``from providers.gcp import NAME`` the package."""
+    """The package's modules that ``path`` imports anywhere in it: ``from berth.providers.gcp
+    import vm`` names the module ``vm``, ``from berth.providers.gcp import NAME`` the package."""
     found: set[str] = set()
     for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
         if isinstance(node, ast.Import):
@@ -45,17 +45,21 @@ def imported(package: str, modules: dict[str, Path], path: Path) -> set[str]:
 
 def import_graph(target: str) -> dict[str, set[str]]:
     found = modules(target)
-    return {name: imported(f"providers.{target}", found, path) for name, path in found.items()}
+    return {
+        name: imported(f"berth.providers.{target}", found, path) for name, path in found.items()
+    }
 
 
-PACKAGE = "providers.gcp"
+PACKAGE = "berth.providers.gcp"
 
 
 def test_the_walk_sees_the_imports_it_must():
     graph = import_graph("gcp")
-    assert "providers.gcp.target" in graph[PACKAGE], "create() imports the target lazily"
-    assert "providers.gcp.vm" in graph["providers.gcp.machines"], "from providers.gcp import vm"
-    assert "providers.gcp.shared" in graph["providers.gcp.registry"]
+    assert "berth.providers.gcp.target" in graph[PACKAGE], "create() imports the target lazily"
+    assert "berth.providers.gcp.vm" in graph["berth.providers.gcp.machines"], (
+        "from berth.providers.gcp import vm"
+    )
+    assert "berth.providers.gcp.shared" in graph["berth.providers.gcp.registry"]
 
 
 @pytest.mark.parametrize("target", available_targets())
@@ -70,7 +74,7 @@ def test_no_module_of_a_target_imports_itself_back(target):
 def test_a_cycle_is_found():
     """The check itself: machines importing target back (as it once did) is a cycle."""
     graph = import_graph("gcp")
-    graph["providers.gcp.machines"].add("providers.gcp.target")
+    graph["berth.providers.gcp.machines"].add("berth.providers.gcp.target")
     try:
         list(TopologicalSorter(graph).static_order())
     except CycleError:

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 import yaml
 
+from berth.components.target import all_option_keys
 from berth.settings import SETTING_KEYS
-from components.target import all_option_keys
 from tests.conftest import ROOT
 
 

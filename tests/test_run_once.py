@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from components.pulumi_internals import UNKNOWN
-from components.run_once import JobFailed, RunOnceProvider, scrub, tail
-from providers.local.run_once import LocalJobProvider
+from berth.components.pulumi_internals import UNKNOWN
+from berth.components.run_once import JobFailed, RunOnceProvider, scrub, tail
+from berth.providers.local.run_once import LocalJobProvider
 from tests.pickling import unpickled_in_project_root
 
 
@@ -142,4 +142,8 @@ def test_the_local_provider_unpickles_in_a_fresh_interpreter_in_the_project_root
               provider.diff("id", old, new).replaces)
         """,
     )
-    assert printed.split() == ["providers.local.run_once", "LocalJobProvider", "['definition']"]
+    assert printed.split() == [
+        "berth.providers.local.run_once",
+        "LocalJobProvider",
+        "['definition']",
+    ]

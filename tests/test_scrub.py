@@ -11,16 +11,16 @@ from urllib.parse import quote, quote_plus
 
 import pytest
 
-from berth.errors import BerthError
-from berth.settings import StackSettings
-from components.run_once import (
+from berth.components.run_once import (
     SCRUB_KEY,
     JobFailed,
     RunOnceProvider,
     job_secrets,
     scrub,
 )
-from providers.local.run_once import LocalJobProvider
+from berth.errors import BerthError
+from berth.providers.local.run_once import LocalJobProvider
+from berth.settings import StackSettings
 from tests.conftest import program
 from tests.plans import find
 from tests.secrets_check import assert_never_plain, count_wrapped

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from components.target import available_targets
-from offline.render import as_json, as_mermaid, as_text
+from berth.components.target import available_targets
+from berth.offline.render import as_json, as_mermaid, as_text
 from tests.conftest import program
 from tests.secrets_check import assert_never_plain, count_wrapped
 

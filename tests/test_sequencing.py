@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import pytest
 
-from components.target import available_targets
-from offline.plan import ProgramFailed
+from berth.components.target import available_targets
+from berth.offline.plan import ProgramFailed
 from tests.conftest import copy_example, program
 from tests.plans import named, resources_of, waits_on_services
 

@@ -138,8 +138,8 @@ def test_sealed_variables_hide_secrets_from_the_compose_process():
 
 def test_every_default_is_pulumi_yamls(monkeypatch):
     """One source for defaults: change one in Pulumi.yaml and every target's options follow."""
-    from components.target import available_targets, load_target
-    from providers.aws.options import AwsOptions
+    from berth.components.target import available_targets, load_target
+    from berth.providers.aws.options import AwsOptions
 
     declared = dict(declared_defaults())
     assert AwsOptions.parse({}).ecr_keep_images == int(declared["awsEcrKeepImages"])
@@ -152,7 +152,7 @@ def test_every_default_is_pulumi_yamls(monkeypatch):
 
 
 def test_the_default_target_is_pulumi_yamls():
-    from components.target import available_targets
+    from berth.components.target import available_targets
 
     assert available_targets()[0] == declared_defaults()["target"] == "local"
     assert StackSettings.from_config({}).target == "local"

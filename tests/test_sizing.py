@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
+from berth.providers.aws.sizing import FARGATE_PAIRS
+from berth.providers.gcp.sizing import MACHINE_TYPES, SQL_SHARED_TIERS
 from berth.sizing import GIB, MIB, Request
-from providers.aws.sizing import FARGATE_PAIRS
-from providers.gcp.sizing import MACHINE_TYPES, SQL_SHARED_TIERS
 
 SIZES = (("small", 1, 2), ("wide", 4, 2), ("big", 4, 16))
 

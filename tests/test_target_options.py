@@ -14,14 +14,14 @@ import pytest
 import yaml
 
 from berth.errors import BerthError
-from berth.terms import Terms
-from providers.aws.options import AwsOptions
-from providers.digitalocean.options import (
+from berth.providers.aws.options import AwsOptions
+from berth.providers.digitalocean.options import (
     INSTANCE_SIZES,
     LEGACY_INSTANCE_SIZES,
     DigitalOceanOptions,
 )
-from providers.gcp.options import GcpOptions
+from berth.providers.gcp.options import GcpOptions
+from berth.terms import Terms
 from tests.test_hostile_input import refused_line
 
 Parse = Callable[[Mapping[str, str]], Any]

@@ -7,20 +7,20 @@ from collections.abc import Callable
 
 import pytest
 
+from berth.components.target import load_target
 from berth.errors import BerthError
 from berth.load import load_project
 from berth.model import Secret, Service
+from berth.providers.aws.options import AwsOptions
+from berth.providers.aws.stores import _secret as store_secret
+from berth.providers.digitalocean.options import DigitalOceanOptions
+from berth.providers.digitalocean.target import registry_tier
+from berth.providers.gcp.options import GcpOptions
 from berth.settings import StackSettings, option_int
 from berth.sources import read_sources
 from berth.stores import secret_password
 from berth.terms import Terms
 from berth.variables import Variables
-from components.target import load_target
-from providers.aws.options import AwsOptions
-from providers.aws.stores import _secret as store_secret
-from providers.digitalocean.options import DigitalOceanOptions
-from providers.digitalocean.target import registry_tier
-from providers.gcp.options import GcpOptions
 
 
 def compose(text: str) -> Callable[[], object]:

@@ -11,9 +11,9 @@ import pytest
 
 from berth.errors import BerthError
 from berth.model import Secret
+from berth.offline.render import as_json, as_mermaid, as_text
 from berth.stores import seal_written_passwords
 from berth.terms import Terms
-from offline.render import as_json, as_mermaid, as_text
 from tests.aws_support import containers
 from tests.conftest import program
 from tests.plans import find

@@ -17,7 +17,7 @@ import pulumi
 import pulumi_docker as docker
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # Berth's packages, this repository
-from components.project import Project, ProjectArgs
+from berth.components.project import Project, ProjectArgs
 
 COMPOSE_FILES = [str(Path(__file__).resolve().parent.parent / "migrate" / "compose.yaml")]
 

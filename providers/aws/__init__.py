@@ -10,14 +10,14 @@ from typing import TYPE_CHECKING, Any
 
 import pulumi
 
+from berth.components.run_once import OFFLINE_RESULT
 from berth.fields import Support, ignored, refused, supported
 from berth.model import ComposeProject
+from berth.providers.aws.options import AwsOptions
 from berth.stores import MANAGED_NOTE
-from components.run_once import OFFLINE_RESULT
-from providers.aws.options import AwsOptions
 
 if TYPE_CHECKING:
-    from components.target import Target, TargetArgs
+    from berth.components.target import Target, TargetArgs
 
 NAME = "aws"
 MANAGES_STORES = True
@@ -145,7 +145,7 @@ Options = AwsOptions
 
 
 def create(project: ComposeProject, args: TargetArgs, parent: pulumi.Resource) -> Target:
-    from providers.aws.target import AwsTarget  # noqa: PLC0415 - pulumi_aws loads slowly
+    from berth.providers.aws.target import AwsTarget  # noqa: PLC0415 - pulumi_aws loads slowly
 
     return AwsTarget(project, args, parent)
 

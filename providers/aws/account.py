@@ -14,8 +14,8 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from components.provider_config import provider_config
-from providers.aws.identity import STRUCTURED_KEYS, identity_config, terraform_identity
+from berth.components.provider_config import provider_config
+from berth.providers.aws.identity import STRUCTURED_KEYS, identity_config, terraform_identity
 
 
 @dataclass(frozen=True)

@@ -38,7 +38,7 @@ class CachedRepositoriesProvider(ResourceProvider):
         return UpdateResult(outs=news)
 
     def delete(self, _id: str, props: dict[str, Any]) -> None:
-        from providers.aws.session import aws_clients  # noqa: PLC0415 - boto3 only here
+        from berth.providers.aws.session import aws_clients  # noqa: PLC0415 - boto3 only here
 
         (ecr,) = aws_clients(props.get("identity") or {}, props["region"], ("ecr",))
         delete_cached_repositories(ecr, props["prefix"])

@@ -27,7 +27,7 @@ from berth.model import (
     held_secrets,
 )
 from berth.names import shortened
-from providers.aws.names import CONTAINER_NAME
+from berth.providers.aws.names import CONTAINER_NAME
 
 Warn = Callable[[str], None]
 

@@ -19,11 +19,11 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from berth.components.names import Names, fitted
 from berth.names import shortened
-from components.names import Names, fitted
-from providers.aws.account import Account
-from providers.aws.images import EcrRepository
-from providers.aws.names import TAG_VALUE
+from berth.providers.aws.account import Account
+from berth.providers.aws.images import EcrRepository
+from berth.providers.aws.names import TAG_VALUE
 
 PULL = ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"]
 CACHE_FILL = ["ecr:BatchImportUpstreamImage", "ecr:CreateRepository"]

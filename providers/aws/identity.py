@@ -1,5 +1,5 @@
 """Which ``aws:*`` stack settings decide who the aws provider is: what the program reads once
-and hands to the run-once resources (``providers.aws.session`` builds the session from it).
+and hands to the run-once resources (``berth.providers.aws.session`` builds the session from it).
 An explicit aws provider's settings come in Terraform's names instead (its
 ``terraform_config()``), mapped here to the same shape.
 No AWS SDK here: the program imports this, and a plan need not load boto3."""

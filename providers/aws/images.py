@@ -20,13 +20,13 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_docker as docker
 
+from berth.components.images import build_image
+from berth.components.names import Names
 from berth.model import Build, Service
 from berth.names import cloud_slug, shortened
-from components.images import build_image
-from components.names import Names
-from providers.aws.account import Account
-from providers.aws.cleanup import CachedRepositories
-from providers.aws.names import ECR_REPOSITORY
+from berth.providers.aws.account import Account
+from berth.providers.aws.cleanup import CachedRepositories
+from berth.providers.aws.names import ECR_REPOSITORY
 
 DEFAULT_PLATFORM = "linux/amd64"
 """Fargate's default architecture: images are built for it unless compose names a platform."""

@@ -16,11 +16,11 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from berth.components.names import Names, fitted
 from berth.errors import BerthError
 from berth.model import Healthcheck, Secret, Service
 from berth.ports import not_http
-from components.names import Names, fitted
-from providers.aws.network import Network
+from berth.providers.aws.network import Network
 
 MAX_LISTENERS = 50
 """Listeners per Application Load Balancer, the default Elastic Load Balancing quota."""

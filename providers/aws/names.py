@@ -2,7 +2,7 @@
 
 A name within its limit is used as it is; a longer one keeps its start and ends with a hash of
 the whole (``berth.names.shortened``; for a name pulumi-aws generates from the resource's,
-``components.names.fitted``), so it stays unique, is the same on every run, and a stack that
+``berth.components.names.fitted``), so it stays unique, is the same on every run, and a stack that
 deployed before (its names all within their limits) keeps every name.
 """
 

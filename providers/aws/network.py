@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
+from berth.components.names import Names, fitted
 from berth.names import shortened
-from components.names import Names, fitted
-from providers.aws.names import SECURITY_GROUP_DESCRIPTION, SECURITY_GROUP_NAME, name_tag
-from providers.aws.options import AwsOptions
+from berth.providers.aws.names import SECURITY_GROUP_DESCRIPTION, SECURITY_GROUP_NAME, name_tag
+from berth.providers.aws.options import AwsOptions
 
 VPC_CIDR = "10.0.0.0/16"
 ZONES = ("a", "b")

@@ -25,7 +25,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from pulumi.dynamic import CreateResult, DiffResult, Resource, ResourceProvider, UpdateResult
 
 from berth.durations import format_duration
-from providers.aws.run_once import Pace
+from berth.providers.aws.run_once import Pace
 
 READY_TIMEOUT = 900.0
 """Seconds a deployed service has to complete its rollout and, if asked, report healthy."""
@@ -166,7 +166,7 @@ class EcsServiceReadyProvider(ResourceProvider):
         self.poll_seconds = poll_seconds
 
     def create(self, props: dict[str, Any]) -> CreateResult:
-        from providers.aws.session import aws_clients  # noqa: PLC0415 - boto3 only here
+        from berth.providers.aws.session import aws_clients  # noqa: PLC0415 - boto3 only here
 
         (ecs,) = aws_clients(props.get("identity") or {}, props["region"], ("ecs",))
         state = wait_until_released(

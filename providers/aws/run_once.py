@@ -2,7 +2,7 @@
 
 A Pulumi dynamic provider: the engine pickles ``EcsJobProvider`` by reference, so this module
 must import cleanly, with no side effects, from the project directory. AWS clients are made
-inside each call, with the identity of the program's aws provider (``providers.aws.session``).
+inside each call, with the identity of the program's aws provider (``berth.providers.aws.session``).
 
 The engine cannot interrupt a running ``create`` (its Cancel does nothing), so a run that
 ``pulumi up`` was killed during may still be running. Every run is started with the job's own
@@ -25,13 +25,13 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from berth.durations import format_duration
-from components.run_once import (
+from berth.components.run_once import (
     JobFailed,
     RunOnceProvider,
     RunOnceResource,
     tail,
 )
+from berth.durations import format_duration
 
 POLL_SECONDS = 6.0
 """How often a running task is described: ECS reports state changes within seconds."""
@@ -327,7 +327,7 @@ def _log_tail(run: JobRun, logs: Any, arn: str) -> str:
 
 def _clients(props: Mapping[str, Any]) -> tuple[Any, Any]:
     # boto3 only where a job runs: a plan or a preview never loads it.
-    from providers.aws.session import aws_clients  # noqa: PLC0415
+    from berth.providers.aws.session import aws_clients  # noqa: PLC0415
 
     ecs, logs = aws_clients(props.get("identity") or {}, props["region"], ("ecs", "logs"))
     return ecs, logs

@@ -14,12 +14,12 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
+from berth.components.names import Names
 from berth.errors import BerthError
 from berth.model import FileMount, Secret, Service, Text
 from berth.names import shortened
-from components.names import Names
-from providers.aws.containers import FILE_ENV_PREFIX, FILES_DIR
-from providers.aws.names import SECRET_NAME
+from berth.providers.aws.containers import FILE_ENV_PREFIX, FILES_DIR
+from berth.providers.aws.names import SECRET_NAME
 
 SECRET_STRING = 65536
 """Bytes a Secrets Manager value holds at most (CreateSecret's SecretString; 64 KB quota)."""

@@ -21,16 +21,16 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_random as random
 
+from berth.components.names import Names, fitted
 from berth.errors import BerthError
 from berth.model import ComposeProject, Secret, Service, Text
 from berth.names import cloud_slug
+from berth.providers.aws.discovery import dns_service
+from berth.providers.aws.names import SECURITY_GROUP_NAME, SUBNET_GROUP_NAME, hyphenated
+from berth.providers.aws.network import Network, tcp_ingress
+from berth.providers.aws.upgrades import StoreVersion
 from berth.sizing import GIB, Request
 from berth.stores import ManagedStore, StoreKind, password_hint, secret_password
-from components.names import Names, fitted
-from providers.aws.discovery import dns_service
-from providers.aws.names import SECURITY_GROUP_NAME, SUBNET_GROUP_NAME, hyphenated
-from providers.aws.network import Network, tcp_ingress
-from providers.aws.upgrades import StoreVersion
 
 RDS_CLASSES = (
     ("db.t4g.micro", 2, 1), ("db.t4g.small", 2, 2), ("db.t4g.medium", 2, 4),

@@ -15,21 +15,20 @@ from collections.abc import Mapping, Sequence
 import pulumi
 import pulumi_aws as aws
 
+from berth.components.names import fitted
+from berth.components.run_once import job_secrets
+from berth.components.target import JobHandle, ServiceHandle, TargetArgs
 from berth.errors import BerthError
 from berth.model import ComposeProject, Service
 from berth.names import cloud_slug, shortened
-from berth.stores import managed_stores, store_warnings
-from components.names import fitted
-from components.run_once import job_secrets
-from components.target import JobHandle, ServiceHandle, TargetArgs
-from providers.aws.account import current_account
-from providers.aws.containers import (
+from berth.providers.aws.account import current_account
+from berth.providers.aws.containers import (
     ecs_name,
 )
-from providers.aws.discovery import dns_service
-from providers.aws.iam import create_roles
-from providers.aws.images import EcrRepository, Images, ecr_repository
-from providers.aws.ingress import (
+from berth.providers.aws.discovery import dns_service
+from berth.providers.aws.iam import create_roles
+from berth.providers.aws.images import EcrRepository, Images, ecr_repository
+from berth.providers.aws.ingress import (
     Ingress,
     LoadBalancer,
     check_quotas,
@@ -37,15 +36,16 @@ from providers.aws.ingress import (
     ingress_ports,
     listener_ports,
 )
-from providers.aws.names import DNS_LABEL, ECS_NAME, TAG_VALUE, label_problem
-from providers.aws.network import create_network, create_security_groups
-from providers.aws.options import AwsOptions
-from providers.aws.readiness import READY_TIMEOUT, EcsServiceReady
-from providers.aws.run_once import EcsJob
-from providers.aws.secrets import SecretStore
-from providers.aws.stores import StoreSettings, cache_warnings, store_resources
-from providers.aws.tasks import TaskShared, create_task, warner
-from providers.aws.volumes import FileSystem
+from berth.providers.aws.names import DNS_LABEL, ECS_NAME, TAG_VALUE, label_problem
+from berth.providers.aws.network import create_network, create_security_groups
+from berth.providers.aws.options import AwsOptions
+from berth.providers.aws.readiness import READY_TIMEOUT, EcsServiceReady
+from berth.providers.aws.run_once import EcsJob
+from berth.providers.aws.secrets import SecretStore
+from berth.providers.aws.stores import StoreSettings, cache_warnings, store_resources
+from berth.providers.aws.tasks import TaskShared, create_task, warner
+from berth.providers.aws.volumes import FileSystem
+from berth.stores import managed_stores, store_warnings
 
 RUNTIME_PLATFORMS = {"linux/amd64": "X86_64", "linux/arm64": "ARM64", "linux/arm64/v8": "ARM64"}
 STARTED_BY_LIMIT = 128

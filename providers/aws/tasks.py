@@ -15,10 +15,10 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from berth.components.names import Names
 from berth.model import Secret, Service
 from berth.names import shortened
-from components.names import Names
-from providers.aws.containers import (
+from berth.providers.aws.containers import (
     ecs_name,
     health_command,
     init_container,
@@ -26,12 +26,12 @@ from providers.aws.containers import (
     secret_env_name,
     service_container,
 )
-from providers.aws.iam import Roles
-from providers.aws.images import DEFAULT_PLATFORM, Images
-from providers.aws.names import ECS_NAME
-from providers.aws.secrets import SecretInput, SecretStore
-from providers.aws.sizing import task_size
-from providers.aws.volumes import FileSystem, task_mounts
+from berth.providers.aws.iam import Roles
+from berth.providers.aws.images import DEFAULT_PLATFORM, Images
+from berth.providers.aws.names import ECS_NAME
+from berth.providers.aws.secrets import SecretInput, SecretStore
+from berth.providers.aws.sizing import task_size
+from berth.providers.aws.volumes import FileSystem, task_mounts
 
 RUNTIME_PLATFORMS = {"linux/amd64": "X86_64", "linux/arm64": "ARM64", "linux/arm64/v8": "ARM64"}
 

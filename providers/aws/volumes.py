@@ -17,14 +17,14 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from berth.components.names import Names, fitted
 from berth.errors import BerthError
 from berth.model import Service
 from berth.names import shortened
-from components.names import Names, fitted
-from providers.aws.containers import FILES_DIR, FILES_VOLUME, ecs_name
-from providers.aws.iam import POLICY_NAME_LIMIT
-from providers.aws.names import ACCESS_POINT_PATH, name_tag
-from providers.aws.network import Network, nfs_security_group
+from berth.providers.aws.containers import FILES_DIR, FILES_VOLUME, ecs_name
+from berth.providers.aws.iam import POLICY_NAME_LIMIT
+from berth.providers.aws.names import ACCESS_POINT_PATH, name_tag
+from berth.providers.aws.network import Network, nfs_security_group
 
 READ = ["elasticfilesystem:ClientMount", "elasticfilesystem:ClientRootAccess"]
 """Mounting read-only, as root too: a root that cannot read the files another service's user

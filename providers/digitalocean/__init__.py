@@ -14,11 +14,11 @@ import pulumi
 
 from berth.fields import Support, ignored, refused, supported
 from berth.model import ComposeProject
+from berth.providers.digitalocean.options import KEYS, DigitalOceanOptions
 from berth.stores import MANAGED_NOTE
-from providers.digitalocean.options import KEYS, DigitalOceanOptions
 
 if TYPE_CHECKING:
-    from components.target import Target, TargetArgs
+    from berth.components.target import Target, TargetArgs
 
 NAME = "digitalocean"
 MANAGES_STORES = True
@@ -108,7 +108,7 @@ Options = DigitalOceanOptions
 
 
 def create(project: ComposeProject, args: TargetArgs, parent: pulumi.Resource) -> Target:
-    from providers.digitalocean.target import DigitalOceanTarget  # noqa: PLC0415 - slow SDK
+    from berth.providers.digitalocean.target import DigitalOceanTarget  # noqa: PLC0415 - slow SDK
 
     return DigitalOceanTarget(project, args, parent)
 

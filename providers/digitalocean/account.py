@@ -5,7 +5,7 @@ An explicit provider given to the Project counts with its own settings (``terraf
 terraform's names ``token`` and ``api_endpoint``), else the stack's ``digitalocean:token`` and
 ``digitalocean:apiEndpoint``. They reach the dynamic providers as one secret input, ``access``;
 what neither sets is read from the environment in the provider process
-(``providers.digitalocean.api.settings``), so a token held in an environment variable never
+(``berth.providers.digitalocean.api.settings``), so a token held in an environment variable never
 reaches the state.
 """
 
@@ -16,7 +16,7 @@ from typing import Any
 
 import pulumi
 
-from components.provider_config import provider_config
+from berth.components.provider_config import provider_config
 
 
 def from_terraform(config: Mapping[str, Any] | None) -> dict[str, Any]:

@@ -32,7 +32,7 @@ import pulumi
 from pulumi.dynamic import CreateResult, DiffResult, Resource, ResourceProvider, UpdateResult
 
 from berth.durations import format_duration
-from providers.digitalocean.api import ACCESS, ApiError, AppsApi
+from berth.providers.digitalocean.api import ACCESS, ApiError, AppsApi
 
 SPEC_DIGEST = "BERTH_SPEC_DIGEST"
 """The variable (of every component) whose value says which of Berth's specs a deployment

@@ -31,7 +31,7 @@ from typing import Any
 import pulumi
 from pulumi.dynamic import ReadResult, Resource, ResourceProvider
 
-from providers.digitalocean.api import ACCESS, ApiError, AppsApi
+from berth.providers.digitalocean.api import ACCESS, ApiError, AppsApi
 
 DIGESTS = "BERTH_SECRETS_DIGEST"
 """The variable naming each of a component's secrets with the HMAC of its value."""

@@ -19,12 +19,12 @@ from docker.auth import resolve_repository_name
 from docker.errors import InvalidRepository
 from docker.utils import parse_repository_tag
 
+from berth.components.values import text_input
 from berth.errors import BerthError
 from berth.model import ComposeProject, Healthcheck, Secret, Service, Text, held_secrets
-from components.values import text_input
-from providers.digitalocean.deployed import SPEC_DIGEST
-from providers.digitalocean.layout import Component, Kind, Layout
-from providers.digitalocean.secrets import DIGESTS
+from berth.providers.digitalocean.deployed import SPEC_DIGEST
+from berth.providers.digitalocean.layout import Component, Kind, Layout
+from berth.providers.digitalocean.secrets import DIGESTS
 
 DOCKER_HUB = "docker.io"
 GHCR = "ghcr.io"

@@ -24,22 +24,22 @@ import pulumi
 import pulumi_digitalocean as do
 import pulumi_docker as docker
 
+from berth.components.images import build_image
+from berth.components.target import JobHandle, ServiceHandle, TargetArgs
+from berth.components.values import text_input
 from berth.errors import BerthError
 from berth.model import ComposeProject, Service
-from components.images import build_image
-from components.target import JobHandle, ServiceHandle, TargetArgs
-from components.values import text_input
-from providers.digitalocean import spec
-from providers.digitalocean.account import access
-from providers.digitalocean.deployed import AppDeployed, marked_part
-from providers.digitalocean.layout import Component, Database, Kind, component_name, layout
-from providers.digitalocean.options import (
+from berth.providers.digitalocean import spec
+from berth.providers.digitalocean.account import access
+from berth.providers.digitalocean.deployed import AppDeployed, marked_part
+from berth.providers.digitalocean.layout import Component, Database, Kind, component_name, layout
+from berth.providers.digitalocean.options import (
     BASIC_REPOSITORIES,
     REGISTRY_TIER,
     REGISTRY_TIERS,
     DigitalOceanOptions,
 )
-from providers.digitalocean.secrets import StackSecrets, spec_digest
+from berth.providers.digitalocean.secrets import StackSecrets, spec_digest
 
 DOCR = "registry.digitalocean.com"
 PLATFORM = "linux/amd64"

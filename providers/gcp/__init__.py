@@ -12,14 +12,14 @@ from typing import TYPE_CHECKING, Any
 
 import pulumi
 
+from berth.components.run_once import OFFLINE_RESULT
 from berth.fields import Support, ignored, refused, supported
 from berth.model import ComposeProject
+from berth.providers.gcp.options import KEYS, GcpOptions
 from berth.stores import MANAGED_NOTE
-from components.run_once import OFFLINE_RESULT
-from providers.gcp.options import KEYS, GcpOptions
 
 if TYPE_CHECKING:
-    from components.target import Target, TargetArgs
+    from berth.components.target import Target, TargetArgs
 
 NAME = "gcp"
 MANAGES_STORES = True
@@ -122,7 +122,7 @@ Options = GcpOptions
 
 
 def create(project: ComposeProject, args: TargetArgs, parent: pulumi.Resource) -> Target:
-    from providers.gcp.target import GcpTarget  # noqa: PLC0415 - pulumi_gcp loads slowly
+    from berth.providers.gcp.target import GcpTarget  # noqa: PLC0415 - pulumi_gcp loads slowly
 
     return GcpTarget(project, args, parent)
 

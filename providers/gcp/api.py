@@ -1,8 +1,8 @@
 """The few Google Cloud REST calls Berth's own resources make, over an authorized session.
 
 Used by the dynamic providers (``run_once``, ``readiness``) in the engine's provider process,
-as the identity the gcp provider of ``pulumi up`` uses (``providers.gcp.identity``). Nothing is
-imported from Google's SDK until a call is made.
+as the identity the gcp provider of ``pulumi up`` uses (``berth.providers.gcp.identity``).
+Nothing is imported from Google's SDK until a call is made.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from urllib.parse import quote
 
 import requests
 
-from providers.gcp.identity import IdentityError, credentials
+from berth.providers.gcp.identity import IdentityError, credentials
 
 RUN_API = "https://run.googleapis.com/v2"
 LOGGING_API = "https://logging.googleapis.com/v2/entries:list"
@@ -66,7 +66,8 @@ class Backoff:
 
 
 def authorized_session(identity: Mapping[str, Any] | None = None) -> Any:
-    """A ``requests`` session acting as the gcp provider's identity (``providers.gcp.identity``)."""
+    """A ``requests`` session acting as the gcp provider's identity
+    (``berth.providers.gcp.identity``)."""
     from google.auth.transport.requests import AuthorizedSession  # noqa: PLC0415
 
     try:

@@ -12,17 +12,17 @@ import pulumi
 from berth.durations import format_duration
 from berth.errors import BerthError
 from berth.model import ComposeProject, Secret, Service, held_secrets
+from berth.providers.gcp import cloud_init, vm
+from berth.providers.gcp.images import BadImage, ImageRef
+from berth.providers.gcp.mounts import SECRET_PAYLOAD, named_sources
+from berth.providers.gcp.names import cloud_name
+from berth.providers.gcp.options import GcpOptions
+from berth.providers.gcp.placement import Kind, Placement, ignored_here
+from berth.providers.gcp.sizing import TooLarge, cloud_run_limits, machine_type
+from berth.providers.gcp.stores import check_store
 from berth.sizing import Request
 from berth.sources import Sources
 from berth.stores import ManagedStore, StoreKind, store_warnings
-from providers.gcp import cloud_init, vm
-from providers.gcp.images import BadImage, ImageRef
-from providers.gcp.mounts import SECRET_PAYLOAD, named_sources
-from providers.gcp.names import cloud_name
-from providers.gcp.options import GcpOptions
-from providers.gcp.placement import Kind, Placement, ignored_here
-from providers.gcp.sizing import TooLarge, cloud_run_limits, machine_type
-from providers.gcp.stores import check_store
 
 Fail = Callable[[str, str, str], BerthError]
 """A service's error: field, problem, hint."""

@@ -21,7 +21,7 @@ from typing import Any
 
 import yaml
 
-from providers.gcp.vm import Published, container_name
+from berth.providers.gcp.vm import Published, container_name
 
 FILES_DIR = "/run/berth"
 """Secret and config files of a service, and its env file: tmpfs, so they never reach a disk."""

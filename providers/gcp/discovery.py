@@ -13,11 +13,11 @@ import pulumi
 import pulumi_gcp as gcp
 
 from berth.model import Secret, Service, Text
+from berth.providers.gcp.placement import Kind, Placement
+from berth.providers.gcp.references import Endpoint, references, rewrite
+from berth.providers.gcp.shared import Shared
+from berth.providers.gcp.stores import StoreAddress
 from berth.stores import ManagedStore
-from providers.gcp.placement import Kind, Placement
-from providers.gcp.references import Endpoint, references, rewrite
-from providers.gcp.shared import Shared
-from providers.gcp.stores import StoreAddress
 
 Hosts = MappingProxyType[str, str]
 """VM services' internal IPs by name: read-only, which Pulumi does not lift into an Output per

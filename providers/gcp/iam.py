@@ -9,8 +9,8 @@ import pulumi
 import pulumi_gcp as gcp
 
 from berth.model import Service
-from providers.gcp.names import account_id
-from providers.gcp.shared import Shared
+from berth.providers.gcp.names import account_id
+from berth.providers.gcp.shared import Shared
 
 VM_ROLES = ("roles/logging.logWriter", "roles/monitoring.metricWriter")
 """What a VM's logging and monitoring agents need, on top of its secrets and images."""

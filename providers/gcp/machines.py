@@ -12,22 +12,22 @@ from typing import Any
 import pulumi
 import pulumi_gcp as gcp
 
+from berth.components.target import ServiceHandle
 from berth.model import Secret, Service
+from berth.providers.gcp import cloud_init, vm
+from berth.providers.gcp.discovery import Directory
+from berth.providers.gcp.iam import Accounts, machine_roles
+from berth.providers.gcp.mounts import FILE_MODE, file_data, file_label, named
+from berth.providers.gcp.names import cloud_name
+from berth.providers.gcp.network import Network, public_access
+from berth.providers.gcp.readiness import START_TIMEOUT, VmServiceReady
+from berth.providers.gcp.registry import Registry
+from berth.providers.gcp.secrets import Secrets
+from berth.providers.gcp.shared import Shared
+from berth.providers.gcp.sizing import machine_type
+from berth.providers.gcp.volumes import Volume, retained_disk
+from berth.providers.gcp.workloads import workload_resources
 from berth.sizing import Request
-from components.target import ServiceHandle
-from providers.gcp import cloud_init, vm
-from providers.gcp.discovery import Directory
-from providers.gcp.iam import Accounts, machine_roles
-from providers.gcp.mounts import FILE_MODE, file_data, file_label, named
-from providers.gcp.names import cloud_name
-from providers.gcp.network import Network, public_access
-from providers.gcp.readiness import START_TIMEOUT, VmServiceReady
-from providers.gcp.registry import Registry
-from providers.gcp.secrets import Secrets
-from providers.gcp.shared import Shared
-from providers.gcp.sizing import machine_type
-from providers.gcp.volumes import Volume, retained_disk
-from providers.gcp.workloads import workload_resources
 
 
 @dataclass(frozen=True)

@@ -11,9 +11,9 @@ import pulumi
 import pulumi_gcp as gcp
 
 from berth.model import Service
-from providers.gcp import vm
-from providers.gcp.names import cloud_name
-from providers.gcp.shared import Shared
+from berth.providers.gcp import vm
+from berth.providers.gcp.names import cloud_name
+from berth.providers.gcp.shared import Shared
 
 
 @dataclass(frozen=True)

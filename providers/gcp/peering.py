@@ -9,8 +9,8 @@ from collections.abc import Sequence
 import pulumi
 import pulumi_gcp as gcp
 
-from providers.gcp.names import cloud_name
-from providers.gcp.stores import StoreSettings
+from berth.providers.gcp.names import cloud_name
+from berth.providers.gcp.stores import StoreSettings
 
 SERVICES_RANGE_PREFIX = 20
 """The range reserved for Google's services: Cloud SQL takes a /24 per region, Memorystore a

@@ -22,7 +22,7 @@ from enum import StrEnum
 
 from berth.model import ComposeProject, Secret, Service
 from berth.ports import not_http, plain_tcp_image
-from providers.gcp.references import references
+from berth.providers.gcp.references import references
 
 
 class Kind(StrEnum):

@@ -5,7 +5,7 @@ called as the Project's children, so an explicit provider given to the Project a
 ``gcp:project``, ``gcp:region`` and the provider's environment variables all count; the
 resource names Berth's own resources are given carry that project and region. Their identity
 is the explicit provider's credential settings, else the stack's ``gcp:`` ones (``identity``),
-resolved as the provider does in ``providers.gcp.identity``.
+resolved as the provider does in ``berth.providers.gcp.identity``.
 """
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ from typing import Any
 import pulumi
 import pulumi_gcp as gcp
 
+from berth.components.provider_config import provider_config
 from berth.errors import BerthError
-from components.provider_config import provider_config
-from providers.gcp.identity import KEYS, from_terraform
+from berth.providers.gcp.identity import KEYS, from_terraform
 
 
 @dataclass(frozen=True)

@@ -20,8 +20,8 @@ import pulumi
 from pulumi.dynamic import CreateResult, DiffResult, Resource, ResourceProvider, UpdateResult
 
 from berth.durations import format_duration
-from providers.gcp.api import ApiError, ComputeApi, authorized_session
-from providers.gcp.identity import IDENTITY
+from berth.providers.gcp.api import ApiError, ComputeApi, authorized_session
+from berth.providers.gcp.identity import IDENTITY
 
 ACCEPTED = {"running": ("running", "healthy"), "healthy": ("healthy",)}
 """The states that satisfy each wanted state."""

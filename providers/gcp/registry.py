@@ -10,11 +10,11 @@ import pulumi
 import pulumi_docker as docker
 import pulumi_gcp as gcp
 
+from berth.components.images import PinnedDigest, build_image
 from berth.model import Service
-from components.images import PinnedDigest, build_image
-from providers.gcp.images import ImageRef
-from providers.gcp.names import cloud_name
-from providers.gcp.shared import Shared
+from berth.providers.gcp.images import ImageRef
+from berth.providers.gcp.names import cloud_name
+from berth.providers.gcp.shared import Shared
 
 
 class Registry:

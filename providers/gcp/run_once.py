@@ -3,7 +3,7 @@
 The job itself is a plain ``cloudrunv2.Job`` (its definition); this resource executes it
 through the Cloud Run Admin API and succeeds only when the execution succeeded. A failed or
 timed-out execution fails ``create``, so nothing is recorded and the next ``pulumi up``
-executes the job again: the shared rule of ``components.run_once``.
+executes the job again: the shared rule of ``berth.components.run_once``.
 
 Why not the Job's own ``run_execution_token`` (see docs/gcp.md for the evidence): the provider
 stores a Job whose execution failed as created-with-errors, and Pulumi's next ``up`` retries it
@@ -22,15 +22,15 @@ from typing import Any
 
 import pulumi
 
-from berth.durations import format_duration
-from components.run_once import (
+from berth.components.run_once import (
     JobFailed,
     RunOnceProvider,
     RunOnceResource,
     tail,
 )
-from providers.gcp.api import SUCCEEDED, ApiError, CloudRunApi, authorized_session, completed
-from providers.gcp.identity import IDENTITY
+from berth.durations import format_duration
+from berth.providers.gcp.api import SUCCEEDED, ApiError, CloudRunApi, authorized_session, completed
+from berth.providers.gcp.identity import IDENTITY
 
 
 class CloudRunJobExecutionProvider(RunOnceProvider):

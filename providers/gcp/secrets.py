@@ -8,9 +8,9 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_gcp as gcp
 
-from providers.gcp.iam import Accounts
-from providers.gcp.names import secret_id
-from providers.gcp.shared import Shared
+from berth.providers.gcp.iam import Accounts
+from berth.providers.gcp.names import secret_id
+from berth.providers.gcp.shared import Shared
 
 ACCESSOR_ROLE = "roles/secretmanager.secretAccessor"
 

@@ -9,10 +9,10 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_gcp as gcp
 
+from berth.components.names import Names
 from berth.model import ComposeProject
-from components.names import Names
-from providers.gcp.names import CLOUD_RUN_NAME, cloud_name
-from providers.gcp.options import GcpOptions
+from berth.providers.gcp.names import CLOUD_RUN_NAME, cloud_name
+from berth.providers.gcp.options import GcpOptions
 
 APIS = ("artifactregistry", "compute", "iam", "run", "secretmanager", "storage")
 

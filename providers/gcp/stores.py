@@ -22,14 +22,14 @@ from typing import Any, TypeVar
 import pulumi
 import pulumi_gcp as gcp
 
+from berth.components.names import Names, fitted
 from berth.errors import BerthError
 from berth.model import Secret, Service, Text
+from berth.providers.gcp.names import SQL_INSTANCE_ID, cloud_name
+from berth.providers.gcp.sizing import TooLarge, redis_size_gb, sql_tier
 from berth.sizing import Request
 from berth.sources import Sources
 from berth.stores import ManagedStore, StoreKind, password_hint, secret_password
-from components.names import Names, fitted
-from providers.gcp.names import SQL_INSTANCE_ID, cloud_name
-from providers.gcp.sizing import TooLarge, redis_size_gb, sql_tier
 
 POSTGRES_MAJORS = tuple(str(n) for n in range(12, 19))
 """PostgreSQL majors Cloud SQL runs (``POSTGRES_12`` to ``POSTGRES_18``)."""

@@ -14,31 +14,31 @@ from collections.abc import Mapping, Sequence
 
 import pulumi
 
+from berth.components.target import JobHandle, ServiceHandle, TargetArgs
 from berth.model import ComposeProject, Service
-from berth.sources import read_sources
-from berth.stores import ManagedStore, managed_stores
-from components.target import JobHandle, ServiceHandle, TargetArgs
-from providers.gcp.checks import Checks
-from providers.gcp.discovery import Directory
-from providers.gcp.iam import create_accounts
-from providers.gcp.identity import IDENTITY
-from providers.gcp.machines import Machines
-from providers.gcp.names import cloud_name
-from providers.gcp.network import create_network, internal_addresses, vm_network
-from providers.gcp.options import GcpOptions
-from providers.gcp.peering import private_services_access
-from providers.gcp.placement import Kind, named_ports, place
-from providers.gcp.provider import configured_provider, identity
-from providers.gcp.registry import Registry
-from providers.gcp.secrets import Secrets
-from providers.gcp.shared import Shared, enable_apis
-from providers.gcp.stores import (
+from berth.providers.gcp.checks import Checks
+from berth.providers.gcp.discovery import Directory
+from berth.providers.gcp.iam import create_accounts
+from berth.providers.gcp.identity import IDENTITY
+from berth.providers.gcp.machines import Machines
+from berth.providers.gcp.names import cloud_name
+from berth.providers.gcp.network import create_network, internal_addresses, vm_network
+from berth.providers.gcp.options import GcpOptions
+from berth.providers.gcp.peering import private_services_access
+from berth.providers.gcp.placement import Kind, named_ports, place
+from berth.providers.gcp.provider import configured_provider, identity
+from berth.providers.gcp.registry import Registry
+from berth.providers.gcp.secrets import Secrets
+from berth.providers.gcp.shared import Shared, enable_apis
+from berth.providers.gcp.stores import (
     StoreSettings,
     store_apis,
     store_resources,
 )
-from providers.gcp.volumes import create_volumes
-from providers.gcp.workloads import CloudRun
+from berth.providers.gcp.volumes import create_volumes
+from berth.providers.gcp.workloads import CloudRun
+from berth.sources import read_sources
+from berth.stores import ManagedStore, managed_stores
 
 DEFAULT_REGION = "us-central1"
 

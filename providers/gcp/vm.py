@@ -20,7 +20,7 @@ import pulumi
 from berth.durations import go_duration
 from berth.model import ContainerSettings, Healthcheck, Port, Service
 from berth.ports import not_http
-from providers.gcp.options import PUBLIC_NON_HTTP_PORTS
+from berth.providers.gcp.options import PUBLIC_NON_HTTP_PORTS
 
 COS_IMAGE = "projects/cos-cloud/global/images/family/cos-stable"
 

@@ -17,12 +17,12 @@ import pulumi
 import pulumi_gcp as gcp
 
 from berth.model import Service
-from providers.gcp.iam import Accounts
-from providers.gcp.mounts import named, named_sources
-from providers.gcp.names import bucket_name, cloud_name
-from providers.gcp.options import ADOPT_VOLUMES
-from providers.gcp.placement import Kind, Placement
-from providers.gcp.shared import Shared
+from berth.providers.gcp.iam import Accounts
+from berth.providers.gcp.mounts import named, named_sources
+from berth.providers.gcp.names import bucket_name, cloud_name
+from berth.providers.gcp.options import ADOPT_VOLUMES
+from berth.providers.gcp.placement import Kind, Placement
+from berth.providers.gcp.shared import Shared
 
 
 @dataclass(frozen=True)

@@ -16,23 +16,23 @@ from typing import Any
 import pulumi
 import pulumi_gcp as gcp
 
+from berth.components.run_once import job_secrets
+from berth.components.target import JobHandle, ServiceHandle
 from berth.model import Secret, Service, Text
+from berth.providers.gcp import cloudrun
+from berth.providers.gcp.discovery import Directory
+from berth.providers.gcp.iam import Accounts, invoker_members
+from berth.providers.gcp.mounts import FILE_MODE, file_data, file_label, in_memory, named
+from berth.providers.gcp.names import cloud_name
+from berth.providers.gcp.network import Network
+from berth.providers.gcp.placement import Placement
+from berth.providers.gcp.registry import Registry
+from berth.providers.gcp.run_once import CloudRunJobExecution
+from berth.providers.gcp.secrets import Secrets
+from berth.providers.gcp.shared import Shared
+from berth.providers.gcp.sizing import cloud_run_limits
+from berth.providers.gcp.volumes import Volume
 from berth.sizing import Request
-from components.run_once import job_secrets
-from components.target import JobHandle, ServiceHandle
-from providers.gcp import cloudrun
-from providers.gcp.discovery import Directory
-from providers.gcp.iam import Accounts, invoker_members
-from providers.gcp.mounts import FILE_MODE, file_data, file_label, in_memory, named
-from providers.gcp.names import cloud_name
-from providers.gcp.network import Network
-from providers.gcp.placement import Placement
-from providers.gcp.registry import Registry
-from providers.gcp.run_once import CloudRunJobExecution
-from providers.gcp.secrets import Secrets
-from providers.gcp.shared import Shared
-from providers.gcp.sizing import cloud_run_limits
-from providers.gcp.volumes import Volume
 
 GEN2 = "EXECUTION_ENVIRONMENT_GEN2"
 """Cloud Run's full Linux sandbox: what compose images expect, and Cloud Storage volumes need."""

@@ -9,14 +9,14 @@ from typing import TYPE_CHECKING, Any
 
 import pulumi
 
+from berth.components.run_once import OFFLINE_RESULT
 from berth.fields import Support, ignored, supported
 from berth.model import ComposeProject
-from components.run_once import OFFLINE_RESULT
-from providers.local.engine import TERRAFORM_CONFIG
-from providers.local.options import LocalOptions
+from berth.providers.local.engine import TERRAFORM_CONFIG
+from berth.providers.local.options import LocalOptions
 
 if TYPE_CHECKING:
-    from components.target import Target, TargetArgs
+    from berth.components.target import Target, TargetArgs
 
 NAME = "local"
 MANAGES_STORES = False
@@ -72,7 +72,7 @@ Options = LocalOptions
 
 
 def create(project: ComposeProject, args: TargetArgs, parent: pulumi.Resource) -> Target:
-    from providers.local.target import LocalTarget  # noqa: PLC0415 - pulumi_docker loads slowly
+    from berth.providers.local.target import LocalTarget  # noqa: PLC0415 - pulumi_docker loads slowly
 
     return LocalTarget(project, args, parent)
 

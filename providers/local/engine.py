@@ -18,7 +18,7 @@ from typing import Any
 import pulumi
 from pulumi.runtime.config import is_config_secret
 
-from components.provider_config import provider_config
+from berth.components.provider_config import provider_config
 
 SETTINGS: Mapping[str, str] = {
     "host": "DOCKER_HOST",

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from components.run_once import RunOnceProvider, RunOnceResource, scrub_values
+from berth.components.run_once import RunOnceProvider, RunOnceResource, scrub_values
 
 
 class LocalJobProvider(RunOnceProvider):
@@ -23,7 +23,7 @@ class LocalJobProvider(RunOnceProvider):
 
     def run(self, props: Mapping[str, Any]) -> dict[str, Any]:
         # The Docker SDK only where a job runs: a plan or a preview never imports it.
-        from providers.local.runner import JobSpec, engine_client, run_job  # noqa: PLC0415
+        from berth.providers.local.runner import JobSpec, engine_client, run_job  # noqa: PLC0415
 
         definition = props["definition"]
         environment = definition.get("environment") or {}

@@ -24,10 +24,10 @@ import requests.exceptions
 from docker.tls import TLSConfig
 from docker.types import LogConfig, Mount, Ulimit
 
+from berth.components.run_once import JobFailed, scrub, tail
 from berth.durations import format_duration
-from components.run_once import JobFailed, scrub, tail
-from providers.local.engine import SETTINGS
-from providers.local.labels import OWNER_KEYS
+from berth.providers.local.engine import SETTINGS
+from berth.providers.local.labels import OWNER_KEYS
 
 LOG_SETTLE_READS = 20
 LEFTOVER_STOP_SECONDS = 10
@@ -68,7 +68,7 @@ def engine_client(
     engine: Mapping[str, Any] | None, environ: Mapping[str, str] = os.environ
 ) -> Iterator[docker.DockerClient]:
     """A client of the engine the docker provider talks to, from the job's ``engine`` input
-    (``providers.local.engine``); certificate material lives in a private temporary folder
+    (``berth.providers.local.engine``); certificate material lives in a private temporary folder
     while the client is used."""
     with tempfile.TemporaryDirectory(prefix="berth-engine-") as folder:
         arguments: dict[str, Any] = {}

@@ -10,6 +10,10 @@ from typing import Any
 import pulumi
 import pulumi_docker as docker
 
+from berth.components.images import build_image
+from berth.components.run_once import job_secrets
+from berth.components.target import JobHandle, ServiceHandle, TargetArgs
+from berth.components.values import env_input, env_list_input, text_input, texts_input
 from berth.durations import go_duration
 from berth.model import (
     ComposeProject,
@@ -20,16 +24,12 @@ from berth.model import (
     Port,
     Service,
 )
+from berth.providers.local import host_ports
+from berth.providers.local.engine import engine_input
+from berth.providers.local.host_ports import Publisher
+from berth.providers.local.labels import OWNER_KEYS
+from berth.providers.local.run_once import LocalJob
 from berth.quantities import LONGEST_WAIT
-from components.images import build_image
-from components.run_once import job_secrets
-from components.target import JobHandle, ServiceHandle, TargetArgs
-from components.values import env_input, env_list_input, text_input, texts_input
-from providers.local import host_ports
-from providers.local.engine import engine_input
-from providers.local.host_ports import Publisher
-from providers.local.labels import OWNER_KEYS
-from providers.local.run_once import LocalJob
 
 DEFAULT_RESTART = "unless-stopped"
 """Restart policy of a service with no ``restart`` key: a deployed service keeps running."""

@@ -159,8 +159,8 @@ def _exit_on_signal(number: int, _frame: FrameType | None) -> NoReturn:
 
 
 def _plan(args: argparse.Namespace) -> int:
-    from offline.plan import plan_config, run_plan  # noqa: PLC0415 - imports Pulumi, slowly
-    from offline.render import FORMATS, HOLDS_WARNINGS  # noqa: PLC0415
+    from berth.offline.plan import plan_config, run_plan  # noqa: PLC0415 - imports Pulumi, slowly
+    from berth.offline.render import FORMATS, HOLDS_WARNINGS  # noqa: PLC0415
 
     config, secret_keys = plan_config(
         args.files or ["compose.yaml"],
@@ -180,10 +180,10 @@ def _plan(args: argparse.Namespace) -> int:
 def _diff(args: argparse.Namespace) -> int:
     """The stack config with the flags over it, read once as ``pulumi up`` reads it; a problem
     in a value only the stack config gave is hinted in its terms."""
+    from berth.offline.diff import diff_files  # noqa: PLC0415 - imports Pulumi, slowly
+    from berth.offline.diff_inputs import deployed_files, given_base, read_stack_config  # noqa: PLC0415
+    from berth.offline.diff_report import FORMATS  # noqa: PLC0415
     from berth.settings import NAMESPACE, StackSettings  # noqa: PLC0415
-    from offline.diff import diff_files  # noqa: PLC0415 - imports Pulumi, slowly
-    from offline.diff_inputs import deployed_files, given_base, read_stack_config  # noqa: PLC0415
-    from offline.diff_report import FORMATS  # noqa: PLC0415
 
     stored, stored_secrets = read_stack_config(args.stack_config) if args.stack_config else ({}, [])
     settings = {"composeFiles": args.files, "target": args.target, "profiles": args.profiles}
@@ -207,8 +207,8 @@ def _diff(args: argparse.Namespace) -> int:
 
 
 def compatibility() -> str:
+    from berth.components.target import available_targets, load_target  # noqa: PLC0415
     from berth.fields import compatibility_markdown  # noqa: PLC0415
-    from components.target import available_targets, load_target  # noqa: PLC0415
 
     tables = {name: load_target(name).FIELD_SUPPORT for name in available_targets()}
     return compatibility_markdown(tables)
