@@ -11,7 +11,7 @@ from pathlib import Path
 from setuptools import find_packages, setup
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # the source tree being built
-from berth import LAYERS  # noqa: E402
+from berth import LAYERS
 
 FOLDERS = {"berth": "berth", **{f"berth.{layer}": layer for layer in LAYERS}}
 

@@ -360,6 +360,32 @@ def secret_password(value: Text | None, service: Service, key: str, file: str) -
     return value.value
 
 
+@dataclass(frozen=True)
+class PasswordRule:
+    """What a cloud's managed store accepts as a password, and how to say so."""
+
+    allowed: re.Pattern[str]
+    says: str
+    """The rule in words, for the hint: ``8 to 128 printable ASCII characters``."""
+
+
+def store_password(
+    value: Text | None, service: Service, key: str, file: str, rule: PasswordRule
+) -> str:
+    """The store's password (``secret_password``), and one the store accepts: refused here,
+    before anything is created, rather than half-way through ``pulumi up``."""
+    password = secret_password(value, service, key, file)
+    if not rule.allowed.fullmatch(password):
+        raise BerthError(
+            f"{key} is not a password the managed store accepts (its value is not shown)",
+            file=file,
+            service=service.name,
+            field="environment",
+            hint=password_hint(value, key, rule.says),
+        )
+    return password
+
+
 def password_hint(value: Text | None, key: str, rule: str) -> Hint:
     """How to give a store a password it accepts. One written in plain text (sealed: its only
     key has a dot) is the compose file's own value, which wins over any secret of that name, so

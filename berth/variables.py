@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from berth.errors import BerthError
 from berth.model import Secret, Text
+from berth.names import normalised
 
 NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 """What a compose variable is called: what ``${NAME}`` can refer to and an env file can hold."""
@@ -83,7 +84,7 @@ def _check_name(key: str) -> None:
             "digits and _, and does not start with a digit",
             hint=lambda terms: (
                 f"{terms.how_to_remove(key)}, then set it again under a name "
-                f"such as {re.sub(r'[^A-Za-z0-9_]', '_', key).lstrip('0123456789') or 'VALUE'}"
+                f"such as {_variable_name(key) or 'VALUE'}"
             ),
         )
 
@@ -114,3 +115,10 @@ class Sealed:
     def secret_names(self, text: str) -> list[str]:
         mentioned = re.compile(self.pattern.pattern.removesuffix("z"))
         return sorted({k for m in mentioned.finditer(text) if (k := self.keys.get(m[0] + "z"))})
+
+
+def _variable_name(key: str) -> str:
+    """``key`` as a variable name to suggest: each other character ``_``, no digit first."""
+    return normalised(
+        key, "A-Za-z0-9_", lower=False, runs=False, by="_", start="0123456789", end=""
+    )

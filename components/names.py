@@ -11,13 +11,13 @@ name begins with its parent's name is aliased to the parent's old name plus the 
 
 from __future__ import annotations
 
-import hashlib
 import re
 from dataclasses import dataclass
 
 import pulumi
 
 from berth.errors import BerthError
+from berth.names import digest
 
 AUTONAME_SUFFIX = 8
 """What Pulumi's autonaming adds to a logical name: ``-`` and 7 random hex characters."""
@@ -59,4 +59,4 @@ def fitted(name: str, limit: int) -> str:
     room = limit - AUTONAME_SUFFIX
     if len(name) <= room:
         return name
-    return f"{name[: room - 7]}-{hashlib.sha256(name.encode()).hexdigest()[:6]}"
+    return f"{name[: room - 7]}-{digest(name, 6)}"

@@ -35,7 +35,7 @@ from berth.graph import Gate, deployment_order, gates
 from berth.load import load_project
 from berth.model import ComposeProject
 from berth.model import Service as ServiceModel
-from berth.settings import declared_defaults
+from berth.settings import DEFAULT_TARGET, TargetOptions
 from berth.stores import seal_written_passwords
 from berth.variables import Variables
 
@@ -46,8 +46,9 @@ class ProjectArgs:
     """The loaded compose files (``ProjectArgs.from_files`` loads them)."""
     target: TargetModule | str
     """The target, or its name (``"aws"``)."""
-    options: Any = None
-    """The target's ``Options`` (e.g. ``berth.providers.aws.Options``); None: the defaults."""
+    options: TargetOptions | None = None
+    """The target's ``Options`` (e.g. ``berth.providers.aws.Options(vpc_id=vpc.id, ...)``);
+    None: its defaults."""
     secrets: Mapping[str, str] = field(default_factory=dict)
     """Secret values to scrub from job logs and failure messages (the stack's secrets)."""
     legacy_names: bool = False
@@ -60,15 +61,15 @@ class ProjectArgs:
         files: Sequence[str],
         target: str | None = None,
         *,
-        options: Any = None,
+        options: TargetOptions | None = None,
         variables: Variables | None = None,
         profiles: Sequence[str] = (),
         legacy_names: bool = False,
         project_name: str = "",
     ) -> ProjectArgs:
-        """Load ``files`` for ``target`` (Pulumi.yaml's default target when None), warning
+        """Load ``files`` for ``target`` (``DEFAULT_TARGET`` when None), warning
         about every compose field the target ignores; ``project_name`` is compose's ``-p``."""
-        module = load_target(target or declared_defaults()["target"])
+        module = load_target(target or DEFAULT_TARGET)
         variables = variables or Variables()
         compose = load_project(
             list(files),
@@ -181,15 +182,15 @@ class Project(pulumi.ComponentResource):
         return resources
 
 
-def _options(target: TargetModule, given: Any) -> Any:
-    """The target's typed settings: ``given``, or Pulumi.yaml's defaults; another target's
-    settings are refused by name rather than failing deep inside the target."""
+def _options(target: TargetModule, given: TargetOptions | None) -> TargetOptions:
+    """The target's typed settings: ``given``, or its defaults; another target's settings are
+    refused by name rather than failing deep inside the target."""
     if given is None:
-        return target.Options.parse({})
+        return target.Options()
     if not isinstance(given, target.Options):
         raise BerthError(
             f"the {target.NAME} target was given {type(given).__name__} as its options",
             hint=f"pass berth.providers.{target.NAME}.Options (e.g. "
-            f"berth.providers.{target.NAME}.Options.parse({{...}})), or none for the defaults",
+            f"berth.providers.{target.NAME}.Options(...)), or none for the defaults",
         )
     return given

@@ -1,13 +1,13 @@
 """What Berth relies on inside the Pulumi SDK that is not its public API, in one place.
 
-Each name says which SDK internal it stands for; tests/test_layers.py fails, naming
+Each name says which SDK internal it stands for; tests/test_repo_layers.py fails, naming
 it, when an SDK upgrade changes one, instead of the plan or the re-run rule going quietly wrong.
 """
 
 from __future__ import annotations
 
 import pickle
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Mapping
 from typing import Any, TypeVar
 
 from pulumi.dynamic import dynamic
@@ -24,6 +24,17 @@ SIG_KEY = "4dabf18193072939515e22adb298388d"
 SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"  # noqa: S105 - a marker, not a password
 """Its value for a secret (``pulumi.runtime.rpc._special_secret_sig``): a secret travels as
 ``{SIG_KEY: SECRET_SIG, "value": ...}``."""
+
+PROVIDER_KEY = "__provider"
+"""The input holding a dynamic resource's pickled provider (``pulumi.dynamic.dynamic``). The
+pickle names the provider's module, which moves when Berth's code does: no Berth diff counts
+it, so an upgrade of Berth alone changes nothing in a deployed stack."""
+
+
+def changed_inputs(olds: Mapping[str, Any], news: Mapping[str, Any]) -> list[str]:
+    """The inputs a dynamic provider's ``diff`` sees changed, as the engine's own comparison
+    would (which a provider without ``diff`` gets), but for ``PROVIDER_KEY``."""
+    return sorted(k for k, v in news.items() if k != PROVIDER_KEY and olds.get(k) != v)
 
 
 def is_secret(node: object) -> bool:

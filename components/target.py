@@ -1,11 +1,13 @@
 """The small interface a deployment target implements, and how a target is found by name.
 
-A target is a package under ``providers/`` exposing ``NAME``, ``FIELD_SUPPORT``,
-``OPTION_KEYS``, ``MANAGES_STORES``, ``Options`` (its typed settings),
+A target is a package under ``providers/`` exposing ``NAME``, ``ORDERING`` (``Sequenced``,
+per resource, or ``Phased``, one unit), ``FIELD_SUPPORT``, ``OPTION_KEYS``, ``MANAGES_STORES``,
+``Options`` (its typed settings),
 ``create(project, args, parent) -> Target`` (which makes the shared resources), and for the
 offline plan ``plan_outputs(type_, inputs)`` and ``plan_call(token, args)`` (what its
-resources and functions return once created).
-Nothing else in Berth changes when a target is added.
+resources and functions return once created); its ``roles`` module types the role
+dictionaries (``berth.components.roles``).
+Nothing else in Berth changes when a target is added (README, "Adding a target").
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from __future__ import annotations
 import functools
 import importlib
 import pkgutil
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any, Protocol
@@ -25,7 +27,7 @@ from berth.components.names import Names
 from berth.errors import BerthError
 from berth.fields import Support
 from berth.model import ComposeProject, Service
-from berth.settings import declared_defaults
+from berth.settings import DEFAULT_TARGET, TargetOptions
 
 
 @dataclass(frozen=True)
@@ -58,18 +60,10 @@ class TargetArgs:
 
     names: Names
     """Names of the Project's children (and of the cloud objects, through ``names.project``)."""
-    options: Any
+    options: TargetOptions
     """The target's ``Options``: its typed settings."""
     secrets: Mapping[str, str] = field(default_factory=dict)
     """The stack's secret values, scrubbed from job logs and failure messages."""
-
-
-class Options(Protocol):
-    @classmethod
-    def parse(cls, raw: Mapping[str, str]) -> Any:
-        """The settings from their raw stack-config strings (``{}``: Pulumi.yaml's defaults);
-        a BerthError naming the key for a bad value."""
-        ...
 
 
 class Target(Protocol):
@@ -90,14 +84,41 @@ class Target(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class Sequenced:
+    """Each service and job is resources of its own, deployed as soon as what it waits on
+    exists: ``depends_on`` becomes resource dependencies (the ``after`` a target receives), and
+    a job's handle ``run`` is its run-once resource, which runs once per definition."""
+
+
+@dataclass(frozen=True)
+class Phased:
+    """The whole project is one resource of type ``unit``, which the platform deploys at once
+    in phases: ``after`` is kept by the phases a service is put in, not by waiting on
+    resources; a job has no resource of its own for one run (its handle's ``run`` is its
+    component) and runs on every deployment of the unit."""
+
+    unit: str
+    """The resource type of the one unit (``digitalocean:index/app:App``)."""
+    phases: Callable[[ComposeProject, Mapping[str, Any]], Sequence[frozenset[str]]]
+    """The compose services of each phase, first to last, read from the unit's inputs (what
+    the platform is sent, so a test of the order checks what is deployed)."""
+
+
+Ordering = Sequenced | Phased
+"""How a target orders a deployment: the cross-target tests and ``berth diff`` read it."""
+
+
 class TargetModule(Protocol):
     NAME: str
+    ORDERING: Ordering
     FIELD_SUPPORT: Mapping[str, Support]
     OPTION_KEYS: frozenset[str]
     MANAGES_STORES: bool
     """Whether a service marked ``x-defang-postgres``/``x-defang-redis`` is the cloud's managed
     store (its password then a secret, even one written in the compose file), not a container."""
-    Options: type[Options]
+    Options: type[TargetOptions]
+    """The target's typed settings (``berth.settings.TargetOptions``), defaults in code."""
 
     def create(
         self, project: ComposeProject, args: TargetArgs, parent: pulumi.Resource
@@ -115,7 +136,7 @@ def load_target(name: str) -> TargetModule:
             f"unknown target {name!r}",
             hint=lambda terms: (
                 f"use one of {', '.join(available_targets())}, e.g. "
-                + terms.how_to_set("target", "local")
+                + terms.how_to_set("target", DEFAULT_TARGET)
             ),
         )
     try:
@@ -139,7 +160,7 @@ def available_targets() -> list[str]:
         for module in pkgutil.iter_modules(providers.__path__)
         if module.ispkg and not module.name.startswith("_")
     )
-    return sorted(found, key=lambda name: name != declared_defaults()["target"])
+    return sorted(found, key=lambda name: name != DEFAULT_TARGET)
 
 
 def all_option_keys() -> frozenset[str]:

@@ -16,6 +16,7 @@ from types import FrameType
 from typing import NoReturn
 
 from berth.errors import BerthError
+from berth.settings import DEFAULT_TARGET
 from berth.terms import Terms
 
 EXIT_BAD_INPUT = 2
@@ -56,7 +57,9 @@ def parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="a compose file; later ones override earlier ones (default: compose.yaml)",
     )
-    plan.add_argument("--target", default="local", help="where to deploy (default: local)")
+    plan.add_argument(
+        "--target", default=DEFAULT_TARGET, help=f"where to deploy (default: {DEFAULT_TARGET})"
+    )
     plan.add_argument(
         "--profile",
         action="append",
@@ -121,6 +124,12 @@ def parser() -> argparse.ArgumentParser:
     diff.add_argument("--stack", default="dev", help="stack name used in resource names")
     diff.add_argument("--format", choices=("text", "markdown", "json"), default="text")
     commands.add_parser("compatibility", help="print docs/compatibility.md")
+    commands.add_parser(
+        "pulumi-config",
+        help="print Pulumi.yaml's config section, made from the settings' classes",
+        description="Every setting Berth reads, typed, described and with its default, as "
+        "Pulumi.yaml's config section; it replaces that section when a setting changes.",
+    )
     return root
 
 
@@ -133,6 +142,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "compatibility":
             sys.stdout.write(compatibility())
+            return 0
+        if args.command == "pulumi-config":
+            from berth.components.program import pulumi_config_yaml  # noqa: PLC0415 - slow
+
+            sys.stdout.write(pulumi_config_yaml())
             return 0
         if args.command == "diff":
             return _diff(args)
@@ -159,17 +173,17 @@ def _exit_on_signal(number: int, _frame: FrameType | None) -> NoReturn:
 
 
 def _plan(args: argparse.Namespace) -> int:
-    from berth.offline.plan import plan_config, run_plan  # noqa: PLC0415 - imports Pulumi, slowly
+    from berth.offline.plan import plan_settings, run_plan  # noqa: PLC0415 - imports Pulumi, slowly
     from berth.offline.render import FORMATS, HOLDS_WARNINGS  # noqa: PLC0415
 
-    config, secret_keys = plan_config(
+    settings = plan_settings(
         args.files or ["compose.yaml"],
         target=args.target,
         profiles=args.profiles,
-        variables=dict(args.set),
+        values=dict(args.set),
         secrets=dict(args.secret),
     )
-    plan = run_plan(config, secret_keys, stack=args.stack)
+    plan = run_plan({}, settings=settings, stack=args.stack)
     if args.format not in HOLDS_WARNINGS:
         for warning in plan.warnings:
             print(f"warning: {warning}", file=sys.stderr)

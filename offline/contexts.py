@@ -32,7 +32,7 @@ import json
 import os
 import posixpath
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from pathlib import Path
@@ -41,6 +41,7 @@ from typing import Any
 from berth.model import Build
 from berth.offline.diff_report import Reason
 
+IMAGE_TYPE = "docker:index/image:Image"
 REMOTE = ("http://", "https://", "git://", "git@", "ssh://")
 """How a remote build context or an ADD of a URL starts: nothing Berth can read."""
 _KNOWN_INSTRUCTIONS = frozenset(
@@ -136,6 +137,24 @@ def build_changes(before: Build | None, now: Build | None) -> Rebuild:
     if before is None or now is None:
         return Rebuild()
     return _rebuild(*(image_sources(b.context, b.dockerfile, b.target) for b in (before, now)))
+
+
+def digest_outputs(
+    outputs: Callable[[str, Mapping[str, Any]], dict[str, Any]],
+) -> Callable[[str, Mapping[str, Any]], dict[str, Any]]:
+    """A target's ``plan_outputs`` for the offline diff: a built image's digest stands for what
+    it takes from its context (``build_digest``), its tag left out as a registry's would be."""
+
+    def with_digests(type_: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
+        build = inputs.get("build")
+        if type_ != IMAGE_TYPE or not isinstance(build, Mapping):
+            return outputs(type_, inputs)
+        name = str(inputs.get("imageName") or "")
+        repository = name.rsplit(":", 1)[0] if ":" in name.rsplit("/", 1)[-1] else name
+        stand_in = {"imageName": repository, "build": {"digest": build_digest(build)}}
+        return {**outputs(type_, stand_in), "imageName": inputs.get("imageName")}
+
+    return with_digests
 
 
 def forget() -> None:

@@ -1,14 +1,9 @@
 """``python -m berth diff``: what a deployment will run, offline, from two versions of a project.
 
 Both versions are planned with the real program under the mock engine
-(``berth.offline.plan``). A job runs when its run-once resource's own ``diff`` (the function
-the engine calls in ``pulumi preview`` and ``pulumi up``, unpickled from the resource's
-``__provider`` input as the dynamic provider process does) says it is replaced; ``because``
-then names the compose fields of the job that changed. Offline a built image has no digest:
-what its Dockerfile takes from its build context stands for it (``berth.offline.contexts``).
-Editing a file the image does not take changes nothing, editing one it takes rebuilds it and
-re-runs every job built from it, and where Berth cannot tell what it takes, such a job *may*
-run.
+(``berth.offline.plan``), their built images' digests standing in for what their Dockerfiles
+take from their contexts (``berth.offline.contexts``); ``berth.offline.compare`` then says which
+jobs run and how each service changes, and ``berth.offline.diff_report`` tells it.
 
 The two versions are one project at one place, or the diff is refused
 (``berth.offline.diff_inputs``).
@@ -16,87 +11,25 @@ The two versions are one project at one place, or the diff is refused
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import dataclasses
-import functools
-import json
 import os
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Mapping, Sequence
 
-from berth.components.pulumi_internals import is_secret
+from berth.components.program import settings_from_config
 from berth.components.target import load_target
 from berth.errors import BerthError
-from berth.model import ComposeProject, ContainerSettings, Service
-from berth.offline.contexts import REMOTE, Rebuild, build_changes, build_digest, forget
+from berth.model import ComposeProject
+from berth.offline.compare import Version, compare
+from berth.offline.contexts import REMOTE, digest_outputs, forget
 from berth.offline.diff_inputs import (
     as_deployed,
     not_a_checkout,
     refuse_another_place,
     refuse_the_same_files,
 )
-from berth.offline.diff_report import ALWAYS, MAYBE, NEW, Diff, JobChange, ServiceChange
-from berth.offline.plan import Plan, Registration, run_plan
-
-IMAGE_TYPE = "docker:index/image:Image"
-PROVIDER_KEY = "__provider"
-SHARED = ""
-"""Where the resources of no service are kept (a network, one app for all services)."""
-PROJECT = "<project>"
-"""Where a version's folder was, in paths: two checkouts of one project compare equal."""
-
-_COMPOSE_NAMES = {
-    "resources": "deploy.resources",
-    "replicas": "deploy.replicas",
-    "mounts": "volumes",
-    "run_always": "x-berth-run",
-    "timeout": "x-berth-timeout",
-    "log_driver": "logging",
-    "log_options": "logging",
-}
-"""Model field to the compose field a user wrote; the others have the compose name."""
-_UNORDERED = frozenset(
-    {"mounts", "files", "expose", "ports", "depends_on", "cap_add", "cap_drop"}
-    | {"security_opt", "group_add", "tmpfs"}
-)
-"""Lists whose order means nothing: reordering them is no change."""
-_NOT_COMPARED = frozenset({"name", "fields", "job", "container", "extensions"})
-_NOT_A_RUN = frozenset({"depends_on", "x-berth-timeout", "restart", "labels"})
-"""Job fields that are settings of the run-once resource or of the graph, never a re-run."""
-
-
-# -- built images ------------------------------------------------------------------------------
-
-
-def digest_outputs(
-    outputs: Callable[[str, Mapping[str, Any]], dict[str, Any]],
-) -> Callable[[str, Mapping[str, Any]], dict[str, Any]]:
-    """A target's ``plan_outputs`` whose built images' digests come from what they take from
-    their contexts (``berth.offline.contexts``)."""
-
-    def with_digests(type_: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
-        build = inputs.get("build")
-        if type_ != IMAGE_TYPE or not isinstance(build, Mapping):
-            return outputs(type_, inputs)
-        name = str(inputs.get("imageName") or "")
-        repository = name.rsplit(":", 1)[0] if ":" in name.rsplit("/", 1)[-1] else name
-        stand_in = {"imageName": repository, "build": {"digest": build_digest(build)}}
-        return {**outputs(type_, stand_in), "imageName": inputs.get("imageName")}
-
-    return with_digests
-
-
-# -- comparison ------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Version:
-    """One version of the project, planned; ``root`` is its folder (where its first file is)."""
-
-    plan: Plan
-    root: str
+from berth.offline.diff_report import Diff
+from berth.offline.plan import run_plan
 
 
 def plan_version(
@@ -108,13 +41,15 @@ def plan_version(
     directory (build contexts, bind mounts) read alike in both versions wherever each is
     checked out; the model's are then anchored there, to be read from anywhere.
     """
-    target = load_target(config.get("berth:target") or "local")
     paths = [os.path.abspath(file) for file in files]
+    settings = settings_from_config(config, secret_keys)
+    target = load_target(settings.target)
     root = os.path.dirname(paths[0])
     with contextlib.chdir(root):
         plan = run_plan(
-            {**config, "berth:composeFiles": json.dumps(paths)},
+            config,
             secret_keys,
+            settings=dataclasses.replace(settings, compose_files=tuple(paths)),
             stack=stack,
             preview=False,
             outputs=digest_outputs(target.plan_outputs),
@@ -144,193 +79,6 @@ def _anchored(project: ComposeProject, root: str) -> ComposeProject:
         )
         services[name] = dataclasses.replace(service, build=build, mounts=mounts)
     return dataclasses.replace(project, services=services)
-
-
-def compare(old: Version, new: Version) -> Diff:
-    """Which jobs of ``new`` run when it replaces ``old``, and how each service changes."""
-    olds = _resources(old)
-    news = _resources(new)
-    old_project, new_project = old.plan.compose, new.plan.compose
-    deploys = olds != news
-    jobs = []
-    for job in new_project.jobs:
-        before = old_project.services.get(job.name)
-        runs = _runs(olds.get(job.name, {}), news.get(job.name, {}))
-        if not _run_once(news.get(job.name, {})):
-            # No run-once resource (digitalocean's App Platform jobs): every deployment runs it.
-            jobs.append(JobChange(job.name, deploys, (ALWAYS,) if deploys else (), every=True))
-        elif before is None or not before.job:
-            jobs.append(JobChange(job.name, runs, (NEW,) if runs else ()))
-        elif runs and job.run_always:
-            jobs.append(JobChange(job.name, True, (ALWAYS,)))
-        else:
-            jobs.append(_job_change(before, job, runs, (old.root, new.root)))
-    services = []
-    for name in dict.fromkeys([*old_project.services, *new_project.services]):
-        before, now = old_project.services.get(name), new_project.services.get(name)
-        if now is not None and now.job:
-            continue
-        if before is None or now is None:
-            services.append(ServiceChange(name, "delete" if now is None else "create", ()))
-        else:
-            services.append(_service_change(name, (before, now), (old, new), olds, news))
-    return Diff(new.plan.target, tuple(jobs), tuple(services))
-
-
-def _job_change(before: Service, job: Service, replaced: bool, roots: tuple[str, str]) -> JobChange:
-    """Why a job present in both versions runs, once its run-once resource said whether it is
-    replaced: surely, for a changed compose field or a changed file its image takes; maybe,
-    when only files its image may take changed (or its context is remote, never read)."""
-    fields, rebuilt = _changes(before, job, *roots)
-    because = tuple(name for name in _because(fields, rebuilt) if name not in _NOT_A_RUN)
-    surely = rebuilt.taken or set(because) - {"build"} or "build" in fields
-    if ((rebuilt.read and replaced) or rebuilt.remote) and not surely:
-        return JobChange(
-            job.name, MAYBE, because, (), rebuilt.read, rebuilt.unsure, unsent=rebuilt.unsent
-        )
-    if not replaced:
-        return JobChange(job.name, False, ())
-    return JobChange(job.name, True, because, rebuilt.taken, unsent=rebuilt.unsent)
-
-
-def _service_change(
-    name: str,
-    services: tuple[Service, Service],
-    versions: tuple[Version, Version],
-    olds: Mapping[str, Mapping[str, Any]],
-    news: Mapping[str, Mapping[str, Any]],
-) -> ServiceChange:
-    """How a service present in both versions changes. Offline, no provider schema says which
-    input changes force a replacement: a resource that appears or disappears is one for sure.
-    A change to a resource all services share (one app for all) counts for the services whose
-    compose fields changed."""
-    fields = _because(*_changes(*services, versions[0].root, versions[1].root))
-    old, new = olds.get(name, {}), news.get(name, {})
-    if old != new:
-        return ServiceChange(name, "replace" if set(old) != set(new) else "update", fields)
-    if fields and olds.get(SHARED) != news.get(SHARED):
-        return ServiceChange(name, "update", fields)
-    return ServiceChange(name, "none", ())
-
-
-def _changes(
-    before: Service, now: Service, old_root: str, new_root: str
-) -> tuple[list[str], Rebuild]:
-    """The compose fields that changed, and how the image built from the context does."""
-    fields = changed_fields(_relocated(before, old_root), _relocated(now, new_root))
-    return fields, build_changes(before.build, now.build)
-
-
-def _because(fields: Sequence[str], rebuilt: Rebuild) -> tuple[str, ...]:
-    """The changed fields, ``build`` among them when the image may change."""
-    return (*fields, "build") if rebuilt and "build" not in fields else tuple(fields)
-
-
-def _resources(version: Version) -> dict[str, dict[str, Any]]:
-    """Per service, its custom resources' inputs by name, secrets as their values (a changed
-    secret changes a definition; it is never printed), paths in the version's folder relative to
-    it (a base branch checked out elsewhere is the same project)."""
-    plan = version.plan
-    by_service: dict[str, dict[str, Any]] = {}
-    for registration in plan.registrations:
-        service = plan.service_of(registration)
-        if registration.custom:
-            inputs = _moved(_plain(registration.raw_inputs), version.root)
-            by_service.setdefault(service or SHARED, {})[_key(registration)] = inputs
-    return by_service
-
-
-def _moved(node: Any, root: str) -> Any:
-    """``node`` with every absolute path in ``root`` written from ``PROJECT`` (relative ones
-    are relative to ``root`` already: the version was planned there)."""
-    if isinstance(node, dict):
-        return {key: _moved(value, root) for key, value in node.items()}
-    if isinstance(node, list):
-        return [_moved(value, root) for value in node]
-    if isinstance(node, str) and (node == root or node.startswith(root + os.sep)):
-        return PROJECT + node[len(root) :]
-    return node
-
-
-def _relocated(service: Service, root: str) -> Service:
-    """``service`` of the version in ``root`` with its paths relative to it."""
-    build = service.build and dataclasses.replace(
-        service.build, context=_moved(service.build.context, root)
-    )
-    mounts = tuple(
-        dataclasses.replace(mount, source=_moved(mount.source, root)) for mount in service.mounts
-    )
-    return dataclasses.replace(service, build=build, mounts=mounts)
-
-
-def _key(registration: Registration) -> str:
-    return f"{registration.type}::{registration.name}"
-
-
-def _plain(node: Any) -> Any:
-    """Inputs as the provider receives them: secrets unwrapped (it does not accept secrets)."""
-    if isinstance(node, dict):
-        if is_secret(node):
-            return _plain(node.get("value"))
-        return {key: _plain(value) for key, value in node.items()}
-    if isinstance(node, list):
-        return [_plain(value) for value in node]
-    return node
-
-
-def _runs(olds: Mapping[str, Any], news: Mapping[str, Any]) -> bool:
-    """The run-once resource's own verdict: replaced means its job runs."""
-    for key, inputs in news.items():
-        if not _run_once({key: inputs}):
-            continue
-        if key not in olds:
-            return True
-        return bool(_provider(inputs[PROVIDER_KEY]).diff("", olds[key], inputs).replaces)
-    return False
-
-
-def _run_once(resources: Mapping[str, Mapping[str, Any]]) -> bool:
-    """Whether one of ``resources`` is a run-once resource (a dynamic one with a definition)."""
-    return any(PROVIDER_KEY in inputs and "definition" in inputs for inputs in resources.values())
-
-
-@functools.cache
-def _provider(serialized: str) -> Any:
-    """The run-once provider, exactly as the engine's dynamic provider process gets it."""
-    import dill  # noqa: PLC0415 - pulumi.dynamic's serializer, needed only here
-
-    return dill.loads(base64.b64decode(serialized))  # noqa: S301 - our own program's provider
-
-
-def changed_fields(before: Service, now: Service) -> list[str]:
-    """The compose fields whose normalized values differ; order-free lists compared sorted."""
-    names = [
-        _COMPOSE_NAMES.get(f.name, f.name)
-        for f in dataclasses.fields(Service)
-        if f.name not in _NOT_COMPARED
-        and _comparable(f.name, getattr(before, f.name))
-        != _comparable(f.name, getattr(now, f.name))
-    ]
-    names += [
-        _COMPOSE_NAMES.get(f.name, f.name)
-        for f in dataclasses.fields(ContainerSettings)
-        if _comparable(f.name, getattr(before.container, f.name))
-        != _comparable(f.name, getattr(now.container, f.name))
-    ]
-    keys = set(before.extensions) | set(now.extensions)
-    names += sorted(k for k in keys if before.extensions.get(k) != now.extensions.get(k))
-    if "files" in names:
-        kinds = [kind for kind in ("configs", "secrets") if kind in {*before.fields, *now.fields}]
-        names[names.index("files") : names.index("files") + 1] = kinds or ["configs"]
-    return list(dict.fromkeys(names))
-
-
-def _comparable(name: str, value: Any) -> Any:
-    """Order-free lists in one order; their items still compared whole (a secret's value is
-    out of its ``repr``, not out of its equality)."""
-    if name in _UNORDERED and isinstance(value, Iterable) and not isinstance(value, str):
-        return sorted(value, key=repr)
-    return value
 
 
 def diff_files(

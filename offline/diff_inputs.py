@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -20,6 +19,7 @@ from pathlib import Path
 from berth.builds import MissingBuildInput
 from berth.errors import BerthError
 from berth.model import ComposeProject
+from berth.names import normalised
 from berth.offline.contexts import REMOTE
 from berth.offline.diff_report import Reason
 from berth.settings import NAMESPACE
@@ -172,7 +172,7 @@ def as_deployed(
 def folder_project_name(folder: str) -> str:
     """The project name Compose gives a folder's files when they declare none (compose-go's
     ``loader.NormalizeProjectName``): lowercased, only ``a-z0-9_-``, no leading ``_`` or ``-``."""
-    return re.sub(r"[^a-z0-9_-]", "", os.path.basename(folder).lower()).lstrip("_-")
+    return normalised(os.path.basename(folder), "a-z0-9_-", by="", start="_-", end="")
 
 
 def _within(path: str, root: str) -> bool:

@@ -7,6 +7,7 @@ inputs (secrets as ``[secret]``) and the URNs it waits on, exactly as the engine
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import functools
 import json
 import logging
@@ -16,20 +17,19 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
-import yaml
 from google.protobuf import json_format, struct_pb2
 from pulumi.runtime import mocks, rpc
 from pulumi.runtime.proto import provider_pb2
 from pulumi.runtime.stack import run_pulumi_func
 
-from berth.components.program import deploy
+from berth.components.program import deploy, settings_from_config
 from berth.components.project import Project
 from berth.components.pulumi_internals import UNKNOWN, forget_earlier_runs, is_secret, sync_await
 from berth.components.target import TargetModule, load_target
 from berth.errors import BerthError
 from berth.graph import deployment_order
 from berth.model import ComposeProject
-from berth.settings import PROJECT_FILE, declared_defaults
+from berth.settings import DEFAULT_TARGET, NAMESPACE, StackSettings
 
 COMPONENT_TYPES = {"berth:index:Service", "berth:index:Job"}
 Failure = Callable[[str, str], str | None]
@@ -254,20 +254,21 @@ class _Collect(logging.Handler):
         self.messages.append(record.getMessage())
 
 
-@functools.cache
-def project_name() -> str:
-    """The Pulumi project's name, as Pulumi.yaml declares it: the engine puts it in every URN."""
-    return str(yaml.safe_load(PROJECT_FILE.read_text(encoding="utf-8"))["name"])
+PULUMI_PROJECT = "berth"
+"""The Pulumi project's name in Berth's Pulumi.yaml (tests/test_repo_pulumi_yaml.py holds them
+equal): the engine puts it in every URN. Written here, so an installed Berth, which has no
+Pulumi.yaml, plans the same URNs."""
 
 
 def plan_config(
     files: Sequence[str],
-    target: str = "local",
+    target: str = DEFAULT_TARGET,
     profiles: Sequence[str] = (),
     variables: Mapping[str, str] | None = None,
     secrets: Mapping[str, str] | None = None,
 ) -> tuple[dict[str, str], list[str]]:
-    """Stack config, as ``pulumi config`` would hold it, and its secret keys."""
+    """Stack config, as ``pulumi config`` would hold it, and its secret keys: what a test
+    gives ``run_plan`` to plan a stack as ``pulumi up`` reads it."""
     config = {
         "berth:composeFiles": json.dumps(list(files)),
         "berth:target": target,
@@ -278,20 +279,45 @@ def plan_config(
     return config, [f"berth:{k}" for k in secrets or {}]
 
 
+def plan_settings(
+    files: Sequence[str],
+    target: str = DEFAULT_TARGET,
+    profiles: Sequence[str] = (),
+    values: Mapping[str, str] | None = None,
+    secrets: Mapping[str, str] | None = None,
+) -> StackSettings:
+    """The settings ``python -m berth plan`` gives: files, target and profiles as they are;
+    ``values`` (``--set``) and ``secrets`` (``--secret``) are variables or target settings,
+    read as the stack config's are."""
+    given = {f"{NAMESPACE}:{k}": v for k, v in {**(values or {}), **(secrets or {})}.items()}
+    parsed = settings_from_config(
+        {**given, f"{NAMESPACE}:target": target}, [f"{NAMESPACE}:{k}" for k in secrets or {}]
+    )
+    return dataclasses.replace(parsed, compose_files=tuple(files), profiles=tuple(profiles))
+
+
 def run_plan(
     config: Mapping[str, str],
     secret_keys: Sequence[str] = (),
     *,
+    settings: StackSettings | None = None,
     stack: str = "dev",
     preview: bool = True,
     fail: Failure | None = None,
     outputs: Outputs | None = None,
-    program: Callable[[], Project] = deploy,
+    program: Callable[[], Project] | None = None,
 ) -> Plan:
-    """Run the program under mocks; BerthError for bad input, the mock's error for ``fail``;
-    ``outputs`` replaces the target's ``plan_outputs`` (``berth diff`` digests built images);
-    ``program`` replaces Berth's own (a program that builds on a Project, returning it)."""
-    target = load_target(config.get("berth:target") or declared_defaults()["target"])
+    """Run the program under mocks: ``deploy(settings)``, or ``program`` (one that builds on a
+    Project, returning it). ``config`` is a stack's config as ``pulumi config`` holds it: the
+    providers' keys (``aws:region``) are given to the mock engine, Berth's are read into the
+    settings, as ``main()`` reads them, unless ``settings`` are given. BerthError for bad
+    input, the mock's error for ``fail``; ``outputs`` replaces the target's ``plan_outputs``
+    (``berth diff`` digests built images)."""
+    prefix = f"{NAMESPACE}:"
+    settings = settings or settings_from_config(config, secret_keys)
+    provider_config = {k: v for k, v in config.items() if not k.startswith(prefix)}
+    provider_secrets = [k for k in secret_keys if not k.startswith(prefix)]
+    target = load_target(settings.target)
     monitor = RecordingMonitor(PlanMocks(target, preview, fail, outputs))
     logger = logging.getLogger(f"berth.offline.plan.{id(monitor)}")
     logger.propagate = False
@@ -305,15 +331,16 @@ def run_plan(
     try:
         mocks.set_mocks(
             monitor.mocks,
-            project=project_name(),
+            project=PULUMI_PROJECT,
             stack=stack,
             preview=preview,
             logger=logger,
             monitor=monitor,
         )
         forget_earlier_runs()
-        pulumi.runtime.set_all_config(dict(config), list(secret_keys))
-        loop.run_until_complete(run_pulumi_func(lambda: deployed.append(program())))
+        pulumi.runtime.set_all_config(provider_config, provider_secrets)
+        run = program or (lambda: deploy(settings))
+        loop.run_until_complete(run_pulumi_func(lambda: deployed.append(run())))
     except BerthError:
         raise
     except Exception as error:

@@ -19,11 +19,12 @@ from pulumi.dynamic import ResourceProvider
 
 from berth.components.project import Project, ProjectArgs
 from berth.components.pulumi_internals import UNKNOWN, is_secret
+from berth.components.target import Phased, Sequenced, available_targets, load_target
 from berth.errors import BerthError
 from berth.offline.plan import Plan, RecordingMonitor, Registration, plan_config, run_plan
 from berth.variables import Variables
 from tests.conftest import copy_example
-from tests.test_corpus import SAMPLES, stubbed_corpus
+from tests.test_contract_corpus import SAMPLES, stubbed_corpus
 
 
 def find(plan: Plan, type_: str, name: str) -> Registration:
@@ -58,6 +59,12 @@ def waits_on_services(plan: Plan, registration: Registration) -> set[str]:
 def resources_of(plan: Plan, service: str) -> list[Registration]:
     """The custom resources that belong to one compose service."""
     return [r for r in plan.registrations if r.custom and plan.service_of(r) == service]
+
+
+def ordered_targets(ordering: type[Sequenced | Phased]) -> list[str]:
+    """The registry's targets that order a deployment the ``ordering`` way: tests of one way
+    pick a new target up by what it declares, not by its name."""
+    return [t for t in available_targets() if isinstance(load_target(t).ORDERING, ordering)]
 
 
 def user_program(
@@ -260,7 +267,7 @@ def corpus_findings(
     sample: str, target: str, findings: Callable[[Callable[[], Plan]], tuple[Any, list[str]]]
 ) -> list[str] | BerthError:
     """What a contract's ``findings`` reports of one corpus sample's plan on ``target``, or
-    the BerthError that refused the sample (tests/test_corpus.py checks those)."""
+    the BerthError that refused the sample (tests/test_contract_corpus.py checks those)."""
     with contextlib.chdir(stubbed_corpus()):
         config, secret_keys = plan_config([sample], target=target)
         try:
@@ -400,7 +407,7 @@ def write_project(folder: Path, document: dict[str, Any]) -> None:
 def assert_sample_accepted(result: list[str] | BerthError, report: Callable[..., str]) -> None:
     """A corpus sample's findings are none; a refused sample is skipped."""
     if isinstance(result, BerthError):
-        pytest.skip(f"refused, as tests/test_corpus.py checks: {result.message}")
+        pytest.skip(f"refused, as tests/test_contract_corpus.py checks: {result.message}")
 
     assert result == [], report(result)
 

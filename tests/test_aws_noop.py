@@ -17,7 +17,8 @@ from typing import Any
 
 import pytest
 
-from berth.offline.diff import Version, compare, plan_version
+from berth.offline.compare import Version, compare
+from berth.offline.diff import plan_version
 from berth.offline.plan import plan_config
 from berth.providers.aws import plan_outputs
 from berth.providers.aws.run_once import EcsJobProvider

@@ -8,8 +8,9 @@ import sys
 
 import pytest
 
+from berth.components.offline_images import tag_digest
 from berth.errors import BerthError
-from berth.providers.aws import plan_digest, plan_outputs
+from berth.providers.aws import plan_outputs
 from berth.providers.aws.images import cache_prefix
 from tests.aws_support import (
     ECS_SERVICE,
@@ -67,7 +68,7 @@ def test_migrate_example_builds_pushes_and_runs_by_digest(project_dir):
         assert image.inputs["imageName"].endswith(f"/migrate-dev/{name}:latest")
         assert image.inputs["build"]["platform"] == "linux/amd64"
         assert "@sha256:" in main_container(plan, name)["image"]
-    assert main_container(plan, "db")["image"] == f"postgres@{plan_digest('postgres:latest')}"
+    assert main_container(plan, "db")["image"] == f"postgres@{tag_digest('postgres:latest')}"
     run = find(plan, JOB, "migrate-run")
     assert run.inputs["definition"]["containers"][-1]["command"] == ["./migrate.sh"]
     assert run.inputs["job"] == "migrate"

@@ -4,6 +4,7 @@ checked against the real ECS and CloudWatch Logs models, and the responses are s
 
 from __future__ import annotations
 
+import contextlib
 import copy
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -438,11 +439,19 @@ def test_the_provider_deletes_by_stopping_the_jobs_runs(props, stubbed):
 # -- the provider: re-runs, updates, the engine's round trip ----------------------------------
 
 
-@pytest.fixture
-def props(project_dir) -> dict[str, Any]:
-    """The inputs the program gives the migrate job's run-once resource."""
-    plan = aws_program([copy_example("migrate", project_dir)])
+@pytest.fixture(scope="module")
+def planned_props(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """The inputs the program gives the migrate job's run-once resource: planned once."""
+    folder = tmp_path_factory.mktemp("planned")
+    with contextlib.chdir(folder):
+        plan = aws_program([copy_example("migrate", folder)])
     return find(plan, JOB, "migrate-run").inputs
+
+
+@pytest.fixture
+def props(planned_props: dict[str, Any]) -> dict[str, Any]:
+    """The planned inputs, each test's own copy."""
+    return copy.deepcopy(planned_props)
 
 
 @pytest.fixture
@@ -554,7 +563,7 @@ def test_a_new_command_or_image_runs_the_job_again(project_dir, props, stubbed):
     provider = EcsJobProvider(poll_seconds=0)
     expect_run(stubbed, props, exit_code=0)
     state = provider.create(props).outs
-    compose = project_dir / "examples" / "migrate" / "compose.yaml"
+    compose = project_dir / copy_example("migrate", project_dir)
     compose.write_text(compose.read_text().replace('"./migrate.sh"]', '"./migrate.sh", "--seed"]'))
     new_command = find(aws_program(["examples/migrate/compose.yaml"]), JOB, "migrate-run").inputs
     new_image = copy.deepcopy(props)

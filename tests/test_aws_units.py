@@ -10,7 +10,11 @@ from berth.providers.aws.containers import health_check, health_command
 from berth.providers.aws.ingress import Ingress, http_check_path, ingress_ports
 from berth.providers.aws.options import AwsOptions
 from berth.providers.aws.sizing import TaskSize, size_table, task_size
+from berth.sources import Sources
 from tests.conftest import ROOT
+
+ONE_FILE = Sources(files=("compose.yaml",), documents=({},))
+"""A project of one file, ``compose.yaml``, which every message names."""
 
 GIB = 1024**3
 
@@ -32,20 +36,20 @@ GIB = 1024**3
 )
 def test_a_request_gets_the_smallest_fargate_size_that_holds_it(cpus, memory, size):
     service = Service(name="api", image="api", resources=Resources(cpus=cpus, memory=memory))
-    assert task_size(service, "compose.yaml") == size
+    assert task_size(service, ONE_FILE) == size
 
 
 def test_reservations_count_like_limits():
     service = Service(
         name="api", image="api", resources=Resources(cpus=0.25, reserved_memory=2 * GIB)
     )
-    assert task_size(service, "compose.yaml") == TaskSize(256, 2048)
+    assert task_size(service, ONE_FILE) == TaskSize(256, 2048)
 
 
 def test_more_cpus_than_fargate_has_name_the_service_and_field():
     service = Service(name="big", image="x", resources=Resources(cpus=32), fields=("cpus",))
     with pytest.raises(BerthError) as error:
-        task_size(service, "compose.yaml")
+        task_size(service, ONE_FILE)
     assert error.value.message.startswith(
         "compose.yaml: service 'big', field 'cpus': asks for 32 CPUs, more than a Fargate task "
         "has (16 vCPU, 120 GiB)"
@@ -69,7 +73,7 @@ def test_a_shell_health_check_reads_its_secret_from_the_environment():
     check = Healthcheck(
         test=("CMD-SHELL", Secret("PGPASSWORD=pw-1 psql -U app -c 'select 1'", ("DB_PASSWORD",)))
     )
-    command, keys = health_command(check, "db", "compose.yaml", {"DB_PASSWORD": "pw-1"})
+    command, keys = health_command(check, "db", ONE_FILE, {"DB_PASSWORD": "pw-1"})
     assert command == [
         "CMD-SHELL",
         "PGPASSWORD=${BERTH_SECRET_DB_PASSWORD} psql -U app -c 'select 1'",
@@ -80,7 +84,7 @@ def test_a_shell_health_check_reads_its_secret_from_the_environment():
 def test_an_exec_form_health_check_with_a_secret_is_refused():
     check = Healthcheck(test=("CMD", "check", Secret("--token=t-1", ("TOKEN",))))
     with pytest.raises(BerthError, match="service 'db', field 'healthcheck'"):
-        health_command(check, "db", "compose.yaml", {"TOKEN": "t-1"})
+        health_command(check, "db", ONE_FILE, {"TOKEN": "t-1"})
 
 
 def test_a_health_check_keeps_dockers_defaults_within_what_ecs_accepts():
@@ -167,5 +171,5 @@ def test_every_target_sizes_by_the_larger_of_limit_and_reservation():
     service = Service(name="api", image="a", resources=resources)
 
     assert (resources.wanted_cpus, resources.wanted_memory) == (4.0, 2 * 1024**3)
-    assert task_size(service, "compose.yaml").cpu == 4096
+    assert task_size(service, ONE_FILE).cpu == 4096
     assert machine_type(Request.of(resources)) == "e2-standard-4"

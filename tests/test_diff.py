@@ -2,23 +2,32 @@
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import json
 import os
 import subprocess
 import sys
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from berth.components.target import load_target
-from berth.offline.diff import diff_files, digest_outputs
+from berth.components.target import Phased, Sequenced, load_target
+from berth.fields import Level
+from berth.offline.contexts import digest_outputs
+from berth.offline.diff import diff_files
 from berth.offline.diff_report import Diff
-from berth.offline.plan import plan_config, run_plan
+from berth.offline.plan import Registration, plan_config, run_plan
 from tests.conftest import ROOT
-from tests.plans import provider_inputs
+from tests.plans import dynamic_provider, ordered_targets, provider_inputs
 
-TARGETS = ("local", "aws", "gcp")
+TARGETS = ordered_targets(Sequenced)
+"""The targets with a run-once resource per job, whose own ``diff`` decides a run."""
+PHASED = ordered_targets(Phased)
+"""The targets that deploy one unit, running every job on each of its deployments."""
 SECRET = "s3cret-database-password"  # a test value, checked never to print
 
 COMPOSE = """\
@@ -70,6 +79,38 @@ def versions(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Pat
     return folders
 
 
+@dataclass
+class Changed:
+    """One change of the project, diffed on one target: its two checkouts, and the diff."""
+
+    versions: tuple[Path, Path]
+    diff: Diff
+
+
+@pytest.fixture(scope="module")
+def changed(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str, str], Changed]:
+    """The diff of each change in ``CHANGES`` on each target, made once for the module: the
+    issue's cases and the agreement with the run-once provider read the same diffs."""
+    made: dict[tuple[str, str], Changed] = {}
+
+    def change_on(target: str, change: str) -> Changed:
+        if (target, change) not in made:
+            root = tmp_path_factory.mktemp(f"{target}-{change.replace(' ', '-')}")
+            folders = (root / "base" / "app", root / "head" / "app")
+            for folder in folders:
+                folder.mkdir(parents=True)
+                for name, text in {"compose.yaml": COMPOSE, **FILES}.items():
+                    (folder / name).write_text(text)
+            name, old, new = CHANGES[change]
+            if old:
+                edit(folders[1], name, old, new)
+            with contextlib.chdir(root):
+                made[target, change] = Changed(folders, run_diff(folders, target))
+        return made[target, change]
+
+    return change_on
+
+
 def edit(folder: Path, name: str, old: str, new: str) -> None:
     path = folder / name
     text = path.read_text()
@@ -107,8 +148,8 @@ def service(diff: Diff, name: str) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize("target", TARGETS)
-def test_same_files_run_nothing(versions: tuple[Path, Path], target: str) -> None:
-    diff = run_diff(versions, target)
+def test_same_files_run_nothing(changed: Callable[[str, str], Changed], target: str) -> None:
+    diff = changed(target, "nothing").diff
     assert document(diff) == {
         "jobs": [{"name": "migrate", "runs": False, "because": []}],
         "services": [
@@ -120,9 +161,10 @@ def test_same_files_run_nothing(versions: tuple[Path, Path], target: str) -> Non
 
 
 @pytest.mark.parametrize("target", TARGETS)
-def test_web_environment_alone_runs_no_migration(versions: tuple[Path, Path], target: str) -> None:
-    edit(versions[1], "compose.yaml", "GREETING: hello", "GREETING: bonjour")
-    diff = run_diff(versions, target)
+def test_web_environment_alone_runs_no_migration(
+    changed: Callable[[str, str], Changed], target: str
+) -> None:
+    diff = changed(target, "web environment").diff
     assert job(diff) == {"name": "migrate", "runs": False, "because": []}
     assert service(diff, "web")["because"] == ["environment"]
     assert service(diff, "web")["change"] in ("update", "replace")
@@ -130,45 +172,50 @@ def test_web_environment_alone_runs_no_migration(versions: tuple[Path, Path], ta
 
 
 @pytest.mark.parametrize("target", TARGETS)
-def test_db_image_alone_runs_no_migration(versions: tuple[Path, Path], target: str) -> None:
-    edit(versions[1], "compose.yaml", "postgres:16", "postgres:17")
-    diff = run_diff(versions, target)
+def test_db_image_alone_runs_no_migration(
+    changed: Callable[[str, str], Changed], target: str
+) -> None:
+    diff = changed(target, "db image").diff
     assert job(diff)["runs"] is False
     assert service(diff, "db")["because"] == ["image"]
 
 
 @pytest.mark.parametrize("target", TARGETS)
-def test_a_changed_command_runs_the_migration(versions: tuple[Path, Path], target: str) -> None:
-    edit(versions[1], "compose.yaml", '["./migrate.sh"]', '["./migrate.sh", "--all"]')
-    diff = run_diff(versions, target)
+def test_a_changed_command_runs_the_migration(
+    changed: Callable[[str, str], Changed], target: str
+) -> None:
+    diff = changed(target, "command").diff
     assert job(diff) == {"name": "migrate", "runs": True, "because": ["command"]}
     assert "migrate: runs: command changed" in diff.as_text()
 
 
 @pytest.mark.parametrize("target", TARGETS)
 def test_a_changed_script_in_the_context_rebuilds_and_runs(
-    versions: tuple[Path, Path], target: str
+    changed: Callable[[str, str], Changed], target: str
 ) -> None:
-    edit(versions[1], "migrate.sh", "migrating", "migrating twice")
-    diff = run_diff(versions, target)
+    diff = changed(target, "context").diff
     assert job(diff) == {"name": "migrate", "runs": True, "because": ["build"]}
     assert "the image is rebuilt from a changed context (migrate.sh)" in diff.as_text()
     assert "the image is rebuilt from a changed context (`migrate.sh`)" in diff.as_markdown()
 
 
 @pytest.mark.parametrize("target", TARGETS)
-def test_an_ignored_file_changes_nothing(versions: tuple[Path, Path], target: str) -> None:
-    edit(versions[1], "notes.txt", "not in", "never in")
-    diff = run_diff(versions, target)
+def test_an_ignored_file_changes_nothing(
+    changed: Callable[[str, str], Changed], target: str
+) -> None:
+    diff = changed(target, "ignored file").diff
     assert not any(j["runs"] for j in document(diff)["jobs"])
     assert {s["change"] for s in document(diff)["services"]} == {"none"}
 
 
-def test_digitalocean_jobs_run_on_every_deployment_of_the_app(versions: tuple[Path, Path]) -> None:
-    """App Platform has no run-once: a job runs whenever the app deploys, and only then."""
-    assert job(run_diff(versions, "digitalocean"))["runs"] is False
+@pytest.mark.parametrize("target", PHASED)
+def test_a_phased_target_runs_jobs_on_every_deployment_of_its_unit(
+    versions: tuple[Path, Path], target: str
+) -> None:
+    """No run-once resource (App Platform's): a job runs whenever the unit deploys, only then."""
+    assert job(run_diff(versions, target))["runs"] is False
     edit(versions[1], "compose.yaml", "GREETING: hello", "GREETING: bonjour")
-    diff = run_diff(versions, "digitalocean")
+    diff = run_diff(versions, target)
     assert job(diff) == {"name": "migrate", "runs": True, "because": ["always"]}
     assert "runs jobs on every deployment" in diff.as_text()
     assert service(diff, "web") == {"name": "web", "change": "update", "because": ["environment"]}
@@ -220,10 +267,18 @@ SECRET_CHANGES = {
 }
 
 
+def _places_files(target: str) -> bool:
+    return load_target(target).FIELD_SUPPORT["secrets"].level is not Level.REFUSED
+
+
 @pytest.mark.parametrize(
     ("target", "change"),
-    [(target, change) for target in TARGETS for change in SECRET_CHANGES]
-    + [("digitalocean", "a value holding a stack secret")],  # App Platform places no files
+    [
+        (target, change)
+        for target in TARGETS + PHASED
+        for change in SECRET_CHANGES
+        if change != "a secret file" or _places_files(target)
+    ],
 )
 def test_a_changed_secret_of_a_job_runs_it_without_printing_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, target: str, change: str
@@ -235,23 +290,21 @@ def test_a_changed_secret_of_a_job_runs_it_without_printing_it(
     for folder in folders:
         folder.mkdir(parents=True)
         compose = SECRET_JOB.replace("    secrets: [key]\n", "")
-        (folder / "compose.yaml").write_text(compose if target == "digitalocean" else SECRET_JOB)
+        (folder / "compose.yaml").write_text(SECRET_JOB if _places_files(target) else compose)
         (folder / "key.txt").write_text(KEY)
     assert job(run_diff(folders, target))["runs"] is False
     name, old, new, field = SECRET_CHANGES[change]
     edit(folders[1], name, old, new)
     diff = run_diff(folders, target)
     assert job(diff)["runs"] is True
-    assert job(diff)["because"] == (["always"] if target == "digitalocean" else [field])
+    assert job(diff)["because"] == (["always"] if target in PHASED else [field])
     for text in (diff.as_json(), diff.as_text(), diff.as_markdown()):
         assert SECRET not in text and KEY not in text
 
 
-@pytest.mark.parametrize("target", ["local", "aws", "gcp"])
-def test_reordered_volumes_run_nothing(versions: tuple[Path, Path], target: str) -> None:
-    edit(versions[1], "compose.yaml", "- data:/data\n      - cache:/cache",
-         "- cache:/cache\n      - data:/data")  # fmt: skip
-    assert job(run_diff(versions, target))["runs"] is False
+@pytest.mark.parametrize("target", TARGETS)
+def test_reordered_volumes_run_nothing(changed: Callable[[str, str], Changed], target: str) -> None:
+    assert job(changed(target, "volumes order").diff)["runs"] is False
 
 
 # -- the diff agrees with the run-once provider's own diff -------------------------------------
@@ -269,8 +322,14 @@ CHANGES = {
 }  # fmt: skip
 
 
-def _run_once_inputs(folder: Path, target: str) -> dict[str, Any]:
+def _run_once_inputs(folder: Path, run: Registration) -> dict[str, Any]:
     """The migrate job's run-once inputs as the engine hands them to the provider."""
+    text = json.dumps(run.raw_inputs).replace(str(folder), "/project")
+    return provider_inputs(json.loads(text))
+
+
+def _run_once(folder: Path, target: str) -> Registration:
+    """The migrate job's run-once resource."""
     config, secret_keys = plan_config(
         [str(folder / "compose.yaml")],
         target=target,
@@ -286,28 +345,39 @@ def _run_once_inputs(folder: Path, target: str) -> dict[str, Any]:
         and plan.service_of(r) == "migrate"
         and r.name.endswith("-run")
     ]
-    text = json.dumps(run.raw_inputs).replace(str(folder), "/project")
-    return provider_inputs(json.loads(text))
+    return run
+
+
+@pytest.fixture(scope="module")
+def base_run_once_inputs(
+    changed: Callable[[str, str], Changed],
+) -> Callable[[str], dict[str, Any]]:
+    """The unchanged project's run-once inputs (every base checkout's), planned once a target."""
+
+    @functools.cache
+    def inputs(target: str) -> dict[str, Any]:
+        base = changed(target, "nothing").versions[0]
+        return _run_once_inputs(base, _run_once(base, target))
+
+    return inputs
 
 
 @pytest.mark.parametrize("target", TARGETS)
 @pytest.mark.parametrize("change", sorted(CHANGES))
 def test_diff_agrees_with_the_run_once_provider(
-    versions: tuple[Path, Path], target: str, change: str
+    changed: Callable[[str, str], Changed],
+    base_run_once_inputs: Callable[[str], dict[str, Any]],
+    target: str,
+    change: str,
 ) -> None:
-    name, old, new = CHANGES[change]
-    if old:
-        edit(versions[1], name, old, new)
-    providers = {
-        "local": "berth.providers.local.run_once:LocalJobProvider",
-        "aws": "berth.providers.aws.run_once:EcsJobProvider",
-        "gcp": "berth.providers.gcp.run_once:CloudRunJobExecutionProvider",
-    }
-    module, _, cls = providers[target].partition(":")
-    provider = getattr(__import__(module, fromlist=[cls]), cls)()
-    olds, news = (_run_once_inputs(folder, target) for folder in versions)
-    replaced = bool(provider.diff("id", olds, news).replaces)
-    assert job(run_diff(versions, target))["runs"] is replaced
+    """The provider, planned apart from the diff (the base once per target), decides as the
+    diff said: the run-once resource's own ``diff`` is what ``pulumi up`` calls."""
+    diffed = changed(target, change)
+    head = diffed.versions[1]
+    run = _run_once(head, target)
+    olds, news = base_run_once_inputs(target), _run_once_inputs(head, run)
+    replaced = bool(dynamic_provider(run).diff("id", olds, news).replaces)
+    assert job(diffed.diff)["runs"] is replaced
 
 
 # -- the rule inside the run-once provider and the local target --------------------------------
@@ -340,7 +410,9 @@ def test_local_job_definition_sorts_order_free_lists(versions: tuple[Path, Path]
         'restart: "no"',
         'restart: "no"\n    cap_add: [CHOWN, NET_ADMIN]',
     )
-    old, new = (_run_once_inputs(folder, "local")["definition"] for folder in versions)
+    old, new = (
+        _run_once_inputs(folder, _run_once(folder, "local"))["definition"] for folder in versions
+    )
     assert new == old
     assert [m["target"] for m in new["mounts"]] == ["/cache", "/data"]
 

@@ -1,6 +1,6 @@
 """`berth diff` and the real `pulumi preview` agree on which jobs run (local target, real engine).
 
-Needs the Pulumi CLI and a Docker engine, like tests/test_e2e_local.py (whose fixtures it
+Needs the Pulumi CLI and a Docker engine, like tests/test_repo_e2e_local.py (whose fixtures it
 uses): skipped with the reason here, run by the e2e-local CI job.
 """
 
@@ -13,7 +13,7 @@ import pytest
 
 from berth.offline.diff import diff_files
 from berth.offline.plan import plan_config
-from tests.test_e2e_local import GOOD, stack, tools  # noqa: F401 - fixtures
+from tests.test_repo_e2e_local import GOOD, stack, tools  # noqa: F401 - fixtures
 
 pytestmark = pytest.mark.docker
 REPLACED = {"replace", "create-replacement", "delete-replaced"}

@@ -30,7 +30,7 @@ from berth.providers.digitalocean.deployed import (
     DeploymentFailed,
 )
 from tests.plans import find, of_type, provider_inputs
-from tests.test_gcp_executions import Clock, ScriptedSession
+from tests.test_gcp_run_once_executions import Clock, ScriptedSession
 
 API = "https://api.digitalocean.com/v2/apps"
 APP_ID = "6f1c1a4e-app"

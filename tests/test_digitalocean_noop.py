@@ -332,7 +332,7 @@ def test_the_live_read_finds_the_app_by_name_across_pages(shop):
     ``links.pages.next``) for the one whose spec has the app's name (unique in an account)."""
     from berth.providers.digitalocean.api import AppsApi
     from berth.providers.digitalocean.secrets import LiveAppSecretsProvider
-    from tests.test_gcp_executions import ScriptedSession
+    from tests.test_gcp_run_once_executions import ScriptedSession
 
     state = stored(sent(version(shop, SECRETS, None)))
     api = "https://api.digitalocean.com/v2/apps"

@@ -56,12 +56,12 @@ from tests.plans import (
     write_examples,
     write_project,
 )
-from tests.test_corpus import SAMPLES
+from tests.test_contract_corpus import SAMPLES
 
 MIN_CORPUS_CHECKED = 26
-"""Corpus samples that must plan on digitalocean and be checked (as many as plan: tests/
-test_corpus.py lists why the others are refused); fewer means the corpus, or the filter that
-picks it, no longer checks anything. Raise it when a fix makes another sample plan."""
+"""Corpus samples that must plan on digitalocean and be checked (as many as plan:
+tests/test_contract_corpus.py lists why the others are refused); fewer means the corpus, or the
+filter that picks it, no longer checks anything. Raise it when a fix makes another sample plan."""
 SECRETS = SCHEMA_SECRETS
 STACK_OPTIONS = {
     "digitaloceanRegion": "lon",

@@ -23,7 +23,7 @@ from berth.errors import BerthError
 from berth.offline.plan import Plan, plan_config, run_plan
 from tests.conftest import copy_example, program
 from tests.plans import of_type
-from tests.test_corpus import SAMPLES, stubbed_corpus
+from tests.test_contract_corpus import SAMPLES, stubbed_corpus
 
 APP = "digitalocean:index/app:App"
 KNOWN_VALUES = {
@@ -105,7 +105,7 @@ def test_every_corpus_spec_fits_the_provider_types(sample):
         config, secret_keys = plan_config([sample], target="digitalocean")
         plan = run_plan(config, secret_keys, preview=False)
     except BerthError as error:
-        pytest.skip(f"refused, as tests/test_corpus.py checks: {error.message}")
+        pytest.skip(f"refused, as tests/test_contract_corpus.py checks: {error.message}")
     finally:
         os.chdir(here)
 

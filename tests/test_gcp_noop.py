@@ -33,13 +33,14 @@ from pulumi.dynamic import DiffResult
 
 import berth.providers.gcp as gcp_target
 from berth.components.pulumi_internals import UNKNOWN
-from berth.offline.diff import Version, compare, digest_outputs
+from berth.offline.compare import Version, compare
+from berth.offline.contexts import digest_outputs
 from berth.offline.plan import Registration, plan_config, run_plan
 from berth.providers.gcp import readiness as readiness_module
 from berth.providers.gcp import run_once as run_once_module
 from tests.plans import dynamic_provider, provider_inputs, resource_options
 from tests.test_aws_noop import EXAMPLE_FILES, PASSWORD, ROTATED, add_job_variable, checkout
-from tests.test_gcp_executions import ScriptedSession
+from tests.test_gcp_run_once_executions import ScriptedSession
 
 DYNAMIC = "pulumi-python:dynamic/"
 RUN = f"{DYNAMIC}berth:CloudRunJobExecution"

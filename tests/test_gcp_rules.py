@@ -200,18 +200,6 @@ def test_stack_options_parse_and_refuse_bad_values():
             GcpOptions.parse({key: value})
 
 
-def test_the_defaults_pulumi_yaml_would_declare_are_the_defaults():
-    declared = {
-        "gcpDeletionProtection": "true",
-        "gcpPublicServices": "true",
-        "gcpMachineType": "",
-        "gcpDiskSizeGb": "10",
-        "gcpZone": "",
-        "gcpSubnetRange": "10.20.0.0/20",
-    }
-    assert GcpOptions.parse(declared) == GcpOptions.parse({}), "Pulumi.yaml's defaults"
-
-
 @pytest.mark.parametrize(
     ("compose", "message"),
     [

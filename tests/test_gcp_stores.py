@@ -199,7 +199,8 @@ def test_another_user_and_database_are_created_with_the_password_as_a_secret(pro
               db: {condition: service_healthy}
         """
     )
-    plan = gcp(["compose.yaml"], secrets={"PW": PASSWORD})
+    with resource_options() as options:
+        plan = gcp(["compose.yaml"], secrets={"PW": PASSWORD})
 
     db = find(plan, SQL, "db-dev")
     assert db.inputs["databaseVersion"] == "POSTGRES_17"
@@ -209,6 +210,7 @@ def test_another_user_and_database_are_created_with_the_password_as_a_secret(pro
     database = find(plan, SQL_DATABASE, "db-database")
     assert (user.inputs["name"], user.inputs["password"]) == ("shop", "[secret]")
     assert database.inputs["name"] == "orders"
+    assert options[database.urn].protect is True, "the data lives in it: protected as the instance"
     api = find(plan, SERVICE, "api")
     assert {db.urn, user.urn, database.urn} <= set(api.dependencies)
     ip = private_ip(db.inputs["settings"]["userLabels"])
@@ -294,12 +296,12 @@ def test_a_valkey_cache_runs_on_memorystore_for_redis_with_a_warning(project_dir
         (
             "image: postgres:16\n    environment: {POSTGRES_PASSWORD: short}",
             {},
-            "not a password Berth gives",
+            "not a password the managed store accepts",
         ),
         (
             "image: postgres:16\n    environment: {POSTGRES_PASSWORD: '${PW}'}",
             {"PW": "short"},
-            "not a password Berth gives",
+            "not a password the managed store accepts",
         ),
         (
             "image: postgres:9.6\n    environment: {POSTGRES_PASSWORD: '${PW}'}",

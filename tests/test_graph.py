@@ -17,40 +17,17 @@ from berth.graph import (
 )
 from berth.load import load_project
 from berth.model import ComposeProject, Condition, Dependency, Service
-from tests.conftest import EXAMPLES, SHARED
+from tests.conftest import EXAMPLES, FIXTURES, ROOT, SHARED
 
 SEED = SHARED / "seed" / "one-off-jobs.md"
-
-RELEASE_DIAGRAM = """\
-flowchart LR
-  subgraph workspace["Deployment Workflow"]
-    deployment_start
-    app
-    release
-    deployment_complete
-
-    deployment_start --> app
-    deployment_start --> release
-    app --> deployment_complete
-    release --> deployment_complete
-  end
-"""
-
-MIGRATE_DIAGRAM = """\
-flowchart LR
-  subgraph workspace["Deployment Workflow"]
-    deployment_start
-    db
-    web
-    migrate
-    deployment_complete
-
-    deployment_start --> db
-    db --> migrate
-    migrate --> web
-    web --> deployment_complete
-  end
-"""
+"""The seed document, beside the repository where it is checked out (not in CI)."""
+SEED_EXAMPLES = FIXTURES / "seed"
+"""The seed document's two examples, verbatim: ``<name>/compose.yaml`` and the diagram the
+document draws for it, ``<name>/workflow.mmd``."""
+NAMES = ("release", "migrate")
+"""The seed's examples, in the order the document shows them."""
+RELEASE_DIAGRAM = (SEED_EXAMPLES / "release" / "workflow.mmd").read_text(encoding="utf-8")
+MIGRATE_DIAGRAM = (SEED_EXAMPLES / "migrate" / "workflow.mmd").read_text(encoding="utf-8")
 
 
 def example(name: str) -> ComposeProject:
@@ -165,17 +142,43 @@ def test_migrate_example_diagram_is_the_seeds():
     assert Workflow.of(example("migrate")).mermaid() == MIGRATE_DIAGRAM
 
 
-def seed_diagrams() -> list[str]:
-    return re.findall(r"```mermaid\n(.*?)```", SEED.read_text(encoding="utf-8"), re.DOTALL)
+@pytest.mark.parametrize("name", NAMES)
+def test_the_seeds_own_compose_files_draw_its_diagrams(name):
+    folder = SEED_EXAMPLES / name
+    project = load_project([str(folder / "compose.yaml")], base_dir=folder)
+
+    assert Workflow.of(project).mermaid() == (folder / "workflow.mmd").read_text(encoding="utf-8")
+
+
+def test_the_diagrams_are_the_seeds_two_and_differ():
+    assert RELEASE_DIAGRAM != MIGRATE_DIAGRAM
+    assert all(d.startswith("flowchart LR\n") for d in (RELEASE_DIAGRAM, MIGRATE_DIAGRAM))
 
 
 @pytest.mark.skipif(not SEED.exists(), reason=f"the seed document {SEED} is not on this machine")
-def test_the_examples_draw_exactly_the_seed_documents_diagrams():
-    diagrams = seed_diagrams()
+def test_the_examples_kept_in_the_repository_are_the_seed_documents():
+    """Where the seed is checked out beside the repository: tests/fixtures/seed holds its
+    examples exactly, compose files and diagrams, in the document's order."""
+    text = SEED.read_text(encoding="utf-8")
+    blocks = {
+        kind: re.findall(rf"```{kind}\n(.*?)```", text, re.DOTALL) for kind in ("yaml", "mermaid")
+    }
 
-    assert len(diagrams) == 2
-    assert Workflow.of(example("release")).mermaid() == diagrams[0]
-    assert Workflow.of(example("migrate")).mermaid() == diagrams[1]
+    for index, name in enumerate(NAMES):
+        folder = SEED_EXAMPLES / name
+        assert (folder / "compose.yaml").read_text(encoding="utf-8") == blocks["yaml"][index]
+        assert (folder / "workflow.mmd").read_text(encoding="utf-8") == blocks["mermaid"][index]
+    assert len(blocks["yaml"]) == len(blocks["mermaid"]) == 2
+
+
+def test_the_readme_shows_the_seeds_examples_and_their_diagrams():
+    """The README says a test holds its two examples and diagrams to the seed's text: this."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+
+    for kind, file in (("yaml", "compose.yaml"), ("mermaid", "workflow.mmd")):
+        shown = re.findall(rf"```{kind}\n(.*?)```", readme, re.DOTALL)
+        seeds = [(SEED_EXAMPLES / name / file).read_text(encoding="utf-8") for name in NAMES]
+        assert shown[:2] == seeds, f"the README's first two {kind} blocks are not the seed's"
 
 
 def test_workflow_lists_services_then_jobs_and_edges_in_deployment_order():

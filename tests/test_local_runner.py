@@ -351,8 +351,11 @@ from berth.providers.local.runner import JobSpec, engine_client, run_job
 image, network, job = sys.argv[1:4]
 owner = {"berth.project": "shop", "berth.stack": "dev", "berth.job": job}
 with engine_client(None) as client:
-    run_job(JobSpec(job, image, network, command=["sleep", "300"], owner=owner), client)
+    run_job(JobSpec(job, image, network, command=STOPS_ON_SIGTERM, owner=owner), client)
 """
+STOPS_ON_SIGTERM = ["sh", "-c", "trap 'exit 143' TERM; while :; do sleep 0.2; done"]
+"""A job that exits on the SIGTERM a leftover run gets, as a well-behaved one does: the test
+then waits well under the grace period a process ignoring it would get."""
 
 
 @pytest.mark.docker
@@ -372,8 +375,9 @@ def test_a_run_left_by_a_killed_process_is_removed_before_the_next_run(
     job = f"migrate-{uuid.uuid4().hex[:8]}"
     owner = {"berth.project": "shop", "berth.stack": "dev", "berth.job": job}
     mine = {"label": [f"{k}={v}" for k, v in owner.items()]}
+    script = f"STOPS_ON_SIGTERM = {STOPS_ON_SIGTERM!r}\n{KILLED_RUN}"
     running = subprocess.Popen(
-        [sys.executable, "-c", KILLED_RUN, busybox_image, network, job],
+        [sys.executable, "-c", script, busybox_image, network, job],
         cwd=ROOT,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
     )

@@ -18,6 +18,7 @@ import pytest
 from pulumi import ResourceOptions
 
 from berth.components.project import Project, ProjectArgs
+from berth.components.target import available_targets
 from berth.offline.plan import Plan, Registration, plan_config, run_plan
 from tests.conftest import FIXTURES, ROOT
 
@@ -86,7 +87,7 @@ def test_an_existing_stack_keeps_every_resource(key: str) -> None:
     assert ambiguous == [], "old URNs two resources claim (the engine refuses that)"
 
 
-@pytest.mark.parametrize("target", ["local", "aws", "gcp", "digitalocean"])
+@pytest.mark.parametrize("target", available_targets())
 def test_every_child_is_named_from_the_project(target: str) -> None:
     plan = _plan(CASES["migrate"], target)
     project = next(r for r in plan.registrations if r.type == "berth:index:Project")
@@ -95,7 +96,7 @@ def test_every_child_is_named_from_the_project(target: str) -> None:
     assert strays == []
 
 
-@pytest.mark.parametrize("target", ["local", "aws", "gcp", "digitalocean"])
+@pytest.mark.parametrize("target", available_targets())
 def test_two_projects_of_one_compose_file_live_in_one_program(target: str) -> None:
     """Blue and green: the same compose file twice, no URN and no cloud name in common."""
 

@@ -6,7 +6,7 @@ import pytest
 
 from berth.errors import BerthError
 from berth.load import load_project
-from berth.settings import StackSettings, declared_defaults
+from berth.settings import DEFAULT_TARGET, StackSettings, config_text, settings_of
 from berth.terms import SETTING_FLAGS, Terms
 
 
@@ -18,7 +18,8 @@ def test_defaults_with_an_empty_config():
     assert settings.profiles == ()
     assert dict(settings.variables.values) == {}
     assert settings.variables.secret_keys == frozenset()
-    assert dict(settings.options) == {}
+    assert settings.options is None
+    assert settings == StackSettings(), "the defaults are the class's"
 
 
 @pytest.mark.parametrize(
@@ -74,7 +75,7 @@ def test_target_and_profiles():
     assert settings.target == "aws"
     assert settings.profiles == ("debug", "tools")
     assert StackSettings.from_config({"berth:profiles": "debug"}).profiles == ("debug",)
-    assert StackSettings.from_config({"berth:target": ""}).target == "local"
+    assert StackSettings.from_config({"berth:target": ""}).target == DEFAULT_TARGET
 
 
 def test_variables_are_the_other_keys_of_the_berth_namespace_only():
@@ -94,12 +95,16 @@ def test_variables_are_the_other_keys_of_the_berth_namespace_only():
     assert settings.variables.secret_keys == frozenset({"DB_PASSWORD"})
 
 
-def test_target_options_are_not_variables():
+def test_target_options_are_not_variables_and_the_chosen_targets_are_parsed():
+    from berth.components.program import target_options
+    from berth.providers.aws.options import AwsOptions
+
+    config = {"berth:target": "aws", "berth:awsEcrKeepImages": "3", "berth:TAG": "1.0"}
     settings = StackSettings.from_config(
-        {"berth:region": "eu-west-1", "berth:TAG": "1.0"}, option_keys=["region"]
+        {**config, "berth:gcpZone": "europe-west1-b"}, options=target_options()
     )
 
-    assert dict(settings.options) == {"region": "eu-west-1"}
+    assert settings.options == AwsOptions(ecr_keep_images=3)
     assert dict(settings.variables.values) == {"TAG": "1.0"}
 
 
@@ -113,9 +118,11 @@ def test_a_berth_setting_marked_secret_is_refused(key):
 
 
 def test_a_target_option_marked_secret_is_refused():
-    with pytest.raises(BerthError, match="berth:region is a Berth setting"):
+    from berth.components.program import target_options
+
+    with pytest.raises(BerthError, match="berth:gcpZone is a Berth setting"):
         StackSettings.from_config(
-            {"berth:region": "x"}, secret_keys=["berth:region"], option_keys=["region"]
+            {"berth:gcpZone": "x"}, secret_keys=["berth:gcpZone"], options=target_options()
         )
 
 
@@ -136,26 +143,21 @@ def test_sealed_variables_hide_secrets_from_the_compose_process():
     assert "hunter2" not in repr(sealed)
 
 
-def test_every_default_is_pulumi_yamls(monkeypatch):
-    """One source for defaults: change one in Pulumi.yaml and every target's options follow."""
-    from berth.components.target import available_targets, load_target
-    from berth.providers.aws.options import AwsOptions
+def test_every_option_class_is_valid_with_no_argument_and_reads_its_defaults_back():
+    """One source for defaults, the classes: ``Options()`` is the defaults, and the defaults
+    as the stack config holds them (Pulumi.yaml gives every stack them) read back the same."""
+    from berth.components.program import target_options
 
-    declared = dict(declared_defaults())
-    assert AwsOptions.parse({}).ecr_keep_images == int(declared["awsEcrKeepImages"])
-    monkeypatch.setattr(
-        "berth.settings.declared_defaults", lambda: {**declared, "awsEcrKeepImages": "3"}
-    )
-    assert AwsOptions.parse({}).ecr_keep_images == 3
-    for name in available_targets():
-        assert set(declared) >= load_target(name).OPTION_KEYS, f"{name}: a setting without default"
+    for name, options in target_options().items():
+        declared = {s.key: config_text(f.default) for f, s in settings_of(options)}
+        assert options.parse(declared) == options() == options.parse({}), name
 
 
-def test_the_default_target_is_pulumi_yamls():
+def test_the_default_target_is_said_once():
     from berth.components.target import available_targets
 
-    assert available_targets()[0] == declared_defaults()["target"] == "local"
-    assert StackSettings.from_config({}).target == "local"
+    assert available_targets()[0] == DEFAULT_TARGET == "local"
+    assert StackSettings.from_config({}).target == DEFAULT_TARGET
     assert StackSettings.from_config({}).compose_files == ("compose.yaml",)
 
 

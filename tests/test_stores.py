@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from berth.errors import BerthError
-from berth.model import Secret
+from berth.model import Secret, Service
 from berth.stores import (
     ImageStore,
+    PasswordRule,
     StoreKind,
     image_store,
     managed_stores,
     seal_written_passwords,
     secret_password,
+    store_password,
     store_warnings,
 )
 
@@ -232,3 +236,24 @@ def test_a_target_never_takes_a_password_in_plain_text(load):
     sealed = seal_written_passwords(project).project
     password = managed_stores(sealed)["db"].password
     assert secret_password(password, service, "POSTGRES_PASSWORD", "f") == "written-here"
+
+
+RULE = PasswordRule(re.compile(r"[a-z]{8,}"), "8 or more small letters")
+
+
+def test_a_password_the_store_accepts_is_given_as_it_is():
+    password = Secret(value="abcdefgh", keys=("PW",))
+    assert (
+        store_password(password, Service(name="db"), "POSTGRES_PASSWORD", "f", RULE) == "abcdefgh"
+    )
+
+
+@pytest.mark.parametrize("value", ["short", "UPPERCASE", "abcdefgh and-more"])
+def test_a_password_the_store_refuses_is_refused_before_anything_is_made(value):
+    with pytest.raises(BerthError) as refused:
+        store_password(Secret(value, ("PW",)), Service(name="db"), "POSTGRES_PASSWORD", "f", RULE)
+    error = refused.value
+    assert "POSTGRES_PASSWORD is not a password the managed store accepts" in error.message
+    assert value not in error.message, "the value is never shown"
+    assert (error.file, error.service, error.field) == ("f", "db", "environment")
+    assert "8 or more small letters" in error.message

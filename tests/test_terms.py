@@ -7,16 +7,17 @@ from collections.abc import Callable
 
 import pytest
 
+from berth.components.stores import password_input
 from berth.components.target import load_target
 from berth.errors import BerthError
 from berth.load import load_project
 from berth.model import Secret, Service
 from berth.providers.aws.options import AwsOptions
-from berth.providers.aws.stores import _secret as store_secret
+from berth.providers.aws.stores import _PASSWORD_RULES as AWS_PASSWORD_RULES
 from berth.providers.digitalocean.options import DigitalOceanOptions
 from berth.providers.digitalocean.target import registry_tier
 from berth.providers.gcp.options import GcpOptions
-from berth.settings import StackSettings, option_int
+from berth.settings import StackSettings
 from berth.sources import read_sources
 from berth.stores import secret_password
 from berth.terms import Terms
@@ -85,7 +86,7 @@ CASES: dict[str, tuple[Callable[[], object], str, str]] = {
         "set it without --secret: `--target <value>`",
     ),
     "bad number setting": (
-        lambda: option_int({"awsEcrKeepImages": "many"}, "awsEcrKeepImages", 1, 100),
+        lambda: AwsOptions.parse({"awsEcrKeepImages": "many"}),
         "`pulumi config set awsEcrKeepImages 10`",
         "`--set awsEcrKeepImages=10`",
     ),
@@ -124,8 +125,12 @@ CASES: dict[str, tuple[Callable[[], object], str, str]] = {
         "e.g. `--set awsSubnetIds=subnet-0123`",
     ),
     "aws: a store password RDS refuses": (
-        lambda: store_secret(
-            Secret("a/b", ("DB_PASSWORD",)), Service(name="db"), "compose.yaml", "POSTGRES_PASSWORD"
+        lambda: password_input(
+            Secret("a/b", ("DB_PASSWORD",)),
+            Service(name="db"),
+            "POSTGRES_PASSWORD",
+            "compose.yaml",
+            AWS_PASSWORD_RULES["POSTGRES_PASSWORD"],
         ),
         "set another value with `pulumi config set --secret DB_PASSWORD <password>`: 8 to 128",
         "set another value with `--secret DB_PASSWORD=<password>`: 8 to 128",

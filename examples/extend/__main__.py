@@ -3,27 +3,27 @@
 The Project deploys ``../migrate/compose.yaml`` (db, the migrate job, web). The extra resource,
 an Adminer container, uses two Project outputs: the project's network (a shared resource), and
 the migrate job's run, so Adminer starts only once the schema exists. Deploy it to local
-Docker from the repository's root (README.md, "Build on a Project"):
+Docker from the repository's root (README.md, "Build on a Project"); its requirements.txt
+installs Berth as any program of one's own does (here from this repository, ``-e ../..``):
 
     scripts/deploy-local examples/extend
 """
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pulumi
 import pulumi_docker as docker
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # Berth's packages, this repository
 from berth.components.project import Project, ProjectArgs
+from berth.providers.local.roles import Shared
 
 COMPOSE_FILES = [str(Path(__file__).resolve().parent.parent / "migrate" / "compose.yaml")]
 
 shop = Project("shop", ProjectArgs.from_files(COMPOSE_FILES, "local"))
 
-network = shop.shared["network"]
+network = Shared.of(shop.shared).network  # typed: a docker.Network (shop.shared["network"] too)
 adminer = docker.Container(
     "adminer",
     name=f"shop-{pulumi.get_stack()}-adminer",

@@ -3,35 +3,28 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import uuid
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import pulumi
 
+from berth.components.offline_images import image_outputs, inputs_digest, tag_digest
 from berth.components.run_once import OFFLINE_RESULT
+from berth.components.target import Sequenced
 from berth.fields import Support, ignored, refused, supported
 from berth.model import ComposeProject
 from berth.providers.aws.options import AwsOptions
+from berth.settings import setting_keys
 from berth.stores import MANAGED_NOTE
 
 if TYPE_CHECKING:
     from berth.components.target import Target, TargetArgs
 
 NAME = "aws"
+ORDERING = Sequenced()
 MANAGES_STORES = True
-OPTION_KEYS: frozenset[str] = frozenset(
-    {
-        "awsVpcId",
-        "awsSubnetIds",
-        "awsAssignPublicIp",
-        "awsLogRetentionDays",
-        "awsCertificateArn",
-        "awsEcrKeepImages",
-        "awsThrowawayStores",
-    }
-)
+OPTION_KEYS: frozenset[str] = setting_keys(AwsOptions)
 
 _SIZE = (
     "the nearest valid Fargate cpu/memory pair (docs/aws.md); above Fargate's maximum is an error"
@@ -179,7 +172,9 @@ _AUTONAMED = {
 def plan_outputs(type_: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
     """What the AWS resources report once created, for the offline plan: derived from their
     inputs, so two plans of the same project are identical."""
-    digest = _digest(json.dumps(inputs, sort_keys=True, default=str))
+    if (image := image_outputs(type_, inputs, pushed=True)) is not None:
+        return image
+    digest = inputs_digest(inputs)
     short = digest[:12]
     outputs: dict[str, Any] = {}
     if type_ in _ARNS:
@@ -199,9 +194,6 @@ def plan_outputs(type_: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
         outputs["registryId"] = PLAN_ACCOUNT
     elif type_ == "aws:lb/loadBalancer:LoadBalancer":
         outputs["dnsName"] = f"berth-{short}.{PLAN_REGION}.elb.amazonaws.com"
-    elif type_ == "docker:index/image:Image":
-        name = str(inputs.get("imageName", "")).rsplit(":", 1)[0]
-        outputs |= {"repoDigest": f"{name}@sha256:{digest}", "imageName": inputs.get("imageName")}
     elif type_ in _AUTONAMED:
         outputs["name"] = inputs.get("name") or f"{_AUTONAMED[type_]}-{short}"
     elif type_ == "aws:rds/instance:Instance":
@@ -299,17 +291,12 @@ derive it from the provider's inputs."""
 def plan_call(function: str, args: Mapping[str, Any]) -> dict[str, Any]:
     """What the provider functions the program calls return, for the offline plan."""
     if function == "docker:index/getRegistryImage:getRegistryImage":
-        return {"id": args["name"], "name": args["name"], "sha256Digest": plan_digest(args["name"])}
+        return {"id": args["name"], "name": args["name"], "sha256Digest": tag_digest(args["name"])}
     if function == "aws:ecr/getImage:getImage":
         reference = f"{args.get('registryId')}/{args['repositoryName']}:{args.get('imageTag')}"
-        return {"id": reference, "imageDigest": plan_digest(reference)}
+        return {"id": reference, "imageDigest": tag_digest(reference)}
     return _PLAN_ANSWERS.get(function, {})
 
 
 def _digest(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
-
-
-def plan_digest(reference: str) -> str:
-    """The digest an image's tag points at, for the offline plan: one per reference."""
-    return "sha256:" + _digest(reference)

@@ -13,7 +13,9 @@ from collections.abc import Mapping
 from typing import Any
 
 import pulumi
-from pulumi.dynamic import CreateResult, Resource, ResourceProvider, UpdateResult
+from pulumi.dynamic import CreateResult, DiffResult, Resource, ResourceProvider, UpdateResult
+
+from berth.components.pulumi_internals import changed_inputs
 
 
 def delete_cached_repositories(ecr: Any, prefix: str) -> list[str]:
@@ -33,6 +35,9 @@ class CachedRepositoriesProvider(ResourceProvider):
 
     def create(self, props: dict[str, Any]) -> CreateResult:
         return CreateResult(id_=props["prefix"], outs=props)
+
+    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        return DiffResult(changes=bool(changed_inputs(olds, news)), replaces=[])
 
     def update(self, _id: str, _olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
         return UpdateResult(outs=news)

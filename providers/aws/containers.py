@@ -26,8 +26,9 @@ from berth.model import (
     Text,
     held_secrets,
 )
-from berth.names import shortened
+from berth.names import normalised, shortened
 from berth.providers.aws.names import CONTAINER_NAME
+from berth.sources import Sources
 
 Warn = Callable[[str], None]
 
@@ -56,12 +57,13 @@ TASK_DEFINITION = 65536
 def ecs_name(name: str) -> str:
     """A container or volume name as ECS allows it: letters, digits, hyphens, underscores,
     short enough for the container's log stream (``CONTAINER_NAME``)."""
-    return shortened(re.sub(r"[^A-Za-z0-9_-]", "-", name), CONTAINER_NAME)
+    allowed = normalised(name, "A-Za-z0-9_-", lower=False, runs=False, start="", end="")
+    return shortened(allowed, CONTAINER_NAME)
 
 
 def service_container(
     service: Service,
-    file: str,
+    sources: Sources,
     *,
     image: pulumi.Input[str],
     secrets: Mapping[str, pulumi.Input[str]],
@@ -78,7 +80,7 @@ def service_container(
         for key, value in sorted(service.environment.items())
         if isinstance(value, str)
     ]
-    _check_environment_size(service, file, environment)
+    _check_environment_size(service, sources, environment)
     definition: dict[str, Any] = {
         "name": ecs_name(service.name),
         "image": image,
@@ -91,9 +93,9 @@ def service_container(
         "dependsOn": [{"containerName": init, "condition": "SUCCESS"}],
     }
     if service.command is not None:
-        definition["command"] = _plain(service, file, "command", service.command)
+        definition["command"] = _plain(service, sources, "command", service.command)
     if service.entrypoint is not None:
-        definition["entryPoint"] = _plain(service, file, "entrypoint", service.entrypoint)
+        definition["entryPoint"] = _plain(service, sources, "entrypoint", service.entrypoint)
     if service.healthcheck and health_command:
         definition["healthCheck"] = health_check(service.healthcheck, health_command, warn)
     if service.working_dir:
@@ -190,7 +192,7 @@ def health_check(check: Healthcheck, command: Sequence[str], warn: Warn) -> dict
 
 
 def health_command(
-    check: Healthcheck, service: str, file: str, secret_values: Mapping[str, str]
+    check: Healthcheck, service: str, sources: Sources, secret_values: Mapping[str, str]
 ) -> tuple[list[str], set[str]]:
     """The health check's command, and the stack secret keys it reads from the environment.
 
@@ -205,7 +207,7 @@ def health_command(
         raise BerthError(
             "an exec-form (CMD) health check cannot hold a secret on aws: ECS stores it in "
             "plain text",
-            file=file,
+            file=sources.origin(service, "healthcheck"),
             service=service,
             field="healthcheck",
             hint='use the shell form, e.g. test: ["CMD-SHELL", "pg_isready -h localhost"]',
@@ -267,7 +269,9 @@ def linux_settings(settings: ContainerSettings, warn: Warn) -> dict[str, Any]:
     return result
 
 
-def _check_environment_size(service: Service, file: str, environment: list[dict[str, str]]) -> None:
+def _check_environment_size(
+    service: Service, sources: Sources, environment: list[dict[str, str]]
+) -> None:
     """Refused at plan time rather than by RegisterTaskDefinition half-way through ``pulumi
     up``: the plain environment alone, as compact JSON, is less than ECS counts, so a refusal
     here is certain (one just under the limit may still fail with the rest of the task)."""
@@ -279,7 +283,7 @@ def _check_environment_size(service: Service, file: str, environment: list[dict[
         f"environment takes {size} bytes of the ECS task definition, which holds at most "
         f"{TASK_DEFINITION} (64 KiB) in all; the largest variable is {largest['name']} "
         f"({len(largest['value'].encode())} bytes)",
-        file=file,
+        file=sources.origin(service.name, "environment"),
         service=service.name,
         field="environment",
         hint="pass large values as stack secrets or compose secrets (Secrets Manager holds "
@@ -296,13 +300,13 @@ def _without_empty(definition: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in definition.items() if value != []}
 
 
-def _plain(service: Service, file: str, field: str, values: Sequence[Text]) -> list[str]:
+def _plain(service: Service, sources: Sources, field: str, values: Sequence[Text]) -> list[str]:
     """Command arguments, which ECS stores in plain text: a secret among them is refused."""
     if held := held_secrets(values):
         raise BerthError(
             f"a secret ({held}) cannot go into a command on aws: ECS stores the task "
             "definition's command in plain text",
-            file=file,
+            file=sources.origin(service.name, field),
             service=service.name,
             field=field,
             hint="pass it in environment and read it from a shell, e.g. "

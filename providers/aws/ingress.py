@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_aws as aws
@@ -20,7 +20,9 @@ from berth.components.names import Names, fitted
 from berth.errors import BerthError
 from berth.model import Healthcheck, Secret, Service
 from berth.ports import not_http
+from berth.providers.aws.names import hyphenated
 from berth.providers.aws.network import Network
+from berth.sources import Sources
 
 MAX_LISTENERS = 50
 """Listeners per Application Load Balancer, the default Elastic Load Balancing quota."""
@@ -71,7 +73,7 @@ def ingress_ports(service: Service, https: bool, warn: Callable[[str], None]) ->
     return [found[listener] for listener in sorted(found)]
 
 
-def listener_ports(ingress: Mapping[str, Sequence[Ingress]], file: str) -> dict[int, str]:
+def listener_ports(ingress: Mapping[str, Sequence[Ingress]], sources: Sources) -> dict[int, str]:
     """Each load balancer port and the one service it serves; two on one port are refused."""
     owners: dict[int, str] = {}
     for service, ports in ingress.items():
@@ -80,7 +82,7 @@ def listener_ports(ingress: Mapping[str, Sequence[Ingress]], file: str) -> dict[
                 raise BerthError(
                     f"port {port.listener} of the load balancer is already taken by "
                     f"'{owners[port.listener]}'",
-                    file=file,
+                    file=sources.origin(service, "ports"),
                     service=service,
                     field="ports",
                     hint="publish the service on another port",
@@ -89,7 +91,7 @@ def listener_ports(ingress: Mapping[str, Sequence[Ingress]], file: str) -> dict[
     return owners
 
 
-def check_target_groups(ingress: Mapping[str, Sequence[Ingress]], file: str) -> None:
+def check_target_groups(ingress: Mapping[str, Sequence[Ingress]], sources: Sources) -> None:
     """Refuse a service whose published ports reach more container ports than ECS attaches
     target groups to one service (5): each container port is one target group, however many
     published ports reach it."""
@@ -100,7 +102,7 @@ def check_target_groups(ingress: Mapping[str, Sequence[Ingress]], file: str) -> 
                 f"its published ports reach {len(targets)} container ports "
                 f"({', '.join(map(str, targets))}); ECS attaches at most {MAX_TARGET_GROUPS} "
                 "target groups, one per container port, to a service",
-                file=file,
+                file=sources.origin(service, "ports"),
                 service=service,
                 field="ports",
                 hint="publish fewer container ports, or keep some internal (expose)",
@@ -125,6 +127,17 @@ def check_quotas(listeners: Sequence[int], https: bool, file: str) -> None:
         )
 
 
+@dataclass
+class Routes:
+    """How one service is reached through the load balancer (nothing, without one)."""
+
+    balancers: list[aws.ecs.ServiceLoadBalancerArgs] = field(default_factory=list)
+    rules: list[pulumi.Resource] = field(default_factory=list)
+    """The listener rules, which must exist before the ECS service registers its tasks."""
+    endpoints: list[pulumi.Output[str]] = field(default_factory=list)
+    groups: dict[str, pulumi.Resource] = field(default_factory=dict)
+
+
 class LoadBalancer:
     """The project's Application Load Balancer and its listeners (services add their rules)."""
 
@@ -135,7 +148,7 @@ class LoadBalancer:
         ports: Sequence[int],
         network: Network,
         security_group: aws.ec2.SecurityGroup,
-        certificate_arn: str | None,
+        certificate_arn: pulumi.Input[str] | None,
         parent: pulumi.Resource,
     ) -> None:
         opts = pulumi.ResourceOptions(parent=parent)
@@ -238,6 +251,38 @@ class LoadBalancer:
             opts=pulumi.ResourceOptions(parent=parent),
         )
 
+    def routes(
+        self,
+        service: Service,
+        ingress: Sequence[Ingress],
+        container: str,
+        vpc_id: pulumi.Input[str],
+        parent: pulumi.Resource,
+    ) -> Routes:
+        """The service's ingress ports on this load balancer: what its ECS service registers its
+        tasks with, the rules that must exist first, the URLs, and the target groups by role
+        (``target_group`` the first listener's, ``target_group_<listener>`` each)."""
+        routes = Routes()
+        by_port: dict[int, aws.lb.TargetGroup] = {}
+        for port in ingress:
+            group = by_port.get(port.target)
+            if group is None:
+                group = by_port[port.target] = self.target_group(
+                    service, port.target, vpc_id, parent
+                )
+                routes.balancers.append(
+                    aws.ecs.ServiceLoadBalancerArgs(
+                        target_group_arn=group.arn,
+                        container_name=container,
+                        container_port=port.target,
+                    )
+                )
+            routes.rules.append(self.rule(service, port.listener, group, parent))
+            routes.endpoints.append(self.url(port.listener))
+            routes.groups.setdefault("target_group", group)
+            routes.groups[f"target_group_{port.listener}"] = group
+        return routes
+
     def url(self, listener: int) -> pulumi.Output[str]:
         scheme = "https" if self.https else "http"
         default = 443 if self.https else 80
@@ -283,4 +328,4 @@ def balancer_name(names: Names) -> str:
 def _fit(name: str) -> str:
     """A logical name an autonamed load balancer or target group accepts: letters, digits and
     hyphens, 32 characters with Pulumi's random suffix."""
-    return fitted(re.sub(r"[^A-Za-z0-9-]", "-", name), NAME_LIMIT)
+    return fitted(hyphenated(name), NAME_LIMIT)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from berth.names import portable_name, shortened
+from berth.names import normalised, portable_name, shortened
 
 DNS_LABEL = 63
 """The stack's prefix: the first label of its Cloud Map namespace, ``<prefix>.internal``."""
@@ -39,7 +39,7 @@ def name_tag(name: str) -> dict[str, str]:
 def hyphenated(name: str) -> str:
     """``name`` with each character but a letter, a digit or ``-`` made a ``-``: ElastiCache's
     names take no other, and a compose project's name may hold ``_``; a name it took is kept."""
-    return re.sub(r"[^A-Za-z0-9-]", "-", name)
+    return normalised(name, "A-Za-z0-9-", lower=False, runs=False, start="", end="")
 
 
 def label_problem(name: str) -> tuple[str, str] | None:

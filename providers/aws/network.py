@@ -50,7 +50,7 @@ def create_network(
 ) -> Network:
     """The stack's VPC and subnets (and, with ``private``, private subnets beside the public
     ones, still no NAT), or the ones its config names."""
-    if options.vpc_id:
+    if options.vpc_id is not None:
         subnets = list(options.subnet_ids)
         return Network(options.vpc_id, subnets, private_subnet_ids=subnets)
     opts = pulumi.ResourceOptions(parent=parent)

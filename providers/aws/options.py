@@ -1,14 +1,17 @@
-"""The AWS target's stack settings (``berth:aws*``), parsed once from their raw config strings."""
+"""The AWS target's settings (``berth:aws*``): typed, their defaults in code, parsed once from
+the stack config; the VPC, subnets, cluster and certificate may be another resource's outputs
+(bring your own, or Berth creates them)."""
 
 from __future__ import annotations
 
-import json
-from collections.abc import Mapping
+from collections.abc import Sequence
 from dataclasses import dataclass
+
+import pulumi
 
 from berth.errors import BerthError, shown_value
 from berth.quantities import MAX_COUNT
-from berth.settings import option_bool, option_int, option_text
+from berth.settings import TargetOptions, setting
 
 LOG_RETENTION_DAYS = (
     1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
@@ -18,47 +21,71 @@ LOG_RETENTION_DAYS = (
 
 
 @dataclass(frozen=True)
-class AwsOptions:
-    """The settings, their defaults from Pulumi.yaml (``berth.settings.declared_defaults``)."""
+class AwsOptions(TargetOptions):
+    """The aws target's settings; ``AwsOptions()`` is every default."""
 
-    vpc_id: str | None
+    vpc_id: pulumi.Input[str] | None = setting(
+        "awsVpcId",
+        None,
+        "An existing VPC to deploy into (needs awsSubnetIds); empty creates a new one.",
+    )
     """An existing VPC; None creates one with two public subnets and no NAT gateway."""
-    subnet_ids: tuple[str, ...]
-    assign_public_ip: bool
+    subnet_ids: Sequence[pulumi.Input[str]] = setting(
+        "awsSubnetIds",
+        (),
+        "Subnets for tasks, the load balancer and EFS - two or more, in distinct zones.",
+        example="subnet-0123",
+    )
+    """The subnets of ``vpc_id``: a list (its length must be known), each id may be an output."""
+    assign_public_ip: bool = setting(
+        "awsAssignPublicIp",
+        True,
+        "Give tasks public IPs; false only with your own VPC that has a NAT gateway.",
+    )
     """Tasks get public IPs so they pull images without a NAT gateway."""
-    log_retention_days: int
-    certificate_arn: str | None
+    log_retention_days: int = setting(
+        "awsLogRetentionDays",
+        30,
+        "CloudWatch Logs retention, in days.",
+        low=LOG_RETENTION_DAYS[0],
+        high=LOG_RETENTION_DAYS[-1],
+    )
+    certificate_arn: pulumi.Input[str] | None = setting(
+        "awsCertificateArn",
+        None,
+        "An ACM certificate - the load balancer then serves HTTPS on 443 and redirects HTTP.",
+    )
     """An ACM certificate: the load balancer then serves HTTPS and redirects HTTP to it."""
-    ecr_keep_images: int
-    throwaway_stores: bool
+    cluster_arn: pulumi.Input[str] | None = setting(
+        "awsClusterArn",
+        None,
+        "An existing ECS cluster to run the services and jobs in; empty creates one.",
+    )
+    """An existing ECS cluster; None creates one for the project."""
+    ecr_keep_images: int = setting(
+        "awsEcrKeepImages",
+        10,
+        "How many images each ECR repository keeps.",
+        # ECR's lifecycle countNumber: "positive integers", no top documented; an int32
+        low=1,
+        high=MAX_COUNT,
+    )
+    throwaway_stores: bool = setting(
+        "awsThrowawayStores",
+        False,
+        "Managed databases and caches without deletion protection or final snapshot "
+        "(dev stacks only).",
+    )
     """Managed stores without deletion protection, final snapshot or ``protect``: for stacks
     whose data does not matter (dev, previews)."""
 
-    @classmethod
-    def parse(cls, raw: Mapping[str, str]) -> AwsOptions:
-        """Options from ``StackSettings.options``; a BerthError naming the key for a bad value."""
-        options = cls(
-            vpc_id=option_text(raw, "awsVpcId") or None,
-            subnet_ids=_strings(raw, "awsSubnetIds"),
-            assign_public_ip=option_bool(raw, "awsAssignPublicIp"),
-            log_retention_days=option_int(
-                raw, "awsLogRetentionDays", LOG_RETENTION_DAYS[0], LOG_RETENTION_DAYS[-1]
-            ),
-            certificate_arn=option_text(raw, "awsCertificateArn") or None,
-            # ECR's lifecycle countNumber: "positive integers", no top documented; an int32
-            ecr_keep_images=option_int(raw, "awsEcrKeepImages", 1, MAX_COUNT),
-            throwaway_stores=option_bool(raw, "awsThrowawayStores"),
-        )
-        options._check()
-        return options
-
-    def _check(self) -> None:
-        if bool(self.vpc_id) != bool(self.subnet_ids):
+    def check(self) -> None:
+        if (self.vpc_id is None) != (not self.subnet_ids):
             raise BerthError(
                 "berth:awsVpcId and berth:awsSubnetIds go together",
                 hint="set both to deploy into an existing VPC, or neither to create one",
             )
-        if not self.vpc_id and not self.assign_public_ip:
+        if self.vpc_id is None and not self.assign_public_ip:
             raise BerthError(
                 "berth:awsAssignPublicIp is false, but the VPC Berth creates has no NAT gateway: "
                 "tasks could not pull their images",
@@ -75,27 +102,14 @@ class AwsOptions:
                     f"e.g. {terms.how_to_set('awsLogRetentionDays', '30')}"
                 ),
             )
-        if self.certificate_arn and not self.certificate_arn.startswith("arn:"):
-            raise BerthError(
-                f"berth:awsCertificateArn {shown_value(self.certificate_arn)} is not an ARN",
-                hint="use the ARN of an ACM certificate in the stack's region",
-            )
+        _arn("awsCertificateArn", self.certificate_arn, "an ACM certificate")
+        _arn("awsClusterArn", self.cluster_arn, "an ECS cluster")
 
 
-def _strings(raw: Mapping[str, str], key: str) -> tuple[str, ...]:
-    """A JSON list (how ``pulumi config set --path`` stores one) or comma-separated values."""
-    text = option_text(raw, key)
-    if text in ("", "[]"):
-        return ()
-    if text.startswith("["):
-        try:
-            value = json.loads(text)
-        except json.JSONDecodeError:
-            value = None
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise BerthError(
-                f"berth:{key} must be a list of strings, got {shown_value(text)}",
-                hint=lambda terms: f"e.g. {terms.how_to_set_list(key, 'subnet-0123')}",
-            )
-        return tuple(value)
-    return tuple(part.strip() for part in text.split(",") if part.strip())
+def _arn(key: str, value: pulumi.Input[str] | None, what: str) -> None:
+    """An ARN given as a plain string is one; an output is the resource's own, not checked."""
+    if isinstance(value, str) and not value.startswith("arn:"):
+        raise BerthError(
+            f"berth:{key} {shown_value(value)} is not an ARN",
+            hint=f"use the ARN of {what} in the stack's region",
+        )

@@ -20,10 +20,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import pulumi
 from botocore.exceptions import BotoCoreError, ClientError
-from pulumi.dynamic import CreateResult, DiffResult, Resource, ResourceProvider, UpdateResult
 
+from berth.components.readiness import ReadinessCheck, ReadinessProvider, poll
 from berth.durations import format_duration
 from berth.providers.aws.run_once import Pace
 
@@ -71,22 +70,28 @@ class Release:
 def wait_until_released(release: Release, ecs: Any, pace: Pace | None = None) -> str:
     """Poll until the release is complete (and healthy when asked); its state, or NotReady."""
     pace = pace or Pace()
-    deadline = pace.clock() + release.timeout
-    last = "not yet described"
-    while True:
+
+    def check() -> tuple[bool, str]:
         try:
-            done, last = _check(release, ecs)
+            return _check(release, ecs)
         except (BotoCoreError, ClientError) as error:
             raise NotReady(f"service '{release.service}' could not be checked: {error}") from None
-        if done:
-            return last
-        if pace.clock() >= deadline:
-            raise NotReady(
-                f"service '{release.service}' was not ready within "
-                f"{format_duration(release.timeout)} of its deployment ({last})"
-                f"{_stopped_reasons(release, ecs)}"
-            )
-        pace.sleep(pace.poll_seconds)
+
+    def late(last: str) -> NotReady:
+        return NotReady(
+            f"service '{release.service}' was not ready within "
+            f"{format_duration(release.timeout)} of its deployment ({last})"
+            f"{_stopped_reasons(release, ecs)}"
+        )
+
+    return poll(
+        check,
+        release.timeout,
+        late,
+        poll_seconds=pace.poll_seconds,
+        clock=pace.clock,
+        sleep=pace.sleep,
+    )
 
 
 def _check(release: Release, ecs: Any) -> tuple[bool, str]:
@@ -158,40 +163,26 @@ def _revision(arn: str) -> str:
     return arn.rsplit("/", 1)[-1]
 
 
-class EcsServiceReadyProvider(ResourceProvider):
+class EcsServiceReadyProvider(ReadinessProvider):
     """Checks the release once per new task definition (or size, or health wait)."""
+
+    RECHECK = RECHECK_KEYS
 
     def __init__(self, poll_seconds: float = 6.0) -> None:
         super().__init__()
         self.poll_seconds = poll_seconds
 
-    def create(self, props: dict[str, Any]) -> CreateResult:
+    def ready(self, props: dict[str, Any]) -> tuple[str, str]:
         from berth.providers.aws.session import aws_clients  # noqa: PLC0415 - boto3 only here
 
         (ecs,) = aws_clients(props.get("identity") or {}, props["region"], ("ecs",))
         state = wait_until_released(
             Release.from_props(props), ecs, Pace(poll_seconds=self.poll_seconds)
         )
-        return CreateResult(
-            id_=f"{props['service']}-{uuid.uuid4().hex[:12]}", outs={**props, "state": state}
-        )
-
-    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        replaces = [key for key in RECHECK_KEYS if olds.get(key) != news.get(key)]
-        changed = [k for k in news if k != "state" and olds.get(k) != news[k]]
-        return DiffResult(changes=bool(changed), replaces=replaces, delete_before_replace=False)
-
-    def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
-        """Credentials or a timeout changed: nothing to check again."""
-        return UpdateResult(outs={**news, "state": olds.get("state")})
+        return f"{props['service']}-{uuid.uuid4().hex[:12]}", state
 
 
-class EcsServiceReady(Resource, module="berth", name="EcsServiceReady"):
+class EcsServiceReady(ReadinessCheck, module="berth", name="EcsServiceReady"):
     """Exists once the service runs its new release (healthy, when a dependent needs it)."""
 
-    state: pulumi.Output[str]
-
-    def __init__(
-        self, name: str, props: Mapping[str, Any], opts: pulumi.ResourceOptions | None = None
-    ) -> None:
-        super().__init__(EcsServiceReadyProvider(), name, {**props, "state": None}, opts)
+    PROVIDER = EcsServiceReadyProvider

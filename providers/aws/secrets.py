@@ -20,6 +20,7 @@ from berth.model import FileMount, Secret, Service, Text
 from berth.names import shortened
 from berth.providers.aws.containers import FILE_ENV_PREFIX, FILES_DIR
 from berth.providers.aws.names import SECRET_NAME
+from berth.sources import Sources
 
 SECRET_STRING = 65536
 """Bytes a Secrets Manager value holds at most (CreateSecret's SecretString; 64 KB quota)."""
@@ -57,14 +58,14 @@ class SecretStore:
         *,
         prefix: str,
         values: Mapping[str, str],
-        file: str,
+        sources: Sources,
         parent: pulumi.Resource,
     ) -> None:
         self.names = names
         self.prefix = prefix
         self.values = values
         """The stack secrets, by key."""
-        self.file = file
+        self.sources = sources
         self.parent = parent
         self.by_key: dict[str, StoredSecret] = {}
 
@@ -89,7 +90,7 @@ class SecretStore:
                 raise BerthError(
                     f"the secret {file.name!r} goes to {file.target}; on aws Berth places "
                     f"compose secrets directly in {FILES_DIR}",
-                    file=self.file,
+                    file=self.sources.origin(service.name, "secrets"),
                     service=service.name,
                     field="secrets",
                     hint=f"remove its target (it defaults to {FILES_DIR}/{file.name})",
@@ -116,7 +117,7 @@ class SecretStore:
                 else f"has {size} bytes: Secrets Manager, where aws keeps it, holds at most "
                 f"{SECRET_STRING} (64 KiB)"
             ),
-            file=self.file,
+            file=self.sources.origin(service.name, field),
             service=service.name,
             field=field,
             hint="give the secret's file or variable a value, or remove the secret"

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from berth.errors import BerthError
 from berth.model import Service
 from berth.sizing import MIB, Request
+from berth.sources import Sources
 
 FARGATE_SIZES: dict[int, tuple[int, ...]] = {
     256: (512, 1024, 2048),
@@ -42,7 +43,7 @@ class TaskSize:
     """MiB."""
 
 
-def task_size(service: Service, file: str) -> TaskSize:
+def task_size(service: Service, sources: Sources) -> TaskSize:
     """The Fargate size for ``service``; a BerthError when it asks for more than Fargate has."""
     request = Request.of(service.resources)
     if size := request.smallest(FARGATE_PAIRS, MIB):
@@ -53,12 +54,13 @@ def task_size(service: Service, file: str) -> TaskSize:
         if math.ceil(cpus * 1024) > MAX_CPU
         else f"{math.ceil((request.memory or 0) / MIB)} MiB of memory"
     )
+    field = _resources_field(service)
     raise BerthError(
         f"asks for {asked}, more than a Fargate task has "
         f"({MAX_CPU // 1024} vCPU, {MAX_MEMORY // 1024} GiB)",
-        file=file,
+        file=sources.origin(service.name, field),
         service=service.name,
-        field=_resources_field(service),
+        field=field,
         hint="lower the limit, or split the work across replicas",
     )
 

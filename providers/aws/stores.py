@@ -11,7 +11,6 @@ A dependent waits until the store is available: Pulumi's create returns only the
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -21,16 +20,18 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_random as random
 
-from berth.components.names import Names, fitted
+from berth.components import stores as common
+from berth.components.names import fitted
+from berth.components.stores import name_input, password_input
 from berth.errors import BerthError
 from berth.model import ComposeProject, Secret, Service, Text
-from berth.names import cloud_slug
+from berth.names import cloud_slug, digest, normalised
 from berth.providers.aws.discovery import dns_service
 from berth.providers.aws.names import SECURITY_GROUP_NAME, SUBNET_GROUP_NAME, hyphenated
 from berth.providers.aws.network import Network, tcp_ingress
 from berth.providers.aws.upgrades import StoreVersion
 from berth.sizing import GIB, Request
-from berth.stores import ManagedStore, StoreKind, password_hint, secret_password
+from berth.stores import ManagedStore, PasswordRule, StoreKind
 
 RDS_CLASSES = (
     ("db.t4g.micro", 2, 1), ("db.t4g.small", 2, 2), ("db.t4g.medium", 2, 4),
@@ -67,23 +68,22 @@ _CACHE_TOKEN = re.compile(r"[A-Za-z0-9!&#$^<>-]{16,128}")
 """ElastiCache AUTH tokens: 16 to 128 letters, digits and ! & # $ ^ < > - (CreateReplicationGroup
 AuthToken)."""
 _PASSWORD_RULES = {
-    "POSTGRES_PASSWORD": (_RDS_PASSWORD, '8 to 128 printable ASCII characters but /, " and @'),
-    "REDIS_PASSWORD": (_CACHE_TOKEN, "16 to 128 letters, digits and ! & # $ ^ < > -"),
+    "POSTGRES_PASSWORD": PasswordRule(
+        _RDS_PASSWORD, '8 to 128 printable ASCII characters but /, " and @'
+    ),
+    "REDIS_PASSWORD": PasswordRule(_CACHE_TOKEN, "16 to 128 letters, digits and ! & # $ ^ < > -"),
 }
-"""What each store accepts as a password, and how to say it."""
+"""What each store accepts as a password."""
 SubnetGroup = TypeVar("SubnetGroup", aws.rds.SubnetGroup, aws.elasticache.SubnetGroup)
 
 
 @dataclass(frozen=True)
-class StoreSettings:
-    """What every store of the stack shares."""
+class StoreSettings(common.StoreSettings):
+    """What every store of the stack shares: the project's network, where its tasks are."""
 
-    names: Names
-    prefix: str
     network: Network
     tasks: aws.ec2.SecurityGroup
     namespace: aws.servicediscovery.PrivateDnsNamespace
-    throwaway: bool
     file: str
 
 
@@ -104,9 +104,7 @@ def store_resources(
         ingress=[tcp_ingress(store.port, security_groups=[settings.tasks.id])],
         opts=pulumi.ResourceOptions(parent=parent),
     )
-    kept = pulumi.ResourceOptions(
-        parent=parent, depends_on=list(after), protect=not settings.throwaway
-    )
+    kept = settings.kept(after, parent)
     if store.kind is StoreKind.POSTGRES:
         resource, address = _postgres(store, service, settings, security_group, kept)
     else:
@@ -127,7 +125,8 @@ def _postgres(
     security_group: aws.ec2.SecurityGroup,
     opts: pulumi.ResourceOptions,
 ) -> tuple[aws.rds.Instance, pulumi.Output[str]]:
-    password = _secret(store.password, service, settings.file, "POSTGRES_PASSWORD")
+    key = "POSTGRES_PASSWORD"
+    password = password_input(store.password, service, key, settings.file, _PASSWORD_RULES[key])
     for key, value in (("POSTGRES_USER", store.user), ("POSTGRES_DB", store.database)):
         _check_name(key, value, service, settings.file)
     subnets = _private_subnets(aws.rds.SubnetGroup, "db", service, settings, opts)
@@ -145,9 +144,9 @@ def _postgres(
         db_subnet_group_name=subnets.name,
         vpc_security_group_ids=[security_group.id],
         publicly_accessible=False,
-        username=_input(store.user),
+        username=name_input(store.user),
         password=password,
-        db_name=_input(store.database),
+        db_name=name_input(store.database),
         backup_retention_period=BACKUP_DAYS,
         copy_tags_to_snapshot=True,
         deletion_protection=not settings.throwaway,
@@ -170,8 +169,9 @@ def _cache(
     security_group: aws.ec2.SecurityGroup,
     opts: pulumi.ResourceOptions,
 ) -> tuple[aws.elasticache.ReplicationGroup, pulumi.Output[str]]:
+    key = "REDIS_PASSWORD"
     token = (
-        _secret(store.password, service, settings.file, "REDIS_PASSWORD")
+        password_input(store.password, service, key, settings.file, _PASSWORD_RULES[key])
         if store.password
         else None
     )
@@ -287,22 +287,6 @@ def _dns_name(
     return registry, record
 
 
-def _secret(value: Text | None, service: Service, file: str, key: str) -> pulumi.Output[str]:
-    """The store's password, from a stack secret, never as plain text in a resource input,
-    and one the store accepts (refused here rather than half-way through ``pulumi up``)."""
-    password = secret_password(value, service, key, file)
-    allowed, rule = _PASSWORD_RULES[key]
-    if not allowed.fullmatch(password):
-        raise BerthError(
-            f"{key} is not a password the managed store accepts (its value is not shown)",
-            file=file,
-            service=service.name,
-            field="environment",
-            hint=password_hint(value, key, rule),
-        )
-    return pulumi.Output.secret(password)
-
-
 def _check_name(key: str, value: Text | None, service: Service, file: str) -> None:
     if isinstance(value, str) and not _RDS_NAME.fullmatch(value):
         raise BerthError(
@@ -312,11 +296,6 @@ def _check_name(key: str, value: Text | None, service: Service, file: str) -> No
             field="environment",
             hint="a letter, then letters, digits or _, at most 63 characters",
         )
-
-
-def _input(value: Text | None) -> pulumi.Input[str] | None:
-    """A name for a resource input: a secret stays one."""
-    return pulumi.Output.secret(value.value) if isinstance(value, Secret) else value
 
 
 def _private_subnets(
@@ -363,8 +342,8 @@ def _identifier(prefix: str, service: str) -> str:
     keeps a cut one unique."""
     text = cloud_slug(f"b-{prefix}-{service}")
     if len(text) > 30:
-        text = f"{text[:21]}-{hashlib.sha256(text.encode()).hexdigest()[:8]}"
-    return re.sub(r"-+", "-", text)
+        text = f"{text[:21]}-{digest(text)}"
+    return normalised(text, lower=False, start="", end="")  # single hyphens
 
 
 def _size(sizes: tuple[tuple[str, int, float], ...], service: Service, file: str) -> str:

@@ -31,6 +31,7 @@ from berth.providers.aws.images import EcrRepository, Images, ecr_repository
 from berth.providers.aws.ingress import (
     Ingress,
     LoadBalancer,
+    Routes,
     check_quotas,
     check_target_groups,
     ingress_ports,
@@ -45,6 +46,7 @@ from berth.providers.aws.secrets import SecretStore
 from berth.providers.aws.stores import StoreSettings, cache_warnings, store_resources
 from berth.providers.aws.tasks import TaskShared, create_task, warner
 from berth.providers.aws.volumes import FileSystem
+from berth.sources import Sources, read_sources
 from berth.stores import managed_stores, store_warnings
 
 RUNTIME_PLATFORMS = {"linux/amd64": "X86_64", "linux/arm64": "ARM64", "linux/arm64/v8": "ARM64"}
@@ -59,12 +61,12 @@ class AwsTarget:
         self.project = project
         self.parent = parent
         self.names = args.names
-        self.file = project.files[0]
+        sources = read_sources(project.files)  # which file defined what, for error messages
         self.options: AwsOptions = args.options
         self.prefix = shortened(cloud_slug(f"{project.name}-{pulumi.get_stack()}"), DNS_LABEL)
         """AWS object names carry the stack, so several stacks share one account."""
         self.secret_values = args.secrets
-        _check_project(project, self.file)
+        _check_project(project, sources)
         self.stores = managed_stores(project)
         for warning in [*store_warnings(project), *cache_warnings(project, self.stores)]:
             pulumi.log.warn(warning)
@@ -73,7 +75,14 @@ class AwsTarget:
         opts = pulumi.ResourceOptions(parent=parent)
         self.account = current_account(parent)
         self.region = self.account.region
-        self.cluster = aws.ecs.Cluster(fitted(names("cluster"), ECS_NAME), opts=opts)
+        self.cluster: aws.ecs.Cluster | None = None
+        """The cluster the stack created; None for one the options name."""
+        self.cluster_arn: pulumi.Input[str]
+        if self.options.cluster_arn is None:
+            self.cluster = aws.ecs.Cluster(fitted(names("cluster"), ECS_NAME), opts=opts)
+            self.cluster_arn = self.cluster.arn
+        else:
+            self.cluster_arn = self.options.cluster_arn
         self.network = create_network(
             names, self.options, self.region, parent, private=bool(self.stores)
         )
@@ -81,10 +90,10 @@ class AwsTarget:
         self.ingress: dict[str, list[Ingress]] = {
             s.name: ingress_ports(s, https, warner(s)) for s in containers if not s.job
         }
-        listeners = sorted(listener_ports(self.ingress, self.file))
+        listeners = sorted(listener_ports(self.ingress, sources))
         target_ports = [port.target for ports in self.ingress.values() for port in ports]
-        check_quotas(listeners, https, self.file)
-        check_target_groups(self.ingress, self.file)
+        check_quotas(listeners, https, sources.declaring("services"))
+        check_target_groups(self.ingress, sources)
         self.security_groups = create_security_groups(
             names,
             self.network,
@@ -148,19 +157,19 @@ class AwsTarget:
                 roles=self.roles.tasks,
                 network=self.network,
                 tasks=self.security_groups.tasks,
-                file=self.file,
+                sources=sources,
                 parent=parent,
             )
             if mounts
             else None
         )
         self.secrets = SecretStore(
-            names, prefix=self.prefix, values=self.secret_values, file=self.file, parent=parent
+            names, prefix=self.prefix, values=self.secret_values, sources=sources, parent=parent
         )
         self.tasks = TaskShared(
             names=names,
             prefix=self.prefix,
-            file=self.file,
+            sources=sources,
             region=self.region,
             namespace_name=self.namespace_name,
             logs=self.logs,
@@ -177,7 +186,7 @@ class AwsTarget:
             tasks=self.security_groups.tasks,
             namespace=self.namespace,
             throwaway=self.options.throwaway_stores,
-            file=self.file,
+            file=sources.files[0],  # the stores' checks name the first file
         )
         self.shared: Mapping[str, pulumi.Resource] = self._shared()
 
@@ -214,19 +223,25 @@ class AwsTarget:
             "A",
             pulumi.ResourceOptions(parent=parent),
         )
-        balancers, rules, endpoints, groups = self._routes(service, task.container, parent)
+        routes = (
+            self.load_balancer.routes(
+                service, self.ingress[service.name], task.container, self.network.vpc_id, parent
+            )
+            if self.load_balancer
+            else Routes()
+        )
         stateful = any(m.type == "volume" and m.source for m in service.mounts)
         start_period = service.healthcheck.start_period if service.healthcheck else None
         workload = aws.ecs.Service(
             fitted(self.names(service.name), ECS_NAME),
-            cluster=self.cluster.arn,
+            cluster=self.cluster_arn,
             task_definition=task.definition.arn,
             desired_count=1 if service.replicas is None else service.replicas,
             launch_type="FARGATE",
             network_configuration=self._network_configuration(),
-            load_balancers=balancers or None,
+            load_balancers=routes.balancers or None,
             health_check_grace_period_seconds=max(60, round(start_period or 0))
-            if balancers
+            if routes.balancers
             else None,
             service_registries=aws.ecs.ServiceServiceRegistriesArgs(registry_arn=registry.arn),
             deployment_circuit_breaker=aws.ecs.ServiceDeploymentCircuitBreakerArgs(
@@ -240,20 +255,20 @@ class AwsTarget:
             # update, and names why tasks stopped; Terraform's wait would end a failed first
             # deployment in a bare 20-minute timeout before the check could say why.
             opts=pulumi.ResourceOptions(
-                parent=parent, depends_on=[*after, *rules, *task.waits, *self.network.ready]
+                parent=parent, depends_on=[*after, *routes.rules, *task.waits, *self.network.ready]
             ),
         )
         ready = EcsServiceReady(
             self.names(service.name, "ready"),
             {
                 "service": service.name,
-                "cluster": self.cluster.arn,
+                "cluster": self.cluster_arn,
                 "ecsService": workload.name,
                 "taskDefinition": task.definition.arn,
                 "desiredCount": workload.desired_count,
                 "healthy": service.healthcheck is not None,
                 "rollout": {
-                    "targetGroups": [b.target_group_arn for b in balancers],
+                    "targetGroups": [b.target_group_arn for b in routes.balancers],
                     "subnets": self.network.subnet_ids,
                     "securityGroups": [self.security_groups.tasks.id],
                     "assignPublicIp": self.options.assign_public_ip,
@@ -271,11 +286,11 @@ class AwsTarget:
             "workload": workload,
             **task.resources,
             "dns_service": registry,
-            **groups,
+            **routes.groups,
             "readiness": ready,
         }
         return ServiceHandle(
-            started=[ready], healthy=[ready], endpoints=endpoints, resources=resources
+            started=[ready], healthy=[ready], endpoints=routes.endpoints, resources=resources
         )
 
     def job(
@@ -299,7 +314,7 @@ class AwsTarget:
                 "identity": self.account.identity,
                 "startedBy": self._started_by(job),
                 "tags": {"berth:stack": self.prefix, "berth:job": shortened(job.name, TAG_VALUE)},
-                "cluster": self.cluster.arn,
+                "cluster": self.cluster_arn,
                 "taskDefinition": task.definition.arn,
                 "container": task.container,
                 "subnets": self.network.subnet_ids,
@@ -324,42 +339,6 @@ class AwsTarget:
             return tag
         return f"berth/{hashlib.sha256(tag.encode()).hexdigest()[:40]}"
 
-    def _routes(
-        self, service: Service, container: str, parent: pulumi.Resource
-    ) -> tuple[
-        list[aws.ecs.ServiceLoadBalancerArgs],
-        list[pulumi.Resource],
-        list[pulumi.Output[str]],
-        dict[str, pulumi.Resource],
-    ]:
-        """The service's ingress ports on the load balancer: what the ECS service registers its
-        tasks with, the rules that must exist first, the URLs, and the target groups by role
-        (``target_group`` the first listener's, ``target_group_<listener>`` each)."""
-        balancers, rules, endpoints = [], [], []
-        groups: dict[str, pulumi.Resource] = {}
-        balancer = self.load_balancer
-        if balancer is None:
-            return balancers, rules, endpoints, groups
-        by_port: dict[int, aws.lb.TargetGroup] = {}
-        for ingress in self.ingress[service.name]:
-            group = by_port.get(ingress.target)
-            if group is None:
-                group = by_port[ingress.target] = balancer.target_group(
-                    service, ingress.target, self.network.vpc_id, parent
-                )
-                balancers.append(
-                    aws.ecs.ServiceLoadBalancerArgs(
-                        target_group_arn=group.arn,
-                        container_name=container,
-                        container_port=ingress.target,
-                    )
-                )
-            rules.append(balancer.rule(service, ingress.listener, group, parent))
-            endpoints.append(balancer.url(ingress.listener))
-            groups.setdefault("target_group", group)
-            groups[f"target_group_{ingress.listener}"] = group
-        return balancers, rules, endpoints, groups
-
     def _network_configuration(self) -> aws.ecs.ServiceNetworkConfigurationArgs:
         return aws.ecs.ServiceNetworkConfigurationArgs(
             subnets=self.network.subnet_ids,
@@ -374,14 +353,14 @@ def _pulled_repositories(services: Sequence[Service]) -> list[EcrRepository]:
     return sorted((r for r in found if r), key=lambda r: (r.account, r.region, r.name))
 
 
-def _check_project(project: ComposeProject, file: str) -> None:
+def _check_project(project: ComposeProject, sources: Sources) -> None:
     """What cannot deploy on aws at all, before any resource is declared."""
     for volume in project.volumes.values():
         if volume.external:
             raise BerthError(
                 f"volume '{volume.key}' is external; on aws every named volume is an EFS "
                 "access point Berth creates",
-                file=file,
+                file=sources.declaring("volumes"),
                 field="volumes",
                 hint="remove external: true to let Berth create it",
             )
@@ -390,7 +369,7 @@ def _check_project(project: ComposeProject, file: str) -> None:
             raise BerthError(
                 "the name is not a DNS label, so other services could not reach it by name: "
                 + found[0],
-                file=file,
+                file=sources.origin(service.name),
                 service=service.name,
                 hint=found[1],
             )

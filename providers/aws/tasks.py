@@ -32,6 +32,7 @@ from berth.providers.aws.names import ECS_NAME
 from berth.providers.aws.secrets import SecretInput, SecretStore
 from berth.providers.aws.sizing import task_size
 from berth.providers.aws.volumes import FileSystem, task_mounts
+from berth.sources import Sources
 
 RUNTIME_PLATFORMS = {"linux/amd64": "X86_64", "linux/arm64": "ARM64", "linux/arm64/v8": "ARM64"}
 
@@ -61,7 +62,7 @@ class TaskShared:
 
     names: Names
     prefix: str
-    file: str
+    sources: Sources
     region: pulumi.Input[str]
     namespace_name: str
     logs: aws.cloudwatch.LogGroup
@@ -83,7 +84,7 @@ def create_task(shared: TaskShared, service: Service, parent: pulumi.Resource) -
     health = None
     if service.healthcheck:
         health, keys = health_command(
-            service.healthcheck, service.name, shared.file, shared.secret_values
+            service.healthcheck, service.name, shared.sources, shared.secret_values
         )
         environment |= {
             secret_env_name(key): SecretInput(shared.secrets.key(key), shared.secret_values[key])
@@ -104,7 +105,7 @@ def create_task(shared: TaskShared, service: Service, parent: pulumi.Resource) -
             ),
             service_container(
                 service,
-                shared.file,
+                shared.sources,
                 image=image,
                 secrets={name: s.stored.value_from for name, s in environment.items()},
                 health_command=health,
@@ -127,7 +128,7 @@ def create_task(shared: TaskShared, service: Service, parent: pulumi.Resource) -
     ]
     if shared.storage and access_points:
         waits.extend(shared.storage.ready(service.name))
-    size = task_size(service, shared.file)
+    size = task_size(service, shared.sources)
     definition = aws.ecs.TaskDefinition(
         shared.names(service.name),
         family=shortened(f"{shared.prefix}-{container}", ECS_NAME),

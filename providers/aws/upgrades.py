@@ -23,10 +23,13 @@ from pulumi.dynamic import (
     CheckFailure,
     CheckResult,
     CreateResult,
+    DiffResult,
     Resource,
     ResourceProvider,
     UpdateResult,
 )
+
+from berth.components.pulumi_internals import changed_inputs
 
 ENGINE_MOVES = {("redis", "valkey")}
 """The engine changes a store takes in place (ElastiCache: Redis OSS to Valkey)."""
@@ -87,6 +90,9 @@ class StoreVersionProvider(ResourceProvider):
 
     def create(self, props: dict[str, Any]) -> CreateResult:
         return CreateResult(id_=f"{props['store']}-version", outs=props)
+
+    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        return DiffResult(changes=bool(changed_inputs(olds, news)), replaces=[])
 
     def update(self, _id: str, _olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
         return UpdateResult(outs=news)

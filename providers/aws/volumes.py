@@ -25,6 +25,7 @@ from berth.providers.aws.containers import FILES_DIR, FILES_VOLUME, ecs_name
 from berth.providers.aws.iam import POLICY_NAME_LIMIT
 from berth.providers.aws.names import ACCESS_POINT_PATH, name_tag
 from berth.providers.aws.network import Network, nfs_security_group
+from berth.sources import Sources
 
 READ = ["elasticfilesystem:ClientMount", "elasticfilesystem:ClientRootAccess"]
 """Mounting read-only, as root too: a root that cannot read the files another service's user
@@ -49,7 +50,7 @@ class FileSystem:
         roles: Mapping[str, aws.iam.Role],
         network: Network,
         tasks: aws.ec2.SecurityGroup,
-        file: str,
+        sources: Sources,
         parent: pulumi.Resource,
     ) -> None:
         """``mounts``: each volume, with the services that mount it and whether each mounts
@@ -118,7 +119,7 @@ class FileSystem:
             service: aws.iam.RolePolicy(
                 fitted(names(service, "volumes"), POLICY_NAME_LIMIT),
                 role=roles[service].id,
-                policy=pulumi.Output.json_dumps(self._grants(service, mounted[service], file)),
+                policy=pulumi.Output.json_dumps(self._grants(service, mounted[service], sources)),
                 opts=opts,
             )
             for service in sorted(mounted)
@@ -131,7 +132,9 @@ class FileSystem:
         """What a task of ``service`` that mounts a volume waits on."""
         return [*self.mount_targets, self.policy, self.grants[service]]
 
-    def _grants(self, service: str, volumes: Mapping[str, bool], file: str) -> dict[str, Any]:
+    def _grants(
+        self, service: str, volumes: Mapping[str, bool], sources: Sources
+    ) -> dict[str, Any]:
         """``service`` may mount its volumes' access points, over TLS (the file system's policy
         denies any other way), writing those it mounts read-write; as root too, as Docker
         lets a container's root own its volume (postgres chowns its data directory)."""
@@ -140,7 +143,7 @@ class FileSystem:
                 f"it mounts {len(volumes)} named volumes; the grants for more than "
                 f"{MAX_VOLUMES_PER_ROLE} would pass IAM's {INLINE_POLICIES_LIMIT:,}-character "
                 "limit for a role's inline policies",
-                file=file,
+                file=sources.origin(service, "volumes"),
                 service=service,
                 field="volumes",
                 hint="mount fewer volumes: several directories of one volume need one mount",

@@ -4,7 +4,6 @@ PRE_DEPLOY or POST_DEPLOY jobs, postgres and redis as its databases (docs/digita
 from __future__ import annotations
 
 import base64
-import hashlib
 import json
 import uuid
 from collections.abc import Callable, Mapping
@@ -12,8 +11,11 @@ from typing import TYPE_CHECKING, Any
 
 import pulumi
 
+from berth.components.offline_images import image_outputs, inputs_digest
+from berth.components.target import Phased
 from berth.fields import Support, ignored, refused, supported
 from berth.model import ComposeProject
+from berth.providers.digitalocean.layout import Kind, component_name
 from berth.providers.digitalocean.options import KEYS, DigitalOceanOptions
 from berth.stores import MANAGED_NOTE
 
@@ -21,6 +23,7 @@ if TYPE_CHECKING:
     from berth.components.target import Target, TargetArgs
 
 NAME = "digitalocean"
+APP = "digitalocean:index/app:App"
 MANAGES_STORES = True
 OPTION_KEYS: frozenset[str] = KEYS
 
@@ -103,6 +106,24 @@ FIELD_SUPPORT: dict[str, Support] = {
 }
 
 
+def phases(project: ComposeProject, app: Mapping[str, Any]) -> list[frozenset[str]]:
+    """The compose services in each phase of the app's spec, in the order App Platform
+    deploys them: databases, PRE_DEPLOY jobs, services and workers together, POST_DEPLOY jobs."""
+    spec = app.get("spec") or {}
+    service_of = {component_name(name): name for name in project.services}
+    jobs = spec.get("jobs") or []
+    found = (
+        spec.get("databases") or [],
+        [job for job in jobs if job.get("kind") == Kind.PRE_DEPLOY],
+        [*(spec.get("services") or []), *(spec.get("workers") or [])],
+        [job for job in jobs if job.get("kind") == Kind.POST_DEPLOY],
+    )
+    return [frozenset(service_of[part["name"]] for part in phase) for phase in found]
+
+
+ORDERING = Phased(unit=APP, phases=phases)
+"""One App Platform app, deployed at once in its phases (``layout.py``)."""
+
 Options = DigitalOceanOptions
 """The target's typed settings, for ``ProjectArgs.options``."""
 
@@ -116,7 +137,9 @@ def create(project: ComposeProject, args: TargetArgs, parent: pulumi.Resource) -
 def plan_outputs(type_: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
     """What the resources report once created, for the offline plan: derived from their
     inputs, so two plans of the same project are identical."""
-    digest = hashlib.sha256(json.dumps(inputs, sort_keys=True, default=str).encode()).hexdigest()
+    if (image := image_outputs(type_, inputs, pushed=True)) is not None:
+        return image
+    digest = inputs_digest(inputs)
     outputs = _PLAN_OUTPUTS.get(type_)
     return outputs(inputs, digest) if outputs else {}
 
@@ -127,11 +150,6 @@ def _app(inputs: Mapping[str, Any], digest: str) -> dict[str, Any]:
         "liveUrl": f"https://{name}-{digest[:5]}.ondigitalocean.app",
         "activeDeploymentId": str(uuid.uuid5(uuid.NAMESPACE_URL, digest)),
     }
-
-
-def _image(inputs: Mapping[str, Any], digest: str) -> dict[str, Any]:
-    repository = str(inputs.get("imageName", "")).rsplit(":", 1)[0]
-    return {"repoDigest": f"{repository}@sha256:{digest}", "imageName": inputs.get("imageName")}
 
 
 def _credentials(_inputs: Mapping[str, Any], _digest: str) -> dict[str, Any]:
@@ -155,8 +173,7 @@ def _deployed(inputs: Mapping[str, Any], _digest: str) -> dict[str, Any]:
 
 
 _PLAN_OUTPUTS: dict[str, Callable[[Mapping[str, Any], str], dict[str, Any]]] = {
-    "digitalocean:index/app:App": _app,
-    "docker:index/image:Image": _image,
+    APP: _app,
     "digitalocean:index/containerRegistry:ContainerRegistry": _named,
     "digitalocean:index/containerRegistryDockerCredentials:ContainerRegistryDockerCredentials": (
         _credentials

@@ -15,7 +15,9 @@ from enum import StrEnum
 
 from berth.errors import BerthError
 from berth.model import ComposeProject, Service, Text
+from berth.names import normalised
 from berth.ports import not_http
+from berth.sources import Sources
 from berth.stores import (
     EXTENSIONS,
     StoreKind,
@@ -75,15 +77,15 @@ _NAME = re.compile(r"[a-z][a-z0-9-]{0,30}[a-z0-9]")
 
 def component_name(name: str) -> str:
     """``Web_API`` -> ``web-api``: App Platform's lowercase, dashed, 2 to 32 characters."""
-    candidate = re.sub(r"[^a-z0-9-]+", "-", name.lower()).strip("-")[:32].strip("-")
+    candidate = normalised(name, "a-z0-9-")[:32].strip("-")
     if candidate and not candidate[0].isalpha():
         candidate = f"c-{candidate}"[:32].strip("-")
     return candidate
 
 
-def layout(project: ComposeProject) -> Layout:
-    """Each service's place in the app; a BerthError for an order App Platform cannot keep."""
-    file = project.files[0]
+def layout(project: ComposeProject, sources: Sources) -> Layout:
+    """Each service's place in the app; a BerthError for an order App Platform cannot keep,
+    naming the file that defined the service (``sources``)."""
     warnings: list[str] = []
     databases = _databases(project, warnings)
     components: dict[str, Component] = {}
@@ -94,7 +96,7 @@ def layout(project: ComposeProject) -> Layout:
             raise BerthError(
                 f"App Platform component names have at least 2 letters, digits or dashes; "
                 f"{service.name!r} gives {name!r}",
-                file=file,
+                file=sources.origin(service.name),
                 service=service.name,
                 hint="rename the service",
             )
@@ -102,7 +104,7 @@ def layout(project: ComposeProject) -> Layout:
             raise BerthError(
                 f"App Platform component names are unique; {service.name!r} gives {name!r}, "
                 f"as {names[name]!r} does",
-                file=file,
+                file=sources.origin(service.name),
                 service=service.name,
                 hint="rename the service",
             )
@@ -124,7 +126,7 @@ def layout(project: ComposeProject) -> Layout:
                 )
         else:
             components[service.name] = _long_running(service, name, warnings)
-    _check_orders(project, components, warnings)
+    _check_orders(project, components, warnings, sources)
     return Layout(components, tuple(warnings))
 
 
@@ -234,10 +236,12 @@ def _job_phase(project: ComposeProject, job: Service) -> Kind:
 
 
 def _check_orders(
-    project: ComposeProject, components: dict[str, Component], warnings: list[str]
+    project: ComposeProject,
+    components: dict[str, Component],
+    warnings: list[str],
+    sources: Sources,
 ) -> None:
     """Every ``depends_on`` edge against App Platform's phases."""
-    file = project.files[0]
     for service in project.services.values():
         mine = components[service.name]
         for dependency in service.depends_on:
@@ -253,7 +257,7 @@ def _check_orders(
                 continue
             elif mine.kind is Kind.PRE_DEPLOY and theirs.kind in (Kind.SERVICE, Kind.WORKER):
                 raise _refused(
-                    file,
+                    sources.origin(service.name, "depends_on"),
                     service.name,
                     dependency.service,
                     "a job runs before every service (PRE_DEPLOY, as a service waits on it) or "
@@ -267,7 +271,7 @@ def _check_orders(
             ):
                 if not (theirs.kind is Kind.PRE_DEPLOY and mine.kind is Kind.POST_DEPLOY):
                     raise _refused(
-                        file,
+                        sources.origin(service.name, "depends_on"),
                         service.name,
                         dependency.service,
                         "App Platform runs the jobs of one phase side by side, not in a chain",

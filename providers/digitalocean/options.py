@@ -1,4 +1,5 @@
-"""The digitalocean target's stack settings (``berth:digitalocean*``), parsed once.
+"""The digitalocean target's settings (``berth:digitalocean*``): typed, their defaults in code,
+parsed once from the stack config; the registry may be another resource's output.
 
 The API token is the provider's own setting, ``digitalocean:token`` (or DIGITALOCEAN_TOKEN),
 read by pulumi-digitalocean, never by Berth.
@@ -7,30 +8,17 @@ read by pulumi-digitalocean, never by Berth.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
+import pulumi
+
 from berth.errors import BerthError, shown_value
-from berth.settings import declared_defaults, option_bool, option_text
+from berth.settings import TargetOptions, config_text, setting, setting_keys, setting_of
 
 REGION = "digitaloceanRegion"
-INSTANCE_SIZE = "digitaloceanInstanceSize"
 REGISTRY = "digitaloceanRegistry"
-DATABASE_SIZE = "digitaloceanDatabaseSize"
-REGISTRY_REGION = "digitaloceanRegistryRegion"
 REGISTRY_TIER = "digitaloceanRegistryTier"
-THROWAWAY_STORES = "digitaloceanThrowawayStores"
-KEYS = frozenset(
-    {
-        REGION,
-        INSTANCE_SIZE,
-        REGISTRY,
-        DATABASE_SIZE,
-        REGISTRY_REGION,
-        REGISTRY_TIER,
-        THROWAWAY_STORES,
-    }
-)
 
 DATACENTERS = {
     "ams": "ams3",
@@ -90,110 +78,142 @@ _DATABASE_SIZE = re.compile(r"[a-z0-9][a-z0-9_-]*[a-z0-9]")
 
 
 @dataclass(frozen=True)
-class DigitalOceanOptions:
-    """The settings, their defaults from Pulumi.yaml (``berth.settings.declared_defaults``)."""
+class DigitalOceanOptions(TargetOptions):
+    """The digitalocean target's settings; ``DigitalOceanOptions()`` is every default."""
 
-    region: str
-    instance_size: str
+    region: str = setting(
+        REGION,
+        "nyc",
+        "App Platform region of the app (nyc, ams, fra, lon, sfo, sgp, tor, blr, syd, atl); its "
+        "database clusters go to the region's datacenter.",
+    )
+    instance_size: str = setting(
+        "digitaloceanInstanceSize",
+        "apps-s-1vcpu-1gb",
+        "App Platform instance size of every service, worker and job.",
+    )
     """One App Platform instance size for every service, worker and job."""
-    registry: str
-    """The account's DigitalOcean Container Registry (an account has one); empty creates one
-    named after the project when a service is built."""
-    database_size: str
-    """Node size of the managed database clusters."""
-    registry_region: str
-    """Where the registry Berth creates goes: the setting, else the one nearest the app."""
-    registry_tier: str | None
+    registry: pulumi.Input[str] | None = setting(
+        REGISTRY,
+        None,
+        "The account's DigitalOcean Container Registry, for built images; empty creates one "
+        "named after the app (an account has one registry).",
+    )
+    """The name of the account's DigitalOcean Container Registry (an account has one), or of
+    a ``ContainerRegistry`` resource's output; None creates one named after the project when a
+    service is built."""
+    registry_region: str = setting(
+        "digitaloceanRegistryRegion",
+        "",
+        "Where the registry Berth creates goes (nyc3, sfo3, sfo2, ams3, sgp1, fra1, blr1, syd1); "
+        "empty is the one nearest the app's region (lon ams3, tor and atl nyc3).",
+    )
+    """Where the registry Berth creates goes; empty: the one nearest the app (``registry_at``)."""
+    registry_tier: str | None = setting(
+        REGISTRY_TIER,
+        None,
+        "Plan of the container registry (starter, basic, professional), checked against the "
+        "repositories the project pushes; empty picks basic, or professional beyond 5 built "
+        "images.",
+    )
     """The registry's plan: the setting, or None for the smallest that holds the project's
     repositories (``target.registry_tier``)."""
-    throwaway_stores: bool
+    database_size: str = setting(
+        "digitaloceanDatabaseSize",
+        "db-s-1vcpu-1gb",
+        "Node size of the managed database clusters (x-defang-postgres, redis).",
+    )
+    """Node size of the managed database clusters."""
+    throwaway_stores: bool = setting(
+        "digitaloceanThrowawayStores",
+        False,
+        "Managed database clusters without protect, so pulumi destroy deletes them and their "
+        "data (dev stacks only).",
+    )
     """Managed database clusters without ``protect``: for stacks whose data does not matter."""
 
     @property
     def datacenter(self) -> str:
         return DATACENTERS[self.region]
 
-    @classmethod
-    def parse(cls, options: Mapping[str, str]) -> DigitalOceanOptions:
-        region = _one_of(options, REGION, sorted(DATACENTERS), "an App Platform region")
-        nearest = NEAREST_REGISTRY[region]
-        return cls(
-            region=region,
-            instance_size=_one_of(
-                options,
-                INSTANCE_SIZE,
-                INSTANCE_SIZES,
-                "an App Platform instance size",
-                also=LEGACY_INSTANCE_SIZES,
-            ),
-            registry=_slug(
-                options,
+    @property
+    def registry_at(self) -> str:
+        """Where the registry Berth creates goes: the setting, else the one nearest the app."""
+        return self.registry_region or NEAREST_REGISTRY[self.region]
+
+    def check(self) -> None:
+        self._one_of("region", sorted(DATACENTERS), "an App Platform region")
+        self._one_of(
+            "instance_size",
+            INSTANCE_SIZES,
+            "an App Platform instance size",
+            also=LEGACY_INSTANCE_SIZES,
+        )
+        if isinstance(self.registry, str):
+            _slug(
                 REGISTRY,
+                self.registry,
                 _REGISTRY_NAME,
                 "up to 63 lowercase letters, digits and dashes",
                 "my-registry",
-            ),
-            database_size=_slug(
-                options,
-                DATABASE_SIZE,
-                _DATABASE_SIZE,
-                "lowercase letters, digits, dashes and underscores",
-                declared_defaults()[DATABASE_SIZE],
-            ),
-            registry_region=_one_of(
-                options,
-                REGISTRY_REGION,
-                REGISTRY_REGIONS,
-                "a container registry region",
-                unset=f"the one nearest the app ({nearest} for {region})",
             )
-            or nearest,
-            registry_tier=_one_of(
-                options,
-                REGISTRY_TIER,
-                tuple(REGISTRY_TIERS),
-                "a container registry plan",
-                unset="the smallest that holds the project's images",
-                example="basic",
-            )
-            or None,
-            throwaway_stores=option_bool(options, THROWAWAY_STORES),
+        _slug(
+            "digitaloceanDatabaseSize",
+            self.database_size,
+            _DATABASE_SIZE,
+            "lowercase letters, digits, dashes and underscores",
+            config_text(DigitalOceanOptions.database_size),
+        )
+        nearest = NEAREST_REGISTRY[self.region]
+        self._one_of(
+            "registry_region",
+            REGISTRY_REGIONS,
+            "a container registry region",
+            unset=f"the one nearest the app ({nearest} for {self.region})",
+        )
+        self._one_of(
+            "registry_tier",
+            tuple(REGISTRY_TIERS),
+            "a container registry plan",
+            unset="the smallest that holds the project's images",
+            example="basic",
+        )
+
+    def _one_of(
+        self,
+        name: str,
+        choices: Sequence[str],
+        what: str,
+        *,
+        also: Sequence[str] = (),
+        unset: str = "",
+        example: str = "",
+    ) -> None:
+        """The field ``name`` when DigitalOcean takes it (``choices``, or ``also``, which the
+        hint leaves unlisted), or empty when ``unset`` says what that means; else one line with
+        an example."""
+        value = getattr(self, name)
+        if value in choices or value in also or (unset and not value):
+            return
+        field, setting_ = setting_of(type(self), name)
+        key = setting_.key
+        example = example or config_text(field.default) or choices[0]
+        raise BerthError(
+            f"berth:{key} must be {what}, got {shown_value(value)}",
+            hint=lambda terms: (
+                f"one of {', '.join(choices)}, e.g. {terms.how_to_set(key, example)}"
+                + (f"; unset, it is {unset}" if unset else "")
+            ),
         )
 
 
-def _one_of(
-    options: Mapping[str, str],
-    key: str,
-    choices: Sequence[str],
-    what: str,
-    *,
-    also: Sequence[str] = (),
-    unset: str = "",
-    example: str = "",
-) -> str:
-    """The setting when DigitalOcean takes it (``choices``, or ``also``, which the hint leaves
-    unlisted), or empty when ``unset`` says what that means; else one line with an example."""
-    value = option_text(options, key)
-    if value in choices or value in also or (unset and not value):
-        return value
-    example = example or declared_defaults()[key] or choices[0]
-    raise BerthError(
-        f"berth:{key} must be {what}, got {shown_value(value)}",
-        hint=lambda terms: (
-            f"one of {', '.join(choices)}, e.g. {terms.how_to_set(key, example)}"
-            + (f"; unset, it is {unset}" if unset else "")
-        ),
-    )
+KEYS = setting_keys(DigitalOceanOptions)
 
 
-def _slug(
-    options: Mapping[str, str], key: str, pattern: re.Pattern[str], rule: str, example: str
-) -> str:
+def _slug(key: str, value: str, pattern: re.Pattern[str], rule: str, example: str) -> None:
     """A name or size DigitalOcean takes (``rule``), or empty for none."""
-    value = option_text(options, key)
     if value and not pattern.fullmatch(value):
         raise BerthError(
             f"berth:{key} must be {rule}, got {shown_value(value)}",
             hint=lambda terms: f"e.g. {terms.how_to_set(key, example)}",
         )
-    return value

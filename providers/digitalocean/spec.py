@@ -25,6 +25,7 @@ from berth.model import ComposeProject, Healthcheck, Secret, Service, Text, held
 from berth.providers.digitalocean.deployed import SPEC_DIGEST
 from berth.providers.digitalocean.layout import Component, Kind, Layout
 from berth.providers.digitalocean.secrets import DIGESTS
+from berth.sources import Sources
 
 DOCKER_HUB = "docker.io"
 GHCR = "ghcr.io"
@@ -75,7 +76,7 @@ class Pulled:
         }
 
 
-def pulled(service: Service, file: str) -> Pulled:
+def pulled(service: Service, sources: Sources) -> Pulled:
     """Where App Platform pulls ``service.image`` from; a BerthError for other registries."""
     image = service.image or ""
     name, _, digest = image.partition("@")
@@ -85,7 +86,7 @@ def pulled(service: Service, file: str) -> Pulled:
     except InvalidRepository as error:
         raise BerthError(
             f"image {image!r} is not an image reference: {error}",
-            file=file,
+            file=sources.origin(service.name, "image"),
             service=service.name,
             field="image",
             hint="e.g. image: nginx:1.27",
@@ -96,7 +97,7 @@ def pulled(service: Service, file: str) -> Pulled:
         raise BerthError(
             f"App Platform pulls images from Docker Hub, GHCR and DigitalOcean Container "
             f"Registry only, not {registry}",
-            file=file,
+            file=sources.origin(service.name, "image"),
             service=service.name,
             field="image",
             hint="push the image to one of them, or give the service a build: to push it to "
@@ -108,7 +109,7 @@ def pulled(service: Service, file: str) -> Pulled:
     )
 
 
-def run_command(service: Service, file: str) -> str | None:
+def run_command(service: Service, sources: Sources) -> str | None:
     """Entrypoint and command as App Platform's one run command; the spec stores it in plain
     text, so a secret in it is refused."""
     parts = [*(service.entrypoint or ()), *(service.command or ())]
@@ -116,7 +117,7 @@ def run_command(service: Service, file: str) -> str | None:
         if held := held_secrets(values or ()):
             raise BerthError(
                 f"a secret ({held}) in {field}: App Platform keeps the run command in plain text",
-                file=file,
+                file=sources.origin(service.name, field),
                 service=service.name,
                 field=field,
                 hint="read the secret from an environment variable instead",
@@ -128,14 +129,14 @@ RESERVED_KEYS = frozenset({SPEC_DIGEST, DIGESTS})
 """Variables Berth adds to every component: what it deployed, and which secrets changed."""
 
 
-def check_env_keys(service: Service, file: str) -> None:
+def check_env_keys(service: Service, sources: Sources) -> None:
     """Environment keys App Platform takes: letters, digits and underscores, no digit first."""
     odd = sorted(key for key in service.environment if not ENV_KEY.fullmatch(key))
     if odd:
         raise BerthError(
             f"environment {', '.join(map(repr, odd))}: App Platform's variable names are "
             "letters, digits and underscores, not starting with a digit",
-            file=file,
+            file=sources.origin(service.name, "environment"),
             service=service.name,
             field="environment",
             hint="rename the variable; many images read a setting under another name too "
@@ -146,7 +147,7 @@ def check_env_keys(service: Service, file: str) -> None:
         raise BerthError(
             f"environment {', '.join(map(repr, reserved))}: Berth sets this variable itself on "
             "digitalocean (what it deployed, and which secrets changed)",
-            file=file,
+            file=sources.origin(service.name, "environment"),
             service=service.name,
             field="environment",
             hint="rename the variable",
@@ -305,13 +306,13 @@ def routes(layout: Layout) -> dict[Component, str]:
     return {c: "/" if index == 0 else f"/{c.name}" for index, c in enumerate(public)}
 
 
-def check_project(project: ComposeProject, layout: Layout) -> None:
-    """Every refusal the spec can give, before anything is registered."""
-    file = project.files[0]
+def check_project(project: ComposeProject, layout: Layout, sources: Sources) -> None:
+    """Every refusal the spec can give, before anything is registered; ``sources`` say which
+    file defined what."""
     for service in project.services.values():
         if layout.components[service.name].kind is Kind.DATABASE:
             continue
-        run_command(service, file)
-        check_env_keys(service, file)
+        run_command(service, sources)
+        check_env_keys(service, sources)
         if not service.build:
-            pulled(service, file)
+            pulled(service, sources)

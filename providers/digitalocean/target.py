@@ -40,6 +40,7 @@ from berth.providers.digitalocean.options import (
     DigitalOceanOptions,
 )
 from berth.providers.digitalocean.secrets import StackSecrets, spec_digest
+from berth.sources import read_sources
 
 DOCR = "registry.digitalocean.com"
 PLATFORM = "linux/amd64"
@@ -56,9 +57,10 @@ class DigitalOceanTarget:
         self.parent = parent
         self.names = args.names
         self.options: DigitalOceanOptions = args.options
-        self.layout = layout(project)
-        spec.check_project(project, self.layout)
-        self.file = project.files[0]
+        self.sources = read_sources(project.files)
+        """The compose files as written: which one defined what, for error messages."""
+        self.layout = layout(project, self.sources)
+        spec.check_project(project, self.layout, self.sources)
         self.warnings: list[str] = list(self.layout.warnings)
         self.name = component_name(f"{project.name}-{pulumi.get_stack()}")
         self.pending = set(project.services)
@@ -156,7 +158,7 @@ class DigitalOceanTarget:
             "name": component.name,
             "image": self._image(service, component, parent),
             "envs": self.secrets.envs(component.name, envs) or None,
-            "run_command": spec.run_command(service, self.file),
+            "run_command": spec.run_command(service, self.sources),
             "instance_size_slug": self.options.instance_size,
         }
         if component.kind in (Kind.SERVICE, Kind.WORKER):
@@ -172,7 +174,7 @@ class DigitalOceanTarget:
         self, service: Service, component: Component, parent: pulumi.Resource
     ) -> dict[str, Any]:
         if not service.build:
-            return spec.pulled(service, self.file).args()
+            return spec.pulled(service, self.sources).args()
         registry, password = self._registry_access()
         repository = f"{self.name}-{component.name}"
         image = build_image(
@@ -194,13 +196,13 @@ class DigitalOceanTarget:
         """The registry's name and a write token for it (DOCR takes the token as user name and
         password): the account's registry, or one created for the project."""
         if self._registry is None:
-            name: pulumi.Input[str] = self.options.registry
-            if not name:
+            name = self.options.registry
+            if name is None:
                 registry = do.ContainerRegistry(
                     self.names("registry"),
                     name=self.name,
                     subscription_tier_slug=self.registry_tier,
-                    region=self.options.registry_region,
+                    region=self.options.registry_at,
                     opts=self._shared_opts("registry"),
                 )
                 self.shared["registry"] = registry
@@ -340,10 +342,12 @@ def registry_tier(
                 ),
             )
         return tier
-    if options.registry:
+    if options.registry is not None:
         if repositories > BASIC_REPOSITORIES:
+            given = options.registry
+            named = f"registry '{given}'" if isinstance(given, str) else "the given registry"
             warnings.append(
-                f"registry '{options.registry}': the project pushes {repositories} built images, "
+                f"{named}: the project pushes {repositories} built images, "
                 f"each to a repository of its own: only a professional registry holds more "
                 f"than {BASIC_REPOSITORIES}; set {REGISTRY_TIER} to have its plan checked"
             )

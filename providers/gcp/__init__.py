@@ -12,7 +12,9 @@ from typing import TYPE_CHECKING, Any
 
 import pulumi
 
+from berth.components.offline_images import image_outputs, inputs_digest, tag_digest
 from berth.components.run_once import OFFLINE_RESULT
+from berth.components.target import Sequenced
 from berth.fields import Support, ignored, refused, supported
 from berth.model import ComposeProject
 from berth.providers.gcp.options import KEYS, GcpOptions
@@ -22,6 +24,7 @@ if TYPE_CHECKING:
     from berth.components.target import Target, TargetArgs
 
 NAME = "gcp"
+ORDERING = Sequenced()
 MANAGES_STORES = True
 OPTION_KEYS: frozenset[str] = KEYS
 
@@ -140,7 +143,9 @@ PLAN_REGION = "us-central1"
 
 def plan_outputs(type_: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
     """What the resources report after creation, for the offline plan."""
-    digest = hashlib.sha256(json.dumps(inputs, sort_keys=True, default=str).encode()).hexdigest()
+    if (image := image_outputs(type_, inputs, pushed=True)) is not None:
+        return image
+    digest = inputs_digest(inputs)
     outputs = _PLAN_OUTPUTS.get(type_)
     if outputs is None and type_.startswith("gcp:compute/"):
         outputs = _compute
@@ -155,11 +160,6 @@ def plan_call(token: str, args: Mapping[str, Any]) -> dict[str, Any]:
 
 def _project(inputs: Mapping[str, Any]) -> str:
     return str(inputs.get("project") or PLAN_PROJECT)
-
-
-def _image(inputs: Mapping[str, Any], digest: str) -> dict[str, Any]:
-    repository = str(inputs.get("imageName", "")).rsplit(":", 1)[0]
-    return {"repoDigest": f"{repository}@sha256:{digest}", "imageName": inputs.get("imageName")}
 
 
 def _address(inputs: Mapping[str, Any], digest: str) -> dict[str, Any]:
@@ -228,7 +228,6 @@ def _compute(inputs: Mapping[str, Any], _digest: str) -> dict[str, Any]:
 
 
 _PLAN_OUTPUTS: dict[str, Callable[[Mapping[str, Any], str], dict[str, Any]]] = {
-    "docker:index/image:Image": _image,
     "gcp:compute/address:Address": _address,
     "gcp:serviceaccount/account:Account": _account,
     "gcp:secretmanager/secret:Secret": lambda inputs, _: {
@@ -261,7 +260,7 @@ _PLAN_CALLS: dict[str, Callable[[Mapping[str, Any]], dict[str, Any]]] = {
     },
     REGISTRY_IMAGE: lambda args: {
         "name": args.get("name"),
-        "sha256Digest": "sha256:" + hashlib.sha256(str(args.get("name")).encode()).hexdigest(),
+        "sha256Digest": tag_digest(str(args.get("name"))),
     },
     # The offline plan cannot read an explicit provider's inputs here: a fixed, realistic one
     # (an access token, acting as a deployer account).

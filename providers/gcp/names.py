@@ -7,10 +7,9 @@ the whole, so it stays unique and never changes between deployments.
 
 from __future__ import annotations
 
-import hashlib
 import re
 
-from berth.names import DIGEST, cloud_slug, shortened
+from berth.names import DIGEST, cloud_slug, digest, normalised, shortened
 
 CLOUD_RUN_NAME = 49
 """Cloud Run service, job and worker pool names; with ``-<project number>`` they still fit the
@@ -39,7 +38,7 @@ def cloud_name(*parts: str, limit: int = COMPUTE_NAME) -> str:
 def account_id(*parts: str) -> str:
     """A service account ID (6 to 30 characters): a name too short ends with its hash too."""
     text = cloud_name(*parts, limit=ACCOUNT_ID)
-    return text if len(text) >= ACCOUNT_ID_MIN else f"{text}-{_digest(text)}"
+    return text if len(text) >= ACCOUNT_ID_MIN else f"{text}-{digest(text)}"
 
 
 def bucket_name(*parts: str) -> str:
@@ -50,16 +49,12 @@ def bucket_name(*parts: str) -> str:
     if not _GOOGLE.search(text):
         return text
     cut = _GOOGLE.sub("ggl", text)[: BUCKET_NAME - DIGEST - 1].rstrip("-")
-    return f"{cut}-{_digest(text)}"
+    return f"{cut}-{digest(text)}"
 
 
 def secret_id(*parts: str) -> str:
     """A Secret Manager secret ID: letters, digits, ``-`` and ``_`` (environment keys keep case)."""
-    text = re.sub(r"[^A-Za-z0-9_-]+", "-", "-".join(parts)).strip("-")
+    text = normalised("-".join(parts), "A-Za-z0-9_-", lower=False)
     if len(text) <= SECRET_ID:
         return text
-    return f"{text[: SECRET_ID - DIGEST - 1]}-{_digest(text)}"
-
-
-def _digest(text: str) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()[:DIGEST]
+    return f"{text[: SECRET_ID - DIGEST - 1]}-{digest(text)}"

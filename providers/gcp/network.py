@@ -18,19 +18,28 @@ from berth.providers.gcp.shared import Shared
 
 @dataclass(frozen=True)
 class Network:
-    """One VPC network and its one subnet: Cloud Run egress and the VMs are in it."""
+    """One VPC network and the project's one subnet: Cloud Run egress and the VMs are in it."""
 
     network: gcp.compute.Network
+    """The network the stack created, or the one the options name, read (``get``)."""
     subnet: gcp.compute.Subnetwork
 
 
 def create_network(shared: Shared) -> Network:
-    network = gcp.compute.Network(
-        shared.names("network"),
-        name=shared.prefix,
-        project=shared.gcp_project,
-        auto_create_subnetworks=False,
-        opts=shared.after_api("compute", shared.root),
+    """The project's network, or the one the options name, and the project's subnet in it."""
+    given = shared.options.network
+    network = (
+        gcp.compute.Network(
+            shared.names("network"),
+            name=shared.prefix,
+            project=shared.gcp_project,
+            auto_create_subnetworks=False,
+            opts=shared.after_api("compute", shared.root),
+        )
+        if given is None
+        else gcp.compute.Network.get(
+            shared.names("given-network"), given, opts=shared.after_api("compute", shared.root)
+        )
     )
     subnet = gcp.compute.Subnetwork(
         shared.names("subnet"),

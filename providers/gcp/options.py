@@ -1,4 +1,5 @@
-"""The GCP target's stack settings (``berth:gcp*``), parsed once from their raw config strings.
+"""The GCP target's settings (``berth:gcp*``): typed, their defaults in code, parsed once from
+the stack config.
 
 The project and region are the gcp provider's own settings (``gcp:project``, ``gcp:region``),
 read back from the provider (``gcp.organizations.get_client_config``), not from here.
@@ -8,83 +9,120 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass
+
+import pulumi
 
 from berth.errors import BerthError, shown_value
 from berth.quantities import MAX_COUNT
-from berth.settings import declared_defaults, option_bool, option_int, option_text
+from berth.settings import TargetOptions, config_text, setting, setting_keys
 
 DELETION_PROTECTION = "gcpDeletionProtection"
 PUBLIC_SERVICES = "gcpPublicServices"
 PUBLIC_NON_HTTP_PORTS = "gcpPublicNonHttpPorts"
 INVOKER_IAM_DISABLED = "gcpInvokerIamDisabled"
-MACHINE_TYPE = "gcpMachineType"
-DISK_SIZE_GB = "gcpDiskSizeGb"
-ZONE = "gcpZone"
 SUBNET_RANGE = "gcpSubnetRange"
-REGISTRY_KEEP_VERSIONS = "gcpRegistryKeepVersions"
-THROWAWAY_STORES = "gcpThrowawayStores"
+NETWORK = "gcpNetwork"
 ADOPT_VOLUMES = "gcpAdoptVolumes"
-KEYS = frozenset(
-    {
-        DELETION_PROTECTION,
-        PUBLIC_SERVICES,
-        PUBLIC_NON_HTTP_PORTS,
-        INVOKER_IAM_DISABLED,
-        MACHINE_TYPE,
-        DISK_SIZE_GB,
-        ZONE,
-        SUBNET_RANGE,
-        REGISTRY_KEEP_VERSIONS,
-        THROWAWAY_STORES,
-        ADOPT_VOLUMES,
-    }
-)
-
-_MIN_DISK_GB = 10
-_MAX_DISK_GB = 65536
-"""A pd-balanced disk's sizes (Compute Engine: 10 GB to 64 TB)."""
 
 
 @dataclass(frozen=True)
-class GcpOptions:
-    """The settings, their defaults from Pulumi.yaml (``berth.settings.declared_defaults``)."""
+class GcpOptions(TargetOptions):
+    """The gcp target's settings; ``GcpOptions()`` is every default."""
 
-    deletion_protection: bool
+    deletion_protection: bool = setting(
+        DELETION_PROTECTION,
+        True,
+        "deletion_protection of Cloud Run services, jobs and worker pools; false on dev stacks.",
+    )
     """Cloud Run services, jobs and worker pools refuse deletion: the safe default for prod."""
-    public_services: bool
+    public_services: bool = setting(
+        PUBLIC_SERVICES,
+        True,
+        "Published ports are public - allUsers may invoke Cloud Run services; VM services get "
+        "an external address for their HTTP ports.",
+    )
     """Published ports are reachable from the internet (allUsers invoker, external VM address)."""
-    public_non_http_ports: bool
+    public_non_http_ports: bool = setting(
+        PUBLIC_NON_HTTP_PORTS,
+        False,
+        "Also open published ports that are not HTTP (databases, caches, UDP) of VM services to "
+        "the internet; false keeps them internal.",
+    )
     """Published ports that are not HTTP (databases, caches, UDP: ``berth.ports``) are opened to
     the internet too; off by default, so a database is never public by accident."""
-    invoker_iam_disabled: bool
+    invoker_iam_disabled: bool = setting(
+        INVOKER_IAM_DISABLED,
+        False,
+        "Public Cloud Run services skip the invoker IAM check instead of granting allUsers (for "
+        "organisations with Domain Restricted Sharing).",
+    )
     """Public Cloud Run services skip the invoker IAM check instead of granting ``allUsers``,
     which organisations with Domain Restricted Sharing refuse."""
-    machine_type: str | None
+    machine_type: str | None = setting(
+        "gcpMachineType",
+        None,
+        "One machine type for every VM service; empty fits an e2 type to deploy.resources.",
+    )
     """One machine type for every VM; None picks the smallest e2 type fitting deploy.resources."""
-    disk_size_gb: int
-    zone: str | None
+    disk_size_gb: int = setting(
+        "gcpDiskSizeGb",
+        10,
+        "Size in GB (10 to 65536) of the persistent disk of each named volume on a VM.",
+        # a pd-balanced disk's sizes (Compute Engine: 10 GB to 64 TB)
+        low=10,
+        high=65536,
+    )
+    zone: str | None = setting(
+        "gcpZone",
+        None,
+        "Zone of the VMs and their disks; empty uses the provider's zone, else <region>-b.",
+    )
     """None uses the provider's zone, else ``<region>-b``."""
-    subnet_range: str
+    subnet_range: str = setting(
+        SUBNET_RANGE, "10.20.0.0/20", "The project subnet, a private IPv4 range of /26 or larger."
+    )
     """Room for Compute Engine VMs and Direct VPC egress (Cloud Run asks for /26 at least)."""
-    registry_keep_versions: int
+    network: pulumi.Input[str] | None = setting(
+        NETWORK,
+        None,
+        "An existing VPC network (projects/<project>/global/networks/<name>) to make the "
+        "project's subnet in; empty creates one.",
+    )
+    """An existing VPC network's id, or a ``gcp.compute.Network``'s ``id`` output; None
+    creates one. Berth adds its subnet, firewall rules, router and NAT (and, with managed
+    stores, the private services range and peering) to it."""
+    registry_keep_versions: int = setting(
+        "gcpRegistryKeepVersions",
+        10,
+        "How many versions of each image the Artifact Registry repositories keep (1 or more); "
+        "older ones are deleted.",
+        # Artifact Registry's keepCount is an int32 ("Minimum number of versions to keep")
+        low=1,
+        high=MAX_COUNT,
+    )
     """Versions of each image the Artifact Registry repositories keep; older ones are deleted,
     as ECR's lifecycle policy does on aws."""
-    throwaway_stores: bool
+    throwaway_stores: bool = setting(
+        "gcpThrowawayStores",
+        False,
+        "Managed databases and caches (Cloud SQL, Memorystore) without deletion protection or "
+        "final backup (dev stacks only).",
+    )
     """Managed stores without deletion protection, final backup or ``protect``: for stacks
     whose data does not matter (dev, previews)."""
-    adopt_volumes: bool
+    adopt_volumes: bool = setting(
+        ADOPT_VOLUMES,
+        False,
+        "Import the disks and buckets of named volumes that an earlier pulumi destroy kept, "
+        "instead of creating them (set for the first pulumi up after a destroy).",
+    )
     """The disks and buckets of named volumes, kept by ``pulumi destroy`` under their fixed
     names, are imported by the next ``pulumi up`` instead of created (which fails: 409
     alreadyExists)."""
 
-    @classmethod
-    def parse(cls, raw: Mapping[str, str]) -> GcpOptions:
-        """Options from ``StackSettings.options``; a BerthError naming the key for a bad value."""
-        public_services = option_bool(raw, PUBLIC_SERVICES)
-        invoker_iam_disabled = option_bool(raw, INVOKER_IAM_DISABLED)
-        if invoker_iam_disabled and not public_services:
+    def check(self) -> None:
+        if self.invoker_iam_disabled and not self.public_services:
             raise BerthError(
                 f"berth:{INVOKER_IAM_DISABLED} makes public services reachable without IAM, "
                 f"but berth:{PUBLIC_SERVICES} is false: no service is public",
@@ -93,45 +131,43 @@ class GcpOptions:
                     f"make services public with {terms.how_to_set(PUBLIC_SERVICES, 'true')}"
                 ),
             )
-        return cls(
-            deletion_protection=option_bool(raw, DELETION_PROTECTION),
-            public_services=public_services,
-            invoker_iam_disabled=invoker_iam_disabled,
-            public_non_http_ports=option_bool(raw, PUBLIC_NON_HTTP_PORTS),
-            machine_type=_matching(raw, MACHINE_TYPE, r"[a-z][a-z0-9-]*", "e2-standard-2"),
-            disk_size_gb=option_int(raw, DISK_SIZE_GB, _MIN_DISK_GB, _MAX_DISK_GB),
-            zone=_matching(raw, ZONE, r"[a-z]+-[a-z]+\d+-[a-z]", "europe-west1-b"),
-            subnet_range=_subnet(raw),
-            # Artifact Registry's keepCount is an int32 ("Minimum number of versions to keep")
-            registry_keep_versions=option_int(raw, REGISTRY_KEEP_VERSIONS, 1, MAX_COUNT),
-            throwaway_stores=option_bool(raw, THROWAWAY_STORES),
-            adopt_volumes=option_bool(raw, ADOPT_VOLUMES),
-        )
+        _matching("gcpMachineType", self.machine_type, r"[a-z][a-z0-9-]*", "e2-standard-2")
+        _matching("gcpZone", self.zone, r"[a-z]+-[a-z]+\d+-[a-z]", "europe-west1-b")
+        _check_subnet(self.subnet_range)
+        if isinstance(self.network, str) and not _NETWORK_ID.fullmatch(self.network):
+            raise BerthError(
+                f"berth:{NETWORK} {shown_value(self.network)} is not a VPC network's id",
+                hint=lambda terms: (
+                    "e.g. "
+                    + terms.how_to_set(NETWORK, "projects/my-project/global/networks/my-network")
+                ),
+            )
 
 
-def _matching(raw: Mapping[str, str], key: str, pattern: str, example: str) -> str | None:
-    text = option_text(raw, key)
-    if not text:
-        return None
-    if not re.fullmatch(pattern, text):
+KEYS = setting_keys(GcpOptions)
+_NETWORK_ID = re.compile(
+    r"(https://www\.googleapis\.com/compute/v1/)?projects/[^/]+/global/networks/[^/]+"
+)
+"""A network's id, or its self link (what ``gcp.compute.Network.get`` takes)."""
+
+
+def _matching(key: str, value: str | None, pattern: str, example: str) -> None:
+    if value is not None and not re.fullmatch(pattern, value):
         raise BerthError(
-            f"berth:{key} {shown_value(text)} is not a valid value",
+            f"berth:{key} {shown_value(value)} is not a valid value",
             hint=lambda terms: f"e.g. {terms.how_to_set(key, example)}",
         )
-    return text
 
 
-def _subnet(raw: Mapping[str, str]) -> str:
-    text = option_text(raw, SUBNET_RANGE)
+def _check_subnet(text: str) -> None:
     try:
         network = ipaddress.ip_network(text)
     except ValueError:
         network = None
     if network is None or network.version != 4 or not network.is_private or network.prefixlen > 26:
-        example = declared_defaults()[SUBNET_RANGE]
+        example = config_text(GcpOptions.subnet_range)
         raise BerthError(
             f"berth:{SUBNET_RANGE} {shown_value(text)} is not a private IPv4 range of /26 or "
             "larger",
             hint=lambda terms: f"e.g. {terms.how_to_set(SUBNET_RANGE, example)}",
         )
-    return str(network)

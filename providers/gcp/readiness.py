@@ -12,13 +12,10 @@ effects. It waits again only when the instance is replaced.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping
 from typing import Any
 
-import pulumi
-from pulumi.dynamic import CreateResult, DiffResult, Resource, ResourceProvider, UpdateResult
-
+from berth.components.readiness import ReadinessCheck, ReadinessProvider, poll
 from berth.durations import format_duration
 from berth.providers.gcp.api import ApiError, ComputeApi, authorized_session
 from berth.providers.gcp.identity import IDENTITY
@@ -33,53 +30,48 @@ class NotReady(Exception):
     """The container did not reach the wanted state in time."""
 
 
-class VmServiceReadyProvider(ResourceProvider):
+class VmServiceReadyProvider(ReadinessProvider):
     """Polls the instance's ``berth/state`` guest attribute until it says ``want``."""
 
     POLL_SECONDS = 5.0
+    RECHECK = ("instanceId", "want")
 
     def api(self, props: Mapping[str, Any]) -> ComputeApi:
         """Compute Engine as the gcp provider's identity (the ``identity`` input)."""
         return ComputeApi(authorized_session(props.get(IDENTITY)))
 
-    def create(self, props: dict[str, Any]) -> CreateResult:
+    def ready(self, props: dict[str, Any]) -> tuple[str, str]:
         service, want = props["service"], props["want"]
         timeout = float(props["timeout"])
-        deadline = time.monotonic() + timeout
-        state: str | None = None
+
+        def late(state: str) -> NotReady:
+            return NotReady(
+                f"service '{service}' was not {want} within {format_duration(timeout)} "
+                f"of its VM's creation (last report: {state or 'none'}); see the VM's "
+                "serial console and its logs in Cloud Logging"
+            )
+
         try:
             api = self.api(props)
-            while (state := api.container_state(props["instance"])) not in ACCEPTED[want]:
-                if time.monotonic() >= deadline:
-                    raise NotReady(
-                        f"service '{service}' was not {want} within {format_duration(timeout)} "
-                        f"of its VM's creation (last report: {state or 'none'}); see the VM's "
-                        "serial console and its logs in Cloud Logging"
-                    )
-                time.sleep(self.POLL_SECONDS)
+
+            def check() -> tuple[bool, str]:
+                state = api.container_state(props["instance"]) or ""
+                return state in ACCEPTED[want], state
+
+            state = poll(check, timeout, late, poll_seconds=self.POLL_SECONDS)
         except ApiError as error:
             raise NotReady(f"service '{service}': cannot read its VM's state: {error}") from None
-        return CreateResult(id_=f"{service}-{want}", outs={**props, "state": state})
+        return f"{service}-{want}", state
 
-    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+    def changed(self, olds: dict[str, Any], news: dict[str, Any], replaces: list[str]) -> bool:
         """A new instance (or a stricter wait) waits again; a new timeout is recorded. A new
         ``identity`` alone is no change (credentials renewed for each CI run would otherwise
         update every check on every ``up``): ``create`` acts as the newest, and ``delete``,
         which gets the identity recorded, calls no API."""
-        replaces = [key for key in ("instanceId", "want") if olds.get(key) != news.get(key)]
-        changed = bool(replaces) or olds.get("timeout") != news.get("timeout")
-        return DiffResult(changes=changed, replaces=replaces, delete_before_replace=False)
-
-    def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
-        return UpdateResult(outs={**news, "state": olds.get("state")})
+        return bool(replaces) or olds.get("timeout") != news.get("timeout")
 
 
-class VmServiceReady(Resource, module="berth", name="VmServiceReady"):
+class VmServiceReady(ReadinessCheck, module="berth", name="VmServiceReady"):
     """Exists once the VM service's container reported the wanted state."""
 
-    state: pulumi.Output[str]
-
-    def __init__(
-        self, name: str, props: Mapping[str, Any], opts: pulumi.ResourceOptions | None = None
-    ) -> None:
-        super().__init__(VmServiceReadyProvider(), name, {**props, "state": None}, opts)
+    PROVIDER = VmServiceReadyProvider

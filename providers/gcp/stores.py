@@ -22,14 +22,16 @@ from typing import Any, TypeVar
 import pulumi
 import pulumi_gcp as gcp
 
-from berth.components.names import Names, fitted
+from berth.components import stores as common
+from berth.components.names import fitted
+from berth.components.stores import name_input, password_input
 from berth.errors import BerthError
 from berth.model import Secret, Service, Text
 from berth.providers.gcp.names import SQL_INSTANCE_ID, cloud_name
 from berth.providers.gcp.sizing import TooLarge, redis_size_gb, sql_tier
 from berth.sizing import Request
 from berth.sources import Sources
-from berth.stores import ManagedStore, StoreKind, password_hint, secret_password
+from berth.stores import ManagedStore, PasswordRule, StoreKind
 
 POSTGRES_MAJORS = tuple(str(n) for n in range(12, 19))
 """PostgreSQL majors Cloud SQL runs (``POSTGRES_12`` to ``POSTGRES_18``)."""
@@ -49,31 +51,21 @@ ROOT_USER = "postgres"
 DEFAULT_DATABASE = "postgres"
 """The database every Cloud SQL for PostgreSQL instance has."""
 _NAME = re.compile(r"[^\s\x00-\x1f\x7f]{1,63}")
-_PASSWORD = re.compile(r"[\x21-\x7e]{8,128}")
+_PASSWORD = PasswordRule(
+    re.compile(r"[\x21-\x7e]{8,128}"), "8 to 128 printable ASCII characters, no spaces"
+)
 SqlChild = TypeVar("SqlChild", gcp.sql.User, gcp.sql.Database)
 
 
 @dataclass(frozen=True)
-class StoreSettings:
-    """What every store of the stack shares."""
+class StoreSettings(common.StoreSettings):
+    """What every store of the stack shares: the project, region and network it is in."""
 
-    names: Names
-    prefix: str
     project: pulumi.Input[str]
     project_number: pulumi.Input[str]
     region: str
     network: gcp.compute.Network
     labels: Mapping[str, str]
-    throwaway: bool
-
-    def kept(
-        self, after: Sequence[pulumi.Resource], parent: pulumi.Resource
-    ) -> pulumi.ResourceOptions:
-        """Options of what holds data or its network: created after ``after``, protected unless
-        the stores are throwaway."""
-        return pulumi.ResourceOptions(
-            parent=parent, depends_on=list(after), protect=not self.throwaway
-        )
 
 
 @dataclass(frozen=True)
@@ -239,7 +231,7 @@ def _postgres(new: _NewStore) -> ManagedEndpoint:
             settings.names(service.name, suffix),
             project=settings.project,
             instance=instance.name,
-            name=_input(name),
+            name=name_input(name),
             deletion_policy="ABANDON",
             **args,
         )
@@ -313,17 +305,9 @@ def _redis_version(store: ManagedStore) -> tuple[str, str | None]:
 def _password(
     value: Text | None, service: Service, sources: Sources, key: str
 ) -> pulumi.Output[str]:
-    """The store's password, from a stack secret, never as plain text in a resource input."""
-    password = secret_password(value, service, key, sources.origin(service.name, "environment"))
-    if not _PASSWORD.fullmatch(password):
-        raise BerthError(
-            f"{key} is not a password Berth gives a managed store (its value is not shown)",
-            file=sources.origin(service.name, "environment"),
-            service=service.name,
-            field="environment",
-            hint=password_hint(value, key, "8 to 128 printable ASCII characters, no spaces"),
-        )
-    return pulumi.Output.secret(password)
+    return password_input(
+        value, service, key, sources.origin(service.name, "environment"), _PASSWORD
+    )
 
 
 def _check_name(key: str, value: Text | None, service: Service, sources: Sources) -> None:
@@ -339,8 +323,3 @@ def _check_name(key: str, value: Text | None, service: Service, sources: Sources
 
 def _value(value: Text | None) -> str | None:
     return value.value if isinstance(value, Secret) else value
-
-
-def _input(value: Text | None) -> pulumi.Input[str] | None:
-    """A name for a resource input: a secret stays one."""
-    return pulumi.Output.secret(value.value) if isinstance(value, Secret) else value

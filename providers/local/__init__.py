@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import pulumi
 
+from berth.components.offline_images import image_outputs
 from berth.components.run_once import OFFLINE_RESULT
+from berth.components.target import Sequenced
 from berth.fields import Support, ignored, supported
 from berth.model import ComposeProject
 from berth.providers.local.engine import TERRAFORM_CONFIG
@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from berth.components.target import Target, TargetArgs
 
 NAME = "local"
+ORDERING = Sequenced()
 MANAGES_STORES = False
 """A marked store runs as its container, as written: nothing of it leaves the machine."""
 OPTION_KEYS: frozenset[str] = frozenset()
@@ -79,14 +80,8 @@ def create(project: ComposeProject, args: TargetArgs, parent: pulumi.Resource) -
 
 def plan_outputs(type_: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
     """What the docker resources report after creation, for the offline plan."""
-    fingerprint = (
-        "sha256:"
-        + hashlib.sha256(json.dumps(inputs, sort_keys=True, default=str).encode()).hexdigest()
-    )
-    if type_ == "docker:index/image:Image":
-        return {"repoDigest": fingerprint, "imageName": inputs.get("imageName")}
-    if type_ == "docker:index/remoteImage:RemoteImage":
-        return {"imageId": fingerprint, "repoDigest": f"{inputs.get('name')}@{fingerprint}"}
+    if (image := image_outputs(type_, inputs, pushed=False)) is not None:
+        return image
     if type_ == "pulumi-python:dynamic/berth:LocalJob":
         return OFFLINE_RESULT
     return {}

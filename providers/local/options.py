@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
+
+from berth.settings import TargetOptions
 
 
 @dataclass(frozen=True)
-class LocalOptions:
-    @classmethod
-    def parse(cls, raw: Mapping[str, str]) -> LocalOptions:
-        return cls()
+class LocalOptions(TargetOptions):
+    """No settings: ``docker:host`` (or DOCKER_HOST) chooses the engine."""

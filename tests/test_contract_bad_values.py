@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from berth.components.target import available_targets
 from berth.errors import BerthError
 from berth.model import ContainerSettings, Healthcheck, Service
 from berth.offline.plan import Plan
@@ -22,9 +23,9 @@ from berth.providers.gcp import vm
 from tests.conftest import program
 from tests.conftest import refused as refusal
 from tests.plans import of_type
-from tests.test_hostile_input import refused_line
+from tests.test_contract_hostile_input import refused_line
 
-TARGETS = ("local", "aws", "gcp", "digitalocean")
+TARGETS = available_targets()
 SERVICE = "services:\n  app:\n    image: alpine\n"
 JOB = SERVICE + "    restart: 'no'\n"
 HUGE = "9" * 400

@@ -116,6 +116,14 @@ def test_a_failure_message_is_scrubbed_whatever_raised_it(error):
     assert quote_plus(PASSWORD) not in str(failure.value)
 
 
+def test_a_value_too_short_to_hide_is_scrubbed_in_no_form():
+    """Two characters occur everywhere in a log: neither they nor a longer encoding of them
+    (``a%2F``) is masked (the stack config refuses such a secret; a value reaching the
+    provider otherwise must not blank the log)."""
+    text = "GET /a/b?next=a%2Fb HTTP/1.1"
+    assert scrub(text, ["a/"]) == text
+
+
 def test_a_target_that_passes_no_scrub_values_keeps_its_own_log_tail():
     outs = PrintingProvider("done").create({**props(), SCRUB_KEY: None}).outs
     assert outs["logTail"] == "done"

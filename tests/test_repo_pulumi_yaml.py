@@ -9,7 +9,9 @@ from typing import Any
 import pytest
 import yaml
 
+from berth.components.program import pulumi_config, pulumi_config_yaml
 from berth.components.target import all_option_keys
+from berth.offline.plan import PULUMI_PROJECT
 from berth.settings import SETTING_KEYS
 from tests.conftest import ROOT
 
@@ -22,6 +24,28 @@ def test_every_setting_is_declared_with_a_default_and_a_description():
         assert declaration["type"] in ("string", "boolean", "integer", "array"), key
         assert "default" in declaration, f"{key}: without a default every stack must set it"
         assert declaration["description"], key
+
+
+def test_the_config_section_is_the_one_the_settings_classes_make():
+    """Pulumi.yaml cannot drift from the classes whose fields are the settings: a setting
+    added, renamed or given another default or description shows here. To update it, replace
+    its config section with the output of ``python -m berth pulumi-config``."""
+    text = (ROOT / "Pulumi.yaml").read_text()
+
+    assert text[text.index("\nconfig:\n") + 1 :] == pulumi_config_yaml()
+    assert yaml.safe_load(text)["config"] == pulumi_config()
+
+
+def test_the_generated_config_section_follows_the_classes(monkeypatch: pytest.MonkeyPatch):
+    """The check above cannot pass by accident: a default changed in code changes the text."""
+    from berth.providers.aws.options import AwsOptions
+
+    before = pulumi_config_yaml()
+    field = AwsOptions.__dataclass_fields__["ecr_keep_images"]
+    monkeypatch.setattr(field, "default", 3)
+
+    assert pulumi_config()["awsEcrKeepImages"]["default"] == 3
+    assert pulumi_config_yaml() != before
 
 
 PROVIDER_NAMESPACES = ("aws", "gcp", "docker")
@@ -75,3 +99,8 @@ def test_a_key_that_is_neither_a_setting_nor_a_used_variable_is_caught():
     }
 
     assert undeclared(config) == ["berth:composeFile", "berth:IMAGE_TAG", "other:key"]
+
+
+def test_the_offline_plan_names_the_project_as_pulumi_yaml_does():
+    """URNs hold the project's name; an installed Berth has no Pulumi.yaml to read it from."""
+    assert yaml.safe_load((ROOT / "Pulumi.yaml").read_text())["name"] == PULUMI_PROJECT

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 import pulumi
@@ -9,6 +10,7 @@ import pulumi_aws
 import pytest
 
 from berth.components.project import Project, ProjectArgs
+from berth.components.target import TargetModule, available_targets, load_target
 from berth.errors import BerthError
 from berth.offline.plan import Plan, plan_config, run_plan
 from berth.providers import aws
@@ -94,10 +96,24 @@ def test_another_targets_options_are_refused_by_name() -> None:
     assert "the local target was given AwsOptions as its options" in caught.value.message
 
 
-def test_the_target_may_be_given_by_name() -> None:
+def _types_built(target: str, given: str | TargetModule) -> set[str]:
     def program() -> Project:
-        compose = ProjectArgs.from_files(RELEASE, "local").compose
-        return Project("shop", ProjectArgs(compose, "local"))
+        compose = ProjectArgs.from_files(RELEASE, target).compose
+        return Project("shop", ProjectArgs(compose, given))
 
-    plan = _run("local", program)
-    assert any(r.type == "docker:index/network:Network" for r in plan.registrations)
+    return {r.type for r in _run(target, program).registrations}
+
+
+@functools.cache
+def _types_built_by_module(target: str) -> frozenset[str]:
+    return frozenset(_types_built(target, load_target(target)))
+
+
+@pytest.mark.parametrize("target", available_targets())
+def test_the_target_may_be_given_by_name(target: str) -> None:
+    """Every target, not only the default: by its name, a Project builds what the target's
+    module builds, and that differs from what any other target builds."""
+    by_name = _types_built(target, target)
+    assert by_name == _types_built_by_module(target)
+    for other in set(available_targets()) - {target}:
+        assert by_name != _types_built_by_module(other), f"{target} builds what {other} builds"

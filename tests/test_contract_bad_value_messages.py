@@ -9,14 +9,10 @@ import pytest
 from berth.errors import BerthError
 from tests.conftest import program
 from tests.conftest import refused as refusal
-from tests.test_bad_values import JOB, SERVICE, TARGETS, secret
+from tests.test_contract_bad_values import JOB, SERVICE, TARGETS, secret
 
-OPTIONS = {
-    "local": {},
-    "aws": {},
-    "gcp": {"gcpProject": "p", "gcpRegion": "europe-west1"},
-    "digitalocean": {},
-}
+OPTIONS: dict[str, dict[str, str]] = {"gcp": {"gcpProject": "p", "gcpRegion": "europe-west1"}}
+"""Settings a target is planned with here, beside its defaults."""
 
 
 def owner(ids: str, kind: str = "configs") -> str:
@@ -84,7 +80,7 @@ def test_the_ulimits_docker_takes_plan_unlimited_included(write, target):
     """``memlock: -1`` is Docker's unlimited (Elasticsearch's compose files ask for it)."""
     write(SERVICE + "    ulimits: {nofile: 65536, memlock: -1}\n")
 
-    program(["compose.yaml"], target=target, variables=OPTIONS[target])
+    program(["compose.yaml"], target=target, variables=OPTIONS.get(target))
 
 
 @pytest.mark.parametrize("marking", ["1", "{bogus: 1}", "{allow-downtime: maybe}"])
@@ -103,7 +99,7 @@ def test_a_files_owner_is_warned_about_where_it_is_placed_without_one(write, tar
     write("x\n", "x")
     write(SERVICE + owner('uid: "1000", gid: "1000"'))
 
-    plan = program(["compose.yaml"], target=target, variables=OPTIONS[target])
+    plan = program(["compose.yaml"], target=target, variables=OPTIONS.get(target))
 
     assert (
         "service 'app': config 's': uid and gid ignored: the file is placed owned by root; give "
@@ -122,7 +118,7 @@ def test_a_managed_stores_command_is_warned_about_and_its_password_not_taken(wri
     )
 
     plan = program(
-        ["compose.yaml"], target=target, variables=OPTIONS[target], secrets={"PW": "pw-0123456"}
+        ["compose.yaml"], target=target, variables=OPTIONS.get(target), secrets={"PW": "pw-0123456"}
     )
 
     assert (

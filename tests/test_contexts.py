@@ -16,14 +16,10 @@ from berth.offline.diff import diff_files
 from berth.offline.diff_report import listed
 from berth.offline.plan import plan_config
 from tests.conftest import ROOT
-from tests.test_diff import _run_once_inputs, _settings, edit
+from tests.plans import dynamic_provider
+from tests.test_diff import TARGETS, _run_once, _run_once_inputs, _settings, edit
 
 SEED = ROOT / "examples" / "migrate"
-PROVIDERS = {
-    "local": "berth.providers.local.run_once:LocalJobProvider",
-    "aws": "berth.providers.aws.run_once:EcsJobProvider",
-    "gcp": "berth.providers.gcp.run_once:CloudRunJobExecutionProvider",
-}
 
 
 def sources(folder: Path, files: dict[str, str], target: str | None = None) -> Sources:
@@ -210,10 +206,9 @@ def seed_diff(folders: tuple[Path, Path], target: str = "local") -> dict[str, An
 
 def replaced(folders: tuple[Path, Path], target: str) -> bool:
     """Whether the migrate job's run-once resource is replaced, by its provider's own diff."""
-    module, _, name = PROVIDERS[target].partition(":")
-    provider = getattr(__import__(module, fromlist=[name]), name)()
-    olds, news = (_run_once_inputs(folder, target) for folder in folders)
-    return bool(provider.diff("id", olds, news).replaces)
+    old, new = (_run_once(folder, target) for folder in folders)
+    olds, news = _run_once_inputs(folders[0], old), _run_once_inputs(folders[1], new)
+    return bool(dynamic_provider(new).diff("id", olds, news).replaces)
 
 
 def migrate(result: dict[str, Any]) -> dict[str, Any]:
@@ -229,7 +224,7 @@ SEED_EDITS = {
 }
 
 
-@pytest.mark.parametrize("target", sorted(PROVIDERS))
+@pytest.mark.parametrize("target", TARGETS)
 @pytest.mark.parametrize("change", sorted(SEED_EDITS))
 def test_seed_edits_run_migrate_as_the_provider_would(
     seed: tuple[Path, Path], target: str, change: str

@@ -22,7 +22,7 @@ from berth.providers.digitalocean.options import (
 )
 from berth.providers.gcp.options import GcpOptions
 from berth.terms import Terms
-from tests.test_hostile_input import refused_line
+from tests.test_contract_hostile_input import refused_line
 
 Parse = Callable[[Mapping[str, str]], Any]
 HUGE = "9" * 5000
@@ -132,3 +132,16 @@ def test_a_disk_size_past_int_s_digits_is_one_line_from_the_cli(tmp_path: Path) 
     assert "berth:gcpDiskSizeGb must be a whole number from 10 to 65536" in line
     assert "(5000 characters)" in line
     assert line.endswith("e.g. `--set gcpDiskSizeGb=10`.")
+
+
+def test_options_made_in_code_are_held_to_the_rules_of_the_stack_config() -> None:
+    """``Options(...)`` in a program of one's own: the same one line as a stack value."""
+    for make, words in (
+        (lambda: GcpOptions(disk_size_gb=5), "berth:gcpDiskSizeGb must be a whole number from 10"),
+        (lambda: AwsOptions(log_retention_days=8), "berth:awsLogRetentionDays 8 is not a Cloud"),
+        (lambda: DigitalOceanOptions(region="mars"), "berth:digitaloceanRegion must be an App"),
+        (lambda: GcpOptions(zone="Europe West"), "berth:gcpZone 'Europe West' is not a valid"),
+    ):
+        with pytest.raises(BerthError) as caught:
+            make()
+        assert caught.value.message.startswith(words)

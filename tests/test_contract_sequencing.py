@@ -1,27 +1,38 @@
 """The seed's workflows on every target: what waits on what, and nothing more.
 
 Each target's own tests check its resource types; these hold every target to the sequencing
-rules with the types left out, so a new target is checked the day it is added.
+rules with the types left out, so a new target is checked the day it is added. A target says
+how it orders a deployment (``berth.components.target.Ordering``): per resource, checked on
+the resources' dependencies, or as one unit in phases, checked on the phases it sends.
 """
 
 from __future__ import annotations
 
 import pytest
 
-from berth.components.target import available_targets
-from berth.offline.plan import ProgramFailed
+from berth.components.target import Phased, Sequenced, available_targets, load_target
+from berth.offline.plan import Plan, ProgramFailed
 from tests.conftest import copy_example, program
-from tests.plans import named, resources_of, waits_on_services
+from tests.plans import named, ordered_targets, resources_of, waits_on_services
 
 TARGETS = available_targets()
-PHASED = {
-    "digitalocean": "App Platform orders jobs by phase inside the one app resource, not by "
-    "resource dependencies: tests/test_digitalocean_program.py proves db -> migrate -> web"
-}
-"""Targets whose order is not a graph of resources, and where their own tests prove it."""
-GRAPHED = [
-    pytest.param(t, marks=pytest.mark.skip(reason=PHASED[t])) if t in PHASED else t for t in TARGETS
-]
+SEQUENCED = ordered_targets(Sequenced)
+PHASED = ordered_targets(Phased)
+
+
+def test_every_target_declares_how_it_orders_a_deployment():
+    assert sorted(SEQUENCED + PHASED) == sorted(TARGETS)
+
+
+def phase_of(plan: Plan) -> dict[str, int]:
+    """Each compose service's phase in the one unit a phased target deploys."""
+    ordering = load_target(plan.target).ORDERING
+    assert isinstance(ordering, Phased)
+    (unit,) = [r for r in plan.registrations if r.type == ordering.unit]
+    phases = ordering.phases(plan.compose, unit.inputs)
+    found = {service: index for index, phase in enumerate(phases) for service in phase}
+    assert sorted(found) == sorted(plan.compose.services), "every service has one phase"
+    return found
 
 
 @pytest.mark.parametrize("target", TARGETS)
@@ -34,7 +45,7 @@ def test_release_runs_concurrently_with_app(project_dir, target):
         assert all(waits_on_services(plan, r) == set() for r in resources), service
 
 
-@pytest.mark.parametrize("target", GRAPHED)
+@pytest.mark.parametrize("target", SEQUENCED)
 def test_migrate_runs_after_db_and_before_web(project_dir, target):
     plan = program([copy_example("migrate", project_dir)], target=target)
 
@@ -47,7 +58,7 @@ def test_migrate_runs_after_db_and_before_web(project_dir, target):
     assert all(waits_on_services(plan, r) == set() for r in resources_of(plan, "db"))
 
 
-@pytest.mark.parametrize("target", GRAPHED)
+@pytest.mark.parametrize("target", SEQUENCED)
 def test_a_failed_job_creates_nothing_it_gates(project_dir, target):
     file = copy_example("migrate", project_dir)
     plan = program([file], target=target)
@@ -63,6 +74,20 @@ def test_a_failed_job_creates_nothing_it_gates(project_dir, target):
     created = {(r.type, r.name) for r in failure.value.registrations if r.custom}
     assert gated and not gated & created
     assert (run.type, run.name) not in created
+
+
+@pytest.mark.parametrize("target", PHASED)
+def test_release_holds_no_service_back_in_phases(project_dir, target):
+    """Nothing waits on the release job: no service is in a phase after it."""
+    phase = phase_of(program([copy_example("release", project_dir)], target=target))
+    assert phase["app"] <= phase["release"]
+
+
+@pytest.mark.parametrize("target", PHASED)
+def test_migrate_runs_after_db_and_before_web_in_phases(project_dir, target):
+    """A phased unit keeps the order by phases: a failed job in one stops the later ones."""
+    phase = phase_of(program([copy_example("migrate", project_dir)], target=target))
+    assert phase["db"] < phase["migrate"] < phase["web"]
 
 
 @pytest.mark.parametrize("target", TARGETS)

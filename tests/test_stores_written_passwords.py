@@ -9,6 +9,7 @@ import re
 
 import pytest
 
+from berth.components.target import available_targets, load_target
 from berth.errors import BerthError
 from berth.model import Secret
 from berth.offline.render import as_json, as_mermaid, as_text
@@ -23,7 +24,8 @@ from tests.test_aws_cfn import findings, report
 WRITTEN = "devpass-4e5f6a7b"
 SECRETS_MANAGER = "aws:secretsmanager/secret:Secret"
 """Names: letters, digits and /_+=.@- (CreateSecret), up to 512 characters."""
-CLOUDS = ("aws", "gcp", "digitalocean")
+CLOUDS = [t for t in available_targets() if load_target(t).MANAGES_STORES]
+"""The targets whose stores are the cloud's, so a written password is sealed."""
 JOB_RUNS = {"aws": "EcsJob", "gcp": "CloudRunJobExecution"}
 """The run-once resource of a job, where the target has one (App Platform runs its own)."""
 DEV_FILE = f"""

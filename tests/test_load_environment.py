@@ -168,7 +168,7 @@ def test_every_value_arrives_exactly_as_the_stack_holds_it(project_dir):
 @given(
     st.lists(
         # A bare "=" comes back from Compose's YAML as YAML 1.1's value tag, which PyYAML
-        # cannot load: a problem of reading the output (berth/normalize.py), not of the env file.
+        # cannot load: a problem of reading the output (berth/normalize/), not of the env file.
         st.text(st.characters(blacklist_categories=["Cs"], blacklist_characters="\0")).filter(
             lambda text: text != "="
         ),

@@ -19,10 +19,47 @@ from pulumi.runtime import mocks, rpc
 from pulumi.runtime.settings import SETTINGS
 
 from berth.components import pulumi_internals
-from berth.components.target import available_targets
+from berth.components.target import available_targets, load_target
 from tests.conftest import ROOT
 
-CLOUD_SDKS = ("pulumi_aws", "pulumi_gcp", "pulumi_digitalocean", "boto3", "google")
+
+def imports(path: Path) -> set[str]:
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            found |= {node.module, *(f"{node.module}.{alias.name}" for alias in node.names)}
+    return found
+
+
+def target_folder(target: str) -> Path:
+    """Where the target's package is: under providers/, or wherever the registry found it."""
+    return Path(load_target(target).__file__ or "").parent
+
+
+def target_libraries(target: str) -> set[str]:
+    """The top-level modules the target's package imports, but the standard library's."""
+    found = {m.split(".")[0] for p in target_folder(target).rglob("*.py") for m in imports(p)}
+    return found - set(sys.stdlib_module_names)
+
+
+GENERAL = {"yaml"}
+"""Libraries the lower layers use for themselves, which one target happens to use too: the
+rest of what only one target imports is its cloud's SDK, which they must not import (a new
+library of a target is taken for one, so the check fails loudly, never silently)."""
+
+
+def _own_sdks() -> tuple[str, ...]:
+    """The third-party modules only one target imports: its cloud's SDKs, a new target's too."""
+    found = {target: target_libraries(target) for target in available_targets()}
+    own = set().union(
+        *(mods.difference(*(m for o, m in found.items() if o != t)) for t, mods in found.items())
+    )
+    return tuple(sorted(own - {"berth", *GENERAL}))
+
+
+CLOUD_SDKS = _own_sdks()
 FOLDERS = {"berth": ROOT / "berth", **{f"berth.{layer}": ROOT / layer for layer in
            ("components", "providers", "offline")}}  # fmt: skip
 UPWARD = {
@@ -37,16 +74,6 @@ mock-engine plan, the CLI) may import everything."""
 ENTRY_POINTS = {ROOT / "berth" / "__main__.py"}
 ROOTS = {"components", "providers", "offline"}
 """The layers' folder names: imported by those names, they would be a user's own folders."""
-
-
-def imports(path: Path) -> set[str]:
-    found: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-        if isinstance(node, ast.Import):
-            found |= {alias.name for alias in node.names}
-        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
-            found |= {node.module, *(f"{node.module}.{alias.name}" for alias in node.names)}
-    return found
 
 
 def reaches(module: str, forbidden: tuple[str, ...]) -> bool:
@@ -79,7 +106,7 @@ def test_no_target_reaches_into_another(target):
     others = tuple(f"berth.providers.{other}" for other in available_targets() if other != target)
     reached = {
         str(path.relative_to(ROOT)): sorted(bad)
-        for path in sorted((ROOT / "providers" / target).rglob("*.py"))
+        for path in sorted(target_folder(target).rglob("*.py"))
         if (bad := {m for m in imports(path) if reaches(m, others)})
     }
     assert not reached, f"the {target} target imports another target: {reached}"
@@ -103,6 +130,8 @@ def test_the_walk_sees_an_upward_import():
     assert reaches("berth.providers.aws.target", UPWARD["berth.components"])
     assert not reaches("berth.providers", UPWARD["berth.components"]), "the registry"
     assert not reaches("berth.offline_extra", UPWARD["berth.components"])
+    sdks = {"pulumi_aws", "boto3", "pulumi_gcp", "google", "pulumi_digitalocean"}
+    assert sdks <= set(CLOUD_SDKS), "the targets' own SDKs, found from their imports"
 
 
 def test_the_pulumi_internals_berth_relies_on_are_still_there():

@@ -1,0 +1,46 @@
+"""The gcp target's roles, typed (``berth.components.roles``; docs/gcp.md lists them)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi_docker as docker
+import pulumi_gcp as gcp
+
+from berth.components.roles import Roles
+from berth.providers.gcp.run_once import CloudRunJobExecution
+
+
+@dataclass(frozen=True)
+class Shared(Roles):
+    network: gcp.compute.Network
+    subnetwork: gcp.compute.Subnetwork
+    registry: gcp.artifactregistry.Repository | None = None
+    firewall: gcp.compute.Firewall | None = None
+    router: gcp.compute.Router | None = None
+    nat: gcp.compute.RouterNat | None = None
+    services_range: gcp.compute.GlobalAddress | None = None
+    services_peering: gcp.servicenetworking.Connection | None = None
+
+
+@dataclass(frozen=True)
+class ServiceResources(Roles):
+    workload: (
+        gcp.cloudrunv2.Service
+        | gcp.cloudrunv2.WorkerPool
+        | gcp.compute.Instance
+        | gcp.sql.DatabaseInstance
+        | gcp.redis.Instance
+    )
+    service_account: gcp.serviceaccount.Account | None = None
+    """None for a managed store."""
+    image: docker.Image | None = None
+    address: gcp.compute.Address | None = None
+
+
+@dataclass(frozen=True)
+class JobResources(Roles):
+    run: CloudRunJobExecution
+    job: gcp.cloudrunv2.Job
+    service_account: gcp.serviceaccount.Account
+    image: docker.Image | None = None

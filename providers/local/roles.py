@@ -1,0 +1,29 @@
+"""The local target's roles, typed (``berth.components.roles``; docs/local.md lists them)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+import pulumi_docker as docker
+
+from berth.components.roles import Roles
+from berth.providers.local.run_once import LocalJob
+
+
+@dataclass(frozen=True)
+class Shared(Roles):
+    network: docker.Network
+    PER_ITEM: ClassVar[tuple[str, ...]] = ("volume_",)
+
+
+@dataclass(frozen=True)
+class ServiceResources(Roles):
+    workload: docker.Container
+    image: docker.RemoteImage | docker.Image
+
+
+@dataclass(frozen=True)
+class JobResources(Roles):
+    run: LocalJob
+    image: docker.RemoteImage | docker.Image
