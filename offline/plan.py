@@ -20,11 +20,16 @@ import pulumi
 from google.protobuf import json_format, struct_pb2
 from pulumi.runtime import mocks, rpc
 from pulumi.runtime.proto import provider_pb2
-from pulumi.runtime.stack import run_pulumi_func
 
 from berth.components.program import deploy, settings_from_config
 from berth.components.project import Project
-from berth.components.pulumi_internals import UNKNOWN, forget_earlier_runs, is_secret, sync_await
+from berth.components.pulumi_internals import (
+    UNKNOWN,
+    forget_earlier_runs,
+    is_secret,
+    run_settled,
+    sync_await,
+)
 from berth.components.target import TargetModule, load_target
 from berth.errors import BerthError
 from berth.graph import deployment_order
@@ -340,7 +345,7 @@ def run_plan(
         forget_earlier_runs()
         pulumi.runtime.set_all_config(provider_config, provider_secrets)
         run = program or (lambda: deploy(settings))
-        loop.run_until_complete(run_pulumi_func(lambda: deployed.append(run())))
+        loop.run_until_complete(run_settled(lambda: deployed.append(run())))
     except BerthError:
         raise
     except Exception as error:

@@ -40,6 +40,19 @@ CASES = {
         f"services:\n  {LONG}:\n    image: nginx:1.27\n",
         (LONG, None),
     ),
+    "aws: a store password RDS refuses": (
+        "aws",
+        "services:\n  db:\n    image: postgres:16\n    x-defang-postgres: true\n"
+        "    environment:\n      POSTGRES_PASSWORD: ${SHORT}\n",
+        ("db", "environment"),
+    ),
+    "aws: a store larger than any class": (
+        "aws",
+        "services:\n  db:\n    image: postgres:16\n    x-defang-postgres: true\n"
+        "    environment:\n      POSTGRES_PASSWORD: ${TOKEN}\n"
+        "    deploy:\n      resources:\n        limits:\n          cpus: '512'\n",
+        ("db", "deploy.resources"),
+    ),
     "digitalocean: a registry App Platform cannot pull from": (
         "digitalocean",
         "services:\n  web:\n    image: quay.io/org/web:1\n",
@@ -69,7 +82,11 @@ def test_a_refusal_names_the_file_that_defined_it(
     Path("override.yaml").write_text(override)
 
     with pytest.raises(BerthError) as refused:
-        program(["compose.yaml", "override.yaml"], target=target, secrets={"TOKEN": "tok-7a8b9c"})
+        program(
+            ["compose.yaml", "override.yaml"],
+            target=target,
+            secrets={"TOKEN": "tok-7a8b9c-long-enough", "SHORT": "shortpw"},
+        )
 
     error = refused.value
     assert (error.file, error.service, error.field) == ("override.yaml", *where), error.message

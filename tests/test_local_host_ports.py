@@ -40,6 +40,16 @@ def test_two_projects_publishing_one_host_port_are_refused_naming_both(project_d
     )
 
 
+def test_the_refusal_names_the_file_that_published_the_port(project_dir):
+    (project_dir / "compose.yaml").write_text("services:\n  web:\n    image: nginx:1.27\n")
+    (project_dir / "ports.yaml").write_text("services:\n  web:\n    ports: ['80:80']\n")
+    files = [str(project_dir / name) for name in ("compose.yaml", "ports.yaml")]
+
+    with pytest.raises(BerthError) as refused:
+        two_projects(files)
+    assert refused.value.file == files[1]
+
+
 def test_two_projects_on_two_engines_may_publish_one_host_port(project_dir):
     file = copy_example("migrate", project_dir)
 

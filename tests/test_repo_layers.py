@@ -10,12 +10,13 @@ relies on are still there.
 from __future__ import annotations
 
 import ast
+import inspect
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from pulumi.runtime import mocks, rpc
+from pulumi.runtime import mocks, rpc, stack
 from pulumi.runtime.settings import SETTINGS
 
 from berth.components import pulumi_internals
@@ -144,6 +145,13 @@ def test_the_pulumi_internals_berth_relies_on_are_still_there():
     assert callable(SETTINGS.outputs.clear), "SETTINGS.outputs is gone"
     assert callable(SETTINGS.rpc_manager.clear), "SETTINGS.rpc_manager is gone"
     assert hasattr(mocks.MockMonitor, "RegisterResource"), "the mock monitor changed"
+    waits = inspect.getsource(stack.run_pulumi_func)
+    assert "wait_for_rpcs" in waits and "_wait_for_shutdown" in waits, "run_settled mirrors it"
+    assert "_shutdown_callbacks" in waits, "run_settled mirrors run_pulumi_func"
+    assert {"rpcs", "unhandled_exception", "exception_traceback"} <= vars(
+        SETTINGS.rpc_manager
+    ).keys()
+    assert SETTINGS.lock is not None, "SETTINGS.lock is gone"
 
 
 STACKED = """

@@ -31,6 +31,7 @@ from berth.providers.aws.names import SECURITY_GROUP_NAME, SUBNET_GROUP_NAME, hy
 from berth.providers.aws.network import Network, tcp_ingress
 from berth.providers.aws.upgrades import StoreVersion
 from berth.sizing import GIB, Request
+from berth.sources import Sources
 from berth.stores import ManagedStore, PasswordRule, StoreKind
 
 RDS_CLASSES = (
@@ -84,7 +85,11 @@ class StoreSettings(common.StoreSettings):
     network: Network
     tasks: aws.ec2.SecurityGroup
     namespace: aws.servicediscovery.PrivateDnsNamespace
-    file: str
+    sources: Sources
+    """Which file set what: a refusal names the file that defined the field."""
+
+    def file(self, service: Service, field: str) -> str:
+        return self.sources.origin(service.name, field)
 
 
 def store_resources(
@@ -126,9 +131,10 @@ def _postgres(
     opts: pulumi.ResourceOptions,
 ) -> tuple[aws.rds.Instance, pulumi.Output[str]]:
     key = "POSTGRES_PASSWORD"
-    password = password_input(store.password, service, key, settings.file, _PASSWORD_RULES[key])
+    environment = settings.file(service, "environment")
+    password = password_input(store.password, service, key, environment, _PASSWORD_RULES[key])
     for key, value in (("POSTGRES_USER", store.user), ("POSTGRES_DB", store.database)):
-        _check_name(key, value, service, settings.file)
+        _check_name(key, value, service, environment)
     subnets = _private_subnets(aws.rds.SubnetGroup, "db", service, settings, opts)
     major = store.version or DEFAULT_POSTGRES
     guard = _version(store, major, settings, opts, upgrade_restarts=True)
@@ -137,7 +143,7 @@ def _postgres(
         identifier_prefix=_identifier(settings.prefix, service.name) + "-",
         engine="postgres",
         engine_version=major,
-        instance_class=_size(RDS_CLASSES, service, settings.file),
+        instance_class=_size(RDS_CLASSES, service, settings.file(service, "deploy")),
         allocated_storage=STORAGE_GB,
         storage_type="gp3",
         storage_encrypted=True,
@@ -171,7 +177,13 @@ def _cache(
 ) -> tuple[aws.elasticache.ReplicationGroup, pulumi.Output[str]]:
     key = "REDIS_PASSWORD"
     token = (
-        password_input(store.password, service, key, settings.file, _PASSWORD_RULES[key])
+        password_input(
+            store.password,
+            service,
+            key,
+            settings.file(service, "environment"),
+            _PASSWORD_RULES[key],
+        )
         if store.password
         else None
     )
@@ -184,7 +196,7 @@ def _cache(
         description=f"Berth {settings.prefix}: {service.name}",
         engine=store.engine,
         engine_version=version,
-        node_type=_size(CACHE_NODES, service, settings.file),
+        node_type=_size(CACHE_NODES, service, settings.file(service, "deploy")),
         num_cache_clusters=1,
         port=store.port,
         subnet_group_name=subnets.name,

@@ -186,7 +186,7 @@ class AwsTarget:
             tasks=self.security_groups.tasks,
             namespace=self.namespace,
             throwaway=self.options.throwaway_stores,
-            file=sources.files[0],  # the stores' checks name the first file
+            sources=sources,
         )
         self.shared: Mapping[str, pulumi.Resource] = self._shared()
 

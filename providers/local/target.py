@@ -30,6 +30,7 @@ from berth.providers.local.host_ports import Publisher
 from berth.providers.local.labels import OWNER_KEYS
 from berth.providers.local.run_once import LocalJob
 from berth.quantities import LONGEST_WAIT
+from berth.sources import read_sources
 
 DEFAULT_RESTART = "unless-stopped"
 """Restart policy of a service with no ``restart`` key: a deployed service keeps running."""
@@ -40,7 +41,7 @@ class LocalTarget:
 
     def __init__(self, project: ComposeProject, args: TargetArgs, parent: pulumi.Resource) -> None:
         self.project = project
-        self.file = project.files[0]
+        self.sources = read_sources(project.files)  # which file published a host port
         self.names = args.names
         self.stack_secrets = args.secrets
         self.prefix = f"{project.name}-{pulumi.get_stack()}".lower()
@@ -72,7 +73,12 @@ class LocalTarget:
     ) -> ServiceHandle:
         engine = parent.get_provider("docker::Provider")
         for port in service.ports:
-            host_ports.claim(engine, port, Publisher(self.project.name, service.name), self.file)
+            host_ports.claim(
+                engine,
+                port,
+                Publisher(self.project.name, service.name),
+                self.sources.origin(service.name, "ports"),
+            )
         restart, retries = _restart_policy(service.restart)
         image, image_id = self._image(service, parent)
         container = docker.Container(
