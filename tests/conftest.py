@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import textwrap
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 
 import hypothesis  # noqa: F401 - imported before any Pulumi run, see the note below
@@ -146,3 +146,64 @@ def busybox_image(docker_client) -> str:
     repository, tag = TEST_IMAGE.split(":")
     docker_client.api.import_image_from_data(buffer.getvalue(), repository=repository, tag=tag)
     return TEST_IMAGE
+
+
+@pytest.fixture(autouse=True, scope="session")
+def compose_outputs_remembered() -> Iterator[None]:
+    """Each ``compose config`` output, kept for the session by all it reads: the arguments,
+    the variables, the Compose binary, its environment, the compose files' text and every file
+    (path, size, time) in their folders. Tests plan the same files on every target: the binary
+    runs once per input instead (a quarter of the suite's time). A spied or patched
+    ``subprocess.run`` always reaches the binary, and a failure is never kept."""
+    import copy
+    import os
+    import subprocess
+
+    from berth import binary, load
+
+    original = load.run_config
+    kept: dict[tuple[object, ...], object] = {}
+
+    def remembered(
+        files: Sequence[str],
+        profiles: Sequence[str],
+        variables: Mapping[str, str],
+        project_name: str = "",
+    ) -> object:
+        try:
+            texts = tuple(Path(file).read_bytes() for file in files)
+            state = _folder_state(files)
+        except OSError:  # a missing file: Berth's own refusal, from the binary's answer
+            state = None
+        if binary.subprocess.run is not subprocess.run or state is None:
+            return original(files, profiles, variables, project_name)
+        key = (
+            tuple(files), tuple(profiles), tuple(sorted(variables.items())), project_name,
+            tuple(binary.compose_command()), os.getcwd(),
+            tuple(sorted((k, v) for k, v in os.environ.items() if k in binary.COMPOSE_OWN)),
+            state, texts,
+        )  # fmt: skip
+        if key not in kept:
+            kept[key] = original(files, profiles, variables, project_name)
+        return copy.deepcopy(kept[key])
+
+    load.run_config = remembered
+    yield
+    load.run_config = original
+
+
+def _folder_state(files: Sequence[str]) -> tuple[tuple[str, int, int], ...] | None:
+    """Every file under the folders of ``files``, as (path, size, modification time); None
+    for folders too large to walk (the binary then runs)."""
+    found = []
+    for folder in {Path(file).resolve().parent for file in files}:
+        for path in folder.rglob("*"):
+            if len(found) > FOLDER_FILES:
+                return None
+            if path.is_file():
+                stat = path.stat()
+                found.append((str(path), stat.st_size, stat.st_mtime_ns))
+    return tuple(sorted(found))
+
+
+FOLDER_FILES = 2000
