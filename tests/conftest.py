@@ -151,10 +151,11 @@ def busybox_image(docker_client) -> str:
 @pytest.fixture(autouse=True, scope="session")
 def compose_outputs_remembered() -> Iterator[None]:
     """Each ``compose config`` output, kept for the session by all it reads: the arguments,
-    the variables, the Compose binary, its environment, the compose files' text and every file
-    (path, size, time) in their folders. Tests plan the same files on every target: the binary
-    runs once per input instead (a quarter of the suite's time). A spied or patched
-    ``subprocess.run`` always reaches the binary, and a failure is never kept."""
+    the variables, the Compose binary, its environment, and the text of every file in the
+    compose files' folders (a compose file reaching outside them, ``../``, always runs the
+    binary). Tests plan the same files on every target: the binary runs once per input
+    instead (a quarter of the suite's time). A spied or patched ``subprocess.run`` always
+    reaches the binary, and a failure is never kept."""
     import copy
     import os
     import subprocess
@@ -171,7 +172,6 @@ def compose_outputs_remembered() -> Iterator[None]:
         project_name: str = "",
     ) -> object:
         try:
-            texts = tuple(Path(file).read_bytes() for file in files)
             state = _folder_state(files)
         except OSError:  # a missing file: Berth's own refusal, from the binary's answer
             state = None
@@ -181,7 +181,7 @@ def compose_outputs_remembered() -> Iterator[None]:
             tuple(files), tuple(profiles), tuple(sorted(variables.items())), project_name,
             tuple(binary.compose_command()), os.getcwd(),
             tuple(sorted((k, v) for k, v in os.environ.items() if k in binary.COMPOSE_OWN)),
-            state, texts,
+            state,
         )  # fmt: skip
         if key not in kept:
             kept[key] = original(files, profiles, variables, project_name)
@@ -192,18 +192,20 @@ def compose_outputs_remembered() -> Iterator[None]:
     load.run_config = original
 
 
-def _folder_state(files: Sequence[str]) -> tuple[tuple[str, int, int], ...] | None:
-    """Every file under the folders of ``files``, as (path, size, modification time); None
-    for folders too large to walk (the binary then runs)."""
-    found = []
+def _folder_state(files: Sequence[str]) -> tuple[tuple[str, bytes], ...] | None:
+    """Every file under the folders of ``files``, with its text; None where the binary must
+    run: folders too large to read, or compose files that reach outside them (``../``)."""
+    if any(b"../" in Path(file).read_bytes() for file in files):
+        return None
+    found, size = [], 0
     for folder in {Path(file).resolve().parent for file in files}:
         for path in folder.rglob("*"):
-            if len(found) > FOLDER_FILES:
-                return None
             if path.is_file():
-                stat = path.stat()
-                found.append((str(path), stat.st_size, stat.st_mtime_ns))
+                size += path.stat().st_size
+                if size > FOLDER_BYTES:
+                    return None
+                found.append((str(path), path.read_bytes()))
     return tuple(sorted(found))
 
 
-FOLDER_FILES = 2000
+FOLDER_BYTES = 4 * 1024 * 1024

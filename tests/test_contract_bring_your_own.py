@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
 from typing import Any
 
 import pulumi
@@ -20,6 +21,7 @@ from berth.providers import aws as aws_target
 from berth.providers.aws.options import AwsOptions
 from berth.providers.digitalocean.options import DigitalOceanOptions
 from berth.providers.gcp.options import GcpOptions
+from berth.variables import Variables
 from tests.conftest import ROOT
 
 RELEASE = [str(ROOT / "examples/release/compose.yaml")]
@@ -173,6 +175,35 @@ def test_a_given_network_holds_the_project_s_subnet_and_none_is_created() -> Non
     subnet = _one(plan, "gcp:compute/subnetwork:Subnetwork")
     assert network.name == "mine"
     assert subnet.inputs["network"] == "mine-id"
+
+
+def test_a_given_network_with_managed_stores_is_refused(tmp_path: Path) -> None:
+    """The stores' private services peering would replace the network's own, and go with a
+    destroy: refused in one line rather than made on someone else's network."""
+    (tmp_path / "compose.yaml").write_text(
+        "services:\n  db:\n    image: postgres:16\n    x-defang-postgres: true\n"
+        "    environment:\n      POSTGRES_PASSWORD: ${DB_PASSWORD}\n"
+    )
+    files = [str(tmp_path / "compose.yaml")]
+    variables = Variables({"DB_PASSWORD": "a-long-enough-password"}, frozenset({"DB_PASSWORD"}))
+
+    def program() -> Project:
+        network = gcp.compute.Network("mine", auto_create_subnetworks=False)
+        args = ProjectArgs.from_files(
+            files, "gcp", options=GcpOptions(network=network.id), variables=variables
+        )
+        return Project("shop", args)
+
+    with pytest.raises(BerthError) as refused:
+        _plan("gcp", program)
+    assert (refused.value.service, refused.value.field) == ("db", "x-defang-postgres")
+    assert "private services peering" in refused.value.message
+
+
+def test_a_subnet_range_is_kept_as_the_cloud_writes_it() -> None:
+    assert GcpOptions.parse({"gcpSubnetRange": "10.20.0.0/255.255.240.0"}).subnet_range == (
+        "10.20.0.0/20"
+    )
 
 
 def test_a_network_id_is_checked_when_plain() -> None:

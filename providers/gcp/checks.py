@@ -16,7 +16,7 @@ from berth.providers.gcp import cloud_init, vm
 from berth.providers.gcp.images import BadImage, ImageRef
 from berth.providers.gcp.mounts import SECRET_PAYLOAD, named_sources
 from berth.providers.gcp.names import cloud_name
-from berth.providers.gcp.options import GcpOptions
+from berth.providers.gcp.options import NETWORK, GcpOptions
 from berth.providers.gcp.placement import Kind, Placement, ignored_here
 from berth.providers.gcp.sizing import TooLarge, cloud_run_limits, machine_type
 from berth.providers.gcp.stores import check_store
@@ -65,6 +65,20 @@ class Checks:
         """Refuse what a managed store cannot take; say what each store becomes."""
         for warning in store_warnings(self.project):
             pulumi.log.warn(warning)
+        if self.options.network is not None and self.stores:
+            name = next(iter(self.stores))
+            raise BerthError(
+                f"a managed store needs a private services peering, which Berth would make on "
+                f"your network (berth:{NETWORK}), replacing the one it may have for your own "
+                "Cloud SQL or Memorystore, and removing it on destroy",
+                file=self.sources.origin(name),
+                service=name,
+                field=f"x-defang-{self.stores[name].kind.value}",
+                hint=lambda terms: (
+                    "run the store as a container (remove the marking), or let Berth create "
+                    f"the network ({terms.how_to_remove(NETWORK)})"
+                ),
+            )
         for name, store in self.stores.items():
             for warning in check_store(store, self.project.services[name], self.sources):
                 pulumi.log.warn(warning)

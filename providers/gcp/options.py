@@ -133,7 +133,8 @@ class GcpOptions(TargetOptions):
             )
         _matching("gcpMachineType", self.machine_type, r"[a-z][a-z0-9-]*", "e2-standard-2")
         _matching("gcpZone", self.zone, r"[a-z]+-[a-z]+\d+-[a-z]", "europe-west1-b")
-        _check_subnet(self.subnet_range)
+        # as the range is written in the cloud (10.20.0.0/20), whichever way it was given
+        object.__setattr__(self, "subnet_range", _subnet(self.subnet_range))
         if isinstance(self.network, str) and not _NETWORK_ID.fullmatch(self.network):
             raise BerthError(
                 f"berth:{NETWORK} {shown_value(self.network)} is not a VPC network's id",
@@ -159,7 +160,8 @@ def _matching(key: str, value: str | None, pattern: str, example: str) -> None:
         )
 
 
-def _check_subnet(text: str) -> None:
+def _subnet(text: str) -> str:
+    """The range as the cloud writes it; a BerthError for one the project subnet cannot be."""
     try:
         network = ipaddress.ip_network(text)
     except ValueError:
@@ -171,3 +173,4 @@ def _check_subnet(text: str) -> None:
             "larger",
             hint=lambda terms: f"e.g. {terms.how_to_set(SUBNET_RANGE, example)}",
         )
+    return str(network)
