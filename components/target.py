@@ -1,7 +1,7 @@
 """The small interface a deployment target implements, and how a target is found by name.
 
 A target is a package under ``providers/`` exposing ``NAME``, ``ORDERING`` (``Sequenced``,
-per resource, or ``Phased``, one unit), ``FIELD_SUPPORT``, ``OPTION_KEYS``, ``MANAGES_STORES``,
+per resource, or ``Phased``, one unit), ``FIELD_SUPPORT``, ``MANAGES_STORES``,
 ``Options`` (its typed settings),
 ``create(project, args, parent) -> Target`` (which makes the shared resources), and for the
 offline plan ``plan_outputs(type_, inputs)`` and ``plan_call(token, args)`` (what its
@@ -113,7 +113,6 @@ class TargetModule(Protocol):
     NAME: str
     ORDERING: Ordering
     FIELD_SUPPORT: Mapping[str, Support]
-    OPTION_KEYS: frozenset[str]
     MANAGES_STORES: bool
     """Whether a service marked ``x-defang-postgres``/``x-defang-redis`` is the cloud's managed
     store (its password then a secret, even one written in the compose file), not a container."""
@@ -161,9 +160,3 @@ def available_targets() -> list[str]:
         if module.ispkg and not module.name.startswith("_")
     )
     return sorted(found, key=lambda name: name != DEFAULT_TARGET)
-
-
-def all_option_keys() -> frozenset[str]:
-    """Every target's settings: none of them is ever a compose variable, whatever the target
-    (Pulumi.yaml declares them all, with defaults, so every stack holds them)."""
-    return frozenset().union(*(load_target(name).OPTION_KEYS for name in available_targets()))

@@ -64,7 +64,7 @@ FAKE = {
     "__init__.py": '''
         """A fifth target for the test: the local one under another name."""
         from berth.providers.local import *  # noqa: F403
-        from berth.providers.local import FIELD_SUPPORT, OPTION_KEYS, Options  # noqa: F401
+        from berth.providers.local import FIELD_SUPPORT, Options  # noqa: F401
 
         NAME = "fake"
         MANAGES_STORES = True  # a cloud's, so the tests of managed stores list it too

@@ -10,16 +10,14 @@ import pytest
 import yaml
 
 from berth.components.program import pulumi_config, pulumi_config_yaml
-from berth.components.target import all_option_keys
 from berth.offline.plan import PULUMI_PROJECT
-from berth.settings import SETTING_KEYS
 from tests.conftest import ROOT
 
 
 def test_every_setting_is_declared_with_a_default_and_a_description():
     config = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())["config"]
 
-    assert set(config) == SETTING_KEYS | all_option_keys()
+    assert set(config) == set(pulumi_config())
     for key, declaration in config.items():
         assert declaration["type"] in ("string", "boolean", "integer", "array"), key
         assert "default" in declaration, f"{key}: without a default every stack must set it"
@@ -68,7 +66,7 @@ def undeclared(config: Mapping[str, Any]) -> list[str]:
     (as ``${KEY}``, ``$KEY`` or a bare environment key): a typo, or a leftover."""
     files = config.get("berth:composeFiles") or ["compose.yaml"]
     text = "\n".join((ROOT / file).read_text() for file in files)
-    settings = SETTING_KEYS | all_option_keys()
+    settings = set(pulumi_config())
     unknown = []
     for key in config:
         namespace, _, name = key.partition(":")

@@ -15,7 +15,6 @@ from berth.components.target import Sequenced
 from berth.fields import Support, ignored, refused, supported
 from berth.model import ComposeProject
 from berth.providers.aws.options import AwsOptions
-from berth.settings import setting_keys
 from berth.stores import MANAGED_NOTE
 
 if TYPE_CHECKING:
@@ -24,7 +23,6 @@ if TYPE_CHECKING:
 NAME = "aws"
 ORDERING = Sequenced()
 MANAGES_STORES = True
-OPTION_KEYS: frozenset[str] = setting_keys(AwsOptions)
 
 _SIZE = (
     "the nearest valid Fargate cpu/memory pair (docs/aws.md); above Fargate's maximum is an error"

@@ -16,7 +16,7 @@ from berth.components.target import Phased
 from berth.fields import Support, ignored, refused, supported
 from berth.model import ComposeProject
 from berth.providers.digitalocean.layout import Kind, component_name
-from berth.providers.digitalocean.options import KEYS, DigitalOceanOptions
+from berth.providers.digitalocean.options import DigitalOceanOptions
 from berth.stores import MANAGED_NOTE
 
 if TYPE_CHECKING:
@@ -25,7 +25,6 @@ if TYPE_CHECKING:
 NAME = "digitalocean"
 APP = "digitalocean:index/app:App"
 MANAGES_STORES = True
-OPTION_KEYS: frozenset[str] = KEYS
 
 _ONE_APP = "one app: components reach each other by component name on their internal ports"
 _NO_FILES = "App Platform cannot place files in a container; read the value from environment"

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import pulumi
 
 from berth.errors import BerthError, shown_value
-from berth.settings import TargetOptions, config_text, setting, setting_keys, setting_of
+from berth.settings import TargetOptions, config_text, setting, setting_of
 
 REGION = "digitaloceanRegion"
 REGISTRY = "digitaloceanRegistry"
@@ -205,9 +205,6 @@ class DigitalOceanOptions(TargetOptions):
                 + (f"; unset, it is {unset}" if unset else "")
             ),
         )
-
-
-KEYS = setting_keys(DigitalOceanOptions)
 
 
 def _slug(key: str, value: str, pattern: re.Pattern[str], rule: str, example: str) -> None:

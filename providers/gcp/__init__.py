@@ -17,7 +17,7 @@ from berth.components.run_once import OFFLINE_RESULT
 from berth.components.target import Sequenced
 from berth.fields import Support, ignored, refused, supported
 from berth.model import ComposeProject
-from berth.providers.gcp.options import KEYS, GcpOptions
+from berth.providers.gcp.options import GcpOptions
 from berth.stores import MANAGED_NOTE
 
 if TYPE_CHECKING:
@@ -26,7 +26,6 @@ if TYPE_CHECKING:
 NAME = "gcp"
 ORDERING = Sequenced()
 MANAGES_STORES = True
-OPTION_KEYS: frozenset[str] = KEYS
 
 _VM = "on VM services; ignored with a warning on Cloud Run"
 _ONE_NETWORK = "every service shares the project's VPC network; names resolve as docs/gcp.md says"

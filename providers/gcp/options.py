@@ -15,7 +15,7 @@ import pulumi
 
 from berth.errors import BerthError, shown_value
 from berth.quantities import MAX_COUNT
-from berth.settings import TargetOptions, config_text, setting, setting_keys
+from berth.settings import TargetOptions, config_text, setting
 
 DELETION_PROTECTION = "gcpDeletionProtection"
 PUBLIC_SERVICES = "gcpPublicServices"
@@ -145,7 +145,6 @@ class GcpOptions(TargetOptions):
             )
 
 
-KEYS = setting_keys(GcpOptions)
 _NETWORK_ID = re.compile(
     r"(https://www\.googleapis\.com/compute/v1/)?projects/[^/]+/global/networks/[^/]+"
 )

@@ -22,7 +22,6 @@ NAME = "local"
 ORDERING = Sequenced()
 MANAGES_STORES = False
 """A marked store runs as its container, as written: nothing of it leaves the machine."""
-OPTION_KEYS: frozenset[str] = frozenset()
 
 _ONE_NETWORK = "every service joins the project's one network and is reachable by its name"
 FIELD_SUPPORT: dict[str, Support] = {
