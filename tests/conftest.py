@@ -173,7 +173,7 @@ def compose_outputs_remembered() -> Iterator[None]:
     ) -> object:
         try:
             state = _folder_state(files)
-        except OSError:  # a missing file: Berth's own refusal, from the binary's answer
+        except OSError:  # an unreadable file: Berth's own refusal, from the binary's answer
             state = None
         if binary.subprocess.run is not subprocess.run or state is None:
             return original(files, profiles, variables, project_name)
@@ -194,18 +194,21 @@ def compose_outputs_remembered() -> Iterator[None]:
 
 def _folder_state(files: Sequence[str]) -> tuple[tuple[str, bytes], ...] | None:
     """Every file under the folders of ``files``, with its text; None where the binary must
-    run: folders too large to read, or compose files that reach outside them (``../``)."""
-    if any(b"../" in Path(file).read_bytes() for file in files):
-        return None
-    found, size = [], 0
+    run: folders too large to read, compose files that are missing or reach outside them
+    (``../``)."""
+    found: dict[str, bytes] = {}
+    size = 0
     for folder in {Path(file).resolve().parent for file in files}:
         for path in folder.rglob("*"):
             if path.is_file():
                 size += path.stat().st_size
                 if size > FOLDER_BYTES:
                     return None
-                found.append((str(path), path.read_bytes()))
-    return tuple(sorted(found))
+                found[str(path)] = path.read_bytes()
+    texts = [found.get(str(Path(file).resolve())) for file in files]
+    if any(text is None or b"../" in text for text in texts):  # missing: Berth's refusal
+        return None
+    return tuple(sorted(found.items()))
 
 
 FOLDER_BYTES = 4 * 1024 * 1024
