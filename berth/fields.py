@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from berth.errors import BerthError
-from berth.model import ComposeProject
+from berth.model import ComposeProject, Service
 from berth.sources import Sources
 from berth.stores import EXTENSIONS as STORE_EXTENSIONS
 
@@ -25,13 +25,13 @@ SERVICE_FIELDS = (
     "image", "init", "ipc", "isolation", "label_file", "labels", "links", "logging", "mac_address",
     "mem_limit", "mem_reservation", "mem_swappiness", "memswap_limit", "models", "network_mode",
     "networks", "oom_kill_disable", "oom_score_adj", "pid", "pids_limit", "platform", "ports",
-    "post_start", "pre_stop", "privileged", "profiles", "provider", "pull_policy",
+    "post_start", "pre_start", "pre_stop", "privileged", "profiles", "provider", "pull_policy",
     "pull_refresh_after", "read_only", "restart", "runtime", "scale", "secrets", "security_opt",
     "shm_size", "stdin_open", "stop_grace_period", "stop_signal", "storage_opt", "sysctls",
     "tmpfs", "tty", "ulimits", "use_api_socket", "user", "userns_mode", "uts", "volumes",
     "volumes_from", "working_dir",
 )  # fmt: skip
-"""The service properties of the Compose Specification schema shipped in Compose v2.40."""
+"""The service properties of the Compose Specification schema shipped in Compose v5.6."""
 
 BUILD_FIELDS = (
     "additional_contexts", "args", "cache_from", "cache_to", "context", "dockerfile",
@@ -43,10 +43,16 @@ DEPLOY_FIELDS = (
     "endpoint_mode", "labels", "mode", "placement", "replicas", "resources", "restart_policy",
     "rollback_config", "update_config",
 )  # fmt: skip
+JOB_FIELDS = (
+    "triggers.manual", "triggers.schedule", "triggers.schedule.timezone",
+    "triggers.schedule.concurrency", "triggers.schedule.missed_fires",
+)  # fmt: skip
+"""What a job of the top-level ``jobs:`` has beyond a service's fields (rows ``jobs.*``)."""
 ALL_FIELDS = (
     SERVICE_FIELDS
     + tuple(f"build.{f}" for f in BUILD_FIELDS)
     + tuple(f"deploy.{f}" for f in DEPLOY_FIELDS)
+    + tuple(f"jobs.{f}" for f in JOB_FIELDS)
     + tuple(STORE_EXTENSIONS)
 )
 """Every field a target's support table speaks of, the managed-store extensions included."""
@@ -132,6 +138,11 @@ COMMON: dict[str, Support] = {
     "label_file": supported("read by Docker Compose into labels"),
     "profiles": supported("select profiles with berth:profiles"),
     "depends_on": supported("deployment order; a job gates its dependents on exit 0"),
+    "pre_start": supported(
+        "each hook a run-once job, in order, after the service's depends_on and before its new "
+        "revision; run again when the service's definition or a hook changes, or the last run "
+        "failed; per_replica: true refused"
+    ),
     "image": supported(),
     "environment": supported("stack secrets stay secret"),
     "build.context": supported(),
@@ -163,23 +174,49 @@ def check_fields(
 ) -> list[str]:
     """Warnings for ignored fields; a BerthError for the first refused one."""
     warnings = []
-    for service in project.services.values():
+    for service in [*project.services.values(), *project.triggered.values()]:
         for field in service.fields:
-            support = support_for(table, field, target)
+            row = f"jobs.{field}" if field.startswith("triggers.") else field
+            support = support_for(table, row, target)
+            if support.level is Level.SUPPORTED:
+                continue
+            where = _written_at(service, field)
             if support.level is Level.REFUSED:
                 raise BerthError(
                     f"not supported on the {target} target: {support.note}",
-                    file=sources.origin(service.name, field),
-                    service=service.name,
-                    field=field,
-                    hint="remove the field, or move the service to a profile this stack leaves off",
+                    file=sources.origin(where.name, where.field, where.section),
+                    service=where.name,
+                    field=where.field,
+                    kind=where.kind,
+                    hint=f"remove the field, or move the {where.kind} to a profile this stack "
+                    "leaves off",
                 )
-            if support.level is Level.IGNORED:
-                warnings.append(
-                    f"service '{service.name}': field '{field}' is ignored on {target}: "
-                    + support.note
-                )
+            warnings.append(
+                f"{where.kind} '{where.name}': field '{where.field}' is ignored on {target}: "
+                + support.note
+            )
     return warnings
+
+
+@dataclass(frozen=True)
+class _Place:
+    """Where the user wrote a field: a service's, a hook's (in its service) or a job's."""
+
+    name: str
+    field: str
+    section: str = "services"
+
+    @property
+    def kind(self) -> str:
+        return "job" if self.section == "jobs" else "service"
+
+
+def _written_at(service: Service, field: str) -> _Place:
+    if service.hook:
+        return _Place(service.hook.service, f"pre_start[{service.hook.index}].{field}")
+    if service.triggers:
+        return _Place(service.name, field, "jobs")
+    return _Place(service.name, field)
 
 
 def compatibility_markdown(tables: Mapping[str, Mapping[str, Support]]) -> str:
@@ -200,7 +237,8 @@ def compatibility_markdown(tables: Mapping[str, Mapping[str, Support]]) -> str:
         "that read them. `x-defang-postgres` (`true`, or `{allow-downtime: true}`) and",
         "`x-defang-redis: true` mark a managed database or cache (rows at the end). Berth's own:",
         "`x-berth-run: always` (run a job on every deployment) and `x-berth-timeout: 30m` (a job's",
-        "time limit, default 10m).",
+        "time limit: default 10m for a job `pulumi up` runs, a hook's included; a job of `jobs:`",
+        "has none but its platform's, 24h on Cloud Run).",
         "",
         "| field | " + " | ".join(targets) + " |",
         "|---|" + "---|" * len(targets),

@@ -8,13 +8,22 @@ the migration finished, not merely after it started.
 
 from __future__ import annotations
 
+import functools
 import heapq
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
-from berth.model import ComposeProject, Condition, Service
+from berth.model import (
+    ComposeProject,
+    Concurrency,
+    Condition,
+    Hook,
+    MissedFires,
+    Service,
+    Triggers,
+)
 
 
 class Gate(StrEnum):
@@ -112,11 +121,16 @@ def deployment_order(project: ComposeProject) -> list[str]:
 
 @dataclass(frozen=True)
 class Workflow:
-    """Long-running services and jobs, in declaration order, and the edges between them."""
+    """Long-running services and jobs, in declaration order, and the edges between them; and,
+    apart from it, the jobs of the top-level ``jobs:``, which no deployment runs."""
 
     services: tuple[str, ...]
     jobs: tuple[str, ...]
     edges: tuple[tuple[str, str], ...]
+    hooks: tuple[tuple[str, Hook], ...] = ()
+    """The jobs that are ``pre_start`` hooks, each with what it gates (``jobs`` lists them)."""
+    triggered: tuple[tuple[str, Triggers], ...] = ()
+    """The jobs of ``jobs:``, each with its triggers: not steps of the deployment."""
 
     @classmethod
     def of(cls, project: ComposeProject) -> Workflow:
@@ -127,15 +141,35 @@ class Workflow:
             edges=tuple(
                 (before, after) for after in topological_order(edges) for before in edges[after]
             ),
+            hooks=tuple((s.name, s.hook) for s in project.jobs if s.hook),
+            triggered=tuple(
+                (name, job.triggers) for name, job in project.triggered.items() if job.triggers
+            ),
         )
 
     @property
     def nodes(self) -> tuple[str, ...]:
         return self.services + self.jobs
 
+    @functools.cached_property
+    def _hook_of(self) -> dict[str, Hook]:
+        """Built once: looked up per node, the list would make a large plan quadratic."""
+        return dict(self.hooks)
+
+    def label(self, node: str) -> str:
+        """A node as the text plan names it: a job marked, a hook with Compose's own name."""
+        hook = self._hook_of.get(node)
+        if hook:
+            return f"{node} ({hook.label})"
+        return f"{node} (job)" if node in self.jobs else node
+
     def mermaid(self) -> str:
-        """The workflow in the exact shape of the seed's diagrams."""
-        ids = _mermaid_ids(self.nodes)
+        """The workflow in the exact shape of the seed's diagrams; the jobs of ``jobs:``, when
+        there are any, in a subgraph of their own, with no edge: no deployment runs them."""
+        triggered = [name for name, _ in self.triggered]
+        reserved = {TRIGGERED_SUBGRAPH} if triggered else set()
+        ids = _mermaid_ids((*self.nodes, *triggered), reserved)
+        hooks = self._hook_of
         has_dependency = {after for _, after in self.edges}
         has_dependent = {before for before, _ in self.edges}
         lines = [
@@ -144,8 +178,7 @@ class Workflow:
             "    deployment_start",
         ]
         lines += [
-            f"    {ids[node]}" if ids[node] == node else f'    {ids[node]}["{node}"]'
-            for node in self.nodes
+            _mermaid_node(ids[n], _hook_caption(hooks[n]) if n in hooks else n) for n in self.nodes
         ]
         lines += ["    deployment_complete", ""]
         lines += [
@@ -156,16 +189,55 @@ class Workflow:
             f"    {ids[n]} --> deployment_complete" for n in self.nodes if n not in has_dependent
         ]
         lines.append("  end")
+        if self.triggered:
+            lines.append(f'  subgraph {TRIGGERED_SUBGRAPH}["Jobs: run on demand or on a schedule"]')
+            lines += [
+                _mermaid_node(ids[name], f"{name}: {trigger_summary(triggers)}")
+                for name, triggers in self.triggered
+            ]
+            lines.append("  end")
         return "\n".join(lines) + "\n"
+
+
+TRIGGERED_SUBGRAPH = "triggered_jobs"
+"""The id of the diagram's subgraph of ``jobs:`` (a node of that name gets a generated id)."""
+
+
+def trigger_summary(triggers: Triggers) -> str:
+    """How a job of ``jobs:`` runs, in words: ``manual; 0 3 * * * Europe/Paris``, a schedule's
+    concurrency and missed fires named only where they are not Compose's defaults."""
+    ways = ["manual" if triggers.manual else "not manual"]
+    for schedule in triggers.schedules:
+        unusual = [
+            f"{name} {value}"
+            for name, value, usual in (
+                ("concurrency", schedule.concurrency, Concurrency.FORBID),
+                ("missed_fires", schedule.missed_fires, MissedFires.ONE),
+            )
+            if value is not usual
+        ]
+        when = f"{schedule.cron} {schedule.timezone or 'UTC'}"
+        ways.append(f"{when} ({', '.join(unusual)})" if unusual else when)
+    return "; ".join(ways)
+
+
+def _hook_caption(hook: Hook) -> str:
+    """A hook's caption in the diagram: where Compose's file has it, ``web pre_start[0]``."""
+    return f"{hook.service} pre_start[{hook.index}]"
+
+
+def _mermaid_node(node_id: str, caption: str) -> str:
+    return f"    {node_id}" if node_id == caption else f'    {node_id}["{caption}"]'
 
 
 _PLAIN_ID = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 _RESERVED = {"end", "subgraph", "graph", "flowchart", "deployment_start", "deployment_complete"}
 
 
-def _mermaid_ids(nodes: Sequence[str]) -> dict[str, str]:
+def _mermaid_ids(nodes: Sequence[str], reserved: set[str]) -> dict[str, str]:
     """Bare names where mermaid allows them, a generated id (labelled with the name) elsewhere."""
+    taken = _RESERVED | reserved
     return {
-        node: node if _PLAIN_ID.fullmatch(node) and node not in _RESERVED else f"node{index}"
+        node: node if _PLAIN_ID.fullmatch(node) and node not in taken else f"node{index}"
         for index, node in enumerate(nodes)
     }

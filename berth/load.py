@@ -27,6 +27,10 @@ _UNLOCATED = [
     (re.compile(r"invalid spec: (?P<value>\S+?): "), "volumes"),
 ]
 """Compose errors that name no service: the field they are about, and the offending value."""
+_NOT_FINITE = re.compile(r"json: unsupported value: [-+]?(?:Inf|NaN)")
+"""Compose v5 prints its output through JSON, which has no infinity: a YAML .inf stops it."""
+_NOT_FINITE_WRITTEN = re.compile(r"(?<![\w.])-?(?:inf|nan)(?!\w)")
+"""How YAML's .inf and .nan read once loaded (``str(float)``)."""
 _TOP_LEVEL_INTERPOLATION = re.compile(r"error while interpolating (?P<key>[^.\s]+)\.")
 _SECRET_FIELDS = ("environment", "command", "entrypoint", "healthcheck")
 
@@ -86,7 +90,17 @@ def _pinpoint(error: BerthError, sources: Sources, sealed: Sealed) -> BerthError
             hint="use secrets only in environment, command, entrypoint or healthcheck",
         )
     if error.service:
-        return error.located(sources.origin(error.service, error.field))
+        section = "jobs" if error.kind == "job" else "services"
+        return error.located(sources.origin(error.service, error.field, section))
+    if _NOT_FINITE.search(error.problem):
+        service, field = sources.locate(_NOT_FINITE_WRITTEN) or (None, None)
+        return BerthError(
+            "a value is infinite or not a number (.inf or .nan), which Compose cannot read",
+            file=sources.origin(service, field) if service else sources.files[0],
+            service=service,
+            field=field,
+            hint="write a finite number",
+        )
     for pattern, field in _UNLOCATED:
         if match := pattern.search(error.problem):
             value = match["value"]

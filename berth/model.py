@@ -178,6 +178,62 @@ class ContainerSettings:
 
 
 @dataclass(frozen=True)
+class Hook:
+    """A ``pre_start`` hook as a run-once step: the service it gates and its place there."""
+
+    service: str
+    index: int
+    """Compose's ``pre_start[index]``, from 0."""
+    service_digest: str
+    """The service's definition as Compose hashes it to decide a recreate (its hooks in it;
+    ``build``, ``pull_policy``, the replica count, ``depends_on``, ``profiles`` and ``x-*``
+    not): the hooks run again when it changes, as Compose runs them when it recreates."""
+    shares_image: bool = True
+    """Whether the hook runs its service's image (names none of its own): a target builds or
+    pulls it once for both."""
+
+    @property
+    def label(self) -> str:
+        """How Compose names it: ``service "web" pre_start[1]``."""
+        return f'service "{self.service}" pre_start[{self.index}]'
+
+
+class Concurrency(StrEnum):
+    """What a schedule does when its previous run has not finished."""
+
+    FORBID = "forbid"
+    QUEUE = "queue"
+
+
+class MissedFires(StrEnum):
+    """What a schedule does with the times it missed (the scheduler was down, say)."""
+
+    ONE = "one"
+    SKIP = "skip"
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """One ``triggers.schedule`` entry; the defaults are Compose's."""
+
+    cron: str
+    """Five fields: minute hour day-of-month month day-of-week."""
+    timezone: str | None = None
+    """An IANA zone (``Europe/Paris``); None: UTC, what a cloud scheduler assumes."""
+    concurrency: Concurrency = Concurrency.FORBID
+    missed_fires: MissedFires = MissedFires.ONE
+
+
+@dataclass(frozen=True)
+class Triggers:
+    """How a job of the top-level ``jobs:`` runs: on demand (``berth run``), on schedules."""
+
+    manual: bool = True
+    """Compose's default: a job may be run by hand unless ``manual: false``."""
+    schedules: tuple[Schedule, ...] = ()
+
+
+@dataclass(frozen=True)
 class Service:
     """A compose service; ``job`` marks a one-off job that runs once to completion."""
 
@@ -210,6 +266,17 @@ class Service:
     run_always: bool = False
     """``x-berth-run: always``: run the job on every deployment, not only when it changed."""
     timeout: float = DEFAULT_JOB_TIMEOUT
+    hook: Hook | None = None
+    """For a ``pre_start`` hook: the service it gates (the hook is a job that service waits on)."""
+    triggers: Triggers | None = None
+    """For a job of the top-level ``jobs:``: never run by a deployment, only by its triggers."""
+
+    @property
+    def display_name(self) -> str:
+        """What messages call it: ``job 'migrate'``, ``service "web" pre_start[0]``."""
+        if self.hook:
+            return self.hook.label
+        return f"job '{self.name}'" if self.job else f"service '{self.name}'"
 
     def texts(self) -> Iterator[Text]:
         """Every value that may carry a secret: where a stack secret may go."""
@@ -257,10 +324,18 @@ class ComposeProject:
     volumes: dict[str, Volume] = field(default_factory=dict)
     extensions: dict[str, Any] = field(default_factory=dict)
     warnings: tuple[str, ...] = ()
+    triggered: dict[str, Service] = field(default_factory=dict)
+    """The top-level ``jobs:``: deployed as definitions that run on demand or on a schedule,
+    never by a deployment (``Service.triggers`` says how)."""
 
     @property
     def jobs(self) -> list[Service]:
+        """The one-off jobs a deployment runs: ``restart: "no"`` services and hooks."""
         return [s for s in self.services.values() if s.job]
+
+    def hooks_of(self, service: str) -> list[Service]:
+        """``service``'s ``pre_start`` hooks, in the order they run."""
+        return [s for s in self.services.values() if s.hook and s.hook.service == service]
 
     @property
     def long_running(self) -> list[Service]:

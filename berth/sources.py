@@ -28,6 +28,8 @@ MAX_PORTS = 1000
 """Ports one service may publish, or expose: each is a listener of its own (on local Docker, a
 proxy process), so a range like 1-65535 is a mistake that would take minutes to plan."""
 _PORT_RANGE = re.compile(r"(\d+)-(\d+)")
+_FIELD_KEY = re.compile(r"[.\[]")
+"""Where a field path's first key ends: ``deploy.replicas``, ``pre_start[1].user``."""
 _REMOTE = re.compile(r"^[a-z][a-z0-9+.-]*://|^git@|^oci:")
 
 
@@ -78,32 +80,44 @@ class Sources:
                 seen.update(dict.fromkeys(str(name) for name in services))
         return list(seen)
 
-    def origin(self, service: str | None = None, field: str | None = None) -> str:
-        """The file that last set ``field`` of ``service`` (the one that wins the merge).
+    def origin(
+        self, service: str | None = None, field: str | None = None, section: str = "services"
+    ) -> str:
+        """The file that last set ``field`` of ``service`` (the one that wins the merge);
+        ``section``: ``jobs`` for a job of the top-level ``jobs:``.
 
         For a field no file sets (a missing image), the last file that declares the service.
         """
         declaring = None
         for file, document in reversed(self.pairs()):
-            services = document.get("services")
-            definition = services.get(service) if isinstance(services, dict) else None
+            entries = document.get(section)
+            definition = entries.get(service) if isinstance(entries, dict) else None
             if service is None or not isinstance(definition, dict):
                 continue
             declaring = declaring or file
-            if field is None or field.split(".")[0] in definition:
+            if field is None or _FIELD_KEY.split(field)[0] in definition:
                 return file
         return declaring or self.files[0]
 
-    def written(self, service: str, field: str) -> Any:
+    def written(self, service: str, field: str, section: str = "services") -> Any:
         """``field`` of ``service`` as the last file that sets it spells it (before any
         interpolation), for a message that quotes the user's own value; None where no file
         does (it comes from ``extends``)."""
         for document in reversed(self.documents):
-            services = document.get("services")
-            definition = services.get(service) if isinstance(services, dict) else None
+            entries = document.get(section)
+            definition = entries.get(service) if isinstance(entries, dict) else None
             if isinstance(definition, dict) and field in definition:
                 return definition[field]
         return None
+
+    def job_order(self) -> list[str]:
+        """The names of the top-level ``jobs:`` in the order the files first declare them."""
+        seen: dict[str, None] = {}
+        for document in self.documents:
+            jobs = document.get("jobs")
+            if isinstance(jobs, dict):
+                seen.update(dict.fromkeys(str(name) for name in jobs))
+        return list(seen)
 
     def declaring(self, key: str) -> str:
         """The last file with the top-level ``key`` (an ``x-`` block, ``volumes``, ...)."""

@@ -115,6 +115,16 @@ def managed_stores(project: ComposeProject) -> dict[str, ManagedStore]:
     stores = {}
     for service in project.services.values():
         if store := _managed_store(service, project.files[0]):
+            if hooks := project.hooks_of(service.name):
+                raise BerthError(
+                    f"a managed {store.kind} runs no container, so its pre_start hooks have "
+                    "nothing to run before",
+                    file=project.files[0],
+                    service=service.name,
+                    field="pre_start",
+                    hint=f'move {hooks[0].name}\'s work into a service with restart: "no" '
+                    f"that depends on {service.name}",
+                )
             stores[service.name] = store
     return stores
 
@@ -196,7 +206,12 @@ def seal_written_passwords(project: ComposeProject) -> WrittenPasswords:
             names = {key: service.environment[key] for key in NAMES if key in service.environment}
             sealed = dataclasses.replace(sealed, environment={**sealed.environment, **names})
         services[name] = sealed
-    return WrittenPasswords(dataclasses.replace(project, services=services), written, warnings)
+    triggered = {
+        name: job.with_texts(lambda text: _sealed(text, written))
+        for name, job in project.triggered.items()
+    }
+    sealed_project = dataclasses.replace(project, services=services, triggered=triggered)
+    return WrittenPasswords(sealed_project, written, warnings)
 
 
 def _sealed(text: Text, passwords: Mapping[str, str]) -> Text:

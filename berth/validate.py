@@ -50,6 +50,17 @@ def validate(project: ComposeProject, sources: Sources) -> ComposeProject:
         _check_service(project, service, sources)
         kept = []
         for dependency in service.depends_on:
+            _refuse_hook_dependency(project, service, dependency.service, sources)
+            if dependency.service in project.triggered:
+                raise BerthError(
+                    f"cannot depend on job {dependency.service!r} of the top-level jobs: "
+                    "services can only depend on other services (as in Compose)",
+                    file=sources.origin(name, "depends_on"),
+                    service=name,
+                    field="depends_on",
+                    hint='make it a service with restart: "no" to run it before this one on '
+                    "every deployment, or remove the dependency",
+                )
             if dependency.service in project.services:
                 kept.append(dependency)
                 _check_dependency(project, service, dependency, sources, warnings)
@@ -75,6 +86,10 @@ def validate(project: ComposeProject, sources: Sources) -> ComposeProject:
                     "deploying without it"
                 )
         services[name] = dataclasses.replace(service, depends_on=tuple(kept))
+    triggered = {
+        name: _checked_triggered(project, job, sources, warnings)
+        for name, job in project.triggered.items()
+    }
     _check_distinct_names(project, sources)
     if not services:
         warnings.append(
@@ -85,7 +100,9 @@ def validate(project: ComposeProject, sources: Sources) -> ComposeProject:
             )
             + ": nothing to deploy"
         )
-    checked = dataclasses.replace(project, services=services, warnings=tuple(warnings))
+    checked = dataclasses.replace(
+        project, services=services, triggered=triggered, warnings=tuple(warnings)
+    )
     if cycle := find_cycle(dependency_edges(checked)):
         raise BerthError(
             "dependency cycle: " + " -> ".join(cycle),
@@ -97,10 +114,84 @@ def validate(project: ComposeProject, sources: Sources) -> ComposeProject:
     return checked
 
 
+def _refuse_hook_dependency(
+    project: ComposeProject, service: Service, needed: str, sources: Sources
+) -> None:
+    """A hook's job name is Berth's, not the user's: only its service and the next hook of
+    that service wait on it; anything else naming it names a service that is not defined."""
+    hook = project.services[needed].hook if needed in project.services else None
+    own = hook and hook.service in (service.name, service.hook.service if service.hook else None)
+    if hook and not own:
+        raise BerthError(
+            f"depends on {needed!r}, which is not defined: it is the name Berth gives service "
+            f"{hook.service!r}'s pre_start[{hook.index}]",
+            file=sources.origin(service.name, "depends_on"),
+            service=service.name,
+            field="depends_on",
+            hint=f"depend on {hook.service!r}, which starts after its hooks ran",
+        )
+
+
+def _checked_triggered(
+    project: ComposeProject, job: Service, sources: Sources, warnings: list[str]
+) -> Service:
+    """A job of ``jobs:``: named apart from every service, waiting only on services (which a
+    deployment has started by the time it runs); an optional missing one dropped."""
+    _check_service(project, job, sources, "jobs")
+    if job.name in project.services:
+        raise BerthError(
+            f"{job.name!r} is declared both as a service and a job: service and job names "
+            "must be unique",
+            file=sources.origin(job.name, section="jobs"),
+            service=job.name,
+            kind="job",
+            hint="rename the job",
+        )
+    kept = []
+    for dependency in job.depends_on:
+        if dependency.service in project.services:
+            kept.append(dependency)
+            continue
+        where = {
+            "file": sources.origin(job.name, "depends_on", "jobs"),
+            "service": job.name,
+            "field": "depends_on",
+            "kind": "job",
+        }
+        if dependency.service in project.triggered:
+            raise BerthError(
+                f"depends on job {dependency.service!r}: Berth runs one job at a time",
+                hint=f"run {dependency.service!r} first (berth run {dependency.service}), "
+                "and remove the dependency",
+                **where,
+            )
+        if dependency.required:
+            raise BerthError(
+                f"depends on {dependency.service!r}, which is not defined or in a profile "
+                "this stack leaves off",
+                hint="define that service, enable its profile, or mark it required: false",
+                **where,
+            )
+        warnings.append(
+            f"job '{job.name}': optional dependency '{dependency.service}' is not defined; "
+            "running without it"
+        )
+    if job.ports:
+        warnings.append(
+            f"job '{job.name}': its ports are not published, as `docker compose run` does not "
+            "publish them (without --service-ports)"
+        )
+    return dataclasses.replace(job, depends_on=tuple(kept), ports=())
+
+
 def _check_distinct_names(project: ComposeProject, sources: Sources) -> None:
     """Refuse services, or volumes, that one cloud name would stand for on some target."""
     kinds = (
-        ("services", list(project.services), "an ECR repository, a Cloud Run service or job"),
+        (
+            "services",
+            [*project.services, *project.triggered],
+            "an ECR repository, a Cloud Run service or job",
+        ),
         ("volumes", list(project.volumes), "an ECS volume, a Cloud Storage bucket or a disk"),
     )
     for kind, names, examples in kinds:
@@ -161,19 +252,24 @@ def _names(depends_on: object) -> set[str]:
     return {str(d) for d in depends_on} if isinstance(depends_on, list | dict) else set()
 
 
-def _check_service(project: ComposeProject, service: Service, sources: Sources) -> None:
+def _check_service(
+    project: ComposeProject, service: Service, sources: Sources, section: str = "services"
+) -> None:
+    """``section``: ``jobs`` for a job of the top-level ``jobs:``."""
+
     def fail(field: str, problem: str, hint: str) -> BerthError:
         return BerthError(
             problem,
-            file=sources.origin(service.name, field),
+            file=sources.origin(service.name, field, section),
             service=service.name,
             field=field,
             hint=hint,
+            kind="job" if section == "jobs" else "service",
         )
 
     if not service.image and not service.build:
         raise fail("image", "neither image nor build is set", "add image: or build: to the service")
-    if service.job and service.ports:
+    if service.job and service.ports and not service.triggers:
         raise fail(
             "ports",
             "a one-off job cannot publish ports: it runs once and exits",

@@ -62,6 +62,8 @@ def deploy(settings: StackSettings) -> Project:
     project = Project(args.compose.name, args)
     pulumi.export("services", project.endpoints)
     pulumi.export("jobs", project.results)
+    if project.runnable:
+        pulumi.export("triggered", project.runnable)
     return project
 
 

@@ -28,6 +28,7 @@ from berth.components.target import (
     Target,
     TargetArgs,
     TargetModule,
+    TriggeredHandle,
     load_target,
 )
 from berth.errors import BerthError
@@ -123,6 +124,26 @@ class Job(pulumi.ComponentResource):
         self.register_outputs({"result": self.result})
 
 
+class TriggeredJob(pulumi.ComponentResource):
+    """``berth:index:TriggeredJob``: a job of the top-level ``jobs:``, deployed to run on
+    demand (``berth run``) and on its schedules; the deployment itself never runs it."""
+
+    def __init__(
+        self,
+        name: str,
+        job: ServiceModel,
+        target: Target,
+        after: list[pulumi.Resource],
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__("berth:index:TriggeredJob", name, None, opts)
+        self.handle: TriggeredHandle = target.triggered(job, after, self)
+        self.run_with = pulumi.Output.from_input(self.handle.run_with)
+        """What ``berth run`` reads: the stack output ``triggered``."""
+        self.resources: Mapping[str, pulumi.Resource] = self.handle.resources
+        self.register_outputs({"runWith": self.run_with})
+
+
 class Project(pulumi.ComponentResource):
     """``berth:index:Project``: the whole compose project on one target."""
 
@@ -161,11 +182,26 @@ class Project(pulumi.ComponentResource):
                 self.services[service_name] = Service(
                     names(service_name), model, target, after, child
                 )
+        self.triggered: dict[str, TriggeredJob] = {
+            job_name: TriggeredJob(
+                names(job_name),
+                model,
+                target,
+                self._gating_resources(self.compose, model),
+                pulumi.ResourceOptions(parent=self),
+            )
+            for job_name, model in self.compose.triggered.items()
+        }
         self.endpoints: Mapping[str, pulumi.Output[Any]] = {
             n: s.endpoints for n, s in self.services.items()
         }
         self.results: Mapping[str, pulumi.Output[Any]] = {n: j.result for n, j in self.jobs.items()}
-        self.register_outputs({"services": self.endpoints, "jobs": self.results})
+        self.runnable: Mapping[str, pulumi.Output[Any]] = {
+            n: j.run_with for n, j in self.triggered.items()
+        }
+        """What ``berth run`` needs for each job of ``jobs:`` (the stack output ``triggered``)."""
+        outputs = {"services": self.endpoints, "jobs": self.results}
+        self.register_outputs({**outputs, "triggered": self.runnable} if self.runnable else outputs)
 
     def _gating_resources(
         self, compose: ComposeProject, service: ServiceModel

@@ -81,7 +81,7 @@ class RunOnceProvider(ResourceProvider):
             result["logTail"] = scrub(result["logTail"], secrets)
         if result.get("exitCode") != 0:  # whatever the target reported: never recorded
             raise JobFailed(
-                f"job '{props['job']}' failed with exit code {result.get('exitCode')}. "
+                f"{job_label(props)} failed with exit code {result.get('exitCode')}. "
                 f"Last log lines:\n{result.get('logTail') or '(no output)'}"
             )
         outs = {
@@ -155,6 +155,28 @@ class RunOnceResource(Resource):
         outputs: exit code, duration and finish time (the log tail stays in the state)."""
         result = {key: getattr(self, key) for key in RESULT_KEYS if key != "logTail"}
         return JobHandle(run=self, result=result)
+
+
+def hook_inputs(job: Service) -> dict[str, Any]:
+    """What a run-once resource adds for a ``pre_start`` hook: the digest of its service's
+    definition, in ``definition`` (the hooks run again when their service would be replaced),
+    and ``hook``, its service and place, for a failure message that names them as Compose
+    does. Nothing for any other job, whose inputs stay as they were."""
+    if not job.hook:
+        return {}
+    return {
+        "serviceDefinition": job.hook.service_digest,
+        "hook": {"service": job.hook.service, "index": job.hook.index},
+    }
+
+
+def job_label(props: Mapping[str, Any]) -> str:
+    """The job as a failure message names it: ``service "web" pre_start[1]`` for a hook (the
+    engine hands a dynamic provider its numbers as floats)."""
+    hook = props.get("hook")
+    if isinstance(hook, Mapping):
+        return f'service "{hook.get("service")}" pre_start[{int(hook.get("index") or 0)}]'
+    return f"job '{props['job']}'"
 
 
 def job_secrets(job: Service, stack_secrets: Mapping[str, str]) -> list[str]:

@@ -18,7 +18,7 @@ import pkgutil
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import ModuleType
-from typing import Any, Protocol
+from typing import Any, Protocol, TextIO
 
 import pulumi
 
@@ -55,6 +55,19 @@ class JobHandle:
 
 
 @dataclass(frozen=True)
+class TriggeredHandle:
+    """A job of the top-level ``jobs:`` as deployed: a definition that runs on demand
+    (``berth run``) and on its schedules, never by the deployment."""
+
+    run_with: pulumi.Input[Mapping[str, Any]]
+    """What ``berth run`` needs to run it once (the stack output ``triggered``): ``target``,
+    ``manual``, and the target's own keys (cluster, task definition, ...); secret where it
+    holds a secret."""
+    resources: Mapping[str, pulumi.Resource] = field(default_factory=dict)
+    """The job's main resources by role (``definition`` always; ``schedule`` per schedule)."""
+
+
+@dataclass(frozen=True)
 class TargetArgs:
     """What a target is created with, besides the compose project and its parent."""
 
@@ -81,6 +94,15 @@ class Target(Protocol):
         self, job: Service, after: Sequence[pulumi.Resource], parent: pulumi.Resource
     ) -> JobHandle:
         """The resources of one job, ending in a run-once resource that waits on ``after``."""
+        ...
+
+    def triggered(
+        self, job: Service, after: Sequence[pulumi.Resource], parent: pulumi.Resource
+    ) -> TriggeredHandle:
+        """The resources of one job of ``jobs:`` (``job.triggers`` says how it runs): its
+        definition, and a schedule per ``triggers.schedule`` entry, none made before ``after``
+        (the services it depends on) exists. A target that cannot refuses in its
+        ``FIELD_SUPPORT`` (``jobs.triggers.*`` rows), before anything deploys."""
         ...
 
 
@@ -126,6 +148,12 @@ class TargetModule(Protocol):
     def plan_outputs(self, type_: str, inputs: Mapping[str, Any]) -> dict[str, Any]: ...
 
     def plan_call(self, token: str, args: Mapping[str, Any]) -> dict[str, Any]: ...
+
+    def run_job(self, run_with: Mapping[str, Any], args: Sequence[str], log: TextIO) -> int:
+        """``berth run``: run a deployed job of ``jobs:`` once (``run_with``: its stack output;
+        ``args``: a command that replaces its own, when given), its log streamed to ``log`` as
+        it runs; the job's exit code. Ctrl-C (KeyboardInterrupt) stops the run, then re-raises."""
+        ...
 
 
 def load_target(name: str) -> TargetModule:

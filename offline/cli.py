@@ -123,6 +123,21 @@ def parser() -> argparse.ArgumentParser:
     diff.add_argument("--secret", action="append", type=_pair, default=[], metavar="KEY=VALUE")
     diff.add_argument("--stack", default="dev", help="stack name used in resource names")
     diff.add_argument("--format", choices=("text", "markdown", "json"), default="text")
+    run = commands.add_parser(
+        "run",
+        help="run a deployed job of the top-level jobs: once, streaming its log",
+        description="Run JOB of the stack's compose jobs: once, as `docker compose run JOB` "
+        "does; its exit code is this command's. ARGS after -- replace the job's command.",
+    )
+    run.add_argument("job", metavar="JOB")
+    run.add_argument("args", nargs="*", metavar="ARGS", help="a command replacing the job's own")
+    run.add_argument("--stack", "-s", help="the stack (default: the selected one)")
+    run.add_argument(
+        "--outputs",
+        metavar="FILE",
+        help="the stack's outputs as `pulumi stack output --json --show-secrets` prints them "
+        "('-': stdin), instead of asking the Pulumi CLI",
+    )
     commands.add_parser("compatibility", help="print docs/compatibility.md")
     commands.add_parser(
         "pulumi-config",
@@ -138,7 +153,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     # killed on the way out (subprocess.run does so for any exception), not left behind.
     for stop in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(stop, _exit_on_signal)
-    args = parser().parse_args(argv)
+    args = parse_arguments(sys.argv[1:] if argv is None else argv)
     try:
         if args.command == "compatibility":
             sys.stdout.write(compatibility())
@@ -150,7 +165,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         if args.command == "diff":
             return _diff(args)
-        return _plan(args)
+        return _run(args) if args.command == "run" else _plan(args)
     except BerthError as error:
         return _refused(error, Terms.FLAGS)
     except ModuleNotFoundError as missing:  # a Python without Berth's requirements
@@ -160,6 +175,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return EXIT_NO_REQUIREMENTS
+
+
+def parse_arguments(argv: Sequence[str]) -> argparse.Namespace:
+    """The command line; for ``run JOB [--stack S] -- ARGS``, ARGS are what follows ``--``,
+    whole: argparse takes a positional list once, so after an option it refuses them."""
+    given = list(argv)
+    if given[:1] != ["run"] or "--" not in given:
+        return parser().parse_args(given)
+    cut = given.index("--")
+    args = parser().parse_args(given[:cut])
+    args.args = [*args.args, *given[cut + 1 :]]
+    return args
 
 
 def _refused(error: BerthError, terms: Terms) -> int:
@@ -189,6 +216,12 @@ def _plan(args: argparse.Namespace) -> int:
             print(f"warning: {warning}", file=sys.stderr)
     sys.stdout.write(FORMATS[args.format](plan))
     return 0
+
+
+def _run(args: argparse.Namespace) -> int:
+    from berth.offline.run import run, stack_outputs  # noqa: PLC0415 - imports Pulumi
+
+    return run(args.job, args.args, stack_outputs(args.stack, args.outputs), sys.stdout)
 
 
 def _diff(args: argparse.Namespace) -> int:

@@ -20,9 +20,18 @@ from typing import Any
 
 from berth.components.pulumi_internals import is_secret
 from berth.components.target import Phased, load_target
-from berth.model import ContainerSettings, Service
+from berth.model import ComposeProject, ContainerSettings, Hook, Service
+from berth.normalize.hooks import hook_job_name
 from berth.offline.contexts import Rebuild, build_changes
-from berth.offline.diff_report import ALWAYS, MAYBE, NEW, Diff, JobChange, ServiceChange
+from berth.offline.diff_report import (
+    ALWAYS,
+    MAYBE,
+    NEW,
+    Diff,
+    HookCause,
+    JobChange,
+    ServiceChange,
+)
 from berth.offline.plan import Plan, Registration
 
 PROVIDER_KEY = "__provider"
@@ -46,9 +55,12 @@ _UNORDERED = frozenset(
     | {"security_opt", "group_add", "tmpfs"}
 )
 """Lists whose order means nothing: reordering them is no change."""
-_NOT_COMPARED = frozenset({"name", "fields", "job", "container", "extensions"})
+_NOT_COMPARED = frozenset({"name", "fields", "job", "container", "extensions", "hook"})
 _NOT_A_RUN = frozenset({"depends_on", "x-berth-timeout", "restart", "labels"})
 """Job fields that are settings of the run-once resource or of the graph, never a re-run."""
+_NOT_HASHED = frozenset({"build", "deploy.replicas", "depends_on"})
+"""Fields Compose leaves out of the hash that decides a recreate (``x-*`` too): a change of
+them alone runs no ``pre_start`` hook (berth.normalize.hooks)."""
 
 
 @dataclass(frozen=True)
@@ -67,28 +79,115 @@ def compare(old: Version, new: Version) -> Diff:
     deploys = olds != news
     phased = isinstance(load_target(new.plan.target).ORDERING, Phased)
     jobs = []
+    roots = (old.root, new.root)
     for job in new_project.jobs:
-        if phased:
-            jobs.append(JobChange(job.name, deploys, (ALWAYS,) if deploys else (), every=True))
-            continue
         before = old_project.services.get(job.name)
         runs = _runs(olds.get(job.name, {}), news.get(job.name, {}))
-        if before is None or not before.job:
-            jobs.append(JobChange(job.name, runs, (NEW,) if runs else ()))
+        if phased:
+            change = JobChange(job.name, deploys, (ALWAYS,) if deploys else (), every=True)
+        elif before is None or not before.job:
+            change = JobChange(job.name, runs, (NEW,) if runs else ())
         elif runs and job.run_always:
-            jobs.append(JobChange(job.name, True, (ALWAYS,)))
+            change = JobChange(job.name, True, (ALWAYS,))
         else:
-            jobs.append(_job_change(before, job, runs, (old.root, new.root)))
-    services = []
-    for name in dict.fromkeys([*old_project.services, *new_project.services]):
-        before, now = old_project.services.get(name), new_project.services.get(name)
-        if now is not None and now.job:
-            continue
-        if before is None or now is None:
-            services.append(ServiceChange(name, "delete" if now is None else "create", ()))
-        else:
-            services.append(_service_change(name, (before, now), (old, new), olds, news))
-    return Diff(new.plan.target, tuple(jobs), tuple(services))
+            change = _job_change(before, job, runs, roots)
+        if job.hook:
+            runs_again = bool(change.runs) and not phased
+            cause = _hook_cause(job.hook, (old_project, new_project), roots, runs_again)
+            images = (
+                _service_image(olds.get(job.name, {})),
+                _service_image(news.get(job.name, {})),
+            )
+            if runs_again and None not in images and images[0] != images[1]:
+                cause = dataclasses.replace(
+                    cause, service_changed=True, fields=(*cause.fields, "image")
+                )
+            own = tuple(reason for reason in change.because if reason not in cause.fields)
+            change = dataclasses.replace(change, because=own, hook=cause)
+        jobs.append(change)
+    services = [
+        _changed(name, (old_project.services.get(name), now), (old, new), olds, news)
+        for name, now in _pairs(old_project.services, new_project.services)
+        if now is None or not now.job
+    ]
+    triggered = [
+        _triggered_change(name, (old_project.triggered.get(name), now), roots, olds, news)
+        for name, now in _pairs(old_project.triggered, new_project.triggered)
+    ]
+    return Diff(new.plan.target, tuple(jobs), tuple(services), triggered=tuple(triggered))
+
+
+def _pairs(
+    old: Mapping[str, Service], new: Mapping[str, Service]
+) -> list[tuple[str, Service | None]]:
+    """Each name of either version, the old's first, with its new definition (None: gone)."""
+    return [(name, new.get(name)) for name in dict.fromkeys([*old, *new])]
+
+
+def _changed(
+    name: str,
+    services: tuple[Service | None, Service | None],
+    versions: tuple[Version, Version],
+    olds: Mapping[str, Mapping[str, Any]],
+    news: Mapping[str, Mapping[str, Any]],
+) -> ServiceChange:
+    """How a service (or a job of ``jobs:``) changes: created, deleted, or compared."""
+    before, now = services
+    if before is None or now is None:
+        return ServiceChange(name, "delete" if now is None else "create", ())
+    return _service_change(name, (before, now), versions, olds, news)
+
+
+def _triggered_change(
+    name: str,
+    jobs: tuple[Service | None, Service | None],
+    roots: tuple[str, str],
+    olds: Mapping[str, Mapping[str, Any]],
+    news: Mapping[str, Mapping[str, Any]],
+) -> ServiceChange:
+    """How a job of ``jobs:`` changes: its compose fields count even where no resource holds
+    them (local Docker keeps its definition in the stack's outputs, for ``berth run``)."""
+    before, now = jobs
+    if before is None or now is None:
+        return ServiceChange(name, "delete" if now is None else "create", ())
+    fields = _because(*_changes(before, now, *roots))
+    old, new = olds.get(name, {}), news.get(name, {})
+    if set(old) != set(new):
+        return ServiceChange(name, "replace", fields)
+    return ServiceChange(name, "update" if fields or old != new else "none", fields)
+
+
+def _hook_cause(
+    place: Hook,
+    projects: tuple[ComposeProject, ComposeProject],
+    roots: tuple[str, str],
+    runs: bool,
+) -> HookCause:
+    """Whose hook it is (``place``) and, when it runs, what of its service changed: the compose
+    fields Compose hashes, and its other hooks (a change a hook shares with its service, which
+    Compose merged into it, is the service's)."""
+    cause = HookCause(place.service, place.index)
+    old_project, new_project = projects
+    was = old_project.services.get(hook_job_name(place.service, place.index))
+    before, now = (p.services.get(place.service) for p in projects)
+    if not (runs and was and was.hook and before and now):
+        return cause
+    if was.hook.service_digest == place.service_digest:
+        return cause
+    fields = _hashed(_changes(before, now, *roots)[0])
+    hooks = (old_project.hooks_of(place.service), new_project.hooks_of(place.service))
+    for index, (old_hook, new_hook) in enumerate(zip(*hooks, strict=False)):
+        own = set(_hashed(_changes(old_hook, new_hook, *roots)[0])) - set(fields)
+        if index != place.index and own:
+            fields.append(f"pre_start[{index}]")
+    shorter, longer = sorted(map(len, hooks))
+    fields += [f"pre_start[{index}]" for index in range(shorter, longer)]
+    return dataclasses.replace(cause, service_changed=True, fields=tuple(fields))
+
+
+def _hashed(fields: Sequence[str]) -> list[str]:
+    """The fields of ``fields`` Compose hashes to decide a recreate."""
+    return [f for f in fields if f not in _NOT_HASHED and not f.startswith("x-")]
 
 
 def _job_change(before: Service, job: Service, replaced: bool, roots: tuple[str, str]) -> JobChange:
@@ -190,6 +289,16 @@ def _plain(node: Any) -> Any:
     if isinstance(node, list):
         return [_plain(value) for value in node]
     return node
+
+
+def _service_image(inputs: Mapping[str, Mapping[str, Any]]) -> Any:
+    """What a hook's run-once resource says of its service's image (``serviceImage``, the
+    digest a target builds or pulls): a new one is Compose's recreate, and all hooks run."""
+    for resource in inputs.values():
+        definition = resource.get("definition")
+        if PROVIDER_KEY in resource and isinstance(definition, Mapping):
+            return definition.get("serviceImage")
+    return None
 
 
 def _runs(olds: Mapping[str, Any], news: Mapping[str, Any]) -> bool:

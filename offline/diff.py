@@ -19,7 +19,7 @@ from collections.abc import Mapping, Sequence
 from berth.components.program import settings_from_config
 from berth.components.target import load_target
 from berth.errors import BerthError
-from berth.model import ComposeProject
+from berth.model import ComposeProject, Service
 from berth.offline.compare import Version, compare
 from berth.offline.contexts import REMOTE, digest_outputs, forget
 from berth.offline.diff_inputs import (
@@ -59,15 +59,15 @@ def plan_version(
 
 
 def _anchored(project: ComposeProject, root: str) -> ComposeProject:
-    """``project`` with its relative build contexts and bind mounts made absolute in ``root``."""
+    """``project`` with its relative build contexts and bind mounts made absolute in ``root``,
+    its services' and its jobs of ``jobs:``."""
 
     def absolute(path: str | None) -> str | None:
         if path is None or path.startswith(REMOTE):
             return path
         return os.path.normpath(os.path.join(root, path))
 
-    services = {}
-    for name, service in project.services.items():
+    def anchored(service: Service) -> Service:
         build = service.build and dataclasses.replace(
             service.build, context=absolute(service.build.context)
         )
@@ -77,8 +77,13 @@ def _anchored(project: ComposeProject, root: str) -> ComposeProject:
             else mount
             for mount in service.mounts
         )
-        services[name] = dataclasses.replace(service, build=build, mounts=mounts)
-    return dataclasses.replace(project, services=services)
+        return dataclasses.replace(service, build=build, mounts=mounts)
+
+    return dataclasses.replace(
+        project,
+        services={name: anchored(service) for name, service in project.services.items()},
+        triggered={name: anchored(job) for name, job in project.triggered.items()},
+    )
 
 
 def diff_files(

@@ -22,6 +22,8 @@ from berth.errors import one_line
 
 ALWAYS = "always"
 NEW = "new job"
+NOT_RUN = "deployed, not run"
+"""What ``up`` does with a job of the top-level ``jobs:``: only its triggers run it."""
 MAYBE: Literal["maybe"] = "maybe"
 LISTED = 5
 """Changed files named in a sentence; past these, how many more."""
@@ -57,6 +59,24 @@ class Reason(NamedTuple):
 
 
 @dataclass(frozen=True)
+class HookCause:
+    """A ``pre_start`` hook's place, and what of its service changed: the hooks run again when
+    their service's definition (as Compose hashes it, theirs in it) changes."""
+
+    service: str
+    index: int
+    service_changed: bool = False
+    """The service's definition changed: every one of its hooks runs again, as Compose runs
+    them when it recreates the service."""
+    fields: tuple[str, ...] = ()
+    """What changed in it: its compose fields, ``pre_start[i]`` for another hook."""
+
+    @property
+    def label(self) -> str:
+        return f'service "{self.service}" pre_start[{self.index}]'
+
+
+@dataclass(frozen=True)
 class JobChange:
     name: str
     runs: bool | Literal["maybe"]
@@ -70,9 +90,24 @@ class JobChange:
     """The target runs it on every deployment: it has no run-once resource."""
     unsent: tuple[str, ...] = ()
     """Sources its Dockerfile copies that Docker does not send: its build fails."""
+    hook: HookCause | None = None
+    """For a ``pre_start`` hook: whose it is, and what of its service changed."""
+
+    @property
+    def title(self) -> str:
+        """How the report names it: a hook as Compose does, ``service "web" pre_start[0]``."""
+        return self.hook.label if self.hook else self.name
 
     def as_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "runs": self.runs, "because": list(self.because)}
+        shown = {"name": self.name, "runs": self.runs, "because": list(self.because)}
+        if self.hook:
+            shown["hook"] = {
+                "service": self.hook.service,
+                "index": self.hook.index,
+                "service_changed": self.hook.service_changed,
+                "service_fields": list(self.hook.fields),
+            }
+        return shown
 
     def sentence(self, show: Show) -> str:
         """Whether the job runs and why, each name and path in it shown by ``show``."""
@@ -96,10 +131,15 @@ class JobChange:
             return "may run: " + "; ".join(parts or [unsure])
         told = {ALWAYS, NEW} | ({"build"} if self.rebuilt_from or self.unsent else set())
         fields = [show(reason) for reason in self.because if reason not in told]
-        if fields:
+        if fields and self.hook:
+            parts.append(f"its own definition changed ({', '.join(fields)})")
+        elif fields:
             parts.append(f"{', '.join(fields)} changed")
+        if self.hook and self.hook.service_changed and (self.hook.fields or not fields):
+            changed = f" ({', '.join(map(show, self.hook.fields))})" if self.hook.fields else ""
+            parts.append(f"service {show(self.hook.service)}'s definition changed{changed}")
         if NEW in self.because:
-            parts.append("it is a new job")
+            parts.append("it is a new hook" if self.hook else "it is a new job")
         if ALWAYS in self.because:
             parts.append("x-berth-run: always")
         if self.rebuilt_from:
@@ -131,6 +171,11 @@ class ServiceChange:
     def as_dict(self) -> dict[str, Any]:
         return {"name": self.name, "change": self.change, "because": list(self.because)}
 
+    def line(self, show: Show) -> str:
+        """``web: update (environment)``."""
+        because = f" ({', '.join(map(show, self.because))})" if self.because else ""
+        return f"{show(self.name)}: {self.change}{because}"
+
 
 @dataclass(frozen=True)
 class Diff:
@@ -139,26 +184,30 @@ class Diff:
     services: tuple[ServiceChange, ...]
     notes: tuple[Reason, ...] = ()
     """What the comparison took as given, to be read with it (a file new in this commit)."""
+    triggered: tuple[ServiceChange, ...] = ()
+    """How each job of the top-level ``jobs:`` changes: deployed, never run by a deployment
+    (its triggers run it), so never among ``jobs``."""
 
     def as_json(self) -> str:
-        document = {
+        document: dict[str, Any] = {
             "jobs": [job.as_dict() for job in self.jobs],
             "services": [service.as_dict() for service in self.services],
             "notes": [note.shown(str) for note in self.notes],
         }
+        if self.triggered:
+            document["triggered"] = [{**job.as_dict(), "runs": False} for job in self.triggered]
         return json.dumps(document, indent=2) + "\n"
 
     def as_text(self) -> str:
         lines = [f"Note: {note.shown(escaped)}" for note in self.notes]
         lines.append(f"Jobs ({self.target}):")
-        jobs = [f"  {escaped(job.name)}: {job.sentence(escaped)}" for job in self.jobs]
+        jobs = [f"  {escaped(job.title)}: {job.sentence(escaped)}" for job in self.jobs]
         lines += jobs or ["  (none)"]
+        if self.triggered:
+            lines.append(f"Jobs of jobs: ({NOT_RUN}: berth run and their schedules run them):")
+            lines += [f"  {job.line(escaped)}" for job in self.triggered]
         lines.append("Services:")
-        lines += [
-            f"  {escaped(s.name)}: {s.change}"
-            + (f" ({', '.join(map(escaped, s.because))})" if s.because else "")
-            for s in self.services
-        ] or ["  (none)"]
+        lines += [f"  {s.line(escaped)}" for s in self.services] or ["  (none)"]
         return "\n".join(lines) + "\n"
 
     def as_markdown(self) -> str:
@@ -172,7 +221,14 @@ class Diff:
         for note in self.notes:
             lines += [f"Note: {note.shown(code)}", ""]
         lines += [_row("job", "will run", "why"), _row("---", "---", "---")]
-        lines += [_row(code(job.name), *_cells(job)) for job in self.jobs]
+        lines += [_row(code(job.title), *_cells(job)) for job in self.jobs]
+        if self.triggered:
+            heading = _row(f"job of `jobs:` ({NOT_RUN})", "change", "fields")
+            lines += ["", heading, _row("---", "---", "---")]
+            lines += [
+                _row(code(j.name), j.change, ", ".join(map(code, j.because)))
+                for j in self.triggered
+            ]
         lines += ["", _row("service", "change", "fields"), _row("---", "---", "---")]
         lines += [
             _row(code(s.name), s.change, ", ".join(map(code, s.because))) for s in self.services

@@ -36,7 +36,7 @@ from berth.graph import deployment_order
 from berth.model import ComposeProject
 from berth.settings import DEFAULT_TARGET, NAMESPACE, StackSettings
 
-COMPONENT_TYPES = {"berth:index:Service", "berth:index:Job"}
+COMPONENT_TYPES = {"berth:index:Service", "berth:index:Job", "berth:index:TriggeredJob"}
 Failure = Callable[[str, str], str | None]
 """Given a resource's type and name, the error its creation fails with, or None."""
 Outputs = Callable[[str, Mapping[str, Any]], dict[str, Any]]
@@ -104,8 +104,10 @@ class Plan:
         return "::".join([stack, project, "$".join(reversed(types)), resource.name])
 
     def resources(self) -> list[Registration]:
-        """Shared resources first, then each service's in deployment order, components first."""
-        order = {name: index for index, name in enumerate(deployment_order(self.compose))}
+        """Shared resources first, then each service's in deployment order, then each job's
+        of ``jobs:`` (no deployment runs them), components first."""
+        names = [*deployment_order(self.compose), *self.compose.triggered]
+        order = {name: index for index, name in enumerate(names)}
 
         def key(r: Registration) -> tuple[int, bool, str]:
             service = self.service_of(r)

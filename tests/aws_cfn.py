@@ -175,6 +175,12 @@ def listed(value: Any, _: Ctx) -> list[Any]:
     return [value]
 
 
+def schedule_tags(value: Mapping[str, str], _: Ctx) -> list[dict[str, str]]:
+    """A schedule's ECS task tags as terraform-provider-aws sends them (``expandECSParameters``):
+    one ``{"key": k, "value": v}`` map per tag, each a CloudFormation ``TagMap``."""
+    return [{"key": key, "value": value[key]} for key in sorted(value)]
+
+
 def attribute(key: str) -> Convert:
     """A Terraform argument that CloudFormation sets as a Key/Value attribute."""
 
@@ -795,6 +801,39 @@ SPECS: dict[str, Spec] = {
         {"name": Prop("CacheSubnetGroupName"), **pascal("description subnetIds")},
         {"id": ref, "name": ref},
         Autoname("name", "CacheSubnetGroupName", unless=()),
+    ),
+    "aws:scheduler/schedule:Schedule": Spec(
+        "AWS::Scheduler::Schedule",
+        {
+            **pascal("name description scheduleExpression scheduleExpressionTimezone state"),
+            "flexibleTimeWindow": Prop("FlexibleTimeWindow", pascal("mode")),
+            "target": Prop(
+                "Target",
+                {
+                    **pascal("arn roleArn"),
+                    "ecsParameters": Prop(
+                        "EcsParameters",
+                        {
+                            **pascal("taskDefinitionArn launchType taskCount"),
+                            "networkConfiguration": Prop(
+                                "NetworkConfiguration.AwsvpcConfiguration",
+                                {
+                                    "assignPublicIp": Prop("AssignPublicIp", None, enabled),
+                                    **pascal("securityGroups subnets"),
+                                },
+                            ),
+                            "tags": Prop("Tags", None, schedule_tags),
+                        },
+                    ),
+                    "retryPolicy": Prop(
+                        "RetryPolicy", pascal("maximumEventAgeInSeconds maximumRetryAttempts")
+                    ),
+                },
+            ),
+        },
+        {"id": ref, "arn": att("Arn")},
+        # its name is Berth's own: pulumi-aws would generate one of at most 64 characters
+        Autoname("name", "Name", maxlen=64),
     ),
 }
 """Every AWS type the aws target registers, as CloudFormation. The Pulumi types, their inputs

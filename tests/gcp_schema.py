@@ -26,6 +26,7 @@ import functools
 import hashlib
 import json
 import re
+import zoneinfo
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -238,6 +239,19 @@ def replication(value: dict[str, Any], _: Inputs) -> dict[str, Any]:
     if set(value) != {"auto"}:
         raise Unmapped(f"replication {value}: only auto is mapped")
     return {"automatic": value["auto"]}
+
+
+def scheduler_job_name(value: str, inputs: Inputs) -> str:
+    """A Cloud Scheduler job's ``name``, as the provider expands it
+    (``projects/{{project}}/locations/{{region}}/jobs/{{name}}``)."""
+    project, region = inputs.get("project", PLAN_PROJECT), inputs.get("region", PLAN_REGION)
+    return f"projects/{project}/locations/{region}/jobs/{value}"
+
+
+def without_empty(value: dict[str, Any], _: Inputs) -> dict[str, Any]:
+    """An object whose empty values the provider does not send (``IsEmptyValue``: ``0``,
+    ``""``): a ``retry_config`` of ``retry_count = 0`` sends no ``retryCount``."""
+    return {key: item for key, item in value.items() if item not in (0, "", None)}
 
 
 def binding() -> Shape:
@@ -541,12 +555,41 @@ SPECS: dict[str, Spec] = {
         params={"parent": "projects/{project}/locations/{location}"},
         id=lambda i: f"projects/{i['project']}/locations/{i['location']}/workerPools/{i['name']}",
     ),
+    "gcp:cloudrunv2/jobIamMember:JobIamMember": Spec(
+        "run.v2",
+        "run.projects.locations.jobs.setIamPolicy",
+        {**MEMBER_PLACED, "name": Param("job"), **binding()},
+        params={"resource": "projects/{project}/locations/{location}/jobs/{job}"},
+        finish=in_policy,
+    ),
     "gcp:cloudrunv2/serviceIamMember:ServiceIamMember": Spec(
         "run.v2",
         "run.projects.locations.services.setIamPolicy",
         {**MEMBER_PLACED, "name": Param("service"), **binding()},
         params={"resource": "projects/{project}/locations/{location}/services/{service}"},
         finish=in_policy,
+    ),
+    # -- Cloud Scheduler -----------------------------------------------------------------
+    "gcp:cloudscheduler/job:Job": Spec(
+        "cloudscheduler.v1",
+        "cloudscheduler.projects.locations.jobs.create",
+        {
+            "project": Param("project"),
+            "region": Param("region"),
+            "name": Field("name", convert=scheduler_job_name),
+            **same("description schedule timeZone attemptDeadline"),
+            "retryConfig": Field("retryConfig", same("retryCount"), without_empty),
+            "httpTarget": Field(
+                "httpTarget",
+                {
+                    **same("uri httpMethod"),
+                    "oauthToken": Field("oauthToken", same("serviceAccountEmail scope")),
+                },
+            ),
+        },
+        params={"parent": "projects/{project}/locations/{region}"},
+        finish=lambda body: {k: v for k, v in body.items() if v != {}},
+        id=lambda i: f"projects/{i['project']}/locations/{i['region']}/jobs/{i['name']}",
     ),
     # -- Cloud SQL, Memorystore, private services access -----------------------------------
     "gcp:sql/databaseInstance:DatabaseInstance": Spec(
@@ -1248,6 +1291,18 @@ NAME_RULES: dict[tuple[str, str], Rule] = {
             or (None if 3 <= len(value) <= 63 or "." in value else "is not 3-63 characters")
         ),
     ),
+    ("cloudscheduler.projects.locations.jobs.create", "body.name"): Rule(
+        r"projects/[A-Za-z0-9:.-]+/locations/[^/]+/jobs/[A-Za-z0-9_-]{1,500}",
+        "cloudscheduler.v1.json, Job.name: `projects/PROJECT_ID/locations/LOCATION_ID/jobs/"
+        'JOB_ID`, "`JOB_ID` can contain only letters ([A-Za-z]), numbers ([0-9]), hyphens (-), '
+        'or underscores (_). The maximum length is 500 characters"',
+    ),
+    ("cloudscheduler.projects.locations.jobs.create", "body.description"): Rule(
+        r"(?s).*",
+        'cloudscheduler.v1.json, Job.description: "This string must not contain more than 500 '
+        'characters"',
+        500,
+    ),
     ("serviceusage.services.enable", "param.name"): Rule(
         r"projects/[^/]+/services/[a-z0-9-]+\.googleapis\.com",
         "a Google API: <name>.googleapis.com (serviceusage.v1.json, services.enable name)",
@@ -1633,7 +1688,85 @@ def cleanup(request: Request, find: Find) -> None:
             find("GCP-CLEANUP", f"cleanupPolicies {key!r}", "DELETE needs a condition")
 
 
+CRON_FIELDS = (
+    ("minute", 0, 59, ()),
+    ("hour", 0, 23, ()),
+    ("day of the month", 1, 31, ()),
+    ("month", 1, 12, ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT",
+                      "NOV", "DEC")),
+    ("day of the week", 0, 7, ("SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT")),
+)  # fmt: skip
+"""Cloud Scheduler (Cron job format and time zone): "a set of five fields in a line": Minute
+0-59, Hour 0-23, Day of the month 1-31, Month "1-12 (or JAN to DEC)", Day of the week "0-6
+(or SUN to SAT; or 7 for Sunday)"; names are "the first three letters ... in uppercase"."""
+_CRON_ITEM = re.compile(r"(?P<range>\*|(?P<low>\w+)(-(?P<high>\w+))?)(/(?P<step>\d+))?")
+SCHEDULER_DEADLINE = (15, 30 * 60)
+"""cloudscheduler.v1.json, Job.attemptDeadline: "For HTTP targets, ... The deadline must be in
+the interval [15 seconds, 30 minutes]"."""
+SCHEDULER_URI = 2083
+"""cloudscheduler.v1.json, HttpTarget.uri: "This string must begin with either "http://" or
+"https://"", "The maximum allowed URL length is 2083 characters after encoding"."""
+
+
+def cron_problem(expression: str) -> str | None:
+    """What Cloud Scheduler's unix-cron refuses in ``expression``: five fields, each ``*`` or
+    a list of values and ranges (``*`` or a range stepped by ``/n``), within the field's
+    values (a name where it has names); None when it takes it."""
+    fields = expression.split(" ")
+    if len(fields) != len(CRON_FIELDS):
+        return f"{len(fields)} fields, not 5"
+    for text, (name, low, high, names) in zip(fields, CRON_FIELDS, strict=True):
+        for item in text.split(","):
+            match = _CRON_ITEM.fullmatch(item)
+            if not match:
+                return f"{name} {item!r} is not a value, range or step"
+            for bound in (match["low"], match["high"]):
+                if bound is None:
+                    continue
+                value = names.index(bound) + low if bound in names else None
+                if value is None and not bound.isdigit():
+                    return f"{name} {bound!r} is not a number or an upper-case name"
+                if not low <= (value if value is not None else int(bound)) <= high:
+                    return f"{name} {bound} is not within {low}-{high}"
+            if match["step"] is not None and int(match["step"]) < 1:
+                return f"{name} step {match['step']!r}"
+    return None
+
+
+def scheduler(request: Request, find: Find) -> None:
+    """A Cloud Scheduler job's schedule, time zone, deadline, target and OAuth account."""
+    body = request.body
+    if problem := cron_problem(body.get("schedule", "")):
+        find("GCP-CRON", "body.schedule", f"{body.get('schedule')!r}: {problem}")
+    zone = body.get("timeZone")
+    if zone is not None and zone != "utc" and zone not in zoneinfo.available_timezones():
+        find(
+            "GCP-TIMEZONE",
+            "body.timeZone",
+            f'{zone!r}: "must be a time zone name from the tz database" (Job.timeZone)',
+        )
+    deadline = body.get("attemptDeadline")
+    if deadline is not None and _DURATION.fullmatch(deadline):
+        seconds = float(deadline[:-1])
+        if not SCHEDULER_DEADLINE[0] <= seconds <= SCHEDULER_DEADLINE[1]:
+            find("GCP-SCHEDULER", "body.attemptDeadline", f"{deadline}: not within 15s to 30m")
+    target = body.get("httpTarget", {})
+    uri = target.get("uri", "")
+    if not uri.startswith(("http://", "https://")) or len(uri) > SCHEDULER_URI:
+        find("GCP-SCHEDULER", "body.httpTarget.uri", f"{uri!r}: not an http(s) URL of 2083 at most")
+    project = request.params.get("parent", "").split("/")[1]
+    email = target.get("oauthToken", {}).get("serviceAccountEmail", "")
+    if email and not email.endswith(f"@{project}.iam.gserviceaccount.com"):
+        find(
+            "GCP-SCHEDULER",
+            "body.httpTarget.oauthToken",
+            f'{email!r}: "The service account must be within the same project as the job"',
+        )
+
+
 RULES: dict[str, tuple[Callable[[Request, Find], None], ...]] = {
+    "cloudscheduler.projects.locations.jobs.create": (scheduler,),
+    "run.projects.locations.jobs.setIamPolicy": (iam_binding,),
     "run.projects.locations.services.create": (cloud_run,),
     "run.projects.locations.jobs.create": (cloud_run,),
     "run.projects.locations.workerPools.create": (cloud_run,),

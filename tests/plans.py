@@ -14,7 +14,7 @@ from unittest import mock
 import dill
 import pulumi
 import pytest
-from google.protobuf import json_format
+from google.protobuf import empty_pb2, json_format
 from pulumi.dynamic import ResourceProvider
 
 from berth.components.project import Project, ProjectArgs
@@ -123,6 +123,22 @@ def resource_options() -> Iterator[dict[str, Any]]:
 
     with mock.patch.object(RecordingMonitor, "RegisterResource", register):
         yield recorded
+
+
+@contextlib.contextmanager
+def project_outputs(project: str = "shop") -> Iterator[dict[str, Any]]:
+    """The outputs the Project ``project`` registers, secret ones in their wrapper: the
+    program exports its ``triggered`` as the stack output ``triggered`` (the mock engine
+    records no stack outputs)."""
+    registered: dict[str, Any] = {}
+
+    def register(self: RecordingMonitor, request: Any) -> Any:
+        if request.urn.endswith(f"berth:index:Project::{project}"):
+            registered.update(json_format.MessageToDict(request.outputs))
+        return empty_pb2.Empty()
+
+    with mock.patch.object(RecordingMonitor, "RegisterResourceOutputs", register):
+        yield registered
 
 
 @dataclass(frozen=True)

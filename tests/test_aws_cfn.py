@@ -23,9 +23,10 @@ import pytest
 
 from berth.errors import BerthError
 from berth.model import ComposeProject
-from berth.offline.plan import Plan, Registration
+from berth.offline.plan import Plan, Registration, plan_config, run_plan
 from tests.aws_cfn import Unmapped, lint, template
 from tests.aws_support import JOB, TASK_DEFINITION, aws_program
+from tests.conftest import copy_example
 from tests.plans import (
     FLEET_JOBS,
     SCHEMA_SECRETS,
@@ -141,14 +142,67 @@ LONGEST_NAMES = {
         },
         "r" * 63: {"image": "redis:7", "x-defang-redis": True},
     },
+    "jobs": {
+        "b" * LONGEST: {
+            "build": ".",
+            "volumes": [f"{'v' * LONGEST}:/in:ro"],
+            "environment": {"TOKEN": "token=${API_KEY}"},
+            "triggers": {
+                "schedule": [{"cron": "0 3 * * *", "timezone": "America/Argentina/ComodRivadavia"}]
+            },
+        },
+    },
     "volumes": {"v" * LONGEST: {}},
     "secrets": {"k" * LONGEST: {"environment": "API_KEY"}},
 }
-"""Names as long as compose takes (it sets no limit): a project, a job, a volume and a secret
-of 500 characters, services of 63 (the longest DNS label, which other services reach them by).
-Each AWS name made of them is cut, and ends in a hash of the whole, where it would pass AWS's
-limit: ECS families, container and volume names 255, Cloud Map's DNS labels 63, tag values
-256."""
+"""Names as long as compose takes (it sets no limit): a project, a job, a scheduled job (in the
+longest time zone name there is), a volume and a secret of 500 characters, services of 63 (the
+longest DNS label, which other services reach them by). Each AWS name made of them is cut, and
+ends in a hash of the whole, where it would pass AWS's limit: ECS families, container and
+volume names 255, Cloud Map's DNS labels 63, tag values 256, schedule names 64, schedule
+descriptions 512."""
+SCHEDULED = {
+    "name": "nightly",
+    "services": {
+        "db": {
+            "image": "postgres:16",
+            "environment": {"POSTGRES_PASSWORD": "${POSTGRES_PASSWORD}"},
+            "volumes": ["data:/var/lib/postgresql/data"],
+        },
+        "web": {
+            "build": ".",
+            "ports": ["80:80"],
+            "depends_on": ["db"],
+            "pre_start": [
+                {"command": ["./migrate"], "environment": {"STEP": "migrate"}},
+                {"image": "busybox", "command": "echo ready"},
+            ],
+        },
+    },
+    "jobs": {
+        "backup": {
+            "image": "postgres:16",
+            "command": ["sh", "-c", "pg_dump -h db -U postgres > /backup/dump.sql"],
+            "environment": {"PGPASSWORD": "${POSTGRES_PASSWORD}"},
+            "volumes": ["data:/backup"],
+            "depends_on": ["db"],
+            "triggers": {
+                "schedule": [
+                    {"cron": "0 3 * * *", "timezone": "Europe/Paris"},
+                    {"cron": "30 12 * * MON-FRI", "concurrency": "queue", "missed_fires": "skip"},
+                ]
+            },
+        },
+        "report": {
+            "build": ".",
+            "triggers": {"manual": False, "schedule": ["*/15 9-17 1,15 * *"]},
+        },
+        "reindex": {"image": "busybox", "triggers": {"manual": True}},
+    },
+    "volumes": {"data": {}},
+}
+"""``pre_start`` hooks and the top-level ``jobs:``: scheduled (in a time zone, on weekdays,
+every quarter of an hour on days of the month), manual only, and scheduled only."""
 ODD_NAMES = {
     "name": BASE_ODD_NAMES["name"],
     "services": {
@@ -180,12 +234,22 @@ ODD_STACK = "eu_west.prod"
 
 @pytest.fixture(scope="module")
 def examples(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The examples, the migrate example with a managed cache (``x-defang-redis``) with and
-    without a password, and a project of long names."""
-    return write_examples(
-        tmp_path_factory.mktemp("examples"),
-        {"long-names": LONG_NAMES, "longest-names": LONGEST_NAMES, "odd-names": ODD_NAMES},
+    """The examples (the scheduled backup and the pre_start migration too), the migrate
+    example with a managed cache (``x-defang-redis``) with and without a password, and
+    projects of long names, odd names, and hooks and scheduled jobs."""
+    folder = tmp_path_factory.mktemp("examples")
+    written = write_examples(
+        folder,
+        {
+            "long-names": LONG_NAMES,
+            "longest-names": LONGEST_NAMES,
+            "odd-names": ODD_NAMES,
+            "scheduled": SCHEDULED,
+        },
     )
+    for example in ("backup", "pre-start"):
+        copy_example(example, folder)
+    return written
 
 
 EXAMPLE_PLANS: dict[str, tuple[str, ...]] = {
@@ -202,6 +266,8 @@ EXAMPLE_PLANS: dict[str, tuple[str, ...]] = {
     "long-names": ("compose.yaml",),
     "longest-names": ("compose.yaml",),
     "odd-names": ("compose.yaml",),
+    "scheduled": ("compose.yaml",),
+    "pre-start": ("compose.yaml",),
 }
 """Each case: the example's folder (before a slash), and the compose files it deploys."""
 
@@ -211,6 +277,18 @@ def test_the_examples_resources_are_what_aws_accepts(case: str, examples: Path) 
     with contextlib.chdir(examples / case.split("/", maxsplit=1)[0]):
         _, lines = findings(lambda: aws_program(list(EXAMPLE_PLANS[case]), secrets=SECRETS))
 
+    assert lines == [], report(lines)
+
+
+def test_the_backup_examples_scheduled_job_is_what_aws_accepts(examples: Path) -> None:
+    """examples/backup with its ``scheduled`` profile on, as a cloud stack deploys it."""
+    config, secret_keys = plan_config(
+        ["compose.yaml"], "aws", profiles=["scheduled"], secrets=SECRETS
+    )
+    with contextlib.chdir(examples / "backup"):
+        plan, lines = findings(lambda: run_plan(config, secret_keys, preview=False))
+
+    assert len(of_type(plan, "aws:scheduler/schedule:Schedule")) == 1
     assert lines == [], report(lines)
 
 
@@ -365,3 +443,39 @@ def test_only_a_bare_major_version_is_spared_the_deprecation_rule(version: str, 
     found = [line for line in lint(template(*plan)) if line.startswith("W3691")]
     assert len(found) == 1, "cfn-lint calls both deprecated"
     assert [line for line in found if not _ignored(line)] == (found if kept else [])
+
+
+def test_the_scheduled_examples_schedules_and_roles_are_linted(examples: Path) -> None:
+    """The scheduled example's template holds every schedule and its own role and policy, so
+    the example's lint above checks them against AWS::Scheduler::Schedule and IAM's schemas."""
+    with contextlib.chdir(examples / "scheduled"), recorded() as created:
+        plan = aws_program(["compose.yaml"], secrets=SECRETS)
+    resources = template(plan, created)["Resources"]
+    schedules = {k: r for k, r in resources.items() if r["Type"] == "AWS::Scheduler::Schedule"}
+
+    assert len(schedules) == 3, "backup twice, report once; reindex is manual only"
+    for schedule in schedules.values():
+        role = schedule["Properties"]["Target"]["RoleArn"]["Fn::GetAtt"][0]
+        assert resources[role]["Type"] == "AWS::IAM::Role"
+        policies = [
+            r for r in resources.values()
+            if r["Type"] == "AWS::IAM::RolePolicy" and r["Properties"]["RoleName"] == {"Ref": role}
+        ]  # fmt: skip
+        assert len(policies) == 1, "each schedule's own role, with its own policy"
+
+
+def test_a_schedule_name_over_awss_limit_is_an_error() -> None:
+    """CreateSchedule takes a name of 1 to 64 letters, digits, '-', '_' and '.'."""
+    inputs = {
+        "name": "s" * 65,
+        "scheduleExpression": "cron(0 3 * * ? *)",
+        "flexibleTimeWindow": {"mode": "OFF"},
+        "target": {
+            "arn": "arn:aws:ecs:eu-west-1:123456789012:cluster/shop",
+            "roleArn": "arn:aws:iam::123456789012:role/shop-backup",
+        },
+    }
+
+    lines = lint(template(*handmade("aws:scheduler/schedule:Schedule", "shop-backup", inputs)))
+
+    assert any(line.startswith("E3033") and "Properties/Name" in line for line in lines), lines

@@ -9,9 +9,11 @@ import sys
 import pytest
 
 from berth.components.offline_images import tag_digest
+from berth.components.pulumi_internals import is_secret
 from berth.errors import BerthError
 from berth.providers.aws import plan_outputs
 from berth.providers.aws.images import cache_prefix
+from berth.providers.aws.run_once import EcsJobProvider
 from tests.aws_support import (
     ECS_SERVICE,
     IMAGE,
@@ -25,7 +27,7 @@ from tests.aws_support import (
 )
 from tests.conftest import ROOT, copy_example
 from tests.plans import find, of_type, resource_options, waits_on_services
-from tests.secrets_check import assert_never_plain, count_wrapped
+from tests.secrets_check import assert_never_plain, count_wrapped, plain_occurrences
 
 SECRET = "aws:secretsmanager/secret:Secret"
 SECRET_VERSION = "aws:secretsmanager/secretVersion:SecretVersion"
@@ -655,3 +657,130 @@ def test_a_sub_second_grace_period_is_rounded_up_not_to_an_instant_kill(project_
     """ECS takes whole seconds; 0.5s rounded to 0 would stop the container without a grace."""
     write("services:\n  web:\n    image: nginx\n    stop_grace_period: 500ms\n")
     assert main_container(aws_program(["compose.yaml"]), "web")["stopTimeout"] == 1
+
+
+# -- pre_start hooks and the top-level jobs: ----------------------------------------------------
+
+HOOKED = """
+    name: shop
+    services:
+      db:
+        image: postgres:16
+        environment:
+          POSTGRES_PASSWORD: pw
+      web:
+        image: nginx
+        environment:
+          MODE: {mode}
+        deploy:
+          replicas: {replicas}
+        depends_on: [db]
+        pre_start:
+          - command: ["./migrate"]
+          - image: busybox
+            command: echo ready
+    """
+
+
+def hooked(write, mode: str = "a", replicas: int = 1):
+    write(HOOKED.format(mode=mode, replicas=replicas))
+    return aws_program(["compose.yaml"])
+
+
+def test_hooks_run_once_in_order_and_the_service_waits_for_the_last(project_dir, write):
+    plan = hooked(write)
+
+    first = find(plan, JOB, "web-pre-start-0-run")
+    second = find(plan, JOB, "web-pre-start-1-run")
+    assert find(plan, READY, "db-ready").urn in first.dependencies, "after web's depends_on"
+    assert first.urn in second.dependencies
+    assert second.urn in find(plan, ECS_SERVICE, "web").dependencies
+    assert first.inputs["hook"] == {"service": "web", "index": 0}
+    assert second.inputs["hook"] == {"service": "web", "index": 1}
+    assert first.inputs["definition"]["containers"][-1]["command"] == ["./migrate"]
+    assert second.inputs["definition"]["containers"][-1]["command"] == ["echo", "ready"]
+
+
+def test_a_hook_runs_again_when_its_services_environment_changes_not_its_replicas(
+    project_dir, write
+):
+    """Compose's rule: hooks run when their service is recreated, and a scale change
+    recreates nothing."""
+    provider = EcsJobProvider()
+
+    def hook(plan):
+        return find(plan, JOB, "web-pre-start-1-run").inputs
+
+    base = hook(hooked(write))
+    scaled = hook(hooked(write, replicas=3))
+    changed = hook(hooked(write, mode="b"))
+
+    assert scaled["definition"]["serviceDefinition"] == base["definition"]["serviceDefinition"]
+    assert provider.diff("id", base, scaled).replaces == []
+    assert changed["definition"]["serviceDefinition"] != base["definition"]["serviceDefinition"]
+    assert provider.diff("id", base, changed).replaces == ["definition"]
+
+
+def test_a_job_that_is_no_hook_keeps_exactly_its_inputs(project_dir):
+    """No new key for the jobs deployed before hooks: a new key in ``definition`` would run
+    every job again on the first ``pulumi up`` after an upgrade."""
+    run = find(aws_program([copy_example("migrate", project_dir)]), JOB, "migrate-run")
+
+    assert sorted(run.inputs) == sorted(
+        [
+            "job", "definition", "runAlways", "timeout", "region", "identity", "startedBy",
+            "tags", "cluster", "taskDefinition", "container", "subnets", "securityGroups",
+            "assignPublicIp", "logGroup", "logStreamPrefix",
+        ]
+    )  # fmt: skip
+    assert sorted(run.inputs["definition"]) == ["containers", "cpu", "memory", "secrets", "volumes"]
+
+
+SCHEDULED = """
+    name: shop
+    services:
+      db:
+        image: postgres:16
+        environment:
+          POSTGRES_PASSWORD: pw
+    jobs:
+      backup:
+        image: postgres:16
+        command: ["pg_dump", "-h", "db"]
+        depends_on: [db]
+        triggers:
+          manual: false
+          schedule: ["0 3 * * *"]
+    """
+
+
+def test_a_job_of_jobs_leaves_berth_run_what_it_needs_its_identity_secret(project_dir, write):
+    write(SCHEDULED)
+    config = {"aws:accessKey": "AKIASTACK", "aws:secretKey": "stack-secret-key-0a1b"}
+    with component_outputs() as outputs:
+        plan = aws_program(["compose.yaml"], config=config, secret_config=["aws:secretKey"])
+
+    recorded = outputs[find(plan, "berth:index:TriggeredJob", "backup").urn]["runWith"]
+    assert plain_occurrences(recorded, "stack-secret-key-0a1b") == []
+    run_with = recorded["value"] if is_secret(recorded) else recorded
+    definition = find(plan, TASK_DEFINITION, "backup")
+    db = find(plan, ECS_SERVICE, "db").inputs
+    assert run_with["identity"]["secretKey"] == "stack-secret-key-0a1b"
+    assert {k: v for k, v in run_with.items() if k != "identity"} == {
+        "target": "aws",
+        "manual": False,
+        "job": "backup",
+        "region": "eu-west-1",
+        "startedBy": "berth/shop-dev/backup",
+        "tags": {"berth:stack": "shop-dev", "berth:job": "backup"},
+        "cluster": db["cluster"],
+        "taskDefinition": "arn:aws:ecs:eu-west-1:123456789012:task-definition/shop-dev-backup:1",
+        "container": "backup",
+        "subnets": db["networkConfiguration"]["subnets"],
+        "securityGroups": db["networkConfiguration"]["securityGroups"],
+        "assignPublicIp": True,
+        "logGroup": "/berth/shop-dev",
+        "logStreamPrefix": "backup",
+    }
+    assert containers(definition)[-1]["command"] == ["pg_dump", "-h", "db"]
+    assert not of_type(plan, JOB), "nothing runs the job during pulumi up"

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import io
+import textwrap
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -14,10 +16,14 @@ import boto3
 import pytest
 from botocore.stub import ANY, Stubber
 
+from berth.components.pulumi_internals import is_secret
 from berth.components.run_once import JobFailed
+from berth.errors import BerthError
+from berth.providers.aws import attached as attached_module
+from berth.providers.aws import run_job as berth_run
 from berth.providers.aws import run_once
 from berth.providers.aws.run_once import EcsJobProvider, JobRun, Pace, run_job
-from tests.aws_support import JOB, aws_program
+from tests.aws_support import JOB, aws_program, component_outputs
 from tests.conftest import copy_example
 from tests.pickling import unpickled_in_project_root
 from tests.plans import find
@@ -79,6 +85,7 @@ class Clients:
         self.logs = session.client("logs")
         self.ecs_stub = Stubber(self.ecs)
         self.logs_stub = Stubber(self.logs)
+        self.clock = Clock()
 
     def leftovers(self, *arns: str) -> None:
         self.ecs_stub.add_response(
@@ -457,7 +464,7 @@ def props(planned_props: dict[str, Any]) -> dict[str, Any]:
 @pytest.fixture
 def stubbed(monkeypatch) -> Iterator[Clients]:
     clients = Clients()
-    monkeypatch.setattr(run_once, "_clients", lambda props: (clients.ecs, clients.logs))
+    monkeypatch.setattr(run_once, "job_clients", lambda props: (clients.ecs, clients.logs))
     with clients.ecs_stub, clients.logs_stub:
         yield clients
         clients.ecs_stub.assert_no_pending_responses()
@@ -618,4 +625,279 @@ def test_the_provider_unpickles_in_a_fresh_interpreter_in_the_project_root():
         "EcsJobProvider",
         "6.0",
         "['definition']",
+    ]
+
+
+# -- berth run: a job of jobs: run once, its log streamed ------------------------------------
+
+TRIGGERED = """
+    name: shop
+    jobs:
+      backup:
+        image: postgres:16
+        command: ["pg_dump", "-h", "db"]
+        triggers:
+          schedule: ["0 3 * * *"]
+    """
+RUN_TASK = "arn:aws:ecs:eu-west-1:123456789012:task/shop/0123456789abcdef"
+
+
+@pytest.fixture(scope="module")
+def planned_run_with(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """What the program records for ``berth run backup`` (its ``runWith``): planned once."""
+    folder = tmp_path_factory.mktemp("triggered")
+    (folder / "compose.yaml").write_text(textwrap.dedent(TRIGGERED))
+    with contextlib.chdir(folder), component_outputs() as outputs:
+        plan = aws_program(["compose.yaml"])
+    recorded = outputs[find(plan, "berth:index:TriggeredJob", "backup").urn]["runWith"]
+    return recorded["value"] if is_secret(recorded) else recorded
+
+
+@pytest.fixture
+def attached(monkeypatch) -> Iterator[Clients]:
+    """``berth run``'s clients, stubbed; its waits on a ``Clock`` (``clients.clock``)."""
+    clients = Clients()
+    monkeypatch.setattr(run_once, "job_clients", lambda props: (clients.ecs, clients.logs))
+    monkeypatch.setattr(attached_module, "Pace", clients.clock.pace)
+    with clients.ecs_stub, clients.logs_stub:
+        yield clients
+        clients.ecs_stub.assert_no_pending_responses()
+        clients.logs_stub.assert_no_pending_responses()
+
+
+def expect_start(clients: Clients, run_with: dict[str, Any], command: list[str] | None = None):
+    request: dict[str, Any] = {
+        "cluster": run_with["cluster"],
+        "taskDefinition": run_with["taskDefinition"],
+        "launchType": "FARGATE",
+        "count": 1,
+        "startedBy": "berth/shop-dev/backup",
+        "tags": [
+            {"key": "berth:job", "value": "backup"},
+            {"key": "berth:stack", "value": "shop-dev"},
+        ],
+        "networkConfiguration": {
+            "awsvpcConfiguration": {
+                "subnets": run_with["subnets"],
+                "securityGroups": run_with["securityGroups"],
+                "assignPublicIp": "ENABLED",
+            }
+        },
+    }
+    if command is not None:
+        request["overrides"] = {"containerOverrides": [{"name": "backup", "command": command}]}
+    clients.ecs_stub.add_response(
+        "run_task", {"tasks": [{"taskArn": RUN_TASK}], "failures": []}, request
+    )
+
+
+def expect_state(clients: Clients, run_with: dict[str, Any], status: str, **task: Any) -> None:
+    clients.ecs_stub.add_response(
+        "describe_tasks",
+        {"tasks": [{"taskArn": RUN_TASK, "lastStatus": status, **task}]},
+        {"cluster": run_with["cluster"], "tasks": [RUN_TASK]},
+    )
+
+
+def expect_lines(
+    clients: Clients, *lines: str, after: str | None = None, token: str | None = None
+) -> None:
+    """A GetLogEvents from the stream's head (or from ``after``), answering ``lines``."""
+    request = {
+        "logGroupName": "/berth/shop-dev",
+        "logStreamName": "backup/backup/0123456789abcdef",
+        "startFromHead": True,
+        **({"nextToken": after} if after else {}),
+    }
+    events = [
+        {"timestamp": i, "message": f"{line}\n", "ingestionTime": i} for i, line in enumerate(lines)
+    ]
+    clients.logs_stub.add_response(
+        "get_log_events", {"events": events, "nextForwardToken": token or after or "f/0"}, request
+    )
+
+
+def test_berth_run_streams_the_log_as_the_task_runs_and_returns_its_exit_code(
+    planned_run_with, attached
+):
+    log = io.StringIO()
+    expect_start(attached, planned_run_with)
+    expect_state(attached, planned_run_with, "PROVISIONING")
+    attached.logs_stub.add_client_error(  # the container has not started: no stream yet
+        "get_log_events", service_error_code="ResourceNotFoundException", service_message="none"
+    )
+    expect_state(attached, planned_run_with, "RUNNING")
+    expect_lines(attached, "dumping", "table users", token="f/1")
+    expect_lines(attached, after="f/1")
+    expect_state(
+        attached, planned_run_with, "STOPPED", containers=[{"name": "backup", "exitCode": 0}]
+    )
+    expect_lines(attached, "done", after="f/1", token="f/2")
+    expect_lines(attached, after="f/2")
+    expect_lines(attached, after="f/2")  # read again a moment later: nothing came late
+
+    assert berth_run(planned_run_with, [], log) == 0
+    assert log.getvalue() == "dumping\ntable users\ndone\n"
+
+
+def test_berth_run_reads_on_past_an_empty_page_of_the_log(planned_run_with, attached):
+    """GetLogEvents may answer an empty page with a new token while more follows: only its
+    handing back the token it was sent ends the reading, and its new token is kept (else the
+    next read asks for the same empty page again, and the log stops for good)."""
+    expect_start(attached, planned_run_with)
+    expect_state(attached, planned_run_with, "RUNNING")
+    expect_lines(attached, "dumping", token="f/1")
+    expect_lines(attached, after="f/1", token="f/2")
+    expect_lines(attached, "table users", after="f/2", token="f/3")
+    expect_lines(attached, after="f/3")
+    expect_state(
+        attached, planned_run_with, "STOPPED", containers=[{"name": "backup", "exitCode": 0}]
+    )
+    expect_lines(attached, after="f/3")
+    expect_lines(attached, after="f/3")
+
+    log = io.StringIO()
+    assert berth_run(planned_run_with, [], log) == 0
+    assert log.getvalue() == "dumping\ntable users\n"
+
+
+def test_berth_run_reads_the_log_again_a_moment_after_the_task_stopped(planned_run_with, attached):
+    """CloudWatch Logs receives a container's last lines seconds after they were written, and
+    they usually say why it failed."""
+    expect_start(attached, planned_run_with)
+    expect_state(
+        attached, planned_run_with, "STOPPED", containers=[{"name": "backup", "exitCode": 1}]
+    )
+    expect_lines(attached, "pg_dump: dumping", token="f/1")
+    expect_lines(attached, after="f/1")
+    expect_lines(attached, "pg_dump: error: disk full", after="f/1", token="f/2")
+    expect_lines(attached, after="f/2")
+
+    log = io.StringIO()
+    assert berth_run(planned_run_with, [], log) == 1
+    assert log.getvalue() == "pg_dump: dumping\npg_dump: error: disk full\n"
+    assert attached.clock.slept[-1] == attached_module.LATE_LOG_SECONDS
+
+
+def test_a_busy_log_does_not_hold_up_the_tasks_state(planned_run_with, attached, monkeypatch):
+    monkeypatch.setattr(attached_module, "DRAIN_PAGES", 2)
+    expect_start(attached, planned_run_with)
+    expect_state(attached, planned_run_with, "RUNNING")
+    expect_lines(attached, "a", token="f/1")
+    expect_lines(attached, "b", after="f/1", token="f/2")
+    expect_state(
+        attached, planned_run_with, "STOPPED", containers=[{"name": "backup", "exitCode": 0}]
+    )
+    expect_lines(attached, "c", after="f/2", token="f/3")
+    expect_lines(attached, after="f/3")
+    expect_lines(attached, after="f/3")
+
+    log = io.StringIO()
+    assert berth_run(planned_run_with, [], log) == 0
+    assert log.getvalue() == "a\nb\nc\n"
+
+
+def test_berth_run_with_args_replaces_the_command_and_returns_a_failing_exit_code(
+    planned_run_with, attached
+):
+    expect_start(attached, planned_run_with, ["pg_dump", "--schema-only"])
+    expect_state(
+        attached,
+        planned_run_with,
+        "STOPPED",
+        stopCode="EssentialContainerExited",
+        containers=[{"name": "backup", "exitCode": 3}],
+    )
+    expect_lines(attached, "pg_dump: error: connection refused", token="f/1")
+    expect_lines(attached, after="f/1")
+    expect_lines(attached, after="f/1")
+
+    log = io.StringIO()
+    assert berth_run(planned_run_with, ["pg_dump", "--schema-only"], log) == 3
+    assert log.getvalue() == "pg_dump: error: connection refused\n"
+
+
+def expect_stop(clients: Clients, run_with: dict[str, Any]) -> list[str]:
+    """One StopTask of the run's task; the tasks every StopTask asked for (a second one, which
+    the Stubber refuses, is swallowed as a task already stopped would be)."""
+    clients.ecs_stub.add_response(
+        "stop_task",
+        {"task": {"taskArn": RUN_TASK}},
+        {"cluster": run_with["cluster"], "task": RUN_TASK, "reason": "berth: job interrupted"},
+    )
+    asked: list[str] = []
+    clients.ecs.meta.events.register(  # before the Stubber checks it, which may refuse it
+        "provide-client-params.ecs.StopTask", lambda params, **_: asked.append(params["task"])
+    )
+    return asked
+
+
+def test_ctrl_c_during_berth_run_stops_the_task_then_raises_again(planned_run_with, attached):
+    class Interrupted(io.StringIO):
+        def write(self, text: str) -> int:
+            raise KeyboardInterrupt
+
+    expect_start(attached, planned_run_with)
+    expect_state(attached, planned_run_with, "RUNNING")
+    expect_lines(attached, "dumping", token="f/1")
+    stops = expect_stop(attached, planned_run_with)
+
+    with pytest.raises(KeyboardInterrupt):
+        berth_run(planned_run_with, [], Interrupted())
+    assert stops == [RUN_TASK], "stopped once"
+
+
+def interrupt_in_run_task(clients: Clients, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ctrl-C lands inside the RunTask call, once ECS has answered (botocore has parsed it)."""
+
+    def interrupted(**_: Any) -> None:
+        raise KeyboardInterrupt
+
+    clients.ecs.meta.events.register("after-call.ecs.RunTask", interrupted)
+
+
+def interrupt_once_started(clients: Clients, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ctrl-C lands right after RunTask returned, before the task is followed."""
+
+    def interrupted(*_: Any) -> str:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(attached_module, "log_stream_name", interrupted)
+
+
+@pytest.mark.parametrize("interrupt", [interrupt_in_run_task, interrupt_once_started])
+def test_ctrl_c_while_the_task_starts_stops_it_once_ecs_answered(
+    planned_run_with, attached, monkeypatch, interrupt
+):
+    expect_start(attached, planned_run_with)
+    stops = expect_stop(attached, planned_run_with)
+    interrupt(attached, monkeypatch)
+
+    with pytest.raises(KeyboardInterrupt):
+        berth_run(planned_run_with, [], io.StringIO())
+    assert stops == [RUN_TASK]
+
+
+def test_a_berth_run_whose_container_never_ran_is_one_line_naming_why(planned_run_with, attached):
+    expect_start(attached, planned_run_with)
+    expect_state(
+        attached,
+        planned_run_with,
+        "STOPPED",
+        stopCode="TaskFailedToStart",
+        stoppedReason="CannotPullContainerError: pull access denied",
+        containers=[{"name": "backup"}],
+    )
+    for _read in ("at once", "a moment later"):
+        attached.logs_stub.add_client_error(
+            "get_log_events",
+            service_error_code="ResourceNotFoundException",
+            service_message="none",
+        )
+
+    with pytest.raises(BerthError) as failed:
+        berth_run(planned_run_with, [], io.StringIO())
+    assert str(failed.value).splitlines() == [
+        "job 'backup' stopped before its container exited (stop code TaskFailedToStart: "
+        "CannotPullContainerError: pull access denied)."
     ]

@@ -205,3 +205,33 @@ def test_a_plain_environment_over_the_task_definitions_limit_is_refused(project_
     assert "environment takes 66027 bytes of the ECS task definition" in line
     assert "at most 65536 (64 KiB)" in line and "BIG (66000 bytes)" in line
     assert "xxxx" not in line
+
+
+def test_a_schedule_sends_what_the_scheduler_gives_back(project_dir, write):
+    """terraform-provider-aws's ``resourceScheduleRead`` (internal/service/scheduler/
+    schedule.go) stores the time zone (default ``UTC``), the retry policy's event age (default
+    86400) and attempts (default 185), the task count (default 1) and the launch type as the
+    API answers them: each is sent, so an unchanged schedule stays unchanged. The platform
+    version is left out: it is flattened only when the API holds one, and only one sent would
+    be held; nothing else that flattening fills in is sent."""
+    write(
+        """
+        name: shop
+        jobs:
+          backup:
+            image: busybox
+            triggers:
+              schedule: ["0 3 * * *"]
+        """
+    )
+    (schedule,) = of_type(aws_program(["compose.yaml"]), "aws:scheduler/schedule:Schedule")
+
+    assert schedule.inputs["scheduleExpressionTimezone"] == "UTC"
+    assert schedule.inputs["state"] == "ENABLED"
+    assert schedule.inputs["flexibleTimeWindow"] == {"mode": "OFF"}
+    target = schedule.inputs["target"]
+    assert target["retryPolicy"] == {"maximumEventAgeInSeconds": 86400, "maximumRetryAttempts": 0}
+    assert target["ecsParameters"]["taskCount"] == 1
+    assert target["ecsParameters"]["launchType"] == "FARGATE"
+    assert "platformVersion" not in target["ecsParameters"]
+    assert "groupName" not in schedule.inputs, "computed: the default group, read back"

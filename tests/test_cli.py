@@ -9,7 +9,10 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from berth.fields import ALL_FIELDS
+from berth.offline.cli import parse_arguments
 from berth.offline.render import FORMATS
 from tests.conftest import ROOT
 from tests.test_graph import MIGRATE_DIAGRAM
@@ -210,3 +213,18 @@ def test_compatibility_prints_a_markdown_table_of_every_field():
     assert lines[header + 1].startswith("|---|")
     rows = [line for line in lines[header + 2 :] if line.startswith("| `")]
     assert [row.split("`")[1] for row in rows] == list(ALL_FIELDS)
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["run", "backup", "--", "pg_dump", "--schema-only"],
+        ["run", "backup", "--stack", "prod", "--", "pg_dump", "--schema-only"],
+        ["run", "--stack", "prod", "backup", "--", "pg_dump", "--schema-only"],
+    ],
+)
+def test_run_takes_the_arguments_after_the_double_dash_wherever_the_options_are(argv):
+    """``berth run JOB [--stack S] -- ARGS``, as the docs write it: ARGS replace the command."""
+    args = parse_arguments(argv)
+
+    assert (args.job, args.args) == ("backup", ["pg_dump", "--schema-only"])

@@ -29,7 +29,7 @@ REQUIREMENT = re.compile(r"^([A-Za-z0-9_.-]+)", re.MULTILINE)
 
 
 def _requirements() -> set[str]:
-    text = (ROOT / "requirements.txt").read_text()
+    text = (ROOT / "requirements.in").read_text()
     lines = [line for line in text.splitlines() if line and not line.startswith("#")]
     return {_normal(match[1]) for line in lines if (match := REQUIREMENT.match(line))}
 
@@ -49,7 +49,7 @@ def test_a_target_has_its_docs_page_and_compatibility_column(target: str) -> Non
 
 @pytest.mark.parametrize("target", available_targets())
 def test_a_target_s_libraries_are_requirements(target: str) -> None:
-    """Each library the package imports comes from a line of requirements.txt (its SDK's)."""
+    """Each library the package imports is a direct requirement, a line of requirements.in."""
     providing = importlib.metadata.packages_distributions()
     modules = target_libraries(target) - {"berth"}
     missing = {
@@ -57,7 +57,7 @@ def test_a_target_s_libraries_are_requirements(target: str) -> None:
         for module in sorted(modules)
         if not {_normal(d) for d in providing.get(module, [])} & _requirements()
     }
-    assert missing == {}, "add their lines to requirements.txt"
+    assert missing == {}, "add their lines to requirements.in, then lock (README)"
 
 
 FAKE = {

@@ -55,7 +55,7 @@ BAD = [
     # the job's timeout: finite, at least a second, at most what a deployment waits
     ("x-berth-timeout", f"    x-berth-timeout: {HUGE}\n", "(400 characters)", "timeout-400-digits"),
     ("x-berth-timeout", f'    x-berth-timeout: "{HUGE}h"\n', "finite length", "timeout-infinite"),
-    ("x-berth-timeout", "    x-berth-timeout: .inf\n", "finite length", "timeout-yaml-inf"),
+    ("x-berth-timeout", "    x-berth-timeout: .inf\n", "infinite or not", "timeout-yaml-inf"),
     ("x-berth-timeout", "    x-berth-timeout: 999999h\n", "720h (30 days)", "timeout-114-years"),
     ("x-berth-timeout", "    x-berth-timeout: 1ns\n", "less than a second", "timeout-1ns"),
     ("x-berth-timeout", "    x-berth-timeout: 0.5\n", "less than a second", "timeout-half-second"),

@@ -220,9 +220,9 @@ def test_a_project_with_nothing_to_deploy_plans_nothing_at_once(tmp_path, target
 
 FAKE_COMPOSE = """\
 #!/bin/sh
-# Answers the version probe like Compose v2, then hangs in `config`, as on an alias bomb.
+# Answers the version probe like Compose v5, then hangs in `config`, as on an alias bomb.
 case "$*" in
-  *version*) echo 2.40.3 ;;
+  *version*) echo 5.6.1 ;;
   *) echo $$ > "{pids}"; exec sleep 300 ;;
 esac
 """

@@ -90,6 +90,24 @@ def test_migrate_runs_after_db_and_before_web_in_phases(project_dir, target):
     assert phase["db"] < phase["migrate"] < phase["web"]
 
 
+@pytest.mark.parametrize("target", PHASED)
+def test_a_hook_runs_after_its_services_dependencies_and_before_it_in_phases(write, target):
+    """A ``pre_start`` hook is a job its service waits on, after what the service waits on:
+    a phased unit puts it in a phase between them."""
+    write("""
+        services:
+          db: {image: postgres:16}
+          web:
+            image: nginx
+            ports: ["80:80"]
+            depends_on: [db]
+            pre_start: [{command: [./migrate]}]
+    """)
+
+    phase = phase_of(program(["compose.yaml"], target=target))
+    assert phase["db"] < phase["web-pre-start-0"] < phase["web"]
+
+
 @pytest.mark.parametrize("target", TARGETS)
 def test_two_runs_give_identical_resource_inputs(project_dir, target):
     file = copy_example("migrate", project_dir)

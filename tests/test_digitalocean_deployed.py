@@ -152,6 +152,33 @@ def test_a_failed_job_fails_up_naming_it_and_its_logs(clock):
     assert TOKEN not in message
 
 
+def test_a_failed_hook_fails_up_naming_its_service_and_place(clock):
+    """A ``pre_start`` hook's PRE_DEPLOY job is named as Compose names the hook; its logs are
+    still its component's."""
+    hook_failed = {
+        "steps": [
+            {
+                "name": "run-job",
+                "status": "ERROR",
+                "component_name": "web-pre-start-0",
+                "message_base": "Running job",
+                "reason": {"message": "exited with code 3"},
+            }
+        ]
+    }
+    session = ScriptedSession([
+        (GET_APP, 200, app(None, pending_deployment=deployment("d-1", WANT, "PENDING_BUILD"))),
+        (get_deployment("d-1"), 200,
+         {"deployment": deployment("d-1", WANT, "ERROR", progress=hook_failed)}),
+    ])  # fmt: skip
+
+    with pytest.raises(DeploymentFailed) as failed:
+        deploy(session, hooks={"web-pre-start-0": 'service "web" pre_start[0]'})
+    message = str(failed.value)
+    assert 'failed: service "web" pre_start[0] failed (Running job: exited with code 3)' in message
+    assert f"doctl apps logs {APP_ID} web-pre-start-0 --deployment d-1" in message
+
+
 def test_a_cancelled_deployment_names_the_component_that_failed(clock):
     progress = {
         "steps": [

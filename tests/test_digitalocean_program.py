@@ -6,14 +6,20 @@ jobs), so the seed's workflows are proved here in those terms, on the recorded s
 
 from __future__ import annotations
 
+import io
+import textwrap
 from typing import Any
 
 import pytest
 
 from berth.components.project import Project, ProjectArgs
+from berth.components.target import load_target
 from berth.errors import BerthError
 from berth.offline.plan import Plan, ProgramFailed, plan_config, run_plan
 from berth.offline.render import as_mermaid
+from berth.providers.digitalocean import hooks
+from berth.providers.digitalocean.layout import layout
+from berth.sources import read_sources
 from tests.conftest import copy_example, program
 from tests.plans import find, of_type
 from tests.secrets_check import assert_never_plain, count_wrapped
@@ -21,6 +27,7 @@ from tests.secrets_check import assert_never_plain, count_wrapped
 APP = "digitalocean:index/app:App"
 CLUSTER = "digitalocean:index/databaseCluster:DatabaseCluster"
 IMAGE = "docker:index/image:Image"
+DEPLOYED = "pulumi-python:dynamic/berth:AppDeployed"
 
 
 def deploy(files: list[str], **kwargs: Any) -> Plan:
@@ -141,6 +148,146 @@ def test_a_post_deploy_job_may_follow_a_pre_deploy_job(project_dir, write):
     assert kinds == {"migrate": "PRE_DEPLOY", "smoke": "POST_DEPLOY"}
     assert [w["name"] for w in spec(plan)["workers"]] == ["cache"]
     assert any("'cache'" in w and "services together" in w for w in plan.warnings), plan.warnings
+
+
+HOOKED = """
+    services:
+      db:
+        image: postgres:16
+        environment: {POSTGRES_PASSWORD: x}
+      web:
+        build: .
+        ports: ["80:80"]
+        environment:
+          DATABASE_URL: postgres://postgres:x@db:5432/postgres
+        depends_on: [db]
+        pre_start:
+          - command: ["./migrate", "--up"]
+            environment: {STEP: migrate}
+"""
+
+
+def test_a_hook_is_a_pre_deploy_job_that_runs_its_services_image(project_dir, write):
+    """Compose's order, by App Platform's phases: the dev database exists, the hook runs
+    (PRE_DEPLOY: a failure cancels the deployment), then web is released. The hook runs the
+    image built for web, built once (Compose builds one image for both)."""
+    write(HOOKED)
+    (project_dir / "Dockerfile").write_text("FROM busybox\n")
+
+    plan = deploy(["compose.yaml"])
+
+    (job,) = spec(plan)["jobs"]
+    assert (job["name"], job["kind"]) == ("web-pre-start-0", "PRE_DEPLOY")
+    assert job["runCommand"] == "./migrate --up"
+    assert env(job)["STEP"]["value"] == "migrate"
+    assert env(job)["DATABASE_URL"]["value"] == "${db.DATABASE_URL}"
+    assert job["image"] == component(plan, "services", "web")["image"]
+    assert of_type(plan, IMAGE) == [find(plan, IMAGE, "web-image")], "one build, web's"
+    (hook_warning,) = [w for w in plan.warnings if "pre_start[0]" in w]
+    assert hook_warning.startswith("service 'web': pre_start[0] is the PRE_DEPLOY job")
+    assert "every deployment of the app" in hook_warning
+    (deployed,) = of_type(plan, DEPLOYED)
+    assert deployed.inputs["hooks"] == {"web-pre-start-0": 'service "web" pre_start[0]'}
+
+
+def test_a_hook_with_an_image_of_its_own_runs_it(write):
+    write("""
+        services:
+          api:
+            image: nginx:1.27
+            expose: ["8080"]
+            pre_start: [{image: "busybox:1.37", command: [echo, ready]}]
+    """)
+
+    (job,) = spec(deploy(["compose.yaml"]))["jobs"]
+    assert (job["image"]["repository"], job["image"]["tag"]) == ("busybox", "1.37")
+
+
+def test_a_project_without_hooks_sends_the_deployment_check_no_hooks(project_dir):
+    plan = deploy([copy_example("migrate", project_dir)])
+
+    (deployed,) = of_type(plan, DEPLOYED)
+    assert "hooks" not in deployed.inputs
+
+
+UNORDERED_HOOKS = {
+    "two-hooks": (
+        "web",
+        """
+        web:
+          image: nginx
+          ports: ["80:80"]
+          pre_start: [{command: [./migrate]}, {command: [./seed]}]
+        """,
+        "its 2 hooks must run one after another, an order App Platform cannot give: App "
+        "Platform runs the jobs of one phase side by side",
+    ),
+    "after-a-service": (
+        "web",
+        """
+        api: {image: nginx, expose: ["8080"]}
+        web:
+          image: nginx
+          ports: ["80:80"]
+          depends_on: [api]
+          pre_start: [{command: [./migrate]}]
+        """,
+        "its hook must run after 'api' (its depends_on) and before 'web', an order App "
+        "Platform cannot give: a job runs before every service",
+    ),
+    "after-a-job": (
+        "web",
+        """
+        prepare: {image: busybox, restart: "no"}
+        web:
+          image: nginx
+          ports: ["80:80"]
+          depends_on:
+            prepare: {condition: service_completed_successfully}
+          pre_start: [{command: [./migrate]}]
+        """,
+        "its hook must run after job 'prepare' (its depends_on), an order App Platform cannot "
+        "give: App Platform runs the jobs of one phase side by side",
+    ),
+    "of-a-job": (
+        "report",
+        """
+        report:
+          image: busybox
+          restart: "no"
+          pre_start: [{command: [./prepare]}]
+        """,
+        "'report' is a one-off job, and its hook must run before it, an order App Platform "
+        "cannot give",
+    ),
+    "of-a-database": (
+        "db",
+        """
+        db:
+          image: postgres:16
+          pre_start: [{command: [./tune]}]
+        web: {image: nginx, ports: ["80:80"]}
+        """,
+        "'db' is an App Platform database, which App Platform creates before any job runs",
+    ),
+}
+
+
+@pytest.mark.parametrize(("service", "services", "words"), UNORDERED_HOOKS.values(),
+                         ids=UNORDERED_HOOKS)  # fmt: skip
+def test_a_hook_app_platform_cannot_order_is_refused(write, service, services, words):
+    """App Platform runs the jobs of one phase side by side (its app spec orders no job after
+    another), each before every service or after every service: where that loses Compose's
+    order the plan is refused in one line naming the service and its pre_start, not the
+    hook's job."""
+    write("services:\n" + textwrap.indent(textwrap.dedent(services), "  "))
+
+    with pytest.raises(BerthError) as refused:
+        deploy(["compose.yaml"])
+    error = refused.value
+    assert (error.file, error.service, error.field) == ("compose.yaml", service, "pre_start")
+    assert words in error.message
+    assert error.hint and error.hint in error.message and "\n" not in error.message
 
 
 @pytest.mark.parametrize(
@@ -599,3 +746,70 @@ def test_a_user_two_databases_share_is_the_one_the_service_points_at(project_dir
     assert len(ambiguous) == 2, plan.warnings
     assert "DB_USER is the user of the databases 'db', 'analytics'" in ambiguous[0]
     assert "$${db.USERNAME}" in ambiguous[0] and "$${db.DATABASE}" in ambiguous[1]
+
+
+JOB_TRIGGERS = {
+    "manual": (
+        "{manual: true}",
+        "triggers.manual",
+        "App Platform's API starts no job on demand",
+    ),
+    "schedule": (
+        '{schedule: [{cron: "0 3 * * *", timezone: Europe/Paris}]}',
+        "triggers.schedule",
+        "pulumi-digitalocean cannot deploy App Platform's SCHEDULED jobs",
+    ),
+}
+
+
+@pytest.mark.parametrize(("triggers", "field", "words"), JOB_TRIGGERS.values(),
+                         ids=JOB_TRIGGERS)  # fmt: skip
+def test_a_job_of_jobs_is_refused_naming_what_app_platform_lacks(write, triggers, field, words):
+    """App Platform's API starts no job invocation (it lists, reads and cancels them), and
+    pulumi-digitalocean's app spec has no SCHEDULED job: a job of ``jobs:`` is refused before
+    anything deploys, in one line naming the job and the trigger. ``schedule: []`` (which
+    Compose prints as ``triggers: {}``, manual by default) names no trigger for the table to
+    refuse: ``test_a_job_with_no_trigger_written_is_refused_before_anything_deploys``."""
+    write(f"""
+        services:
+          web: {{image: nginx, ports: ["80:80"]}}
+        jobs:
+          backup:
+            image: busybox
+            triggers: {triggers}
+    """)
+
+    with pytest.raises(BerthError) as refused:
+        deploy(["compose.yaml"])
+    error = refused.value
+    assert (error.file, error.kind, error.service, error.field) == (
+        "compose.yaml", "job", "backup", field,
+    )  # fmt: skip
+    assert words in error.message and "\n" not in error.message
+    assert error.message.startswith(f"compose.yaml: job 'backup', field '{field}': ")
+
+
+def test_a_job_with_no_trigger_written_is_refused_before_anything_deploys(load):
+    """``schedule: []`` (which Compose prints as ``triggers: {}``) leaves no trigger for the
+    table to refuse, and the job manual by default: ``hooks.check``, made with the layout before
+    the app is registered, refuses it."""
+    project = load("""
+        services:
+          web: {image: nginx, ports: ["80:80"]}
+        jobs:
+          backup: {image: busybox, triggers: {schedule: []}}
+    """)
+
+    with pytest.raises(BerthError) as refused:
+        sources = read_sources(project.files)
+        hooks.check(project, layout(project, sources), sources)
+    error = refused.value
+    assert (error.kind, error.service, error.field) == ("job", "backup", "triggers")
+    assert "cannot run a job of jobs: on demand" in error.message and error.hint
+
+
+def test_berth_run_is_refused_in_one_line():
+    """``berth run`` against outputs made by hand: this target deploys no job to run."""
+    with pytest.raises(BerthError, match="cannot run a job") as refused:
+        load_target("digitalocean").run_job({"target": "digitalocean"}, [], io.StringIO())
+    assert "\n" not in refused.value.message

@@ -149,18 +149,43 @@ a dev database and managed ones, internal ports, two public services (the second
 health checks past App Platform's bounds, a PRE_DEPLOY and a POST_DEPLOY job, a worker."""
 
 
+HOOKS: dict[str, Any] = {
+    "services": {
+        "db": {"image": "postgres:16"},
+        "web": {
+            "build": ".",
+            "ports": ["80:80"],
+            "environment": {"DATABASE_URL": "postgres://postgres@db:5432/postgres"},
+            "depends_on": ["db"],
+            "pre_start": [{"command": ["./migrate"], "environment": {"STEP": "migrate"}}],
+        },
+        "api": {
+            "image": "nginx:1.27",
+            "expose": ["8080"],
+            "pre_start": [{"image": "busybox:1.37", "command": ["echo", "ready"]}],
+        },
+    }
+}
+"""``pre_start`` hooks App Platform's phases can order, as PRE_DEPLOY jobs: one running its
+service's built image, one an image of its own."""
+
+
 @pytest.fixture(scope="module")
 def examples(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The examples, the migrate example with a managed cache with and without a password,
-    and the projects of long and of odd names."""
+    the projects of long and of odd names, and one with hooks."""
     return write_examples(
-        tmp_path_factory.mktemp("examples"), {"long-names": LONG_NAMES, "odd-names": ODD_NAMES}
+        tmp_path_factory.mktemp("examples"),
+        {"long-names": LONG_NAMES, "odd-names": ODD_NAMES, "hooks": HOOKS},
     )
 
 
 EXAMPLE_PLANS = example_plans(
     STACK_OPTIONS,
-    **{"migrate/the-accounts-registry": (("compose.yaml",), {"digitaloceanRegistry": "acme"})},
+    **{
+        "migrate/the-accounts-registry": (("compose.yaml",), {"digitaloceanRegistry": "acme"}),
+        "hooks": (("compose.yaml",), {}),
+    },
 )
 
 
@@ -189,6 +214,14 @@ def test_every_mapped_input_is_sent_by_an_example(examples: Path) -> None:
     shapes = {type_: op.shape for type_, op in OPERATIONS.items()}
 
     assert unused_inputs(sent, shapes) == {}
+
+
+def test_the_hooks_are_sent_as_pre_deploy_jobs(examples: Path) -> None:
+    """The hooks case checks what it means to: each hook a PRE_DEPLOY job of the app."""
+    (app,) = [r for r in example(examples, "hooks")[0] if r.registration.type == APP]
+    jobs = {job["name"]: job["kind"] for job in app.body["spec"]["jobs"]}
+
+    assert jobs == {"web-pre-start-0": "PRE_DEPLOY", "api-pre-start-0": "PRE_DEPLOY"}
 
 
 def test_the_long_names_reach_each_limit(examples: Path) -> None:

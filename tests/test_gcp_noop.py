@@ -504,3 +504,124 @@ def test_nothing_is_protected_or_kept_but_what_the_docs_say(tmp_path, cloud_run,
     assert GUARDED_BY_DELETION_PROTECTION.keys() <= guarded.keys(), "each kind was planned"
     sql = next(r for r in custom if r.type == "gcp:sql/databaseInstance:DatabaseInstance")
     assert sql.inputs["settings"]["deletionProtectionEnabled"] is (not throwaway)
+
+
+HOOKS_AND_JOBS = """
+services:
+  db:
+    image: postgres:16
+    environment:
+      POSTGRES_PASSWORD: ${POSTGRES_PASSWORD}
+    pre_start:
+      - command: ["echo", "before db"]
+  web:
+    image: nginx
+    ports: ["80:80"]
+    command: ["nginx", "-g", "%(a)s"]
+    environment:
+      LOG_LEVEL: %(web_level)s
+    deploy: {replicas: %(replicas)d}
+    depends_on: [db]
+    pre_start:
+      - command: ["./migrate"]
+      - command: ["./seed"]
+jobs:
+  backup:
+    image: postgres:16
+    command: ["pg_dump", "-h", "db"]
+    environment:
+      PGPASSWORD: ${POSTGRES_PASSWORD}
+      KEEP_DAYS: "%(keep_days)d"
+    depends_on: [db]
+    triggers:
+      schedule:
+        - cron: "0 3 * * *"
+          timezone: Europe/Paris
+"""
+WEB_HOOKS = {
+    "CloudRunJobExecution shop-web-pre-start-0-run",
+    "CloudRunJobExecution shop-web-pre-start-1-run",
+}
+
+
+SCHEDULED = {
+    "Job shop-backup",
+    "Job shop-backup-schedule-0",
+    "Account shop-backup-schedule-0-account",
+    "JobIamMember shop-backup-schedule-0-invoker",
+}
+"""The job of ``jobs:`` and its schedule: its Cloud Run job, its Cloud Scheduler job, the
+schedule's account and its grant."""
+
+
+def hooks_and_jobs(
+    tmp_path: Path,
+    a: str = "daemon off;",
+    replicas: int = 1,
+    web_level: str = "info",
+    keep_days: int = 7,
+) -> Version:
+    compose = tmp_path / "shop" / "compose.yaml"
+    compose.parent.mkdir(parents=True, exist_ok=True)
+    values = {"a": a, "replicas": replicas, "web_level": web_level, "keep_days": keep_days}
+    compose.write_text(HOOKS_AND_JOBS % values)
+    return version([str(compose)])
+
+
+def planned(v: Version) -> set[str]:
+    """The custom resources of ``v``, by label."""
+    return {label(r.urn) for r in v.plan.registrations if r.custom}
+
+
+def test_an_unchanged_stack_of_hooks_and_jobs_changes_nothing_and_runs_no_hook(tmp_path):
+    first, second = hooks_and_jobs(tmp_path / "first"), hooks_and_jobs(tmp_path / "second")
+
+    assert_known(first)
+    assert changed(first, second, weighed=False) == {}
+    assert planned(first) >= SCHEDULED, "the job of jobs: and its schedule were compared too"
+    diffs = dynamic_diffs(first, second)
+    assert {*WEB_HOOKS, "CloudRunJobExecution shop-db-pre-start-0-run"} <= diffs.keys()
+    assert quiet(diffs) == []
+
+
+def test_a_changed_service_runs_its_hooks_again_and_a_scale_change_runs_none(tmp_path):
+    """Compose's rule: the hooks run again when their service is replaced (its definition
+    changed: here its command, which no hook shares), not when it is only scaled."""
+    before = hooks_and_jobs(tmp_path / "before")
+    changed_env = hooks_and_jobs(tmp_path / "changed", a="daemon off; error_log stderr;")
+    scaled = hooks_and_jobs(tmp_path / "scaled", replicas=3)
+
+    rerun = dynamic_diffs(before, changed_env)
+    assert quiet(rerun) == sorted(WEB_HOOKS)
+    assert all(rerun[hook].replaces for hook in WEB_HOOKS), "each hook executes again"
+    assert quiet(dynamic_diffs(before, scaled)) == []
+    assert changed(before, scaled) == {"Service shop-web": "web"}, "web scales; nothing else"
+
+
+def test_one_changed_variable_of_a_service_reruns_only_its_hooks(tmp_path):
+    """Compose merges the service's environment into each hook: a changed variable of web
+    changes web and its hooks, which execute again; db's hook, the job of jobs: and its
+    schedule stay."""
+    before = hooks_and_jobs(tmp_path / "before")
+    after = hooks_and_jobs(tmp_path / "after", web_level="debug")
+
+    assert changed(before, after) == {
+        "Service shop-web": "web",
+        "Job shop-web-pre-start-0": "web-pre-start-0",
+        "CloudRunJobExecution shop-web-pre-start-0-run": "web-pre-start-0",
+        "Job shop-web-pre-start-1": "web-pre-start-1",
+        "CloudRunJobExecution shop-web-pre-start-1-run": "web-pre-start-1",
+    }
+    diffs = dynamic_diffs(before, after)
+    assert quiet(diffs) == sorted(WEB_HOOKS)
+    assert all(diffs[hook].replaces for hook in WEB_HOOKS), "each hook executes again"
+
+
+def test_one_changed_variable_of_a_scheduled_job_changes_only_its_job_and_runs_nothing(tmp_path):
+    """The job of jobs: gets the new definition; ``up`` runs it not, and its schedule (which
+    names the job, not its definition) stays as it was."""
+    before = hooks_and_jobs(tmp_path / "before")
+    after = hooks_and_jobs(tmp_path / "after", keep_days=30)
+
+    assert changed(before, after) == {"Job shop-backup": "backup"}
+    assert quiet(dynamic_diffs(before, after)) == []

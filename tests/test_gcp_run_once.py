@@ -147,6 +147,16 @@ def test_a_failed_execution_fails_naming_the_job_the_reason_and_the_logs():
     assert "[secret]" in message
 
 
+def test_a_failed_hook_is_named_as_compose_names_it():
+    api = FakeApi([FAILED], exit_code=3, logs=("relation visits does not exist",))
+    hook = {"service": "web", "index": 1}
+    with pytest.raises(JobFailed) as failure:
+        Provider(api).create(inputs(job="web-pre-start-1", hook=hook))
+
+    assert str(failure.value).startswith('service "web" pre_start[1] failed with exit code 3: ')
+    assert "relation visits does not exist" in str(failure.value)
+
+
 def test_an_execution_past_its_timeout_is_cancelled_and_fails():
     api = FakeApi([RUNNING])
     with pytest.raises(JobFailed, match=r"did not finish within its timeout of 0\.01s"):

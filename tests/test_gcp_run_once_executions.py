@@ -6,7 +6,10 @@ The clock is fake (sleeping advances it), so the deadlines are the real ones and
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+import io
+import os
+import signal
+from collections.abc import Callable, Iterator, Mapping
 from types import SimpleNamespace
 from typing import Any
 
@@ -14,6 +17,8 @@ import pytest
 import requests
 
 from berth.components.run_once import JobFailed
+from berth.errors import BerthError
+from berth.offline.run import EXIT_INTERRUPTED, run
 from berth.providers.gcp import api as api_module
 from berth.providers.gcp import run_once as run_once_module
 from berth.providers.gcp.api import ApiError, CloudRunApi
@@ -73,16 +78,22 @@ class Response:
 
 
 class ScriptedSession:
-    """Answers exactly the requests of ``script``, in order; any other request fails the test."""
+    """Answers exactly the requests of ``script``, in order; any other request fails the test.
+    A body that is a function is called while the request is in flight, and answers what it
+    returns (an exception instance is raised)."""
 
     def __init__(self, script: list[Step]) -> None:
         self.script: Iterator[Step] = iter(script)
         self.sent: list[tuple[str, str]] = []
+        self.bodies: list[Any] = []
 
     def request(self, method: str, url: str, json: Any = None, timeout: float = 0) -> Response:
         self.sent.append((method, url))
+        self.bodies.append(json)
         expected, status, body = next(self.script, (("nothing more", ""), 0, None))
         assert (method, url) == expected, f"request {len(self.sent)}: {method} {url}"
+        if callable(body):
+            body = body()
         if isinstance(body, BaseException):
             raise body
         return Response(status, body)
@@ -408,3 +419,223 @@ def test_an_api_error_is_transient_only_for_overload_and_lost_connections():
     assert ApiError("x", transient=True).transient
     assert not ApiError("x", 404).transient
     assert not ApiError("no credentials").transient
+
+
+# -- berth run --------------------------------------------------------------------------------
+
+RUN_WITH = {
+    "target": "gcp",
+    "manual": True,
+    "name": "migrate",
+    "project": "p",
+    "region": "europe-west1",
+    "job": JOB,
+    "timeout": 600,
+    "maxRetries": 0,
+    "identity": {"accessToken": "ya29.token"},
+}
+"""The stack output ``triggered`` holds for a job, as ``berth run`` reads it."""
+LOG = ("POST", LOGS)
+
+
+def entry(key: str, at: str, text: str) -> dict[str, Any]:
+    return {"insertId": key, "timestamp": at, "textPayload": text}
+
+
+class Terminal(io.StringIO):
+    """``berth run``'s output: each line with the number of requests sent when it came."""
+
+    def __init__(self, session: ScriptedSession) -> None:
+        super().__init__()
+        self.session = session
+        self.when: dict[str, int] = {}
+
+    def write(self, text: str) -> int:
+        if text.strip():
+            self.when[text.strip()] = len(self.session.sent)
+        return super().write(text)
+
+
+def berth_run(
+    session: ScriptedSession, monkeypatch: pytest.MonkeyPatch, args: tuple[str, ...] = ()
+) -> tuple[int, Terminal, list[Any]]:
+    """``run_job`` against ``session``: its exit code, what it printed, and the identities it
+    acted as."""
+    identities: list[Any] = []
+
+    def authorized(identity: Any) -> ScriptedSession:
+        identities.append(identity)
+        return session
+
+    monkeypatch.setattr(run_once_module, "authorized_session", authorized)
+    out = Terminal(session)
+    return run_once_module.run_job(RUN_WITH, list(args), out), out, identities
+
+
+def test_berth_run_streams_the_log_while_the_job_runs(clock, monkeypatch):
+    session = ScriptedSession(
+        [
+            (START, 200, STARTED),
+            (GET, 200, RUNNING),
+            (LOG, 200, {"entries": [entry("a", "t1", "starting")]}),
+            (GET, 200, RUNNING),
+            (
+                LOG,
+                200,
+                {
+                    "entries": [entry("a", "t1", "starting"), entry("b", "t2", "halfway")],
+                    "nextPageToken": "p2",
+                },
+            ),
+            (LOG, 200, {"entries": [{"insertId": "c", "jsonPayload": {"message": "structured"}}]}),
+            (GET, 200, SUCCEEDED),
+            (LOG, 200, {"entries": [entry("d", "t3", "done")]}),
+        ]
+    )
+    code, out, identities = berth_run(session, monkeypatch)
+
+    assert code == 0
+    assert out.getvalue() == "starting\nhalfway\nstructured\ndone\n", "each line once, in order"
+    assert out.when["starting"] == 3, "printed while the execution still ran"
+    assert session.done()
+    assert session.bodies[0] == {}, "no arguments: the job's own command"
+    queries = [body for sent, body in zip(session.sent, session.bodies, strict=True) if sent == LOG]
+    assert "timestamp" not in queries[0]["filter"]
+    assert queries[1]["filter"].endswith(' AND timestamp>="t1"'), "from the newest line printed"
+    assert queries[2]["pageToken"] == "p2"
+    assert {q["orderBy"] for q in queries} == {"timestamp asc"}
+    assert identities == [RUN_WITH["identity"]], "as the identity the stack deploys with"
+
+
+def test_berth_run_exits_with_the_job_s_exit_code_and_passes_its_arguments(clock, monkeypatch):
+    failed = ended(
+        {**RUNNING, "runningCount": 0, "failedCount": 1},
+        "CONDITION_FAILED",
+        executionReason="NON_ZERO_EXIT_CODE",
+    )
+    session = ScriptedSession(
+        [
+            (START, 200, STARTED),
+            (GET, 200, failed),
+            (LOG, 200, {"entries": [entry("a", "t1", "relation visits does not exist")]}),
+            (
+                ("GET", f"{RUN_API}/{EXECUTION}/tasks"),
+                200,
+                {"tasks": [{"lastAttemptResult": {"exitCode": 3}}]},
+            ),
+        ]
+    )
+    code, out, _ = berth_run(session, monkeypatch, ("--dry-run", "visits"))
+
+    assert code == 3
+    assert out.getvalue() == "relation visits does not exist\n"
+    assert session.bodies[0] == {
+        "overrides": {"containerOverrides": [{"args": ["--dry-run", "visits"]}]}
+    }, "ARGS replace the job's command, as docker compose run's do"
+    assert session.done()
+
+
+def test_berth_run_says_why_a_run_with_no_exit_code_failed(clock, monkeypatch):
+    cancelled = ended(RUNNING, "CONDITION_FAILED", executionReason="CANCELLED")
+    session = ScriptedSession(
+        [
+            (START, 200, STARTED),
+            (GET, 200, cancelled),
+            (LOG, 200, {}),
+            (("GET", f"{RUN_API}/{EXECUTION}/tasks"), 200, {"tasks": [{}]}),
+        ]
+    )
+    code, out, _ = berth_run(session, monkeypatch)
+
+    assert code == 1
+    assert out.getvalue() == "berth run: job 'migrate' failed: the execution was cancelled\n"
+
+
+def test_ctrl_c_during_berth_run_cancels_the_execution(clock, monkeypatch):
+    session = ScriptedSession(
+        [
+            (START, 200, STARTED),
+            (GET, 200, RUNNING),
+            (LOG, 200, {"entries": [entry("a", "t1", "starting")]}),
+            (GET, 0, KeyboardInterrupt()),
+            (CANCEL, 200, {}),
+        ]
+    )
+    with pytest.raises(KeyboardInterrupt):
+        berth_run(session, monkeypatch)
+
+    assert session.done(), "the execution was cancelled before Ctrl-C went on"
+
+
+def ctrl_c(answer: Any, times: int = 1) -> Callable[[], Any]:
+    """A request body: Ctrl-C pressed ``times`` while the request is in flight, then ``answer``."""
+
+    def pressed() -> Any:
+        for _ in range(times):
+            os.kill(os.getpid(), signal.SIGINT)
+        return answer
+
+    return pressed
+
+
+def test_ctrl_c_while_berth_run_starts_the_job_cancels_the_execution_it_started(clock, monkeypatch):
+    """Interrupted mid-request, the execution would start with no name to cancel it by: the
+    interrupt waits for the answer that names it."""
+    session = ScriptedSession([(START, 200, ctrl_c(STARTED)), (CANCEL, 200, {})])
+    with pytest.raises(KeyboardInterrupt):
+        berth_run(session, monkeypatch)
+
+    assert session.done(), "the execution was cancelled before Ctrl-C went on"
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler, "Ctrl-C is as before"
+
+
+def test_a_second_ctrl_c_while_berth_run_starts_the_job_stops_at_once(clock, monkeypatch):
+    session = ScriptedSession([(START, 200, ctrl_c(STARTED, times=2))])
+    with pytest.raises(KeyboardInterrupt):
+        berth_run(session, monkeypatch)
+
+    assert session.done()
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_berth_run_refused_is_one_line_naming_the_job(clock, monkeypatch):
+    denied = {"error": {"message": "Permission 'run.jobs.runWithOverrides' denied"}}
+    session = ScriptedSession([(START, 403, denied)])
+    with pytest.raises(BerthError) as refused:
+        berth_run(session, monkeypatch, ("x",))
+
+    assert refused.value.message.startswith("job 'migrate' could not be run: ")
+    assert "run.jobs.runWithOverrides" in refused.value.message
+    assert "\n" not in refused.value.message
+    assert session.done(), "nothing to cancel: nothing started"
+
+
+def test_berth_run_goes_on_when_the_log_cannot_be_read(clock, monkeypatch):
+    denied = {"error": {"message": "Permission 'logging.logEntries.list' denied"}}
+    session = ScriptedSession(
+        [
+            (START, 200, STARTED),
+            (GET, 200, RUNNING),
+            (LOG, 403, denied),
+            (GET, 200, SUCCEEDED),
+        ]
+    )
+    code, out, _ = berth_run(session, monkeypatch)
+
+    assert code == 0
+    assert out.getvalue().startswith("berth run: the job's log cannot be read: ")
+    assert session.done(), "said once, not asked again"
+
+
+def test_ctrl_c_stops_berth_run_of_a_gcp_job_with_130(clock, monkeypatch):
+    """Through ``berth run`` itself: the stack output names the gcp target, whose ``run_job``
+    cancels the execution before the command exits as a shell reports Ctrl-C."""
+    session = ScriptedSession(
+        [(START, 200, STARTED), (GET, 0, KeyboardInterrupt()), (CANCEL, 200, {})]
+    )
+    monkeypatch.setattr(run_once_module, "authorized_session", lambda _identity: session)
+
+    code = run("migrate", [], {"triggered": {"migrate": RUN_WITH}}, io.StringIO())
+
+    assert code == EXIT_INTERRUPTED
+    assert session.done()

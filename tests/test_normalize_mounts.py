@@ -20,6 +20,20 @@ def test_a_bind_mount_under_the_project_is_relative_to_it():
     assert mount(ctx, outside, ctx.fail("api")).source == "/srv/data"
 
 
+def test_a_bind_mount_that_may_not_create_its_missing_host_path_is_refused(tmp_path):
+    """Compose v5's reading: ``create_host_path`` is true unless written false (v2 read an
+    empty ``bind: {}`` as false); false and missing, ``docker compose up`` would fail."""
+    ctx = context()
+    missing = {"type": "bind", "source": f"{tmp_path}/none", "target": "/d"}
+    assert mount(ctx, {**missing, "bind": {}}, ctx.fail("api")).source == f"{tmp_path}/none"
+    with pytest.raises(BerthError) as refused:
+        mount(ctx, {**missing, "bind": {"create_host_path": False}}, ctx.fail("api"))
+    assert "create_host_path is false" in refused.value.message
+    assert (refused.value.service, refused.value.field) == ("api", "volumes")
+    present = {"type": "bind", "source": str(tmp_path), "target": "/d"}
+    assert mount(ctx, {**present, "bind": {"create_host_path": False}}, ctx.fail("api"))
+
+
 def test_a_named_volume_and_tmpfs():
     ctx = context()
     assert (

@@ -18,4 +18,4 @@ def test_every_compose_service_field_has_a_row():
     page = compatibility()
     for field in ALL_FIELDS:
         assert f"| `{field}` |" in page
-    assert len(SERVICE_FIELDS) == 92
+    assert len(SERVICE_FIELDS) == 93  # Compose v5.6 added pre_start

@@ -14,7 +14,8 @@ import pytest
 
 from berth.components.project import Project
 from berth.components.roles import Roles
-from berth.components.target import available_targets
+from berth.components.target import available_targets, load_target
+from berth.fields import Level, support_for
 from berth.offline.plan import plan_config, run_plan
 from berth.variables import Variables
 from tests.plans import user_program
@@ -39,10 +40,24 @@ services:
 volumes:
   data: {}
 """
+JOBS = """jobs:
+  report:
+    build: .
+    command: ["./migrate.sh", "--report"]
+    depends_on: [web]
+    triggers:
+      manual: true
+"""
+"""A job of jobs:, on the targets that deploy one (their table does not refuse it)."""
+
+
+def _deploys_jobs(target: str) -> bool:
+    table = load_target(target).FIELD_SUPPORT
+    return support_for(table, "jobs.triggers.manual", target).level is not Level.REFUSED
 
 
 def _planned(target: str, folder: Path) -> Project:
-    (folder / "compose.yaml").write_text(COMPOSE)
+    (folder / "compose.yaml").write_text(COMPOSE + (JOBS if _deploys_jobs(target) else ""))
     (folder / "Dockerfile").write_text("FROM busybox\nCOPY . /app\n")
     (folder / "migrate.sh").write_text("echo migrating\n")
     files, built = [str(folder / "compose.yaml")], []
@@ -83,6 +98,9 @@ def test_every_role_is_a_typed_field(target: str, tmp_path: Path) -> None:
         wrong[name] = _held_to(service.resources, roles.ServiceResources)
     for name, job in project.jobs.items():
         wrong[name] = _held_to(job.resources, roles.JobResources)
+    for name, triggered in project.triggered.items():
+        wrong[name] = _held_to(triggered.resources, roles.TriggeredResources)
+    assert project.triggered or not _deploys_jobs(target), "the jobs: entry was not planned"
     assert {where: found for where, found in wrong.items() if found} == {}
 
 

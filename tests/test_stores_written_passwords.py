@@ -285,3 +285,30 @@ def test_a_written_password_the_cloud_refuses_is_changed_where_it_is_written(
     assert f"`--secret {key}=<password>`; a password is " in cli
     assert f"`pulumi config set --secret {key} <password>`" in caught.value.message
     assert refused not in cli
+
+
+def test_a_written_password_a_job_of_jobs_holds_is_sealed_too(load):
+    """A backup job's URL holding the store's password stays as secret as the store's."""
+    project = load(
+        "services:\n  db:\n    image: postgres:16\n"
+        "    environment: {POSTGRES_PASSWORD: pw-9f8e7d6c}\n    x-defang-postgres: true\n"
+        "jobs:\n  backup:\n    image: postgres:16\n"
+        "    environment: {URL: 'postgres://postgres:pw-9f8e7d6c@db/postgres'}\n"
+        "    triggers: {manual: true}\n"
+    )
+
+    url = seal_written_passwords(project).project.triggered["backup"].environment["URL"]
+    assert isinstance(url, Secret) and "pw-9f8e7d6c" in url.value
+
+
+def test_a_managed_store_with_hooks_is_refused(load):
+    project = load(
+        "services:\n  db:\n    image: postgres:16\n"
+        "    environment: {POSTGRES_PASSWORD: pw-9f8e7d6c}\n    x-defang-postgres: true\n"
+        "    pre_start: [{command: [prepare]}]\n"
+    )
+
+    with pytest.raises(BerthError) as refused:
+        seal_written_passwords(project)
+    assert (refused.value.service, refused.value.field) == ("db", "pre_start")
+    assert 'restart: "no"' in refused.value.message

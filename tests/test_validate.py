@@ -125,7 +125,7 @@ def test_x_berth_timeout_is_read_as_seconds(load, value, seconds):
         ("0s", "the timeout must be longer than zero"),
         ("-5", "the timeout must be longer than zero"),
         ("true", "true is not a duration"),
-        (".nan", ".nan is not a duration"),
+        (".nan", "infinite or not a number"),
     ],
 )
 def test_a_bad_x_berth_timeout_is_refusal(load, value, problem):

@@ -27,16 +27,18 @@ class Context:
     unset: dict[str, BerthError] = field(default_factory=dict)
     """Bare environment keys without a value, each with where it was first met."""
 
-    def fail(self, service: str) -> Fail:
-        """How a step reports a problem in ``service``: in the file that set the field."""
+    def fail(self, service: str, section: str = "services") -> Fail:
+        """How a step reports a problem in ``service`` (a job of ``jobs:`` with ``section``
+        ``jobs``): in the file that set the field."""
 
         def fail(field: str, problem: str, hint: Hint | None = None) -> BerthError:
             return BerthError(
                 problem,
-                file=self.sources.origin(service, field),
+                file=self.sources.origin(service, field, section),
                 service=service,
                 field=field,
                 hint=hint,
+                kind="job" if section == "jobs" else "service",
             )
 
         return fail

@@ -4,6 +4,7 @@ tmpfs, each at an absolute container path."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 from berth.model import Mount
@@ -21,6 +22,14 @@ def mount(context: Context, raw: dict[str, Any], fail: Fail) -> Mount:
         )
     source = raw.get("source")
     if kind == "bind" and source:
+        # Compose v5 creates a missing host path unless told not to; told not to, ``up`` fails.
+        if (raw.get("bind") or {}).get("create_host_path") is False and not Path(source).exists():
+            raise fail(
+                "volumes",
+                f"the bind mount's host path {source} does not exist, and create_host_path "
+                "is false",
+                "create it first, or remove create_host_path: false to let it be created",
+            )
         source = context.relative(str(source))
     target = str(raw["target"])
     if not target.startswith("/"):

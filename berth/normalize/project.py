@@ -9,9 +9,11 @@ from typing import Any
 import yaml
 
 from berth.consistency import check_consistency
-from berth.model import ComposeProject
+from berth.model import ComposeProject, Service
 from berth.normalize.context import Context
 from berth.normalize.environment import refuse_unset
+from berth.normalize.hooks import gated, hooks
+from berth.normalize.jobs import job
 from berth.normalize.secrets import refuse_misplaced_secrets, unescape
 from berth.normalize.service import service
 from berth.normalize.volumes import volume
@@ -42,12 +44,41 @@ def normalized(
     order = [n for n in context.sources.service_order() if n in raw_services]
     order += sorted(n for n in raw_services if n not in order)
     defined = {"secrets": data.get("secrets") or {}, "configs": data.get("configs") or {}}
-    services = {name: service(context, name, raw_services[name], defined) for name in order}
+    services: dict[str, Service] = {}
+    for name in order:
+        built = service(context, name, raw_services[name], defined)
+        hooked = hooks(context, name, raw_services[name], defined)
+        if hooked and built.replicas == 0:
+            context.warnings.append(
+                f"service '{name}': it has no replicas, so its pre_start hooks do not run "
+                "(as in Compose)"
+            )
+            hooked = []
+        built, gating = gated(built, hooked)
+        for hook in gating:
+            if hook.name in raw_services:
+                raise context.fail(name)(
+                    "pre_start",
+                    f"its pre_start[{hook.hook.index if hook.hook else 0}] runs as job "
+                    f"{hook.name!r}, the name of another service",
+                    "rename that service",
+                )
+            services[hook.name] = hook
+        services[name] = built
+    raw_jobs: dict[str, Any] = data.get("jobs") or {}
+    job_order = [n for n in context.sources.job_order() if n in raw_jobs]
+    job_order += sorted(n for n in raw_jobs if n not in job_order)
+    triggered = {name: job(context, name, raw_jobs[name], defined) for name in job_order}
     refuse_unset(context.unset)
+    project_name = data.get("name", "")
     volumes = {
-        key: volume(context.sources, key, spec or {}, data.get("name", ""))
+        key: volume(context.sources, key, spec or {}, project_name)
         for key, spec in (data.get("volumes") or {}).items()
     }
+    # Compose v5 leaves out of its output a volume that only hooks or jobs mount.
+    for key in _mounted_volumes([*services.values(), *triggered.values()]) - volumes.keys():
+        if (spec := _declared_volumes(context.sources).get(key)) is not None:
+            volumes[key] = volume(context.sources, key, spec or {}, project_name)
     return ComposeProject(
         name=str(data.get("name") or Path(context.sources.files[0]).resolve().parent.name),
         files=context.sources.files,
@@ -55,4 +86,18 @@ def normalized(
         volumes=volumes,
         extensions={k: context.revealed(v) for k, v in data.items() if k.startswith("x-")},
         warnings=tuple(context.warnings),
+        triggered=triggered,
     )
+
+
+def _mounted_volumes(services: list[Service]) -> set[str]:
+    return {m.source for s in services for m in s.mounts if m.type == "volume" and m.source}
+
+
+def _declared_volumes(sources: Sources) -> dict[str, Any]:
+    """The top-level volumes as the files write them, the last file's winning."""
+    declared: dict[str, Any] = {}
+    for document in sources.documents:
+        if isinstance(written := document.get("volumes"), dict):
+            declared.update({str(key): spec for key, spec in written.items()})
+    return declared

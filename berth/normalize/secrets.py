@@ -8,11 +8,16 @@ from typing import Any
 from berth.errors import BerthError
 from berth.normalize.context import Context
 
+_CONTAINER_SECRET_PATHS = [
+    ("environment", "*"),
+    ("command", "*"),
+    ("entrypoint", "*"),
+    ("healthcheck", "test", "*"),
+]
 SECRET_PATHS = [
-    ("services", "*", "environment", "*"),
-    ("services", "*", "command", "*"),
-    ("services", "*", "entrypoint", "*"),
-    ("services", "*", "healthcheck", "test", "*"),
+    *(("services", "*", *path) for path in _CONTAINER_SECRET_PATHS),
+    *(("services", "*", "pre_start", "*", *path) for path in _CONTAINER_SECRET_PATHS),
+    *(("jobs", "*", *path) for path in _CONTAINER_SECRET_PATHS),
     ("configs", "*", "content"),
 ]
 """Where a secret may go: places every target can keep secret. Top-level ``x-*`` blocks may

@@ -26,10 +26,15 @@ _RESTART = re.compile(r"no|always|unless-stopped|on-failure(?::\d{1,9})?")
 
 
 def service(
-    context: Context, name: str, raw: dict[str, Any], defined: Mapping[str, Any]
+    context: Context,
+    name: str,
+    raw: dict[str, Any],
+    defined: Mapping[str, Any],
+    section: str = "services",
 ) -> Service:
-    """``defined`` holds the project's top-level ``secrets`` and ``configs``."""
-    fail = context.fail(name)
+    """``defined`` holds the project's top-level ``secrets`` and ``configs``; ``section`` is
+    ``jobs`` for a job of the top-level ``jobs:``."""
+    fail = context.fail(name, section)
     extensions = {k: v for k, v in raw.items() if k.startswith("x-")}
     check_extensions(extensions, fail)
     resources, replicas = deploy(raw, fail)
@@ -70,7 +75,7 @@ def service(
         timeout=job_timeout(
             extensions.get("x-berth-timeout"),
             fail,
-            context.sources.written(name, "x-berth-timeout"),
+            context.sources.written(name, "x-berth-timeout", section),
         ),
     )
 

@@ -1,17 +1,20 @@
-"""The ``aws`` target: the project on ECS Fargate, each one-off job a run-once ECS task."""
+"""The ``aws`` target: the project on ECS Fargate, each one-off job a run-once ECS task, each
+job of ``jobs:`` a task definition run by ``berth run`` (``run_job``) and its schedules."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import uuid
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, TextIO
 
 import pulumi
 
 from berth.components.offline_images import image_outputs, inputs_digest, tag_digest
 from berth.components.run_once import OFFLINE_RESULT
 from berth.components.target import Sequenced
+from berth.errors import BerthError
 from berth.fields import Support, ignored, refused, supported
 from berth.model import ComposeProject
 from berth.providers.aws.options import AwsOptions
@@ -113,6 +116,24 @@ FIELD_SUPPORT: dict[str, Support] = {
         "as AUTH token, TLS only (rediss://); still reached as <service>:6379; "
         + MANAGED_NOTE
     ),
+    "jobs.triggers.manual": supported(
+        "`berth run JOB` starts the job's ECS task definition once (RunTask), streams its "
+        "CloudWatch log and exits with its exit code; nothing runs it during pulumi up"
+    ),
+    "jobs.triggers.schedule": supported(
+        "an EventBridge Scheduler schedule per entry, with its own IAM role, starting the "
+        "task with RunTask, never retried; a cron restricting both day of month and day of "
+        "week is refused (AWS takes one of the two)"
+    ),
+    "jobs.triggers.schedule.timezone": supported("the schedule's time zone; UTC when unset"),
+    "jobs.triggers.schedule.concurrency": ignored(
+        "EventBridge Scheduler starts every fire: a run that outlasts the interval overlaps "
+        "the next (a warning names the job)"
+    ),
+    "jobs.triggers.schedule.missed_fires": ignored(
+        "EventBridge Scheduler replays no fire: one whose RunTask fails is dropped (a warning "
+        "names the job)"
+    ),
     **dict.fromkeys(
         (
             "cpu_count", "cpu_percent", "cpu_period", "cpu_quota", "cpu_rt_period",
@@ -139,6 +160,25 @@ def create(project: ComposeProject, args: TargetArgs, parent: pulumi.Resource) -
     from berth.providers.aws.target import AwsTarget  # noqa: PLC0415 - pulumi_aws loads slowly
 
     return AwsTarget(project, args, parent)
+
+
+def run_job(run_with: Mapping[str, Any], args: Sequence[str], log: TextIO) -> int:
+    """``berth run``: the job's task started once on Fargate as its run-once resource starts
+    one (the cluster, subnets, security group and identity its ``run_with`` recorded), ``args``
+    replacing its command when given, its CloudWatch log streamed to ``log``; the container's
+    exit code. Ctrl-C stops the task (StopTask), then raises again."""
+    # boto3 only where a job runs: a plan never loads it.
+    from berth.components.run_once import JobFailed  # noqa: PLC0415
+    from berth.providers.aws import attached, run_once  # noqa: PLC0415
+
+    run = run_once.JobRun.from_props(run_with)
+    if args:
+        run = dataclasses.replace(run, command=tuple(args))
+    ecs, logs = run_once.job_clients(run_with)
+    try:
+        return attached.run_attached(run, ecs, logs, log)
+    except JobFailed as failed:
+        raise BerthError(str(failed)) from None
 
 
 PLAN_REGION = "eu-west-1"

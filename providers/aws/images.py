@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,6 +38,10 @@ INIT_TAG = "1.37"
 _ECR_HOST = re.compile(
     r"(?P<account>\d{12})\.dkr\.ecr(?:-fips)?\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(?:\.cn)?"
 )
+
+
+Made = tuple[pulumi.Input[str], dict[str, pulumi.Resource]]
+"""An image by digest reference, and, if built, its ``repository`` and ``image`` by role."""
 
 
 def cache_prefix(prefix: str) -> str:
@@ -83,14 +88,26 @@ class Images:
         )
         """Pulled from the account's own registry, so a private VPC with ECR endpoints (no
         route to ECR Public) starts its tasks too."""
+        self.services: dict[str, Made] = {}
+        """Each service's image by compose name, made once for the service and its
+        ``pre_start`` hooks: one repository, one build and push, one digest for all of them."""
+
+    def service_image(
+        self, service: Service, parent: pulumi.Resource, aliases: Sequence[pulumi.Alias] = ()
+    ) -> Made:
+        """``service``'s image, made under ``parent`` (with ``aliases``) the first time it is
+        asked for, by its first hook or by the service itself, and the same one after."""
+        if service.name not in self.services:
+            self.services[service.name] = self.image(service, parent, aliases)
+        return self.services[service.name]
 
     def image(
-        self, service: Service, parent: pulumi.Resource
-    ) -> tuple[pulumi.Input[str], dict[str, pulumi.Resource]]:
+        self, service: Service, parent: pulumi.Resource, aliases: Sequence[pulumi.Alias] = ()
+    ) -> Made:
         """The service's image by digest; if built, its ``repository`` and ``image`` (the
-        build) by role."""
+        build) by role, with ``aliases``."""
         if service.build:
-            return self._built(service, service.build, parent)
+            return self._built(service, service.build, parent, aliases)
         return self.resolved(str(service.image)), {}
 
     def resolved(self, image: str) -> pulumi.Input[str]:
@@ -118,11 +135,15 @@ class Images:
         return pulumi.Output.concat(repository, "@", digest)
 
     def _built(
-        self, service: Service, build: Build, parent: pulumi.Resource
-    ) -> tuple[pulumi.Input[str], dict[str, pulumi.Resource]]:
+        self,
+        service: Service,
+        build: Build,
+        parent: pulumi.Resource,
+        aliases: Sequence[pulumi.Alias],
+    ) -> Made:
         """Built, pushed to the service's repository, and referenced by digest, so that a new
         build (and only a new build) rolls it out."""
-        opts = pulumi.ResourceOptions(parent=parent)
+        opts = pulumi.ResourceOptions(parent=parent, aliases=list(aliases) or None)
         repository = aws.ecr.Repository(
             self.names(service.name, "repo"),
             name=shortened(f"{self.prefix}/{cloud_slug(service.name)}", ECR_REPOSITORY),

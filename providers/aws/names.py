@@ -21,6 +21,8 @@ CONTAINER_NAME = 236
 ``<stream prefix>/<container>/<task id>``, the prefix is the service's container name, the init
 container's is 5 characters longer (``-init``), a task id 32, and CloudWatch Logs takes 512."""
 TAG_VALUE = 256
+SCHEDULE_NAME = 64
+"""EventBridge Scheduler schedule names: 1 to 64 letters, digits, '-', '_' and '.'."""
 SECURITY_GROUP_NAME = 255
 SUBNET_GROUP_NAME = 255
 """RDS and ElastiCache subnet groups."""

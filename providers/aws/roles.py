@@ -9,6 +9,7 @@ import pulumi_aws as aws
 import pulumi_docker as docker
 
 from berth.components.roles import Roles
+from berth.providers.aws.cleanup import TriggeredRuns
 from berth.providers.aws.readiness import EcsServiceReady
 from berth.providers.aws.run_once import EcsJob
 
@@ -52,3 +53,17 @@ class JobResources(Roles):
     task_role: aws.iam.Role
     repository: aws.ecr.Repository | None = None
     image: docker.Image | None = None
+
+
+@dataclass(frozen=True)
+class TriggeredResources(Roles):
+    """A job of the top-level ``jobs:``: its task definition, what stops its runs when it
+    is deleted (``runs``), and per schedule entry ``schedule_<i>`` (the
+    ``aws.scheduler.Schedule``) and ``schedule_role_<i>`` (its role)."""
+
+    definition: aws.ecs.TaskDefinition
+    task_role: aws.iam.Role
+    runs: TriggeredRuns
+    repository: aws.ecr.Repository | None = None
+    image: docker.Image | None = None
+    PER_ITEM: ClassVar[tuple[str, ...]] = ("schedule_",)

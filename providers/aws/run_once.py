@@ -16,6 +16,7 @@ import contextlib
 import hashlib
 import itertools
 import json
+import math
 import re
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -25,12 +26,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from berth.components.run_once import (
-    JobFailed,
-    RunOnceProvider,
-    RunOnceResource,
-    tail,
-)
+from berth.components.run_once import JobFailed, RunOnceProvider, RunOnceResource, tail
 from berth.durations import format_duration
 
 POLL_SECONDS = 6.0
@@ -72,11 +68,18 @@ class JobRun:
     started_by: str
     """The job's own tag on every task it starts: how a leftover run of it is found."""
     tags: Mapping[str, str] = field(default_factory=dict)
+    command: Sequence[str] | None = None
+    """A command that replaces the container's own (``berth run JOB ARGS...``)."""
 
     @classmethod
     def from_props(cls, props: Mapping[str, Any]) -> JobRun:
-        definition = props["definition"]
-        digest = hashlib.sha256(json.dumps(definition, sort_keys=True).encode()).hexdigest()
+        """The run a run-once resource's inputs describe, or a job's ``run_with`` (the stack
+        output ``berth run`` reads), which has no definition to tag runs with, and no timeout:
+        ``docker compose run`` waits as long as the job runs."""
+        tags = dict(props.get("tags", {}))
+        if "definition" in props:
+            text = json.dumps(props["definition"], sort_keys=True)
+            tags["berth:definition"] = hashlib.sha256(text.encode()).hexdigest()[:16]
         return cls(
             job=props["job"],
             cluster=props["cluster"],
@@ -87,9 +90,9 @@ class JobRun:
             assign_public_ip=bool(props["assignPublicIp"]),
             log_group=props["logGroup"],
             log_stream_prefix=props["logStreamPrefix"],
-            timeout=float(props["timeout"]),
+            timeout=float(props.get("timeout", math.inf)),
             started_by=props["startedBy"],
-            tags={**props.get("tags", {}), "berth:definition": digest[:16]},
+            tags=tags,
         )
 
 
@@ -123,12 +126,12 @@ def run_job(run: JobRun, ecs: Any, logs: Any, pace: Pace | None = None) -> dict[
     settled = pace.clock() + IAM_SETTLING
     deadline = pace.clock() + run.timeout
     for attempt in itertools.count():
-        arn = _start(run, ecs, pace, settled)
-        task = _follow(run, ecs, logs, arn, deadline=deadline, pace=pace)
+        arn = start_task(run, ecs, pace, settled)
+        task = follow_task(run, ecs, logs, arn, deadline=deadline, pace=pace)
         if not (_refused_by_iam(task) and pace.clock() < settled):
             break
         _back_off(pace, attempt)
-    container = next((c for c in task.get("containers", []) if c["name"] == run.container), {})
+    container = essential_container(run, task)
     exit_code = container.get("exitCode")
     log_tail = _log_tail(run, logs, arn)
     if exit_code == 0:
@@ -138,19 +141,36 @@ def run_job(run: JobRun, ecs: Any, logs: Any, pace: Pace | None = None) -> dict[
         if exit_code is not None
         else "stopped before its container exited"
     )
-    stop = f"stop code {task.get('stopCode', 'unknown')}: {task.get('stoppedReason', '')}"
-    if container.get("reason"):
-        stop += f"; container: {container['reason']}"
+    stop = stopped_because(task, container)
     raise JobFailed(f"job '{run.job}' {outcome} ({stop}). Last log lines:\n{log_tail}")
 
 
-def _follow(
-    run: JobRun, ecs: Any, logs: Any, arn: str, *, deadline: float, pace: Pace
+def essential_container(run: JobRun, task: Mapping[str, Any]) -> dict[str, Any]:
+    """The job's essential container in a stopped task (empty if ECS reports none)."""
+    return next((c for c in task.get("containers", []) if c["name"] == run.container), {})
+
+
+def stopped_because(task: Mapping[str, Any], container: Mapping[str, Any]) -> str:
+    stop = f"stop code {task.get('stopCode', 'unknown')}: {task.get('stoppedReason', '')}"
+    if container.get("reason"):
+        stop += f"; container: {container['reason']}"
+    return stop
+
+
+def follow_task(
+    run: JobRun,
+    ecs: Any,
+    logs: Any,
+    arn: str,
+    *,
+    deadline: float,
+    pace: Pace,
+    on_poll: Callable[[], None] | None = None,
 ) -> dict[str, Any]:
     """The task once stopped; stopped by this if it runs past ``deadline`` or this is
-    interrupted."""
+    interrupted (``on_poll`` too, which runs while it is followed)."""
     try:
-        return _wait_until_stopped(run, ecs, arn, deadline=deadline, pace=pace)
+        return _wait_until_stopped(run, ecs, arn, deadline=deadline, pace=pace, on_poll=on_poll)
     except BaseException as error:
         timed_out = isinstance(error, _TimedOut)
         reason = f"timed out after {format_duration(run.timeout)}" if timed_out else "interrupted"
@@ -237,7 +257,7 @@ def _wait_out(
         task = found[0] if found else {"lastStatus": "STOPPED"}
 
 
-def _start(run: JobRun, ecs: Any, pace: Pace, settled: float) -> str:
+def start_task(run: JobRun, ecs: Any, pace: Pace, settled: float) -> str:
     """Start the task; ECS refusing to assume a role it was just given ("ECS was unable to
     assume the role") is tried again until ``settled``."""
     attempt = 0
@@ -254,7 +274,13 @@ def _start(run: JobRun, ecs: Any, pace: Pace, settled: float) -> str:
 
 
 def _run_task(run: JobRun, ecs: Any) -> str:
+    overrides = (
+        {"overrides": {"containerOverrides": [{"name": run.container, "command": [*run.command]}]}}
+        if run.command is not None
+        else {}
+    )
     response = ecs.run_task(
+        **overrides,
         cluster=run.cluster,
         taskDefinition=run.task_definition,
         launchType="FARGATE",
@@ -279,7 +305,13 @@ def _run_task(run: JobRun, ecs: Any) -> str:
 
 
 def _wait_until_stopped(
-    run: JobRun, ecs: Any, arn: str, *, deadline: float, pace: Pace
+    run: JobRun,
+    ecs: Any,
+    arn: str,
+    *,
+    deadline: float,
+    pace: Pace,
+    on_poll: Callable[[], None] | None = None,
 ) -> dict[str, Any]:
     missing_since: float | None = None
     attempt = 0
@@ -299,6 +331,8 @@ def _wait_until_stopped(
         task: dict[str, Any] = response["tasks"][0]
         if task.get("lastStatus") == "STOPPED":
             return task
+        if on_poll:
+            on_poll()
         if pace.clock() >= deadline:
             raise _TimedOut
         pace.sleep(pace.poll_seconds)
@@ -309,13 +343,17 @@ def _stop(run: JobRun, ecs: Any, arn: str, reason: str) -> None:
         ecs.stop_task(cluster=run.cluster, task=arn, reason=reason)
 
 
+def log_stream_name(run: JobRun, arn: str) -> str:
+    """The container's awslogs stream: ``<prefix>/<container>/<task id>``."""
+    return f"{run.log_stream_prefix}/{run.container}/{arn.rsplit('/', 1)[-1]}"
+
+
 def _log_tail(run: JobRun, logs: Any, arn: str) -> str:
-    """The container's last lines, from its awslogs stream ``<prefix>/<container>/<task id>``."""
-    stream = f"{run.log_stream_prefix}/{run.container}/{arn.rsplit('/', 1)[-1]}"
+    """The container's last lines, from its awslogs stream."""
     try:
         response = logs.get_log_events(
             logGroupName=run.log_group,
-            logStreamName=stream,
+            logStreamName=log_stream_name(run, arn),
             limit=LOG_LINES,
             startFromHead=False,
         )
@@ -325,7 +363,9 @@ def _log_tail(run: JobRun, logs: Any, arn: str) -> str:
     return tail(text, LOG_LINES) or "(no output)"
 
 
-def _clients(props: Mapping[str, Any]) -> tuple[Any, Any]:
+def job_clients(props: Mapping[str, Any]) -> tuple[Any, Any]:
+    """The ECS and CloudWatch Logs clients a run uses, as ``props``' identity, in its region
+    (a run-once resource's inputs, or a job's ``run_with``)."""
     # boto3 only where a job runs: a plan or a preview never loads it.
     from berth.providers.aws.session import aws_clients  # noqa: PLC0415
 
@@ -341,12 +381,12 @@ class EcsJobProvider(RunOnceProvider):
         self.poll_seconds = poll_seconds
 
     def run(self, props: Mapping[str, Any]) -> dict[str, Any]:
-        ecs, logs = _clients(props)
+        ecs, logs = job_clients(props)
         return run_job(JobRun.from_props(props), ecs, logs, Pace(poll_seconds=self.poll_seconds))
 
     def delete(self, _id: str, props: dict[str, Any]) -> None:
         """The job leaves the stack (or the stack is destroyed): no run of it may go on."""
-        ecs, _ = _clients(props)
+        ecs, _ = job_clients(props)
         stop_runs(JobRun.from_props(props), ecs, Pace(poll_seconds=self.poll_seconds))
 
 

@@ -1,4 +1,6 @@
-"""ECS Fargate: a task definition and ECS service per service, a run-once ECS task per job.
+"""ECS Fargate: a task definition and ECS service per service, a run-once ECS task per job
+(``pre_start`` hooks included), and per job of ``jobs:`` a task definition that ``berth run``
+and its EventBridge Scheduler schedules start.
 
 Shared per project: the network, one cluster, one log group, the IAM roles, a Cloud Map
 private DNS namespace (every service is ``<name>.<namespace>``, and every task searches the
@@ -8,26 +10,21 @@ file system when a named volume is used, and one Secrets Manager secret per stac
 
 from __future__ import annotations
 
-import dataclasses
-import hashlib
 from collections.abc import Mapping, Sequence
 
 import pulumi
 import pulumi_aws as aws
 
 from berth.components.names import fitted
-from berth.components.run_once import job_secrets
-from berth.components.target import JobHandle, ServiceHandle, TargetArgs
+from berth.components.target import JobHandle, ServiceHandle, TargetArgs, TriggeredHandle
 from berth.errors import BerthError
 from berth.model import ComposeProject, Service
 from berth.names import cloud_slug, shortened
+from berth.normalize.hooks import hook_job_name
 from berth.providers.aws.account import current_account
-from berth.providers.aws.containers import (
-    ecs_name,
-)
 from berth.providers.aws.discovery import dns_service
 from berth.providers.aws.iam import create_roles
-from berth.providers.aws.images import EcrRepository, Images, ecr_repository
+from berth.providers.aws.images import EcrRepository, Images, Made, ecr_repository
 from berth.providers.aws.ingress import (
     Ingress,
     LoadBalancer,
@@ -37,11 +34,12 @@ from berth.providers.aws.ingress import (
     ingress_ports,
     listener_ports,
 )
-from berth.providers.aws.names import DNS_LABEL, ECS_NAME, TAG_VALUE, label_problem
+from berth.providers.aws.jobs import JobSettings, create_job, create_triggered
+from berth.providers.aws.names import DNS_LABEL, ECS_NAME, label_problem
 from berth.providers.aws.network import create_network, create_security_groups
 from berth.providers.aws.options import AwsOptions
 from berth.providers.aws.readiness import READY_TIMEOUT, EcsServiceReady
-from berth.providers.aws.run_once import EcsJob
+from berth.providers.aws.schedules import ScheduleSettings, check_schedules
 from berth.providers.aws.secrets import SecretStore
 from berth.providers.aws.stores import StoreSettings, cache_warnings, store_resources
 from berth.providers.aws.tasks import TaskShared, create_task, warner
@@ -49,9 +47,8 @@ from berth.providers.aws.volumes import FileSystem
 from berth.sources import Sources, read_sources
 from berth.stores import managed_stores, store_warnings
 
-RUNTIME_PLATFORMS = {"linux/amd64": "X86_64", "linux/arm64": "ARM64", "linux/arm64/v8": "ARM64"}
-STARTED_BY_LIMIT = 128
-"""RunTask's startedBy: at most 128 letters, digits, hyphens, underscores and slashes."""
+SERVICE_COMPONENT = "berth:index:Service"
+JOB_COMPONENT = "berth:index:Job"
 
 
 class AwsTarget:
@@ -71,6 +68,8 @@ class AwsTarget:
         for warning in [*store_warnings(project), *cache_warnings(project, self.stores)]:
             pulumi.log.warn(warning)
         containers = [s for s in project.services.values() if s.name not in self.stores]
+        # everything that runs as an ECS task: services, jobs, and the jobs of ``jobs:``
+        tasks = [*containers, *project.triggered.values()]
         names = self.names
         opts = pulumi.ResourceOptions(parent=parent)
         self.account = current_account(parent)
@@ -132,8 +131,8 @@ class AwsTarget:
             cache_prefix=self.images.cache_prefix,
             account=self.account,
             log_group_arn=self.logs.arn,
-            workloads=sorted(s.name for s in containers),
-            pulled=_pulled_repositories(containers),
+            workloads=sorted(s.name for s in tasks),
+            pulled=_pulled_repositories(tasks),
             parent=parent,
         )
         self.namespace_name = f"{self.prefix}.internal"
@@ -145,7 +144,7 @@ class AwsTarget:
             opts=opts,
         )
         mounts: dict[str, dict[str, bool]] = {}
-        for service in containers:
+        for service in tasks:
             for mount in service.mounts:
                 if mount.type == "volume" and mount.source:
                     readers = mounts.setdefault(mount.source, {})
@@ -188,6 +187,20 @@ class AwsTarget:
             throwaway=self.options.throwaway_stores,
             sources=sources,
         )
+        self.jobs = JobSettings(
+            tasks=self.tasks,
+            schedules=ScheduleSettings(
+                names=names,
+                prefix=self.prefix,
+                account=self.account,
+                execution_role=self.roles.execution,
+            ),
+            account=self.account,
+            cluster_arn=self.cluster_arn,
+            network=self.network,
+            security_group=self.security_groups.tasks,
+            assign_public_ip=self.options.assign_public_ip,
+        )
         self.shared: Mapping[str, pulumi.Resource] = self._shared()
 
     def _shared(self) -> dict[str, pulumi.Resource]:
@@ -215,7 +228,8 @@ class AwsTarget:
             resources = store_resources(store, service, self.store_settings, after, parent)
             available = [resources["workload"], resources["dns_record"]]
             return ServiceHandle(started=available, healthy=available, resources=resources)
-        task = create_task(self.tasks, service, parent)
+        image = self._service_image(service.name, parent, by_hook=False)
+        task = create_task(self.tasks, service, parent, image)
         registry = dns_service(
             self.names(service.name, "dns"),
             service.name,
@@ -296,48 +310,27 @@ class AwsTarget:
     def job(
         self, job: Service, after: Sequence[pulumi.Resource], parent: pulumi.Resource
     ) -> JobHandle:
-        task = create_task(self.tasks, job, parent)
-        run = EcsJob(
-            self.names(job.name, "run"),
-            {
-                "job": job.name,
-                "definition": {
-                    "containers": task.containers,
-                    "cpu": task.cpu,
-                    "memory": task.memory,
-                    "volumes": task.volumes,
-                    "secrets": task.secrets,
-                },
-                "runAlways": job.run_always,
-                "timeout": job.timeout,
-                "region": self.region,
-                "identity": self.account.identity,
-                "startedBy": self._started_by(job),
-                "tags": {"berth:stack": self.prefix, "berth:job": shortened(job.name, TAG_VALUE)},
-                "cluster": self.cluster_arn,
-                "taskDefinition": task.definition.arn,
-                "container": task.container,
-                "subnets": self.network.subnet_ids,
-                "securityGroups": [self.security_groups.tasks.id],
-                "assignPublicIp": self.options.assign_public_ip,
-                "logGroup": self.logs.name,
-                "logStreamPrefix": task.container,
-            },
-            opts=pulumi.ResourceOptions(
-                parent=parent,
-                depends_on=[*after, *task.waits, *self.network.ready],
-                additional_secret_outputs=["identity"],
-            ),
-            secrets=job_secrets(job, self.secret_values),
-        )
-        return dataclasses.replace(run.handle(), resources={"run": run, **task.resources})
+        served = self._service_image(job.hook.service, parent, by_hook=True) if job.hook else None
+        return create_job(self.jobs, job, after, parent, served)
 
-    def _started_by(self, job: Service) -> str:
-        """The tag every run of ``job`` in this stack starts with: how a leftover is found."""
-        tag = f"berth/{self.prefix}/{ecs_name(job.name)}"
-        if len(tag) <= STARTED_BY_LIMIT:
-            return tag
-        return f"berth/{hashlib.sha256(tag.encode()).hexdigest()[:40]}"
+    def triggered(
+        self, job: Service, after: Sequence[pulumi.Resource], parent: pulumi.Resource
+    ) -> TriggeredHandle:
+        return create_triggered(self.jobs, job, after, parent)
+
+    def _service_image(self, name: str, parent: pulumi.Resource, *, by_hook: bool) -> Made:
+        """Service ``name``'s image, made once for it and its hooks: by its first hook when it
+        has hooks (they deploy before it), else by the service. Aliased to its place under
+        the other one, so that adding a service's first hook or removing its last keeps its
+        repository and image: no build again, and no second repository of the same name,
+        which ECR would refuse while the first one is not yet deleted."""
+        kind, owner = (
+            (SERVICE_COMPONENT, name) if by_hook else (JOB_COMPONENT, hook_job_name(name, 0))
+        )
+        was = pulumi.create_urn(self.names(owner), kind, parent=self.parent)
+        return self.images.service_image(
+            self.project.services[name], parent, [pulumi.Alias(parent=was)]
+        )
 
     def _network_configuration(self) -> aws.ecs.ServiceNetworkConfigurationArgs:
         return aws.ecs.ServiceNetworkConfigurationArgs(
@@ -355,6 +348,7 @@ def _pulled_repositories(services: Sequence[Service]) -> list[EcrRepository]:
 
 def _check_project(project: ComposeProject, sources: Sources) -> None:
     """What cannot deploy on aws at all, before any resource is declared."""
+    check_schedules(list(project.triggered.values()), sources)
     for volume in project.volumes.values():
         if volume.external:
             raise BerthError(

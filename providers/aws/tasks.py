@@ -27,7 +27,7 @@ from berth.providers.aws.containers import (
     service_container,
 )
 from berth.providers.aws.iam import Roles
-from berth.providers.aws.images import DEFAULT_PLATFORM, Images
+from berth.providers.aws.images import DEFAULT_PLATFORM, Images, Made
 from berth.providers.aws.names import ECS_NAME
 from berth.providers.aws.secrets import SecretInput, SecretStore
 from berth.providers.aws.sizing import task_size
@@ -73,13 +73,16 @@ class TaskShared:
     storage: FileSystem | None
 
 
-def create_task(shared: TaskShared, service: Service, parent: pulumi.Resource) -> Task:
-    """The task definition of ``service`` (or a job), under ``parent``."""
+def create_task(
+    shared: TaskShared, service: Service, parent: pulumi.Resource, image: Made | None = None
+) -> Task:
+    """The task definition of ``service`` (or a job), under ``parent``; it runs ``image``, made
+    already (a service's, which its hooks share), or else its own."""
     warn = warner(service)
     service = _without_empty_variables(service, warn)
     container = ecs_name(service.name)
     init = f"{container}-init"
-    image, built = shared.images.image(service, parent)
+    reference, built = image or shared.images.image(service, parent)
     environment = shared.secrets.environment(service, parent)
     health = None
     if service.healthcheck:
@@ -106,7 +109,7 @@ def create_task(shared: TaskShared, service: Service, parent: pulumi.Resource) -
             service_container(
                 service,
                 shared.sources,
-                image=image,
+                image=reference,
                 secrets={name: s.stored.value_from for name, s in environment.items()},
                 health_command=health,
                 mount_points=mount_points,

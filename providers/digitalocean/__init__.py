@@ -1,18 +1,20 @@
-"""The ``digitalocean`` target: the project as one App Platform app, one-off jobs as its
-PRE_DEPLOY or POST_DEPLOY jobs, postgres and redis as its databases (docs/digitalocean.md)."""
+"""The ``digitalocean`` target: the project as one App Platform app, one-off jobs and
+``pre_start`` hooks as its PRE_DEPLOY or POST_DEPLOY jobs, postgres and redis as its databases;
+``jobs:`` refused (docs/digitalocean.md)."""
 
 from __future__ import annotations
 
 import base64
 import json
 import uuid
-from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, TextIO
 
 import pulumi
 
 from berth.components.offline_images import image_outputs, inputs_digest
 from berth.components.target import Phased
+from berth.errors import BerthError
 from berth.fields import Support, ignored, refused, supported
 from berth.model import ComposeProject
 from berth.providers.digitalocean.layout import Kind, component_name
@@ -29,6 +31,18 @@ MANAGES_STORES = True
 _ONE_APP = "one app: components reach each other by component name on their internal ports"
 _NO_FILES = "App Platform cannot place files in a container; read the value from environment"
 _ONE_SIZE = "one instance size for every component, berth:digitaloceanInstanceSize"
+_NO_MANUAL = (
+    "App Platform's API starts no job on demand (it lists, reads and cancels job invocations "
+    'only); deploy the job on another target, or make it a restart: "no" service, run on '
+    "each deployment"
+)
+_NO_SCHEDULE = (
+    "pulumi-digitalocean cannot deploy App Platform's SCHEDULED jobs (its app spec takes "
+    "PRE_DEPLOY, POST_DEPLOY and FAILED_DEPLOY jobs only: "
+    "terraform-provider-digitalocean#1529); deploy the job on another target, or run a "
+    "scheduler in a worker"
+)
+_AS_SCHEDULE = "as triggers.schedule: App Platform's scheduled jobs cannot be deployed yet"
 FIELD_SUPPORT: dict[str, Support] = {
     "build": supported(
         "built for linux/amd64, pushed to the DigitalOcean Container Registry, deployed by digest"
@@ -61,6 +75,16 @@ FIELD_SUPPORT: dict[str, Support] = {
         "App Platform's phases: databases, PRE_DEPLOY jobs, services, POST_DEPLOY jobs; an "
         "order they cannot give is refused; services are released together (warning)"
     ),
+    "pre_start": supported(
+        "a PRE_DEPLOY job, run on every deployment of the app; refused where App Platform's "
+        "phases cannot give the order: two hooks, a hook after a service or a job (depends_on), "
+        "a hook of a job or of a database"
+    ),
+    "jobs.triggers.manual": refused(_NO_MANUAL),
+    "jobs.triggers.schedule": refused(_NO_SCHEDULE),
+    "jobs.triggers.schedule.timezone": refused(_AS_SCHEDULE),
+    "jobs.triggers.schedule.concurrency": refused(_AS_SCHEDULE),
+    "jobs.triggers.schedule.missed_fires": refused(_AS_SCHEDULE),
     "deploy": supported("replicas"),
     "deploy.replicas": supported("instance count"),
     "scale": supported("instance count"),
@@ -131,6 +155,15 @@ def create(project: ComposeProject, args: TargetArgs, parent: pulumi.Resource) -
     from berth.providers.digitalocean.target import DigitalOceanTarget  # noqa: PLC0415 - slow SDK
 
     return DigitalOceanTarget(project, args, parent)
+
+
+def run_job(run_with: Mapping[str, Any], args: Sequence[str], log: TextIO) -> int:
+    """``berth run``: never reached from a stack of this target, which deploys no job of
+    ``jobs:`` (``FIELD_SUPPORT`` refuses their triggers); refused for outputs made by hand."""
+    raise BerthError(
+        "the digitalocean target cannot run a job: App Platform's API starts no job on demand",
+        hint="run the job from a stack of the local, aws or gcp target",
+    )
 
 
 def plan_outputs(type_: str, inputs: Mapping[str, Any]) -> dict[str, Any]:

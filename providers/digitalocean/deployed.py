@@ -16,8 +16,9 @@ app-level ones: a digest of everything Berth sets but the secrets' values, which
 after the app, holds that digest: created or updated, it waits until the app's active deployment
 is one of a spec with it. A deployment of it in progress is waited for; none (the last one
 failed, or was cancelled) starts one (``POST /v2/apps/{id}/deployments``). A deployment that
-fails fails ``pulumi up`` naming the failed job or component; nothing is recorded, so the next
-``up`` deploys again. ``delete`` calls nothing.
+fails fails ``pulumi up`` naming the failed job or component (a ``pre_start`` hook's job as Compose
+names the hook: ``service "web" pre_start[0]``); nothing is recorded, so the next ``up`` deploys
+again. ``delete`` calls nothing.
 
 A Pulumi dynamic provider, pickled by reference: this module imports with no side effects.
 """
@@ -81,9 +82,10 @@ def failed_steps(steps: Any) -> Iterator[Mapping[str, Any]]:
         yield from inner or [step]
 
 
-def why(app_id: str, deployment: Mapping[str, Any]) -> str:
-    """What failed in ``deployment``, each failed job or component by name, and where its
-    logs are."""
+def why(app_id: str, deployment: Mapping[str, Any], hooks: Mapping[str, str] | None = None) -> str:
+    """What failed in ``deployment``, each failed job or component by name (a ``pre_start``
+    hook's job as Compose names the hook, by ``hooks``: its label by component name), and where
+    its logs are."""
     spec = deployment.get("spec") or {}
     kinds = {
         str(component.get("name")): kind
@@ -96,7 +98,9 @@ def why(app_id: str, deployment: Mapping[str, Any]) -> str:
         name = str(step.get("component_name") or "")
         what = str(step.get("message_base") or step.get("name") or "a step")
         reason = str((step.get("reason") or {}).get("message") or "").strip()
-        subject = f"{kinds.get(name, 'component')} '{name}'" if name else what
+        subject = (hooks or {}).get(name) or (
+            f"{kinds.get(name, 'component')} '{name}'" if name else what
+        )
         detail = f"{what}: {reason}" if name and reason else reason or (what if name else "")
         reasons.append(f"{subject} failed" + (f" ({detail})" if detail else ""))
         if name and name not in components:
@@ -165,7 +169,8 @@ class AppDeployedProvider(ResourceProvider):
                 ),
                 None,
             ) or api.deploy(app_id)
-            return self._wait(api, app_id, want, deployment, (deadline, timeout))
+            limit = (deadline, timeout)
+            return self._wait(api, app_id, want, deployment, limit, hooks=props.get("hooks"))
         except ApiError as error:
             raise DeploymentFailed(f"app {app_id}: {error}") from None
 
@@ -176,9 +181,11 @@ class AppDeployedProvider(ResourceProvider):
         want: str,
         deployment: dict[str, Any],
         limit: tuple[float, float],
+        *,
+        hooks: Mapping[str, str] | None,
     ) -> dict[str, Any]:
         """Until ``deployment`` ends; ``limit``: the deadline (``time.monotonic()``) and the
-        timeout it came from."""
+        timeout it came from; ``hooks``: the hooks' labels, for a failure message."""
         deadline, timeout = limit
         while True:
             phase = str(deployment.get("phase") or "UNKNOWN")
@@ -188,7 +195,7 @@ class AppDeployedProvider(ResourceProvider):
                 verb = "was cancelled" if phase == "CANCELED" else "failed"
                 raise DeploymentFailed(
                     f"app {app_id}: deployment {deployment.get('id')} {verb}: "
-                    f"{why(app_id, deployment)}"
+                    f"{why(app_id, deployment, hooks)}"
                 )
             if phase == SUPERSEDED:
                 active = api.app(app_id, deadline).get("active_deployment") or {}
@@ -212,7 +219,9 @@ class AppDeployedProvider(ResourceProvider):
 class AppDeployed(Resource, module="berth", name="AppDeployed"):
     """Exists once the app's active deployment is one of the spec whose digest is ``spec``;
     ``access``: the provider's token and endpoint (``account.py``), None to read them from the
-    environment."""
+    environment; ``hooks``: each ``pre_start`` hook's label (``service "web" pre_start[0]``) by
+    its job's component name, for a failure message (an input only when there are hooks, so
+    the inputs of a project without them stay as they were)."""
 
     deploymentId: pulumi.Output[str]
 
@@ -223,8 +232,12 @@ class AppDeployed(Resource, module="berth", name="AppDeployed"):
         spec: pulumi.Input[str],
         access: pulumi.Input[Any] | None,
         opts: pulumi.ResourceOptions | None = None,
+        *,
+        hooks: Mapping[str, str] | None = None,
     ) -> None:
         props = {"app": app, "spec": spec, "timeout": TIMEOUT, "deploymentId": None}
         if access is not None:
             props[ACCESS] = access
+        if hooks:
+            props["hooks"] = dict(hooks)
         super().__init__(AppDeployedProvider(), name, props, opts)

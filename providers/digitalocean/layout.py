@@ -4,7 +4,8 @@ App Platform has phases, not a dependency graph: the app's databases exist first
 ``PRE_DEPLOY`` jobs run (a failure cancels the deployment), then its services and workers are
 released together, then its ``POST_DEPLOY`` jobs run. A compose file's ``depends_on`` is kept
 when it fits those phases; an order the phases cannot give is refused, and one that is still
-safe is deployed with a warning. Pulumi-free.
+safe is deployed with a warning. A ``pre_start`` hook (a job its service waits on) is a
+``PRE_DEPLOY`` job; ``hooks.py`` refuses the hooks the phases cannot order. Pulumi-free.
 """
 
 from __future__ import annotations
@@ -241,12 +242,14 @@ def _check_orders(
     warnings: list[str],
     sources: Sources,
 ) -> None:
-    """Every ``depends_on`` edge against App Platform's phases."""
+    """Every ``depends_on`` edge against App Platform's phases, but a hook's and the one to a
+    hook, which ``hooks.check`` judges (naming the service and its pre_start)."""
     for service in project.services.values():
         mine = components[service.name]
         for dependency in service.depends_on:
-            if dependency.service not in components:
-                continue
+            other = project.services.get(dependency.service)
+            if other is None or service.hook or other.hook:
+                continue  # absent (required: false), or a hook's edge, for hooks.check
             theirs = components[dependency.service]
             if mine.kind is Kind.DATABASE:
                 warnings.append(
@@ -286,8 +289,23 @@ def _check_orders(
                     f"service '{service.name}': depends_on '{dependency.service}' is not kept: "
                     "App Platform releases the app's services together"
                 )
+    warnings += _phase_warnings(project, components)
+
+
+def _phase_warnings(project: ComposeProject, components: dict[str, Component]) -> list[str]:
+    """What each job's phase means: it runs on every deployment of the app, where Compose
+    runs it once per definition (a hook: when its service is recreated)."""
+    warnings = []
     for component in components.values():
-        if component.kind is Kind.PRE_DEPLOY:
+        hook = project.services[component.service].hook
+        if hook is not None:
+            warnings.append(
+                f"service '{hook.service}': pre_start[{hook.index}] is the PRE_DEPLOY job "
+                f"'{component.name}': App Platform runs it on every deployment of the app (a "
+                f"change to any component, a scale change included), not only when "
+                f"'{hook.service}' changes; a failure cancels the deployment"
+            )
+        elif component.kind is Kind.PRE_DEPLOY:
             warnings.append(
                 f"job '{component.service}': a PRE_DEPLOY job: App Platform runs it before "
                 "releasing the services, on every deployment of the app, not once per "
@@ -300,6 +318,7 @@ def _check_orders(
                 "once the services are live, on every deployment of the app, not once per "
                 "definition"
             )
+    return warnings
 
 
 def _refused(file: str, service: str, dependency: str, why: str, hint: str) -> BerthError:

@@ -13,9 +13,7 @@ stack secrets go back encrypted while unchanged, so an unchanged stack deploys n
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
-import json
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -25,20 +23,16 @@ import pulumi_digitalocean as do
 import pulumi_docker as docker
 
 from berth.components.images import build_image
-from berth.components.target import JobHandle, ServiceHandle, TargetArgs
+from berth.components.target import JobHandle, ServiceHandle, TargetArgs, TriggeredHandle
 from berth.components.values import text_input
 from berth.errors import BerthError
 from berth.model import ComposeProject, Service
-from berth.providers.digitalocean import spec
+from berth.providers.digitalocean import hooks, spec
 from berth.providers.digitalocean.account import access
 from berth.providers.digitalocean.deployed import AppDeployed, marked_part
 from berth.providers.digitalocean.layout import Component, Database, Kind, component_name, layout
-from berth.providers.digitalocean.options import (
-    BASIC_REPOSITORIES,
-    REGISTRY_TIER,
-    REGISTRY_TIERS,
-    DigitalOceanOptions,
-)
+from berth.providers.digitalocean.options import DigitalOceanOptions
+from berth.providers.digitalocean.registry import push_token, registry_tier
 from berth.providers.digitalocean.secrets import StackSecrets, spec_digest
 from berth.sources import read_sources
 
@@ -60,6 +54,7 @@ class DigitalOceanTarget:
         self.sources = read_sources(project.files)
         """The compose files as written: which one defined what, for error messages."""
         self.layout = layout(project, self.sources)
+        hooks.check(project, self.layout, self.sources)
         spec.check_project(project, self.layout, self.sources)
         self.warnings: list[str] = list(self.layout.warnings)
         self.name = component_name(f"{project.name}-{pulumi.get_stack()}")
@@ -70,10 +65,21 @@ class DigitalOceanTarget:
         """Each service's and job's own resources by role, for its handle."""
         self.shared: dict[str, pulumi.Resource] = {}
         self._registry: tuple[pulumi.Input[str], pulumi.Output[str]] | None = None
+        self.image_of = {
+            name: service.hook.service
+            for name, service in project.services.items()
+            if service.hook
+            and service.build is not None
+            and service.build == project.services[service.hook.service].build
+        }
+        """Each hook that runs its service's own image (its build is its service's: Compose
+        builds one image for both), by name: it is built once, for the service."""
         built = [
             name
             for name, service in project.services.items()
-            if service.build and self.layout.components[name].database is None
+            if service.build
+            and self.layout.components[name].database is None
+            and name not in self.image_of
         ]
         self.registry_tier = (
             registry_tier(len(built), self.options, self.warnings) if built else None
@@ -104,6 +110,11 @@ class DigitalOceanTarget:
             self._spec.output.apply(lambda _: self._spec_digest),
             self.access,
             opts=pulumi.ResourceOptions(parent=parent),
+            hooks={
+                self.layout.components[name].name: service.hook.label
+                for name, service in project.services.items()
+                if service.hook
+            },
         )
         """Exists once the app's active deployment is one of this spec (``deployed.py``)."""
 
@@ -151,6 +162,21 @@ class DigitalOceanTarget:
             run=parent, result=result, resources={"run": parent, **self.owned[job.name]}
         )
 
+    def triggered(
+        self, job: Service, after: Sequence[pulumi.Resource], parent: pulumi.Resource
+    ) -> TriggeredHandle:
+        """Never reached: a job of ``jobs:`` is refused before anything is registered, by its
+        triggers' ``FIELD_SUPPORT`` rows or by ``hooks.check`` (App Platform starts no job on
+        demand, and pulumi-digitalocean cannot give it a schedule)."""
+        raise BerthError(
+            "App Platform cannot run a job of jobs: on demand nor on a schedule",
+            file=self.sources.origin(job.name, "triggers", "jobs"),
+            service=job.name,
+            field="triggers",
+            kind="job",
+            hint="deploy the job on another target",
+        )
+
     def _part(self, service: Service, component: Component, parent: pulumi.Resource) -> dict:
         """One service, worker or job of the spec, as its args' keywords."""
         envs = spec.envs(service, self.layout, self.warnings)
@@ -172,7 +198,11 @@ class DigitalOceanTarget:
 
     def _image(
         self, service: Service, component: Component, parent: pulumi.Resource
-    ) -> dict[str, Any]:
+    ) -> dict[str, Any] | None:
+        """The component's image; None for a hook that runs its service's, which ``_handed``
+        gives it once the service is built."""
+        if service.name in self.image_of:
+            return None
         if not service.build:
             return spec.pulled(service, self.sources).args()
         registry, password = self._registry_access()
@@ -214,7 +244,7 @@ class DigitalOceanTarget:
                 opts=self._shared_opts("registry-push"),
             )
             self.shared["registry_credentials"] = credentials
-            token = credentials.docker_credentials.apply(_token)
+            token = credentials.docker_credentials.apply(push_token)
             self._registry = (name, pulumi.Output.secret(token))
         return self._registry
 
@@ -290,6 +320,8 @@ class DigitalOceanTarget:
             return
         for warning in self.warnings:
             pulumi.log.warn(warning)
+        for hook, service in self.image_of.items():
+            self.parts[hook]["image"] = self.parts[service]["image"]
         by_kind = {
             kind: [self.parts[c.service] for c in self.layout.components.values() if c.kind is kind]
             for kind in Kind
@@ -316,56 +348,6 @@ class DigitalOceanTarget:
                 },
             )
         )
-
-
-def registry_tier(
-    repositories: int, options: DigitalOceanOptions, warnings: list[str]
-) -> str | None:
-    """The registry's plan. Berth pushes each built service or job to a repository of its own:
-    a plan set in ``digitaloceanRegistryTier`` must hold them all (refused in one line if not);
-    unset, the registry Berth creates is basic (5 repositories, 5 GiB, more storage billed), or
-    professional beyond 5 (unlimited, 100 GiB) -- never starter, whose 500 MiB take no extra
-    storage, so a push fails once two versions of one image fill them. The account's own
-    registry is of a plan Berth does not know: None, with a warning beyond basic's 5."""
-    tier = options.registry_tier
-    if tier is not None:
-        limit = REGISTRY_TIERS[tier]
-        if limit is not None and repositories > limit:
-            needed = "basic" if repositories <= BASIC_REPOSITORIES else "professional"
-            raise BerthError(
-                f"berth:{REGISTRY_TIER} is {tier}, which holds {limit} "
-                f"{'repository' if limit == 1 else 'repositories'}, but the project pushes "
-                f"{repositories} built images, each to a repository of its own",
-                hint=lambda terms: (
-                    f"{terms.how_to_set(REGISTRY_TIER, needed)}, or leave it "
-                    "unset: basic, or professional beyond 5 built images"
-                ),
-            )
-        return tier
-    if options.registry is not None:
-        if repositories > BASIC_REPOSITORIES:
-            given = options.registry
-            named = f"registry '{given}'" if isinstance(given, str) else "the given registry"
-            warnings.append(
-                f"{named}: the project pushes {repositories} built images, "
-                f"each to a repository of its own: only a professional registry holds more "
-                f"than {BASIC_REPOSITORIES}; set {REGISTRY_TIER} to have its plan checked"
-            )
-        return None
-    if repositories <= BASIC_REPOSITORIES:
-        return "basic"
-    warnings.append(
-        f"registry: professional (20 USD a month, 100 GiB), as the project pushes {repositories} "
-        f"built images, each to a repository of its own, and a basic registry holds "
-        f"{BASIC_REPOSITORIES}"
-    )
-    return "professional"
-
-
-def _token(docker_config: str) -> str:
-    """The password of a Docker config's one registry entry (``auth`` is ``user:password``)."""
-    (entry,) = json.loads(docker_config)["auths"].values()
-    return base64.b64decode(entry["auth"]).decode().split(":", 1)[1]
 
 
 class _Later:

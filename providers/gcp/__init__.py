@@ -7,8 +7,8 @@ import hashlib
 import hmac
 import json
 import os
-from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, TextIO
 
 import pulumi
 
@@ -116,6 +116,23 @@ FIELD_SUPPORT: dict[str, Support] = {
         "the string Memorystore generates, given to the services in its place; still reached "
         f"as <service>:6379; {MANAGED_NOTE}"
     ),
+    "jobs.triggers.manual": supported(
+        "a Cloud Run job; `berth run JOB` executes it once, streams its Cloud Logging log and "
+        "exits with its exit code; nothing runs it during pulumi up"
+    ),
+    "jobs.triggers.schedule": supported(
+        "a Cloud Scheduler job per entry, executing the Cloud Run job as a service account "
+        "of its own that may run that job only (Cloud Run Invoker on it), never retried"
+    ),
+    "jobs.triggers.schedule.timezone": supported("Cloud Scheduler's time zone; UTC when unset"),
+    "jobs.triggers.schedule.concurrency": ignored(
+        "Cloud Scheduler starts every run when due: a run that outlasts the interval overlaps "
+        "the next (a warning names the job)"
+    ),
+    "jobs.triggers.schedule.missed_fires": ignored(
+        "Cloud Scheduler runs no missed time later: one whose run could not be started is "
+        "dropped (a warning names the job)"
+    ),
 }
 
 
@@ -127,6 +144,16 @@ def create(project: ComposeProject, args: TargetArgs, parent: pulumi.Resource) -
     from berth.providers.gcp.target import GcpTarget  # noqa: PLC0415 - pulumi_gcp loads slowly
 
     return GcpTarget(project, args, parent)
+
+
+def run_job(run_with: Mapping[str, Any], args: Sequence[str], log: TextIO) -> int:
+    """``berth run``: the job's Cloud Run job executed once, ``args`` replacing its command
+    when given, its Cloud Logging log streamed to ``log``; its exit code. Ctrl-C cancels the
+    execution, then raises again (``run_once.run_job``)."""
+    # The Admin API client only where a job runs: a plan never loads it.
+    from berth.providers.gcp.run_once import run_job as execute  # noqa: PLC0415
+
+    return execute(run_with, args, log)
 
 
 CLIENT_CONFIG = "gcp:organizations/getClientConfig:getClientConfig"

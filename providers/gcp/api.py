@@ -22,6 +22,8 @@ RUN_API = "https://run.googleapis.com/v2"
 LOGGING_API = "https://logging.googleapis.com/v2/entries:list"
 COMPUTE_API = "https://compute.googleapis.com/compute/v1"
 LOG_LINES = 30
+LOG_PAGE = 1000
+"""Entries a page of ``entries:list`` holds while a log is followed (the API's most)."""
 NOT_FOUND = 404
 TRANSIENT = frozenset({408, 429, 500, 502, 503, 504})
 COMPLETED = "Completed"
@@ -128,10 +130,12 @@ class GoogleApi:
 class CloudRunApi(GoogleApi):
     """What one job execution needs from the Cloud Run Admin API and Cloud Logging."""
 
-    def run(self, job: str) -> str:
-        """Start an execution of ``job`` (``projects/P/locations/L/jobs/J``); its name. Tried
-        once: a failure may still have started one (see ``running``)."""
-        operation = self.call("POST", f"{RUN_API}/{job}:run", {}, retry=False)
+    def run(self, job: str, overrides: Mapping[str, Any] | None = None) -> str:
+        """Start an execution of ``job`` (``projects/P/locations/L/jobs/J``), with
+        ``overrides`` (``RunJobRequest.overrides``: ``berth run``'s arguments) if any; its
+        name. Tried once: a failure may still have started one (see ``running``)."""
+        body = {"overrides": dict(overrides)} if overrides else {}
+        operation = self.call("POST", f"{RUN_API}/{job}:run", body, retry=False)
         return str(operation["metadata"]["name"])
 
     def running(self, job: str) -> list[str]:
@@ -165,20 +169,33 @@ class CloudRunApi(GoogleApi):
 
     def logs(self, execution: str) -> list[str]:
         """The execution's last log lines, oldest first (Cloud Logging may lag a little)."""
+        page = self._entries(execution, orderBy="timestamp desc", pageSize=LOG_LINES)
+        lines = [log_line(entry) for entry in page.get("entries") or ()]
+        return [line for line in reversed(lines) if line]
+
+    def log_page(self, execution: str, since: str | None, token: str | None) -> dict[str, Any]:
+        """One page of the execution's log entries, oldest first, from the timestamp ``since``
+        on (inclusive), the next page after ``token``: the page holds ``nextPageToken``
+        while more entries follow."""
+        paging = {"pageToken": token} if token else {}
+        return self._entries(execution, since, orderBy="timestamp asc", pageSize=LOG_PAGE, **paging)
+
+    def _entries(self, execution: str, since: str | None = None, **paging: Any) -> dict[str, Any]:
+        """Cloud Logging's ``entries:list`` of what the execution's task wrote."""
         project = execution.split("/")[1]
         query = {
             "resourceNames": [f"projects/{project}"],
             "filter": 'resource.type="cloud_run_job" AND '
-            f'labels."run.googleapis.com/execution_name"="{execution.rsplit("/", 1)[-1]}"',
-            "orderBy": "timestamp desc",
-            "pageSize": LOG_LINES,
+            f'labels."run.googleapis.com/execution_name"="{execution.rsplit("/", 1)[-1]}"'
+            + (f' AND timestamp>="{since}"' if since else ""),
+            **paging,
         }
-        entries = self.call("POST", LOGGING_API, query).get("entries") or []
-        lines = [
-            str(e.get("textPayload") or (e.get("jsonPayload") or {}).get("message") or "")
-            for e in entries
-        ]
-        return [line for line in reversed(lines) if line]
+        return self.call("POST", LOGGING_API, query)
+
+
+def log_line(entry: Mapping[str, Any]) -> str:
+    """What a log entry says: its text, or a structured entry's ``message``."""
+    return str(entry.get("textPayload") or (entry.get("jsonPayload") or {}).get("message") or "")
 
 
 class ComputeApi(GoogleApi):

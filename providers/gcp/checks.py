@@ -6,6 +6,7 @@ import posixpath
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 
@@ -17,7 +18,13 @@ from berth.providers.gcp.images import BadImage, ImageRef
 from berth.providers.gcp.mounts import SECRET_PAYLOAD, named_sources
 from berth.providers.gcp.names import cloud_name
 from berth.providers.gcp.options import NETWORK, GcpOptions
-from berth.providers.gcp.placement import Kind, Placement, ignored_here
+from berth.providers.gcp.placement import (
+    Kind,
+    Placement,
+    ignored_here,
+    inherited_fields,
+    label,
+)
 from berth.providers.gcp.sizing import TooLarge, cloud_run_limits, machine_type
 from berth.providers.gcp.stores import check_store
 from berth.sizing import Request
@@ -57,7 +64,7 @@ class Checks:
             placement = self.placements[service.name]
             self._check_image(service)
             self._check(service, placement)
-            pulumi.log.info(f"service '{service.name}': {placement.kind}, {placement.reason}")
+            pulumi.log.info(f"{label(service)}: {placement.kind}, {placement.reason}")
             for warning in self._warnings(service):
                 pulumi.log.warn(warning)
 
@@ -87,7 +94,7 @@ class Checks:
 
     def _warnings(self, service: Service) -> list[str]:
         placement = self.placements[service.name]
-        warnings = ignored_here(service, placement)
+        warnings = ignored_here(service, placement, self._inherited(service))
         if placement.kind is Kind.VM and self.options.public_services:
             warnings += vm.public_ports(service, self.options.public_non_http_ports)[1]
         if placement.kind is Kind.VM:
@@ -103,24 +110,27 @@ class Checks:
                 if p.host_ip and p.host_ip not in ("0.0.0.0", "::")  # noqa: S104 - compose's "any"
             ]
         warnings += [
-            f"service '{service.name}': bind mount {m.source} -> {m.target} is ignored on gcp: "
+            f"{label(service)}: bind mount {m.source} -> {m.target} is ignored on gcp: "
             "files of the deploying machine are not uploaded; build them into the image"
             for m in service.mounts
             if m.type == "bind"
         ]
         return warnings
 
+    def _inherited(self, hook: Service) -> list[str]:
+        """A hook's fields from its service (``inherited_fields``): it runs as a Cloud Run
+        job even when its service runs on a VM, and is checked as one (its refusals by
+        ``_check``, its model holding what it inherits; its warnings here)."""
+        if not hook.hook:
+            return []
+        owner = hook.hook.service
+        return inherited_fields(hook, self.project.services[owner], self.placements.get(owner))
+
     def _check(self, service: Service, placement: Placement) -> None:
         """Refuse, before anything is created, what this placement cannot deploy."""
 
         def fail(field: str, problem: str, hint: str) -> BerthError:
-            return BerthError(
-                problem,
-                file=self.sources.origin(service.name, field),
-                service=service.name,
-                field=field,
-                hint=hint,
-            )
+            return BerthError(problem, **self._written_at(service, field), hint=hint)
 
         try:
             if placement.kind.cloud_run:
@@ -228,11 +238,27 @@ class Checks:
             except BadImage as error:
                 raise BerthError(
                     f"image {service.image!r} is not a valid image reference: {error}",
-                    file=self.sources.origin(service.name, "image"),
-                    service=service.name,
-                    field="image",
+                    **self._written_at(service, "image"),
                     hint="e.g. image: quay.io/prometheus/prometheus:v2.53.0",
                 ) from None
+
+    def _written_at(self, service: Service, field: str) -> dict[str, Any]:
+        """Where an error about ``field`` of ``service`` points: the service's own field, a
+        hook's in its service (``pre_start[0].command``), a job's under ``jobs:``."""
+        if service.hook:
+            hook = service.hook
+            return {
+                "file": self.sources.origin(hook.service, "pre_start"),
+                "service": hook.service,
+                "field": f"pre_start[{hook.index}].{field}",
+            }
+        section = "jobs" if service.triggers else "services"
+        return {
+            "file": self.sources.origin(service.name, field, section),
+            "service": service.name,
+            "field": field,
+            "kind": "job" if service.triggers else "service",
+        }
 
     def _check_vm_ports(self, service: Service, fail: Fail) -> None:
         """Port 22 of a VM is Container-Optimized OS's SSH server: publishing it there too
@@ -276,6 +302,14 @@ class Checks:
     def _check_volumes(self, service: Service, placement: Placement, fail: Fail) -> None:
         for key in named_sources(service):
             users = [s.name for s in self.containers if key in named_sources(s)]
+            vms = [u for u in users if self.placements[u].kind is Kind.VM]
+            if service.hook and vms:  # Compose shares the service's volumes with its hooks
+                raise fail(
+                    "volumes",
+                    f"named volume {key!r} is the persistent disk of {vms[0]}'s VM on gcp, "
+                    "which its pre_start hook, a Cloud Run job, cannot mount",
+                    "do the hook's work in the service's own entrypoint, or remove the hook",
+                )
             kinds = {self.placements[u].kind is Kind.VM for u in users}
             if (placement.kind is Kind.VM and len(users) > 1) or len(kinds) > 1:
                 raise fail(

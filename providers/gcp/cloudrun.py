@@ -13,11 +13,17 @@ from typing import Any
 
 import pulumi
 
-from berth.model import Healthcheck, Secret
+from berth.model import Healthcheck, Secret, Service, Text
 
 STARTUP_LIMIT = 240
 """Seconds: Cloud Run's ceiling for a startup probe's period, timeout and initial delay."""
 LIVENESS_LIMIT = 3600
+MAX_RETRIES = 10
+"""Cloud Run's limit on a task's retries."""
+TRIGGERED_TIMEOUT = 24 * 3600.0
+"""Seconds a task of a job of ``jobs:`` may run unless ``x-berth-timeout`` says: Compose
+sets no limit, and Cloud Run's generally available maximum is 24 hours (up to 7 days has
+been a Preview; ``x-berth-timeout`` may ask for it)."""
 _HTTP_CHECK = re.compile(
     r"\b(?:curl|wget)\b[^|;&]*?(?:https?://)?(?:localhost|127\.0\.0\.1|0\.0\.0\.0)"
     r"(?::\d+)?(?P<path>/[^\s'\"|;&)]*)?(?:[\s'\"|;&)]|$)"
@@ -25,6 +31,28 @@ _HTTP_CHECK = re.compile(
 """A health check that fetches a URL of the container itself, with curl or wget."""
 
 Container = dict[str, Any]
+
+
+def task_timeout(job: Service) -> float:
+    """Seconds the job's task may run: its ``x-berth-timeout``, else the run-once default
+    (a deployment waits that long), or ``TRIGGERED_TIMEOUT`` for a job of ``jobs:``, which no
+    deployment waits for."""
+    if job.triggers and job.extensions.get("x-berth-timeout") is None:
+        return TRIGGERED_TIMEOUT
+    return job.timeout
+
+
+def retries(restart: str | None) -> int:
+    """``on-failure:N`` asks for N retries (Cloud Run's default 3 without N); else none."""
+    policy, _, count = (restart or "").partition(":")
+    if policy != "on-failure":
+        return 0
+    return min(int(count), MAX_RETRIES) if count.isdigit() else 3
+
+
+def plain(values: Sequence[Text] | None) -> list[str] | None:
+    """Arguments with no secret (the checks refused those on Cloud Run)."""
+    return None if values is None else [str(v) for v in values]
 
 
 def container(

@@ -41,6 +41,21 @@ def account_id(*parts: str) -> str:
     return text if len(text) >= ACCOUNT_ID_MIN else f"{text}-{digest(text)}"
 
 
+SCHEDULE_MARK = "--"
+"""What sets a schedule's account ID apart from every workload's: no ``cloud_name`` holds two
+``-`` in a row (``cloud_slug`` makes each run of other characters one ``-``; a shortened or
+padded name has one ``-`` before its hash)."""
+
+
+def schedule_account_id(prefix: str, job: str, index: int) -> str:
+    """The ID of the account of job ``job``'s schedule ``index``: ``<prefix>-<job>--schedule-
+    <index>``, the first part shortened to fit 30 characters. Joined by one ``-``, the account
+    of a service or job named ``<job>-schedule-<index>`` would have the same ID; with
+    ``SCHEDULE_MARK`` no workload's can (and the part before it tells the jobs apart)."""
+    suffix = f"{SCHEDULE_MARK}schedule-{index}"
+    return cloud_name(prefix, job, limit=ACCOUNT_ID - len(suffix)) + suffix
+
+
 def bucket_name(*parts: str) -> str:
     """A Cloud Storage bucket name: ``cloud_name``'s, where "google" (or "g00gle"), which
     Cloud Storage refuses, becomes "ggl", followed by a hash of the name it replaces so that it

@@ -24,6 +24,7 @@ INVOKER_IAM_DISABLED = "gcpInvokerIamDisabled"
 SUBNET_RANGE = "gcpSubnetRange"
 NETWORK = "gcpNetwork"
 ADOPT_VOLUMES = "gcpAdoptVolumes"
+SCHEDULER_REGION = "gcpSchedulerRegion"
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,16 @@ class GcpOptions(TargetOptions):
         "Zone of the VMs and their disks; empty uses the provider's zone, else <region>-b.",
     )
     """None uses the provider's zone, else ``<region>-b``."""
+    scheduler_region: str | None = setting(
+        SCHEDULER_REGION,
+        None,
+        "Region of the Cloud Scheduler jobs of scheduled jobs, for a stack region without "
+        "Cloud Scheduler (a 403 on cloudscheduler.jobs.create); empty uses the stack's region.",
+    )
+    """Cloud Scheduler is offered in fewer regions than Cloud Run (not in europe-west4 or
+    europe-west9, say), where creating a scheduler job fails with a misleading 403 "lacks IAM
+    permission cloudscheduler.jobs.create". Its jobs may live in another region: the
+    ``jobs/<job>:run`` URL they call names the Cloud Run job's own region. None: the stack's."""
     subnet_range: str = setting(
         SUBNET_RANGE, "10.20.0.0/20", "The project subnet, a private IPv4 range of /26 or larger."
     )
@@ -133,6 +144,7 @@ class GcpOptions(TargetOptions):
             )
         _matching("gcpMachineType", self.machine_type, r"[a-z][a-z0-9-]*", "e2-standard-2")
         _matching("gcpZone", self.zone, r"[a-z]+-[a-z]+\d+-[a-z]", "europe-west1-b")
+        _matching(SCHEDULER_REGION, self.scheduler_region, r"[a-z]+-[a-z]+\d+", "us-central1")
         # as the range is written in the cloud (10.20.0.0/20), whichever way it was given
         object.__setattr__(self, "subnet_range", _subnet(self.subnet_range))
         if isinstance(self.network, str) and not _NETWORK_ID.fullmatch(self.network):

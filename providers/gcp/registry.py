@@ -4,6 +4,7 @@ their registry (see ``images`` for how a reference is read)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import pulumi
@@ -15,6 +16,29 @@ from berth.model import Service
 from berth.providers.gcp.images import ImageRef
 from berth.providers.gcp.names import cloud_name
 from berth.providers.gcp.shared import Shared
+
+SERVICE_COMPONENT = "berth:index:Service"
+"""The type of a service's component (``berth.components.project.Service``), the Project's
+child named ``names(service)``: where a service's image lies unless a hook made it."""
+
+
+@dataclass(frozen=True)
+class Made:
+    """An image as deployed, made once for a service and its hooks: built (``ref`` None,
+    ``digest`` the pushed image's full reference) or pulled (its reference, and the digest
+    deployed: pinned for a VM, the tag's now on Cloud Run)."""
+
+    ref: ImageRef | None
+    digest: pulumi.Input[str]
+
+
+@dataclass(frozen=True)
+class HookImages:
+    """What a ``pre_start`` hook's Cloud Run job runs, and its service's image as the service
+    deploys it (in the hook's run-once definition: a new one runs every hook again)."""
+
+    runs: pulumi.Input[str]
+    service: pulumi.Input[str]
 
 
 class Registry:
@@ -30,6 +54,10 @@ class Registry:
         self.remotes: dict[str, gcp.artifactregistry.Repository] = {}
         self.images: dict[str, docker.Image] = {}
         """The images Berth built, by service or job name."""
+        self.made: dict[str, Made] = {}
+        """Each workload's image, by service or job name: a service's is made once, by the
+        service or by its first hook, and both run it (Compose runs a hook in the image its
+        service runs: built once, never pulled apart)."""
         project = shared.project.name
         self.repository = gcp.artifactregistry.Repository(
             shared.names("registry"),
@@ -48,32 +76,85 @@ class Registry:
         """A built image by the digest it was pushed with; a pulled one by the digest its tag
         has now, from its registry or, on Cloud Run, through a remote repository. A VM keeps
         the digest it was first deployed with until compose names another image: a moving
-        upstream tag (``postgres:latest``) must not replace the VM of a database."""
+        upstream tag (``postgres:latest``) must not replace the VM of a database. Made once
+        per workload: a service whose hook made it reuses it."""
+        made = self._made(service, pulumi.ResourceOptions(parent=parent), pin=not cloud_run)
+        return self._reference(made, cloud_run=cloud_run)
+
+    def hook_images(
+        self, hook: Service, service: Service, parent: pulumi.Resource, *, service_on_vm: bool
+    ) -> HookImages:
+        """A ``pre_start`` hook's images: its service's (made here, under the hook's
+        component, when the service has none yet: hooks deploy before their service) and the
+        one it runs, its service's unless it names its own. The service's image made here is
+        aliased to where the service would have made it, so that adding a hook to a deployed
+        service neither builds its image again nor resolves a VM's pinned tag anew."""
+        moved = self.shared.root.urn.apply(
+            lambda urn: (
+                f"{urn.rpartition('::')[0]}${SERVICE_COMPONENT}::{self.shared.names(service.name)}"
+            )
+        )
+        opts = pulumi.ResourceOptions(parent=parent, aliases=[pulumi.Alias(parent=moved)])
+        made = self._made(service, opts, pin=service_on_vm)
+        shares = bool(hook.hook and hook.hook.shares_image)
+        return HookImages(
+            runs=self._reference(made, cloud_run=True)
+            if shares
+            else self.image(hook, parent, cloud_run=True),
+            service=self._reference(made, cloud_run=not service_on_vm),
+        )
+
+    def _made(self, service: Service, opts: pulumi.ResourceOptions, *, pin: bool) -> Made:
+        """``service``'s image, made on first use with ``opts``: built and pushed, pinned to
+        its tag's digest of the day (``pin``: a VM's), or its tag's digest now."""
+        if made := self.made.get(service.name):
+            return made
         if not service.build:
             ref = ImageRef.parse(str(service.image))
-            if cloud_run or ref.digest:
-                return self._pulled(ref, cloud_run=cloud_run)
-            pin = PinnedDigest(
-                self.shared.names(service.name, "pinned-image"),
-                str(service.image),
-                self._digest(ref),
-                pulumi.ResourceOptions(parent=parent),
+            digest = self._digest(ref)
+            if pin and not ref.digest:
+                name = self.shared.names(service.name, "pinned-image")
+                digest = PinnedDigest(name, str(service.image), digest, opts).digest
+            made = Made(ref, digest)
+        else:
+            shared = self.shared
+            image = build_image(
+                shared.names(service.name, "image"),
+                service.build,
+                image_name=f"{self.host}/{shared.gcp_project}/{shared.prefix}/"
+                f"{cloud_name(service.name)}:latest",
+                platform="linux/amd64",
+                registry=docker.RegistryArgs(
+                    server=self.host, username="oauth2accesstoken", password=self.token
+                ),
+                opts=pulumi.ResourceOptions.merge(
+                    opts, pulumi.ResourceOptions(depends_on=[self.repository])
+                ),
             )
-            return pulumi.Output.concat(ref.repository, "@", pin.digest)
-        shared = self.shared
-        image = build_image(
-            shared.names(service.name, "image"),
-            service.build,
-            image_name=f"{self.host}/{shared.gcp_project}/{shared.prefix}/"
-            f"{cloud_name(service.name)}:latest",
-            platform="linux/amd64",
-            registry=docker.RegistryArgs(
-                server=self.host, username="oauth2accesstoken", password=self.token
-            ),
-            opts=pulumi.ResourceOptions(parent=parent, depends_on=[self.repository]),
+            self.images[service.name] = image
+            made = Made(None, image.repo_digest)
+        self.made[service.name] = made
+        return made
+
+    def _reference(self, made: Made, *, cloud_run: bool) -> pulumi.Input[str]:
+        """What pulls ``made``: a built image where it was pushed; a pulled one from its
+        registry, or through a remote repository on Cloud Run when Cloud Run cannot pull
+        from that registry itself."""
+        ref = made.ref
+        if ref is None:
+            return made.digest
+        if ref.served_directly or not cloud_run:
+            return pulumi.Output.concat(ref.repository, "@", made.digest)
+        remote = self._remote(ref)
+        return pulumi.Output.concat(
+            self.host,
+            "/",
+            self.shared.gcp_project,
+            "/",
+            remote.repository_id,
+            f"/{ref.path}@",
+            made.digest,
         )
-        self.images[service.name] = image
-        return image.repo_digest
 
     def _digest(self, ref: ImageRef) -> pulumi.Input[str]:
         """The digest ``ref`` names, or the one its tag has in its registry now."""
@@ -85,21 +166,6 @@ class Registry:
                     parent=self.shared.root, provider=self._registry_lookup()
                 ),
             ).sha256_digest
-        )
-
-    def _pulled(self, ref: ImageRef, *, cloud_run: bool) -> pulumi.Input[str]:
-        digest = self._digest(ref)
-        if ref.served_directly or not cloud_run:
-            return pulumi.Output.concat(ref.repository, "@", digest)
-        remote = self._remote(ref)
-        return pulumi.Output.concat(
-            self.host,
-            "/",
-            self.shared.gcp_project,
-            "/",
-            remote.repository_id,
-            f"/{ref.path}@",
-            digest,
         )
 
     def _cleanup(self) -> dict[str, Any]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 import pulumi_docker as docker
 import pulumi_gcp as gcp
@@ -44,3 +45,15 @@ class JobResources(Roles):
     job: gcp.cloudrunv2.Job
     service_account: gcp.serviceaccount.Account
     image: docker.Image | None = None
+
+
+@dataclass(frozen=True)
+class TriggeredResources(Roles):
+    """A job of the top-level ``jobs:``: its Cloud Run job, which no deployment executes, and
+    per schedule entry ``schedule_<i>`` (the Cloud Scheduler job), ``schedule_account_<i>``
+    (its own service account) and ``schedule_invoker_<i>`` (that account's grant on the job)."""
+
+    definition: gcp.cloudrunv2.Job
+    service_account: gcp.serviceaccount.Account
+    image: docker.Image | None = None
+    PER_ITEM: ClassVar[tuple[str, ...]] = ("schedule_",)

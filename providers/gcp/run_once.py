@@ -16,9 +16,11 @@ so this module imports cleanly, with no side effects and no cloud SDK at import 
 
 from __future__ import annotations
 
+import signal
 import time
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from types import FrameType
+from typing import Any, TextIO
 
 import pulumi
 
@@ -26,10 +28,19 @@ from berth.components.run_once import (
     JobFailed,
     RunOnceProvider,
     RunOnceResource,
+    job_label,
     tail,
 )
 from berth.durations import format_duration
-from berth.providers.gcp.api import SUCCEEDED, ApiError, CloudRunApi, authorized_session, completed
+from berth.errors import BerthError
+from berth.providers.gcp.api import (
+    SUCCEEDED,
+    ApiError,
+    CloudRunApi,
+    authorized_session,
+    completed,
+    log_line,
+)
 from berth.providers.gcp.identity import IDENTITY
 
 
@@ -63,7 +74,7 @@ class CloudRunJobExecutionProvider(RunOnceProvider):
         try:
             return self._execute(props)
         except ApiError as error:
-            raise JobFailed(f"job '{props['job']}' could not be run: {error}") from None
+            raise JobFailed(f"{job_label(props)} could not be run: {error}") from None
 
     def allowed(self, props: Mapping[str, Any]) -> float:
         """Seconds an execution may take: every try of the task (``maxRetries`` + 1) for its
@@ -73,7 +84,7 @@ class CloudRunJobExecutionProvider(RunOnceProvider):
         return (retries + 1) * timeout + self.START_ALLOWANCE + retries * self.RETRY_ALLOWANCE
 
     def _execute(self, props: Mapping[str, Any]) -> dict[str, Any]:
-        job = props["job"]
+        job = job_label(props)
         api = self.api(props)
         self._settle(api, props)
         execution = self._start(api, props["jobName"])
@@ -82,7 +93,7 @@ class CloudRunJobExecutionProvider(RunOnceProvider):
             state = self._wait(api, execution, time.monotonic() + self.allowed(props))
             if state is None:
                 raise JobFailed(
-                    f"job '{job}' did not finish within {_budget(props)}; execution "
+                    f"{job} did not finish within {_budget(props)}; execution "
                     f"{_short(execution)} was cancelled" + _excerpt(api, execution)
                 )
             finished = True
@@ -93,7 +104,7 @@ class CloudRunJobExecutionProvider(RunOnceProvider):
             return {"exitCode": 0, "logTail": tail("\n".join(_logs(api, execution)))}
         code = _exit_code(api, execution)
         raise JobFailed(
-            f"job '{job}' failed"
+            f"{job} failed"
             + (f" with exit code {code}" if code is not None else "")
             + f": {_condition(state)} (execution {_short(execution)}"
             + (f", logs: {state['logUri']}" if state.get("logUri") else "")
@@ -106,7 +117,7 @@ class CloudRunJobExecutionProvider(RunOnceProvider):
         the job's own allowance, and fail rather than overlap one that does not stop."""
         for execution in api.running(props["jobName"]):
             pulumi.log.warn(
-                f"job '{props['job']}': execution {_short(execution)} is still running (an "
+                f"{job_label(props)}: execution {_short(execution)} is still running (an "
                 "earlier deployment was interrupted, or it was started outside Pulumi); "
                 "waiting for it to finish before running the job again"
             )
@@ -115,7 +126,7 @@ class CloudRunJobExecutionProvider(RunOnceProvider):
             _cancel(api, execution)
             if self._wait(api, execution, time.monotonic() + self.CANCEL_GRACE) is None:
                 raise JobFailed(
-                    f"job '{props['job']}': execution {_short(execution)} is still running "
+                    f"{job_label(props)}: execution {_short(execution)} is still running "
                     "and could not be stopped; cancel it (`gcloud run jobs executions cancel`) "
                     "and deploy again"
                 )
@@ -135,11 +146,19 @@ class CloudRunJobExecutionProvider(RunOnceProvider):
             if started := api.running(job_name):
                 return started[0]
 
-    def _wait(self, api: CloudRunApi, execution: str, deadline: float) -> dict[str, Any] | None:
+    def _wait(
+        self,
+        api: CloudRunApi,
+        execution: str,
+        deadline: float,
+        each: Callable[[], None] | None = None,
+    ) -> dict[str, Any] | None:
         """The execution's state once its ``Completed`` condition is terminal; None if it is
         not at ``deadline``. The API orders neither ``completionTime`` nor the task counts
         with that condition, so neither decides. Reading is tried again through an outage of
-        the API until ``deadline``: only the job's own deadline, or a real error, ends it."""
+        the API until ``deadline``: only the job's own deadline, or a real error, ends it.
+        ``each`` is called while it runs, before every wait (``berth run`` prints the log
+        there)."""
         while True:
             try:
                 state = api.execution(execution, deadline)
@@ -151,6 +170,8 @@ class CloudRunJobExecutionProvider(RunOnceProvider):
                 return state
             if time.monotonic() >= deadline:
                 return None
+            if each:
+                each()
             time.sleep(self.POLL_SECONDS)
 
 
@@ -206,3 +227,127 @@ class CloudRunJobExecution(RunOnceResource, module="berth", name="CloudRunJobExe
     """Completes only when the job's execution succeeded."""
 
     provider_type = CloudRunJobExecutionProvider
+
+
+def run_job(run_with: Mapping[str, Any], args: Sequence[str], log: TextIO) -> int:
+    """``berth run``: execute a job of ``jobs:`` once (``run_with``: the stack output
+    ``triggered`` holds for it), ``args`` replacing its command (its container's args), as
+    the identity the stack deploys with (``identity``; else the environment's, as the gcp
+    provider's). Its log is printed to ``log`` as Cloud Logging receives it; the result is its
+    exit code, as the run-once resource reads it. Ctrl-C, an API error or a run past the job's
+    allowance cancels the execution first. Executions of schedules are not waited for, as
+    ``docker compose run`` waits for no other container."""
+    name = str(run_with.get("name") or run_with["job"])
+    runner = CloudRunJobExecutionProvider()
+    overrides = run_overrides(args)
+    try:
+        api = CloudRunApi(authorized_session(run_with.get(IDENTITY)))
+        execution = _start_holding_ctrl_c(api, str(run_with["job"]), overrides)
+    except ApiError as error:
+        raise BerthError(
+            f"job '{name}' could not be run: {error}",
+            hint="deploy the stack (`pulumi up`), and run as an identity that may execute its "
+            "Cloud Run job (roles/run.developer; with ARGS, run.jobs.runWithOverrides)",
+        ) from None
+    stream = LogStream(api, execution, log)
+    finished = False
+    try:
+        state = runner._wait(
+            api, execution, time.monotonic() + runner.allowed(run_with), stream.poll
+        )
+        if state is None:
+            raise BerthError(
+                f"job '{name}' did not finish within {_budget(run_with)}; execution "
+                f"{_short(execution)} was cancelled"
+            )
+        finished = True
+    except ApiError as error:
+        raise BerthError(f"job '{name}': execution {_short(execution)}: {error}") from None
+    finally:
+        if not finished:  # Ctrl-C, a timeout, an API error: leave nothing running
+            _cancel(api, execution)
+    time.sleep(runner.POLL_SECONDS)  # Cloud Logging receives the last lines a little late
+    stream.poll()
+    if completed(state).get("state") == SUCCEEDED:
+        return 0
+    code = _exit_code(api, execution)
+    if not code:  # cancelled elsewhere, out of memory, ...: no exit code says it failed
+        print(f"berth run: job '{name}' failed: {_condition(state)}", file=log)
+        return 1
+    return code
+
+
+def _start_holding_ctrl_c(api: CloudRunApi, job: str, overrides: Mapping[str, Any] | None) -> str:
+    """``api.run``, a Ctrl-C during the request held until it answers: interrupted mid-request,
+    the execution may start with no name to cancel it by. Once the answer names it, it is
+    cancelled and the interrupt goes on; a second Ctrl-C interrupts at once. Off the main
+    thread, where no signal handler can be set, the request is not shielded."""
+    held: list[int] = []
+
+    def hold(signum: int, _frame: FrameType | None) -> None:
+        if held:
+            raise KeyboardInterrupt
+        held.append(signum)
+
+    try:
+        previous = signal.signal(signal.SIGINT, hold)
+    except ValueError:
+        return api.run(job, overrides)
+    try:
+        execution = api.run(job, overrides)
+    except ApiError:
+        if held:
+            raise KeyboardInterrupt from None
+        raise
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if held:
+        _cancel(api, execution)
+        raise KeyboardInterrupt
+    return execution
+
+
+def run_overrides(args: Sequence[str]) -> dict[str, Any] | None:
+    """``RunJobRequest.overrides`` for ``berth run``'s arguments: they replace the container's
+    args, which hold its compose ``command``, as ``docker compose run JOB ARGS`` replaces it."""
+    return {"containerOverrides": [{"args": list(args)}]} if args else None
+
+
+class LogStream:
+    """Prints an execution's log lines to ``out``, oldest first, each once, as Cloud Logging
+    receives them: every ``poll`` reads what came since the newest entry printed (entries
+    of that same timestamp are told apart by their ``insertId``)."""
+
+    def __init__(self, api: CloudRunApi, execution: str, out: TextIO) -> None:
+        self.api = api
+        self.execution = execution
+        self.out = out
+        self.since: str | None = None
+        self.seen: set[str] = set()
+        self.unreadable = False
+
+    def poll(self) -> None:
+        """Print the new lines; a log that cannot be read is said once, and the run goes on."""
+        if self.unreadable:
+            return
+        token: str | None = None
+        try:
+            while True:
+                page = self.api.log_page(self.execution, self.since, token)
+                for entry in page.get("entries") or ():
+                    self._print(entry)
+                token = page.get("nextPageToken")
+                if not token:
+                    return
+        except ApiError as error:
+            self.unreadable = True
+            print(f"berth run: the job's log cannot be read: {error}", file=self.out)
+
+    def _print(self, entry: Mapping[str, Any]) -> None:
+        key = str(entry.get("insertId"))
+        if key in self.seen:
+            return
+        self.seen.add(key)
+        self.since = entry.get("timestamp") or self.since
+        if line := log_line(entry):
+            print(line, file=self.out, flush=True)

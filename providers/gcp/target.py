@@ -5,7 +5,8 @@ per service and job that may read only that workload's secrets and volumes.
 This module wires the pieces: what is refused is in ``checks``; where each service runs in
 ``placement``; the shared resources in ``shared``, ``registry``, ``network``, ``iam`` and
 ``volumes``; how services find each other in ``discovery``; the workloads in ``workloads``
-(Cloud Run) and ``machines`` (VMs); managed stores in ``stores``.
+(Cloud Run) and ``machines`` (VMs); the schedules of jobs of ``jobs:`` in ``schedules``;
+managed stores in ``stores``.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from collections.abc import Mapping, Sequence
 
 import pulumi
 
-from berth.components.target import JobHandle, ServiceHandle, TargetArgs
+from berth.components.target import JobHandle, ServiceHandle, TargetArgs, TriggeredHandle
 from berth.model import ComposeProject, Service
 from berth.providers.gcp.checks import Checks
 from berth.providers.gcp.discovery import Directory
@@ -25,9 +26,10 @@ from berth.providers.gcp.names import cloud_name
 from berth.providers.gcp.network import create_network, internal_addresses, vm_network
 from berth.providers.gcp.options import GcpOptions
 from berth.providers.gcp.peering import private_services_access
-from berth.providers.gcp.placement import Kind, named_ports, place
+from berth.providers.gcp.placement import Kind, containers_and_jobs, named_ports, place
 from berth.providers.gcp.provider import configured_provider, identity
 from berth.providers.gcp.registry import Registry
+from berth.providers.gcp.schedules import scheduler_apis
 from berth.providers.gcp.secrets import Secrets
 from berth.providers.gcp.shared import Shared, enable_apis
 from berth.providers.gcp.stores import (
@@ -61,8 +63,9 @@ class GcpTarget:
         given = identity(parent)
         acting = {IDENTITY: given} if given else {}
         self.stores = managed_stores(project)
-        containers = [s for s in project.services.values() if s.name not in self.stores]
-        """The services Berth runs as containers: all but the managed stores."""
+        containers = [s for s in containers_and_jobs(project) if s.name not in self.stores]
+        """The services Berth runs as containers (all but the managed stores), and the jobs of
+        the top-level ``jobs:``."""
         self.placements = {
             name: placement for name, placement in place(project).items() if name not in self.stores
         }
@@ -77,7 +80,12 @@ class GcpTarget:
             zone=zone,
             prefix=cloud_name(project.name, pulumi.get_stack(), limit=30),
             root=parent,
-            apis=enable_apis(provider.project, store_apis(self.stores), self.names, parent),
+            apis=enable_apis(
+                provider.project,
+                [*store_apis(self.stores), *scheduler_apis(project)],
+                self.names,
+                parent,
+            ),
         )
         setup = self.setup
         registry = Registry(setup, token)
@@ -162,6 +170,11 @@ class GcpTarget:
         self, job: Service, after: Sequence[pulumi.Resource], parent: pulumi.Resource
     ) -> JobHandle:
         return self.cloud_run.job(job, after, parent)
+
+    def triggered(
+        self, job: Service, after: Sequence[pulumi.Resource], parent: pulumi.Resource
+    ) -> TriggeredHandle:
+        return self.cloud_run.triggered(job, after, parent)
 
     # -- managed stores ------------------------------------------------------------------
 

@@ -1,7 +1,8 @@
 """Cloud Run: a service for a service that serves one HTTP port, a worker pool for one that
-serves none, a job (and its execution, ``run_once``) for a one-off job; each runs as its own
-account, with Direct VPC egress to the project's subnet when it reaches a VM or a managed store
-(the container spec is ``cloudrun``'s).
+serves none, a job (and its execution, ``run_once``) for a one-off job or a ``pre_start``
+hook, a job alone (its schedules are ``schedules``') for a job of ``jobs:``; each runs as its
+own account, with Direct VPC egress to the project's subnet when it reaches a VM or a managed
+store (the container spec is ``cloudrun``'s).
 """
 
 from __future__ import annotations
@@ -16,18 +17,19 @@ from typing import Any
 import pulumi
 import pulumi_gcp as gcp
 
-from berth.components.run_once import job_secrets
-from berth.components.target import JobHandle, ServiceHandle
-from berth.model import Secret, Service, Text
+from berth.components.run_once import hook_inputs, job_secrets
+from berth.components.target import JobHandle, ServiceHandle, TriggeredHandle
+from berth.model import Secret, Service, Triggers
 from berth.providers.gcp import cloudrun
 from berth.providers.gcp.discovery import Directory
 from berth.providers.gcp.iam import Accounts, invoker_members
 from berth.providers.gcp.mounts import FILE_MODE, file_data, file_label, in_memory, named
 from berth.providers.gcp.names import cloud_name
 from berth.providers.gcp.network import Network
-from berth.providers.gcp.placement import Placement
-from berth.providers.gcp.registry import Registry
+from berth.providers.gcp.placement import Kind, Placement
+from berth.providers.gcp.registry import HookImages, Registry
 from berth.providers.gcp.run_once import CloudRunJobExecution
+from berth.providers.gcp.schedules import create_schedules, unhonoured
 from berth.providers.gcp.secrets import Secrets
 from berth.providers.gcp.shared import Shared
 from berth.providers.gcp.sizing import cloud_run_limits
@@ -36,8 +38,18 @@ from berth.sizing import Request
 
 GEN2 = "EXECUTION_ENVIRONMENT_GEN2"
 """Cloud Run's full Linux sandbox: what compose images expect, and Cloud Storage volumes need."""
-MAX_RETRIES = 10
-"""Cloud Run's limit on a task's retries."""
+
+
+@dataclass(frozen=True)
+class JobDefinition:
+    """A job's Cloud Run job, its full name (``projects/P/locations/R/jobs/J``), and what its
+    task runs (what a run-once execution re-runs on when it changes)."""
+
+    job: gcp.cloudrunv2.Job
+    full_name: pulumi.Output[str]
+    container: cloudrun.Container
+    volumes: list[dict[str, Any]]
+    max_retries: int
 
 
 @dataclass(frozen=True)
@@ -60,15 +72,101 @@ class CloudRun:
     def job(
         self, job: Service, after: Sequence[pulumi.Resource], parent: pulumi.Resource
     ) -> JobHandle:
-        """The job's definition, and its execution, run once its dependencies are up."""
-        shared = self.shared
-        container, volumes, grants = self._container(job, parent)
-        task = self._template(
+        """The job's definition, and its execution, run once its dependencies are up. A
+        ``pre_start`` hook's execution also holds its service's definition (a new one runs the
+        hooks again) and its place, for a failure message that names it as Compose does; and
+        its service's image (a new one runs every hook again), which the hook runs unless it
+        names its own."""
+        images = self._hook_images(job, parent)
+        made = self._definition(job, parent, image=images.runs if images else None)
+        marks = hook_inputs(job)
+        service_definition = {k: v for k, v in marks.items() if k == "serviceDefinition"}
+        if images:
+            service_definition["serviceImage"] = images.service
+        hook = {k: v for k, v in marks.items() if k == "hook"}
+        run = CloudRunJobExecution(
+            self.shared.names(job.name, "run"),
+            {
+                "job": job.name,
+                "jobName": made.full_name,
+                "definition": {
+                    "container": made.container,
+                    "volumes": made.volumes,
+                    **service_definition,
+                },
+                "runAlways": job.run_always,
+                "timeout": job.timeout,
+                "maxRetries": made.max_retries,
+                **hook,
+                **self.identity,
+            },
+            opts=pulumi.ResourceOptions(parent=parent, depends_on=[*after, made.job]),
+            secrets=self._printable_secrets(job),
+        )
+        return dataclasses.replace(
+            run.handle(), resources=self._resources(job.name, run=run, job=made.job)
+        )
+
+    def triggered(
+        self, job: Service, after: Sequence[pulumi.Resource], parent: pulumi.Resource
+    ) -> TriggeredHandle:
+        """A job of the top-level ``jobs:``: a Cloud Run job as a run-once job's, which a
+        deployment never executes (``berth run`` does, with ``run_with``), and a Cloud
+        Scheduler job per schedule; none made before ``after`` exists."""
+        made = self._definition(job, parent, *after)
+        triggers = job.triggers or Triggers()
+        if warning := unhonoured(job.name, triggers.schedules):
+            pulumi.log.warn(warning)
+        schedules = create_schedules(
+            self.shared,
             job.name,
+            made.job,
+            made.full_name,
+            triggers.schedules,
+            after=after,
+            parent=parent,
+        )
+        run_with = {
+            "target": "gcp",
+            "manual": triggers.manual,
+            "name": job.name,
+            "project": self.shared.gcp_project,
+            "region": self.shared.region,
+            "job": made.full_name,
+            "timeout": cloudrun.task_timeout(job),
+            "maxRetries": made.max_retries,
+            **self.identity,
+        }
+        resources = self._resources(job.name, definition=made.job)
+        return TriggeredHandle(run_with=run_with, resources={**resources, **schedules})
+
+    def _hook_images(self, job: Service, parent: pulumi.Resource) -> HookImages | None:
+        """A ``pre_start`` hook's images (``Registry.hook_images``); None for another job."""
+        if not job.hook:
+            return None
+        service = self.shared.project.services[job.hook.service]
+        placement = self.placements.get(service.name)  # none for a managed store
+        on_vm = placement is not None and placement.kind is Kind.VM
+        return self.registry.hook_images(job, service, parent, service_on_vm=on_vm)
+
+    def _definition(
+        self,
+        job: Service,
+        parent: pulumi.Resource,
+        *after: pulumi.Resource,
+        image: pulumi.Input[str] | None = None,
+    ) -> JobDefinition:
+        """The job's Cloud Run job (made after ``after`` and the grants it needs), running
+        ``image`` (else its own): what a run-once job executes once, and what ``berth run``
+        and the schedules of a job of ``jobs:`` execute."""
+        shared = self.shared
+        container, volumes, grants = self._container(job, parent, image)
+        task = self._template(
+            job,
             container,
             volumes,
-            max_retries=_retries(job.restart),
-            timeout=f"{math.ceil(job.timeout)}s",  # whole seconds, never less than asked
+            max_retries=cloudrun.retries(job.restart),
+            timeout=f"{math.ceil(cloudrun.task_timeout(job))}s",  # whole seconds, never fewer
             execution_environment=GEN2,
         )
         definition = gcp.cloudrunv2.Job(
@@ -84,32 +182,12 @@ class CloudRun:
                 },
                 "template": task,
             },
-            opts=shared.after_api("run", parent, *grants),
+            opts=shared.after_api("run", parent, *after, *grants),
         )
-        run = CloudRunJobExecution(
-            shared.names(job.name, "run"),
-            {
-                "job": job.name,
-                "jobName": pulumi.Output.concat(
-                    "projects/",
-                    shared.gcp_project,
-                    "/locations/",
-                    shared.region,
-                    "/jobs/",
-                    definition.name,
-                ),
-                "definition": {"container": container, "volumes": volumes},
-                "runAlways": job.run_always,
-                "timeout": job.timeout,
-                "maxRetries": task["max_retries"],
-                **self.identity,
-            },
-            opts=pulumi.ResourceOptions(parent=parent, depends_on=[*after, definition]),
-            secrets=self._printable_secrets(job),
+        full_name = pulumi.Output.concat(
+            "projects/", shared.gcp_project, "/locations/", shared.region, "/jobs/", definition.name
         )
-        return dataclasses.replace(
-            run.handle(), resources=self._resources(job.name, run=run, job=definition)
-        )
+        return JobDefinition(definition, full_name, container, volumes, task["max_retries"])
 
     def _printable_secrets(self, job: Service) -> list[pulumi.Input[str]]:
         """What the job's log could print of its secrets, to be scrubbed from it: the values
@@ -144,7 +222,7 @@ class CloudRun:
             ingress="INGRESS_TRAFFIC_ALL",
             invoker_iam_disabled=public and shared.options.invoker_iam_disabled,
             template=self._template(
-                service.name,
+                service,
                 container,
                 volumes,
                 execution_environment=GEN2,
@@ -188,7 +266,7 @@ class CloudRun:
             shared.names(service.name),
             **self._placed(service.name),
             scaling={"manual_instance_count": 1 if service.replicas is None else service.replicas},
-            template=self._template(service.name, container, volumes),
+            template=self._template(service, container, volumes),
             opts=shared.after_api("run", parent, *after, *grants),
         )
         return ServiceHandle(
@@ -212,7 +290,7 @@ class CloudRun:
 
     def _template(
         self,
-        name: str,
+        workload: Service,
         container: cloudrun.Container,
         volumes: list[dict[str, Any]],
         **settings: Any,
@@ -220,25 +298,26 @@ class CloudRun:
         """What a Cloud Run service, worker pool or job task runs: the container and its
         volumes, as the workload's own account, with Direct VPC egress to the project's
         subnet when it reaches a VM or a store."""
-        private = self.directory.reaches_private(self.shared.project.services[name])
+        private = self.directory.reaches_private(workload)
         return {
             "containers": [container],
             "volumes": volumes or None,
-            "service_account": self.accounts[name].email,
+            "service_account": self.accounts[workload.name].email,
             "vpc_access": cloudrun.vpc_access(self.network.subnet.id) if private else None,
             **settings,
         }
 
     def _container(
-        self, service: Service, parent: pulumi.Resource
+        self, service: Service, parent: pulumi.Resource, image: pulumi.Input[str] | None = None
     ) -> tuple[cloudrun.Container, list[dict[str, Any]], list[pulumi.Resource]]:
-        """The container, its volumes, and the grants it needs before it can start."""
+        """The container (running ``image``, else the service's own), its volumes, and the
+        grants it needs before it can start."""
         env, grants = self._env(service, parent)
         volumes, mounts, volume_grants = self._volumes(service, parent)
         spec = cloudrun.container(
-            self.registry.image(service, parent, cloud_run=True),
-            entrypoint=_plain(service.entrypoint),
-            command=_plain(service.command),
+            self.registry.image(service, parent, cloud_run=True) if image is None else image,
+            entrypoint=cloudrun.plain(service.entrypoint),
+            command=cloudrun.plain(service.command),
             env=env,
             limits=cloud_run_limits(Request.of(service.resources)),
             mounts=mounts,
@@ -313,16 +392,3 @@ def workload_resources(
     workload's service account, and its image when Berth built it."""
     image = registry.images.get(name)
     return {**main, "service_account": accounts[name], **({"image": image} if image else {})}
-
-
-def _retries(restart: str | None) -> int:
-    """``on-failure:N`` asks for N retries (Cloud Run's default 3 without N); else none."""
-    policy, _, count = (restart or "").partition(":")
-    if policy != "on-failure":
-        return 0
-    return min(int(count), MAX_RETRIES) if count.isdigit() else 3
-
-
-def _plain(values: Sequence[Text] | None) -> list[str] | None:
-    """Arguments with no secret (the checks refused those on Cloud Run)."""
-    return None if values is None else [str(v) for v in values]

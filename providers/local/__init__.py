@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+import dataclasses
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, TextIO
 
 import pulumi
 
 from berth.components.offline_images import image_outputs
-from berth.components.run_once import OFFLINE_RESULT
+from berth.components.run_once import OFFLINE_RESULT, JobFailed
 from berth.components.target import Sequenced
-from berth.fields import Support, ignored, supported
+from berth.errors import BerthError
+from berth.fields import Support, ignored, refused, supported
 from berth.model import ComposeProject
 from berth.providers.local.engine import TERRAFORM_CONFIG
 from berth.providers.local.options import LocalOptions
@@ -24,6 +27,11 @@ MANAGES_STORES = False
 """A marked store runs as its container, as written: nothing of it leaves the machine."""
 
 _ONE_NETWORK = "every service joins the project's one network and is reachable by its name"
+_NO_SCHEDULER = (
+    "the local engine has no scheduler (Compose's own up refuses scheduled jobs too); a job "
+    "kept for the clouds can carry profiles: [scheduled], which local stacks leave out of "
+    "berth:profiles"
+)
 FIELD_SUPPORT: dict[str, Support] = {
     "x-defang-postgres": supported("the postgres container, as written (managed only in clouds)"),
     "x-defang-redis": supported("the redis container, as written (managed only in clouds)"),
@@ -55,6 +63,19 @@ FIELD_SUPPORT: dict[str, Support] = {
     "deploy.replicas": ignored("one container per service on local"),
     "scale": ignored("one container per service on local"),
     "deploy.restart_policy": ignored("use restart"),
+    "jobs.triggers.manual": supported(
+        "a container definition: `python -m berth run JOB` runs it on the engine, its log "
+        "streamed, as `docker compose run` does"
+    ),
+    "jobs.triggers.schedule": refused(_NO_SCHEDULER),
+    **dict.fromkeys(
+        (
+            "jobs.triggers.schedule.timezone",
+            "jobs.triggers.schedule.concurrency",
+            "jobs.triggers.schedule.missed_fires",
+        ),
+        refused("as triggers.schedule: the local engine has no scheduler"),
+    ),
     **dict.fromkeys(
         (
             "cap_add", "cap_drop", "privileged", "read_only", "init", "tty", "stdin_open",
@@ -93,3 +114,44 @@ def plan_call(token: str, args: Mapping[str, Any]) -> dict[str, Any]:
     if token == TERRAFORM_CONFIG:
         return {"result": {"host": "unix:///var/run/docker.sock"}}
     return {}
+
+
+def run_job(run_with: Mapping[str, Any], args: Sequence[str], log: TextIO) -> int:
+    """``berth run``: the job's container, created as ``run_with`` (its stack output) says,
+    ``args`` replacing its command, run to its end on the stack's engine; its exit code. What
+    it writes to stdout goes to ``log`` as it comes, what it writes to stderr to this process's
+    stderr; Ctrl-C stops and removes it, then re-raises. Nothing is attached to its stdin: a
+    job that sets ``tty`` or ``stdin_open`` runs without them, which one warning line says."""
+    # The Docker SDK only here and where a run-once job runs: a plan never imports it.
+    from berth.providers.local.engine_client import engine_client  # noqa: PLC0415
+    from berth.providers.local.runner import (  # noqa: PLC0415
+        job_spec,
+        run_streamed,
+        without_terminal,
+    )
+
+    job = (run_with.get("owner") or {}).get("berth.job")
+    spec, warning = without_terminal(job_spec(run_with, f"job '{job}'" if job else ""))
+    if warning:
+        print(f"warning: {warning}", file=sys.stderr, flush=True)
+    if args:
+        spec = dataclasses.replace(spec, command=list(args))
+    try:
+        with engine_client(run_with.get("engine")) as client:
+            return run_streamed(spec, client, _flushed(log), _flushed(sys.stderr))
+    except JobFailed as error:
+        raise BerthError(
+            str(error),
+            hint="check that the stack's Docker engine runs and the stack is deployed "
+            "(`pulumi up`), then run it again",
+        ) from None
+
+
+def _flushed(stream: TextIO) -> Callable[[str], None]:
+    """Writes to ``stream`` that reach it at once, a pipe's too (``berth run JOB | tee log``)."""
+
+    def write(text: str) -> None:
+        stream.write(text)
+        stream.flush()
+
+    return write

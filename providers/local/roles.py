@@ -27,3 +27,11 @@ class ServiceResources(Roles):
 class JobResources(Roles):
     run: LocalJob
     image: docker.RemoteImage | docker.Image
+
+
+@dataclass(frozen=True)
+class TriggeredResources(Roles):
+    """A job of the top-level ``jobs:``: the image its container definition runs (the rest
+    of the definition is the stack output ``triggered``, nothing on the engine)."""
+
+    definition: docker.RemoteImage | docker.Image

@@ -9,7 +9,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from berth.components.run_once import RunOnceProvider, RunOnceResource, scrub_values
+from berth.components.run_once import RunOnceProvider, RunOnceResource
+from berth.model import Hook
 
 
 class LocalJobProvider(RunOnceProvider):
@@ -23,31 +24,22 @@ class LocalJobProvider(RunOnceProvider):
 
     def run(self, props: Mapping[str, Any]) -> dict[str, Any]:
         # The Docker SDK only where a job runs: a plan or a preview never imports it.
-        from berth.providers.local.runner import JobSpec, engine_client, run_job  # noqa: PLC0415
+        from berth.providers.local.engine_client import engine_client  # noqa: PLC0415
+        from berth.providers.local.runner import job_spec, run_job  # noqa: PLC0415
 
-        definition = props["definition"]
-        environment = definition.get("environment") or {}
-        spec = JobSpec(
-            name=props["job"],
-            image=definition["image"],
-            network=definition["network"],
-            command=definition.get("command"),
-            entrypoint=definition.get("entrypoint"),
-            environment=environment,
-            mounts=definition.get("mounts") or (),
-            files=definition.get("files") or (),
-            working_dir=definition.get("workingDir"),
-            user=definition.get("user"),
-            cpus=definition.get("cpus"),
-            memory=definition.get("memory"),
-            labels=props.get("labels") or {},
-            owner=props.get("owner") or {},
-            container=definition.get("container") or {},
-            timeout=float(props["timeout"]),
-            secrets=scrub_values(props),
-        )
         with engine_client(props.get("engine")) as client:
-            return run_job(spec, client)
+            return run_job(job_spec(props, _label(props)), client)
+
+
+def _label(props: Mapping[str, Any]) -> str:
+    """A ``pre_start`` hook's name in messages, as Compose gives it: ``service "web"
+    pre_start[0]``; empty for another job (``job '<name>'``)."""
+    hook = props.get("hook")
+    if not isinstance(hook, Mapping):
+        return ""
+    return Hook(
+        str(hook["service"]), int(hook["index"]), props["definition"]["serviceDefinition"]
+    ).label
 
 
 class LocalJob(RunOnceResource, module="berth", name="LocalJob"):

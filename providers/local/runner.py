@@ -5,35 +5,32 @@ Kept free of Pulumi so it is tested directly against a real engine.
 
 from __future__ import annotations
 
+import codecs
 import contextlib
+import dataclasses
 import io
-import json
-import os
+import math
 import tarfile
-import tempfile
 import time
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import docker
 import docker.errors
 import requests.exceptions
-from docker.tls import TLSConfig
 from docker.types import LogConfig, Mount, Ulimit
 
-from berth.components.run_once import JobFailed, scrub, tail
+from berth.components.run_once import JobFailed, scrub, scrub_values, tail
 from berth.durations import format_duration
-from berth.providers.local.engine import SETTINGS
 from berth.providers.local.labels import OWNER_KEYS
 
 LOG_SETTLE_READS = 20
 LEFTOVER_STOP_SECONDS = 10
-"""A leftover run gets SIGTERM and this long to exit, as ``docker stop`` gives it."""
+"""A leftover run gets SIGTERM and this long to exit, as ``docker stop`` gives it; so does a
+``berth run`` stopped with Ctrl-C when its job sets no ``stop_grace_period``."""
 STDERR_SEARCH_LINES = 1000
-DEFAULT_HOST = "unix:///var/run/docker.sock"
 """The docker provider's host when neither ``docker:host`` nor DOCKER_HOST sets one."""
 
 
@@ -61,91 +58,130 @@ class JobSpec:
     timeout: float = 600.0
     secrets: Sequence[str] = field(default_factory=list, repr=False)
     """Values to scrub from the log tail that failure messages and outputs show."""
+    label: str = ""
+    """How messages name the run when not ``job '<name>'``: ``service "web" pre_start[0]``."""
+    stop_timeout: float = LEFTOVER_STOP_SECONDS
+    """Seconds a stopped run has, after its stop signal, before it is killed."""
+
+    @property
+    def called(self) -> str:
+        """The run as messages name it."""
+        return self.label or f"job '{self.name}'"
 
 
-@contextlib.contextmanager
-def engine_client(
-    engine: Mapping[str, Any] | None, environ: Mapping[str, str] = os.environ
-) -> Iterator[docker.DockerClient]:
-    """A client of the engine the docker provider talks to, from the job's ``engine`` input
-    (``berth.providers.local.engine``); certificate material lives in a private temporary folder
-    while the client is used."""
-    with tempfile.TemporaryDirectory(prefix="berth-engine-") as folder:
-        arguments: dict[str, Any] = {}
-        try:
-            arguments = client_arguments(engine or {}, environ, Path(folder))
-            client = docker.DockerClient(**arguments)
-        except docker.errors.DockerException as error:  # unreachable, or a certificate missing
-            where = arguments.get("base_url", "the docker provider's settings name")
-            raise JobFailed(
-                f"cannot reach the Docker engine at {where}: {_reason(error)}"
-            ) from None
-        with contextlib.closing(client):
-            yield client
-
-
-def client_arguments(
-    engine: Mapping[str, Any], environ: Mapping[str, str], folder: Path
-) -> dict[str, Any]:
-    """``DockerClient`` arguments that connect where the docker provider does: each setting
-    from ``engine``, else from its environment variable; then, in the provider's order (its
-    ``MakeClient``), certificate material, a certificate folder, an ``ssh://`` host, or the
-    host as it is. Material files are written to ``folder``."""
-    settings = {key: engine.get(key) or environ.get(variable) for key, variable in SETTINGS.items()}
-    host = settings["host"] or DEFAULT_HOST
-    if settings["context"]:
-        host = _context_host(settings["context"])
-    cert, key, ca = settings["certMaterial"], settings["keyMaterial"], settings["caMaterial"]
-    if cert or key:
-        if not (cert and key):
-            raise JobFailed("docker:certMaterial and docker:keyMaterial must be set together")
-        if settings["certPath"]:
-            raise JobFailed("docker:certPath must not be set with docker:certMaterial")
-        files = {name: folder / f"{name}.pem" for name in ("cert", "key", "ca")}
-        for name, text in (("cert", cert), ("key", key), ("ca", ca)):
-            if text:
-                files[name].write_text(str(text))
-        # Without a CA the provider skips verifying the engine's certificate: so does this.
-        tls = TLSConfig(
-            client_cert=(str(files["cert"]), str(files["key"])),
-            ca_cert=str(files["ca"]) if ca else None,
-            verify=bool(ca),
-        )
-        return {"base_url": host, "tls": tls}
-    if path := settings["certPath"]:
-        certs = Path(str(path)).expanduser()
-        tls = TLSConfig(
-            client_cert=(str(certs / "cert.pem"), str(certs / "key.pem")),
-            ca_cert=str(certs / "ca.pem"),
-            verify=True,
-        )
-        return {"base_url": host, "tls": tls}
-    if str(host).startswith("ssh://"):
-        if settings["sshOpts"]:
-            raise JobFailed(
-                "docker:sshOpts cannot reach the job runner (the Docker SDK runs plain `ssh`): "
-                f"put those options in ~/.ssh/config for {host} and unset docker:sshOpts"
-            )
-        return {"base_url": host, "use_ssh_client": True}
-    return {"base_url": host}
-
-
-def _context_host(name: str) -> str:
-    """The host of the Docker context ``name``, found as the provider finds it (its
-    ``getContextHost``): the ``meta.json`` under ``~/.docker/contexts/meta`` that bears the name.
-    (The SDK's ``ContextAPI`` looks beside a config file that may not exist.)"""
-    for meta in sorted((Path.home() / ".docker" / "contexts" / "meta").glob("*/meta.json")):
-        with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
-            context = json.loads(meta.read_text())
-            if context.get("Name") == name and (host := context["Endpoints"]["docker"]["Host"]):
-                return str(host)
-    raise JobFailed(f"Docker context {name!r} not found in ~/.docker/contexts (docker:context)")
+def job_spec(props: Mapping[str, Any], label: str = "") -> JobSpec:
+    """The run that a local run-once resource's inputs, or a ``berth run`` job's ``run_with``
+    (the same keys: ``job``, ``definition``, ``labels``, ``owner``, ...), describe."""
+    definition = props["definition"]
+    return JobSpec(
+        name=props["job"],
+        image=definition["image"],
+        network=definition["network"],
+        command=definition.get("command"),
+        entrypoint=definition.get("entrypoint"),
+        environment=definition.get("environment") or {},
+        mounts=definition.get("mounts") or (),
+        files=definition.get("files") or (),
+        working_dir=definition.get("workingDir"),
+        user=definition.get("user"),
+        cpus=definition.get("cpus"),
+        memory=definition.get("memory"),
+        labels=props.get("labels") or {},
+        owner=props.get("owner") or {},
+        container=definition.get("container") or {},
+        timeout=float(props.get("timeout") or JobSpec.timeout),
+        secrets=scrub_values(props),
+        label=label,
+        stop_timeout=float(props.get("stopTimeout") or LEFTOVER_STOP_SECONDS),
+    )
 
 
 def run_job(spec: JobSpec, client: docker.DockerClient) -> dict[str, Any]:
     """Run ``spec`` and remove its container; ``exitCode`` and ``logTail``, or JobFailed."""
+    with _created(spec, client, leftovers=True) as container:
+        try:
+            container.start()
+            try:
+                status = container.wait(timeout=spec.timeout)
+            except (requests.exceptions.ReadTimeout, requests.exceptions.ConnectionError):
+                _kill(container)
+                raise JobFailed(
+                    f"{spec.called} timed out after {format_duration(spec.timeout)} and was "
+                    f"stopped (raise x-berth-timeout to allow more). Last log lines:\n"
+                    f"{_log_tail(container, spec)}"
+                ) from None
+            exit_code = int(status.get("StatusCode", -1))
+            logs = _log_tail(container, spec)
+        except docker.errors.DockerException as error:
+            raise JobFailed(f"{spec.called} failed to run: {error_reason(error)}") from None
+        if exit_code != 0:
+            raise JobFailed(
+                f"{spec.called} failed with exit code {exit_code}. Last log lines:\n{logs}"
+            )
+        return {"exitCode": exit_code, "logTail": logs}
+
+
+def run_streamed(
+    spec: JobSpec,
+    client: docker.DockerClient,
+    log: Callable[[str], None],
+    errors: Callable[[str], None],
+) -> int:
+    """Run ``spec`` as ``docker compose run`` does (``berth run``): what it writes to stdout
+    handed to ``log`` and what it writes to stderr to ``errors``, line by
+    line as it comes, scrubbed of its secrets, until it exits; its exit code. No timeout: it
+    runs until it ends or Ctrl-C, which stops it (its stop signal, then ``stop_timeout``
+    seconds before a kill) and re-raises. Its container is removed however the run ends.
+    Unlike a run-once job, an earlier run is never removed: two runs of a job may go on side
+    by side, as two ``docker compose run`` do. Run it ``without_terminal``: nothing is
+    attached to its stdin."""
+    with _created(spec, client, leftovers=False) as container:
+        try:
+            # Attached before it starts, as `docker run` attaches: no line is missed, and the
+            # output comes whatever the logging driver keeps.
+            output = container.attach(stdout=True, stderr=True, stream=True, logs=True, demux=True)
+            try:
+                container.start()
+                forward_lines(output, spec, log, errors)
+            finally:
+                output.close()
+            return int(container.wait().get("StatusCode", -1))
+        except KeyboardInterrupt:
+            with contextlib.suppress(docker.errors.DockerException):
+                container.stop(timeout=math.ceil(spec.stop_timeout))
+            raise
+        except docker.errors.DockerException as error:
+            raise JobFailed(f"{spec.called} failed to run: {error_reason(error)}") from None
+
+
+INTERACTIVE = ("tty", "stdin_open")
+"""The settings of a container someone types into (``docker compose run`` attaches the
+terminal to it)."""
+
+
+def without_terminal(spec: JobSpec) -> tuple[JobSpec, str]:
+    """``spec`` with no tty and no open stdin, and a warning that says so (empty when it set
+    neither). ``berth run`` attaches no terminal or input: a job that sets them, a shell say,
+    would wait on a stdin no one writes to and never end; without them, it reads an empty
+    input and ends, as with ``docker compose run -T`` and no input."""
+    interactive = [key for key in INTERACTIVE if spec.container.get(key)]
+    if not interactive:
+        return spec, ""
+    container = {k: v for k, v in spec.container.items() if k not in INTERACTIVE}
+    written = " and ".join(f"{key}: true" for key in interactive)
+    return dataclasses.replace(spec, container=container), (
+        f"{spec.called} sets {written}, but berth run attaches no terminal or input: it runs "
+        "without a tty and with an empty stdin (its output and errors are still streamed)"
+    )
+
+
+@contextlib.contextmanager
+def _created(spec: JobSpec, client: docker.DockerClient, *, leftovers: bool) -> Iterator[Any]:
+    """``spec``'s container, created with its files in place (after removing what an earlier
+    run of the job left behind, with ``leftovers``), and removed however the run ends."""
     try:
-        _remove_leftovers(client, spec.owner)
+        if leftovers:
+            _remove_leftovers(client, spec.owner)
         container = client.containers.create(
             spec.image,
             command=list(spec.command) if spec.command is not None else None,
@@ -163,32 +199,58 @@ def run_job(spec: JobSpec, client: docker.DockerClient) -> dict[str, Any]:
             **_create_arguments(spec.container),
         )
     except docker.errors.DockerException as error:
-        raise JobFailed(f"job '{spec.name}' could not start: {_reason(error)}") from None
+        raise JobFailed(f"{spec.called} could not start: {error_reason(error)}") from None
     try:
         if spec.files:
-            container.put_archive("/", _archive(spec.files))
-        container.start()
-        try:
-            status = container.wait(timeout=spec.timeout)
-        except (requests.exceptions.ReadTimeout, requests.exceptions.ConnectionError):
-            _kill(container)
-            raise JobFailed(
-                f"job '{spec.name}' timed out after {format_duration(spec.timeout)} and was "
-                f"stopped (raise x-berth-timeout to allow more). Last log lines:\n"
-                f"{_log_tail(container, spec)}"
-            ) from None
-        exit_code = int(status.get("StatusCode", -1))
-        logs = _log_tail(container, spec)
-        if exit_code != 0:
-            raise JobFailed(
-                f"job '{spec.name}' failed with exit code {exit_code}. Last log lines:\n{logs}"
-            )
-        return {"exitCode": exit_code, "logTail": logs}
-    except docker.errors.DockerException as error:
-        raise JobFailed(f"job '{spec.name}' failed to run: {_reason(error)}") from None
+            try:
+                container.put_archive("/", _archive(spec.files))
+            except docker.errors.DockerException as error:
+                raise JobFailed(f"{spec.called} failed to run: {error_reason(error)}") from None
+        yield container
     finally:
         with contextlib.suppress(docker.errors.NotFound):
             container.remove(force=True)
+
+
+def forward_lines(
+    output: Iterable[tuple[bytes | None, bytes | None]],
+    spec: JobSpec,
+    log: Callable[[str], None],
+    errors: Callable[[str], None],
+) -> None:
+    """Each whole line of ``output`` (chunks of stdout and of stderr, as the SDK's ``demux``
+    gives them) as it arrives, stdout's to ``log`` and stderr's to ``errors`` (the last line of
+    each even without its newline), scrubbed: a secret split across two chunks is still one
+    line."""
+    out, err = _Lines(spec.secrets, log), _Lines(spec.secrets, errors)
+    for stdout, stderr in output:
+        out.feed(stdout or b"")
+        err.feed(stderr or b"")
+    out.close()
+    err.close()
+
+
+class _Lines:
+    """One output stream, handed to ``log`` by whole lines, each scrubbed of ``secrets``: a
+    secret or a character split across two chunks is still found whole."""
+
+    def __init__(self, secrets: Sequence[str], log: Callable[[str], None]) -> None:
+        self.secrets = secrets
+        self.log = log
+        self.decoder = codecs.getincrementaldecoder("utf-8")("replace")
+        self.pending = ""
+
+    def feed(self, chunk: bytes) -> None:
+        lines, newline, self.pending = (self.pending + self.decoder.decode(chunk)).rpartition("\n")
+        if newline:
+            self.log(scrub(lines + newline, self.secrets))
+
+    def close(self) -> None:
+        """The last line, even without its newline."""
+        self.pending += self.decoder.decode(b"", final=True)
+        if self.pending:
+            self.log(scrub(self.pending, self.secrets))
+        self.pending = ""
 
 
 def _remove_leftovers(client: docker.DockerClient, owner: Mapping[str, str]) -> None:
@@ -275,6 +337,7 @@ def _archive(files: Sequence[Mapping[str, Any]]) -> bytes:
     return buffer.getvalue()
 
 
-def _reason(error: Exception) -> str:
+def error_reason(error: Exception) -> str:
+    """What the engine said, when it said something, else the error's own words."""
     explanation = getattr(error, "explanation", None)
     return str(explanation or error).strip()

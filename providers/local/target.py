@@ -11,20 +11,23 @@ import pulumi
 import pulumi_docker as docker
 
 from berth.components.images import build_image
-from berth.components.run_once import job_secrets
-from berth.components.target import JobHandle, ServiceHandle, TargetArgs
-from berth.components.values import env_input, env_list_input, text_input, texts_input
+from berth.components.run_once import SCRUB_KEY, hook_inputs, job_secrets
+from berth.components.target import JobHandle, ServiceHandle, TargetArgs, TriggeredHandle
+from berth.components.values import env_list_input, text_input, texts_input
 from berth.durations import go_duration
 from berth.model import (
     ComposeProject,
     ContainerSettings,
     FileMount,
     Healthcheck,
+    Hook,
     Mount,
     Port,
     Service,
+    Triggers,
 )
 from berth.providers.local import host_ports
+from berth.providers.local.definition import job_definition
 from berth.providers.local.engine import engine_input
 from berth.providers.local.host_ports import Publisher
 from berth.providers.local.labels import OWNER_KEYS
@@ -34,6 +37,12 @@ from berth.sources import read_sources
 
 DEFAULT_RESTART = "unless-stopped"
 """Restart policy of a service with no ``restart`` key: a deployed service keeps running."""
+SERVICE_COMPONENT = "berth:index:Service"
+"""The type of a service's component (``berth.components.project.Service``): where a
+service's image was before it had ``pre_start`` hooks."""
+
+Image = tuple[pulumi.CustomResource, pulumi.Output[str]]
+"""An image resource, and the image's ID: it changes exactly when the image does."""
 
 
 class LocalTarget:
@@ -65,6 +74,11 @@ class LocalTarget:
         self.shared: Mapping[str, pulumi.Resource] = shared
         """The network, and ``volume_<key>`` for each named volume Berth creates (the compose
         key as written: external volumes are not Berth's)."""
+        self.component = parent
+        """The Project: the services' components are its children."""
+        self.service_images: dict[str, Image] = {}
+        """The image of each service that has ``pre_start`` hooks, by service name: built or
+        pulled once, for the service and its hooks alike (``_service_image``)."""
 
     # -- the Target interface ----------------------------------------------------------
 
@@ -80,7 +94,7 @@ class LocalTarget:
                 self.sources.origin(service.name, "ports"),
             )
         restart, retries = _restart_policy(service.restart)
-        image, image_id = self._image(service, parent)
+        image, image_id = self.service_images.get(service.name) or self._image(service, parent)
         container = docker.Container(
             self.names(service.name),
             name=service.container_name or f"{self.prefix}-{service.name}",
@@ -121,39 +135,28 @@ class LocalTarget:
     def job(
         self, job: Service, after: Sequence[pulumi.Resource], parent: pulumi.Resource
     ) -> JobHandle:
-        image, image_id = self._image(job, parent)
-        definition: dict[str, Any] = {
-            "image": image_id,
-            "network": self.network.name,
-            "command": texts_input(job.command),
-            "entrypoint": texts_input(job.entrypoint),
-            "environment": env_input(job.environment),
-            "mounts": [self._job_mount(m) for m in sorted(job.mounts, key=_mount_order)],
-            "files": [
-                {
-                    "path": f.target,
-                    "content": text_input(f.content),
-                    "mode": f.mode,
-                    "secret": not isinstance(f.content, str),
-                }
-                for f in sorted(job.files, key=lambda f: f.target)
-            ],
-            "workingDir": job.working_dir,
-            "user": job.user,
-            "cpus": job.resources.cpus,
-            "memory": job.resources.memory,
-            "container": _job_container_settings(job),
-        }
+        served = self._service_image(job.hook, parent) if job.hook else None
+        if served and job.hook and job.hook.shares_image:
+            image, image_id = served  # as Compose runs it: the service's image, built once
+        else:
+            image, image_id = self._image(job, parent)
+        hook = hook_inputs(job)
+        definition = job_definition(job, image_id, self.network.name, self.volumes)
+        if hook and served:
+            definition["serviceDefinition"] = hook["serviceDefinition"]
+            # Compose recreates the service when its image changes, and runs every hook again
+            # then, those with an image of their own too.
+            definition["serviceImage"] = served[1]
         props: dict[str, Any] = {
             "job": f"{self.prefix}-{job.name}",
             "definition": definition,
             "runAlways": job.run_always,
             "timeout": job.timeout,
             "labels": job.labels,
-            "owner": dict(
-                zip(OWNER_KEYS, (self.project.name, pulumi.get_stack(), job.name), strict=True)
-            ),
+            "owner": self._owner(job),
         }
+        if hook:
+            props["hook"] = hook["hook"]
         if (engine := engine_input(parent)) is not None:
             props["engine"] = engine
         run = LocalJob(
@@ -164,14 +167,60 @@ class LocalTarget:
         )
         return dataclasses.replace(run.handle(), resources={"run": run, "image": image})
 
+    def triggered(
+        self, job: Service, after: Sequence[pulumi.Resource], parent: pulumi.Resource
+    ) -> TriggeredHandle:
+        """A container definition: the job's image, on the engine (built or pulled as a
+        job's), and what ``berth run`` creates its container with, in the keys a run-once
+        resource's inputs have (``job``, ``definition``, ...), so one runner reads both. The
+        services it depends on need not be there for it: they are by the time it runs. A
+        schedule never reaches here: ``FIELD_SUPPORT`` refuses it, as Compose's ``up`` does."""
+        triggers = job.triggers or Triggers()
+        image, image_id = self._image(job, parent)
+        run_with: dict[str, Any] = {
+            "target": "local",
+            "manual": triggers.manual,
+            "job": f"{self.prefix}-{job.name}",
+            "definition": job_definition(job, image_id, self.network.name, self.volumes),
+            "labels": job.labels,
+            "owner": self._owner(job),
+        }
+        if job.container.stop_grace_period is not None:
+            run_with["stopTimeout"] = job.container.stop_grace_period
+        if (engine := engine_input(parent)) is not None:
+            run_with["engine"] = engine
+        if secrets := job_secrets(job, self.stack_secrets):
+            run_with[SCRUB_KEY] = pulumi.Output.secret(secrets)
+        return TriggeredHandle(run_with=run_with, resources={"definition": image})
+
     # -- pieces --------------------------------------------------------------------------
 
+    def _owner(self, job: Service) -> dict[str, str]:
+        """The labels that say whose run a job's container is."""
+        return dict(zip(OWNER_KEYS, (self.project.name, pulumi.get_stack(), job.name), strict=True))
+
+    def _service_image(self, hook: Hook, parent: pulumi.Resource) -> Image:
+        """The image of the service ``hook`` gates, made once for the service and all its
+        hooks: under the first hook's component (``parent``), since hooks deploy before their
+        service, with the name the service's image has. Its alias is the image's place before
+        the service had hooks (the service's component): a stack that adds a hook keeps it,
+        rather than building or pulling it again."""
+        if hook.service not in self.service_images:
+            service = self.project.services[hook.service]
+            was = pulumi.create_urn(
+                self.names(service.name), SERVICE_COMPONENT, parent=self.component
+            )
+            self.service_images[hook.service] = self._image(
+                service, parent, aliases=[pulumi.Alias(parent=was)]
+            )
+        return self.service_images[hook.service]
+
     def _image(
-        self, service: Service, parent: pulumi.Resource
-    ) -> tuple[pulumi.CustomResource, pulumi.Output[str]]:
+        self, service: Service, parent: pulumi.Resource, aliases: Sequence[pulumi.Alias] = ()
+    ) -> Image:
         """The image resource and the image's ID: it changes exactly when the image does,
         which re-runs jobs."""
-        opts = pulumi.ResourceOptions(parent=parent)
+        opts = pulumi.ResourceOptions(parent=parent, aliases=list(aliases) or None)
         name = self.names(service.name, "image")
         if service.build:
             image = build_image(
@@ -204,24 +253,6 @@ class LocalTarget:
             container_path=mount.target,
             read_only=mount.read_only or None,
         )
-
-    def _job_mount(self, mount: Mount) -> dict[str, Any]:
-        source: pulumi.Input[str] | None = None
-        if mount.type == "bind":
-            source = os.path.abspath(str(mount.source))
-        elif mount.type == "volume" and mount.source:
-            source = self.volumes[mount.source]
-        return {
-            "type": mount.type,
-            "target": mount.target,
-            "source": source,
-            "readOnly": mount.read_only,
-        }
-
-
-def _mount_order(mount: Mount) -> tuple[str, str, str]:
-    """Mounts in a job's definition sorted: their order in compose means nothing."""
-    return (mount.target, mount.type, str(mount.source))
 
 
 def _upload(file: FileMount) -> docker.ContainerUploadArgs:
@@ -276,40 +307,6 @@ def _container_settings(settings: ContainerSettings) -> dict[str, Any]:
         "runtime": settings.runtime,
         "log_driver": settings.log_driver,
         "log_opts": settings.log_options or None,
-    }
-
-
-def _job_container_settings(job: Service) -> dict[str, Any]:
-    """The same settings for the job runner, as Docker SDK ``containers.create`` arguments."""
-    settings = job.container
-    return {
-        "cap_add": sorted(settings.cap_add) or None,
-        "cap_drop": sorted(settings.cap_drop) or None,
-        "privileged": settings.privileged,
-        "read_only": settings.read_only,
-        "init": settings.init,
-        "tty": settings.tty,
-        "stdin_open": settings.stdin_open,
-        "extra_hosts": settings.extra_hosts or None,
-        "dns": list(settings.dns) or None,
-        "dns_search": list(settings.dns_search) or None,
-        "dns_opt": list(settings.dns_opt) or None,
-        "domainname": settings.domainname,
-        "tmpfs": settings.tmpfs_options or None,
-        "shm_size": settings.shm_size,
-        "stop_signal": settings.stop_signal,
-        "sysctls": settings.sysctls or None,
-        "ulimits": [
-            {"name": name, "soft": soft, "hard": hard}
-            for name, (soft, hard) in settings.ulimits.items()
-        ]
-        or None,
-        "security_opt": sorted(settings.security_opt) or None,
-        "group_add": sorted(settings.group_add) or None,
-        "runtime": settings.runtime,
-        "log_config": {"type": settings.log_driver, "config": settings.log_options}
-        if settings.log_driver
-        else None,
     }
 
 
