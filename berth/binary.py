@@ -274,6 +274,9 @@ _BAD_NAME = re.compile(
 )
 """A key of a named section that the schema's name pattern refused: a name, not a field."""
 _LONG_NUMBER = re.compile(r"\d{30,}")
+_HOOK = re.compile(r"\.pre_start\.(?P<index>\d+)\b")
+_SERVICE_ONLY = frozenset({"build", "depends_on", "ports", "healthcheck", "restart", "deploy"})
+"""Keys a service has and its ``pre_start`` hooks may not (Compose v5's schema)."""
 _ADDITIONAL = re.compile(r"additional propert(?:y|ies) '(?P<field>[^']+)'")
 
 
@@ -314,6 +317,13 @@ def compose_error(stderr: str, files: Sequence[str]) -> BerthError:
     if not service and (quoted := re.search(r'service "(?P<service>[^"]+)"', text)):
         service = quoted["service"]
     kind = "job" if location and location["section"] == "jobs" else "service"
+    if location and (hook := _HOOK.search(text)):  # a hook's key, as Berth names hooks
+        key = additional["field"] if additional else None
+        field = f"pre_start[{hook['index']}]" + (f".{key}" if key else "")
+        if key in _SERVICE_ONLY:
+            hint = f"a hook takes no {key}: it is the service's; set it there"
+    elif kind == "job" and additional and location and location["field"]:
+        field = f"{location['field']}.{additional['field']}"  # triggers.bogus
     return BerthError(text, file=file, service=service, field=field, hint=hint, kind=kind)
 
 

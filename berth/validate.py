@@ -91,7 +91,7 @@ def validate(project: ComposeProject, sources: Sources) -> ComposeProject:
         for name, job in project.triggered.items()
     }
     _check_distinct_names(project, sources)
-    if not services:
+    if not services and not triggered:
         warnings.append(
             (
                 "every service is in a profile that is not enabled"

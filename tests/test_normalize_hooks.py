@@ -196,3 +196,35 @@ def test_a_service_without_replicas_runs_no_hook(load):
 
     assert project.hooks_of("web") == [] and project.jobs == []
     assert any("its pre_start hooks do not run" in w for w in project.warnings)
+
+
+@pytest.mark.parametrize(
+    ("hook", "field", "words"),
+    [
+        ("{bogus: 1}", "pre_start[0].bogus", "prefix it with x-"),
+        ('{ports: ["80:80"]}', "pre_start[0].ports", "a hook takes no ports"),
+    ],
+)
+def test_a_key_compose_refuses_in_a_hook_is_named_with_the_hooks_place(load, hook, field, words):
+    error = refused(load, f"services:\n  web:\n    image: a\n    pre_start:\n      - {hook}\n")
+
+    assert (error.service, error.field) == ("web", field)
+    assert words in error.message
+
+
+def test_a_hooks_env_file_is_not_read_and_says_so(load, write):
+    write("A=1\n", "hook.env")
+    project = load(
+        "services:\n  web:\n    image: a\n    pre_start:\n"
+        "      - {command: [m], env_file: hook.env}\n"
+    )
+
+    assert "A" not in project.hooks_of("web")[0].environment
+    assert any("'pre_start[0].env_file' is not read" in w for w in project.warnings)
+
+
+def test_a_berth_extension_in_a_hook_runs_no_hook_again(load):
+    """Compose leaves x-* out of its hash: a hook's x-berth-timeout is a setting."""
+    text = "services:\n  web:\n    image: a\n    pre_start:\n      - {command: [m]%s}\n"
+
+    assert _digest(load, text % "") == _digest(load, text % ", x-berth-timeout: 6m")

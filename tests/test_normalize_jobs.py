@@ -149,3 +149,15 @@ def test_a_jobs_ports_are_not_published_as_compose_run_does_not(load):
 
     assert project.triggered["j"].ports == ()
     assert any("job 'j': its ports are not published" in w for w in project.warnings)
+
+
+def test_an_unknown_trigger_is_named_with_its_path(load):
+    error = refused(load, jobs("  j:\n    image: a\n    triggers: {manual: true, bogus: 1}\n"))
+
+    assert (error.kind, error.service, error.field) == ("job", "j", "triggers.bogus")
+
+
+def test_a_project_of_jobs_only_deploys_something(load):
+    project = load("jobs:\n  j:\n    image: a\n    triggers: {manual: true}\n")
+
+    assert not any("nothing to deploy" in w for w in project.warnings)

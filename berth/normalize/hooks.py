@@ -25,7 +25,10 @@ from berth.normalize.service import service as service_step
 HOOK_JOB = "{service}-pre-start-{index}"
 """The name of hook ``index`` of ``service`` as a job: in the plan, the workflow and names."""
 _NOT_HASHED = frozenset(
-    {"name", "build", "replicas", "depends_on", "extensions", "fields", "hook", "triggers"}
+    {
+        *("name", "build", "replicas", "depends_on", "extensions", "fields", "hook", "triggers"),
+        *("timeout", "run_always"),  # Berth's x-berth-* keys: x-* is not hashed
+    }
 )
 """What Compose leaves out of the hash that decides a recreate (compose pkg/compose/hash.go:
 build, pull_policy, scale, deploy.replicas, depends_on, profiles; ``x-*`` and the name), and
@@ -49,6 +52,11 @@ def hooks(
                 "per_replica: true is not supported (Compose v5 refuses it too): a hook runs "
                 "once for the service, before its new revision starts",
                 "remove per_replica, or set it to false",
+            )
+        if written.get("env_file"):
+            context.warnings.append(
+                f"service '{name}': field '{field}.env_file' is not read (Compose v5.6 does not "
+                "read a hook's env_file either): write its variables in the hook's environment"
             )
         try:
             hook = _hook_raw(name, raw, index)
