@@ -25,7 +25,7 @@ WEEKDAYS = ("SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT")
 
 
 @dataclass(frozen=True)
-class _Field:
+class CronField:
     name: str
     low: int
     high: int
@@ -34,11 +34,11 @@ class _Field:
 
 
 FIELDS = (
-    _Field("a minute", 0, 59),
-    _Field("an hour", 0, 23),
-    _Field("a day of month", 1, 31),
-    _Field("a month", 1, 12, MONTHS),
-    _Field("a day of week", 0, 7, WEEKDAYS),
+    CronField("a minute", 0, 59),
+    CronField("an hour", 0, 23),
+    CronField("a day of month", 1, 31),
+    CronField("a month", 1, 12, MONTHS),
+    CronField("a day of week", 0, 7, WEEKDAYS),
 )
 _PART = re.compile(r"^(?P<range>\*|[0-9A-Za-z]+(?:-[0-9A-Za-z]+)?)(?:/(?P<step>[0-9]+))?$")
 
@@ -65,7 +65,7 @@ def normalized_cron(expression: str) -> str:
     return " ".join(fields).upper()
 
 
-def _checked(item: str, field: _Field, expression: str) -> str:
+def _checked(item: str, field: CronField, expression: str) -> str:
     """``item`` as every scheduler reads it: a step from a single value (``5/15``, which
     Cloud Scheduler does not document) written as the range it means (``5-59/15``)."""
     match = _PART.match(item)
@@ -86,7 +86,7 @@ def _checked(item: str, field: _Field, expression: str) -> str:
     return item
 
 
-def _value(bound: str, field: _Field, expression: str) -> int:
+def _value(bound: str, field: CronField, expression: str) -> int:
     value = field_value(bound, field)
     if value is None:
         raise CronError(
@@ -98,10 +98,26 @@ def _value(bound: str, field: _Field, expression: str) -> int:
     return value
 
 
-def field_value(text: str, field: _Field) -> int | None:
+def field_value(text: str, field: CronField) -> int | None:
     """The number ``text`` stands for in ``field``, or None."""
     if text.isdigit():
         number = int(text)
         return number if field.low <= number <= field.high else None
     upper = text.upper()
     return field.low + field.names.index(upper) if upper in field.names else None
+
+
+def field_values(text: str, field: CronField) -> set[int]:
+    """The values a field of a checked expression matches: its lists, ranges and steps (a
+    step from a single value running to the field's end, as cron reads ``5/15``)."""
+    found: set[int] = set()
+    for item in text.split(","):
+        span, _, step = item.partition("/")
+        if span == "*":
+            low, high = field.low, field.high
+        else:
+            first, _, last = span.partition("-")
+            low = _value(first, field, text)
+            high = _value(last, field, text) if last else (field.high if step else low)
+        found.update(range(low, high + 1, int(step) if step else 1))
+    return found

@@ -71,13 +71,14 @@ class Sources:
     files: tuple[str, ...]
     documents: tuple[dict[str, Any], ...]
 
-    def service_order(self) -> list[str]:
-        """Service names in the order the files first declare them."""
+    def service_order(self, section: str = "services") -> list[str]:
+        """Service names (``section`` ``jobs``: job names) in the order the files first
+        declare them."""
         seen: dict[str, None] = {}
         for document in self.documents:
-            services = document.get("services")
-            if isinstance(services, dict):
-                seen.update(dict.fromkeys(str(name) for name in services))
+            entries = document.get(section)
+            if isinstance(entries, dict):
+                seen.update(dict.fromkeys(str(name) for name in entries))
         return list(seen)
 
     def origin(
@@ -109,15 +110,6 @@ class Sources:
             if isinstance(definition, dict) and field in definition:
                 return definition[field]
         return None
-
-    def job_order(self) -> list[str]:
-        """The names of the top-level ``jobs:`` in the order the files first declare them."""
-        seen: dict[str, None] = {}
-        for document in self.documents:
-            jobs = document.get("jobs")
-            if isinstance(jobs, dict):
-                seen.update(dict.fromkeys(str(name) for name in jobs))
-        return list(seen)
 
     def declaring(self, key: str) -> str:
         """The last file with the top-level ``key`` (an ``x-`` block, ``volumes``, ...)."""

@@ -30,7 +30,7 @@ from pulumi.dynamic import CreateResult, DiffResult, Resource, ResourceProvider,
 
 from berth.components.pulumi_internals import UNKNOWN
 from berth.components.target import JobHandle
-from berth.model import Secret, Service
+from berth.model import Hook, Secret, Service
 from berth.variables import MIN_SECRET_LENGTH
 
 RESULT_KEYS = ("exitCode", "durationSeconds", "finishedAt", "logTail")
@@ -175,7 +175,7 @@ def job_label(props: Mapping[str, Any]) -> str:
     engine hands a dynamic provider its numbers as floats)."""
     hook = props.get("hook")
     if isinstance(hook, Mapping):
-        return f'service "{hook.get("service")}" pre_start[{int(hook.get("index") or 0)}]'
+        return Hook(str(hook.get("service")), int(hook.get("index") or 0), "").label
     return f"job '{props['job']}'"
 
 

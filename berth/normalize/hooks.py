@@ -40,9 +40,12 @@ def hook_job_name(service: str, index: int) -> str:
 
 
 def hooks(
-    context: Context, name: str, raw: dict[str, Any], defined: Mapping[str, Any]
+    context: Context, service: Service, raw: dict[str, Any], defined: Mapping[str, Any]
 ) -> list[Service]:
-    """The hooks of service ``name`` (``raw``: its Compose output) as jobs, in run order."""
+    """The hooks of ``service`` (``raw``: its Compose output) as jobs, in run order, each
+    marked with the digest of the service's definition (theirs in it) that decides when they
+    run again."""
+    name = service.name
     built = []
     for index, written in enumerate(raw.get("pre_start") or ()):
         field = f"pre_start[{index}]"
@@ -69,31 +72,20 @@ def hooks(
                 field=f"{field}.{error.field}" if error.field else field,
                 hint=error.advice,
             ) from None
-        built.append(
-            dataclasses.replace(
-                job, job=True, fields=own_fields(raw, index), hook=_unmarked(raw, index)
-            )
-        )
-    return built
-
-
-def gated(service: Service, hooks: Sequence[Service]) -> tuple[Service, list[Service]]:
-    """``service`` waiting for its last hook, and the hooks marked with the digest of the
-    service's definition (theirs in it) that decides when they run again."""
-    if not hooks:
-        return service, []
-    digest = definition_digest(service, hooks)
-    marked = [
-        dataclasses.replace(
-            hook,
-            hook=Hook(
-                service.name, index, digest, shares_image=bool(hook.hook and hook.hook.shares_image)
-            ),
-        )
-        for index, hook in enumerate(hooks)
+        built.append(dataclasses.replace(job, job=True, fields=own_fields(raw, index)))
+    digest = definition_digest(service, built)
+    return [
+        dataclasses.replace(job, hook=Hook(name, index, digest, shares_image(raw, index)))
+        for index, job in enumerate(built)
     ]
+
+
+def gated(service: Service, hooks: Sequence[Service]) -> Service:
+    """``service`` waiting for its last hook."""
+    if not hooks:
+        return service
     last = Dependency(hooks[-1].name, Condition.COMPLETED)
-    return dataclasses.replace(service, depends_on=(*service.depends_on, last)), marked
+    return dataclasses.replace(service, depends_on=(*service.depends_on, last))
 
 
 def shares_image(raw: dict[str, Any], index: int) -> bool:
@@ -137,11 +129,6 @@ def _hook_raw(name: str, raw: dict[str, Any], index: int) -> dict[str, Any]:
         previous = hook_job_name(name, index - 1)
         hook["depends_on"] = {previous: {"condition": Condition.COMPLETED.value}}
     return hook
-
-
-def _unmarked(raw: dict[str, Any], index: int) -> Hook:
-    """The hook's place before its service's digest is known (``gated`` completes it)."""
-    return Hook("", index, "", shares_image=shares_image(raw, index))
 
 
 def definition_digest(service: Service, hooks: Sequence[Service]) -> str:

@@ -41,21 +41,20 @@ def normalized(
     check_consistency(data, context.sources)
     context.warnings.extend(w.replace(f"{context.base_dir}/", "") for w in binary_warnings)
     raw_services: dict[str, Any] = data.get("services") or {}
-    order = [n for n in context.sources.service_order() if n in raw_services]
-    order += sorted(n for n in raw_services if n not in order)
+    order = _declared_order(context.sources, "services", raw_services)
     defined = {"secrets": data.get("secrets") or {}, "configs": data.get("configs") or {}}
     services: dict[str, Service] = {}
     for name in order:
         built = service(context, name, raw_services[name], defined)
-        hooked = hooks(context, name, raw_services[name], defined)
+        hooked = hooks(context, built, raw_services[name], defined)
         if hooked and built.replicas == 0:
             context.warnings.append(
                 f"service '{name}': it has no replicas, so its pre_start hooks do not run "
                 "(as in Compose)"
             )
             hooked = []
-        built, gating = gated(built, hooked)
-        for hook in gating:
+        built = gated(built, hooked)
+        for hook in hooked:
             if hook.name in raw_services:
                 raise context.fail(name)(
                     "pre_start",
@@ -66,9 +65,10 @@ def normalized(
             services[hook.name] = hook
         services[name] = built
     raw_jobs: dict[str, Any] = data.get("jobs") or {}
-    job_order = [n for n in context.sources.job_order() if n in raw_jobs]
-    job_order += sorted(n for n in raw_jobs if n not in job_order)
-    triggered = {name: job(context, name, raw_jobs[name], defined) for name in job_order}
+    triggered = {
+        name: job(context, name, raw_jobs[name], defined)
+        for name in _declared_order(context.sources, "jobs", raw_jobs)
+    }
     refuse_unset(context.unset)
     project_name = data.get("name", "")
     volumes = {
@@ -88,6 +88,13 @@ def normalized(
         warnings=tuple(context.warnings),
         triggered=triggered,
     )
+
+
+def _declared_order(sources: Sources, section: str, printed: dict[str, Any]) -> list[str]:
+    """The names Compose printed in ``section``, in the order the files declare them (those
+    no file declares, from ``include`` or ``extends``, after them, sorted)."""
+    order = [name for name in sources.service_order(section) if name in printed]
+    return order + sorted(name for name in printed if name not in order)
 
 
 def _mounted_volumes(services: list[Service]) -> set[str]:

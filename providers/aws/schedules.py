@@ -20,7 +20,7 @@ import pulumi
 import pulumi_aws as aws
 
 from berth.components.names import Names, fitted
-from berth.cron import FIELDS, WEEKDAYS, field_value
+from berth.cron import FIELDS, WEEKDAYS, CronField, field_value, field_values
 from berth.errors import BerthError
 from berth.model import Concurrency, MissedFires, Service
 from berth.names import shortened
@@ -55,8 +55,8 @@ def aws_cron(cron: str) -> str:
     (cronie, Cloud Scheduler). AWS takes one of the two, so that is refused, unless both
     cover every day: then every reading fires every day."""
     minute, hour, day, month, weekday = cron.split(" ")
-    days = _values(day, _DAY)
-    weekdays = {value % 7 for value in _values(weekday, _WEEKDAY)}  # 7 is Sunday too
+    days = field_values(day, _DAY)
+    weekdays = {value % 7 for value in field_values(weekday, _WEEKDAY)}  # 7 is Sunday too
     every_day = days == set(range(_DAY.low, _DAY.high + 1))
     every_weekday = len(weekdays) == len(WEEKDAYS)
     if not (days and weekdays):  # normalized_cron refuses a backwards range: never reached
@@ -84,30 +84,14 @@ def aws_cron(cron: str) -> str:
     return expression
 
 
-def _values(text: str, field: Any) -> set[int]:
-    """The values a unix cron field matches."""
-    found: set[int] = set()
-    for item in text.split(","):
-        span, _, step = item.partition("/")
-        if span == "*":
-            low, high = field.low, field.high
-        else:
-            first, _, last = span.partition("-")
-            low = _number(first, field)
-            # "5/15" is cronie's 5 to the end, every 15; a bare "5" is 5 alone
-            high = _number(last, field) if last else (field.high if step else low)
-        found.update(range(low, high + 1, int(step) if step else 1))
-    return found
-
-
-def _number(text: str, field: Any) -> int:
+def _number(text: str, field: CronField) -> int:
     value = field_value(text, field)
     if value is None:  # normalized_cron checked every bound: never reached
         raise CronRefused(f"{text!r} is not a {field.name}")
     return value
 
 
-def _field(text: str, field: Any) -> str:
+def _field(text: str, field: CronField) -> str:
     """A minute, hour, day-of-month or month field in AWS's form: the same values, ranges and
     names; a step after a start as AWS writes it (``*/n`` is ``0/n``; ``5-59/15``, what
     normalized_cron makes of ``5/15``, is ``5/15``); another range with a step as its values
@@ -123,7 +107,7 @@ def _field(text: str, field: Any) -> str:
         elif not last or _number(last, field) == field.high:
             items.append(f"{_number(first, field)}/{step}")
         else:
-            items.extend(str(value) for value in sorted(_values(item, field)))
+            items.extend(str(value) for value in sorted(field_values(item, field)))
     return ",".join(items)
 
 

@@ -9,8 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from berth.components.run_once import RunOnceProvider, RunOnceResource
-from berth.model import Hook
+from berth.components.run_once import RunOnceProvider, RunOnceResource, job_label
 
 
 class LocalJobProvider(RunOnceProvider):
@@ -28,18 +27,7 @@ class LocalJobProvider(RunOnceProvider):
         from berth.providers.local.runner import job_spec, run_job  # noqa: PLC0415
 
         with engine_client(props.get("engine")) as client:
-            return run_job(job_spec(props, _label(props)), client)
-
-
-def _label(props: Mapping[str, Any]) -> str:
-    """A ``pre_start`` hook's name in messages, as Compose gives it: ``service "web"
-    pre_start[0]``; empty for another job (``job '<name>'``)."""
-    hook = props.get("hook")
-    if not isinstance(hook, Mapping):
-        return ""
-    return Hook(
-        str(hook["service"]), int(hook["index"]), props["definition"]["serviceDefinition"]
-    ).label
+            return run_job(job_spec(props, job_label(props)), client)
 
 
 class LocalJob(RunOnceResource, module="berth", name="LocalJob"):
