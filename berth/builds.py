@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from berth.errors import BerthError
-from berth.model import Build
+from berth.model import Build, BuildSecret, Secret, SshKey
 from berth.quantities import Fail
 
 DEFAULT_DOCKERFILE = "Dockerfile"
@@ -24,21 +24,134 @@ class MissingBuildInput(BerthError):
     sign of files that are not a checkout of the deployed commit."""
 
 
-def read_build(raw: Mapping[str, Any], shown: Callable[[str], str], fail: Fail) -> Build:
-    """The build of ``raw`` (Compose's normalized ``build``), its local context written as
-    ``shown`` gives it (relative to the project folder); a BerthError when it cannot build."""
+def read_build(
+    raw: Mapping[str, Any],
+    shown: Callable[[str], str],
+    fail: Fail,
+    secret: Callable[[str], Secret],
+) -> Build:
+    """The build of ``raw`` (Compose's normalized ``build``), its local paths written as
+    ``shown`` gives them (relative to the project folder); ``secret`` reads a top-level secret
+    by name. A BerthError when it cannot build."""
     context = str(raw.get("context") or ".")
     dockerfile = str(raw.get("dockerfile") or DEFAULT_DOCKERFILE)
-    if os.path.isabs(context):
-        # An inline Dockerfile has no file to check: each target's field support decides it.
+    remote = not os.path.isabs(context)  # Compose gives a local context as an absolute path
+    if not remote:
+        # An inline Dockerfile has no file to check.
         _check_local(context, None if "dockerfile_inline" in raw else dockerfile, shown, fail)
         context = shown(context)
+    elif dockerfile != DEFAULT_DOCKERFILE and "dockerfile_inline" not in raw:
+        raise fail(
+            "build.dockerfile",
+            f"the builder reads the Dockerfile {dockerfile!r} from this machine, not from the "
+            f"remote context {context!r}",
+            "name the remote context's Dockerfile in its address (#ref:folder), or give it "
+            "as dockerfile_inline",
+        )
     return Build(
         context=context,
         dockerfile=dockerfile,
-        args={str(k): "" if v is None else str(v) for k, v in (raw.get("args") or {}).items()},
+        args=_strings(raw.get("args")),
         target=raw.get("target"),
+        dockerfile_inline=raw.get("dockerfile_inline"),
+        additional_contexts=_named_contexts(raw.get("additional_contexts") or {}, shown, fail),
+        labels=_strings(raw.get("labels")),
+        tags=tuple(map(str, raw.get("tags") or ())),
+        platforms=tuple(map(str, raw.get("platforms") or ())),
+        cache_from=tuple(map(str, raw.get("cache_from") or ())),
+        cache_to=tuple(map(str, raw.get("cache_to") or ())),
+        no_cache=bool(raw.get("no_cache")),
+        pull=bool(raw.get("pull")),
+        network=_network(raw.get("network"), fail),
+        # Sorted where order means nothing to the builder: Compose prints some from Go maps,
+        # in any order, and the same file must give the same resource inputs.
+        extra_hosts=tuple(sorted(_host(entry) for entry in _entries(raw.get("extra_hosts")))),
+        secrets=tuple(
+            sorted(
+                (
+                    BuildSecret(str(ref.get("target") or ref["source"]), secret(ref["source"]))
+                    for ref in raw.get("secrets") or ()
+                ),
+                key=lambda build_secret: build_secret.id,
+            )
+        ),
+        ssh=tuple(sorted((_ssh_key(str(e)) for e in raw.get("ssh") or ()), key=lambda k: k.id)),
+        remote=remote,
     )
+
+
+BUILD_NETWORKS = ("default", "none")
+"""The networks a RUN step can have in the builder Berth uses (a BuildKit container): its own,
+or none; ``host`` needs an entitlement that builder does not grant."""
+
+
+def _network(network: str | None, fail: Fail) -> str | None:
+    if network is None or network in BUILD_NETWORKS:
+        return network
+    raise fail(
+        "build.network",
+        f"the build cannot join the network {network!r}: BuildKit runs RUN steps on its own "
+        "network (default) or none",
+        "remove build.network, or build the image yourself and give it as the service's image",
+    )
+
+
+def _strings(mapping: Mapping[str, Any] | None) -> dict[str, str]:
+    """A map of build args or labels; Compose prints an unset arg as null: empty, as Docker."""
+    return {str(k): "" if v is None else str(v) for k, v in (mapping or {}).items()}
+
+
+def _entries(value: Any) -> list[str]:
+    """``extra_hosts`` as a list of ``host=ip``, whichever form Compose printed."""
+    if isinstance(value, Mapping):
+        return [f"{host}={ip}" for host, ips in value.items() for ip in _listed(ips)]
+    return [str(entry) for entry in value or ()]
+
+
+def _listed(value: Any) -> list[Any]:
+    return list(value) if isinstance(value, list) else [value]
+
+
+def _host(entry: str) -> str:
+    """``host=ip`` (Compose's form) as ``host:ip`` (the builder's); an IPv6 address keeps its
+    colons, and loses the brackets Compose allows around it."""
+    host, _, ip = entry.partition("=") if "=" in entry else entry.partition(":")
+    return f"{host}:{ip.strip('[]')}"
+
+
+def _ssh_key(entry: str) -> SshKey:
+    """``default``, ``id=path`` or Compose's printed ``id: path``."""
+    for separator in ("=", ": "):
+        if separator in entry:
+            key, _, path = entry.partition(separator)
+            return SshKey(key.strip(), path.strip() or None)
+    return SshKey(entry.strip())
+
+
+def _named_contexts(
+    named: Mapping[str, Any], shown: Callable[[str], str], fail: Fail
+) -> dict[str, str]:
+    """Each named context as the builder takes it; a local folder must be there, and another
+    service's image (``service:<name>``) is refused: Berth builds each image on its own."""
+    contexts = {}
+    for name, written in named.items():
+        location = str(written)
+        if location.startswith("service:"):
+            raise fail(
+                "build.additional_contexts",
+                f"the context {name!r} is the image of the service {location[8:]!r}, which "
+                "Berth builds separately and cannot hand to this build",
+                "name a folder, or that service's image as docker-image://<image>",
+            )
+        if os.path.isabs(location) and not os.path.isdir(location):
+            raise _missing(
+                fail,
+                "build.additional_contexts",
+                f"the context {name!r} ({shown(location)!r}) is not a folder",
+                "create it, or correct the path (relative to the compose file)",
+            )
+        contexts[str(name)] = shown(location) if os.path.isabs(location) else location
+    return contexts
 
 
 def _check_local(

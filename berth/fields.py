@@ -36,7 +36,8 @@ SERVICE_FIELDS = (
 BUILD_FIELDS = (
     "additional_contexts", "args", "cache_from", "cache_to", "context", "dockerfile",
     "dockerfile_inline", "entitlements", "extra_hosts", "isolation", "labels", "network",
-    "no_cache", "platforms", "privileged", "provenance", "pull", "sbom", "secrets", "shm_size",
+    "no_cache", "no_cache_filter", "platforms", "privileged", "provenance", "pull", "sbom",
+    "secrets", "shm_size",
     "ssh", "tags", "target", "ulimits",
 )  # fmt: skip
 DEPLOY_FIELDS = (
@@ -82,55 +83,58 @@ def refused(reason: str) -> Support:
     return Support(Level.REFUSED, reason)
 
 
-_PLANNED = "planned for BuildKit builds, issue 24"
-_YOURSELF = "build the image yourself and give it as the service's image"
 _BUILD_OPTIONS: dict[str, Support] = {
-    "build.dockerfile_inline": refused(
-        f"builds read a Dockerfile file ({_PLANNED}): write it to a file in the context and "
-        "name that in build.dockerfile"
+    "build.context": supported(),
+    "build.dockerfile": supported(),
+    "build.dockerfile_inline": supported(),
+    "build.args": supported(),
+    "build.target": supported(),
+    "build.labels": supported(),
+    "build.no_cache": supported(),
+    "build.pull": supported("base images pulled again, so every deployment builds"),
+    "build.extra_hosts": supported(),
+    "build.additional_contexts": supported(
+        "a folder, an URL or docker-image://; another service's image (service:) refused"
     ),
-    "build.additional_contexts": refused(
-        f"a COPY --from one would fail ({_PLANNED}): copy its files into the context, or "
-        + _YOURSELF
+    "build.secrets": supported(
+        "read from the top-level secret's file, environment or content (a stack secret stays "
+        "secret): mounted for RUN --mount=type=secret only, never in a layer or in plain text "
+        "in the state"
     ),
-    "build.secrets": refused(f"the build would run without them ({_PLANNED}): " + _YOURSELF),
-    "build.ssh": refused(f"the build would have no SSH agent ({_PLANNED}): " + _YOURSELF),
-    "build.network": refused(
-        f"the build would run on the default network ({_PLANNED}): remove it if the build "
-        "needs no other, or " + _YOURSELF
-    ),
-    "build.extra_hosts": refused(
-        f"the build could not resolve those names ({_PLANNED}): " + _YOURSELF
-    ),
-    **dict.fromkeys(
-        ("build.privileged", "build.entitlements"),
-        refused(f"a RUN that needs the privilege would fail ({_PLANNED}): " + _YOURSELF),
+    "build.ssh": supported("the deploying machine's SSH agent (default) or the key files named"),
+    "build.network": supported(
+        "default or none; host and named networks refused (the builder runs RUN steps on its "
+        "own network)"
     ),
     **dict.fromkeys(
         ("build.cache_from", "build.cache_to"),
-        ignored(f"builds use the engine's own cache only (a registry cache is {_PLANNED})"),
+        supported("passed to BuildKit as written; they replace the target's default cache"),
     ),
-    "build.no_cache": ignored(f"layers the engine has cached are reused ({_PLANNED})"),
-    "build.pull": ignored(f"a base image already on the engine is used as it is ({_PLANNED})"),
-    "build.labels": ignored(f"the image has its Dockerfile's labels only ({_PLANNED})"),
-    "build.tags": ignored(f"the image has the target's own name only ({_PLANNED})"),
-    "build.platforms": ignored(
-        f"the image is built for the platform the target runs it on only ({_PLANNED})"
+    "build.no_cache_filter": ignored(
+        "the builder has no per-stage cache switch: listed stages may come from the cache; "
+        "set no_cache: true to rebuild every stage"
     ),
     **dict.fromkeys(
         ("build.shm_size", "build.ulimits"),
-        ignored(f"the build runs with the engine's defaults ({_PLANNED})"),
+        ignored("the builder runs RUN steps with its defaults (it has no such setting)"),
     ),
     "build.isolation": ignored("Windows container isolation; Linux builds have only the default"),
     **dict.fromkeys(
         ("build.provenance", "build.sbom"),
-        ignored(f"no attestation is attached to the image ({_PLANNED})"),
+        ignored("the builder attaches no attestation to the image"),
+    ),
+    **dict.fromkeys(
+        ("build.privileged", "build.entitlements"),
+        refused(
+            "the builder grants RUN steps no extra privilege, so a step that needs it would "
+            "fail: build the image yourself and give it as the service's image"
+        ),
     ),
 }
-"""Compose's build options beyond context, Dockerfile, args and target, which no target passes
-to its builder (pulumi-docker's ``docker.Image``) yet: refused where the image would differ from
-what Compose builds or the build would fail; ignored where only a speed-up, metadata or a
-build-time limit is lost."""
+"""Compose's build fields, built with BuildKit (pulumi-docker-build) on the machine that
+deploys, alike on every target; each target says what ``tags`` and ``platforms`` mean where its
+images go. Refused where the build would fail or differ from Compose's; ignored where only a
+build-time limit or metadata is lost."""
 
 COMMON: dict[str, Support] = {
     "extends": supported("merged by Docker Compose before Berth reads the project"),
@@ -145,10 +149,6 @@ COMMON: dict[str, Support] = {
     ),
     "image": supported(),
     "environment": supported("stack secrets stay secret"),
-    "build.context": supported(),
-    "build.dockerfile": supported(),
-    "build.args": supported(),
-    "build.target": supported(),
     **_BUILD_OPTIONS,
     "develop": ignored("compose watch is a development loop, not a deployment"),
     "attach": ignored("log attachment of `docker compose up`"),

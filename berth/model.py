@@ -63,11 +63,49 @@ class Port:
 
 
 @dataclass(frozen=True)
+class BuildSecret:
+    """A secret a build's ``RUN --mount=type=secret,id=<id>`` reads: never an image layer."""
+
+    id: str
+    value: Secret
+
+
+@dataclass(frozen=True)
+class SshKey:
+    """An SSH agent socket or key a build's ``RUN --mount=type=ssh,id=<id>`` uses; no path:
+    the agent of the machine that builds (``$SSH_AUTH_SOCK``)."""
+
+    id: str
+    path: str | None = None
+
+
+@dataclass(frozen=True)
 class Build:
+    """Compose's ``build``, every field a builder can honour; the rest are in the service's
+    ``fields`` and each target's support table says what it does with them."""
+
     context: str
     dockerfile: str = "Dockerfile"
     args: dict[str, str] = field(default_factory=dict)
     target: str | None = None
+    dockerfile_inline: str | None = None
+    additional_contexts: dict[str, str] = field(default_factory=dict)
+    """Named contexts (``COPY --from=<name>``): a local folder as ``context`` is written, or
+    ``docker-image://``, an URL."""
+    labels: dict[str, str] = field(default_factory=dict)
+    tags: tuple[str, ...] = ()
+    platforms: tuple[str, ...] = ()
+    cache_from: tuple[str, ...] = ()
+    cache_to: tuple[str, ...] = ()
+    no_cache: bool = False
+    pull: bool = False
+    network: str | None = None
+    extra_hosts: tuple[str, ...] = ()
+    """``host:ip``, as the builder takes them."""
+    secrets: tuple[BuildSecret, ...] = ()
+    ssh: tuple[SshKey, ...] = ()
+    remote: bool = False
+    """The context is an address the builder fetches (git, https), not a local folder."""
 
 
 @dataclass(frozen=True)

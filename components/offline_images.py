@@ -14,8 +14,14 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-IMAGE = "docker:index/image:Image"
+IMAGE = "docker-build:index:Image"
 REMOTE_IMAGE = "docker:index/remoteImage:RemoteImage"
+NOT_IN_IMAGE = frozenset(
+    {"tags", "push", "load", "exports", "registries", "cacheFrom", "cacheTo", "secrets"}
+    | {"buildOnPreview", "builder", "exec", "ignoreSecretsInDiffCalculation"}
+)
+"""Build inputs that leave the image as it is: where it goes, its cache, who pushes it, and the
+secrets its RUN steps read (never a layer, so never hashed into the plan)."""
 
 
 def inputs_digest(inputs: Mapping[str, Any]) -> str:
@@ -28,16 +34,19 @@ def tag_digest(reference: str) -> str:
     return "sha256:" + hashlib.sha256(reference.encode()).hexdigest()
 
 
-def image_outputs(type_: str, inputs: Mapping[str, Any], *, pushed: bool) -> dict[str, Any] | None:
-    """What an image resource reports once created; None for any other type. A pushed image's
-    ``repoDigest`` names its repository (``imageName`` without its tag); one kept in the local
-    engine's is its id alone, and a pulled one's (``RemoteImage``) names the image pulled."""
-    fingerprint = "sha256:" + inputs_digest(inputs)
-    if type_ == IMAGE and pushed:
-        repository = str(inputs.get("imageName", "")).rsplit(":", 1)[0]
-        return {"repoDigest": f"{repository}@{fingerprint}", "imageName": inputs.get("imageName")}
+def image_outputs(type_: str, inputs: Mapping[str, Any]) -> dict[str, Any] | None:
+    """What an image resource reports once created; None for any other type. A built image's
+    ``digest`` is a hash of what makes it (not of where it goes, as a rebuild from the cache
+    is the same image), its ``ref`` its first tag at that digest; a pulled one
+    (``RemoteImage``) has an ID and names the image pulled."""
     if type_ == IMAGE:
-        return {"repoDigest": fingerprint, "imageName": inputs.get("imageName")}
+        made = {key: value for key, value in inputs.items() if key not in NOT_IN_IMAGE}
+        digest = "sha256:" + inputs_digest(made)
+        tags = inputs.get("tags") or [""]
+        return {"digest": digest, "ref": f"{tags[0]}@{digest}", "contextHash": digest[7:]}
     if type_ == REMOTE_IMAGE:
+        # The ID of an image Berth built and loaded is its build's (``pullTriggers``: the
+        # digest), whatever the tag it is read by; a pulled one's stands for its reference.
+        fingerprint = "sha256:" + inputs_digest(inputs.get("pullTriggers") or inputs)
         return {"imageId": fingerprint, "repoDigest": f"{inputs.get('name')}@{fingerprint}"}
     return None

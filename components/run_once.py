@@ -42,6 +42,12 @@ OFFLINE_RESULT: dict[str, Any] = {
 }
 """What a successful run reports in the offline plan, on every target."""
 SCRUB_KEY = "scrubValues"
+BUILDER_KEY = "imageBuilder"
+BUILDKIT = "buildkit"
+"""Recorded with every run since images are built with BuildKit: a run recorded without it
+used an image pulumi-docker built (``adopts``)."""
+_DIGEST = re.compile(r"(?:@|^)sha256:[0-9a-f]{64}$")
+"""A string that ends in an image digest: an image as a definition runs it."""
 _NOT_SETTINGS = ("__provider", "definition", *RESULT_KEYS)
 MASK = "[secret]"
 
@@ -94,7 +100,7 @@ class RunOnceProvider(ResourceProvider):
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         old, new = (self.canonical(props.get("definition")) for props in (olds, news))
-        if news.get("runAlways") or _differs(old, new):
+        if news.get("runAlways") or (_differs(old, new) and not adopts(olds, news, old, new)):
             return DiffResult(changes=True, replaces=["definition"], delete_before_replace=False)
         ignored = {*_NOT_SETTINGS, *self.credentials}
         changed = [key for key in news if key not in ignored and olds.get(key) != news[key]]
@@ -140,7 +146,7 @@ class RunOnceResource(Resource):
         """``secrets``: the secret values the job holds (see ``job_secrets``), some known only
         once deployed (an AUTH string a cache made, say); with any, they become the secret
         input ``scrubValues`` and ``logTail`` a secret output."""
-        inputs = {**props, **dict.fromkeys(RESULT_KEYS)}
+        inputs = {**props, BUILDER_KEY: BUILDKIT, **dict.fromkeys(RESULT_KEYS)}
         if values := [value for value in secrets or () if value]:
             inputs[SCRUB_KEY] = pulumi.Output.secret(
                 pulumi.Output.all(*values).apply(lambda known: sorted(set(filter(None, known))))
@@ -195,6 +201,31 @@ def scrub_values(props: Mapping[str, Any]) -> list[str]:
     """The values a run-once resource's ``scrubValues`` input holds (none for a target that
     does not pass them yet)."""
     return [str(value) for value in props.get(SCRUB_KEY) or ()]
+
+
+def adopts(olds: Mapping[str, Any], news: Mapping[str, Any], old: Any, new: Any) -> bool:
+    """Whether a run recorded before Berth built with BuildKit stands for the new definition:
+    the two differ only in image digests, which the move to BuildKit changes by itself (the
+    same Dockerfile and files, built again by another builder, stamp new times). Such a run is
+    recorded again with the new definition, and the job does not run; every later digest
+    change runs it."""
+    if olds.get(BUILDER_KEY) is not None or news.get(BUILDER_KEY) != BUILDKIT:
+        return False
+    return _same_but_digests(old, new)
+
+
+def _same_but_digests(old: Any, new: Any) -> bool:
+    """``old`` and ``new`` alike where ``old`` holds no image digest; where it does, ``new``
+    holds one too, or one not known yet (a preview)."""
+    if isinstance(old, Mapping) and isinstance(new, Mapping):
+        return old.keys() == new.keys() and all(
+            _same_but_digests(old[key], new[key]) for key in old
+        )
+    if isinstance(old, list) and isinstance(new, list):
+        return len(old) == len(new) and all(map(_same_but_digests, old, new))
+    if isinstance(old, str) and _DIGEST.search(old):
+        return new == UNKNOWN or (isinstance(new, str) and bool(_DIGEST.search(new)))
+    return old == new and not _has_unknown(new)
 
 
 def _differs(old: Any, new: Any) -> bool:

@@ -38,10 +38,10 @@ from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any
 
+from berth.components.offline_images import IMAGE, inputs_digest
 from berth.model import Build
 from berth.offline.diff_report import Reason
 
-IMAGE_TYPE = "docker:index/image:Image"
 REMOTE = ("http://", "https://", "git://", "git@", "ssh://")
 """How a remote build context or an ADD of a URL starts: nothing Berth can read."""
 _KNOWN_INSTRUCTIONS = frozenset(
@@ -91,16 +91,19 @@ class Rebuild:
         return bool(self.taken or self.read or self.remote or self.unsent)
 
 
-def image_sources(context: str, dockerfile: str, target: str | None) -> Sources:
+def image_sources(
+    context: str, dockerfile: str, target: str | None, inline: str | None = None
+) -> Sources:
     """What a build of ``context`` (a folder, relative to the working directory, or a remote
-    address) with ``dockerfile`` (relative to the context) and ``target`` takes from it."""
+    address) with ``dockerfile`` (relative to the context; ``inline``: its text, given in
+    compose instead) and ``target`` takes from it."""
     if context.startswith(REMOTE):
         why = Reason(
             "it is built from the remote context {}, which Berth does not read", (context,)
         )
         return Sources(context, {}, why={context: why}, remote=True)
     return dataclasses.replace(
-        _sources(os.path.abspath(context), dockerfile, target), dockerfile=dockerfile
+        _sources(os.path.abspath(context), dockerfile, target, inline), dockerfile=dockerfile
     )
 
 
@@ -120,39 +123,59 @@ def _rebuild(before: Sources, now: Sources) -> Rebuild:
     return Rebuild(tuple(taken), tuple(read), next(filter(None, reasons), None), unsent=now.unsent)
 
 
-def build_digest(build: Mapping[str, Any]) -> str:
-    """The stand-in digest of the image pulumi-docker builds from its ``build`` input: what it
-    takes from the context, its args, target and platform; never its name, its tag or the
-    Dockerfile's name."""
-    context = str(build.get("context") or ".")
-    dockerfile = os.path.relpath(str(build.get("dockerfile") or "Dockerfile"), context)
-    sources = image_sources(context, dockerfile, build.get("target"))
-    settings = {key: build.get(key) for key in ("args", "target", "platform")}
-    recipe = [sources.recipe, dict(sources.taken), dict(sources.read), settings]
-    return hashlib.sha256(json.dumps(recipe, sort_keys=True).encode()).hexdigest()
+def build_digest(inputs: Mapping[str, Any]) -> str:
+    """The stand-in digest of the image pulumi-docker-build builds from its ``inputs``: what it
+    takes from the context and from each local named context, its args, target and platforms;
+    never its tags, its cache, its secrets or the Dockerfile's name."""
+    context = inputs.get("context") or {}
+    location = str(context.get("location") or ".")
+    dockerfile = inputs.get("dockerfile") or {}
+    inline = dockerfile.get("inline")
+    name = os.path.relpath(str(dockerfile.get("location") or "Dockerfile"), location)
+    sources = image_sources(
+        location, "Dockerfile" if inline else name, inputs.get("target"), inline
+    )
+    named = {
+        key: _folder_digest(str(spec.get("location")))
+        for key, spec in sorted((context.get("named") or {}).items())
+    }
+    settings = {key: inputs.get(key) for key in ("buildArgs", "target", "platforms")}
+    return inputs_digest([sources.recipe, dict(sources.taken), dict(sources.read), settings, named])
+
+
+def _folder_digest(location: str) -> str:
+    """A named context's files (all may be taken: ``COPY --from=<name>`` says which), or its
+    address when it is not a local folder."""
+    root = Path(location)
+    if not root.is_dir():
+        return location
+    files = [p for p in _sent(root, "Dockerfile") if (root / p).is_file()]
+    return inputs_digest({path: _file_digest(root / path) for path in files})
 
 
 def build_changes(before: Build | None, now: Build | None) -> Rebuild:
     """How a service's image changes between two versions, by what it takes from its context."""
     if before is None or now is None:
         return Rebuild()
-    return _rebuild(*(image_sources(b.context, b.dockerfile, b.target) for b in (before, now)))
+    return _rebuild(
+        *(
+            image_sources(b.context, b.dockerfile, b.target, b.dockerfile_inline)
+            for b in (before, now)
+        )
+    )
 
 
 def digest_outputs(
     outputs: Callable[[str, Mapping[str, Any]], dict[str, Any]],
 ) -> Callable[[str, Mapping[str, Any]], dict[str, Any]]:
     """A target's ``plan_outputs`` for the offline diff: a built image's digest stands for what
-    it takes from its context (``build_digest``), its tag left out as a registry's would be."""
+    it takes from its contexts (``build_digest``)."""
 
     def with_digests(type_: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
-        build = inputs.get("build")
-        if type_ != IMAGE_TYPE or not isinstance(build, Mapping):
+        if type_ != IMAGE or not isinstance(inputs.get("context"), Mapping):
             return outputs(type_, inputs)
-        name = str(inputs.get("imageName") or "")
-        repository = name.rsplit(":", 1)[0] if ":" in name.rsplit("/", 1)[-1] else name
-        stand_in = {"imageName": repository, "build": {"digest": build_digest(build)}}
-        return {**outputs(type_, stand_in), "imageName": inputs.get("imageName")}
+        stand_in = {"build": build_digest(inputs), "tags": inputs.get("tags")}
+        return outputs(type_, stand_in)
 
     return with_digests
 
@@ -216,10 +239,14 @@ class _Stage:
 
 
 @functools.cache
-def _sources(root: str, dockerfile: str, target: str | None) -> Sources:
+def _sources(root: str, dockerfile: str, target: str | None, inline: str | None) -> Sources:
     context = Path(root)
     try:
-        text = Path(os.path.join(root, dockerfile)).read_text(errors="replace")
+        text = (
+            inline
+            if inline is not None
+            else Path(os.path.join(root, dockerfile)).read_text(errors="replace")
+        )
         everything = _sent(context, dockerfile)
     except OSError as error:  # no image can be built (`pulumi up` fails): it takes nothing
         return Sources(f"unreadable: {type(error).__name__}", {})

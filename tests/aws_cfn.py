@@ -34,9 +34,9 @@ if TYPE_CHECKING:
 REGION = PLAN_REGION
 """The offline plan's region: cfn-lint checks zones, instance classes and engine versions
 against it."""
-SKIPPED = ("pulumi-python:dynamic/", "berth:index:", "docker:", "random:")
+SKIPPED = ("pulumi-python:dynamic/", "berth:index:", "docker:", "docker-build:", "random:")
 """Not AWS resources: Berth's dynamic resources (run-once jobs, readiness), its components,
-images built with pulumi-docker, random values."""
+images built with pulumi-docker-build, random values."""
 FINDINGS = "BerthFindings"
 """Where ``template`` leaves what it found itself (template Metadata), for ``lint``."""
 

@@ -19,7 +19,7 @@ TASK_DEFINITION = "aws:ecs/taskDefinition:TaskDefinition"
 ECS_SERVICE = "aws:ecs/service:Service"
 JOB = "pulumi-python:dynamic/berth:EcsJob"
 READY = "pulumi-python:dynamic/berth:EcsServiceReady"
-IMAGE = "docker:index/image:Image"
+IMAGE = "docker-build:index:Image"
 
 
 def aws_program(

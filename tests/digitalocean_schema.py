@@ -43,9 +43,16 @@ if TYPE_CHECKING:
 
 OPENAPI = Path(__file__).parent / "fixtures" / "digitalocean_openapi"
 RESOURCES = OPENAPI / "specification" / "resources"
-SKIPPED = ("pulumi-python:dynamic/", "berth:index:", "docker:", "pulumi:providers:", "random:")
+SKIPPED = (
+    "pulumi-python:dynamic/",
+    "berth:index:",
+    "docker:",
+    "docker-build:",
+    "pulumi:providers:",
+    "random:",
+)
 """Not DigitalOcean resources: Berth's dynamic resources and components, images built and
-pushed with pulumi-docker (to the registry checked here), explicit providers."""
+pushed with pulumi-docker-build (to the registry checked here), explicit providers."""
 APP = "digitalocean:index/app:App"
 
 

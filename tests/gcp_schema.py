@@ -39,10 +39,17 @@ from berth.providers.gcp import PLAN_PROJECT, PLAN_REGION
 from tests.plans import Created, UnknownInput, sent
 
 DOCUMENTS = Path(googleapiclient.__file__).parent / "discovery_cache" / "documents"
-SKIPPED = ("pulumi-python:dynamic/", "berth:index:", "docker:", "pulumi:providers:", "random:")
+SKIPPED = (
+    "pulumi-python:dynamic/",
+    "berth:index:",
+    "docker:",
+    "docker-build:",
+    "pulumi:providers:",
+    "random:",
+)
 """Not Google Cloud resources: Berth's dynamic resources (job executions, readiness, pinned
 digests, which call Google's APIs themselves, with tests of their own), its components, images
-built with pulumi-docker, explicit providers."""
+built with pulumi-docker-build, explicit providers."""
 LONGEST_PROJECT_ID = 30
 """Resource Manager: a project ID "must be 6 to 30 lowercase ASCII letters, digits, or
 hyphens" (cloudresourcemanager.v3.json, Project.projectId). The plan deploys to ``berth-plan``;

@@ -26,7 +26,7 @@ from tests.aws_support import (
     ecs_validation_errors,
 )
 from tests.conftest import ROOT, copy_example
-from tests.plans import find, of_type, resource_options, waits_on_services
+from tests.plans import find, of_type, recorded, resource_options, waits_on_services
 from tests.secrets_check import assert_never_plain, count_wrapped, plain_occurrences
 
 SECRET = "aws:secretsmanager/secret:Secret"
@@ -63,13 +63,20 @@ def test_migrate_example_runs_db_then_the_job_then_web(project_dir):
 
 
 def test_migrate_example_builds_pushes_and_runs_by_digest(project_dir):
-    plan = aws_program([copy_example("migrate", project_dir)])
+    with recorded() as created:
+        plan = aws_program([copy_example("migrate", project_dir)])
 
     for name in ("migrate", "web"):
         image = find(plan, IMAGE, f"{name}-image")
-        assert image.inputs["imageName"].endswith(f"/migrate-dev/{name}:latest")
-        assert image.inputs["build"]["platform"] == "linux/amd64"
-        assert "@sha256:" in main_container(plan, name)["image"]
+        [tag] = image.inputs["tags"]
+        assert tag.endswith(f"/migrate-dev/{name}:latest")
+        assert image.inputs["platforms"] == ["linux/amd64"]
+        assert image.inputs["push"] is True
+        repository = tag.removesuffix(":latest")
+        assert image.inputs["registries"][0]["address"] == repository
+        digest = created[image.urn].outputs["digest"]
+        assert digest.startswith("sha256:")
+        assert main_container(plan, name)["image"] == f"{repository}@{digest}"
     assert main_container(plan, "db")["image"] == f"postgres@{tag_digest('postgres:latest')}"
     run = find(plan, JOB, "migrate-run")
     assert run.inputs["definition"]["containers"][-1]["command"] == ["./migrate.sh"]
@@ -730,9 +737,10 @@ def test_a_job_that_is_no_hook_keeps_exactly_its_inputs(project_dir):
         [
             "job", "definition", "runAlways", "timeout", "region", "identity", "startedBy",
             "tags", "cluster", "taskDefinition", "container", "subnets", "securityGroups",
-            "assignPublicIp", "logGroup", "logStreamPrefix",
+            "assignPublicIp", "logGroup", "logStreamPrefix", "imageBuilder",
         ]
     )  # fmt: skip
+    assert run.inputs["imageBuilder"] == "buildkit"
     assert sorted(run.inputs["definition"]) == ["containers", "cpu", "memory", "secrets", "volumes"]
 
 

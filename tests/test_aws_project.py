@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 import pulumi
 import pulumi_aws as aws
-import pulumi_docker as docker
+import pulumi_docker_build as docker_build
 import pytest
 from moto import mock_aws
 
@@ -62,7 +62,7 @@ def test_the_shared_resources_and_each_workload_s_main_ones_are_exposed(project_
     assert isinstance(web["task_definition"], aws.ecs.TaskDefinition)
     assert isinstance(web["task_role"], aws.iam.Role)
     assert isinstance(web["repository"], aws.ecr.Repository)
-    assert isinstance(web["image"], docker.Image), "Berth builds web"
+    assert isinstance(web["image"], docker_build.Image), "Berth builds web"
     assert isinstance(web["target_group"], aws.lb.TargetGroup)
     assert web["target_group_80"] is web["target_group"]
     assert isinstance(web["dns_service"], aws.servicediscovery.Service)

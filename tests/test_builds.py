@@ -12,6 +12,7 @@ import pytest
 from berth.components.target import available_targets, load_target
 from berth.errors import BerthError
 from berth.load import load_project
+from berth.model import SshKey
 from berth.offline.diff import diff_files
 from berth.offline.plan import plan_config
 from tests.conftest import copy_example, refused
@@ -93,61 +94,157 @@ def test_a_remote_context_is_not_checked(load):
     assert project.services["short"].build.context == "github.com/docker/welcome"
 
 
-# -- build options each target cannot honour yet (issue 24) ------------------------------------
+# -- every Compose build field: read once, honoured or refused / warned per target ------------
+
+
+EVERY_FIELD = """\
+secrets:
+  token:
+    environment: TOKEN
+  netrc:
+    file: ./netrc
+services:
+  api:
+    build:
+      context: .
+      dockerfile_inline: "FROM busybox\\nRUN --mount=type=secret,id=token true\\n"
+      args: {A: "1", B: null}
+      ssh: [default, "deploy=/keys/id_ed25519"]
+      cache_from: ["type=registry,ref=example.com/api:cache"]
+      cache_to: ["type=registry,ref=example.com/api:cache,mode=max"]
+      additional_contexts: {extra: ./extra, base: "docker-image://busybox:1.37"}
+      extra_hosts: ["db.internal:10.0.0.5", "v6=::1"]
+      labels: {team: a}
+      network: none
+      no_cache: true
+      pull: true
+      platforms: [linux/amd64, linux/arm64]
+      secrets: [token, {source: netrc, target: .netrc}]
+      tags: [example.com/api:1]
+"""
+
+
+def test_every_build_field_a_builder_honours_is_read_into_the_model(write, load):
+    write("FROM busybox\n", "extra/Dockerfile")
+    write("machine example.com\n", "netrc")
+
+    build = load(EVERY_FIELD, secrets={"TOKEN": "s3cret-token-value"}).services["api"].build
+
+    assert build is not None
+    assert (build.dockerfile_inline, build.args) == (
+        "FROM busybox\nRUN --mount=type=secret,id=token true\n",
+        {"A": "1"},  # B, unset, is left out as Compose and Docker do
+    )
+    assert build.ssh == (SshKey("default"), SshKey("deploy", "/keys/id_ed25519")), "by id"
+    assert build.cache_from == ("type=registry,ref=example.com/api:cache",)
+    assert build.cache_to == ("type=registry,ref=example.com/api:cache,mode=max",)
+    assert build.additional_contexts == {"extra": "extra", "base": "docker-image://busybox:1.37"}
+    assert build.extra_hosts == ("db.internal:10.0.0.5", "v6:::1")
+    assert (build.labels, build.network, build.no_cache, build.pull) == (
+        {"team": "a"},
+        "none",
+        True,
+        True,
+    )
+    assert (build.platforms, build.tags) == (("linux/amd64", "linux/arm64"), ("example.com/api:1",))
+    assert [(s.id, s.value.value, s.value.keys) for s in build.secrets] == [
+        (".netrc", "machine example.com\n", ("secrets.netrc",)),
+        ("token", "s3cret-token-value", ("TOKEN",)),
+    ], "by id"
+    assert "s3cret" not in repr(build), "a build secret never prints"
+
+
+@pytest.mark.parametrize(
+    ("setting", "field", "problem"),
+    [
+        ("network: host", "build.network", "the build cannot join the network 'host'"),
+        ("network: backend", "build.network", "the build cannot join the network 'backend'"),
+        (
+            "additional_contexts: {gone: ./gone}",
+            "build.additional_contexts",
+            "the context 'gone' ('gone') is not a folder",
+        ),
+        ("secrets: [nowhere]", "build", "build secret 'nowhere' is not defined"),
+    ],
+)
+def test_a_build_field_no_builder_can_honour_is_refused_in_one_line(
+    write, load, setting, field, problem
+):
+    write("FROM busybox\n", "Dockerfile")
+    text = f"services:\n  api:\n    build:\n      context: .\n      {setting}\n"
+
+    error = refused(load, text)
+
+    assert (error.service, error.field) == ("api", field)
+    assert problem in error.message
+    assert "\n" not in error.message
+
+
+def test_a_context_that_is_another_service_s_image_is_refused(write, load):
+    write("FROM busybox\n", "Dockerfile")
+    text = (
+        "services:\n  base:\n    build: .\n  api:\n    build:\n      context: .\n"
+        "      additional_contexts: {base: 'service:base'}\n"
+    )
+
+    error = refused(load, text)
+
+    assert (error.service, error.field) == ("api", "build.additional_contexts")
+    assert "the image of the service 'base', which Berth builds separately" in error.message
+
+
+def test_a_build_secret_s_unset_variable_names_the_build_field(write, load):
+    write("FROM busybox\n", "Dockerfile")
+    text = (
+        "secrets:\n  token:\n    environment: NOT_SET_ANYWHERE\nservices:\n  api:\n"
+        "    build:\n      context: .\n      secrets: [token]\n"
+    )
+
+    error = refused(load, text)
+
+    assert (error.service, error.field) == ("api", "build.secrets")
+    assert "reads NOT_SET_ANYWHERE, which is not set" in error.message
 
 
 @pytest.mark.parametrize("target", TARGETS)
-@pytest.mark.parametrize(
-    ("option", "value", "what_to_do"),
-    [
-        ("dockerfile_inline", "'FROM busybox'", "write it to a file in the context and name "),
-        ("additional_contexts", "{extra: ./extra}", "copy its files into the context, or build"),
-        ("secrets", "[token]", "build the image yourself and give it as the service's image"),
-        ("ssh", "[default]", "build the image yourself"),
-        ("network", "host", "remove it if the build needs no other"),
-    ],
-)
-def test_an_option_without_which_the_image_differs_is_refused(
-    write, target, option, value, what_to_do
-):
+@pytest.mark.parametrize("option", ["privileged: true", "entitlements: [network.host]"])
+def test_a_build_that_needs_a_privilege_is_refused_on_every_target(write, target, option):
     write("FROM busybox\n", "Dockerfile")
-    write("FROM busybox\n", "extra/Dockerfile")
-    file = write(
-        f"services:\n  api:\n    build:\n      context: .\n      {option}: {value}\n"
-        "secrets:\n  token:\n    environment: HOME\n"
-    )
+    file = write(f"services:\n  api:\n    build:\n      context: .\n      {option}\n")
 
     with pytest.raises(BerthError) as caught:
         load_project([file], target=target, support=load_target(target).FIELD_SUPPORT)
 
-    assert (caught.value.service, caught.value.field) == ("api", f"build.{option}")
-    assert "planned for BuildKit builds, issue 24" in caught.value.message
-    assert what_to_do in caught.value.message
-
-
-def test_an_inline_dockerfile_is_refused_not_swapped_for_the_context_s(write, project_dir):
-    """The context has no Dockerfile: the refusal is of the inline one, not a missing file."""
-    file = write("services:\n  api:\n    build:\n      dockerfile_inline: FROM busybox\n")
-
-    with pytest.raises(BerthError) as caught:
-        load_project([file], target="local", support=load_target("local").FIELD_SUPPORT)
-
-    assert caught.value.field == "build.dockerfile_inline"
+    assert caught.value.field == f"build.{option.split(':')[0]}"
+    assert "the builder grants RUN steps no extra privilege" in caught.value.message
 
 
 @pytest.mark.parametrize("target", TARGETS)
-def test_an_option_that_only_speeds_up_or_labels_a_build_is_a_warning(write, project_dir, target):
+def test_build_fields_the_builder_has_no_setting_for_are_warnings(write, project_dir, target):
     (project_dir / "Dockerfile").write_text("FROM busybox\n")
     file = write(
-        "services:\n  api:\n    build:\n      context: .\n      cache_from: [api:cache]\n"
-        "      labels: {team: a}\n"
+        "services:\n  api:\n    build:\n      context: .\n      shm_size: 1g\n"
+        "      provenance: true\n      no_cache_filter: [base]\n"
     )
 
     project = load_project([file], target=target, support=load_target(target).FIELD_SUPPORT)
 
     assert [w.split(": ")[1] for w in project.warnings] == [
-        f"field 'build.cache_from' is ignored on {target}",
-        f"field 'build.labels' is ignored on {target}",
+        f"field 'build.no_cache_filter' is ignored on {target}",
+        f"field 'build.provenance' is ignored on {target}",
+        f"field 'build.shm_size' is ignored on {target}",
+    ]
+
+
+@pytest.mark.parametrize("target", ["aws", "gcp", "digitalocean"])
+def test_a_cloud_warns_that_extra_tags_are_not_pushed(write, project_dir, target):
+    (project_dir / "Dockerfile").write_text("FROM busybox\n")
+    file = write("services:\n  api:\n    build:\n      context: .\n      tags: [me/api:1]\n")
+
+    project = load_project([file], target=target, support=load_target(target).FIELD_SUPPORT)
+
+    assert [w.split(": ")[1] for w in project.warnings] == [
+        f"field 'build.tags' is ignored on {target}"
     ]
 
 
@@ -167,3 +264,22 @@ def test_berth_diff_refuses_a_new_version_whose_context_was_deleted(tmp_path, mo
         "build context '.' has no Dockerfile. add one there, or name yours in build.dockerfile "
         "(relative to the context)."
     )
+
+
+def test_a_remote_context_s_own_dockerfile_is_the_builder_s_to_find(load):
+    project = load("services:\n  git:\n    build: https://github.com/docker/welcome.git\n")
+
+    build = project.services["git"].build
+    assert build is not None and build.remote
+    assert build.dockerfile == "Dockerfile"
+
+
+def test_a_named_dockerfile_in_a_remote_context_is_refused(load):
+    error = refused(
+        load,
+        "services:\n  git:\n    build:\n      context: https://github.com/docker/welcome.git\n"
+        "      dockerfile: web.Dockerfile\n",
+    )
+
+    assert (error.service, error.field) == ("git", "build.dockerfile")
+    assert "reads the Dockerfile 'web.Dockerfile' from this machine" in error.message

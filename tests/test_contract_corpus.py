@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 import yaml
 
+from berth.components.offline_images import IMAGE
 from berth.components.target import available_targets
 from berth.errors import BerthError
 from berth.offline.plan import Plan, plan_config, run_plan
@@ -108,7 +109,7 @@ def test_sample_plans_or_fails_with_an_error_naming_the_file(sample, target):
     for service in result.compose.services.values():
         kind = "berth:index:Job" if service.job else "berth:index:Service"
         assert (kind, f"{project}-{service.name}") in components
-    images = {r.name for r in result.registrations if r.type == "docker:index/image:Image"}
+    images = {r.name for r in result.registrations if r.type == IMAGE}
     for service in result.compose.services.values():
         if service.build:
             assert f"{project}-{service.name}-image" in images

@@ -537,3 +537,46 @@ def test_the_workflow_posts_the_diff_of_each_stack_beside_the_preview() -> None:
     comment = steps[names.index("Comment the berth diff")]
     assert "berth-diff.md" in comment["with"]["script"]
     assert preview["permissions"]["pull-requests"] == "write"
+
+
+# -- BuildKit builds (issue 24): what moves the digest, and what does not ----------------------
+
+
+def _build_option(versions: tuple[Path, Path], base: str, head: str | None = None) -> None:
+    """Give migrate's build ``base`` in the deployed version, ``head`` (else the same) in the
+    new one."""
+    for folder, extra in zip(versions, (base, base if head is None else head), strict=True):
+        build = f"    build:\n      context: .\n{extra}    command"
+        edit(folder, "compose.yaml", "    build: .\n    command", build)
+
+
+def test_a_compose_cache_setting_runs_nothing(versions: tuple[Path, Path]) -> None:
+    """Where the cache is read from or written to leaves the image as it is."""
+    _build_option(versions, "", "      cache_from: [type=registry,ref=example.com/m:cache]\n")
+    assert job(run_diff(versions))["runs"] is False
+
+
+def test_a_changed_build_secret_runs_nothing(versions: tuple[Path, Path]) -> None:
+    """A build secret is mounted for a RUN step, never a layer: not the image's digest."""
+    for folder, value in zip(versions, ("one-token-value", "two-token-value"), strict=True):
+        (folder.parent / "token.txt").write_text(value)  # outside the context COPY takes
+        secrets = "secrets:\n  token:\n    file: ../token.txt\nvolumes:\n  data"
+        edit(folder, "compose.yaml", "volumes:\n  data", secrets)
+    _build_option(versions, "      secrets: [token]\n")
+    diff = run_diff(versions)
+    assert job(diff)["runs"] is False
+    assert "two-token-value" not in diff.as_json()
+
+
+def test_a_changed_inline_dockerfile_runs_the_job(versions: tuple[Path, Path]) -> None:
+    inline = "      dockerfile_inline: 'FROM {}'\n"
+    _build_option(versions, inline.format("busybox"), inline.format("alpine"))
+    assert job(run_diff(versions)) == {"name": "migrate", "runs": True, "because": ["build"]}
+
+
+def test_a_changed_file_of_a_named_context_runs_the_job(versions: tuple[Path, Path]) -> None:
+    for folder, text in zip(versions, ("v1\n", "v2\n"), strict=True):
+        (folder.parent / "shared").mkdir()  # outside the context COPY takes
+        (folder.parent / "shared" / "lib.txt").write_text(text)
+    _build_option(versions, "      additional_contexts: {shared: ../shared}\n")
+    assert job(run_diff(versions))["runs"] is True

@@ -26,7 +26,7 @@ from tests.secrets_check import assert_never_plain, count_wrapped
 
 APP = "digitalocean:index/app:App"
 CLUSTER = "digitalocean:index/databaseCluster:DatabaseCluster"
-IMAGE = "docker:index/image:Image"
+IMAGE = "docker-build:index:Image"
 DEPLOYED = "pulumi-python:dynamic/berth:AppDeployed"
 
 
@@ -457,11 +457,11 @@ def test_settings_choose_region_size_and_registry(project_dir, write):
     )
     assert spec(plan)["region"] == "fra"
     assert component(plan, "services", "web")["instanceSizeSlug"] == "apps-d-1vcpu-2gb"
-    assert (
-        find(plan, IMAGE, "web-image")
-        .inputs["imageName"]
-        .startswith("registry.digitalocean.com/acme/")
-    )
+    image = find(plan, IMAGE, "web-image").inputs
+    assert [tag.startswith("registry.digitalocean.com/acme/") for tag in image["tags"]] == [True]
+    assert image["push"] is True
+    assert image["registries"][0]["address"] == "registry.digitalocean.com"
+    assert image["platforms"] == ["linux/amd64"]
     assert not of_type(plan, "digitalocean:index/containerRegistry:ContainerRegistry")
     with pytest.raises(BerthError, match="digitaloceanRegion"):
         deploy(["compose.yaml"], variables={"digitaloceanRegion": "mars"})
@@ -544,7 +544,7 @@ def test_a_program_builds_on_the_app_and_each_workloads_resources(project_dir, w
     """One App for every component: it is the shared ``app`` and every service's workload;
     the registry, images and managed database come out by role, all named from the Project."""
     import pulumi_digitalocean as do
-    import pulumi_docker as docker
+    import pulumi_docker_build as docker_build
 
     write(SHOP)
     write("FROM busybox\n", "Dockerfile")
@@ -564,7 +564,7 @@ def test_a_program_builds_on_the_app_and_each_workloads_resources(project_dir, w
     assert isinstance(db["database"], do.DatabaseDb) and isinstance(db["user"], do.DatabaseUser)
     job = project.jobs["migrate"]
     assert job.resources.keys() == {"run", "image"} and job.resources["run"] is job.run
-    assert isinstance(job.resources["image"], docker.Image)
+    assert isinstance(job.resources["image"], docker_build.Image)
     names = sorted(r.name for r in plan.registrations if r.custom)
     assert names == [
         "shop-app",
@@ -580,7 +580,7 @@ def test_a_program_builds_on_the_app_and_each_workloads_resources(project_dir, w
     renamed = [
         r.urn for r in plan.registrations if {a.rsplit("::", 1)[1] for a in r.aliases} - {r.name}
     ]
-    assert renamed == [], "a new program: no alias to an old name (docker.Image has a type alias)"
+    assert renamed == [], "a new program: no alias to an old name"
 
 
 def test_an_explicit_provider_makes_every_digitalocean_resource(project_dir, write):

@@ -25,7 +25,7 @@ from tests.conftest import program
 from tests.plans import find, of_type
 
 REGISTRY = "digitalocean:index/containerRegistry:ContainerRegistry"
-IMAGE = "docker:index/image:Image"
+IMAGE = "docker-build:index:Image"
 
 
 def built(write: Any, count: int) -> None:
@@ -93,7 +93,9 @@ def test_the_plan_holds_every_repository_the_project_pushes(project_dir, write):
     built(write, 5)
     plan = deploy()
     assert registry(plan)["subscriptionTierSlug"] == "basic"
-    repositories = {find(plan, IMAGE, f"s{i}-image").inputs["imageName"] for i in range(5)}
+    tags = [find(plan, IMAGE, f"s{i}-image").inputs["tags"] for i in range(5)]
+    assert [len(tag) for tag in tags] == [1] * 5, "each image pushed under one tag"
+    repositories = {tag for (tag,) in tags}
     assert len({name.rsplit(":", 1)[0] for name in repositories}) == 5, "one repository each"
     assert not [w for w in plan.warnings if w.startswith("registry")]
 

@@ -27,7 +27,6 @@ from pathlib import Path
 from typing import Any
 from unittest import mock
 
-import pulumi_docker as docker
 import pytest
 from pulumi.dynamic import DiffResult
 
@@ -46,7 +45,7 @@ DYNAMIC = "pulumi-python:dynamic/"
 RUN = f"{DYNAMIC}berth:CloudRunJobExecution"
 READY = f"{DYNAMIC}berth:VmServiceReady"
 PIN = f"{DYNAMIC}berth:PinnedDigest"
-IMAGE = "docker:index/image:Image"
+IMAGE = "docker-build:index:Image"
 MINTED = "ya29.minted-for-this-run"
 """The access token ``get_client_config`` reports (the provider's own, fresh each run)."""
 
@@ -108,14 +107,22 @@ def label(urn: str) -> str:
 
 
 def as_diffed(type_: str, raw: dict[str, Any]) -> dict[str, Any]:
-    """Inputs as the resource's provider weighs them: pulumi-docker's ``Image`` ignores a new
-    registry login (``test_the_docker_provider_ignores_a_new_registry_login``), and the gcp
-    target pushes with the provider's access token, new on every run."""
-    registry = raw.get("registry")
-    if type_ != IMAGE or not isinstance(registry, dict):
+    """Inputs as the resource's provider weighs them: pulumi-docker-build's ``Image`` compares
+    its ``registries`` by address and username only, never by password (its ``Diff``,
+    provider/internal/image.go), and the gcp target pushes with the provider's access token as
+    the password, new on every run."""
+    registries = raw.get("registries")
+    if type_ != IMAGE or not isinstance(registries, list):
         return raw
-    login = {"username", "password"}
-    return {**raw, "registry": {k: v for k, v in registry.items() if k not in login}}
+    return {
+        **raw,
+        "registries": [
+            {k: v for k, v in entry.items() if k != "password"}
+            if isinstance(entry, dict)
+            else entry
+            for entry in registries
+        ],
+    }
 
 
 def changed(old: Version, new: Version, *, weighed: bool = True) -> dict[str, str]:
@@ -239,13 +246,39 @@ def test_credentials_renewed_for_each_run_change_nothing_and_run_no_job(tmp_path
     assert [job.runs for job in compare(first, second).jobs] == [False]
 
 
-def test_the_docker_provider_ignores_a_new_registry_login():
-    """Why ``as_diffed`` leaves the registry login out: pulumi-docker's ``Image`` diff reports
-    no change when only the username or password changed (pulumi/pulumi-docker#498), as its
-    schema says."""
-    for field in ("username", "password"):
-        doc = getattr(docker.RegistryArgs, field).__doc__ or ""
-        assert "Does not cause image rebuild when changed" in doc, field
+@pytest.mark.parametrize(
+    "renewed",
+    [
+        pytest.param({"token": "ya29.ci-run-1"}, id="stack-accessToken"),
+        pytest.param({"minted": "ya29.minted-run-1"}, id="minted-by-the-provider"),
+    ],
+)
+def test_a_renewed_token_changes_only_the_registry_password_of_a_built_image(tmp_path, renewed):
+    """Why ``as_diffed`` leaves only the registry password out: a new token reaches a built
+    image as ``registries[].password`` and nothing else (the address and the username
+    ``oauth2accesstoken`` stay), and pulumi-docker-build's ``Image`` diff ignores a password
+    change alone (provider/internal/image.go: registries differ by address or username)."""
+    files = checkout(tmp_path, "migrate")
+    refreshed = {key: value.replace("run-1", "run-2") for key, value in renewed.items()}
+    first, second = version(files, **renewed), version(files, **refreshed)
+
+    def images(v: Version) -> dict[str, dict[str, Any]]:
+        return {r.urn: r.raw_inputs for r in v.plan.registrations if r.type == IMAGE}
+
+    before, after = images(first), images(second)
+    assert before.keys() == after.keys() and len(before) == 2, "web and migrate are built"
+    for urn, old in before.items():
+        new = after[urn]
+        assert old != new, "the new token reached the image's inputs"
+        assert {k: v for k, v in old.items() if k != "registries"} == {
+            k: v for k, v in new.items() if k != "registries"
+        }, "nothing but the registry login differs"
+        assert len(old["registries"]) == len(new["registries"]) == 1
+        (was,), (now,) = old["registries"], new["registries"]
+        assert was["password"] != now["password"]
+        assert {k: v for k, v in was.items() if k != "password"} == {
+            k: v for k, v in now.items() if k != "password"
+        }, "same address and username: only the password changes"
 
 
 MIGRATE_ONLY = {

@@ -20,7 +20,7 @@ SERVICE = "gcp:cloudrunv2/service:Service"
 POOL = "gcp:cloudrunv2/workerPool:WorkerPool"
 INSTANCE = "gcp:compute/instance:Instance"
 ADDRESS = "gcp:compute/address:Address"
-IMAGE = "docker:index/image:Image"
+IMAGE = "docker-build:index:Image"
 READY = "pulumi-python:dynamic/berth:VmServiceReady"
 
 
@@ -80,8 +80,10 @@ def test_migrate_example_resources_are_what_the_issue_asks_for(project_dir):
     assert container["image"].startswith(
         "us-central1-docker.pkg.dev/berth-plan/migrate-dev/migrate@sha256:"
     )
-    assert image.inputs["build"]["platform"] == "linux/amd64"
-    assert image.inputs["registry"]["password"] == "[secret]"
+    assert image.inputs["platforms"] == ["linux/amd64"]
+    assert image.inputs["push"] is True
+    assert image.inputs["registries"][0]["address"] == "us-central1-docker.pkg.dev"
+    assert image.inputs["registries"][0]["password"] == "[secret]"
     run = find(plan, RUN, "migrate-run").inputs
     assert run["definition"]["container"]["image"] == container["image"]
     assert run["timeout"] == 600

@@ -8,7 +8,7 @@ import json
 from collections.abc import Callable
 
 import pulumi
-import pulumi_docker as docker
+import pulumi_docker_build as docker_build
 import pulumi_gcp as gcp
 import pytest
 
@@ -50,7 +50,7 @@ def test_the_shared_resources_and_each_workload_s_main_ones_are_exposed(project_
     web = shop.services["web"].resources
     assert isinstance(web["workload"], gcp.cloudrunv2.Service)
     assert isinstance(web["service_account"], gcp.serviceaccount.Account)
-    assert isinstance(web["image"], docker.Image), "Berth builds web"
+    assert isinstance(web["image"], docker_build.Image), "Berth builds web"
     db = shop.services["db"].resources
     assert isinstance(db["workload"], gcp.compute.Instance)
     assert isinstance(db["address"], gcp.compute.Address)

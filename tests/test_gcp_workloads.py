@@ -149,12 +149,14 @@ def test_gcp_a_job_that_is_no_hook_keeps_its_inputs(project_dir, write):
 
     assert sorted(run) == [
         "definition",
+        "imageBuilder",
         "job",
         "jobName",
         "maxRetries",
         "runAlways",
         "timeout",
     ]
+    assert run["imageBuilder"] == "buildkit"
     assert sorted(run["definition"]) == ["container", "volumes"]
 
 

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import pulumi_docker as docker
+import pulumi_docker_build as docker_build
 import pytest
 
 from berth.components.project import Project
@@ -71,7 +72,7 @@ def test_local_a_job_that_is_no_hook_keeps_its_inputs(project_dir, write):
     run = find(_hooks(write), JOB, "migrate-run")
 
     assert set(provider_inputs(run.raw_inputs)) == {
-        "job", "definition", "runAlways", "timeout", "labels", "owner",
+        "job", "definition", "runAlways", "timeout", "labels", "owner", "imageBuilder",
     }  # fmt: skip
     assert set(run.inputs["definition"]) == {
         "image", "network", "command", "entrypoint", "environment", "mounts", "files",
@@ -107,7 +108,7 @@ services:
   plain:
     build: .
 """
-IMAGE = "docker:index/image:Image"
+IMAGE = "docker-build:index:Image"
 REMOTE_IMAGE = "docker:index/remoteImage:RemoteImage"
 COMPONENT = "berth:index:Service"
 
@@ -117,7 +118,8 @@ def _digests(context: str) -> Any:
     version of its build context (a rebuilt context, a new image; compose text unchanged)."""
 
     def outputs(type_: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
-        return plan_outputs(type_, {**inputs, "context": context} if type_ == IMAGE else inputs)
+        version = {**inputs, "contextVersion": context}
+        return plan_outputs(type_, version if type_ == IMAGE else inputs)
 
     return outputs
 
@@ -135,15 +137,17 @@ def test_local_a_hook_runs_its_services_image_built_once(project_dir, write):
 
     built = [r.name for r in plan.registrations if r.type == IMAGE]
     assert sorted(built) == ["shop-plain-image", "shop-web-image"], "no build per hook"
-    image, pulled = (
+    image, loaded, pulled = (
         find(plan, IMAGE, "web-image"),
+        find(plan, REMOTE_IMAGE, "web-image-id"),
         find(plan, REMOTE_IMAGE, "web-pre-start-1-image"),
     )
-    digest = _digests("v1")(IMAGE, image.inputs)["repoDigest"]
+    assert loaded.inputs["pullTriggers"] == [_digests("v1")(IMAGE, image.inputs)["digest"]]
+    digest = plan_outputs(REMOTE_IMAGE, loaded.inputs)["imageId"]
     web = find(plan, CONTAINER, "web")
     first, second = (_hook_inputs(plan, i)["definition"] for i in (0, 1))
     assert web.inputs["image"] == first["image"] == digest, "the hook runs what the service runs"
-    assert image.urn in web.dependencies
+    assert loaded.urn in web.dependencies and image.urn in loaded.dependencies
     assert second["image"] == plan_outputs(REMOTE_IMAGE, pulled.inputs)["imageId"], "its own"
     assert first["serviceImage"] == second["serviceImage"] == digest
 
@@ -163,11 +167,16 @@ def test_local_a_services_image_keeps_its_place_when_the_service_gets_hooks(
     plan = _built_hooks(write)
 
     image, plain = find(plan, IMAGE, "web-image"), find(plan, IMAGE, "plain-image")
-    assert image.parent == find(plan, "berth:index:Job", "web-pre-start-0").urn
+    loaded = find(plan, REMOTE_IMAGE, "web-image-id")
+    hook = find(plan, "berth:index:Job", "web-pre-start-0")
+    assert image.parent == loaded.parent == hook.urn
     project, service = find(plan, "berth:index:Project", "shop"), find(plan, COMPONENT, "web")
-    moved = {alias for alias in image.aliases if not alias.startswith("|")}
-    assert moved == {f"{project.urn.rsplit('::', 1)[0]}${COMPONENT}::{service.name}||"}
+    for resource in (image, loaded):
+        moved = {alias for alias in resource.aliases if not alias.startswith("|")}
+        assert moved == {f"{project.urn.rsplit('::', 1)[0]}${COMPONENT}::{service.name}||"}
+    plain_loaded = find(plan, REMOTE_IMAGE, "plain-image-id")
     assert all(alias.startswith("|") for alias in plain.aliases), "no hooks: as it was"
+    assert all(alias.startswith("|") for alias in plain_loaded.aliases), "no hooks: as it was"
 
 
 def test_local_all_hooks_run_again_when_their_services_image_changes(project_dir, write):
@@ -241,8 +250,9 @@ def test_local_a_manual_job_is_a_container_definition_berth_run_reads(project_di
     report = shown["report"]
     assert (report["target"], report["manual"], report["job"]) == ("local", True, "shop-dev-report")
     definition = report["definition"]
-    built = find(plan, "docker:index/image:Image", "report-image")
-    assert definition["image"] == plan_outputs(built.type, built.inputs)["repoDigest"]
+    built, loaded = find(plan, IMAGE, "report-image"), find(plan, REMOTE_IMAGE, "report-image-id")
+    assert loaded.inputs["pullTriggers"] == [plan_outputs(built.type, built.inputs)["digest"]]
+    assert definition["image"] == plan_outputs(loaded.type, loaded.inputs)["imageId"]
     assert definition["network"] == "shop-dev"
     assert definition["command"] == ["./report", "--all"]
     assert definition["entrypoint"] == ["/bin/sh", "-c"]
@@ -317,6 +327,6 @@ def test_local_a_manual_jobs_role_is_its_image(project_dir, write):
     )
 
     report, never = (built[0].triggered[job].resources for job in ("report", "never"))
-    assert isinstance(TriggeredResources.of(report).definition, docker.Image), "built"
+    assert isinstance(TriggeredResources.of(report).definition, docker_build.Image), "built"
     assert isinstance(TriggeredResources.of(never).definition, docker.RemoteImage), "pulled"
     assert set(report) == set(never) == {"definition"}

@@ -14,6 +14,8 @@ from tests.secrets_check import assert_never_plain, count_wrapped
 
 JOB = "pulumi-python:dynamic/berth:LocalJob"
 CONTAINER = "docker:index/container:Container"
+BUILT_IMAGE = "docker-build:index:Image"
+REMOTE_IMAGE = "docker:index/remoteImage:RemoteImage"
 
 
 def test_migrate_example_sequences_db_then_the_job_then_web(project_dir):
@@ -26,16 +28,19 @@ def test_migrate_example_sequences_db_then_the_job_then_web(project_dir):
     assert set(run.dependencies) == {
         db.urn,
         network.urn,
-        find(plan, "docker:index/image:Image", "migrate-image").urn,
+        find(plan, REMOTE_IMAGE, "migrate-image-id").urn,
     }
     assert set(web.dependencies) == {
         run.urn,
         network.urn,
-        find(plan, "docker:index/image:Image", "web-image").urn,
+        find(plan, REMOTE_IMAGE, "web-image-id").urn,
     }
+    for service in ("migrate", "web"):  # each container's image ID is read from its build
+        built = find(plan, BUILT_IMAGE, f"{service}-image")
+        assert built.urn in find(plan, REMOTE_IMAGE, f"{service}-image-id").dependencies
     assert set(db.dependencies) == {
         network.urn,
-        find(plan, "docker:index/remoteImage:RemoteImage", "db-image").urn,
+        find(plan, REMOTE_IMAGE, "db-image").urn,
     }
     assert waits_on_services(plan, web) == {"migrate"}
     assert waits_on_services(plan, run) == {"db"}
@@ -255,6 +260,7 @@ def test_a_program_builds_on_the_shared_and_each_workloads_resources(project_dir
     """A Project named unlike its compose project: every child is named from the Project,
     and its network, volumes, containers, images and job run come out by role."""
     import pulumi_docker as docker
+    import pulumi_docker_build as docker_build
 
     from berth.providers.local.run_once import LocalJob
 
@@ -275,7 +281,7 @@ def test_a_program_builds_on_the_shared_and_each_workloads_resources(project_dir
     db, web = project.services["db"].resources, project.services["web"].resources
     assert isinstance(db["workload"], docker.Container)
     assert isinstance(db["image"], docker.RemoteImage)
-    assert isinstance(web["image"], docker.Image)
+    assert isinstance(web["image"], docker_build.Image)
     run = project.jobs["migrate"].resources
     assert run["run"] is project.jobs["migrate"].run and isinstance(run["run"], LocalJob)
     assert isinstance(run["image"], docker.RemoteImage)
@@ -289,6 +295,7 @@ def test_a_program_builds_on_the_shared_and_each_workloads_resources(project_dir
         "shop-network",
         "shop-web",
         "shop-web-image",
+        "shop-web-image-id",
     ]
 
 
@@ -327,13 +334,42 @@ def test_an_explicit_docker_provider_deploys_everything_and_names_the_jobs_engin
 
     (provider,) = [r for r in plan.registrations if r.type == "pulumi:providers:docker"]
     own = [r for r in plan.registrations if r.custom and r.type.startswith("docker:")]
-    assert len(own) == 7, "network, volume, 3 images, 2 containers"
+    assert len(own) == 7, "network, volume, 2 pulled images, 1 built image's ID, 2 containers"
     assert all(r.provider.startswith(f"{provider.urn}::") for r in own), own
     calls = [i for i in plan.invocations if i.token.startswith("pulumi:providers:docker")]
     assert [i.token for i in calls] == ["pulumi:providers:docker/terraformConfig"]
     run = find(plan, JOB, "migrate-run")
     assert run.inputs["engine"] == {"host": "unix:///var/run/docker.sock"}
     assert "engine" not in run.inputs["definition"], "a new engine runs no job"
+    (builder,) = [r for r in plan.registrations if r.type == "pulumi:providers:docker-build"]
+    assert builder.inputs["host"] == "unix:///var/run/docker.sock", "built where it runs"
+    (image,) = [r for r in plan.registrations if r.type == BUILT_IMAGE]
+    assert image.provider.startswith(f"{builder.urn}::")
+
+
+@pytest.mark.parametrize(
+    ("docker_host", "builder"), [("tcp://engine.internal:2375", True), (None, False)]
+)
+def test_an_image_is_built_on_the_engine_the_stack_deploys_to(
+    project_dir, write, docker_host, builder
+):
+    """``docker:host`` names the engine: the build gets a docker-build provider with that host;
+    with none, both providers read ``DOCKER_HOST``, and the build keeps the default one."""
+    write(SHOP)
+    write("FROM busybox\n", "Dockerfile")
+    config = plan_config(["compose.yaml"])[0]
+    if docker_host:
+        config["docker:host"] = docker_host
+
+    plan = run_plan(config, preview=False)
+
+    providers = [r for r in plan.registrations if r.type == "pulumi:providers:docker-build"]
+    (image,) = [r for r in plan.registrations if r.type == BUILT_IMAGE]
+    if builder:
+        assert [p.inputs["host"] for p in providers] == [docker_host]
+        assert image.provider.startswith(f"{providers[0].urn}::")
+    else:
+        assert (providers, image.provider) == ([], "")
 
 
 def test_the_stack_docker_settings_name_the_jobs_engine_and_key_material_stays_secret(

@@ -8,7 +8,14 @@ from typing import Any
 import pytest
 
 from berth.components.pulumi_internals import UNKNOWN
-from berth.components.run_once import JobFailed, RunOnceProvider, scrub, tail
+from berth.components.run_once import (
+    BUILDER_KEY,
+    BUILDKIT,
+    JobFailed,
+    RunOnceProvider,
+    scrub,
+    tail,
+)
 from berth.providers.local.run_once import LocalJobProvider
 from tests.pickling import unpickled_in_project_root
 
@@ -147,3 +154,55 @@ def test_the_local_provider_unpickles_in_a_fresh_interpreter_in_the_project_root
         "LocalJobProvider",
         "['definition']",
     ]
+
+
+# -- the move to BuildKit (issue 24): a stack's first up after it runs no job -------------------
+
+OLD_IMAGE = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/shop/migrate@sha256:" + "a" * 64
+REBUILT = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/shop/migrate@sha256:" + "b" * 64
+
+
+def test_a_run_recorded_before_buildkit_adopts_the_rebuilt_image_without_running():
+    provider = ScriptedProvider()
+    old = state(definition={"image": OLD_IMAGE})
+    new = inputs(definition={"image": REBUILT}, **{BUILDER_KEY: BUILDKIT})
+
+    diff = provider.diff("id", old, new)
+    updated = provider.update("id", old, new).outs
+
+    assert (diff.changes, diff.replaces) == (True, [])
+    assert provider.runs == 0
+    assert updated["definition"]["image"] == REBUILT, "the next digest change is measured from it"
+    assert updated["finishedAt"] == old["finishedAt"]
+
+
+def test_the_move_adopts_an_image_digest_not_yet_known_in_a_preview():
+    old = state(definition={"image": OLD_IMAGE})
+    new = inputs(definition={"image": UNKNOWN}, **{BUILDER_KEY: BUILDKIT})
+
+    assert ScriptedProvider().diff("id", old, new).replaces == []
+
+
+@pytest.mark.parametrize(
+    "changed",
+    [{"command": ["./migrate.sh", "--seed"]}, {"environment": {"DATABASE_URL": "other"}}],
+)
+def test_the_move_still_runs_a_job_whose_definition_changed_otherwise(changed):
+    old = state(definition={"image": OLD_IMAGE})
+    new = inputs(definition={"image": REBUILT, **changed}, **{BUILDER_KEY: BUILDKIT})
+
+    assert ScriptedProvider().diff("id", old, new).replaces == ["definition"]
+
+
+def test_after_the_move_a_new_digest_runs_the_job_again():
+    old = state(definition={"image": OLD_IMAGE}, **{BUILDER_KEY: BUILDKIT})
+    new = inputs(definition={"image": REBUILT}, **{BUILDER_KEY: BUILDKIT})
+
+    assert ScriptedProvider().diff("id", old, new).replaces == ["definition"]
+
+
+def test_after_the_move_the_same_digest_runs_nothing():
+    old = state(definition={"image": REBUILT}, **{BUILDER_KEY: BUILDKIT})
+    new = inputs(definition={"image": REBUILT}, **{BUILDER_KEY: BUILDKIT})
+
+    assert ScriptedProvider().diff("id", old, new).changes is False

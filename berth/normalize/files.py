@@ -3,7 +3,7 @@ now (from ``file:``, ``environment:`` or ``content:``), a secret's always a ``Se
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -48,12 +48,35 @@ def files(
     return tuple(mounts)
 
 
+def build_secret(
+    context: Context, defined: Mapping[str, Any], fail: Fail
+) -> Callable[[str], Secret]:
+    """How a build reads a top-level secret by name (``build.secrets``): as Compose does, from
+    its ``file:``, ``environment:`` or ``content:``, and always a ``Secret``."""
+
+    def read(source: str) -> Secret:
+        spec = (defined.get("secrets") or {}).get(source)
+        if spec is None:
+            raise fail(
+                "build.secrets",
+                f"secret {source!r} is not defined",
+                "define it under the top-level secrets: section",
+            )
+        content = file_content(context, "secrets", source, spec, fail, field="build.secrets")
+        return content if isinstance(content, Secret) else Secret(content, (f"secrets.{source}",))
+
+    return read
+
+
 def file_content(
-    context: Context, kind: str, source: str, spec: dict[str, Any], fail: Fail
+    context: Context, kind: str, source: str, spec: dict[str, Any], fail: Fail, *, field: str = ""
 ) -> Text:
+    """The content of a top-level secret or config; ``field``: where a failure is told (the
+    ``kind`` itself unless said)."""
+    field = field or kind
     if spec.get("external"):
         raise fail(
-            kind,
+            field,
             f"external {kind[:-1]} {source!r} cannot be read at deploy time",
             "define it with file:, environment: or content: instead",
         )
@@ -65,7 +88,7 @@ def file_content(
         variable = str(spec["environment"])
         if variable not in context.sealed.values:
             raise fail(
-                kind,
+                field,
                 f"{kind[:-1]} {source!r} reads {variable}, which is not set",
                 lambda terms: f"set it with {terms.how_to_set(variable, secret=True)}",
             )
@@ -81,7 +104,7 @@ def file_content(
     except (OSError, UnicodeDecodeError, FileRefused) as error:
         reason = getattr(error, "strerror", None) or str(error)
         raise fail(
-            kind,
+            field,
             f"{kind[:-1]} {source!r}: cannot read {context.relative(str(path))} ({reason})",
             "create the file or fix its path",
         ) from None

@@ -13,7 +13,7 @@ from berth.normalize.context import Context
 from berth.normalize.deploy import deploy
 from berth.normalize.environment import environment
 from berth.normalize.extensions import check_extensions, run_policy
-from berth.normalize.files import files
+from berth.normalize.files import build_secret, files
 from berth.normalize.healthcheck import healthcheck
 from berth.normalize.mounts import mount
 from berth.normalize.ports import ports
@@ -42,7 +42,9 @@ def service(
     return Service(
         name=name,
         image=raw.get("image"),
-        build=read_build(raw["build"], context.relative, fail) if raw.get("build") else None,
+        build=read_build(raw["build"], context.relative, fail, build_secret(context, defined, fail))
+        if raw.get("build")
+        else None,
         command=context.texts(raw.get("command")),
         entrypoint=context.texts(raw.get("entrypoint")),
         environment=environment(context, raw.get("environment") or {}, fail),

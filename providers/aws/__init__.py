@@ -34,7 +34,8 @@ _BY_NAME = "every task shares the project's VPC and security group and resolves 
 _NOT_ON_FARGATE = "Fargate does not support it (AWS: task definition differences for Fargate)"
 FIELD_SUPPORT: dict[str, Support] = {
     "build": supported(
-        "built with pulumi-docker, pushed to the service's ECR repository, run by digest"
+        "built with BuildKit, pushed to the service's ECR repository with its layer cache, run "
+        "by digest"
     ),
     "command": supported("no secrets: ECS stores it in plain text"),
     "entrypoint": supported("no secrets: ECS stores it in plain text"),
@@ -58,6 +59,11 @@ FIELD_SUPPORT: dict[str, Support] = {
     "user": supported(),
     "labels": supported("Docker labels of the container"),
     "platform": supported("linux/amd64 (default) or linux/arm64"),
+    "build.tags": ignored("the image is pushed to the service's ECR repository only"),
+    "build.platforms": supported(
+        "each listed platform is built into the pushed image; the list must hold the one the "
+        "service runs (platform:, else linux/amd64)"
+    ),
     "deploy": supported("replicas and resources"),
     "deploy.replicas": supported("the ECS service's desired count"),
     "scale": supported("the ECS service's desired count"),
@@ -210,7 +216,7 @@ _AUTONAMED = {
 def plan_outputs(type_: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
     """What the AWS resources report once created, for the offline plan: derived from their
     inputs, so two plans of the same project are identical."""
-    if (image := image_outputs(type_, inputs, pushed=True)) is not None:
+    if (image := image_outputs(type_, inputs)) is not None:
         return image
     digest = inputs_digest(inputs)
     short = digest[:12]

@@ -20,8 +20,9 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 import pulumi_docker as docker
+import pulumi_docker_build as docker_build
 
-from berth.components.images import build_image
+from berth.components.images import CACHE_TAG, build_image, build_platforms, pushed_reference
 from berth.components.names import Names
 from berth.model import Build, Service
 from berth.names import cloud_slug, shortened
@@ -31,6 +32,19 @@ from berth.providers.aws.names import ECR_REPOSITORY
 
 DEFAULT_PLATFORM = "linux/amd64"
 """Fargate's default architecture: images are built for it unless compose names a platform."""
+RUNTIME_PLATFORMS = {"linux/amd64": "X86_64", "linux/arm64": "ARM64", "linux/arm64/v8": "ARM64"}
+"""The platforms Fargate runs, with their CPU architecture."""
+
+
+def runs_on(service: Service) -> str:
+    """The platform Fargate runs ``service`` on: its own when Fargate has it, else the
+    default (a warning says so, ``tasks._architecture``)."""
+    platform = service.platform or DEFAULT_PLATFORM
+    if platform not in RUNTIME_PLATFORMS:
+        return DEFAULT_PLATFORM
+    return "linux/arm64" if RUNTIME_PLATFORMS[platform] == "ARM64" else platform
+
+
 ECR_PUBLIC = "public.ecr.aws"
 INIT_REPOSITORY = "docker/library/busybox"
 INIT_TAG = "1.37"
@@ -59,12 +73,14 @@ class Images:
         prefix: str,
         account: Account,
         keep_images: int,
+        build_cache: bool,
         parent: pulumi.Resource,
     ) -> None:
         self.names = names
         self.prefix = prefix
         self.account = account
         self.keep_images = keep_images
+        self.build_cache = build_cache
         self.parent = parent
         self.cache_prefix = cache_prefix(prefix)
         self.cache_rule = aws.ecr.PullThroughCacheRule(
@@ -166,15 +182,19 @@ class Images:
             self.names(service.name, "image"),
             build,
             image_name=pulumi.Output.concat(repository.repository_url, ":latest"),
-            platform=service.platform or DEFAULT_PLATFORM,
-            registry=docker.RegistryArgs(
-                server=repository.repository_url,
+            platforms=build_platforms(build, runs_on(service)),
+            registry=docker_build.RegistryArgs(
+                address=repository.repository_url,
                 username=token.user_name,
                 password=pulumi.Output.secret(token.password),
             ),
+            cache=pulumi.Output.concat(repository.repository_url, f":{CACHE_TAG}")
+            if self.build_cache
+            else None,
             opts=opts,
         )
-        return image.repo_digest, {"repository": repository, "image": image}
+        reference = pushed_reference(repository.repository_url, image)
+        return reference, {"repository": repository, "image": image}
 
 
 @dataclass(frozen=True)

@@ -70,6 +70,12 @@ class AwsOptions(TargetOptions):
         low=1,
         high=MAX_COUNT,
     )
+    build_cache: bool = setting(
+        "awsBuildCache",
+        True,
+        "Keep a BuildKit layer cache (tag buildcache) in each service's ECR repository, so a "
+        "fresh machine rebuilds only changed layers; false builds without it.",
+    )
     throwaway_stores: bool = setting(
         "awsThrowawayStores",
         False,

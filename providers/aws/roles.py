@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 import pulumi_aws as aws
-import pulumi_docker as docker
+import pulumi_docker_build as docker_build
 
 from berth.components.roles import Roles
 from berth.providers.aws.cleanup import TriggeredRuns
@@ -37,7 +37,7 @@ class ServiceResources(Roles):
     task_definition: aws.ecs.TaskDefinition | None = None
     task_role: aws.iam.Role | None = None
     repository: aws.ecr.Repository | None = None
-    image: docker.Image | None = None
+    image: docker_build.Image | None = None
     target_group: aws.lb.TargetGroup | None = None
     dns_service: aws.servicediscovery.Service | None = None
     readiness: EcsServiceReady | None = None
@@ -52,7 +52,7 @@ class JobResources(Roles):
     task_definition: aws.ecs.TaskDefinition
     task_role: aws.iam.Role
     repository: aws.ecr.Repository | None = None
-    image: docker.Image | None = None
+    image: docker_build.Image | None = None
 
 
 @dataclass(frozen=True)
@@ -65,5 +65,5 @@ class TriggeredResources(Roles):
     task_role: aws.iam.Role
     runs: TriggeredRuns
     repository: aws.ecr.Repository | None = None
-    image: docker.Image | None = None
+    image: docker_build.Image | None = None
     PER_ITEM: ClassVar[tuple[str, ...]] = ("schedule_",)

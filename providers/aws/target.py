@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 import pulumi
 import pulumi_aws as aws
 
+from berth.components.images import check_build_platforms
 from berth.components.names import fitted
 from berth.components.target import JobHandle, ServiceHandle, TargetArgs, TriggeredHandle
 from berth.errors import BerthError
@@ -24,7 +25,13 @@ from berth.normalize.hooks import hook_job_name
 from berth.providers.aws.account import current_account
 from berth.providers.aws.discovery import dns_service
 from berth.providers.aws.iam import create_roles
-from berth.providers.aws.images import EcrRepository, Images, Made, ecr_repository
+from berth.providers.aws.images import (
+    EcrRepository,
+    Images,
+    Made,
+    ecr_repository,
+    runs_on,
+)
 from berth.providers.aws.ingress import (
     Ingress,
     LoadBalancer,
@@ -123,6 +130,7 @@ class AwsTarget:
             prefix=self.prefix,
             account=self.account,
             keep_images=self.options.ecr_keep_images,
+            build_cache=self.options.build_cache,
             parent=parent,
         )
         self.roles = create_roles(
@@ -349,6 +357,11 @@ def _pulled_repositories(services: Sequence[Service]) -> list[EcrRepository]:
 def _check_project(project: ComposeProject, sources: Sources) -> None:
     """What cannot deploy on aws at all, before any resource is declared."""
     check_schedules(list(project.triggered.values()), sources)
+    check_build_platforms(
+        [*project.services.values(), *project.triggered.values()],
+        runs_on,
+        sources,
+    )
     for volume in project.volumes.values():
         if volume.external:
             raise BerthError(

@@ -27,14 +27,12 @@ from berth.providers.aws.containers import (
     service_container,
 )
 from berth.providers.aws.iam import Roles
-from berth.providers.aws.images import DEFAULT_PLATFORM, Images, Made
+from berth.providers.aws.images import DEFAULT_PLATFORM, RUNTIME_PLATFORMS, Images, Made
 from berth.providers.aws.names import ECS_NAME
 from berth.providers.aws.secrets import SecretInput, SecretStore
 from berth.providers.aws.sizing import task_size
 from berth.providers.aws.volumes import FileSystem, task_mounts
 from berth.sources import Sources
-
-RUNTIME_PLATFORMS = {"linux/amd64": "X86_64", "linux/arm64": "ARM64", "linux/arm64/v8": "ARM64"}
 
 
 @dataclass(frozen=True)

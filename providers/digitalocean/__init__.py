@@ -45,7 +45,8 @@ _NO_SCHEDULE = (
 _AS_SCHEDULE = "as triggers.schedule: App Platform's scheduled jobs cannot be deployed yet"
 FIELD_SUPPORT: dict[str, Support] = {
     "build": supported(
-        "built for linux/amd64, pushed to the DigitalOcean Container Registry, deployed by digest"
+        "built with BuildKit for linux/amd64, pushed to the DigitalOcean Container Registry with "
+        "its layer cache, deployed by digest"
     ),
     "image": supported(
         "pulled from Docker Hub or GHCR (other registries refused); postgres, redis and valkey "
@@ -108,6 +109,10 @@ FIELD_SUPPORT: dict[str, Support] = {
     "network_mode": ignored(_ONE_APP),
     "external_links": ignored(_ONE_APP),
     "platform": ignored("App Platform runs linux/amd64; images are built for it"),
+    "build.tags": ignored("the image is pushed to the DigitalOcean Container Registry only"),
+    "build.platforms": supported(
+        "each listed platform is built into the pushed image; the list must hold linux/amd64"
+    ),
     "labels": ignored("App Platform has no container labels"),
     "logging": ignored("logs go to App Platform's runtime logs"),
     "privileged": refused("App Platform never runs privileged containers"),
@@ -169,7 +174,7 @@ def run_job(run_with: Mapping[str, Any], args: Sequence[str], log: TextIO) -> in
 def plan_outputs(type_: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
     """What the resources report once created, for the offline plan: derived from their
     inputs, so two plans of the same project are identical."""
-    if (image := image_outputs(type_, inputs, pushed=True)) is not None:
+    if (image := image_outputs(type_, inputs)) is not None:
         return image
     digest = inputs_digest(inputs)
     outputs = _PLAN_OUTPUTS.get(type_)

@@ -124,6 +124,12 @@ class DigitalOceanOptions(TargetOptions):
         "Node size of the managed database clusters (x-defang-postgres, redis).",
     )
     """Node size of the managed database clusters."""
+    build_cache: bool = setting(
+        "digitaloceanBuildCache",
+        True,
+        "Keep a BuildKit layer cache (tag buildcache) beside each image in the container "
+        "registry, so a fresh machine rebuilds only changed layers; false builds without it.",
+    )
     throwaway_stores: bool = setting(
         "digitaloceanThrowawayStores",
         False,

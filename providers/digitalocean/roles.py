@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import pulumi
 import pulumi_digitalocean as do
-import pulumi_docker as docker
+import pulumi_docker_build as docker_build
 
 from berth.components.roles import Roles
 
@@ -23,7 +23,7 @@ class Shared(Roles):
 @dataclass(frozen=True)
 class ServiceResources(Roles):
     workload: do.App
-    image: docker.Image | None = None
+    image: docker_build.Image | None = None
     cluster: do.DatabaseCluster | None = None
     firewall: do.DatabaseFirewall | None = None
     database: do.DatabaseDb | None = None
@@ -34,4 +34,4 @@ class ServiceResources(Roles):
 class JobResources(Roles):
     run: pulumi.ComponentResource
     """The job's component (``project.jobs[name]``): no resource stands for one run."""
-    image: docker.Image | None = None
+    image: docker_build.Image | None = None

@@ -20,9 +20,14 @@ from typing import Any
 
 import pulumi
 import pulumi_digitalocean as do
-import pulumi_docker as docker
+import pulumi_docker_build as docker_build
 
-from berth.components.images import build_image
+from berth.components.images import (
+    CACHE_TAG,
+    build_image,
+    build_platforms,
+    check_build_platforms,
+)
 from berth.components.target import JobHandle, ServiceHandle, TargetArgs, TriggeredHandle
 from berth.components.values import text_input
 from berth.errors import BerthError
@@ -56,6 +61,11 @@ class DigitalOceanTarget:
         self.layout = layout(project, self.sources)
         hooks.check(project, self.layout, self.sources)
         spec.check_project(project, self.layout, self.sources)
+        check_build_platforms(
+            [*project.services.values(), *project.triggered.values()],
+            lambda _service: PLATFORM,
+            self.sources,
+        )
         self.warnings: list[str] = list(self.layout.warnings)
         self.name = component_name(f"{project.name}-{pulumi.get_stack()}")
         self.pending = set(project.services)
@@ -207,20 +217,22 @@ class DigitalOceanTarget:
             return spec.pulled(service, self.sources).args()
         registry, password = self._registry_access()
         repository = f"{self.name}-{component.name}"
+        address = pulumi.Output.concat(DOCR, "/", registry, "/", repository)
         image = build_image(
             self.names(service.name, "image"),
             service.build,
-            image_name=pulumi.Output.concat(DOCR, "/", registry, "/", repository, ":latest"),
-            platform=PLATFORM,
-            registry=docker.RegistryArgs(server=DOCR, username=password, password=password),
+            image_name=pulumi.Output.concat(address, ":latest"),
+            platforms=build_platforms(service.build, PLATFORM),
+            registry=docker_build.RegistryArgs(address=DOCR, username=password, password=password),
+            cache=pulumi.Output.concat(address, f":{CACHE_TAG}")
+            if self.options.build_cache
+            else None,
+            # DOCR's plans hold 0.5-100 GiB: only the final stage's layers, not every stage's.
+            cache_mode=docker_build.CacheMode.MIN,
             opts=pulumi.ResourceOptions(parent=parent),
         )
         self.owned[service.name]["image"] = image
-        return {
-            "registry_type": "DOCR",
-            "repository": repository,
-            "digest": image.repo_digest.apply(lambda digest: digest.rsplit("@", 1)[-1]),
-        }
+        return {"registry_type": "DOCR", "repository": repository, "digest": image.digest}
 
     def _registry_access(self) -> tuple[pulumi.Input[str], pulumi.Output[str]]:
         """The registry's name and a write token for it (DOCR takes the token as user name and

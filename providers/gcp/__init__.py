@@ -30,7 +30,10 @@ MANAGES_STORES = True
 _VM = "on VM services; ignored with a warning on Cloud Run"
 _ONE_NETWORK = "every service shares the project's VPC network; names resolve as docs/gcp.md says"
 FIELD_SUPPORT: dict[str, Support] = {
-    "build": supported("built for linux/amd64, pushed to Artifact Registry, deployed by digest"),
+    "build": supported(
+        "built with BuildKit for linux/amd64, pushed to Artifact Registry with its layer cache, "
+        "deployed by digest"
+    ),
     "image": supported(
         "deployed by digest; Cloud Run pulls other registries than Docker Hub and Artifact "
         "Registry through an Artifact Registry remote repository"
@@ -75,6 +78,10 @@ FIELD_SUPPORT: dict[str, Support] = {
     "external_links": ignored(_ONE_NETWORK),
     "container_name": ignored("resource names come from the project, stack and service"),
     "platform": ignored("Cloud Run and the VMs run linux/amd64; images are built for it"),
+    "build.tags": ignored("the image is pushed to the project's Artifact Registry only"),
+    "build.platforms": supported(
+        "each listed platform is built into the pushed image; the list must hold linux/amd64"
+    ),
     "logging": ignored("logs go to Cloud Logging"),
     "runtime": ignored("Cloud Run and the VMs run the default container runtime"),
     **dict.fromkeys(("tty", "stdin_open"), ignored("services run without a terminal")),
@@ -169,7 +176,7 @@ PLAN_REGION = "us-central1"
 
 def plan_outputs(type_: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
     """What the resources report after creation, for the offline plan."""
-    if (image := image_outputs(type_, inputs, pushed=True)) is not None:
+    if (image := image_outputs(type_, inputs)) is not None:
         return image
     digest = inputs_digest(inputs)
     outputs = _PLAN_OUTPUTS.get(type_)

@@ -10,11 +10,12 @@ from typing import Any
 
 import pulumi
 
+from berth.components.images import check_build_platforms
 from berth.durations import format_duration
 from berth.errors import BerthError
 from berth.model import ComposeProject, Secret, Service, held_secrets
 from berth.providers.gcp import cloud_init, vm
-from berth.providers.gcp.images import BadImage, ImageRef
+from berth.providers.gcp.images import PLATFORM, BadImage, ImageRef
 from berth.providers.gcp.mounts import SECRET_PAYLOAD, named_sources
 from berth.providers.gcp.names import cloud_name
 from berth.providers.gcp.options import NETWORK, GcpOptions
@@ -60,6 +61,11 @@ class Checks:
         what is ignored."""
         self._check_stores()
         self._check_disk_names()
+        check_build_platforms(
+            [*self.project.services.values(), *self.project.triggered.values()],
+            lambda _service: PLATFORM,
+            self.sources,
+        )
         for service in self.containers:
             placement = self.placements[service.name]
             self._check_image(service)

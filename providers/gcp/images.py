@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from docker.auth import resolve_repository_name
 from docker.errors import InvalidRepository
 
+PLATFORM = "linux/amd64"
+"""What Cloud Run and the VMs run: every image is built for it (and any other it lists)."""
 DOCKER_HUB = "docker.io"
 SERVED_DIRECTLY = re.compile(r"(docker\.io|(.+\.)?gcr\.io|(.+-)?docker\.pkg\.dev)")
 """Registries Cloud Run pulls from itself."""

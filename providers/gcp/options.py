@@ -114,6 +114,12 @@ class GcpOptions(TargetOptions):
     )
     """Versions of each image the Artifact Registry repositories keep; older ones are deleted,
     as ECR's lifecycle policy does on aws."""
+    build_cache: bool = setting(
+        "gcpBuildCache",
+        True,
+        "Keep a BuildKit layer cache (tag buildcache) beside each image in Artifact Registry, so "
+        "a fresh machine rebuilds only changed layers; false builds without it.",
+    )
     throwaway_stores: bool = setting(
         "gcpThrowawayStores",
         False,

@@ -9,11 +9,18 @@ from typing import Any
 
 import pulumi
 import pulumi_docker as docker
+import pulumi_docker_build as docker_build
 import pulumi_gcp as gcp
 
-from berth.components.images import PinnedDigest, build_image
+from berth.components.images import (
+    CACHE_TAG,
+    PinnedDigest,
+    build_image,
+    build_platforms,
+    pushed_reference,
+)
 from berth.model import Service
-from berth.providers.gcp.images import ImageRef
+from berth.providers.gcp.images import PLATFORM, ImageRef
 from berth.providers.gcp.names import cloud_name
 from berth.providers.gcp.shared import Shared
 
@@ -45,14 +52,16 @@ class Registry:
     """The project's repository, created with it; remote repositories and the registry
     lookup provider, created when an image first needs them."""
 
-    def __init__(self, shared: Shared, token: pulumi.Output[str]) -> None:
+    def __init__(self, shared: Shared, token: pulumi.Output[str], *, build_cache: bool) -> None:
         self.shared = shared
         self.token = token
+        self.build_cache = build_cache
+        """Whether each built image keeps a layer cache beside it (tag ``buildcache``)."""
         """The gcp provider's access token, as a secret: docker pushes with it."""
         self.host = f"{shared.region}-docker.pkg.dev"
         self.lookup: docker.Provider | None = None
         self.remotes: dict[str, gcp.artifactregistry.Repository] = {}
-        self.images: dict[str, docker.Image] = {}
+        self.images: dict[str, docker_build.Image] = {}
         """The images Berth built, by service or job name."""
         self.made: dict[str, Made] = {}
         """Each workload's image, by service or job name: a service's is made once, by the
@@ -118,21 +127,24 @@ class Registry:
             made = Made(ref, digest)
         else:
             shared = self.shared
+            repository = (
+                f"{self.host}/{shared.gcp_project}/{shared.prefix}/{cloud_name(service.name)}"
+            )
             image = build_image(
                 shared.names(service.name, "image"),
                 service.build,
-                image_name=f"{self.host}/{shared.gcp_project}/{shared.prefix}/"
-                f"{cloud_name(service.name)}:latest",
-                platform="linux/amd64",
-                registry=docker.RegistryArgs(
-                    server=self.host, username="oauth2accesstoken", password=self.token
+                image_name=f"{repository}:latest",
+                platforms=build_platforms(service.build, PLATFORM),
+                registry=docker_build.RegistryArgs(
+                    address=self.host, username="oauth2accesstoken", password=self.token
                 ),
+                cache=f"{repository}:{CACHE_TAG}" if self.build_cache else None,
                 opts=pulumi.ResourceOptions.merge(
                     opts, pulumi.ResourceOptions(depends_on=[self.repository])
                 ),
             )
             self.images[service.name] = image
-            made = Made(None, image.repo_digest)
+            made = Made(None, pushed_reference(repository, image))
         self.made[service.name] = made
         return made
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-import pulumi_docker as docker
+import pulumi_docker_build as docker_build
 import pulumi_gcp as gcp
 
 from berth.components.roles import Roles
@@ -35,7 +35,7 @@ class ServiceResources(Roles):
     )
     service_account: gcp.serviceaccount.Account | None = None
     """None for a managed store."""
-    image: docker.Image | None = None
+    image: docker_build.Image | None = None
     address: gcp.compute.Address | None = None
 
 
@@ -44,7 +44,7 @@ class JobResources(Roles):
     run: CloudRunJobExecution
     job: gcp.cloudrunv2.Job
     service_account: gcp.serviceaccount.Account
-    image: docker.Image | None = None
+    image: docker_build.Image | None = None
 
 
 @dataclass(frozen=True)
@@ -55,5 +55,5 @@ class TriggeredResources(Roles):
 
     definition: gcp.cloudrunv2.Job
     service_account: gcp.serviceaccount.Account
-    image: docker.Image | None = None
+    image: docker_build.Image | None = None
     PER_ITEM: ClassVar[tuple[str, ...]] = ("schedule_",)

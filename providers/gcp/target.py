@@ -88,7 +88,7 @@ class GcpTarget:
             ),
         )
         setup = self.setup
-        registry = Registry(setup, token)
+        registry = Registry(setup, token, build_cache=options.build_cache)
         self.network = create_network(setup)
         accounts = create_accounts(setup, [s.name for s in containers])
         vms = [n for n, p in self.placements.items() if p.kind is Kind.VM]

@@ -35,7 +35,7 @@ _NO_SCHEDULER = (
 FIELD_SUPPORT: dict[str, Support] = {
     "x-defang-postgres": supported("the postgres container, as written (managed only in clouds)"),
     "x-defang-redis": supported("the redis container, as written (managed only in clouds)"),
-    "build": supported("built on the local engine, never pushed"),
+    "build": supported("built with BuildKit, loaded into the local engine, never pushed"),
     "command": supported(),
     "entrypoint": supported(),
     "ports": supported("published on the host; endpoints are stack outputs"),
@@ -51,6 +51,11 @@ FIELD_SUPPORT: dict[str, Support] = {
     "container_name": supported(),
     "labels": supported(),
     "platform": supported(),
+    "build.tags": supported("the image is also tagged so on the engine"),
+    "build.platforms": ignored(
+        "only the platform the service runs (platform:, else the engine's) is built: an engine "
+        "holds one platform of an image"
+    ),
     "deploy": supported("resources only"),
     "deploy.resources": supported("cpus and memory limits, memory reservation"),
     "cpus": supported(),
@@ -100,7 +105,7 @@ def create(project: ComposeProject, args: TargetArgs, parent: pulumi.Resource) -
 
 def plan_outputs(type_: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
     """What the docker resources report after creation, for the offline plan."""
-    if (image := image_outputs(type_, inputs, pushed=False)) is not None:
+    if (image := image_outputs(type_, inputs)) is not None:
         return image
     if type_ == "pulumi-python:dynamic/berth:LocalJob":
         return OFFLINE_RESULT

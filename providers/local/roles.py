@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 import pulumi_docker as docker
+import pulumi_docker_build as docker_build
 
 from berth.components.roles import Roles
 from berth.providers.local.run_once import LocalJob
@@ -20,13 +21,13 @@ class Shared(Roles):
 @dataclass(frozen=True)
 class ServiceResources(Roles):
     workload: docker.Container
-    image: docker.RemoteImage | docker.Image
+    image: docker.RemoteImage | docker_build.Image
 
 
 @dataclass(frozen=True)
 class JobResources(Roles):
     run: LocalJob
-    image: docker.RemoteImage | docker.Image
+    image: docker.RemoteImage | docker_build.Image
 
 
 @dataclass(frozen=True)
@@ -34,4 +35,4 @@ class TriggeredResources(Roles):
     """A job of the top-level ``jobs:``: the image its container definition runs (the rest
     of the definition is the stack output ``triggered``, nothing on the engine)."""
 
-    definition: docker.RemoteImage | docker.Image
+    definition: docker.RemoteImage | docker_build.Image

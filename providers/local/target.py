@@ -10,7 +10,6 @@ from typing import Any
 import pulumi
 import pulumi_docker as docker
 
-from berth.components.images import build_image
 from berth.components.run_once import SCRUB_KEY, hook_inputs, job_secrets
 from berth.components.target import JobHandle, ServiceHandle, TargetArgs, TriggeredHandle
 from berth.components.values import env_list_input, text_input, texts_input
@@ -20,7 +19,6 @@ from berth.model import (
     ContainerSettings,
     FileMount,
     Healthcheck,
-    Hook,
     Mount,
     Port,
     Service,
@@ -30,6 +28,7 @@ from berth.providers.local import host_ports
 from berth.providers.local.definition import job_definition
 from berth.providers.local.engine import engine_input
 from berth.providers.local.host_ports import Publisher
+from berth.providers.local.images import LocalImages
 from berth.providers.local.labels import OWNER_KEYS
 from berth.providers.local.run_once import LocalJob
 from berth.quantities import LONGEST_WAIT
@@ -37,12 +36,6 @@ from berth.sources import read_sources
 
 DEFAULT_RESTART = "unless-stopped"
 """Restart policy of a service with no ``restart`` key: a deployed service keeps running."""
-SERVICE_COMPONENT = "berth:index:Service"
-"""The type of a service's component (``berth.components.project.Service``): where a
-service's image was before it had ``pre_start`` hooks."""
-
-Image = tuple[pulumi.CustomResource, pulumi.Output[str]]
-"""An image resource, and the image's ID: it changes exactly when the image does."""
 
 
 class LocalTarget:
@@ -76,9 +69,9 @@ class LocalTarget:
         key as written: external volumes are not Berth's)."""
         self.component = parent
         """The Project: the services' components are its children."""
-        self.service_images: dict[str, Image] = {}
-        """The image of each service that has ``pre_start`` hooks, by service name: built or
-        pulled once, for the service and its hooks alike (``_service_image``)."""
+        self._engine_read = False
+        self._engine_settings: pulumi.Input[dict[str, Any]] | None = None
+        self.images = LocalImages(project, self.names, self.prefix, parent, self._engine)
 
     # -- the Target interface ----------------------------------------------------------
 
@@ -94,7 +87,7 @@ class LocalTarget:
                 self.sources.origin(service.name, "ports"),
             )
         restart, retries = _restart_policy(service.restart)
-        image, image_id = self.service_images.get(service.name) or self._image(service, parent)
+        image, image_id = self.images.made.get(service.name) or self.images.image(service, parent)
         container = docker.Container(
             self.names(service.name),
             name=service.container_name or f"{self.prefix}-{service.name}",
@@ -135,11 +128,11 @@ class LocalTarget:
     def job(
         self, job: Service, after: Sequence[pulumi.Resource], parent: pulumi.Resource
     ) -> JobHandle:
-        served = self._service_image(job.hook, parent) if job.hook else None
+        served = self.images.service_image(job.hook, parent) if job.hook else None
         if served and job.hook and job.hook.shares_image:
             image, image_id = served  # as Compose runs it: the service's image, built once
         else:
-            image, image_id = self._image(job, parent)
+            image, image_id = self.images.image(job, parent)
         hook = hook_inputs(job)
         definition = job_definition(job, image_id, self.network.name, self.volumes)
         if hook and served:
@@ -157,7 +150,7 @@ class LocalTarget:
         }
         if hook:
             props["hook"] = hook["hook"]
-        if (engine := engine_input(parent)) is not None:
+        if (engine := self._engine(parent)) is not None:
             props["engine"] = engine
         run = LocalJob(
             self.names(job.name, "run"),
@@ -176,7 +169,7 @@ class LocalTarget:
         services it depends on need not be there for it: they are by the time it runs. A
         schedule never reaches here: ``FIELD_SUPPORT`` refuses it, as Compose's ``up`` does."""
         triggers = job.triggers or Triggers()
-        image, image_id = self._image(job, parent)
+        image, image_id = self.images.image(job, parent)
         run_with: dict[str, Any] = {
             "target": "local",
             "manual": triggers.manual,
@@ -187,7 +180,7 @@ class LocalTarget:
         }
         if job.container.stop_grace_period is not None:
             run_with["stopTimeout"] = job.container.stop_grace_period
-        if (engine := engine_input(parent)) is not None:
+        if (engine := self._engine(parent)) is not None:
             run_with["engine"] = engine
         if secrets := job_secrets(job, self.stack_secrets):
             run_with[SCRUB_KEY] = pulumi.Output.secret(secrets)
@@ -199,47 +192,12 @@ class LocalTarget:
         """The labels that say whose run a job's container is."""
         return dict(zip(OWNER_KEYS, (self.project.name, pulumi.get_stack(), job.name), strict=True))
 
-    def _service_image(self, hook: Hook, parent: pulumi.Resource) -> Image:
-        """The image of the service ``hook`` gates, made once for the service and all its
-        hooks: under the first hook's component (``parent``), since hooks deploy before their
-        service, with the name the service's image has. Its alias is the image's place before
-        the service had hooks (the service's component): a stack that adds a hook keeps it,
-        rather than building or pulling it again."""
-        if hook.service not in self.service_images:
-            service = self.project.services[hook.service]
-            was = pulumi.create_urn(
-                self.names(service.name), SERVICE_COMPONENT, parent=self.component
-            )
-            self.service_images[hook.service] = self._image(
-                service, parent, aliases=[pulumi.Alias(parent=was)]
-            )
-        return self.service_images[hook.service]
-
-    def _image(
-        self, service: Service, parent: pulumi.Resource, aliases: Sequence[pulumi.Alias] = ()
-    ) -> Image:
-        """The image resource and the image's ID: it changes exactly when the image does,
-        which re-runs jobs."""
-        opts = pulumi.ResourceOptions(parent=parent, aliases=list(aliases) or None)
-        name = self.names(service.name, "image")
-        if service.build:
-            image = build_image(
-                name,
-                service.build,
-                image_name=(service.image or f"berth/{self.prefix}-{service.name}").lower(),
-                platform=service.platform,
-                registry=None,
-                opts=opts,
-            )
-            return image, image.repo_digest
-        remote = docker.RemoteImage(
-            name,
-            name=str(service.image),
-            keep_locally=True,
-            platform=service.platform,
-            opts=opts,
-        )
-        return remote, remote.image_id
+    def _engine(self, parent: pulumi.Resource) -> pulumi.Input[dict[str, Any]] | None:
+        """The engine settings of the project's docker provider, read once (``engine_input``):
+        every job and build under the Project has the same."""
+        if not self._engine_read:
+            self._engine_settings, self._engine_read = engine_input(parent), True
+        return self._engine_settings
 
     def _volume(self, mount: Mount) -> docker.ContainerVolumeArgs:
         if mount.type == "bind":
