@@ -81,8 +81,9 @@ def read_build(
 
 
 BUILD_NETWORKS = ("default", "none")
-"""The networks a RUN step can have in the builder Berth uses (a BuildKit container): its own,
-or none; ``host`` needs an entitlement that builder does not grant."""
+"""The networks a RUN step can have as Compose means them, in the builder Berth uses (a BuildKit
+container): its own, or none. ``host`` there is the builder container's network, not the
+machine's, and a compose network is not joined."""
 
 
 def _network(network: str | None, fail: Fail) -> str | None:
@@ -90,8 +91,9 @@ def _network(network: str | None, fail: Fail) -> str | None:
         return network
     raise fail(
         "build.network",
-        f"the build cannot join the network {network!r}: BuildKit runs RUN steps on its own "
-        "network (default) or none",
+        f"the build cannot join the network {network!r}: the builder runs RUN steps in a "
+        "BuildKit container, on its network (default) or none, never this machine's or a "
+        "compose network",
         "remove build.network, or build the image yourself and give it as the service's image",
     )
 

@@ -97,18 +97,18 @@ _BUILD_OPTIONS: dict[str, Support] = {
         "a folder, an URL or docker-image://; another service's image (service:) refused"
     ),
     "build.secrets": supported(
-        "read from the top-level secret's file, environment or content (a stack secret stays "
-        "secret): mounted for RUN --mount=type=secret only, never in a layer or in plain text "
-        "in the state"
+        "read from the top-level secret's file (UTF-8 text) or environment (a stack variable): "
+        "mounted for RUN --mount=type=secret only, never in a layer or in plain text in the "
+        "state"
     ),
     "build.ssh": supported("the deploying machine's SSH agent (default) or the key files named"),
     "build.network": supported(
-        "default or none; host and named networks refused (the builder runs RUN steps on its "
-        "own network)"
+        "default or none; host and named networks refused (the builder runs RUN steps in a "
+        "BuildKit container, not on this machine's network or a compose network)"
     ),
     **dict.fromkeys(
         ("build.cache_from", "build.cache_to"),
-        supported("passed to BuildKit as written; they replace the target's default cache"),
+        supported("passed to BuildKit as written; each replaces the target's default cache"),
     ),
     "build.no_cache_filter": ignored(
         "the builder has no per-stage cache switch: listed stages may come from the cache; "

@@ -26,8 +26,18 @@ from berth.model import Build, Service
 from berth.sources import Sources
 
 BUILD_PLATFORMS = frozenset(platform.value for platform in docker_build.Platform)
-"""The platforms pulumi-docker-build builds for; another (``wasi/wasm``) is left to the engine's
-default, as it has no value for it."""
+"""The platforms pulumi-docker-build's SDK has a value for (it fails on any other it reads
+back, ``wasi/wasm`` say)."""
+_SAME_PLATFORM = {"linux/arm64/v8": "linux/arm64"}
+"""Names Compose takes for a platform the builder names otherwise (arm64 has no variant but v8)."""
+
+
+def buildable(platform: str | None) -> str | None:
+    """``platform`` as the builder names it, or None when it cannot build for it."""
+    named = _SAME_PLATFORM.get(platform or "", platform)
+    return named if named in BUILD_PLATFORMS else None
+
+
 CACHE_TAG = "buildcache"
 """The tag of a target's registry cache, beside the image in its repository."""
 
@@ -101,26 +111,20 @@ def _dockerfile(build: Build) -> docker_build.DockerfileArgs | None:
 def _cache(
     build: Build, cache: pulumi.Input[str] | None, mode: docker_build.CacheMode
 ) -> tuple[list[docker_build.CacheFromArgs], list[docker_build.CacheToArgs]]:
-    """Where the build reads and writes its layer cache: the compose file's, as written, or
-    else the target's registry cache (``image-manifest``: the form ECR, Artifact Registry and
-    DOCR all store)."""
-    if build.cache_from or build.cache_to:
-        return (
-            [docker_build.CacheFromArgs(raw=entry) for entry in build.cache_from],
-            [docker_build.CacheToArgs(raw=entry) for entry in build.cache_to],
+    """Where the build reads and writes its layer cache: each way as the compose file says
+    (``cache_from``, ``cache_to``), or else the target's registry cache (``image-manifest``: the
+    form ECR, Artifact Registry and DOCR store). Writing the target's cache may fail (a full
+    registry) without failing the build: the image is pushed already."""
+    reads = [docker_build.CacheFromArgs(raw=entry) for entry in build.cache_from]
+    writes = [docker_build.CacheToArgs(raw=entry) for entry in build.cache_to]
+    if cache is not None and not reads:
+        reads = [docker_build.CacheFromArgs(registry=docker_build.CacheFromRegistryArgs(ref=cache))]
+    if cache is not None and not writes:
+        registry = docker_build.CacheToRegistryArgs(
+            ref=cache, mode=mode, image_manifest=True, oci_media_types=True, ignore_error=True
         )
-    if cache is None:
-        return [], []
-    return (
-        [docker_build.CacheFromArgs(registry=docker_build.CacheFromRegistryArgs(ref=cache))],
-        [
-            docker_build.CacheToArgs(
-                registry=docker_build.CacheToRegistryArgs(
-                    ref=cache, mode=mode, image_manifest=True, oci_media_types=True
-                )
-            )
-        ],
-    )
+        writes = [docker_build.CacheToArgs(registry=registry)]
+    return reads, writes
 
 
 def pushed_reference(
@@ -132,19 +136,20 @@ def pushed_reference(
 
 def build_platforms(build: Build, runs: str) -> list[str]:
     """The platforms an image is built for where the target runs ``runs``: those
-    ``build.platforms`` lists (one image index), else ``runs`` alone."""
-    return list(build.platforms) or [runs]
+    ``build.platforms`` lists (one image index), else ``runs`` alone (checked by
+    ``check_build_platforms``: each is buildable)."""
+    return [buildable(platform) or platform for platform in build.platforms] or [runs]
 
 
 def check_build_platforms(
     services: Iterable[Service], runs: Callable[[Service], str], sources: Sources
 ) -> None:
-    """Refuse a build whose ``platforms`` name one the builder has no value for, or leave out
+    """Refuse a build whose ``platforms`` name one the builder cannot build for, or leave out
     the one the target runs it on (``runs``): nothing could run the image."""
     for service in services:
         if service.build is None or not service.build.platforms:
             continue
-        if unknown := [p for p in service.build.platforms if p not in BUILD_PLATFORMS]:
+        if unknown := [p for p in service.build.platforms if buildable(p) is None]:
             raise BerthError(
                 f"the builder cannot build for {', '.join(unknown)}",
                 file=sources.origin(service.name, "build.platforms"),
@@ -152,7 +157,7 @@ def check_build_platforms(
                 field="build.platforms",
                 hint="name platforms as os/arch, e.g. linux/amd64 or linux/arm64",
             )
-        if (platform := runs(service)) not in service.build.platforms:
+        if (platform := runs(service)) not in build_platforms(service.build, platform):
             raise BerthError(
                 f"the image is built for {', '.join(service.build.platforms)} only, and the "
                 f"target runs it on {platform}",

@@ -123,10 +123,15 @@ def _rebuild(before: Sources, now: Sources) -> Rebuild:
     return Rebuild(tuple(taken), tuple(read), next(filter(None, reasons), None), unsent=now.unsent)
 
 
+IMAGE_SETTINGS = ("buildArgs", "target", "platforms", "labels", "addHosts", "network", "noCache")
+"""Build inputs the image is made with besides its contexts: labels go into its config, and a
+RUN step's hosts, network or a build without the cache make its layers anew."""
+
+
 def build_digest(inputs: Mapping[str, Any]) -> str:
     """The stand-in digest of the image pulumi-docker-build builds from its ``inputs``: what it
-    takes from the context and from each local named context, its args, target and platforms;
-    never its tags, its cache, its secrets or the Dockerfile's name."""
+    takes from the context and from each local named context, and ``IMAGE_SETTINGS``; never
+    its tags, its cache, its secrets or the Dockerfile's name."""
     context = inputs.get("context") or {}
     location = str(context.get("location") or ".")
     dockerfile = inputs.get("dockerfile") or {}
@@ -139,7 +144,7 @@ def build_digest(inputs: Mapping[str, Any]) -> str:
         key: _folder_digest(str(spec.get("location")))
         for key, spec in sorted((context.get("named") or {}).items())
     }
-    settings = {key: inputs.get(key) for key in ("buildArgs", "target", "platforms")}
+    settings = {key: inputs.get(key) for key in IMAGE_SETTINGS}
     return inputs_digest([sources.recipe, dict(sources.taken), dict(sources.read), settings, named])
 
 

@@ -60,8 +60,12 @@ def test_aws_a_hook_runs_its_services_image_built_and_pushed_once(project_dir, w
     plan = plan_of(write)
 
     assert of_type(plan, IMAGE) == [find(plan, IMAGE, "web-image")], "one build: web's"
-    assert of_type(plan, REPOSITORY) == [find(plan, REPOSITORY, "web-repo")], "one repository"
-    assert len(of_type(plan, LIFECYCLE)) == 1
+    repositories = sorted(of_type(plan, REPOSITORY), key=lambda r: r.name)
+    assert repositories == [
+        find(plan, REPOSITORY, "web-buildcache"),
+        find(plan, REPOSITORY, "web-repo"),
+    ], "one repository, and its cache's"
+    assert len(of_type(plan, LIFECYCLE)) == 2, "each repository's"
     web = image_of(plan, "web")
     assert web.startswith("123456789012.dkr.ecr.eu-west-1.amazonaws.com/shop-dev/web@sha256:")
     assert image_of(plan, "web-pre-start-0") == web, "the hook runs the service's image"
@@ -105,7 +109,8 @@ def test_aws_the_services_image_keeps_its_place_when_hooks_come_and_go(project_d
     last rebuilds nothing, and never makes a second repository of the same name."""
     without, hooked = plan_of(write, hooks=False), plan_of(write)
 
-    for type_, name in ((REPOSITORY, "web-repo"), (LIFECYCLE, "web-repo"), (IMAGE, "web-image")):
+    kept = [(REPOSITORY, "web-repo"), (LIFECYCLE, "web-repo"), (IMAGE, "web-image")]
+    for type_, name in [*kept, (REPOSITORY, "web-buildcache"), (LIFECYCLE, "web-buildcache")]:
         alone, first = find(without, type_, name), find(hooked, type_, name)
         assert "$berth:index:Service$" in without.engine_urn(alone.urn)
         assert "$berth:index:Job$" in hooked.engine_urn(first.urn)

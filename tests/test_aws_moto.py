@@ -57,7 +57,12 @@ def test_secrets_manager_and_ecr_accept_the_names_and_the_lifecycle_policy(prod_
         secrets.create_secret(Name=secret.inputs["name"], SecretString="x")
     ecr = boto3.client("ecr")
     repositories = of_type(prod_plan, "aws:ecr/repository:Repository")
-    assert {r.inputs["name"] for r in repositories} == {"migrate-dev/migrate", "migrate-dev/web"}
+    assert {r.inputs["name"] for r in repositories} == {
+        "migrate-dev/migrate",
+        "migrate-dev/web",
+        "migrate-dev/buildcache/migrate",
+        "migrate-dev/buildcache/web",
+    }
     for repository in repositories:
         ecr.create_repository(repositoryName=repository.inputs["name"])
     for lifecycle in of_type(prod_plan, "aws:ecr/lifecyclePolicy:LifecyclePolicy"):

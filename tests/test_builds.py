@@ -283,3 +283,34 @@ def test_a_named_dockerfile_in_a_remote_context_is_refused(load):
 
     assert (error.service, error.field) == ("git", "build.dockerfile")
     assert "reads the Dockerfile 'web.Dockerfile' from this machine" in error.message
+
+
+def test_a_build_secret_that_is_not_text_says_what_to_do(write, load):
+    write("FROM busybox\n", "Dockerfile")
+    Path("key.bin").write_bytes(bytes(range(256)))
+    text = (
+        "secrets:\n  key:\n    file: ./key.bin\nservices:\n  api:\n    build:\n"
+        "      context: .\n      secrets: [key]\n"
+    )
+
+    error = refused(load, text)
+
+    assert (error.service, error.field) == ("api", "build.secrets")
+    assert "key.bin is not UTF-8 text, and the builder takes a build secret by value" in (
+        error.message
+    )
+    assert "base64-encode the file" in error.message
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_no_attestation_asked_for_is_no_warning(write, project_dir, target):
+    """Compose prints ``provenance: false`` as the string "false": it asks for nothing."""
+    (project_dir / "Dockerfile").write_text("FROM busybox\n")
+    file = write(
+        "services:\n  api:\n    build:\n      context: .\n      provenance: false\n"
+        "      sbom: false\n      no_cache: false\n"
+    )
+
+    project = load_project([file], target=target, support=load_target(target).FIELD_SUPPORT)
+
+    assert project.warnings == ()

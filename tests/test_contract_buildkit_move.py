@@ -103,12 +103,14 @@ def test_the_first_up_after_the_move_runs_no_job_and_replaces_no_service(example
     before = BEFORE[f"{example}/{target}"]
     now = recorded(plan_of(example, target))
 
-    # Only the images change type; local reads each built image's ID from a RemoteImage.
+    # Only the images change type. New: local reads each built image's ID from a RemoteImage
+    # and builds with a provider of its own; aws keeps each layer cache in a repository.
     gone, added = before.keys() - now.keys(), now.keys() - before.keys()
     assert gone and all(before[urn]["type"] == OLD_IMAGE for urn in gone)
     assert {urn.replace(OLD_IMAGE, IMAGE) for urn in gone} <= added
     rest = added - {urn.replace(OLD_IMAGE, IMAGE) for urn in gone}
-    assert all(urn.endswith("-image-id") and target == "local" for urn in rest), rest
+    new_on = {"local": ("-image-id", "-builder"), "aws": ("-buildcache",)}.get(target, ())
+    assert all(urn.endswith(new_on) for urn in rest), rest
 
     for urn in before.keys() & now.keys():
         old, new = before[urn], now[urn]

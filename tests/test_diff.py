@@ -580,3 +580,21 @@ def test_a_changed_file_of_a_named_context_runs_the_job(versions: tuple[Path, Pa
         (folder.parent / "shared" / "lib.txt").write_text(text)
     _build_option(versions, "      additional_contexts: {shared: ../shared}\n")
     assert job(run_diff(versions))["runs"] is True
+
+
+@pytest.mark.parametrize(
+    ("base", "head"),
+    [
+        ("      labels: {version: '1'}\n", "      labels: {version: '2'}\n"),
+        ("      extra_hosts: ['h=10.0.0.1']\n", "      extra_hosts: ['h=10.0.0.2']\n"),
+        ("", "      no_cache: true\n"),
+    ],
+    ids=["labels", "extra_hosts", "no_cache"],
+)
+def test_a_build_setting_that_makes_another_image_runs_the_job(
+    versions: tuple[Path, Path], base: str, head: str
+) -> None:
+    """Labels go into the image's config; a RUN step's hosts, or a build without the cache,
+    make its layers anew: the digest moves, as ``up`` would find."""
+    _build_option(versions, base, head)
+    assert job(run_diff(versions))["runs"] is True

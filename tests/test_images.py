@@ -4,6 +4,8 @@ default (and can be turned off), and platforms the target cannot run are refused
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from berth.components.offline_images import IMAGE
@@ -11,7 +13,7 @@ from berth.components.target import available_targets
 from berth.errors import BerthError
 from berth.offline.render import as_json, as_text
 from tests.conftest import program
-from tests.plans import of_type
+from tests.plans import of_type, resource_options
 from tests.secrets_check import assert_never_plain, count_wrapped
 
 CLOUDS = ("aws", "gcp", "digitalocean")
@@ -78,19 +80,46 @@ def test_a_build_secret_reaches_the_builder_only_as_a_secret(project_dir, write,
     assert TOKEN not in as_text(plan) and TOKEN not in as_json(plan)
 
 
+CACHE_OF = {
+    "aws": "123456789012.dkr.ecr.eu-west-1.amazonaws.com/shop-dev/buildcache/web:buildcache",
+    "gcp": "us-central1-docker.pkg.dev/berth-plan/shop-dev/buildcache/web:buildcache",
+    "digitalocean": "registry.digitalocean.com/shop-dev/shop-dev-web:buildcache",
+}
+"""Where each cloud keeps an image's layer cache: apart from the images on aws and gcp, whose
+retention counts images (the cache would use up the count and expire the deployed one); beside
+the image on digitalocean, which keeps every image."""
+
+
 @pytest.mark.parametrize("target", CLOUDS)
-def test_a_cloud_image_is_pushed_with_its_layer_cache_beside_it(project_dir, write, target):
+def test_a_cloud_image_is_pushed_with_its_layer_cache_in_the_registry(project_dir, write, target):
     inputs = built(target, write)
 
     assert inputs["push"] is True
     assert inputs["platforms"] == ["linux/amd64"]
     (cache_from,), (cache_to,) = inputs["cacheFrom"], inputs["cacheTo"]
-    repository = cache_from["registry"]["ref"].removesuffix(":buildcache")
-    assert inputs["tags"] == [f"{repository}:latest"], "the cache sits in the image's repository"
-    assert cache_to["registry"]["ref"] == f"{repository}:buildcache"
-    assert cache_to["registry"]["imageManifest"] is True
-    assert cache_to["registry"]["ociMediaTypes"] is True
-    assert cache_to["registry"]["mode"] == ("min" if target == "digitalocean" else "max")
+    assert cache_from["registry"]["ref"] == cache_to["registry"]["ref"] == CACHE_OF[target]
+    written = cache_to["registry"]
+    assert (written["imageManifest"], written["ociMediaTypes"], written["ignoreError"]) == (
+        True,
+        True,
+        True,
+    ), "the form every registry stores; a full registry fails no deployment"
+    assert written["mode"] == ("min" if target == "digitalocean" else "max")
+
+
+def test_aws_keeps_the_cache_in_a_repository_of_its_own(project_dir, write):
+    write(DOCKERFILE, "Dockerfile")
+    write("x\n", "assets/logo.svg")
+    write(COMPOSE)
+
+    plan = program(["compose.yaml"], target="aws", secrets={"NPM_TOKEN": TOKEN})
+
+    repositories = {r.name: r.inputs for r in of_type(plan, "aws:ecr/repository:Repository")}
+    assert repositories["shop-web-buildcache"]["name"] == "shop-dev/buildcache/web"
+    assert repositories["shop-web-buildcache"]["forceDelete"] is True
+    policies = {r.name: r.inputs for r in of_type(plan, "aws:ecr/lifecyclePolicy:LifecyclePolicy")}
+    rule = json.loads(policies["shop-web-buildcache"]["policy"])["rules"][0]["selection"]
+    assert (rule["tagStatus"], rule["countNumber"]) == ("any", 2)
 
 
 @pytest.mark.parametrize("target", CLOUDS)
@@ -101,7 +130,7 @@ def test_the_registry_cache_can_be_turned_off(project_dir, write, target):
 
 
 @pytest.mark.parametrize("target", available_targets())
-def test_the_compose_file_s_own_cache_wins(project_dir, write, target):
+def test_the_compose_file_s_own_cache_wins_both_ways(project_dir, write, target):
     compose = COMPOSE.replace(
         "          target: runtime\n",
         "          target: runtime\n          cache_from: [type=gha]\n"
@@ -187,3 +216,62 @@ def test_an_inline_dockerfile_or_a_remote_context_s_own_reaches_the_builder(
     assert inputs["web-image"]["dockerfile"] == {"inline": "FROM busybox"}
     assert inputs["git-image"]["context"] == {"location": "https://github.com/docker/welcome.git"}
     assert "dockerfile" not in inputs["git-image"], "the builder finds it in the context"
+
+
+@pytest.mark.parametrize("target", CLOUDS)
+def test_a_compose_cache_to_alone_keeps_reading_the_target_s_cache(project_dir, write, target):
+    runtime = "          target: runtime\n"
+    compose = COMPOSE.replace(runtime, runtime + "          cache_to: [type=inline]\n")
+
+    inputs = built(target, write, compose)
+
+    assert inputs["cacheTo"] == [{"raw": "type=inline"}]
+    assert inputs["cacheFrom"] == [{"registry": {"ref": CACHE_OF[target]}}]
+
+
+def test_a_local_image_is_kept_at_destroy_as_before(project_dir, write):
+    """The builder's delete would also send a DELETE of ``<tag>@<digest>`` to the registry an
+    ``image:`` name names; pulumi-docker deleted nothing, nor does Berth."""
+    write(DOCKERFILE, "Dockerfile")
+    write("x\n", "assets/logo.svg")
+    write(COMPOSE.replace("      web:\n", "      web:\n        image: ghcr.io/acme/web:1\n"))
+
+    with resource_options() as options:
+        plan = program(["compose.yaml"], target="local", secrets={"NPM_TOKEN": TOKEN})
+
+    (image,) = of_type(plan, IMAGE)
+    assert options[image.urn].retainOnDelete is True
+    assert image.inputs["tags"] == ["ghcr.io/acme/web:1"]
+
+
+@pytest.mark.parametrize(
+    ("platform", "listed", "built_for"),
+    [
+        ("linux/arm64", "", ["linux/arm64"]),
+        ("linux/arm64/v8", "", ["linux/arm64"]),
+        ("", "[linux/arm64]", ["linux/arm64"]),
+        ("", "[linux/amd64, linux/arm64]", None),
+        ("wasi/wasm", "", None),
+    ],
+)
+def test_the_local_engine_holds_one_platform_of_an_image(
+    project_dir, write, platform, listed, built_for
+):
+    """The service's platform, else the one its build lists, else the builder's own (an engine
+    holds one platform of an image); one the builder cannot build for is a warning."""
+    compose = COMPOSE
+    if platform:
+        compose = compose.replace("        ports:", f"        platform: {platform}\n        ports:")
+    if listed:
+        runtime = "          target: runtime\n"
+        compose = compose.replace(runtime, f"{runtime}          platforms: {listed}\n")
+    write(DOCKERFILE, "Dockerfile")
+    write("x\n", "assets/logo.svg")
+    write(compose)
+
+    plan = program(["compose.yaml"], target="local", secrets={"NPM_TOKEN": TOKEN})
+
+    (image,) = of_type(plan, IMAGE)
+    assert image.inputs.get("platforms") == built_for
+    warned = any("the builder cannot build for wasi/wasm" in w for w in plan.warnings)
+    assert warned is (platform == "wasi/wasm")

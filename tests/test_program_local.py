@@ -287,6 +287,7 @@ def test_a_program_builds_on_the_shared_and_each_workloads_resources(project_dir
     assert isinstance(run["image"], docker.RemoteImage)
     names = sorted(r.name for r in plan.registrations if r.custom)
     assert names == [
+        "shop-builder",
         "shop-data",
         "shop-db",
         "shop-db-image",
@@ -348,28 +349,33 @@ def test_an_explicit_docker_provider_deploys_everything_and_names_the_jobs_engin
 
 
 @pytest.mark.parametrize(
-    ("docker_host", "builder"), [("tcp://engine.internal:2375", True), (None, False)]
+    ("given", "host"),
+    [
+        ({"docker:host": "tcp://engine.internal:2375"}, "tcp://engine.internal:2375"),
+        ({"DOCKER_HOST": "tcp://from-env:2375"}, "tcp://from-env:2375"),
+        ({}, "unix:///var/run/docker.sock"),
+        ({"docker:context": "colima"}, None),
+    ],
 )
 def test_an_image_is_built_on_the_engine_the_stack_deploys_to(
-    project_dir, write, docker_host, builder
+    project_dir, write, monkeypatch, given, host
 ):
-    """``docker:host`` names the engine: the build gets a docker-build provider with that host;
-    with none, both providers read ``DOCKER_HOST``, and the build keeps the default one."""
+    """The docker provider's engine (``docker:host``, else ``DOCKER_HOST``, else the default
+    socket) is the builder's too, never the docker CLI's current context; an engine named by
+    ``docker:context`` is left to the builder, which reads contexts as the CLI does."""
     write(SHOP)
     write("FROM busybox\n", "Dockerfile")
-    config = plan_config(["compose.yaml"])[0]
-    if docker_host:
-        config["docker:host"] = docker_host
+    monkeypatch.delenv("DOCKER_HOST", raising=False)
+    if "DOCKER_HOST" in given:
+        monkeypatch.setenv("DOCKER_HOST", given["DOCKER_HOST"])
+    config = {key: value for key, value in given.items() if key.startswith("docker:")}
 
-    plan = run_plan(config, preview=False)
+    plan = run_plan({**plan_config(["compose.yaml"])[0], **config}, preview=False)
 
-    providers = [r for r in plan.registrations if r.type == "pulumi:providers:docker-build"]
+    (builder,) = [r for r in plan.registrations if r.type == "pulumi:providers:docker-build"]
     (image,) = [r for r in plan.registrations if r.type == BUILT_IMAGE]
-    if builder:
-        assert [p.inputs["host"] for p in providers] == [docker_host]
-        assert image.provider.startswith(f"{providers[0].urn}::")
-    else:
-        assert (providers, image.provider) == ([], "")
+    assert builder.inputs.get("host") == host
+    assert image.provider.startswith(f"{builder.urn}::")
 
 
 def test_the_stack_docker_settings_name_the_jobs_engine_and_key_material_stays_secret(

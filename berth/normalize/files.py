@@ -52,7 +52,9 @@ def build_secret(
     context: Context, defined: Mapping[str, Any], fail: Fail
 ) -> Callable[[str], Secret]:
     """How a build reads a top-level secret by name (``build.secrets``): as Compose does, from
-    its ``file:``, ``environment:`` or ``content:``, and always a ``Secret``."""
+    its ``file:`` or ``environment:`` (a stack variable, as a container's secret), and always a
+    ``Secret``. The builder takes a secret by value, as text: a file that is not UTF-8 text is
+    refused with what to do."""
 
     def read(source: str) -> Secret:
         spec = (defined.get("secrets") or {}).get(source)
@@ -62,10 +64,28 @@ def build_secret(
                 f"secret {source!r} is not defined",
                 "define it under the top-level secrets: section",
             )
+        if "file" in spec and not _is_text(Path(str(spec["file"]))):
+            raise fail(
+                "build.secrets",
+                f"secret {source!r}: {context.relative(str(spec['file']))} is not UTF-8 text, and "
+                "the builder takes a build secret by value, as text",
+                "base64-encode the file and decode it in the RUN step that mounts it",
+            )
         content = file_content(context, "secrets", source, spec, fail, field="build.secrets")
         return content if isinstance(content, Secret) else Secret(content, (f"secrets.{source}",))
 
     return read
+
+
+def _is_text(path: Path) -> bool:
+    """Whether ``path`` reads as UTF-8 (one that cannot be read at all is told by the reader)."""
+    try:
+        read_capped(path, CONTENT_LIMIT).decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    except (OSError, FileRefused):
+        return True
+    return True
 
 
 def file_content(

@@ -92,6 +92,11 @@ def restart(value: Any, fail: Fail) -> str | None:
     )
 
 
+_UNSET = (None, {}, [], False, "false")
+"""A ``build`` or ``deploy`` key's value that asks for nothing: Compose prints a false
+``provenance`` or ``sbom`` as the string "false"."""
+
+
 def present_fields(raw: dict[str, Any]) -> tuple[str, ...]:
     """The fields the service sets (``build.*`` and ``deploy.*`` too), for the targets' field
     support: what Compose fills in by default, and ``x-*`` but the store markings, left out."""
@@ -103,5 +108,5 @@ def present_fields(raw: dict[str, Any]) -> tuple[str, ...]:
             continue
         present.append(key)
         if key in ("build", "deploy") and isinstance(value, dict):
-            present += [f"{key}.{sub}" for sub in value if value[sub] not in (None, {}, [])]
+            present += [f"{key}.{sub}" for sub in value if value[sub] not in _UNSET]
     return tuple(sorted(present))

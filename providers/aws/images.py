@@ -178,6 +178,11 @@ class Images:
         token = aws.ecr.get_authorization_token_output(
             registry_id=repository.registry_id, opts=pulumi.InvokeOptions(parent=parent)
         )
+        made: dict[str, pulumi.Resource] = {"repository": repository}
+        cache = None
+        if self.build_cache:
+            made["cache_repository"] = self._cache_repository(service, opts)
+            cache = pulumi.Output.concat(made["cache_repository"].repository_url, f":{CACHE_TAG}")
         image = build_image(
             self.names(service.name, "image"),
             build,
@@ -188,13 +193,30 @@ class Images:
                 username=token.user_name,
                 password=pulumi.Output.secret(token.password),
             ),
-            cache=pulumi.Output.concat(repository.repository_url, f":{CACHE_TAG}")
-            if self.build_cache
-            else None,
+            cache=cache,
             opts=opts,
         )
-        reference = pushed_reference(repository.repository_url, image)
-        return reference, {"repository": repository, "image": image}
+        return pushed_reference(repository.repository_url, image), {**made, "image": image}
+
+    def _cache_repository(
+        self, service: Service, opts: pulumi.ResourceOptions
+    ) -> aws.ecr.Repository:
+        """The repository of the service's layer cache, apart from its images: the cache
+        manifests would count among the images ``awsEcrKeepImages`` keeps, and could expire
+        the one deployed. It keeps the newest two (the one a build writes, the one it read)."""
+        repository = aws.ecr.Repository(
+            self.names(service.name, "buildcache"),
+            name=shortened(f"{self.prefix}/buildcache/{cloud_slug(service.name)}", ECR_REPOSITORY),
+            force_delete=True,
+            opts=opts,
+        )
+        aws.ecr.LifecyclePolicy(
+            self.names(service.name, "buildcache"),
+            repository=repository.name,
+            policy=json.dumps(keep_last(2)),
+            opts=opts,
+        )
+        return repository
 
 
 @dataclass(frozen=True)

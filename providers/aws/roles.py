@@ -38,6 +38,7 @@ class ServiceResources(Roles):
     task_role: aws.iam.Role | None = None
     repository: aws.ecr.Repository | None = None
     image: docker_build.Image | None = None
+    cache_repository: aws.ecr.Repository | None = None
     target_group: aws.lb.TargetGroup | None = None
     dns_service: aws.servicediscovery.Service | None = None
     readiness: EcsServiceReady | None = None
@@ -53,6 +54,7 @@ class JobResources(Roles):
     task_role: aws.iam.Role
     repository: aws.ecr.Repository | None = None
     image: docker_build.Image | None = None
+    cache_repository: aws.ecr.Repository | None = None
 
 
 @dataclass(frozen=True)
@@ -66,4 +68,5 @@ class TriggeredResources(Roles):
     runs: TriggeredRuns
     repository: aws.ecr.Repository | None = None
     image: docker_build.Image | None = None
+    cache_repository: aws.ecr.Repository | None = None
     PER_ITEM: ClassVar[tuple[str, ...]] = ("schedule_",)

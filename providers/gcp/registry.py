@@ -127,9 +127,11 @@ class Registry:
             made = Made(ref, digest)
         else:
             shared = self.shared
-            repository = (
-                f"{self.host}/{shared.gcp_project}/{shared.prefix}/{cloud_name(service.name)}"
-            )
+            packages = f"{self.host}/{shared.gcp_project}/{shared.prefix}"
+            repository = f"{packages}/{cloud_name(service.name)}"
+            # The layer cache is a package of its own: its versions would count among the
+            # image's that gcpRegistryKeepVersions keeps, and could delete the one deployed.
+            cache = f"{packages}/buildcache/{cloud_name(service.name)}:{CACHE_TAG}"
             image = build_image(
                 shared.names(service.name, "image"),
                 service.build,
@@ -138,7 +140,7 @@ class Registry:
                 registry=docker_build.RegistryArgs(
                     address=self.host, username="oauth2accesstoken", password=self.token
                 ),
-                cache=f"{repository}:{CACHE_TAG}" if self.build_cache else None,
+                cache=cache if self.build_cache else None,
                 opts=pulumi.ResourceOptions.merge(
                     opts, pulumi.ResourceOptions(depends_on=[self.repository])
                 ),
