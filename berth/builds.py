@@ -75,7 +75,9 @@ def read_build(
                 key=lambda build_secret: build_secret.id,
             )
         ),
-        ssh=tuple(sorted((_ssh_key(str(e)) for e in raw.get("ssh") or ()), key=lambda k: k.id)),
+        ssh=tuple(
+            sorted((_ssh_key(str(e), shown) for e in raw.get("ssh") or ()), key=lambda k: k.id)
+        ),
         remote=remote,
     )
 
@@ -121,12 +123,15 @@ def _host(entry: str) -> str:
     return f"{host}:{ip.strip('[]')}"
 
 
-def _ssh_key(entry: str) -> SshKey:
-    """``default``, ``id=path`` or Compose's printed ``id: path``."""
+def _ssh_key(entry: str, shown: Callable[[str], str]) -> SshKey:
+    """``default``, ``id=path`` or Compose's printed ``id: path`` (made absolute by Compose):
+    the path written as ``shown`` gives it, as a context is, so that the same project on
+    another machine gives the same build inputs."""
     for separator in ("=", ": "):
         if separator in entry:
             key, _, path = entry.partition(separator)
-            return SshKey(key.strip(), path.strip() or None)
+            path = path.strip()
+            return SshKey(key.strip(), (shown(path) if os.path.isabs(path) else path) or None)
     return SshKey(entry.strip())
 
 

@@ -314,3 +314,14 @@ def test_no_attestation_asked_for_is_no_warning(write, project_dir, target):
     project = load_project([file], target=target, support=load_target(target).FIELD_SUPPORT)
 
     assert project.warnings == ()
+
+
+def test_an_ssh_key_in_the_project_is_named_relative_to_it(write, load):
+    """Compose makes the path absolute; the build's inputs must be the same on every machine
+    that checks the project out (one outside it, ``~/.ssh``, is the machine's own)."""
+    write("FROM busybox\n", "Dockerfile")
+    text = "services:\n  api:\n    build:\n      context: .\n      ssh: [deploy=./keys/id]\n"
+
+    build = load(text).services["api"].build
+
+    assert build is not None and build.ssh == (SshKey("deploy", "keys/id"),)
