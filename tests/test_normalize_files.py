@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from berth.errors import BerthError
 from berth.model import FileMount, Secret
 from berth.normalize.files import files
+from tests.conftest import refused
 from tests.normalize_support import context, placeholder
 
 
@@ -71,3 +74,20 @@ def test_an_owner_no_target_sets_is_a_warning():
     defined = {"configs": {"c": {"content": "x"}}}
     files(ctx, "api", {"configs": [{"source": "c", "uid": "1000"}]}, defined, ctx.fail("api"))
     assert ctx.warnings and ctx.warnings[0].startswith("service 'api': config 'c': ")
+
+
+def test_a_secret_file_that_is_not_text_says_what_to_do(write, load):
+    """Not "cannot read ... fix its path": the file is there, and it is not text."""
+    Path("key.bin").write_bytes(bytes(range(256)))
+    text = (
+        "secrets:\n  key:\n    file: ./key.bin\nservices:\n  api:\n    image: busybox\n"
+        "    secrets: [key]\n"
+    )
+
+    error = refused(load, text)
+
+    assert (error.service, error.field) == ("api", "secrets")
+    assert "secret 'key': key.bin is not UTF-8 text, and its content is deployed as text" in (
+        error.message
+    )
+    assert "base64-encode the file and decode it where the container reads it" in error.message

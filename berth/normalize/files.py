@@ -48,6 +48,17 @@ def files(
     return tuple(mounts)
 
 
+BUILD_TEXT = (
+    "the builder takes a build secret by value, as text",
+    "base64-encode the file and decode it in the RUN step that mounts it",
+)
+FILE_TEXT = (
+    "its content is deployed as text",
+    "base64-encode the file and decode it where the container reads it",
+)
+"""Why a secret or config file must be UTF-8 text, and what to do when it is not."""
+
+
 def build_secret(
     context: Context, defined: Mapping[str, Any], fail: Fail
 ) -> Callable[[str], Secret]:
@@ -64,35 +75,26 @@ def build_secret(
                 f"secret {source!r} is not defined",
                 "define it under the top-level secrets: section",
             )
-        if "file" in spec and not _is_text(Path(str(spec["file"]))):
-            raise fail(
-                "build.secrets",
-                f"secret {source!r}: {context.relative(str(spec['file']))} is not UTF-8 text, and "
-                "the builder takes a build secret by value, as text",
-                "base64-encode the file and decode it in the RUN step that mounts it",
-            )
-        content = file_content(context, "secrets", source, spec, fail, field="build.secrets")
+        content = file_content(
+            context, "secrets", source, spec, fail, field="build.secrets", text_only=BUILD_TEXT
+        )
         return content if isinstance(content, Secret) else Secret(content, (f"secrets.{source}",))
 
     return read
 
 
-def _is_text(path: Path) -> bool:
-    """Whether ``path`` reads as UTF-8 (one that cannot be read at all is told by the reader)."""
-    try:
-        read_capped(path, CONTENT_LIMIT).decode("utf-8")
-    except UnicodeDecodeError:
-        return False
-    except (OSError, FileRefused):
-        return True
-    return True
-
-
 def file_content(
-    context: Context, kind: str, source: str, spec: dict[str, Any], fail: Fail, *, field: str = ""
+    context: Context,
+    kind: str,
+    source: str,
+    spec: dict[str, Any],
+    fail: Fail,
+    *,
+    field: str = "",
+    text_only: tuple[str, str] = FILE_TEXT,
 ) -> Text:
     """The content of a top-level secret or config; ``field``: where a failure is told (the
-    ``kind`` itself unless said)."""
+    ``kind`` itself unless said); ``text_only``: why a file must be UTF-8 text, and the hint."""
     field = field or kind
     if spec.get("external"):
         raise fail(
@@ -121,7 +123,14 @@ def file_content(
     path = Path(str(spec.get("file", "")))
     try:
         return read_capped(path, CONTENT_LIMIT).decode("utf-8")
-    except (OSError, UnicodeDecodeError, FileRefused) as error:
+    except UnicodeDecodeError:
+        why, hint = text_only
+        raise fail(
+            field,
+            f"{kind[:-1]} {source!r}: {context.relative(str(path))} is not UTF-8 text, and {why}",
+            hint,
+        ) from None
+    except (OSError, FileRefused) as error:
         reason = getattr(error, "strerror", None) or str(error)
         raise fail(
             field,
