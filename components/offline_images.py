@@ -16,12 +16,14 @@ from typing import Any
 
 IMAGE = "docker-build:index:Image"
 REMOTE_IMAGE = "docker:index/remoteImage:RemoteImage"
-NOT_IN_IMAGE = frozenset(
-    {"tags", "push", "load", "exports", "registries", "cacheFrom", "cacheTo", "secrets"}
-    | {"buildOnPreview", "builder", "exec", "ignoreSecretsInDiffCalculation"}
-)
-"""Build inputs that leave the image as it is: where it goes, its cache, who pushes it, and the
-secrets its RUN steps read (never a layer, so never hashed into the plan)."""
+IMAGE_SETTINGS = (
+    "buildArgs", "target", "platforms", "labels", "addHosts", "network", "noCache", "pull",
+)  # fmt: skip
+"""Build inputs the image is made with besides its contexts (``context``, ``dockerfile``):
+labels go into its config; a RUN step's hosts or network, a build without the cache, or base
+images pulled again make its layers anew. Nothing else makes it: not where it goes, its cache,
+who pushes it, nor the secrets and SSH keys its RUN steps read (never a layer, so never hashed
+into the plan). One rule for the mock and for ``berth diff`` (``offline.contexts``)."""
 
 
 def inputs_digest(inputs: Mapping[str, Any]) -> str:
@@ -40,7 +42,7 @@ def image_outputs(type_: str, inputs: Mapping[str, Any]) -> dict[str, Any] | Non
     is the same image), its ``ref`` its first tag at that digest; a pulled one
     (``RemoteImage``) has an ID and names the image pulled."""
     if type_ == IMAGE:
-        made = {key: value for key, value in inputs.items() if key not in NOT_IN_IMAGE}
+        made = {key: inputs.get(key) for key in ("context", "dockerfile", *IMAGE_SETTINGS)}
         digest = "sha256:" + inputs_digest(made)
         tags = inputs.get("tags") or [""]
         return {"digest": digest, "ref": f"{tags[0]}@{digest}", "contextHash": digest[7:]}

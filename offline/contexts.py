@@ -38,7 +38,7 @@ from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any
 
-from berth.components.offline_images import IMAGE, inputs_digest
+from berth.components.offline_images import IMAGE, IMAGE_SETTINGS, inputs_digest
 from berth.model import Build
 from berth.offline.diff_report import Reason
 
@@ -123,11 +123,6 @@ def _rebuild(before: Sources, now: Sources) -> Rebuild:
     return Rebuild(tuple(taken), tuple(read), next(filter(None, reasons), None), unsent=now.unsent)
 
 
-IMAGE_SETTINGS = ("buildArgs", "target", "platforms", "labels", "addHosts", "network", "noCache")
-"""Build inputs the image is made with besides its contexts: labels go into its config, and a
-RUN step's hosts, network or a build without the cache make its layers anew."""
-
-
 def build_digest(inputs: Mapping[str, Any]) -> str:
     """The stand-in digest of the image pulumi-docker-build builds from its ``inputs``: what it
     takes from the context and from each local named context, and ``IMAGE_SETTINGS``; never
@@ -179,7 +174,8 @@ def digest_outputs(
     def with_digests(type_: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
         if type_ != IMAGE or not isinstance(inputs.get("context"), Mapping):
             return outputs(type_, inputs)
-        stand_in = {"build": build_digest(inputs), "tags": inputs.get("tags")}
+        # What the mock hashes of a context, its location, stands for what the build takes.
+        stand_in = {"context": {"digest": build_digest(inputs)}, "tags": inputs.get("tags")}
         return outputs(type_, stand_in)
 
     return with_digests

@@ -118,8 +118,9 @@ def _digests(context: str) -> Any:
     version of its build context (a rebuilt context, a new image; compose text unchanged)."""
 
     def outputs(type_: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
-        version = {**inputs, "contextVersion": context}
-        return plan_outputs(type_, version if type_ == IMAGE else inputs)
+        if type_ != IMAGE:
+            return plan_outputs(type_, inputs)
+        return plan_outputs(type_, {**inputs, "context": {**inputs["context"], "version": context}})
 
     return outputs
 

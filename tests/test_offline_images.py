@@ -79,3 +79,13 @@ def test_a_built_image_s_id_is_its_build_s_whatever_tag_reads_it():
 
     assert image_id("app/m:1.0", "sha256:aa") == image_id("app/m:1.1", "sha256:aa")
     assert image_id("app/m:1.0", "sha256:aa") != image_id("app/m:1.0", "sha256:bb")
+
+
+def test_ssh_keys_leave_the_image_as_it_is_and_a_pull_may_not():
+    """An SSH key, like a secret, is mounted for a RUN step; pulled bases may be new ones."""
+
+    def digest(inputs: dict) -> str:
+        return image_outputs(IMAGE, inputs)["digest"]
+
+    assert digest({**INPUTS, "ssh": [{"id": "default"}]}) == digest(INPUTS)
+    assert digest({**INPUTS, "pull": True}) != digest(INPUTS)
