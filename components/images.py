@@ -14,7 +14,7 @@ deployed, kept until the compose file names another image (``PinnedDigest``).
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import pulumi
@@ -22,7 +22,7 @@ import pulumi_docker_build as docker_build
 from pulumi.dynamic import CreateResult, DiffResult, Resource, ResourceProvider
 
 from berth.errors import BerthError
-from berth.model import Build, Service
+from berth.model import Build, ComposeProject, Service
 from berth.sources import Sources
 
 BUILD_PLATFORMS = frozenset(platform.value for platform in docker_build.Platform)
@@ -142,11 +142,12 @@ def build_platforms(build: Build, runs: str) -> list[str]:
 
 
 def check_build_platforms(
-    services: Iterable[Service], runs: Callable[[Service], str], sources: Sources
+    project: ComposeProject, runs: Callable[[Service], str], sources: Sources
 ) -> None:
-    """Refuse a build whose ``platforms`` name one the builder cannot build for, or leave out
-    the one the target runs it on (``runs``): nothing could run the image."""
-    for service in services:
+    """Refuse a build (of a service or a job of ``jobs:``) whose ``platforms`` name one the
+    builder cannot build for, or leave out the one the target runs it on (``runs``): nothing
+    could run the image."""
+    for service in [*project.services.values(), *project.triggered.values()]:
         if service.build is None or not service.build.platforms:
             continue
         if unknown := [p for p in service.build.platforms if buildable(p) is None]:

@@ -357,11 +357,7 @@ def _pulled_repositories(services: Sequence[Service]) -> list[EcrRepository]:
 def _check_project(project: ComposeProject, sources: Sources) -> None:
     """What cannot deploy on aws at all, before any resource is declared."""
     check_schedules(list(project.triggered.values()), sources)
-    check_build_platforms(
-        [*project.services.values(), *project.triggered.values()],
-        runs_on,
-        sources,
-    )
+    check_build_platforms(project, runs_on, sources)
     for volume in project.volumes.values():
         if volume.external:
             raise BerthError(

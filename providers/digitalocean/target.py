@@ -61,11 +61,7 @@ class DigitalOceanTarget:
         self.layout = layout(project, self.sources)
         hooks.check(project, self.layout, self.sources)
         spec.check_project(project, self.layout, self.sources)
-        check_build_platforms(
-            [*project.services.values(), *project.triggered.values()],
-            lambda _service: PLATFORM,
-            self.sources,
-        )
+        check_build_platforms(project, lambda _service: PLATFORM, self.sources)
         self.warnings: list[str] = list(self.layout.warnings)
         self.name = component_name(f"{project.name}-{pulumi.get_stack()}")
         self.pending = set(project.services)

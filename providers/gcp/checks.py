@@ -61,11 +61,7 @@ class Checks:
         what is ignored."""
         self._check_stores()
         self._check_disk_names()
-        check_build_platforms(
-            [*self.project.services.values(), *self.project.triggered.values()],
-            lambda _service: PLATFORM,
-            self.sources,
-        )
+        check_build_platforms(self.project, lambda _service: PLATFORM, self.sources)
         for service in self.containers:
             placement = self.placements[service.name]
             self._check_image(service)
