@@ -21,7 +21,7 @@ from typing import Any
 from berth.components.pulumi_internals import is_secret
 from berth.components.target import Phased, load_target
 from berth.model import ComposeProject, ContainerSettings, Hook, Service
-from berth.normalize.hooks import hook_job_name
+from berth.normalize.hooks import UNHASHED_FIELDS, hook_job_name
 from berth.offline.contexts import Rebuild, build_changes
 from berth.offline.diff_report import (
     ALWAYS,
@@ -58,9 +58,6 @@ _UNORDERED = frozenset(
 _NOT_COMPARED = frozenset({"name", "fields", "job", "container", "extensions", "hook"})
 _NOT_A_RUN = frozenset({"depends_on", "x-berth-timeout", "restart", "labels"})
 """Job fields that are settings of the run-once resource or of the graph, never a re-run."""
-_NOT_HASHED = frozenset({"build", "deploy.replicas", "depends_on"})
-"""Fields Compose leaves out of the hash that decides a recreate (``x-*`` too): a change of
-them alone runs no ``pre_start`` hook (berth.normalize.hooks)."""
 
 
 @dataclass(frozen=True)
@@ -187,7 +184,7 @@ def _hook_cause(
 
 def _hashed(fields: Sequence[str]) -> list[str]:
     """The fields of ``fields`` Compose hashes to decide a recreate."""
-    return [f for f in fields if f not in _NOT_HASHED and not f.startswith("x-")]
+    return [f for f in fields if f not in UNHASHED_FIELDS and not f.startswith("x-")]
 
 
 def _job_change(before: Service, job: Service, replaced: bool, roots: tuple[str, str]) -> JobChange:

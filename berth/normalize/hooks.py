@@ -24,15 +24,17 @@ from berth.normalize.service import service as service_step
 
 HOOK_JOB = "{service}-pre-start-{index}"
 """The name of hook ``index`` of ``service`` as a job: in the plan, the workflow and names."""
+UNHASHED_FIELDS = frozenset({"build", "deploy.replicas", "depends_on"})
+"""The compose fields Berth models that Compose leaves out of the hash deciding a recreate
+(compose pkg/compose/hash.go: build, pull_policy, scale, deploy.replicas, depends_on,
+profiles; ``x-*`` and the name too): a change of them alone runs no ``pre_start`` hook."""
 _NOT_HASHED = frozenset(
-    {
-        *("name", "build", "replicas", "depends_on", "extensions", "fields", "hook", "triggers"),
-        *("timeout", "run_always"),  # Berth's x-berth-* keys: x-* is not hashed
-    }
+    {field.rpartition(".")[2] for field in UNHASHED_FIELDS}  # deploy.replicas: ``replicas``
+    | {"name", "extensions", "fields", "hook", "triggers"}
+    | {"timeout", "run_always"}  # Berth's x-berth-* keys: x-* is not hashed
 )
-"""What Compose leaves out of the hash that decides a recreate (compose pkg/compose/hash.go:
-build, pull_policy, scale, deploy.replicas, depends_on, profiles; ``x-*`` and the name), and
-what is Berth's bookkeeping, not the service's definition."""
+"""The ``Service`` fields out of a hook's ``serviceDefinition``: ``UNHASHED_FIELDS``, the
+name, ``x-*``, and Berth's bookkeeping, not the service's definition."""
 
 
 def hook_job_name(service: str, index: int) -> str:
