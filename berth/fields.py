@@ -10,8 +10,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
+from berth.ai_models import CONTEXT_FIELDS as MODEL_FIELDS
+from berth.ai_models import Platform, catalogue_markdown
 from berth.errors import BerthError
 from berth.model import ComposeProject, Service
+from berth.normalize.models import LLM_EXTENSION
 from berth.sources import Sources
 from berth.stores import EXTENSIONS as STORE_EXTENSIONS
 
@@ -54,9 +57,20 @@ ALL_FIELDS = (
     + tuple(f"build.{f}" for f in BUILD_FIELDS)
     + tuple(f"deploy.{f}" for f in DEPLOY_FIELDS)
     + tuple(f"jobs.{f}" for f in JOB_FIELDS)
+    + tuple(f"models.{f}" for f in MODEL_FIELDS)
     + tuple(STORE_EXTENSIONS)
+    + (LLM_EXTENSION,)
 )
 """Every field a target's support table speaks of, the managed-store extensions included."""
+
+
+def model_settings(served_by: str | None) -> dict[str, Support]:
+    """The rows ``models.*``: Docker Model Runner's settings, honoured by the runner (None) and
+    warned about where a cloud's model service (``served_by``) serves the model its way."""
+    if served_by is None:
+        return {f"models.{f}": supported("given to Docker Model Runner") for f in MODEL_FIELDS}
+    note = f"a Docker Model Runner setting; {served_by} serves the model with its own (warned)"
+    return {f"models.{f}": ignored(note) for f in MODEL_FIELDS}
 
 
 class Level(StrEnum):
@@ -155,8 +169,10 @@ COMMON: dict[str, Support] = {
     "pull_policy": ignored("images are pulled or built as part of the deployment"),
     "pull_refresh_after": ignored("images are pulled or built as part of the deployment"),
     "use_api_socket": refused("a deployment never exposes the Docker API socket to containers"),
-    "provider": refused("compose provider services are not deployable resources"),
-    "models": refused("compose models are not supported"),
+    "provider": supported(
+        "type: model only, a language model as under models: (its dependents get "
+        "<SERVICE>_URL and <SERVICE>_MODEL); other provider types refused"
+    ),
 }
 """Fields every target treats alike, because the loader or the sequencing handles them."""
 
@@ -219,8 +235,11 @@ def _written_at(service: Service, field: str) -> _Place:
     return _Place(service.name, field)
 
 
-def compatibility_markdown(tables: Mapping[str, Mapping[str, Support]]) -> str:
-    """``docs/compatibility.md``: one row per compose field, one column per target."""
+def compatibility_markdown(
+    tables: Mapping[str, Mapping[str, Support]], platforms: Mapping[str, Platform]
+) -> str:
+    """``docs/compatibility.md``: one row per compose field, one column per target; then the
+    model each target serves for each model name (``platforms``: each target's)."""
     symbol = {Level.SUPPORTED: "✅", Level.IGNORED: "⚠️ ignored", Level.REFUSED: "⛔ refused"}
     targets = list(tables)
     lines = [
@@ -235,7 +254,9 @@ def compatibility_markdown(tables: Mapping[str, Mapping[str, Support]]) -> str:
         "",
         "Top-level `x-*` extensions and service-level `x-*` keys are kept in the model for targets",
         "that read them. `x-defang-postgres` (`true`, or `{allow-downtime: true}`) and",
-        "`x-defang-redis: true` mark a managed database or cache (rows at the end). Berth's own:",
+        "`x-defang-redis: true` mark a managed database or cache, and `x-defang-llm: true` a",
+        "service whose own container calls the cloud's model service (rows at the end). Berth's",
+        "own:",
         "`x-berth-run: always` (run a job on every deployment) and `x-berth-timeout: 30m` (a job's",
         "time limit: default 10m for a job `pulumi up` runs, a hook's included; a job of `jobs:`",
         "has none but its platform's, 24h on Cloud Run).",
@@ -250,4 +271,13 @@ def compatibility_markdown(tables: Mapping[str, Mapping[str, Support]]) -> str:
             cell = symbol[support.level]
             cells.append(f"{cell}: {support.note}" if support.note else cell)
         lines.append(f"| `{field}` | " + " | ".join(cells) + " |")
-    return "\n".join(lines) + "\n"
+    models = [
+        "",
+        "## Language models",
+        "",
+        "What each target serves for a `model:` of the top-level `models:` (or of a",
+        "`provider: type: model` service), tag left out (docs/models.md). Docker Model Runner",
+        "pulls any other name itself; a cloud target refuses it, naming these.",
+        "",
+    ]
+    return "\n".join(lines + models) + "\n" + catalogue_markdown(platforms)

@@ -272,6 +272,39 @@ class Triggers:
 
 
 @dataclass(frozen=True)
+class AiModel:
+    """A language model the project uses: an entry of the top-level ``models:``, or a service
+    with ``provider: type: model`` (Compose's older form), which deploys no container."""
+
+    name: str
+    """Its key under ``models:`` (or the provider service's name): what services refer to."""
+    model: str
+    """What Docker Model Runner pulls (``ai/smollm2``), or a name of ``berth.ai_models``'s
+    table (``chat-default``)."""
+    context_size: int | None = None
+    runtime_flags: tuple[str, ...] = ()
+    provider_service: bool = False
+    """Declared as a ``provider: type: model`` service rather than under ``models:``."""
+
+    @property
+    def label(self) -> str:
+        """How messages name it: ``model 'llm'`` or ``service 'llm'`` (a provider service)."""
+        return f"{'service' if self.provider_service else 'model'} '{self.name}'"
+
+
+@dataclass(frozen=True)
+class ModelUse:
+    """A service's use of a model: the two variables Compose sets in its environment."""
+
+    model: str
+    """The model's name (``ComposeProject.models``)."""
+    endpoint_var: str
+    """Given the OpenAI-compatible base URL (``LLM_URL`` by default)."""
+    model_var: str
+    """Given the model's name as clients send it (``LLM_MODEL`` by default)."""
+
+
+@dataclass(frozen=True)
 class Service:
     """A compose service; ``job`` marks a one-off job that runs once to completion."""
 
@@ -308,6 +341,13 @@ class Service:
     """For a ``pre_start`` hook: the service it gates (the hook is a job that service waits on)."""
     triggers: Triggers | None = None
     """For a job of the top-level ``jobs:``: never run by a deployment, only by its triggers."""
+    models: tuple[ModelUse, ...] = ()
+    """The models it uses (``models:``, or a ``depends_on`` a provider service), by name."""
+    model_access: bool = False
+    """``x-defang-llm: true``: its own container calls the cloud's model service (a gateway
+    image such as LiteLLM), so its identity may invoke the models a target serves."""
+    serves_model: str | None = None
+    """For a gateway a target deploys in front of its model service: the model it serves."""
 
     @property
     def display_name(self) -> str:
@@ -365,6 +405,13 @@ class ComposeProject:
     triggered: dict[str, Service] = field(default_factory=dict)
     """The top-level ``jobs:``: deployed as definitions that run on demand or on a schedule,
     never by a deployment (``Service.triggers`` says how)."""
+    models: dict[str, AiModel] = field(default_factory=dict)
+    """The language models services use, by name (``berth.ai_models``)."""
+
+    def model_users(self, model: str) -> list[Service]:
+        """The services and jobs (``jobs:`` too) that use ``model``."""
+        every = [*self.services.values(), *self.triggered.values()]
+        return [s for s in every if any(use.model == model for use in s.models)]
 
     @property
     def jobs(self) -> list[Service]:

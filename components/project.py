@@ -20,6 +20,7 @@ from typing import Any
 
 import pulumi
 
+from berth.components.models import check_models, with_gateways
 from berth.components.names import Names
 from berth.components.pulumi_internals import flat_provider_serialization
 from berth.components.target import (
@@ -162,9 +163,15 @@ class Project(pulumi.ComponentResource):
             compose, secrets = sealed.project, {**secrets, **sealed.secrets}
             for warning in sealed.warnings:
                 pulumi.log.warn(warning)
+        for warning in check_models(compose, module.MODEL_PLATFORM):
+            pulumi.log.warn(warning)
+        if module.MODEL_GATEWAY:
+            compose = with_gateways(compose, module.MODEL_GATEWAY)
         self.compose = compose
         """The compose project as deployed: under the Project's name; on a target that manages
-        stores, a store's password written in plain text is a secret (``berth.stores``)."""
+        stores, a store's password written in plain text is a secret (``berth.stores``); on a
+        target that serves models through gateways, a gateway service per model
+        (``berth.components.models``)."""
         target = module.create(self.compose, TargetArgs(names, options, secrets), self)
         self.shared: Mapping[str, pulumi.Resource] = target.shared
         """The target's shared resources by role (network, cluster, load balancer, ...)."""

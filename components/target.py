@@ -23,6 +23,8 @@ from typing import Any, Protocol, TextIO
 import pulumi
 
 from berth import providers
+from berth.ai_models import Platform
+from berth.components.models import ModelGateway
 from berth.components.names import Names
 from berth.errors import BerthError
 from berth.fields import Support
@@ -135,6 +137,12 @@ class TargetModule(Protocol):
     NAME: str
     ORDERING: Ordering
     FIELD_SUPPORT: Mapping[str, Support]
+    MODEL_PLATFORM: Platform
+    """The model service the target serves the project's ``models`` from (the column of
+    ``berth.ai_models.CATALOGUE`` it reads)."""
+    MODEL_GATEWAY: ModelGateway | None
+    """A LiteLLM gateway per model, which ``Project`` adds as services before the target
+    deploys them; None: the target serves models itself (``Service.models``)."""
     MANAGES_STORES: bool
     """Whether a service marked ``x-defang-postgres``/``x-defang-redis`` is the cloud's managed
     store (its password then a secret, even one written in the compose file), not a container."""

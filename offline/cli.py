@@ -257,5 +257,8 @@ def compatibility() -> str:
     from berth.components.target import available_targets, load_target  # noqa: PLC0415
     from berth.fields import compatibility_markdown  # noqa: PLC0415
 
-    tables = {name: load_target(name).FIELD_SUPPORT for name in available_targets()}
-    return compatibility_markdown(tables)
+    targets = {name: load_target(name) for name in available_targets()}
+    return compatibility_markdown(
+        {name: target.FIELD_SUPPORT for name, target in targets.items()},
+        {name: target.MODEL_PLATFORM for name, target in targets.items()},
+    )

@@ -5,9 +5,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from berth.ai_models import cloud_model
+from berth.components.target import load_target
 from berth.graph import Workflow, trigger_summary
 from berth.model import Service
 from berth.offline.plan import Plan
+from berth.sources import read_sources
 
 
 def as_mermaid(plan: Plan) -> str:
@@ -46,7 +49,26 @@ def as_json(plan: Plan) -> str:
     }
     if plan.compose.triggered:
         document["triggered"] = [_triggered(job) for job in plan.compose.triggered.values()]
+    if plan.compose.models:
+        document["models"] = _models(plan)
     return json.dumps(document, indent=2) + "\n"
+
+
+def _models(plan: Plan) -> list[dict[str, Any]]:
+    """Each language model: what the compose file names, the model the target's platform
+    serves for it (``berth.ai_models``), and the services and jobs that use it."""
+    platform = load_target(plan.target).MODEL_PLATFORM
+    sources = read_sources(plan.compose.files)
+    return [
+        {
+            "name": model.name,
+            "model": model.model,
+            "platform": platform.value,
+            "id": cloud_model(model, platform, sources).id,
+            "users": [user.name for user in plan.compose.model_users(model.name)],
+        }
+        for model in plan.compose.models.values()
+    ]
 
 
 def _triggered(job: Service) -> dict[str, Any]:
@@ -87,6 +109,13 @@ def as_text(plan: Plan) -> str:
     if plan.compose.triggered:
         lines += ["", "Jobs (jobs:), deployed, never run by a deployment:"]
         lines += [_triggered_line(job) for job in plan.compose.triggered.values()]
+    if plan.compose.models:
+        lines += ["", "Language models:"]
+        lines += [
+            f"  {m['name']}: {m['model']} served by {m['platform']} as {m['id']}"
+            f" (used by {', '.join(m['users'])})"
+            for m in _models(plan)
+        ]
     lines += ["", "Resources:"]
     names = {r.urn: f"{r.name} ({r.type})" for r in plan.registrations}
     for resource in plan.resources():

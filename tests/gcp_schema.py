@@ -747,6 +747,20 @@ SPECS: dict[str, Spec] = {
         {"project": Param("resource"), **binding()},
         finish=in_policy,
     ),
+    "gcp:projects/iAMCustomRole:IAMCustomRole": Spec(
+        "iam.v1",
+        "iam.projects.roles.create",
+        {
+            "project": Param("project"),
+            "roleId": Field("roleId"),
+            "title": Field("role.title"),
+            "description": Field("role.description"),
+            "permissions": Field("role.includedPermissions"),
+        },
+        params={"parent": "projects/{project}"},
+        id=lambda i: f"projects/{i['project']}/roles/{i['roleId']}",
+        outputs={"name": lambda i: f"projects/{i['project']}/roles/{i['roleId']}"},
+    ),
     "gcp:projects/service:Service": Spec(
         "serviceusage.v1",
         "serviceusage.services.enable",
@@ -1681,6 +1695,25 @@ def iam_binding(request: Request, find: Find) -> None:
             find("GCP-IAM", f"bindings[{index}]", f"role {binding_.get('role')!r}")
 
 
+CUSTOM_ROLE_ID = re.compile(r"[a-zA-Z0-9_.]{3,64}")
+
+
+def custom_role(request: Request, find: Find) -> None:
+    """iam.v1.json, CreateRoleRequest.roleId: "A role ID may contain alphanumeric characters,
+    underscores (`_`), and periods (`.`). It must contain a minimum of 3 characters and a
+    maximum of 64 characters"; Role.title: "Typically this is limited to 100 UTF-8 bytes"; and
+    a role grants a permission at least (terraform-provider-google: ``permissions``,
+    ``MinItems: 1``)."""
+    body = request.body
+    if not CUSTOM_ROLE_ID.fullmatch(body.get("roleId", "")):
+        find("GCP-ROLE", "body.roleId", f"{body.get('roleId')!r}")
+    role = body.get("role", {})
+    if len(role.get("title", "").encode()) > 100:
+        find("GCP-ROLE", "body.role.title", "more than 100 bytes")
+    if not role.get("includedPermissions"):
+        find("GCP-ROLE", "body.role.includedPermissions", "no permission")
+
+
 def cleanup(request: Request, find: Find) -> None:
     """Artifact Registry (Configure cleanup policies): a policy's "name" (its id) is "1 to 128
     characters", keepCount at least 1; each policy has a condition or mostRecentVersions
@@ -1788,6 +1821,7 @@ RULES: dict[str, tuple[Callable[[Request, Find], None], ...]] = {
     "cloudresourcemanager.projects.setIamPolicy": (iam_binding,),
     "artifactregistry.projects.locations.repositories.setIamPolicy": (iam_binding,),
     "storage.buckets.setIamPolicy": (iam_binding,),
+    "iam.projects.roles.create": (custom_role,),
     "artifactregistry.projects.locations.repositories.create": (cleanup,),
 }
 """What each method's request must also satisfy: what Google documents beyond the schema."""

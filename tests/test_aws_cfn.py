@@ -247,7 +247,7 @@ def examples(tmp_path_factory: pytest.TempPathFactory) -> Path:
             "scheduled": SCHEDULED,
         },
     )
-    for example in ("backup", "pre-start"):
+    for example in ("backup", "pre-start", "models"):
         copy_example(example, folder)
     return written
 
@@ -268,6 +268,7 @@ EXAMPLE_PLANS: dict[str, tuple[str, ...]] = {
     "odd-names": ("compose.yaml",),
     "scheduled": ("compose.yaml",),
     "pre-start": ("compose.yaml",),
+    "models": ("compose.yaml",),
 }
 """Each case: the example's folder (before a slash), and the compose files it deploys."""
 

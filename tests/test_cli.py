@@ -11,6 +11,7 @@ import sys
 
 import pytest
 
+from berth.ai_models import CATALOGUE
 from berth.fields import ALL_FIELDS
 from berth.offline.cli import parse_arguments
 from berth.offline.render import FORMATS
@@ -211,8 +212,11 @@ def test_compatibility_prints_a_markdown_table_of_every_field():
     header = next(i for i, line in enumerate(lines) if line.startswith("| field |"))
     assert "local" in lines[header]
     assert lines[header + 1].startswith("|---|")
-    rows = [line for line in lines[header + 2 :] if line.startswith("| `")]
+    end = lines.index("## Language models")
+    rows = [line for line in lines[header + 2 : end] if line.startswith("| `")]
     assert [row.split("`")[1] for row in rows] == list(ALL_FIELDS)
+    models = [line.split("`")[1] for line in lines[end:] if line.startswith("| `")]
+    assert models == list(CATALOGUE)
 
 
 @pytest.mark.parametrize(

@@ -27,6 +27,8 @@ PLANNED = sorted(path.parent.name for path in EXAMPLES.glob("*/compose.yaml"))
 SCHEDULED = "scheduled"
 """The profile examples/backup keeps its scheduled job in: local Docker refuses it, as Compose's
 own ``up`` does, and a cloud stack turns it on."""
+STACK_SECRETS = {"digitaloceanModelAccessKey": "sk-do-example"}
+"""What a stack of examples/models sets on digitalocean (docs/models.md), unread elsewhere."""
 BACKUP_JOBS = {(): ("backup",), (SCHEDULED,): ("backup", "backup-nightly")}
 """The jobs of examples/backup each set of profiles deploys."""
 
@@ -42,7 +44,10 @@ def examples(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def plan(examples: Path, name: str, target: str, profiles: tuple[str, ...] = ()) -> Plan:
     config, secret_keys = plan_config(
-        [str(examples / name / "compose.yaml")], target=target, profiles=profiles
+        [str(examples / name / "compose.yaml")],
+        target=target,
+        profiles=profiles,
+        secrets=STACK_SECRETS,
     )
     return run_plan(config, secret_keys, preview=False)
 

@@ -98,6 +98,7 @@ LONG_NAMES = compose_with(
         "services": {
             "payments-reconciliation-and-settlement-worker-for-european-markets": {
                 "volumes": ["ledger-data-for-payments-reconciliation-and-settlement:/data"],
+                "x-defang-llm": True,
             },
             "inventory-search-engine-elasticsearch-cluster-node-for-the-catalogue": {
                 "volumes": ["search-index-for-the-inventory-catalogue-and-price-lists:/data"],
@@ -123,7 +124,7 @@ LONG_NAMES = compose_with(
 )
 """Names as long as compose allows and real projects have: a 70-character project, services
 of 60 and more, against Google's shortest limits (service accounts 30, Memorystore 40, Cloud
-Run 49, Cloud SQL's 98 with the project ID)."""
+Run 49, Cloud SQL's 98 with the project ID; a custom role's ID, 64, from the longest prefix)."""
 ODD_NAMES = compose_with(
     BASE_ODD_NAMES,
     {
@@ -229,17 +230,46 @@ with an image and user of its own), and jobs of ``jobs:``: scheduled (with a tim
 second schedule of its own), scheduled and built, manual only."""
 
 
+MODELS: dict[str, Any] = {
+    "name": "assistant",
+    "services": {
+        "chat": {
+            "image": "ghcr.io/open-webui/open-webui:0.6.18",
+            "ports": ["8080:8080"],
+            "environment": {"OPENAI_API_KEY": "${API_KEY}"},
+            "models": {"llm": {"endpoint_var": "OPENAI_API_BASE_URL", "model_var": "MODEL"}},
+        },
+        "indexer": {"image": "busybox", "restart": "no", "models": ["embedding"]},
+        "summary": {"image": "busybox", "depends_on": ["helper"]},
+        "helper": {"provider": {"type": "model", "options": {"model": "chat-default"}}},
+        "proxy": {"image": "litellm/litellm:v1.92.0", "x-defang-llm": True},
+    },
+    "models": {"llm": {"model": "ai/llama3.3"}, "embedding": {"model": "embedding-default"}},
+}
+"""Language models in the three forms Compose writes (top-level ``models:``, short and long,
+a ``provider: type: model`` service) and an ``x-defang-llm`` service: a gateway VM per model,
+Vertex AI's API, the custom role and each caller's grant of it."""
+
+
 @pytest.fixture(scope="module")
 def examples(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The examples, the migrate example with a managed cache with and without a password,
-    the projects of long and of odd names, and one of hooks and jobs."""
+    the projects of long and of odd names, one of hooks and jobs, and one of models."""
     return write_examples(
         tmp_path_factory.mktemp("examples"),
-        {"long-names": LONG_NAMES, "odd-names": ODD_NAMES, "hooks-and-jobs": HOOKS_AND_JOBS},
+        {
+            "long-names": LONG_NAMES,
+            "odd-names": ODD_NAMES,
+            "hooks-and-jobs": HOOKS_AND_JOBS,
+            "models": MODELS,
+        },
     )
 
 
-EXAMPLE_PLANS = example_plans(STACK_OPTIONS, **{"hooks-and-jobs": (("compose.yaml",), {})})
+EXAMPLE_PLANS = example_plans(
+    STACK_OPTIONS,
+    **{"hooks-and-jobs": (("compose.yaml",), {}), "models": (("compose.yaml",), {})},
+)
 
 
 @functools.cache

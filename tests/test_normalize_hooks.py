@@ -228,3 +228,15 @@ def test_a_berth_extension_in_a_hook_runs_no_hook_again(load):
     text = "services:\n  web:\n    image: a\n    pre_start:\n      - {command: [m]%s}\n"
 
     assert _digest(load, text % "") == _digest(load, text % ", x-berth-timeout: 6m")
+
+
+def test_the_models_a_service_uses_are_in_its_hooks_digest_and_absent_ones_are_not(load):
+    """``models`` is Compose's and hashed once set; a service without models has the digest
+    it had before Berth knew models (tests/test_contract_buildkit_move.py holds recorded ones),
+    and x-defang-llm is an x-* key."""
+    text = "services:\n  web:\n    image: a\n%s    pre_start:\n      - {command: [m]}\n"
+    models = "models:\n  llm: {model: ai/smollm2}\n"
+    before = _digest(load, text % "")
+
+    assert _digest(load, text % "    models: [llm]\n" + models) != before
+    assert _digest(load, text % "    x-defang-llm: true\n") == before

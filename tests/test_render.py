@@ -102,6 +102,8 @@ def test_render_leaves_a_project_without_hooks_or_jobs_as_it_was(load: Load) -> 
     assert "hooks" not in json.loads(as_json(plan))["workflow"]
     assert "triggered" not in json.loads(as_json(plan))
     assert "jobs:" not in as_text(plan)
+    assert "models" not in json.loads(as_json(plan))
+    assert "Language models" not in as_text(plan)
     assert as_mermaid(plan).count("subgraph") == 1
 
 
@@ -204,4 +206,48 @@ def test_render_lists_each_job_of_jobs_resources_together_after_the_services(
         "db]",
         "a]",
         "b]",
+    ]
+
+
+MODELS = """
+services:
+  chat:
+    image: app
+    models: [llm]
+  summary:
+    image: app
+    depends_on: [assistant]
+  assistant:
+    provider: {type: model, options: {model: chat-default}}
+models:
+  llm:
+    model: ai/llama3.3:70B-Q4_K_M
+"""
+
+
+def test_render_says_what_serves_each_model_and_who_uses_it(load: Load) -> None:
+    project = load(MODELS)
+    on_gcp = Plan(compose=project, target="gcp", stack="dev", registrations=[])
+
+    assert json.loads(as_json(on_gcp))["models"] == [
+        {
+            "name": "llm",
+            "model": "ai/llama3.3:70B-Q4_K_M",
+            "platform": "Vertex AI",
+            "id": "meta/llama-3.3-70b-instruct-maas",
+            "users": ["chat"],
+        },
+        {
+            "name": "assistant",
+            "model": "chat-default",
+            "platform": "Vertex AI",
+            "id": "gemini-2.5-flash",
+            "users": ["summary"],
+        },
+    ]
+    section = as_text(plan_of(project)).split("Language models:\n")[1].split("\n\n")[0]
+    assert section.splitlines() == [
+        "  llm: ai/llama3.3:70B-Q4_K_M served by Docker Model Runner as ai/llama3.3:70B-Q4_K_M"
+        " (used by chat)",
+        "  assistant: chat-default served by Docker Model Runner as ai/llama3.2 (used by summary)",
     ]

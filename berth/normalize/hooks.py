@@ -32,9 +32,13 @@ _NOT_HASHED = frozenset(
     {field.rpartition(".")[2] for field in UNHASHED_FIELDS}  # deploy.replicas: ``replicas``
     | {"name", "extensions", "fields", "hook", "triggers"}
     | {"timeout", "run_always"}  # Berth's x-berth-* keys: x-* is not hashed
+    | {"model_access", "serves_model"}  # x-defang-llm, and a gateway Berth adds
 )
 """The ``Service`` fields out of a hook's ``serviceDefinition``: ``UNHASHED_FIELDS``, the
 name, ``x-*``, and Berth's bookkeeping, not the service's definition."""
+_HASHED_WHEN_SET = frozenset({"models"})
+"""Fields the ``Service`` gained after stacks recorded their hooks' digests: hashed only when
+the service sets them, so that upgrading Berth runs no hook."""
 
 
 def hook_job_name(service: str, index: int) -> str:
@@ -146,6 +150,7 @@ def _hashed(service: Service) -> dict[str, Any]:
         f.name: _plain(getattr(service, f.name))
         for f in dataclasses.fields(service)
         if f.name not in _NOT_HASHED
+        and (f.name not in _HASHED_WHEN_SET or getattr(service, f.name) != f.default)
     }
 
 

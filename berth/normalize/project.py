@@ -14,6 +14,12 @@ from berth.normalize.context import Context
 from berth.normalize.environment import refuse_unset
 from berth.normalize.hooks import gated, hooks
 from berth.normalize.jobs import job
+from berth.normalize.models import (
+    is_model_provider,
+    provider_model,
+    top_level_models,
+    use_providers,
+)
 from berth.normalize.secrets import refuse_misplaced_secrets, unescape
 from berth.normalize.service import service
 from berth.normalize.volumes import volume
@@ -42,9 +48,19 @@ def normalized(
     context.warnings.extend(w.replace(f"{context.base_dir}/", "") for w in binary_warnings)
     raw_services: dict[str, Any] = data.get("services") or {}
     order = _declared_order(context.sources, "services", raw_services)
-    defined = {"secrets": data.get("secrets") or {}, "configs": data.get("configs") or {}}
+    providers = {
+        name: provider_model(context, name, raw_services[name])
+        for name in order
+        if is_model_provider(context, name, raw_services[name])
+    }
+    models = {**top_level_models(context, data.get("models") or {}), **providers}
+    defined = {
+        "secrets": data.get("secrets") or {},
+        "configs": data.get("configs") or {},
+        "models": models,
+    }
     services: dict[str, Service] = {}
-    for name in order:
+    for name in (name for name in order if name not in providers):
         built = service(context, name, raw_services[name], defined)
         hooked = hooks(context, built, raw_services[name], defined)
         if hooked and built.replicas == 0:
@@ -66,9 +82,10 @@ def normalized(
         services[name] = built
     raw_jobs: dict[str, Any] = data.get("jobs") or {}
     triggered = {
-        name: job(context, name, raw_jobs[name], defined)
+        name: use_providers(job(context, name, raw_jobs[name], defined), providers)
         for name in _declared_order(context.sources, "jobs", raw_jobs)
     }
+    services = {name: use_providers(built, providers) for name, built in services.items()}
     refuse_unset(context.unset)
     project_name = data.get("name", "")
     volumes = {
@@ -87,6 +104,7 @@ def normalized(
         extensions={k: context.revealed(v) for k, v in data.items() if k.startswith("x-")},
         warnings=tuple(context.warnings),
         triggered=triggered,
+        models=models,
     )
 
 

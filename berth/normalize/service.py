@@ -15,6 +15,7 @@ from berth.normalize.environment import environment
 from berth.normalize.extensions import check_extensions, run_policy
 from berth.normalize.files import build_secret, files
 from berth.normalize.healthcheck import healthcheck
+from berth.normalize.models import LLM_EXTENSION, gateway_ports, model_uses
 from berth.normalize.mounts import mount
 from berth.normalize.ports import ports
 from berth.quantities import Fail, job_timeout, working_dir
@@ -32,8 +33,8 @@ def service(
     defined: Mapping[str, Any],
     section: str = "services",
 ) -> Service:
-    """``defined`` holds the project's top-level ``secrets`` and ``configs``; ``section`` is
-    ``jobs`` for a job of the top-level ``jobs:``."""
+    """``defined`` holds the project's top-level ``secrets`` and ``configs``, and its
+    ``models`` (typed); ``section`` is ``jobs`` for a job of the top-level ``jobs:``."""
     fail = context.fail(name, section)
     extensions = {k: v for k, v in raw.items() if k.startswith("x-")}
     check_extensions(extensions, fail)
@@ -49,7 +50,7 @@ def service(
         entrypoint=context.texts(raw.get("entrypoint")),
         environment=environment(context, raw.get("environment") or {}, fail),
         ports=published,
-        expose=expose,
+        expose=expose + gateway_ports(raw),
         depends_on=tuple(
             Dependency(
                 service=dep,
@@ -73,6 +74,8 @@ def service(
         container=container(raw, fail),
         extensions=extensions,
         fields=present_fields(raw),
+        models=model_uses(name, raw, defined.get("models") or {}, fail),
+        model_access=bool(extensions.get(LLM_EXTENSION)),
         run_always=run_policy(extensions.get("x-berth-run"), fail),
         timeout=job_timeout(
             extensions.get("x-berth-timeout"),
@@ -102,7 +105,10 @@ def present_fields(raw: dict[str, Any]) -> tuple[str, ...]:
     support: what Compose fills in by default, and ``x-*`` but the store markings, left out."""
     present = []
     for key, value in raw.items():
-        if (key.startswith("x-") and key not in STORE_EXTENSIONS) or value in (None, False):
+        if (key.startswith("x-") and key not in (*STORE_EXTENSIONS, LLM_EXTENSION)) or value in (
+            None,
+            False,
+        ):
             continue
         if key == "networks" and value == COMPOSE_DEFAULT_NETWORKS:
             continue

@@ -11,11 +11,13 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 import pulumi
 
+from berth.ai_models import Platform
+from berth.components.models import ModelGateway
 from berth.components.offline_images import image_outputs, inputs_digest, tag_digest
 from berth.components.run_once import OFFLINE_RESULT
 from berth.components.target import Sequenced
 from berth.errors import BerthError
-from berth.fields import Support, ignored, refused, supported
+from berth.fields import Support, ignored, model_settings, refused, supported
 from berth.model import ComposeProject
 from berth.providers.aws.options import AwsOptions
 from berth.stores import MANAGED_NOTE
@@ -25,6 +27,8 @@ if TYPE_CHECKING:
 
 NAME = "aws"
 ORDERING = Sequenced()
+MODEL_PLATFORM = Platform.BEDROCK
+MODEL_GATEWAY: ModelGateway | None = ModelGateway(Platform.BEDROCK, "bedrock")
 MANAGES_STORES = True
 
 _SIZE = (
@@ -33,6 +37,16 @@ _SIZE = (
 _BY_NAME = "every task shares the project's VPC and security group and resolves the others by name"
 _NOT_ON_FARGATE = "Fargate does not support it (AWS: task definition differences for Fargate)"
 FIELD_SUPPORT: dict[str, Support] = {
+    "models": supported(
+        "a LiteLLM gateway service per model (named after it, port 4000, private) in front of "
+        "Amazon Bedrock, whose task role may invoke only that model; its users get <NAME>_URL "
+        "and <NAME>_MODEL (or endpoint_var/model_var) and start after it (docs/models.md)"
+    ),
+    "x-defang-llm": supported(
+        "its task role may invoke the Bedrock models of docs/models.md's table; a LiteLLM image "
+        "that names no port listens on 4000"
+    ),
+    **model_settings("Amazon Bedrock"),
     "build": supported(
         "built with BuildKit, pushed to the service's ECR repository with its layer cache, run "
         "by digest"

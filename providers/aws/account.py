@@ -28,6 +28,10 @@ class Account:
     identity: pulumi.Output[dict[str, Any]]
     """The ``aws:*`` settings the provider authenticates with, as one secret: the run-once
     resources use the same credentials, profile and roles as the program."""
+    region_name: str | None = None
+    """The region when the program knows it before any provider answers (``aws:region``, or
+    the environment, for the default provider): a region it cannot deploy to is refused
+    then, before anything is planned."""
 
     @property
     def registry(self) -> pulumi.Output[str]:
@@ -60,6 +64,7 @@ def current_account(parent: pulumi.Resource) -> Account:
         identity=pulumi.Output.secret(
             _provider_identity(provider) if provider else _stack_identity()
         ),
+        region_name=region or None,
     )
 
 

@@ -42,6 +42,7 @@ from berth.providers.aws.ingress import (
     listener_ports,
 )
 from berth.providers.aws.jobs import JobSettings, create_job, create_triggered
+from berth.providers.aws.models import Bedrock
 from berth.providers.aws.names import DNS_LABEL, ECS_NAME, label_problem
 from berth.providers.aws.network import create_network, create_security_groups
 from berth.providers.aws.options import AwsOptions
@@ -185,6 +186,7 @@ class AwsTarget:
             secret_values=self.secret_values,
             roles=self.roles,
             storage=self.storage,
+            models=Bedrock(project, sources, self.account),
         )
         self.store_settings = StoreSettings(
             names=names,

@@ -28,6 +28,7 @@ from berth.providers.aws.containers import (
 )
 from berth.providers.aws.iam import Roles
 from berth.providers.aws.images import DEFAULT_PLATFORM, RUNTIME_PLATFORMS, Images, Made
+from berth.providers.aws.models import Bedrock
 from berth.providers.aws.names import ECS_NAME
 from berth.providers.aws.secrets import SecretInput, SecretStore
 from berth.providers.aws.sizing import task_size
@@ -69,6 +70,7 @@ class TaskShared:
     secret_values: Mapping[str, str]
     roles: Roles
     storage: FileSystem | None
+    models: Bedrock
 
 
 def create_task(
@@ -94,6 +96,19 @@ def create_task(
     files = shared.secrets.files(service, parent)
     mount_points, volumes, access_points = task_mounts(service, shared.storage, warn)
     log = log_configuration(shared.logs.name, shared.region, container)
+    main = service_container(
+        service,
+        shared.sources,
+        image=reference,
+        secrets={name: s.stored.value_from for name, s in environment.items()},
+        health_command=health,
+        mount_points=mount_points,
+        log_configuration=log,
+        init=init,
+        warn=warn,
+    )
+    if (command := shared.models.command(service)) is not None:
+        main["command"] = command
     rendered = pulumi.Output.json_dumps(
         [
             init_container(
@@ -104,17 +119,7 @@ def create_task(
                 secrets={v: s.stored.value_from for v, (_, s) in files.items()},
                 log_configuration=log,
             ),
-            service_container(
-                service,
-                shared.sources,
-                image=reference,
-                secrets={name: s.stored.value_from for name, s in environment.items()},
-                health_command=health,
-                mount_points=mount_points,
-                log_configuration=log,
-                init=init,
-                warn=warn,
-            ),
+            main,
         ],
         sort_keys=True,
     )
@@ -129,6 +134,9 @@ def create_task(
     ]
     if shared.storage and access_points:
         waits.extend(shared.storage.ready(service.name))
+    role = shared.roles.tasks[service.name]
+    if grant := shared.models.grant(shared.names(service.name, "bedrock"), service, role, parent):
+        waits.append(grant)  # a gateway's first request would be refused without it
     size = task_size(service, shared.sources)
     definition = aws.ecs.TaskDefinition(
         shared.names(service.name),

@@ -12,10 +12,12 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 import pulumi
 
+from berth.ai_models import Platform
+from berth.components.models import ModelGateway
 from berth.components.offline_images import image_outputs, inputs_digest
 from berth.components.target import Phased
 from berth.errors import BerthError
-from berth.fields import Support, ignored, refused, supported
+from berth.fields import Support, ignored, model_settings, refused, supported
 from berth.model import ComposeProject
 from berth.providers.digitalocean.layout import Kind, component_name
 from berth.providers.digitalocean.options import DigitalOceanOptions
@@ -26,6 +28,8 @@ if TYPE_CHECKING:
 
 NAME = "digitalocean"
 APP = "digitalocean:index/app:App"
+MODEL_PLATFORM = Platform.SERVERLESS_INFERENCE
+MODEL_GATEWAY: ModelGateway | None = None
 MANAGES_STORES = True
 
 _ONE_APP = "one app: components reach each other by component name on their internal ports"
@@ -44,6 +48,16 @@ _NO_SCHEDULE = (
 )
 _AS_SCHEDULE = "as triggers.schedule: App Platform's scheduled jobs cannot be deployed yet"
 FIELD_SUPPORT: dict[str, Support] = {
+    "models": supported(
+        "served by DigitalOcean's serverless inference (OpenAI-compatible, no gateway to run): "
+        "its users get <NAME>_URL and <NAME>_MODEL (or endpoint_var/model_var) and the model "
+        "access key digitaloceanModelAccessKey as OPENAI_API_KEY, a secret (docs/models.md)"
+    ),
+    "x-defang-llm": refused(
+        "App Platform gives a container no cloud identity to call a model service with; declare "
+        "the model under models: instead"
+    ),
+    **model_settings("serverless inference"),
     "build": supported(
         "built with BuildKit for linux/amd64, pushed to the DigitalOcean Container Registry with "
         "its layer cache, deployed by digest"

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -36,6 +37,7 @@ from berth.providers.digitalocean import hooks, spec
 from berth.providers.digitalocean.account import access
 from berth.providers.digitalocean.deployed import AppDeployed, marked_part
 from berth.providers.digitalocean.layout import Component, Database, Kind, component_name, layout
+from berth.providers.digitalocean.models import model_variables, wired
 from berth.providers.digitalocean.options import DigitalOceanOptions
 from berth.providers.digitalocean.registry import push_token, registry_tier
 from berth.providers.digitalocean.secrets import StackSecrets, spec_digest
@@ -60,7 +62,10 @@ class DigitalOceanTarget:
         """The compose files as written: which one defined what, for error messages."""
         self.layout = layout(project, self.sources)
         hooks.check(project, self.layout, self.sources)
-        spec.check_project(project, self.layout, self.sources)
+        self.models = model_variables(project, args.secrets, self.sources)
+        """The variables each user of a model gets, by service name (``models.py``)."""
+        users = {name: wired(service, self.models) for name, service in project.services.items()}
+        spec.check_project(dataclasses.replace(project, services=users), self.layout, self.sources)
         check_build_platforms(project, lambda _service: PLATFORM, self.sources)
         self.warnings: list[str] = list(self.layout.warnings)
         self.name = component_name(f"{project.name}-{pulumi.get_stack()}")
@@ -185,7 +190,7 @@ class DigitalOceanTarget:
 
     def _part(self, service: Service, component: Component, parent: pulumi.Resource) -> dict:
         """One service, worker or job of the spec, as its args' keywords."""
-        envs = spec.envs(service, self.layout, self.warnings)
+        envs = spec.envs(wired(service, self.models), self.layout, self.warnings)
         part: dict[str, Any] = {
             "name": component.name,
             "image": self._image(service, component, parent),

@@ -12,10 +12,12 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 import pulumi
 
+from berth.ai_models import Platform
+from berth.components.models import ModelGateway
 from berth.components.offline_images import image_outputs, inputs_digest, tag_digest
 from berth.components.run_once import OFFLINE_RESULT
 from berth.components.target import Sequenced
-from berth.fields import Support, ignored, refused, supported
+from berth.fields import Support, ignored, model_settings, refused, supported
 from berth.model import ComposeProject
 from berth.providers.gcp.options import GcpOptions
 from berth.stores import MANAGED_NOTE
@@ -25,11 +27,26 @@ if TYPE_CHECKING:
 
 NAME = "gcp"
 ORDERING = Sequenced()
+MODEL_PLATFORM = Platform.VERTEX_AI
+MODEL_GATEWAY: ModelGateway | None = ModelGateway(
+    Platform.VERTEX_AI, "vertex_ai", location_variable="VERTEXAI_LOCATION"
+)
 MANAGES_STORES = True
 
 _VM = "on VM services; ignored with a warning on Cloud Run"
 _ONE_NETWORK = "every service shares the project's VPC network; names resolve as docs/gcp.md says"
 FIELD_SUPPORT: dict[str, Support] = {
+    "models": supported(
+        "a LiteLLM gateway service per model (named after it, port 4000, on a VM with an "
+        "internal address: private) in front of Vertex AI, its service account holding only "
+        "what a prediction needs; its users get <NAME>_URL and <NAME>_MODEL (or "
+        "endpoint_var/model_var) and start after it (docs/models.md)"
+    ),
+    "x-defang-llm": supported(
+        "its service account may call Vertex AI models (a prediction only); a LiteLLM image "
+        "that names no port listens on 4000"
+    ),
+    **model_settings("Vertex AI"),
     "build": supported(
         "built with BuildKit for linux/amd64, pushed to Artifact Registry with its layer cache, "
         "deployed by digest"
@@ -279,6 +296,12 @@ _PLAN_OUTPUTS: dict[str, Callable[[Mapping[str, Any], str], dict[str, Any]]] = {
     "gcp:compute/instance:Instance": lambda inputs, digest: {
         **_compute(inputs, digest),
         "instanceId": str(int(digest[:12], 16)),
+    },
+    "gcp:projects/iAMCustomRole:IAMCustomRole": lambda inputs, _: {
+        "name": f"projects/{_project(inputs)}/roles/{inputs.get('roleId')}"
+    },
+    "random:index/randomId:RandomId": lambda inputs, digest: {
+        "hex": digest[: 2 * int(inputs.get("byteLength", 4))]
     },
     "pulumi-python:dynamic/berth:VmServiceReady": lambda inputs, _: {"state": inputs.get("want")},
     "pulumi-python:dynamic/berth:CloudRunJobExecution": lambda _inputs, _digest: OFFLINE_RESULT,

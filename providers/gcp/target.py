@@ -22,6 +22,7 @@ from berth.providers.gcp.discovery import Directory
 from berth.providers.gcp.iam import create_accounts
 from berth.providers.gcp.identity import IDENTITY
 from berth.providers.gcp.machines import Machines
+from berth.providers.gcp.models import ModelAccess, model_apis, model_callers, with_vertex_project
 from berth.providers.gcp.names import cloud_name
 from berth.providers.gcp.network import create_network, internal_addresses, vm_network
 from berth.providers.gcp.options import GcpOptions
@@ -82,7 +83,7 @@ class GcpTarget:
             root=parent,
             apis=enable_apis(
                 provider.project,
-                [*store_apis(self.stores), *scheduler_apis(project)],
+                [*store_apis(self.stores), *scheduler_apis(project), *model_apis(project)],
                 self.names,
                 parent,
             ),
@@ -91,6 +92,9 @@ class GcpTarget:
         registry = Registry(setup, token, build_cache=options.build_cache)
         self.network = create_network(setup)
         accounts = create_accounts(setup, [s.name for s in containers])
+        self.model_access = ModelAccess.create(
+            setup, accounts, model_callers(project, skip=list(self.stores))
+        )
         vms = [n for n, p in self.placements.items() if p.kind is Kind.VM]
         around_vms = vm_network(setup, self.network) if vms else {}
         access = [around_vms[key] for key in ("firewall", "nat") if key in around_vms]
@@ -160,6 +164,8 @@ class GcpTarget:
         if store := self.stores.get(service.name):
             return self._managed_store(store, service, parent)
         placement = self.placements[service.name]
+        after = [*after, *self.model_access.grants(service.name, parent)]
+        service = with_vertex_project(service, self.setup.gcp_project)
         if placement.kind is Kind.VM:
             return self.machines.service(service, after, parent)
         if placement.kind is Kind.HTTP:
@@ -169,11 +175,13 @@ class GcpTarget:
     def job(
         self, job: Service, after: Sequence[pulumi.Resource], parent: pulumi.Resource
     ) -> JobHandle:
+        after = [*after, *self.model_access.grants(job.name, parent)]
         return self.cloud_run.job(job, after, parent)
 
     def triggered(
         self, job: Service, after: Sequence[pulumi.Resource], parent: pulumi.Resource
     ) -> TriggeredHandle:
+        after = [*after, *self.model_access.grants(job.name, parent)]
         return self.cloud_run.triggered(job, after, parent)
 
     # -- managed stores ------------------------------------------------------------------

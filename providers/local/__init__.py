@@ -9,13 +9,17 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 import pulumi
 
+from berth.ai_models import Platform
+from berth.components.models import ModelGateway
 from berth.components.offline_images import image_outputs
 from berth.components.run_once import OFFLINE_RESULT, JobFailed
 from berth.components.target import Sequenced
 from berth.errors import BerthError
-from berth.fields import Support, ignored, refused, supported
+from berth.fields import Support, ignored, model_settings, refused, supported
 from berth.model import ComposeProject
 from berth.providers.local.engine import TERRAFORM_CONFIG
+from berth.providers.local.models import MODEL_TYPE
+from berth.providers.local.models import OFFLINE_OUTPUTS as OFFLINE_MODEL
 from berth.providers.local.options import LocalOptions
 
 if TYPE_CHECKING:
@@ -23,6 +27,8 @@ if TYPE_CHECKING:
 
 NAME = "local"
 ORDERING = Sequenced()
+MODEL_PLATFORM = Platform.DOCKER
+MODEL_GATEWAY: ModelGateway | None = None
 MANAGES_STORES = False
 """A marked store runs as its container, as written: nothing of it leaves the machine."""
 
@@ -33,6 +39,15 @@ _NO_SCHEDULER = (
     "berth:profiles"
 )
 FIELD_SUPPORT: dict[str, Support] = {
+    "models": supported(
+        "Docker Model Runner of the engine pulls the model, as docker compose up does; its users "
+        "get <NAME>_URL and <NAME>_MODEL (or endpoint_var/model_var) and start after it; an "
+        "engine without the runner is refused"
+    ),
+    "x-defang-llm": ignored(
+        "no cloud model service on a local engine: the container runs as written"
+    ),
+    **model_settings(None),
     "x-defang-postgres": supported("the postgres container, as written (managed only in clouds)"),
     "x-defang-redis": supported("the redis container, as written (managed only in clouds)"),
     "build": supported("built with BuildKit, loaded into the local engine, never pushed"),
@@ -109,6 +124,8 @@ def plan_outputs(type_: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
         return image
     if type_ == "pulumi-python:dynamic/berth:LocalJob":
         return OFFLINE_RESULT
+    if type_ == MODEL_TYPE:
+        return OFFLINE_MODEL
     return {}
 
 

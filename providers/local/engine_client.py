@@ -51,10 +51,8 @@ def client_arguments(
     from ``engine``, else from its environment variable; then, in the provider's order (its
     ``MakeClient``), certificate material, a certificate folder, an ``ssh://`` host, or the
     host as it is. Material files are written to ``folder``."""
-    settings = {key: engine.get(key) or environ.get(variable) for key, variable in SETTINGS.items()}
-    host = settings["host"] or DEFAULT_HOST
-    if settings["context"]:
-        host = _context_host(settings["context"])
+    settings = _settings(engine, environ)
+    host = _host(settings)
     cert, key, ca = settings["certMaterial"], settings["keyMaterial"], settings["caMaterial"]
     if cert or key:
         if not (cert and key):
@@ -88,6 +86,24 @@ def client_arguments(
             )
         return {"base_url": host, "use_ssh_client": True}
     return {"base_url": host}
+
+
+def engine_host(engine: Mapping[str, Any] | None, environ: Mapping[str, str] = os.environ) -> str:
+    """The engine's address as the client connects to it (``unix:///var/run/docker.sock``,
+    ``ssh://user@box``, ``tcp://10.0.0.9:2376``): where messages say the engine is, and whether
+    it is this machine's."""
+    return _host(_settings(engine or {}, environ))
+
+
+def _settings(engine: Mapping[str, Any], environ: Mapping[str, str]) -> dict[str, Any]:
+    """Each setting from ``engine``, else from its environment variable."""
+    return {key: engine.get(key) or environ.get(variable) for key, variable in SETTINGS.items()}
+
+
+def _host(settings: Mapping[str, Any]) -> str:
+    if settings["context"]:
+        return _context_host(settings["context"])
+    return str(settings["host"] or DEFAULT_HOST)
 
 
 def _context_host(name: str) -> str:

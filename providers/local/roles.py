@@ -15,7 +15,7 @@ from berth.providers.local.run_once import LocalJob
 @dataclass(frozen=True)
 class Shared(Roles):
     network: docker.Network
-    PER_ITEM: ClassVar[tuple[str, ...]] = ("volume_",)
+    PER_ITEM: ClassVar[tuple[str, ...]] = ("volume_", "model_")
 
 
 @dataclass(frozen=True)

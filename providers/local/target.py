@@ -12,7 +12,7 @@ import pulumi_docker as docker
 
 from berth.components.run_once import SCRUB_KEY, hook_inputs, job_secrets
 from berth.components.target import JobHandle, ServiceHandle, TargetArgs, TriggeredHandle
-from berth.components.values import env_list_input, text_input, texts_input
+from berth.components.values import text_input, texts_input
 from berth.durations import go_duration
 from berth.model import (
     ComposeProject,
@@ -30,6 +30,7 @@ from berth.providers.local.engine import engine_input
 from berth.providers.local.host_ports import Publisher
 from berth.providers.local.images import LocalImages
 from berth.providers.local.labels import OWNER_KEYS
+from berth.providers.local.models import LocalModels
 from berth.providers.local.run_once import LocalJob
 from berth.quantities import LONGEST_WAIT
 from berth.sources import read_sources
@@ -64,14 +65,17 @@ class LocalTarget:
             )
             shared[f"volume_{key}"] = created
             self.volumes[key] = created.name
-        self.shared: Mapping[str, pulumi.Resource] = shared
-        """The network, and ``volume_<key>`` for each named volume Berth creates (the compose
-        key as written: external volumes are not Berth's)."""
         self.component = parent
         """The Project: the services' components are its children."""
         self._engine_read = False
         self._engine_settings: pulumi.Input[dict[str, Any]] | None = None
         self.images = LocalImages(project, self.names, self.prefix, parent, self._engine)
+        self.models = LocalModels(project, self.names, self._engine, parent)
+        shared.update({f"model_{name}": model for name, model in self.models.resources.items()})
+        self.shared: Mapping[str, pulumi.Resource] = shared
+        """The network, ``volume_<key>`` for each named volume Berth creates (the compose
+        key as written: external volumes are not Berth's), and ``model_<name>`` for each
+        language model."""
 
     # -- the Target interface ----------------------------------------------------------
 
@@ -96,7 +100,7 @@ class LocalTarget:
             networks_advanced=[
                 docker.ContainerNetworksAdvancedArgs(name=self.network.name, aliases=[service.name])
             ],
-            envs=env_list_input(service.environment),
+            envs=self.models.env_list(service),
             command=texts_input(service.command),
             entrypoints=texts_input(service.entrypoint),
             ports=[_port(p) for p in service.ports],
@@ -115,7 +119,7 @@ class LocalTarget:
             cpus=f"{service.resources.cpus:g}" if service.resources.cpus else None,
             memory=_megabytes(service.resources.memory),
             memory_reservation=_megabytes(service.resources.reserved_memory),
-            **_container_settings(service.container),
+            **self._container_settings(service),
             opts=pulumi.ResourceOptions(parent=parent, depends_on=list(after)),
         )
         return ServiceHandle(
@@ -134,7 +138,7 @@ class LocalTarget:
         else:
             image, image_id = self.images.image(job, parent)
         hook = hook_inputs(job)
-        definition = job_definition(job, image_id, self.network.name, self.volumes)
+        definition = self._job_definition(job, image_id)
         if hook and served:
             definition["serviceDefinition"] = hook["serviceDefinition"]
             # Compose recreates the service when its image changes, and runs every hook again
@@ -174,7 +178,7 @@ class LocalTarget:
             "target": "local",
             "manual": triggers.manual,
             "job": f"{self.prefix}-{job.name}",
-            "definition": job_definition(job, image_id, self.network.name, self.volumes),
+            "definition": self._job_definition(job, image_id),
             "labels": job.labels,
             "owner": self._owner(job),
         }
@@ -187,6 +191,27 @@ class LocalTarget:
         return TriggeredHandle(run_with=run_with, resources={"definition": image})
 
     # -- pieces --------------------------------------------------------------------------
+
+    def _container_settings(self, service: Service) -> dict[str, Any]:
+        """``docker.Container`` arguments for its Linux container settings, with the host
+        entries its models' endpoint needs."""
+        settings = _container_settings(service.container)
+        if service.models:
+            settings["hosts"] = self.models.extra_hosts(service).apply(
+                lambda hosts: [{"host": h, "ip": ip} for h, ip in sorted(hosts.items())] or None
+            )
+        return settings
+
+    def _job_definition(self, job: Service, image_id: pulumi.Input[str]) -> dict[str, Any]:
+        """``job``'s container on the project network, given its models' variables and host
+        entries as a service is."""
+        definition = job_definition(job, image_id, self.network.name, self.volumes)
+        if job.models:
+            definition["environment"] = self.models.env(job)
+            definition["container"]["extra_hosts"] = self.models.extra_hosts(job).apply(
+                lambda hosts: hosts or None
+            )
+        return definition
 
     def _owner(self, job: Service) -> dict[str, str]:
         """The labels that say whose run a job's container is."""
