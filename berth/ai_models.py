@@ -36,47 +36,60 @@ class CloudModel:
     id: str
     """The platform's model id (``amazon.nova-lite-v1:0``, ``gemini-2.5-flash``)."""
     location: str | None = None
-    """Vertex AI: the location that serves it (``global``, ``us-central1``); None: any."""
-    profile: bool = False
-    """Bedrock: invoked through the region's geographic cross-region inference profile
-    (``us.``, ``eu.``, ``apac.`` before the id), as on-demand use of the model requires."""
+    """Vertex AI: the one location that serves it (``global``, ``us-central1``); None: the
+    deployment's region."""
+    geographies: frozenset[str] = frozenset()
+    """Bedrock: the geographies whose cross-Region inference profile serves it (``us``,
+    ``eu``, ``apac``), through which alone it is invoked on demand (``eu.`` before the id);
+    empty: invoked in the region itself."""
+
+    @property
+    def profile(self) -> bool:
+        """Whether it is invoked through a geographic inference profile."""
+        return bool(self.geographies)
 
 
+_US_EU_APAC = frozenset({"us", "eu", "apac"})
 CATALOGUE: dict[str, dict[Platform, CloudModel]] = {
     "chat-default": {
-        Platform.BEDROCK: CloudModel("amazon.nova-lite-v1:0", profile=True),
-        Platform.VERTEX_AI: CloudModel("gemini-2.5-flash", location="global"),
+        Platform.BEDROCK: CloudModel("amazon.nova-lite-v1:0", geographies=_US_EU_APAC),
+        Platform.VERTEX_AI: CloudModel("gemini-2.5-flash"),
         Platform.SERVERLESS_INFERENCE: CloudModel("llama3.3-70b-instruct"),
         Platform.DOCKER: CloudModel("ai/llama3.2"),
     },
     "chat-large": {
-        Platform.BEDROCK: CloudModel("amazon.nova-pro-v1:0", profile=True),
-        Platform.VERTEX_AI: CloudModel("gemini-2.5-pro", location="global"),
+        Platform.BEDROCK: CloudModel("amazon.nova-pro-v1:0", geographies=_US_EU_APAC),
+        Platform.VERTEX_AI: CloudModel("gemini-3.1-pro-preview", location="global"),
         Platform.DOCKER: CloudModel("ai/llama3.3"),
     },
     "embedding-default": {
         Platform.BEDROCK: CloudModel("amazon.titan-embed-text-v2:0"),
-        Platform.VERTEX_AI: CloudModel("gemini-embedding-001", location="us-central1"),
+        Platform.VERTEX_AI: CloudModel("gemini-embedding-001"),
         Platform.SERVERLESS_INFERENCE: CloudModel("qwen3-embedding-0.6b"),
         Platform.DOCKER: CloudModel("ai/mxbai-embed-large"),
     },
     "ai/llama3.3": {
-        Platform.BEDROCK: CloudModel("meta.llama3-3-70b-instruct-v1:0", profile=True),
+        Platform.BEDROCK: CloudModel(
+            "meta.llama3-3-70b-instruct-v1:0", geographies=frozenset({"us"})
+        ),
         Platform.VERTEX_AI: CloudModel("meta/llama-3.3-70b-instruct-maas", location="us-central1"),
         Platform.SERVERLESS_INFERENCE: CloudModel("llama3.3-70b-instruct"),
     },
     "ai/llama3.2": {
-        Platform.BEDROCK: CloudModel("meta.llama3-2-3b-instruct-v1:0", profile=True),
+        Platform.BEDROCK: CloudModel(
+            "meta.llama3-2-3b-instruct-v1:0", geographies=frozenset({"us", "eu"})
+        ),
     },
     "ai/gpt-oss": {
         Platform.BEDROCK: CloudModel("openai.gpt-oss-20b-1:0"),
-        Platform.VERTEX_AI: CloudModel("openai/gpt-oss-20b-maas", location="us-central1"),
+        Platform.VERTEX_AI: CloudModel("openai/gpt-oss-120b-maas", location="us-central1"),
         Platform.SERVERLESS_INFERENCE: CloudModel("openai-gpt-oss-20b"),
     },
 }
 """The one table: a compose model name (its Docker Hub name without a tag) to each platform's
 model. A cloud serves the model at its own precision, so a tag (``ai/llama3.3:70B-Q4_K_M``)
-names the same row."""
+names the same row; and it serves the family in the sizes it offers (gpt-oss: Vertex AI's
+Model-as-a-Service offers the 120b model, Bedrock and DigitalOcean the 20b)."""
 
 _TAG = re.compile(r"(?P<name>[^:@]+(?:/[^:@]+)*)(?::[^/@]*)?(?:@\S+)?")
 _REGISTRY = ("docker.io/", "index.docker.io/", "registry-1.docker.io/")
@@ -160,8 +173,10 @@ def catalogue_markdown(platforms: Mapping[str, Platform]) -> str:
 def _cell(model: CloudModel | None, platform: Platform) -> str:
     if model is None:
         return "pulled as written" if platform is Platform.DOCKER else "⛔ refused"
-    notes = [f"in {model.location}"] if model.location else []
-    notes += ["through the region's inference profile"] if model.profile else []
+    notes = [f"in {model.location} only"] if model.location else []
+    if model.profile:
+        notes.append(f"through the {'/'.join(sorted(model.geographies))} inference profile")
+
     return f"`{model.id}`" + (f" ({', '.join(notes)})" if notes else "")
 
 

@@ -171,7 +171,8 @@ COMMON: dict[str, Support] = {
     "use_api_socket": refused("a deployment never exposes the Docker API socket to containers"),
     "provider": supported(
         "type: model only, a language model as under models: (its dependents get "
-        "<SERVICE>_URL and <SERVICE>_MODEL); other provider types refused"
+        "<SERVICE>_URL and <SERVICE>_MODEL; options model, context-size, runtime-flags, any "
+        "other warned); other provider types refused"
     ),
 }
 """Fields every target treats alike, because the loader or the sequencing handles them."""

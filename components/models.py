@@ -17,7 +17,14 @@ import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from berth.ai_models import CloudModel, Platform, cloud_model, unhonoured_settings
+from berth.ai_models import (
+    CloudModel,
+    Platform,
+    cloud_model,
+    model_field,
+    model_origin,
+    unhonoured_settings,
+)
 from berth.errors import BerthError
 from berth.model import (
     AiModel,
@@ -75,15 +82,15 @@ def with_gateways(project: ComposeProject, gateway: ModelGateway) -> ComposeProj
     triggered = dict(project.triggered)
     gateways = {}
     for model in project.models.values():
-        if model.name in services and not model.provider_service:
+        taken = "a service" if model.name in services else "a job of jobs:"
+        if (model.name in services and not model.provider_service) or model.name in triggered:
             raise BerthError(
-                f"its gateway would be a service named {model.name!r}, like a service of "
-                "the project",
-                file=sources.origin(model.name, "model", "models"),
+                f"its gateway would be a service named {model.name!r}, like {taken} of the project",
+                file=model_origin(model, sources),
                 service=model.name,
-                field="model",
-                kind="model",
-                hint="rename the model or the service",
+                field=model_field(model),
+                kind="service" if model.provider_service else "model",
+                hint=f"rename the model or the {taken.removeprefix('a ')}",
             )
         key = _master_key(project, model, sources)
         cloud = cloud_model(model, gateway.platform, sources)

@@ -39,9 +39,11 @@ def test_each_platform_has_its_model_for_a_mapped_name():
     chat = AiModel("llm", "chat-default")
 
     assert cloud_model(chat, Platform.BEDROCK, SOURCES) == CloudModel(
-        "amazon.nova-lite-v1:0", profile=True
+        "amazon.nova-lite-v1:0", geographies=frozenset({"us", "eu", "apac"})
     )
-    assert cloud_model(chat, Platform.VERTEX_AI, SOURCES).location == "global"
+    assert cloud_model(chat, Platform.BEDROCK, SOURCES).profile
+    assert cloud_model(chat, Platform.VERTEX_AI, SOURCES).location is None
+    assert cloud_model(AiModel("l", "chat-large"), Platform.VERTEX_AI, SOURCES).location == "global"
     assert cloud_model(chat, Platform.DOCKER, SOURCES).id == "ai/llama3.2"
 
 

@@ -14,7 +14,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from berth.ai_models import CATALOGUE, Platform
+from berth.ai_models import CATALOGUE, CloudModel, Platform
 from berth.errors import BerthError
 from berth.offline.compare import compare
 from berth.offline.diff import plan_version
@@ -72,13 +72,13 @@ services:
     x-defang-llm: true
 models:
   llm:
-    model: ai/llama3.3
+    model: ai/llama3.2
   embedding:
     model: embedding-default
 """
 """The three forms (the long form of a service's ``models:``, its short form, and a
 ``provider: type: model`` service) and ``x-defang-llm``, every user setting the OpenAI key."""
-GATEWAYS = {"llm": "ai/llama3.3", "embedding": "embedding-default", "assistant": "chat-default"}
+GATEWAYS = {"llm": "ai/llama3.2", "embedding": "embedding-default", "assistant": "chat-default"}
 POLICY = "aws:iam/rolePolicy:RolePolicy"
 ACCOUNT, REGION = aws_target.PLAN_ACCOUNT, aws_target.PLAN_REGION
 INVOKE = ["bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream"]
@@ -110,21 +110,21 @@ def test_the_three_forms_plan_a_gateway_per_model(plan):
         }, gateway  # fmt: skip
     assert [(m["name"], m["id"]) for m in json.loads(as_json(plan))["models"]] == [
         ("embedding", "amazon.titan-embed-text-v2:0"),
-        ("llm", "meta.llama3-3-70b-instruct-v1:0"),
+        ("llm", "meta.llama3-2-3b-instruct-v1:0"),
         ("assistant", "amazon.nova-lite-v1:0"),
     ]
     assert "assistant" not in {c["name"] for c in containers(find(plan, TASK_DEFINITION, "report"))}
 
 
 def test_a_gateway_invokes_a_profile_model_through_the_regions_geography(plan):
-    """The plan's region is eu-west-1: Bedrock serves Nova Lite and Llama 3.3 there on demand
+    """The plan's region is eu-west-1: Bedrock serves Nova Lite and Llama 3.2 3B there on demand
     only as ``eu.<model id>``; Titan embeddings in the region itself."""
     commands = {gateway: main_container(plan, gateway)["command"] for gateway in GATEWAYS}
 
     assert commands == {
         gateway: ["--port", "4000", "--drop_params", "--model", model, "--alias", alias]
         for gateway, alias, model in [
-            ("llm", "ai/llama3.3", "bedrock/eu.meta.llama3-3-70b-instruct-v1:0"),
+            ("llm", "ai/llama3.2", "bedrock/eu.meta.llama3-2-3b-instruct-v1:0"),
             ("embedding", "embedding-default", "bedrock/amazon.titan-embed-text-v2:0"),
             ("assistant", "chat-default", "bedrock/eu.amazon.nova-lite-v1:0"),
         ]
@@ -155,7 +155,7 @@ def test_the_users_get_the_gateways_address_and_wait_for_it(plan):
     def environment(service: str) -> dict[str, str]:
         return {v["name"]: v["value"] for v in main_container(plan, service)["environment"]}
 
-    assert environment("chat") == {"AI_URL": "http://llm:4000/v1/", "AI_MODEL": "ai/llama3.3"}
+    assert environment("chat") == {"AI_URL": "http://llm:4000/v1/", "AI_MODEL": "ai/llama3.2"}
     assert environment("index") == {
         "BATCH": "10",
         "EMBEDDING_URL": "http://embedding:4000/v1/",
@@ -174,7 +174,7 @@ def test_the_users_get_the_gateways_address_and_wait_for_it(plan):
 
 def test_each_gateway_may_invoke_its_model_and_nothing_else(plan):
     nova = profile_arn("amazon.nova-lite-v1:0")
-    llama = profile_arn("meta.llama3-3-70b-instruct-v1:0")
+    llama = profile_arn("meta.llama3-2-3b-instruct-v1:0")
 
     assert policy(plan, "assistant") == {
         "Version": "2012-10-17",
@@ -214,8 +214,9 @@ def test_each_gateway_may_invoke_its_model_and_nothing_else(plan):
 
 def test_an_x_defang_llm_service_may_invoke_the_tables_bedrock_models(plan):
     bedrock = [row[Platform.BEDROCK] for row in CATALOGUE.values() if Platform.BEDROCK in row]
-    profiled = sorted(m.id for m in bedrock if m.profile)
+    profiled = sorted(m.id for m in bedrock if "eu" in m.geographies)
     in_region = sorted(m.id for m in bedrock if not m.profile)
+    assert "meta.llama3-3-70b-instruct-v1:0" not in profiled, "a us. profile only"
     profiles = [profile_arn(id_) for id_ in profiled]
 
     statements = policy(plan, "proxy")["Statement"]
@@ -277,9 +278,9 @@ def test_a_regions_profile_geography(region, geography):
 
 NO_GEOGRAPHY = (
     "compose.yaml: service 'assistant', field 'provider.options.model': 'chat-default' is served "
-    "on Amazon Bedrock only through a geographic cross-Region inference profile, and region "
-    "sa-east-1 belongs to no geography that has them. deploy to a us-*, us-gov-*, eu-* or ap-* "
-    "region (aws:region), or use a model served in the region: embedding-default, ai/gpt-oss."
+    "on Amazon Bedrock only through the apac/eu/us cross-Region inference profiles, and region "
+    "sa-east-1 is in none of their geographies. deploy to a region of apac, eu, us "
+    "(aws:region), or use a model Bedrock serves in sa-east-1: embedding-default, ai/gpt-oss."
 )
 
 
@@ -291,13 +292,26 @@ def test_a_region_without_profiles_is_refused_before_anything_is_planned(write):
 
     assert refused.value.message == NO_GEOGRAPHY.replace(
         "service 'assistant', field 'provider.options.model': 'chat-default'",
-        "model 'llm', field 'model': 'ai/llama3.3'",
-    )
+        "model 'llm', field 'model': 'ai/llama3.2'",
+    ).replace("apac/eu/us", "eu/us").replace("of apac, eu, us", "of eu, us")
+
+
+def test_a_model_without_a_profile_in_the_regions_geography_is_refused(write):
+    """Llama 3.3 70B has a ``us.`` profile only: the plan's eu-west-1 cannot invoke it."""
+    write(COMPOSE.replace("ai/llama3.2", "ai/llama3.3"))
+
+    with pytest.raises(BerthError) as refused:
+        aws_program(["compose.yaml"], secrets=SECRETS, config={"aws:region": "eu-west-1"})
+
+    message = refused.value.message
+    assert message.startswith("compose.yaml: model 'llm', field 'model': 'ai/llama3.3' is served")
+    assert "only through the us cross-Region inference profiles" in message
+    assert "use a model Bedrock serves in eu-west-1: chat-default, chat-large" in message
 
 
 def test_a_region_the_provider_answers_is_refused_in_one_line_too(write, monkeypatch):
     """An explicit provider's region is known only once it answers (``getRegion``)."""
-    write(COMPOSE.replace("  llm:\n    model: ai/llama3.3\n", "  llm:\n    model: ai/gpt-oss\n"))
+    write(COMPOSE.replace("  llm:\n    model: ai/llama3.2\n", "  llm:\n    model: ai/gpt-oss\n"))
     answers = dict(aws_target._PLAN_ANSWERS)
     answers["aws:index/getRegion:getRegion"] = {"id": "sa-east-1", "region": "sa-east-1"}
     monkeypatch.setattr(aws_target, "_PLAN_ANSWERS", answers)
@@ -309,7 +323,7 @@ def test_a_region_the_provider_answers_is_refused_in_one_line_too(write, monkeyp
 
 
 def test_only_in_region_models_plan_in_a_region_without_profiles(write):
-    write(COMPOSE.replace("chat-default", "ai/gpt-oss").replace("ai/llama3.3", "ai/gpt-oss"))
+    write(COMPOSE.replace("chat-default", "ai/gpt-oss").replace("ai/llama3.2", "ai/gpt-oss"))
 
     plan = aws_program(["compose.yaml"], secrets=SECRETS, config={"aws:region": "sa-east-1"})
 
@@ -319,7 +333,7 @@ def test_only_in_region_models_plan_in_a_region_without_profiles(write):
 
 
 def test_the_policy_is_written_in_the_partition():
-    (model,) = [CATALOGUE["chat-default"][Platform.BEDROCK]]
+    model = CloudModel("amazon.nova-lite-v1:0", geographies=frozenset({"us-gov"}))
 
     document = invoke_policy(
         [model], geography="us-gov", partition="aws-us-gov", region="us-gov-west-1", account_id="1"

@@ -44,7 +44,7 @@ COMPOSE = """
         provider: {type: model, options: {model: chat-default}}
     models:
       llm:
-        model: ai/llama3.3
+        model: ai/gpt-oss
       embedding:
         model: embedding-default
     """

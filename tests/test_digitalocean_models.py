@@ -262,3 +262,49 @@ def test_the_models_example_is_what_digitalocean_accepts(tmp_path: Path) -> None
 
     assert check(plan) == []
     assert count_wrapped(plan, KEY) == len(USES)
+
+
+def test_a_services_own_key_beside_the_stacks_is_warned_about(
+    project_dir: Path, write: Callable[..., str]
+) -> None:
+    """docs/models.md has users set OPENAI_API_KEY for the aws and gcp gateways: the same file
+    here sends that key to DigitalOcean instead of the model access key."""
+    write(
+        THREE_FORMS.replace(
+            '    ports: ["8080:8080"]\n',
+            '    ports: ["8080:8080"]\n    environment:\n      OPENAI_API_KEY: ${MINE}\n',
+        )
+    )
+
+    plan = digitalocean({MODEL_ACCESS_KEY: KEY, "MINE": "sk-mine-0f1e2d"})
+
+    warned = [w for w in plan.warnings if "its own OPENAI_API_KEY" in w]
+    assert [w.split(":")[0] for w in warned] == ["service 'chat'"]
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            "services:\n  app: {image: app, models: [my.llm]}\n"
+            "models:\n  my.llm: {model: chat-default}\n",
+            "compose.yaml: service 'app', field 'models': model 'my.llm' gives it the variables "
+            "'MY.LLM_URL', 'MY.LLM_MODEL', and App Platform's variable names are letters, digits "
+            "and underscores. name them with endpoint_var and model_var, or rename the model.",
+        ),
+        (
+            "services:\n  my-llm:\n    provider: {type: model, options: {model: chat-default}}\n"
+            "  app: {image: app, depends_on: [my-llm]}\n",
+            "compose.yaml: service 'app', field 'depends_on': service 'my-llm' gives it the "
+            "variables 'MY-LLM_URL', 'MY-LLM_MODEL', and App Platform's variable names are "
+            "letters, digits and underscores. rename the provider service 'my-llm' (e.g. "
+            "'my_llm').",
+        ),
+    ],
+)
+def test_compose_variables_app_platform_cannot_name_are_refused_naming_the_model(
+    project_dir: Path, write: Callable[..., str], text: str, message: str
+) -> None:
+    write(text)
+
+    assert refusal(lambda: digitalocean({MODEL_ACCESS_KEY: KEY})).message == message

@@ -11,13 +11,23 @@ from pathlib import Path
 
 import pytest
 
+from berth.components.models import with_gateways
+from berth.load import load_project
 from berth.offline.compare import compare
 from berth.offline.plan import Plan, Registration
 from berth.offline.render import as_json, as_text
-from berth.providers.gcp import PLAN_PROJECT
-from berth.providers.gcp.models import PERMISSIONS, role_id
+from berth.providers.gcp import MODEL_GATEWAY, PLAN_PROJECT
+from berth.providers.gcp.models import (
+    PERMISSIONS,
+    residency_warnings,
+    role_id,
+    with_vertex_project,
+)
 from berth.providers.gcp.names import account_id, cloud_name
 from berth.providers.gcp.placement import Kind, place
+from berth.providers.gcp.sizing import machine_type
+from berth.sizing import Request
+from berth.sources import read_sources
 from tests.conftest import program
 from tests.plans import find, of_type, waits_on_services
 from tests.secrets_check import assert_never_plain, count_wrapped
@@ -76,7 +86,7 @@ services: a LiteLLM image that names no port (a VM) and one that publishes one (
 GATEWAYS = {
     "llm": ("vertex_ai/meta/llama-3.3-70b-instruct-maas", "ai/llama3.3", "us-central1"),
     "embedding": ("vertex_ai/gemini-embedding-001", "embedding-default", "us-central1"),
-    "assistant": ("vertex_ai/gemini-2.5-flash", "chat-default", "global"),
+    "assistant": ("vertex_ai/gemini-2.5-flash", "chat-default", "us-central1"),
 }
 """Each gateway: the model LiteLLM calls, the alias it serves it as, its location."""
 USERS = {
@@ -253,3 +263,28 @@ def test_one_changed_variable_of_a_job_that_uses_a_model_reruns_only_it(project_
     diff = compare(before, after)
     assert [(j.name, j.runs, j.because) for j in diff.jobs] == [("index", True, ("environment",))]
     assert {s.change for s in diff.services} == {"none"}
+
+
+def test_a_gateway_calls_vertex_ai_in_the_region_unless_its_model_is_served_elsewhere(
+    project_dir, write
+):
+    write(COMPOSE)
+    project = load_project(["compose.yaml"])
+    gateways = with_gateways(project, MODEL_GATEWAY).services
+
+    told = {
+        name: with_vertex_project(gateways[name], "shop-prod", "europe-west1") for name in GATEWAYS
+    }
+
+    assert {name: s.environment["VERTEXAI_LOCATION"] for name, s in told.items()} == {
+        "llm": "us-central1",
+        "embedding": "europe-west1",
+        "assistant": "europe-west1",
+    }
+    assert {s.environment["VERTEXAI_PROJECT"] for s in told.values()} == {"shop-prod"}
+    assert machine_type(Request.of(told["llm"].resources)) == "e2-medium", "room for the OS"
+    assert residency_warnings(project, read_sources(["compose.yaml"]), "europe-west1") == [
+        "model 'llm': Vertex AI serves 'ai/llama3.3' in us-central1 only, so its prompts "
+        "leave europe-west1"
+    ]
+    assert residency_warnings(project, read_sources(["compose.yaml"]), "us-central1") == []

@@ -19,6 +19,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 
+from berth.errors import BerthError
 from berth.offline.plan import Plan, plan_config, run_plan
 from berth.providers.local import models as local_models
 from berth.providers.local import plan_outputs
@@ -710,3 +711,29 @@ def test_a_changed_variable_of_a_job_that_uses_a_model_runs_only_that_job(projec
     assert [urn.rsplit("::", 1)[1] for urn in changed] == ["shop-index-run"]
     old, new = (provider_inputs(plan[changed[0]].raw_inputs) for plan in (before, after))
     assert LocalJobProvider().diff("id", old, new).replaces == ["definition"]
+
+
+def test_two_models_the_runner_serves_as_one_with_other_settings_are_refused(project_dir, write):
+    """Docker Model Runner holds one configuration per model: the two would undo each other
+    on every ``up``. The same settings share it."""
+    text = """
+        name: twins
+        services:
+          a: {image: app, models: [small, tuned]}
+        models:
+          small: {model: ai/smollm2}
+          tuned: {model: ai/smollm2%s}
+        """
+    write(text % ", context_size: 4096")
+
+    with pytest.raises(BerthError) as refused:
+        program(["compose.yaml"])
+
+    assert refused.value.message == (
+        "compose.yaml: model 'tuned', field 'model': it serves 'ai/smollm2' as model 'small' "
+        "does, with other context_size or runtime_flags, and Docker Model Runner holds one "
+        "configuration per model. give both the same settings, or use model 'small' for both."
+    )
+    write(text % "")
+    names = {r.name for r in program(["compose.yaml"]).registrations}
+    assert {"twins-small-model", "twins-tuned-model"} <= names

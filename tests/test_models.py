@@ -116,6 +116,26 @@ def test_a_model_named_like_a_service_is_refused(load):
     assert "model 'llm', field 'model'" in refused.value.message
 
 
+def test_a_model_named_like_a_job_of_jobs_is_refused(load):
+    project = load(
+        """
+        services:
+          app: {image: app, models: [nightly]}
+        jobs:
+          nightly: {image: app, triggers: {manual: true}}
+        models:
+          nightly: {model: chat-default}
+        """
+    )
+
+    with pytest.raises(BerthError) as refused:
+        with_gateways(project, VERTEX)
+    assert refused.value.message == (
+        "compose.yaml: model 'nightly', field 'model': its gateway would be a service named "
+        "'nightly', like a job of jobs: of the project. rename the model or the job of jobs:."
+    )
+
+
 def test_a_project_without_models_is_left_as_it_is(load):
     project = load("services: {app: {image: app}}")
 

@@ -154,3 +154,82 @@ def test_bad_model_declarations_are_refused_in_one_line(load, text, where, probl
     assert message.startswith("compose.yaml: ")
     assert where in message
     assert problem in message
+
+
+def test_a_provider_service_takes_the_model_plugins_settings_and_warns_of_the_rest(load):
+    project = load(
+        """
+        services:
+          llm:
+            image: ignored/image
+            environment: {A: "1"}
+            provider:
+              type: model
+              options:
+                model: ai/smollm2
+                context-size: 4096
+                runtime-flags: "--temp 0.2 --top-k '40'"
+                backend: vllm
+            x-defang-llm: true
+          app: {image: app, depends_on: [llm]}
+        """
+    )
+
+    assert project.models["llm"] == AiModel(
+        "llm",
+        "ai/smollm2",
+        context_size=4096,
+        runtime_flags=("--temp", "0.2", "--top-k", "40"),
+        provider_service=True,
+    )
+    ignored = [w.split("'")[3] for w in project.warnings if w.startswith("service 'llm'")]
+    assert ignored == ["provider.options.backend", "environment", "image"]
+
+
+def test_two_model_variables_of_one_name_are_refused(load):
+    with pytest.raises(BerthError) as refused:
+        load(
+            """
+            services:
+              app:
+                image: app
+                models:
+                  a: {}
+                  b: {endpoint_var: A_URL}
+            models:
+              a: {model: ai/smollm2}
+              b: {model: ai/gpt-oss}
+            """
+        )
+
+    assert refused.value.message == (
+        "compose.yaml: service 'app', field 'models': endpoint_var 'A_URL' of model 'b' is also "
+        "the endpoint_var of model 'a'. give one of them another name (endpoint_var, model_var)."
+    )
+
+
+def test_an_undefined_model_is_named_with_the_ones_the_files_define(load):
+    with pytest.raises(BerthError, match="or use one it defines: llm, other"):
+        load(
+            """
+            services:
+              app: {image: app, models: [llm2]}
+            models:
+              llm: {model: ai/smollm2}
+              other: {model: ai/smollm2}
+            """
+        )
+
+
+def test_a_provider_named_like_a_top_level_model_is_refused(load):
+    with pytest.raises(BerthError, match="a model of the top-level models: is named 'llm' too"):
+        load(
+            """
+            services:
+              llm:
+                provider: {type: model, options: {model: ai/smollm2}}
+              app: {image: app, depends_on: [llm], models: [llm]}
+            models:
+              llm: {model: ai/gpt-oss}
+            """
+        )

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import shlex
 from collections.abc import Mapping
 from typing import Any
 
@@ -22,12 +23,17 @@ from berth.errors import BerthError
 from berth.model import AiModel, ModelUse, Service
 from berth.normalize.context import Context
 from berth.quantities import Fail
+from berth.sources import Sources
 
 LLM_EXTENSION = "x-defang-llm"
 LITELLM_PORT = 4000
 """Where a LiteLLM gateway listens unless told otherwise."""
 _LITELLM_IMAGE = re.compile(r"(?:.*/)?litellm(?::[^/]*)?(?:@\S+)?", re.IGNORECASE)
 _VARIABLE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_PROVIDER_OPTIONS = {f"provider.options.{o}" for o in ("model", "context-size", "runtime-flags")}
+_PROVIDER_KEYS = {"provider", "depends_on", "profiles", "networks"}
+"""A provider service's keys that ask for nothing Berth leaves out (Compose prints
+``networks`` for it, and ``depends_on`` orders it)."""
 
 
 def is_model_provider(context: Context, name: str, raw: Mapping[str, Any]) -> bool:
@@ -51,30 +57,93 @@ def top_level_models(context: Context, written: Mapping[str, Any]) -> dict[str, 
 
 
 def provider_model(context: Context, name: str, raw: Mapping[str, Any]) -> AiModel:
+    """The model of a ``provider: type: model`` service, with the options Docker's model
+    plugin takes (``context-size``, ``runtime-flags``, as ``models:`` names them); any other
+    option or field is warned about: the service deploys no container."""
+    fail = context.fail(name)
     options = raw["provider"].get("options") or {}
-    given = options.get("model")
-    names = [given] if isinstance(given, str) else list(given or [])
-    if len(names) != 1 or not isinstance(names[0], str) or not names[0]:
-        raise context.fail(name)(
+    names = _option(options, "model")
+    if len(names) != 1 or not names[0]:
+        raise fail(
             "provider.options.model",
             "a model provider service names exactly one model",
             "set provider.options.model: ai/smollm2 (or move it to the top-level models:)",
         )
-    return AiModel(name=name, model=names[0], provider_service=True)
+    size = _option(options, "context-size")
+    if size and not size[0].isdigit():
+        raise fail(
+            "provider.options.context-size",
+            f"{size[0]!r} is not a number of tokens",
+            "write e.g. 8192",
+        )
+    flags = _option(options, "runtime-flags")
+    try:
+        runtime_flags = tuple(shlex.split(" ".join(flags)))
+    except ValueError as error:
+        raise fail(
+            "provider.options.runtime-flags",
+            f"cannot split the flags ({error})",
+            "quote them as a shell would",
+        ) from None
+    ignored = sorted({f"provider.options.{o}" for o in options} - _PROVIDER_OPTIONS)
+    ignored += sorted(k for k in raw if k not in _PROVIDER_KEYS and not k.startswith("x-"))
+    context.warnings.extend(
+        f"service '{name}': field '{field}' is ignored: a model provider service deploys no "
+        "container, and Berth takes only its model, context-size and runtime-flags"
+        for field in ignored
+    )
+    return AiModel(
+        name=name,
+        model=names[0],
+        context_size=int(size[0]) if size else None,
+        runtime_flags=runtime_flags,
+        provider_service=True,
+    )
+
+
+def _option(options: Mapping[str, Any], key: str) -> list[str]:
+    """A provider option as Compose prints it: a list of strings (one written string too)."""
+    value = options.get(key)
+    return [str(v) for v in ([value] if isinstance(value, str | int) else value or [])]
+
+
+def check_variables(
+    service: Service, models: Mapping[str, AiModel], sources: Sources, section: str = "services"
+) -> None:
+    """Refuse two of the service's model variables of one name: one would silently replace
+    the other (``A_URL`` of one model pointing at another's gateway)."""
+    seen: dict[str, str] = {}
+    for use in service.models:
+        for kind, variable in (("endpoint_var", use.endpoint_var), ("model_var", use.model_var)):
+            if variable in seen:
+                field = "depends_on" if models[use.model].provider_service else "models"
+                raise BerthError(
+                    f"{kind} {variable!r} of model {use.model!r} is also {seen[variable]}",
+                    file=sources.origin(service.name, field, section),
+                    service=service.name,
+                    field=field,
+                    kind="job" if section == "jobs" else "service",
+                    hint="give one of them another name (endpoint_var, model_var)",
+                )
+            seen[variable] = f"the {kind} of model {use.model!r}"
 
 
 def model_uses(
-    name: str, raw: Mapping[str, Any], models: Mapping[str, AiModel], fail: Fail
+    name: str, raw: Mapping[str, Any], defined: Mapping[str, Any], fail: Fail
 ) -> tuple[ModelUse, ...]:
-    """A service's ``models:``, each checked against the top-level ``models:``."""
+    """A service's ``models:``, each checked against the top-level ``models:`` (``defined``:
+    ``models``, typed, and the ``declared models`` names the files write)."""
+    models: Mapping[str, AiModel] = defined.get("models") or {}
     uses = []
     for model, written in sorted((raw.get("models") or {}).items()):
         if model not in models or models[model].provider_service:
-            known = ", ".join(n for n, m in models.items() if not m.provider_service)
+            known = ", ".join(defined.get("declared models") or ())
             raise fail(
                 "models",
                 f"uses model {model!r}, which the top-level models: does not define",
-                f"define it under models: ({'defined: ' + known if known else 'none is'})",
+                f"define it under models:, or use one it defines: {known}"
+                if known
+                else "define it under models:",
             )
         spec = written or {}
         prefix = variable_prefix(model)

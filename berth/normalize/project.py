@@ -15,6 +15,7 @@ from berth.normalize.environment import refuse_unset
 from berth.normalize.hooks import gated, hooks
 from berth.normalize.jobs import job
 from berth.normalize.models import (
+    check_variables,
     is_model_provider,
     provider_model,
     top_level_models,
@@ -53,11 +54,19 @@ def normalized(
         for name in order
         if is_model_provider(context, name, raw_services[name])
     }
-    models = {**top_level_models(context, data.get("models") or {}), **providers}
+    top_level = top_level_models(context, data.get("models") or {})
+    for name in providers.keys() & top_level.keys():
+        raise context.fail(name)(
+            "provider",
+            f"a model of the top-level models: is named {name!r} too",
+            "rename one of them",
+        )
+    models = {**top_level, **providers}
     defined = {
         "secrets": data.get("secrets") or {},
         "configs": data.get("configs") or {},
         "models": models,
+        "declared models": _declared(context.sources, "models"),
     }
     services: dict[str, Service] = {}
     for name in (name for name in order if name not in providers):
@@ -86,6 +95,10 @@ def normalized(
         for name in _declared_order(context.sources, "jobs", raw_jobs)
     }
     services = {name: use_providers(built, providers) for name, built in services.items()}
+    for built in services.values():
+        check_variables(built, models, context.sources)
+    for built in triggered.values():
+        check_variables(built, models, context.sources, "jobs")
     refuse_unset(context.unset)
     project_name = data.get("name", "")
     volumes = {
@@ -113,6 +126,13 @@ def _declared_order(sources: Sources, section: str, printed: dict[str, Any]) -> 
     no file declares, from ``include`` or ``extends``, after them, sorted)."""
     order = [name for name in sources.service_order(section) if name in printed]
     return order + sorted(name for name in printed if name not in order)
+
+
+def _declared(sources: Sources, section: str) -> list[str]:
+    """The names the files declare under a top-level ``section``, Compose's output aside (it
+    leaves out a model no service uses)."""
+    written = [d[section] for d in sources.documents if isinstance(d.get(section), dict)]
+    return sorted({str(key) for entries in written for key in entries})
 
 
 def _mounted_volumes(services: list[Service]) -> set[str]:

@@ -74,7 +74,7 @@ def service(
         container=container(raw, fail),
         extensions=extensions,
         fields=present_fields(raw),
-        models=model_uses(name, raw, defined.get("models") or {}, fail),
+        models=model_uses(name, raw, defined, fail),
         model_access=bool(extensions.get(LLM_EXTENSION)),
         run_always=run_policy(extensions.get("x-berth-run"), fail),
         timeout=job_timeout(

@@ -66,8 +66,9 @@ def invoke_policy(
     account_id: str,
 ) -> dict[str, Any]:
     """A policy that may invoke ``models`` and nothing else: a profile model through the
-    region's profile when it has a geography (none otherwise), any other in the region."""
-    profiled = sorted({m.id for m in models if m.profile}) if geography else []
+    region's profile when the model has one in the region's geography (none otherwise), any
+    other in the region."""
+    profiled = sorted({m.id for m in models if geography in m.geographies})
     in_region = sorted({m.id for m in models if not m.profile})
     statements: list[dict[str, Any]] = []
     if profiled:
@@ -116,10 +117,9 @@ class Bedrock:
         """What an ``x-defang-llm`` service may invoke: every model of the table."""
         self.geography = account.region.apply(profile_geography)
         region = account.region_name  # when known now, refused before anything is planned
-        if region is not None and profile_geography(region) is None:
-            for name, cloud in self.models.items():
-                if cloud.profile:
-                    raise self._no_geography(project.models[name], region)
+        for name, cloud in self.models.items():
+            if region and cloud.profile and profile_geography(region) not in cloud.geographies:
+                raise self._no_geography(project.models[name], region)
 
     def command(self, service: Service) -> list[pulumi.Input[str]] | None:
         """A gateway's command invoking its model through the region's inference profile, when
@@ -176,24 +176,32 @@ class Bedrock:
         """The region's geography, which ``model`` cannot do without: a region known only
         once the provider answers is refused then, in one line all the same."""
 
+        geographies = self.models[model.name].geographies
+
         def known(region: str) -> str:
-            if (geography := profile_geography(region)) is None:
+            if (geography := profile_geography(region)) is None or geography not in geographies:
                 raise pulumi.RunError(self._no_geography(model, region).message)
             return geography
 
         return self.account.region.apply(known)
 
     def _no_geography(self, model: AiModel, region: str) -> BerthError:
-        in_region = [
-            n for n in names_on(Platform.BEDROCK) if not CATALOGUE[n][Platform.BEDROCK].profile
+        cloud = self.models[model.name]
+        geography = profile_geography(region)
+        served = [
+            name
+            for name in names_on(Platform.BEDROCK)
+            if not (other := CATALOGUE[name][Platform.BEDROCK]).profile
+            or geography in other.geographies
         ]
         return BerthError(
-            f"{model.model!r} is served on Amazon Bedrock only through a geographic cross-Region "
-            f"inference profile, and region {region} belongs to no geography that has them",
+            f"{model.model!r} is served on Amazon Bedrock only through the "
+            f"{'/'.join(sorted(cloud.geographies))} cross-Region inference profiles, and "
+            f"region {region} is in none of their geographies",
             file=model_origin(model, self.sources),
             service=model.name,
             field=model_field(model),
             kind="service" if model.provider_service else "model",
-            hint="deploy to a us-*, us-gov-*, eu-* or ap-* region (aws:region), or use a model "
-            f"served in the region: {', '.join(in_region)}",
+            hint=f"deploy to a region of {', '.join(sorted(cloud.geographies))} (aws:region), "
+            f"or use a model Bedrock serves in {region}: {', '.join(served)}",
         )

@@ -62,12 +62,13 @@ class DigitalOceanTarget:
         """The compose files as written: which one defined what, for error messages."""
         self.layout = layout(project, self.sources)
         hooks.check(project, self.layout, self.sources)
-        self.models = model_variables(project, args.secrets, self.sources)
+        model_warnings: list[str] = []
+        self.models = model_variables(project, args.secrets, self.sources, model_warnings)
         """The variables each user of a model gets, by service name (``models.py``)."""
         users = {name: wired(service, self.models) for name, service in project.services.items()}
         spec.check_project(dataclasses.replace(project, services=users), self.layout, self.sources)
         check_build_platforms(project, lambda _service: PLATFORM, self.sources)
-        self.warnings: list[str] = list(self.layout.warnings)
+        self.warnings: list[str] = [*self.layout.warnings, *model_warnings]
         self.name = component_name(f"{project.name}-{pulumi.get_stack()}")
         self.pending = set(project.services)
         self.parts: dict[str, dict[str, Any]] = {}

@@ -28,16 +28,24 @@ import pulumi
 import pulumi_gcp as gcp
 import pulumi_random as random
 
+from berth.ai_models import Platform, cloud_model
 from berth.model import ComposeProject, Service
 from berth.names import cloud_slug
 from berth.providers.gcp.iam import Accounts
 from berth.providers.gcp.placement import containers_and_jobs
 from berth.providers.gcp.shared import Shared
+from berth.sizing import GIB
+from berth.sources import Sources
 
 API = "aiplatform"
 """Vertex AI's API, enabled when a workload calls it."""
 PERMISSIONS = ("aiplatform.endpoints.predict",)
 """All a caller of Vertex AI's models needs."""
+LOCATION_VARIABLE = "VERTEXAI_LOCATION"
+"""Where LiteLLM reads the location it calls Vertex AI in (a table's fixed one wins)."""
+GATEWAY_VM_MEMORY = 3 * GIB
+"""LiteLLM's 2 GiB and the VM's own OS and Docker engine: an ``e2-medium``, not an
+``e2-small`` whose 2 GiB LiteLLM alone would fill."""
 PROJECT_VARIABLE = "VERTEXAI_PROJECT"
 """Where LiteLLM reads the project it bills Vertex AI to (else it asks the credentials)."""
 SUFFIX_BYTES = 4
@@ -58,13 +66,30 @@ def model_apis(project: ComposeProject) -> list[str]:
     return [API] if model_callers(project) else []
 
 
-def with_vertex_project(service: Service, gcp_project: str) -> Service:
-    """A gateway told the project it calls Vertex AI in: the gcp provider's, known as the
-    program starts (``provider.configured_provider``); any other service as it is."""
+def with_vertex_project(service: Service, gcp_project: str, region: str) -> Service:
+    """A gateway told the project it calls Vertex AI in (the gcp provider's, known as the
+    program starts: ``provider.configured_provider``) and, for a model Vertex AI serves in
+    every region, the deployment's region; its VM sized with room for the OS beside LiteLLM's
+    2 GiB. Any other service as it is."""
     if not service.serves_model:
         return service
-    environment = {**service.environment, PROJECT_VARIABLE: gcp_project}
-    return dataclasses.replace(service, environment=environment)
+    environment = {LOCATION_VARIABLE: region, **service.environment, PROJECT_VARIABLE: gcp_project}
+    resources = dataclasses.replace(service.resources, reserved_memory=GATEWAY_VM_MEMORY)
+    return dataclasses.replace(service, environment=environment, resources=resources)
+
+
+def residency_warnings(project: ComposeProject, sources: Sources, region: str) -> list[str]:
+    """A warning for each model Vertex AI serves in one location only, another than the
+    deployment's region: its prompts leave the region."""
+    warnings = []
+    for model in project.models.values():
+        location = cloud_model(model, Platform.VERTEX_AI, sources).location
+        if location and location != region:
+            warnings.append(
+                f"{model.label}: Vertex AI serves {model.model!r} in {location} only, so its "
+                f"prompts leave {region}"
+            )
+    return warnings
 
 
 @dataclasses.dataclass(frozen=True)

@@ -22,7 +22,13 @@ from berth.providers.gcp.discovery import Directory
 from berth.providers.gcp.iam import create_accounts
 from berth.providers.gcp.identity import IDENTITY
 from berth.providers.gcp.machines import Machines
-from berth.providers.gcp.models import ModelAccess, model_apis, model_callers, with_vertex_project
+from berth.providers.gcp.models import (
+    ModelAccess,
+    model_apis,
+    model_callers,
+    residency_warnings,
+    with_vertex_project,
+)
 from berth.providers.gcp.names import cloud_name
 from berth.providers.gcp.network import create_network, internal_addresses, vm_network
 from berth.providers.gcp.options import GcpOptions
@@ -71,6 +77,8 @@ class GcpTarget:
             name: placement for name, placement in place(project).items() if name not in self.stores
         }
         Checks(project, options, self.sources, self.stores, containers, self.placements).run()
+        for warning in residency_warnings(project, self.sources, region):
+            pulumi.log.warn(warning)
 
         self.setup = Shared(
             project=project,
@@ -165,7 +173,7 @@ class GcpTarget:
             return self._managed_store(store, service, parent)
         placement = self.placements[service.name]
         after = [*after, *self.model_access.grants(service.name, parent)]
-        service = with_vertex_project(service, self.setup.gcp_project)
+        service = with_vertex_project(service, self.setup.gcp_project, self.setup.region)
         if placement.kind is Kind.VM:
             return self.machines.service(service, after, parent)
         if placement.kind is Kind.HTTP:

@@ -33,11 +33,12 @@ from pulumi.dynamic import (
     UpdateResult,
 )
 
-from berth.ai_models import Platform, cloud_model
+from berth.ai_models import Platform, cloud_model, model_field, model_origin
 from berth.components.names import Names
 from berth.components.pulumi_internals import UNKNOWN, changed_inputs
 from berth.components.values import env_input, env_list_input
-from berth.model import ComposeProject, Service
+from berth.errors import BerthError
+from berth.model import AiModel, ComposeProject, Service
 from berth.providers.local.model_runner import (
     DESKTOP_ENDPOINT,
     ModelSettings,
@@ -46,7 +47,7 @@ from berth.providers.local.model_runner import (
     RunnerApi,
     RunnerError,
 )
-from berth.sources import read_sources
+from berth.sources import Sources, read_sources
 
 MODEL_TYPE = "pulumi-python:dynamic/berth:LocalModel"
 FOUND = ("endpoint", "extraHosts", "onRunner")
@@ -175,6 +176,22 @@ def _unknown(value: Any) -> bool:
     return value == UNKNOWN
 
 
+def _check_same_settings(model: AiModel, other: AiModel, served: str, sources: Sources) -> None:
+    """The runner holds one configuration per model: two models of the project that serve
+    the same one with other settings would each undo the other's on every ``up``."""
+    if (model.context_size, model.runtime_flags) == (other.context_size, other.runtime_flags):
+        return
+    raise BerthError(
+        f"it serves {served!r} as {other.label} does, with other context_size or "
+        "runtime_flags, and Docker Model Runner holds one configuration per model",
+        file=model_origin(model, sources),
+        service=model.name,
+        field=model_field(model),
+        kind="service" if model.provider_service else "model",
+        hint=f"give both the same settings, or use {other.label} for both",
+    )
+
+
 class LocalModels:
     """The project's models on the engine, and what each service or job that uses one gets:
     Compose's two variables and the host entry the endpoint needs."""
@@ -196,8 +213,11 @@ class LocalModels:
             return
         sources = read_sources(project.files)
         settings = engine(parent)
+        configured: dict[str, AiModel] = {}
         for model in project.models.values():
             self.served[model.name] = cloud_model(model, Platform.DOCKER, sources).id
+            if (other := configured.setdefault(self.served[model.name], model)) is not model:
+                _check_same_settings(model, other, self.served[model.name], sources)
             props: dict[str, Any] = {
                 "label": model.label,
                 "model": self.served[model.name],
