@@ -40,7 +40,9 @@ from berth.normalize.models import LITELLM_PORT
 from berth.sources import Sources, read_sources
 
 LITELLM_IMAGE = "litellm/litellm:v1.92.0"
-"""The gateway's image (Defang deploys the same release in front of Bedrock and Vertex AI)."""
+"""The gateway's image (Defang deploys the same release in front of Bedrock and Vertex AI).
+From 1.104 LiteLLM refuses to start without a master key, which a gateway whose users set no
+``OPENAI_API_KEY`` has none of: a newer release needs Berth to give it one first."""
 GATEWAY_RESOURCES = Resources(reserved_cpus=0.5, reserved_memory=2048 * 2**20)
 """What LiteLLM needs: 1 GiB ran out of memory in Defang's tests on AWS."""
 API_KEY = "OPENAI_API_KEY"
