@@ -18,6 +18,7 @@ from enum import StrEnum
 from berth.errors import BerthError
 from berth.model import AiModel, ComposeProject
 from berth.sources import Sources
+from berth.terms import Hint
 
 
 class Platform(StrEnum):
@@ -119,25 +120,28 @@ def cloud_model(model: AiModel, platform: Platform, sources: Sources) -> CloudMo
         return row[platform]
     if platform is Platform.DOCKER:
         return CloudModel(model.model)
-    raise BerthError(
+    raise model_refusal(
+        model,
+        sources,
         f"{model.model!r} has no model on {platform}",
-        file=model_origin(model, sources),
-        service=model.name,
-        field=model_field(model),
-        kind="service" if model.provider_service else "model",
-        hint=f"use one of {', '.join(names_on(platform))}",
+        f"use one of {', '.join(names_on(platform))}",
     )
 
 
-def model_field(model: AiModel) -> str:
-    """Where its name is written: ``model``, or a provider service's ``provider.options``."""
-    return "provider.options.model" if model.provider_service else "model"
-
-
-def model_origin(model: AiModel, sources: Sources) -> str:
-    if model.provider_service:
-        return sources.origin(model.name, "provider")
-    return sources.origin(model.name, "model", "models")
+def model_refusal(model: AiModel, sources: Sources, problem: str, hint: Hint) -> BerthError:
+    """A refusal of ``model``, where its name is written: a model's ``model``, or a provider
+    service's ``provider.options.model``."""
+    field = "provider.options.model" if model.provider_service else "model"
+    return BerthError(
+        problem,
+        file=sources.origin(model.name, "provider")
+        if model.provider_service
+        else sources.origin(model.name, field, "models"),
+        service=model.name,
+        field=field,
+        kind=model.kind,
+        hint=hint,
+    )
 
 
 def unhonoured_settings(project: ComposeProject, platform: Platform) -> list[str]:

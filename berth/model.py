@@ -287,9 +287,20 @@ class AiModel:
     """Declared as a ``provider: type: model`` service rather than under ``models:``."""
 
     @property
+    def kind(self) -> str:
+        """What messages call it: a ``model``, or a ``service`` (a provider service)."""
+        return "service" if self.provider_service else "model"
+
+    @property
     def label(self) -> str:
         """How messages name it: ``model 'llm'`` or ``service 'llm'`` (a provider service)."""
-        return f"{'service' if self.provider_service else 'model'} '{self.name}'"
+        return f"{self.kind} '{self.name}'"
+
+    @property
+    def use_field(self) -> str:
+        """Where a service says it uses the model: ``models``, or ``depends_on`` a provider
+        service."""
+        return "depends_on" if self.provider_service else "models"
 
 
 @dataclass(frozen=True)

@@ -21,8 +21,7 @@ from berth.ai_models import (
     CloudModel,
     Platform,
     cloud_model,
-    model_field,
-    model_origin,
+    model_refusal,
     unhonoured_settings,
 )
 from berth.errors import BerthError
@@ -86,13 +85,11 @@ def with_gateways(project: ComposeProject, gateway: ModelGateway) -> ComposeProj
     for model in project.models.values():
         taken = "a service" if model.name in services else "a job of jobs:"
         if (model.name in services and not model.provider_service) or model.name in triggered:
-            raise BerthError(
+            raise model_refusal(
+                model,
+                sources,
                 f"its gateway would be a service named {model.name!r}, like {taken} of the project",
-                file=model_origin(model, sources),
-                service=model.name,
-                field=model_field(model),
-                kind="service" if model.provider_service else "model",
-                hint=f"rename the model or the {taken.removeprefix('a ')}",
+                f"rename the model or the {taken.removeprefix('a ')}",
             )
         key = _master_key(project, model, sources)
         cloud = cloud_model(model, gateway.platform, sources)

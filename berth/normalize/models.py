@@ -116,7 +116,7 @@ def check_variables(
     for use in service.models:
         for kind, variable in (("endpoint_var", use.endpoint_var), ("model_var", use.model_var)):
             if variable in seen:
-                field = "depends_on" if models[use.model].provider_service else "models"
+                field = models[use.model].use_field
                 raise BerthError(
                     f"{kind} {variable!r} of model {use.model!r} is also {seen[variable]}",
                     file=sources.origin(service.name, field, section),

@@ -26,8 +26,7 @@ from berth.ai_models import (
     CloudModel,
     Platform,
     cloud_model,
-    model_field,
-    model_origin,
+    model_refusal,
     names_on,
 )
 from berth.components.models import MODEL_ARGUMENT
@@ -194,14 +193,12 @@ class Bedrock:
             if not (other := CATALOGUE[name][Platform.BEDROCK]).profile
             or geography in other.geographies
         ]
-        return BerthError(
+        return model_refusal(
+            model,
+            self.sources,
             f"{model.model!r} is served on Amazon Bedrock only through the "
             f"{'/'.join(sorted(cloud.geographies))} cross-Region inference profiles, and "
             f"region {region} is in none of their geographies",
-            file=model_origin(model, self.sources),
-            service=model.name,
-            field=model_field(model),
-            kind="service" if model.provider_service else "model",
-            hint=f"deploy to a region of {', '.join(sorted(cloud.geographies))} (aws:region), "
+            f"deploy to a region of {', '.join(sorted(cloud.geographies))} (aws:region), "
             f"or use a model Bedrock serves in {region}: {', '.join(served)}",
         )

@@ -83,7 +83,7 @@ def _check_names(
     if not odd:
         return
     model = project.models[use.model]
-    field = "depends_on" if model.provider_service else "models"
+    field = model.use_field
     raise BerthError(
         f"{model.label} gives it the variables {', '.join(map(repr, odd))}, and App "
         "Platform's variable names are letters, digits and underscores",
@@ -99,8 +99,7 @@ def _check_names(
 
 def _no_key(project: ComposeProject, service: Service, sources: Sources) -> BerthError:
     model = project.models[service.models[0].model]
-    # A provider service is used through depends_on; a model of models: through models.
-    field = "depends_on" if model.provider_service else "models"
+    field = model.use_field
     return BerthError(
         f"uses {model.label}, which DigitalOcean's serverless inference serves only to a "
         f"caller with a model access key, and the stack has none (the secret {MODEL_ACCESS_KEY})",

@@ -33,11 +33,10 @@ from pulumi.dynamic import (
     UpdateResult,
 )
 
-from berth.ai_models import Platform, cloud_model, model_field, model_origin
+from berth.ai_models import Platform, cloud_model, model_refusal
 from berth.components.names import Names
 from berth.components.pulumi_internals import UNKNOWN, changed_inputs
 from berth.components.values import env_input, env_list_input
-from berth.errors import BerthError
 from berth.model import AiModel, ComposeProject, Service
 from berth.providers.local.model_runner import (
     DESKTOP_ENDPOINT,
@@ -181,14 +180,12 @@ def _check_same_settings(model: AiModel, other: AiModel, served: str, sources: S
     the same one with other settings would each undo the other's on every ``up``."""
     if (model.context_size, model.runtime_flags) == (other.context_size, other.runtime_flags):
         return
-    raise BerthError(
+    raise model_refusal(
+        model,
+        sources,
         f"it serves {served!r} as {other.label} does, with other context_size or "
         "runtime_flags, and Docker Model Runner holds one configuration per model",
-        file=model_origin(model, sources),
-        service=model.name,
-        field=model_field(model),
-        kind="service" if model.provider_service else "model",
-        hint=f"give both the same settings, or use {other.label} for both",
+        f"give both the same settings, or use {other.label} for both",
     )
 
 
