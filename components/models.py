@@ -36,7 +36,7 @@ from berth.model import (
     Text,
 )
 from berth.normalize.models import LITELLM_PORT
-from berth.sources import Sources, read_sources
+from berth.sources import Sources
 
 LITELLM_IMAGE = "litellm/litellm:v1.92.0"
 """The gateway's image (Defang deploys the same release in front of Bedrock and Vertex AI).
@@ -63,22 +63,20 @@ class ModelGateway:
     """Where the gateway is told the model's location (``CloudModel.location``)."""
 
 
-def check_models(project: ComposeProject, platform: Platform) -> list[str]:
+def check_models(project: ComposeProject, platform: Platform, sources: Sources) -> list[str]:
     """Refuse a model ``platform`` does not serve (one line naming the ones it does); the
     warnings for settings it cannot honour."""
-    if not project.models:
-        return []
-    sources = read_sources(project.files)
     for model in project.models.values():
         cloud_model(model, platform, sources)
     return unhonoured_settings(project, platform)
 
 
-def with_gateways(project: ComposeProject, gateway: ModelGateway) -> ComposeProject:
+def with_gateways(
+    project: ComposeProject, gateway: ModelGateway, sources: Sources
+) -> ComposeProject:
     """``project`` with a gateway service per model and its users wired to it."""
     if not project.models:
         return project
-    sources = read_sources(project.files)
     services = dict(project.services)
     triggered = dict(project.triggered)
     gateways = {}

@@ -38,6 +38,7 @@ from berth.load import load_project
 from berth.model import ComposeProject
 from berth.model import Service as ServiceModel
 from berth.settings import DEFAULT_TARGET, TargetOptions
+from berth.sources import read_sources
 from berth.stores import seal_written_passwords
 from berth.variables import Variables
 
@@ -163,10 +164,12 @@ class Project(pulumi.ComponentResource):
             compose, secrets = sealed.project, {**secrets, **sealed.secrets}
             for warning in sealed.warnings:
                 pulumi.log.warn(warning)
-        for warning in check_models(compose, module.MODEL_PLATFORM):
-            pulumi.log.warn(warning)
-        if module.MODEL_GATEWAY:
-            compose = with_gateways(compose, module.MODEL_GATEWAY)
+        if compose.models:
+            sources = read_sources(compose.files)
+            for warning in check_models(compose, module.MODEL_PLATFORM, sources):
+                pulumi.log.warn(warning)
+            if module.MODEL_GATEWAY:
+                compose = with_gateways(compose, module.MODEL_GATEWAY, sources)
         self.compose = compose
         """The compose project as deployed: under the Project's name; on a target that manages
         stores, a store's password written in plain text is a secret (``berth.stores``); on a

@@ -270,7 +270,7 @@ def test_a_gateway_calls_vertex_ai_in_the_region_unless_its_model_is_served_else
 ):
     write(COMPOSE)
     project = load_project(["compose.yaml"])
-    gateways = with_gateways(project, MODEL_GATEWAY).services
+    gateways = with_gateways(project, MODEL_GATEWAY, read_sources(["compose.yaml"])).services
 
     told = {
         name: with_vertex_project(gateways[name], "shop-prod", "europe-west1") for name in GATEWAYS

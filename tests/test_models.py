@@ -13,7 +13,8 @@ from berth.components.models import (
     with_gateways,
 )
 from berth.errors import BerthError
-from berth.model import Condition, Dependency, Secret
+from berth.model import ComposeProject, Condition, Dependency, Secret
+from berth.sources import read_sources
 
 VERTEX = ModelGateway(Platform.VERTEX_AI, "vertex_ai", location_variable="VERTEXAI_LOCATION")
 COMPOSE = """
@@ -40,8 +41,13 @@ COMPOSE = """
     """
 
 
+def gateways(project: ComposeProject) -> ComposeProject:
+    """``project`` with its Vertex AI gateways, its files read as the Project reads them."""
+    return with_gateways(project, VERTEX, read_sources(project.files))
+
+
 def test_each_model_is_a_private_litellm_service_named_after_it(load):
-    project = with_gateways(load(COMPOSE, secrets={"KEY": "sk-1"}), VERTEX)
+    project = gateways(load(COMPOSE, secrets={"KEY": "sk-1"}))
 
     gateway = project.services["llm"]
     assert gateway.image == LITELLM_IMAGE
@@ -60,7 +66,7 @@ def test_each_model_is_a_private_litellm_service_named_after_it(load):
 
 
 def test_users_get_compose_variables_and_wait_for_their_gateway(load):
-    project = with_gateways(load(COMPOSE, secrets={"KEY": "sk-1"}), VERTEX)
+    project = gateways(load(COMPOSE, secrets={"KEY": "sk-1"}))
 
     app, worker = project.services["app"], project.services["worker"]
     assert app.environment["AI_URL"] == "http://llm:4000/v1/"
@@ -75,7 +81,7 @@ def test_users_get_compose_variables_and_wait_for_their_gateway(load):
 
 
 def test_the_users_openai_key_is_the_gateways_master_key_and_stays_secret(load):
-    project = with_gateways(load(COMPOSE, secrets={"KEY": "sk-1"}), VERTEX)
+    project = gateways(load(COMPOSE, secrets={"KEY": "sk-1"}))
 
     key = project.services["llm"].environment["LITELLM_MASTER_KEY"]
     assert isinstance(key, Secret)
@@ -97,7 +103,7 @@ def test_users_with_different_keys_are_refused(load):
     )
 
     with pytest.raises(BerthError, match="set different OPENAI_API_KEY values") as refused:
-        with_gateways(project, VERTEX)
+        gateways(project)
     assert "service 'a', field 'environment'" in refused.value.message
 
 
@@ -112,7 +118,7 @@ def test_a_model_named_like_a_service_is_refused(load):
     )
 
     with pytest.raises(BerthError, match="a service named 'llm'") as refused:
-        with_gateways(project, VERTEX)
+        gateways(project)
     assert "model 'llm', field 'model'" in refused.value.message
 
 
@@ -129,7 +135,7 @@ def test_a_model_named_like_a_job_of_jobs_is_refused(load):
     )
 
     with pytest.raises(BerthError) as refused:
-        with_gateways(project, VERTEX)
+        gateways(project)
     assert refused.value.message == (
         "compose.yaml: model 'nightly', field 'model': its gateway would be a service named "
         "'nightly', like a job of jobs: of the project. rename the model or the job of jobs:."
@@ -139,5 +145,5 @@ def test_a_model_named_like_a_job_of_jobs_is_refused(load):
 def test_a_project_without_models_is_left_as_it_is(load):
     project = load("services: {app: {image: app}}")
 
-    assert with_gateways(project, VERTEX) is project
-    assert check_models(project, Platform.BEDROCK) == []
+    assert gateways(project) is project
+    assert check_models(project, Platform.BEDROCK, read_sources(project.files)) == []

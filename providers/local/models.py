@@ -46,7 +46,7 @@ from berth.providers.local.model_runner import (
     RunnerApi,
     RunnerError,
 )
-from berth.sources import Sources, read_sources
+from berth.sources import Sources
 
 MODEL_TYPE = "pulumi-python:dynamic/berth:LocalModel"
 FOUND = ("endpoint", "extraHosts", "onRunner")
@@ -196,19 +196,19 @@ class LocalModels:
     def __init__(
         self,
         project: ComposeProject,
+        sources: Sources,
         names: Names,
         engine: Callable[[pulumi.Resource], pulumi.Input[dict[str, Any]] | None],
         parent: pulumi.Resource,
     ) -> None:
-        """``engine``: the engine settings of the docker provider under a resource, read only
-        for a project with models."""
+        """``sources``: the compose files, for refusals; ``engine``: the engine settings of the
+        docker provider under a resource, read only for a project with models."""
         self.resources: dict[str, LocalModel] = {}
         """Each model's resource, by its compose name."""
         self.served: dict[str, str] = {}
         """What the runner serves for each model (``chat-default``: ``ai/llama3.2``)."""
         if not project.models:
             return
-        sources = read_sources(project.files)
         settings = engine(parent)
         configured: dict[str, AiModel] = {}
         for model in project.models.values():

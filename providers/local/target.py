@@ -70,7 +70,7 @@ class LocalTarget:
         self._engine_read = False
         self._engine_settings: pulumi.Input[dict[str, Any]] | None = None
         self.images = LocalImages(project, self.names, self.prefix, parent, self._engine)
-        self.models = LocalModels(project, self.names, self._engine, parent)
+        self.models = LocalModels(project, self.sources, self.names, self._engine, parent)
         shared.update({f"model_{name}": model for name, model in self.models.resources.items()})
         self.shared: Mapping[str, pulumi.Resource] = shared
         """The network, ``volume_<key>`` for each named volume Berth creates (the compose
