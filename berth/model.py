@@ -30,6 +30,12 @@ Text = str | Secret
 """A string that may carry a secret: environment values, command arguments, file contents."""
 
 
+def revealed(text: Text) -> str:
+    """What ``text`` says, a secret's value too: where a value is read or handed to a resource
+    that keeps it secret itself, not where ``text``'s secrecy must travel with it."""
+    return text.value if isinstance(text, Secret) else text
+
+
 def held_secrets(values: Iterable[Text]) -> str:
     """The secrets ``values`` hold, named for a message (``API_TOKEN, db.POSTGRES_PASSWORD``:
     a stack secret, or a store's password written in the compose file); empty for none."""
@@ -172,8 +178,7 @@ class FileMount:
     @property
     def size(self) -> int:
         """The file's bytes, secret or not: what a cloud's limit on a stored value counts."""
-        content = self.content.value if isinstance(self.content, Secret) else self.content
-        return len(content.encode())
+        return len(revealed(self.content).encode())
 
 
 @dataclass(frozen=True)

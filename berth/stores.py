@@ -19,7 +19,7 @@ from enum import StrEnum
 from typing import Any
 
 from berth.errors import BerthError, written_value
-from berth.model import ComposeProject, Port, Secret, Service, Text
+from berth.model import ComposeProject, Port, Secret, Service, Text, revealed
 from berth.sources import Sources
 from berth.terms import Hint, how_to_set_in_both
 
@@ -216,7 +216,7 @@ def seal_written_passwords(project: ComposeProject) -> WrittenPasswords:
 
 def _sealed(text: Text, passwords: Mapping[str, str]) -> Text:
     """``text`` as a ``Secret`` when it holds any of ``passwords``, which its keys then name."""
-    value = text.value if isinstance(text, Secret) else text
+    value = revealed(text)
     found = {key for key, password in passwords.items() if password in value}
     if not found:
         return text
@@ -249,7 +249,7 @@ def commands_not_run(service: Service, kind: StoreKind) -> list[str]:
         f"{'is' if len(written) == 1 else 'are'} not run: a managed {kind} runs no container"
     )
     run = (*(service.command or ()), *(service.entrypoint or ()))
-    if any("--requirepass" in (t.value if isinstance(t, Secret) else t) for t in run):
+    if any("--requirepass" in revealed(t) for t in run):
         password = PASSWORDS[kind]
         warning += (
             ", so its --requirepass sets no password: Berth reads the store's password from "

@@ -31,9 +31,9 @@ from berth.model import (
     Condition,
     Dependency,
     Resources,
-    Secret,
     Service,
     Text,
+    revealed,
 )
 from berth.normalize.models import LITELLM_PORT
 from berth.sources import Sources
@@ -142,7 +142,7 @@ def _master_key(project: ComposeProject, model: AiModel, sources: Sources) -> Te
         for user in project.model_users(model.name)
         if API_KEY in user.environment
     }
-    distinct = {_plain(value) for value in keys.values()}
+    distinct = {revealed(value) for value in keys.values()}
     if len(distinct) > 1:
         first = sorted(keys)[0]
         raise BerthError(
@@ -154,7 +154,3 @@ def _master_key(project: ComposeProject, model: AiModel, sources: Sources) -> Te
             hint=f"give {', '.join(sorted(keys))} the same {API_KEY}, or set none",
         )
     return next(iter(keys.values()), None)
-
-
-def _plain(value: Text) -> str:
-    return value.value if isinstance(value, Secret) else value

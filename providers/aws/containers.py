@@ -25,6 +25,7 @@ from berth.model import (
     Service,
     Text,
     held_secrets,
+    revealed,
 )
 from berth.names import normalised, shortened
 from berth.providers.aws.names import CONTAINER_NAME
@@ -215,7 +216,7 @@ def health_command(
     command = ["CMD-SHELL"]
     keys: set[str] = set()
     for part in test[1:]:
-        text = part.value if isinstance(part, Secret) else part
+        text = revealed(part)
         for key in part.keys if isinstance(part, Secret) else ():
             value = secret_values.get(key, "")
             if value and value in text:

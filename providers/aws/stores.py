@@ -24,7 +24,7 @@ from berth.components import stores as common
 from berth.components.names import fitted
 from berth.components.stores import name_input, password_input
 from berth.errors import BerthError
-from berth.model import ComposeProject, Secret, Service, Text
+from berth.model import ComposeProject, Service, Text, revealed
 from berth.names import cloud_slug, digest, normalised
 from berth.providers.aws.discovery import dns_service
 from berth.providers.aws.names import SECURITY_GROUP_NAME, SUBNET_GROUP_NAME, hyphenated
@@ -267,7 +267,7 @@ def cache_warnings(project: ComposeProject, stores: Mapping[str, ManagedStore]) 
         plain = re.compile(rf"\bredis://(?:[^@/\s]*@)?{re.escape(name)}(?![\w.-])")
         for service in sorted(project.services.values(), key=lambda s: s.name):
             for variable, value in sorted(service.environment.items()):
-                text = value.value if isinstance(value, Secret) else value
+                text = revealed(value)
                 if isinstance(text, str) and plain.search(text):
                     warnings.append(
                         f"service '{service.name}': {variable} connects to '{name}' with "

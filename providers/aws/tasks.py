@@ -16,7 +16,7 @@ import pulumi
 import pulumi_aws as aws
 
 from berth.components.names import Names
-from berth.model import Secret, Service
+from berth.model import Service, revealed
 from berth.names import shortened
 from berth.providers.aws.containers import (
     ecs_name,
@@ -176,11 +176,7 @@ def _without_empty_variables(service: Service, warn: Callable[[str], None]) -> S
     """``service`` without its empty environment variables: ECS does not pass one to the
     container and does not store it, so one sent would show as a change on every ``pulumi up``
     (hashicorp/terraform-provider-aws#39533), and Secrets Manager refuses an empty secret."""
-    empty = sorted(
-        key
-        for key, value in service.environment.items()
-        if str(value.value if isinstance(value, Secret) else value) == ""
-    )
+    empty = sorted(key for key, value in service.environment.items() if str(revealed(value)) == "")
     if not empty:
         return service
     warn(

@@ -21,7 +21,7 @@ from docker.utils import parse_repository_tag
 
 from berth.components.values import text_input
 from berth.errors import BerthError
-from berth.model import ComposeProject, Healthcheck, Secret, Service, Text, held_secrets
+from berth.model import ComposeProject, Healthcheck, Secret, Service, held_secrets, revealed
 from berth.providers.digitalocean.deployed import SPEC_DIGEST
 from berth.providers.digitalocean.layout import Component, Kind, Layout
 from berth.providers.digitalocean.secrets import DIGESTS
@@ -160,7 +160,7 @@ def envs(
     """Run-time variables in key order: stack secrets as ``SECRET`` variables, references to
     a database as its bindable variables."""
     databases = [c for c in layout.components.values() if c.database is not None]
-    raw = {key: _plain(value) for key, value in service.environment.items()}
+    raw = {key: revealed(value) for key, value in service.environment.items()}
     addressed = [c for c in databases if any(_address(k, v, c) for k, v in raw.items())]
     result = []
     for key in sorted(service.environment):
@@ -173,10 +173,6 @@ def envs(
         kind = "SECRET" if isinstance(value, Secret) else "GENERAL"
         result.append({"key": key, "value": text_input(value), "scope": "RUN_TIME", "type": kind})
     return result
-
-
-def _plain(value: Text) -> str:
-    return value.value if isinstance(value, Secret) else value
 
 
 def _address(key: str, raw: str, component: Component) -> str | None:
@@ -203,7 +199,7 @@ def _address(key: str, raw: str, component: Component) -> str | None:
     if host == service.lower():
         return f"${{{name}.DATABASE_URL}}"
     password = database.password
-    if password and raw == _plain(password) and _PASSWORD_KEY.search(key):
+    if password and raw == revealed(password) and _PASSWORD_KEY.search(key):
         return f"${{{name}.PASSWORD}}"
     return None
 
@@ -226,7 +222,7 @@ def _credential(
         if not pattern.search(key):
             continue
         owners = [
-            c for c in databases if (name := held(c.database)) is not None and _plain(name) == raw
+            c for c in databases if (name := held(c.database)) is not None and revealed(name) == raw
         ]
         if len(owners) > 1:
             owners = [c for c in owners if c in addressed] or owners

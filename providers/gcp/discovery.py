@@ -12,7 +12,7 @@ from typing import Any
 import pulumi
 import pulumi_gcp as gcp
 
-from berth.model import Secret, Service, Text
+from berth.model import Secret, Service, Text, revealed
 from berth.providers.gcp.placement import Kind, Placement
 from berth.providers.gcp.references import Endpoint, references, rewrite
 from berth.providers.gcp.shared import Shared
@@ -60,8 +60,7 @@ class Directory:
         if any(dependency.service in private for dependency in service.depends_on):
             return True
         return any(
-            references(key, value.value if isinstance(value, Secret) else value, private)
-            for key, value in service.environment.items()
+            references(key, revealed(value), private) for key, value in service.environment.items()
         )
 
     def other_vms(self, own: str) -> pulumi.Output[Hosts]:
@@ -104,7 +103,7 @@ class Directory:
     def rewritten(self, service: Service, key: str, value: Text) -> pulumi.Input[str]:
         """``value`` with references to other services replaced by their addresses, and in a
         secret, a managed cache's compose password by the AUTH string Memorystore made."""
-        text = value.value if isinstance(value, Secret) else value
+        text = revealed(value)
         found = references(key, text, self.hosts, own=service.name)
         swaps = self.auth_swaps(value)
         if not found and not swaps:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pulumi
 
-from berth.model import FileMount, Mount, Secret, Service, Text
+from berth.model import FileMount, Mount, Service, Text, revealed
 
 FILE_MODE = 0o444
 """Compose's default mode for secret and config files."""
@@ -14,7 +14,7 @@ SECRET_PAYLOAD = 64 * 1024
 
 def file_data(content: Text) -> pulumi.Input[str]:
     """The content of a secret or config file (Secret Manager keeps it, secret or not)."""
-    return content.value if isinstance(content, Secret) else content
+    return revealed(content)
 
 
 def file_label(service: Service, file: FileMount) -> str:

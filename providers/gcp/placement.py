@@ -21,7 +21,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
-from berth.model import ComposeProject, Secret, Service
+from berth.model import ComposeProject, Service, revealed
 from berth.ports import not_http, plain_tcp_image
 from berth.providers.gcp.references import references
 
@@ -136,7 +136,7 @@ def named_ports(project: ComposeProject) -> dict[str, dict[int, str]]:
     names = list(project.services)
     for service in containers_and_jobs(project):
         for key, value in sorted(service.environment.items()):
-            text = value.value if isinstance(value, Secret) else value
+            text = revealed(value)
             for reference in references(key, text, names, own=service.name):
                 if reference.port and 0 < int(reference.port) < 65536:
                     ports = named.setdefault(reference.service, {})

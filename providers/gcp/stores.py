@@ -26,7 +26,7 @@ from berth.components import stores as common
 from berth.components.names import fitted
 from berth.components.stores import name_input, password_input
 from berth.errors import BerthError
-from berth.model import Secret, Service, Text
+from berth.model import Service, Text, revealed
 from berth.providers.gcp.names import SQL_INSTANCE_ID, cloud_name
 from berth.providers.gcp.sizing import TooLarge, redis_size_gb, sql_tier
 from berth.sizing import Request
@@ -322,4 +322,4 @@ def _check_name(key: str, value: Text | None, service: Service, sources: Sources
 
 
 def _value(value: Text | None) -> str | None:
-    return value.value if isinstance(value, Secret) else value
+    return None if value is None else revealed(value)
